@@ -93,6 +93,8 @@ const char *zb_grade_name(zb_grade g);    /* "general", "larger", "serious", "es
 const char *zb_grade_name_zh(zb_grade g); /* "一般", "较大", "重大", "特别重大" */
 const char *zb_missing_rule_name(zb_missing_rule r); /* "missing_counted_as_dead" / "missing_not_counted" */
 
+/* The name functions above and below return NULL for a value outside the enum. */
+
 /* Highest level the accident must be reported to (Decree 493 art. 10):
  * general -> "prefecture", larger -> "province", serious and especially
  * serious -> "state_council". */

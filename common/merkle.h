@@ -37,13 +37,15 @@ int zb_merkle_inclusion_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, 
                               uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 
 /* Consistency proof PROOF(m, D[0:n]), 0 < m <= n (empty proof when m == n).
- * Returns 0 or ZB_EINVAL. */
+ * Returns 0, ZB_EINVAL, or ZB_ETOOBIG for n > 2^63 (the proof could exceed
+ * ZB_MERKLE_MAX_PROOF hashes). */
 int zb_merkle_consistency_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
                                 uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 
 /* Verify that leaf_hash is leaf index of a tree of tree_size with root.
- * Returns 0 when it holds, ZB_EBADSIG otherwise (ZB_EINVAL for index >=
- * tree_size or an over-long proof). */
+ * Returns 0 when it holds, ZB_EBADSIG otherwise (including a proof too long
+ * or too short for (index, tree_size)); ZB_EINVAL for index >= tree_size or
+ * count > ZB_MERKLE_MAX_PROOF. */
 __attribute__((warn_unused_result)) int
 zb_merkle_verify_inclusion(const uint8_t leaf_hash[ZB_HASH_LEN], uint64_t index,
                            uint64_t tree_size, const uint8_t (*proof)[ZB_HASH_LEN], size_t count,
@@ -52,7 +54,8 @@ zb_merkle_verify_inclusion(const uint8_t leaf_hash[ZB_HASH_LEN], uint64_t index,
 /* Verify that the tree of size2 with root2 extends the tree of size1 with
  * root1 (RFC 9162 2.1.4.2). size1 == size2 requires an empty proof and
  * equal roots; size1 == 0 is always consistent with an empty proof.
- * Returns 0 when it holds, ZB_EBADSIG otherwise, ZB_EINVAL for size1 > size2. */
+ * Returns 0 when it holds, ZB_EBADSIG otherwise (including a proof of the
+ * wrong length), ZB_EINVAL for size1 > size2 or count > ZB_MERKLE_MAX_PROOF. */
 __attribute__((warn_unused_result)) int
 zb_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t root1[ZB_HASH_LEN],
                              const uint8_t root2[ZB_HASH_LEN],

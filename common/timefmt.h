@@ -19,7 +19,8 @@
  * for 'T'; fraction truncated). No offset -> +08:00. Validates ranges
  * (month 1..12, day within the month incl. leap years, hour 0..23, minute
  * 0..59, second 0..60 with 60 folded to 59, offset within +-23:59), years
- * 1970..9999. Returns 0 or ZB_EINVAL. */
+ * 1970..9999. Returns 0 or ZB_EINVAL (also for NULL s or unix_out);
+ * offset_min_out may be NULL. */
 int zb_time_parse(const char *s, int64_t *unix_out, int32_t *offset_min_out);
 
 /* Parse "YYYY-MM-DD" as the start of that day at +08:00. 0 or ZB_EINVAL. */
@@ -47,7 +48,8 @@ int64_t zb_period_deadline(int year, int month);
  * of the next period, so period contains t <=> start <= t < end. */
 void zb_period_bounds(int year, int month, int64_t *start, int64_t *end);
 
-/* The period (at +08:00) that contains Unix time t. */
+/* The period (at +08:00) that contains Unix time t (clamped to local years
+ * 0000..9999). year or month may be NULL. */
 void zb_period_of(int64_t t, int *year, int *month);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date (no libc, any year). */

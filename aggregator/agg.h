@@ -1,0 +1,87 @@
+/*
+ * agg.h - the prefecture aggregator's store and the rules for accepting
+ * envelopes.
+ *
+ * An aggregator directory holds identity.key (the aggregator's Ed25519
+ * seed, 0600) and an LMDB store with:
+ *   meta       aggregator key
+ *   counties   county code -> county record (enrolled key, acked seq,
+ *              last report hash, report count, last received time)
+ *   envelopes  county code (6 bytes) || seq (u64 BE) ->
+ *              received_at (i64 BE, Unix s) || packed Envelope
+ *   evidence   county || seq || SHA-256(report) -> packed Envelope of a
+ *              refused equivocating report (kept, signed, for auditors)
+ *   refusals   reason name -> count (u64 BE)
+ *
+ * Acceptance (zb_agg_ingest), all inside the caller's write transaction:
+ *   seq <= acked, same bytes      duplicate: acknowledged again, nothing stored
+ *   seq <= acked, other bytes     equivocation: refused, kept as evidence
+ *   seq >  acked + 1              gap: refused
+ *   seq == acked + 1              signature by the enrolled key, chain
+ *                                 (prev_hash = hash of stored seq - 1) and
+ *                                 the shared validation rules must hold.
+ */
+#ifndef ZB_AGG_H
+#define ZB_AGG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "store.h"
+#include "zhibao.pb-c.h"
+
+enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
+       AGG_DB_COUNT };
+
+#define ZB_COUNTY_LEN 6
+
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint8_t key[ZB_PK_LEN];
+    uint64_t acked_seq;
+    uint8_t last_hash[ZB_SHA256_LEN];
+    uint64_t reports;
+    int64_t last_received_at;
+    int64_t enrolled_at;
+} zb_county_rec;
+
+typedef struct zb_agg zb_agg;
+
+/* Create the aggregator in dir; writes its public key (hex) to pk_hex.
+ * ZB_EEXIST when one exists there. */
+int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1]);
+/* Open an existing aggregator. readonly: no key loaded, no writes. */
+int zb_agg_open(zb_agg **out, const char *dir, bool readonly);
+void zb_agg_close(zb_agg **a);
+zb_store *zb_agg_store(zb_agg *a);
+const zb_identity *zb_agg_identity(const zb_agg *a);
+
+/* Enrol key for county. ZB_EOK also when already enrolled with this key
+ * (*was_new false); ZB_EEXIST when enrolled with another key. */
+int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new);
+
+/* County record read/write inside txn. get: ZB_ENOTFOUND when not enrolled. */
+int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec);
+int zb_agg_county_put(zb_agg *a, MDB_txn *txn, const zb_county_rec *rec);
+
+/* Count one refusal under reason (a Zb__ErrorCode name) inside txn. */
+int zb_agg_count_refusal(zb_agg *a, MDB_txn *txn, const char *reason);
+
+/* Outcome of one envelope. */
+typedef enum {
+    ZB_INGEST_STORED,
+    ZB_INGEST_DUPLICATE,
+    ZB_INGEST_REFUSED
+} zb_ingest_result;
+
+/* Apply the acceptance rules to env for county record rec (updated in
+ * place when stored) inside txn, received at now. On ZB_INGEST_STORED,
+ * report_hash receives SHA-256 of the report. On ZB_INGEST_REFUSED, *code
+ * and reason (len bytes) say why. Returns a negative ZB_E* only for store
+ * failures (the transaction must then be aborted). */
+int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
+                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, char *reason,
+                  size_t len, uint8_t report_hash[ZB_SHA256_LEN]);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * zhibao-agg - the prefecture aggregator: enrols county nodes, receives
+ * their signed reports exactly once, returns signed receipts.
+ *
+ * Exit codes: 0 success; 1 runtime error; 2 bad usage or bad input.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "crypto.h"
+#include "domain.h"
+#include "err.h"
+#include "log.h"
+#include "server.h"
+#include "timefmt.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fputs("usage: zhibao-agg COMMAND [options]\n"
+          "  init    --dir A\n"
+          "  enroll  --dir A --county CODE --key NODEKEY\n"
+          "  serve   --dir A --listen ENDPOINT      (e.g. tcp://0.0.0.0:7400)\n"
+          "  status  --dir A [--json]\n"
+          "common options: --log-level error|warn|info|debug, --syslog\n",
+          f);
+}
+
+typedef struct {
+    const char *dir, *county, *key, *listen;
+    bool json;
+} args;
+
+static int parse_args(int argc, char **argv, args *a, int default_level)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},    {"county", required_argument, 0, 'c'},
+        {"key", required_argument, 0, 'k'},    {"listen", required_argument, 0, 'L'},
+        {"json", no_argument, 0, 'j'},         {"log-level", required_argument, 0, 'l'},
+        {"syslog", no_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int level = default_level, c;
+    bool use_syslog = false;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->dir = optarg; break;
+        case 'c': a->county = optarg; break;
+        case 'k': a->key = optarg; break;
+        case 'L': a->listen = optarg; break;
+        case 'j': a->json = true; break;
+        case 's': use_syslog = true; break;
+        case 'l':
+            if ((level = zb_log_level_parse(optarg)) < 0) {
+                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+        return -1;
+    }
+    zb_log_init("zhibao-agg", (zb_log_level)level, use_syslog);
+    if (!a->dir) {
+        fprintf(stderr, "error: --dir: missing\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int open_agg(const args *a, bool readonly, zb_agg **out)
+{
+    int rc = zb_agg_open(out, a->dir, readonly);
+    if (rc == ZB_ENOTFOUND)
+        fprintf(stderr, "error: --dir: no aggregator in %s (run zhibao-agg init first)\n", a->dir);
+    else if (rc)
+        fprintf(stderr, "error: --dir: cannot open aggregator in %s: %s\n", a->dir,
+                zb_strerror(rc));
+    return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+static int cmd_init(const args *a)
+{
+    char pk[2 * ZB_PK_LEN + 1];
+    int rc = zb_agg_create(a->dir, pk);
+    if (rc == ZB_EEXIST) {
+        fprintf(stderr, "error: --dir: an aggregator already exists in %s\n", a->dir);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: cannot create aggregator in %s: %s\n", a->dir, zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf("aggregator created in %s\n", a->dir);
+    printf("give each county node this key: zhibao-node init ... --aggregator-key %s\n", pk);
+    printf("%s\n", pk);
+    return 0;
+}
+
+static int cmd_enroll(const args *a)
+{
+    int bad = 0;
+    uint8_t key[ZB_PK_LEN];
+    if (!a->county) {
+        fprintf(stderr, "error: --county: missing\n");
+        bad = 1;
+    } else if (!zb_county_code_valid(a->county)) {
+        fprintf(stderr, "error: --county: must be a 6-digit county code (e.g. 222401)\n");
+        bad = 1;
+    }
+    if (!a->key) {
+        fprintf(stderr, "error: --key: missing (the last line zhibao-node init printed)\n");
+        bad = 1;
+    } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
+        fprintf(stderr, "error: --key: must be 64 hex digits\n");
+        bad = 1;
+    }
+    if (bad)
+        return EXIT_USAGE;
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    bool was_new;
+    int rc = zb_agg_enroll(agg, a->county, key, &was_new);
+    zb_agg_close(&agg);
+    if (rc == ZB_EEXIST) {
+        fprintf(stderr, "error: --county: %s is already enrolled with another key\n", a->county);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: cannot enroll: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    const zb_county *c = zb_county_find(a->county);
+    printf("county %s%s%s %s\n", a->county, c ? " " : "", c ? c->name : "",
+           was_new ? "enrolled" : "was already enrolled with this key");
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    zb_server_stop = 1;
+}
+
+static int cmd_serve(const args *a)
+{
+    if (!a->listen) {
+        fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7400)\n");
+        return EXIT_USAGE;
+    }
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = zb_server_run(agg, a->listen);
+    zb_agg_close(&agg);
+    if (rc) {
+        fprintf(stderr, "error: serve: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int cmd_status(const args *a)
+{
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    MDB_txn *txn;
+    if (zb_store_begin(zb_agg_store(agg), true, &txn)) {
+        zb_agg_close(&agg);
+        return EXIT_RUNTIME;
+    }
+    json_t *root = json_object(), *rows = json_array(), *refusals = json_object();
+    MDB_cursor *cur;
+    MDB_val k, v;
+    mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_COUNTIES), &cur);
+    uint64_t total = 0;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char code[ZB_COUNTY_LEN + 1] = "";
+        if (k.mv_size != ZB_COUNTY_LEN)
+            continue;
+        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
+        zb_county_rec rec;
+        if (zb_agg_county_get(agg, txn, code, &rec) != 0)
+            continue;
+        json_t *row = json_object();
+        const zb_county *c = zb_county_find(code);
+        json_object_set_new(row, "county", json_string(code));
+        json_object_set_new(row, "name", json_string(c ? c->name : ""));
+        json_object_set_new(row, "seq", json_integer((json_int_t)rec.acked_seq));
+        json_object_set_new(row, "reports", json_integer((json_int_t)rec.reports));
+        char when[40] = "";
+        if (rec.last_received_at)
+            (void)zb_time_format(rec.last_received_at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
+        json_object_set_new(row, "last_received_at", rec.last_received_at ? json_string(when)
+                                                                          : json_null());
+        char hex[2 * ZB_PK_LEN + 1];
+        zb_hex_encode(rec.key, ZB_PK_LEN, hex);
+        json_object_set_new(row, "key", json_string(hex));
+        json_array_append_new(rows, row);
+        total += rec.reports;
+    }
+    mdb_cursor_close(cur);
+    mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_REFUSALS), &cur);
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char name[64];
+        if (k.mv_size >= sizeof name || v.mv_size != 8)
+            continue;
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        json_object_set_new(refusals, name, json_integer((json_int_t)zb_be64_get(v.mv_data)));
+    }
+    mdb_cursor_close(cur);
+    MDB_stat ev;
+    mdb_stat(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_EVIDENCE), &ev);
+    mdb_txn_abort(txn);
+    zb_agg_close(&agg);
+
+    json_object_set_new(root, "counties", rows);
+    json_object_set_new(root, "reports", json_integer((json_int_t)total));
+    json_object_set_new(root, "refusals", refusals);
+    json_object_set_new(root, "equivocation_evidence", json_integer((json_int_t)ev.ms_entries));
+    if (a->json) {
+        char *s = json_dumps(root, JSON_INDENT(2));
+        puts(s ? s : "{}");
+        free(s);
+    } else {
+        printf("%-8s %-10s %8s %8s  %s\n", "COUNTY", "NAME", "SEQ", "REPORTS", "LAST RECEIVED");
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row)
+        {
+            const char *name = json_string_value(json_object_get(row, "name"));
+            /* pad Chinese names by display width (2 columns per character) */
+            int width = 0;
+            for (const char *p = name; *p; p++)
+                if (((unsigned char)*p & 0xC0) != 0x80)
+                    width += ((unsigned char)*p >= 0xE0) ? 2 : 1;
+            printf("%-8s %s%*s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "  %s\n",
+                   json_string_value(json_object_get(row, "county")), name,
+                   width < 10 ? 10 - width : 0, "",
+                   json_integer_value(json_object_get(row, "seq")),
+                   json_integer_value(json_object_get(row, "reports")),
+                   json_is_string(json_object_get(row, "last_received_at"))
+                       ? json_string_value(json_object_get(row, "last_received_at"))
+                       : "-");
+        }
+        printf("total reports: %" PRIu64 "\n", total);
+        const char *key;
+        json_t *val;
+        json_object_foreach(refusals, key, val)
+        {
+            printf("refused %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(val));
+        }
+        if (ev.ms_entries)
+            printf("equivocation evidence kept: %zu\n", (size_t)ev.ms_entries);
+    }
+    json_decref(root);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (zb_crypto_init() != 0)
+        return EXIT_RUNTIME;
+    static const struct {
+        const char *name;
+        int (*fn)(const args *);
+        int level;
+    } cmds[] = {{"init", cmd_init, ZB_LOG_WARN},
+                {"enroll", cmd_enroll, ZB_LOG_WARN},
+                {"serve", cmd_serve, ZB_LOG_INFO},
+                {"status", cmd_status, ZB_LOG_WARN}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name) != 0)
+            continue;
+        args a = {0};
+        if (parse_args(argc - 1, argv + 1, &a, cmds[i].level) != 0)
+            return EXIT_USAGE;
+        return cmds[i].fn(&a);
+    }
+    fprintf(stderr, "error: unknown command %s\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,469 @@
+/* server.c - see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "err.h"
+#include "log.h"
+#include "merkle.h"
+#include "wire.h"
+
+volatile int zb_server_stop = 0;
+
+#define ROUND_MAX_MSGS 256   /* messages applied per commit */
+#define WINDOW_BATCHES 8     /* batches a node may have in flight */
+#define ROUTING_ID_MAX 256
+
+typedef struct {
+    uint8_t id[ROUTING_ID_MAX];
+    size_t id_len;
+    Zb__SyncMsg *msg;
+} inbound;
+
+/* What one round did for one county: the range newly stored (for the
+ * receipt) and where to send the Ack. */
+typedef struct {
+    zb_county_rec rec;
+    uint8_t reply_to[ROUTING_ID_MAX];
+    size_t reply_len;
+    uint64_t first_new; /* 0: nothing new */
+    uint8_t (*leaves)[ZB_HASH_LEN];
+    size_t n_leaves, cap_leaves;
+    bool dirty;
+} county_round;
+
+typedef struct {
+    zb_agg *agg;
+    void *sock;
+    county_round *counties;
+    size_t n_counties, cap_counties;
+    /* refusals and welcomes are answered after the commit too */
+    Zb__SyncMsg **replies;
+    inbound *reply_to;
+    size_t n_replies, cap_replies;
+} round_state;
+
+static void send_to(void *sock, const uint8_t *id, size_t id_len, const Zb__SyncMsg *m)
+{
+    int rc = zb_wire_send(sock, id, id_len, m);
+    if (rc)
+        ZB_DEBUG("ZB-AGG-SEND", "reply dropped: %s", zb_strerror(rc));
+}
+
+static county_round *round_county(round_state *rs, MDB_txn *txn, const char *county, int *err)
+{
+    for (size_t i = 0; i < rs->n_counties; i++)
+        if (strcmp(rs->counties[i].rec.county, county) == 0)
+            return &rs->counties[i];
+    *err = 0;
+    zb_county_rec rec;
+    if (strlen(county) != ZB_COUNTY_LEN) {
+        *err = ZB_ENOTFOUND;
+        return NULL;
+    }
+    int rc = zb_agg_county_get(rs->agg, txn, county, &rec);
+    if (rc) {
+        *err = rc;
+        return NULL;
+    }
+    if (rs->n_counties == rs->cap_counties) {
+        size_t cap = rs->cap_counties ? rs->cap_counties * 2 : 16;
+        county_round *c = realloc(rs->counties, cap * sizeof *c);
+        if (!c) {
+            *err = ZB_ENOMEM;
+            return NULL;
+        }
+        rs->counties = c;
+        rs->cap_counties = cap;
+    }
+    county_round *c = &rs->counties[rs->n_counties++];
+    memset(c, 0, sizeof *c);
+    c->rec = rec;
+    return c;
+}
+
+/* Queue a message to be sent after the commit; takes ownership of m. */
+static void queue_reply(round_state *rs, const inbound *to, Zb__SyncMsg *m)
+{
+    if (rs->n_replies == rs->cap_replies) {
+        size_t cap = rs->cap_replies ? rs->cap_replies * 2 : 16;
+        Zb__SyncMsg **r = realloc(rs->replies, cap * sizeof *r);
+        inbound *t = r ? realloc(rs->reply_to, cap * sizeof *t) : NULL;
+        if (r)
+            rs->replies = r;
+        if (!r || !t) {
+            zb__sync_msg__free_unpacked(m, NULL);
+            return;
+        }
+        rs->reply_to = t;
+        rs->cap_replies = cap;
+    }
+    rs->replies[rs->n_replies] = m;
+    rs->reply_to[rs->n_replies] = *to;
+    rs->reply_to[rs->n_replies].msg = NULL;
+    rs->n_replies++;
+}
+
+/* Heap-built replies are freed with protobuf-c's free_unpacked, so every
+ * part is malloc'd. */
+static Zb__SyncMsg *make_refusal(const char *county, Zb__ErrorCode code, uint64_t seq,
+                                 uint64_t acked, const char *reason)
+{
+    Zb__SyncMsg *m = malloc(sizeof *m);
+    Zb__Refusal *r = malloc(sizeof *r);
+    char *c = strdup(county ? county : ""), *why = strdup(reason);
+    if (!m || !r || !c || !why) {
+        free(m), free(r), free(c), free(why);
+        return NULL;
+    }
+    zb__sync_msg__init(m);
+    zb__refusal__init(r);
+    r->county = c;
+    r->code = code;
+    r->seq = seq;
+    r->acked_seq = acked;
+    r->reason = why;
+    m->msg_case = ZB__SYNC_MSG__MSG_REFUSAL;
+    m->refusal = r;
+    return m;
+}
+
+static Zb__SyncMsg *make_welcome(const zb_county_rec *rec)
+{
+    Zb__SyncMsg *m = malloc(sizeof *m);
+    Zb__Welcome *w = malloc(sizeof *w);
+    char *c = strdup(rec->county);
+    if (!m || !w || !c) {
+        free(m), free(w), free(c);
+        return NULL;
+    }
+    zb__sync_msg__init(m);
+    zb__welcome__init(w);
+    w->county = c;
+    w->acked_seq = rec->acked_seq;
+    w->window = WINDOW_BATCHES;
+    w->max_batch = ZB_BATCH_MAX_ENVELOPES;
+    m->msg_case = ZB__SYNC_MSG__MSG_WELCOME;
+    m->welcome = w;
+    return m;
+}
+
+static void refuse(round_state *rs, MDB_txn *txn, const inbound *in, const char *county,
+                   Zb__ErrorCode code, uint64_t seq, uint64_t acked, const char *reason)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(&zb__error_code__descriptor,
+                                                                        (int)code);
+    ZB_WARN("ZB-AGG-REFUSED", "county %.16s seq %" PRIu64 ": %s: %s", county ? county : "?", seq,
+            ev ? ev->name : "?", reason);
+    if (txn && (code == ZB__ERROR_CODE__BAD_MESSAGE || code == ZB__ERROR_CODE__NOT_ENROLLED ||
+                code == ZB__ERROR_CODE__UNSUPPORTED))
+        (void)zb_agg_count_refusal(rs->agg, txn, ev ? ev->name : "UNKNOWN");
+    Zb__SyncMsg *m = make_refusal(county, code, seq, acked, reason);
+    if (m)
+        queue_reply(rs, in, m);
+}
+
+static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Hello *h)
+{
+    if (h->protocol != ZB_PROTOCOL_VERSION) {
+        refuse(rs, txn, in, h->county, ZB__ERROR_CODE__UNSUPPORTED, 0, 0,
+               "unsupported protocol version");
+        return ZB_OK;
+    }
+    int err;
+    county_round *c = round_county(rs, txn, h->county, &err);
+    if (!c && err != ZB_ENOTFOUND)
+        return err;
+    if (!c || h->node_key.len != ZB_PK_LEN ||
+        memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0) {
+        ZB_WARN("ZB-AGG-UNENROLLED", "hello from a key not enrolled for county %.16s", h->county);
+        refuse(rs, txn, in, h->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "this key is not enrolled for this county");
+        return ZB_OK;
+    }
+    /* answered after the commit, with the county's state as committed */
+    memcpy(c->reply_to, in->id, in->id_len);
+    c->reply_len = in->id_len;
+    Zb__SyncMsg *m = make_welcome(&c->rec); /* placeholder; refreshed at send */
+    if (m)
+        queue_reply(rs, in, m);
+    return ZB_OK;
+}
+
+static int add_leaf(county_round *c, const uint8_t report_hash[ZB_SHA256_LEN])
+{
+    if (c->n_leaves == c->cap_leaves) {
+        size_t cap = c->cap_leaves ? c->cap_leaves * 2 : 64;
+        uint8_t(*l)[ZB_HASH_LEN] = realloc(c->leaves, cap * ZB_HASH_LEN);
+        if (!l)
+            return ZB_ENOMEM;
+        c->leaves = l;
+        c->cap_leaves = cap;
+    }
+    zb_merkle_leaf_hash(report_hash, ZB_SHA256_LEN, c->leaves[c->n_leaves++]);
+    return ZB_OK;
+}
+
+static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Batch *b,
+                       int64_t now)
+{
+    int err;
+    county_round *c = round_county(rs, txn, b->county, &err);
+    if (!c) {
+        if (err != ZB_ENOTFOUND)
+            return err;
+        refuse(rs, txn, in, b->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "county is not enrolled");
+        return ZB_OK;
+    }
+    memcpy(c->reply_to, in->id, in->id_len);
+    c->reply_len = in->id_len;
+    if (b->n_envelopes > ZB_BATCH_MAX_ENVELOPES) {
+        refuse(rs, txn, in, b->county, ZB__ERROR_CODE__BAD_MESSAGE, 0, c->rec.acked_seq,
+               "batch too large");
+        return ZB_OK;
+    }
+    for (size_t i = 0; i < b->n_envelopes; i++) {
+        zb_ingest_result res;
+        Zb__ErrorCode code;
+        char reason[256];
+        uint8_t h[ZB_SHA256_LEN];
+        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res, &code, reason,
+                               sizeof reason, h);
+        if (rc)
+            return rc;
+        if (res == ZB_INGEST_REFUSED) {
+            /* the rest of the batch cannot follow a refused report */
+            refuse(rs, NULL, in, b->county, code, 0, c->rec.acked_seq, reason);
+            break;
+        }
+        if (res == ZB_INGEST_STORED) {
+            if (!c->first_new)
+                c->first_new = c->rec.acked_seq;
+            c->dirty = true;
+            if ((rc = add_leaf(c, h)))
+                return rc;
+        }
+    }
+    return ZB_OK;
+}
+
+/* After the commit: one Ack per county touched by a Batch, with a receipt
+ * over the range stored in this round. */
+static void send_acks(round_state *rs, int64_t now)
+{
+    const zb_identity *id = zb_agg_identity(rs->agg);
+    for (size_t i = 0; i < rs->n_counties; i++) {
+        county_round *c = &rs->counties[i];
+        if (!c->reply_len)
+            continue;
+        Zb__Ack ack = ZB__ACK__INIT;
+        ack.county = c->rec.county;
+        ack.acked_seq = c->rec.acked_seq;
+        Zb__BatchReceipt br = ZB__BATCH_RECEIPT__INIT, *brp = &br;
+        uint8_t sig[ZB_SIG_LEN], root[ZB_HASH_LEN], *stmt = NULL;
+        if (c->first_new) {
+            zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])c->leaves, c->n_leaves, root);
+            Zb__ReceiptStatement s = ZB__RECEIPT_STATEMENT__INIT;
+            s.county = c->rec.county;
+            s.first_seq = c->first_new;
+            s.last_seq = c->rec.acked_seq;
+            s.received_at = now;
+            s.batch_root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+            s.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
+            size_t len = zb__receipt_statement__get_packed_size(&s);
+            stmt = malloc(len);
+            if (stmt && zb_sign_tagged(ZB_TAG_RECEIPT, (zb__receipt_statement__pack(&s, stmt), stmt),
+                                       len, id, sig) == 0) {
+                br.statement = (ProtobufCBinaryData){len, stmt};
+                br.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+                ack.n_receipts = 1;
+                ack.receipts = &brp;
+            }
+        }
+        Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+        m.msg_case = ZB__SYNC_MSG__MSG_ACK;
+        m.ack = &ack;
+        send_to(rs->sock, c->reply_to, c->reply_len, &m);
+        free(stmt);
+    }
+}
+
+static void round_reset(round_state *rs)
+{
+    for (size_t i = 0; i < rs->n_counties; i++)
+        free(rs->counties[i].leaves);
+    rs->n_counties = 0;
+    for (size_t i = 0; i < rs->n_replies; i++)
+        zb__sync_msg__free_unpacked(rs->replies[i], NULL);
+    rs->n_replies = 0;
+}
+
+/* Receive one routed message: [routing id][payload]. 1 when one was read. */
+static int recv_one(void *sock, inbound *in)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&part);
+        return 0;
+    }
+    size_t n = zmq_msg_size(&part);
+    in->id_len = n < ROUTING_ID_MAX ? n : ROUTING_ID_MAX;
+    memcpy(in->id, zmq_msg_data(&part), in->id_len);
+    in->msg = NULL;
+    int more = zmq_msg_more(&part);
+    zmq_msg_close(&part);
+    int frames = 0;
+    /* read every remaining frame; only a single payload frame is valid */
+    while (more) {
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        frames++;
+        if (frames == 1 && zb_wire_unpack(zmq_msg_data(&part), zmq_msg_size(&part), &in->msg) != 0)
+            in->msg = NULL;
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+    }
+    if (frames != 1 && in->msg) {
+        zb__sync_msg__free_unpacked(in->msg, NULL);
+        in->msg = NULL;
+    }
+    return 1;
+}
+
+static int run_round(round_state *rs, inbound *msgs, size_t n)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(rs->agg), false, &txn);
+    if (rc)
+        return rc;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        inbound *in = &msgs[i];
+        if (!in->msg) {
+            refuse(rs, txn, in, "", ZB__ERROR_CODE__BAD_MESSAGE, 0, 0, "undecodable message");
+            continue;
+        }
+        switch (in->msg->msg_case) {
+        case ZB__SYNC_MSG__MSG_HELLO: rc = apply_hello(rs, txn, in, in->msg->hello); break;
+        case ZB__SYNC_MSG__MSG_BATCH: rc = apply_batch(rs, txn, in, in->msg->batch, now); break;
+        default:
+            refuse(rs, txn, in, "", ZB__ERROR_CODE__BAD_MESSAGE, 0, 0,
+                   "unexpected message type");
+            break;
+        }
+    }
+    for (size_t i = 0; i < rs->n_counties && rc == 0; i++)
+        if (rs->counties[i].dirty)
+            rc = zb_agg_county_put(rs->agg, txn, &rs->counties[i].rec);
+    if (rc) {
+        mdb_txn_abort(txn);
+    } else {
+        rc = zb_store_commit(txn); /* durable before any answer */
+    }
+    if (rc) {
+        /* nothing was stored: tell every sender to come back */
+        ZB_ERR("ZB-AGG-STORE", "round of %zu messages not stored: %s", n, zb_strerror(rc));
+        for (size_t i = 0; i < n; i++) {
+            Zb__SyncMsg *m = make_refusal("", ZB__ERROR_CODE__SERVER_ERROR, 0, 0,
+                                          "aggregator store error; retry later");
+            if (m) {
+                send_to(rs->sock, msgs[i].id, msgs[i].id_len, m);
+                zb__sync_msg__free_unpacked(m, NULL);
+            }
+        }
+        return rc;
+    }
+    /* welcomes carry the state as committed */
+    for (size_t i = 0; i < rs->n_replies; i++) {
+        Zb__SyncMsg *m = rs->replies[i];
+        if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
+            for (size_t j = 0; j < rs->n_counties; j++)
+                if (strcmp(rs->counties[j].rec.county, m->welcome->county) == 0)
+                    m->welcome->acked_seq = rs->counties[j].rec.acked_seq;
+        send_to(rs->sock, rs->reply_to[i].id, rs->reply_to[i].id_len, m);
+    }
+    /* a county that only said hello needs no Ack */
+    for (size_t i = 0; i < rs->n_counties; i++) {
+        int had_batch = 0;
+        for (size_t k = 0; k < n; k++)
+            if (msgs[k].msg && msgs[k].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH &&
+                strcmp(msgs[k].msg->batch->county, rs->counties[i].rec.county) == 0)
+                had_batch = 1;
+        if (!had_batch)
+            rs->counties[i].reply_len = 0;
+    }
+    send_acks(rs, now);
+    return ZB_OK;
+}
+
+int zb_server_run(zb_agg *a, const char *endpoint)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
+    if (!sock) {
+        if (ctx)
+            zmq_ctx_term(ctx);
+        return ZB_ENET;
+    }
+    int zero = 0, one = 1, hwm = 100000, hb_ivl = 2000, hb_to = 6000;
+    int64_t maxmsg = ZB_FRAME_MAX;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    /* an unroutable reply is an error we see, not a silent drop */
+    zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
+    if (zmq_bind(sock, endpoint) != 0) {
+        ZB_ERR("ZB-AGG-BIND", "cannot listen on %s: %s", endpoint, zmq_strerror(errno));
+        zmq_close(sock);
+        zmq_ctx_term(ctx);
+        return ZB_ENET;
+    }
+    ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
+    round_state rs = {.agg = a, .sock = sock};
+    inbound *msgs = calloc(ROUND_MAX_MSGS, sizeof *msgs);
+    int rc = msgs ? ZB_OK : ZB_ENOMEM;
+    while (rc == 0 && !zb_server_stop) {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 200) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = ZB_ENET;
+            break;
+        }
+        size_t n = 0;
+        while (n < ROUND_MAX_MSGS && recv_one(sock, &msgs[n]))
+            n++;
+        if (n == 0)
+            continue;
+        int rr = run_round(&rs, msgs, n);
+        if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(a)) == 0)
+            rr = 0; /* the senders retry into the larger map */
+        if (rr && rr != ZB_EMAPFULL)
+            ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
+        for (size_t i = 0; i < n; i++)
+            if (msgs[i].msg)
+                zb__sync_msg__free_unpacked(msgs[i].msg, NULL);
+        round_reset(&rs);
+    }
+    round_reset(&rs);
+    free(rs.counties);
+    free(rs.replies);
+    free(rs.reply_to);
+    free(msgs);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    ZB_INFO("ZB-AGG-STOP", "stopped");
+    return rc;
+}

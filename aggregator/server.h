@@ -1,0 +1,22 @@
+/*
+ * server.h - the aggregator's serve loop: one ROUTER socket, zmq_poll,
+ * group commit.
+ *
+ * Each round drains what has arrived (up to a bound), applies every Batch
+ * inside ONE LMDB write transaction, commits durably, and only then answers:
+ * one Ack per county per round carrying the highest contiguous seq and a
+ * receipt (one aggregator signature over the county's newly stored range).
+ * Nothing is acknowledged that is not on disk. Single-threaded.
+ */
+#ifndef ZB_SERVER_H
+#define ZB_SERVER_H
+
+#include "agg.h"
+
+extern volatile int zb_server_stop;
+
+/* Serve on endpoint (e.g. "tcp://0.0.0.0:7400") until zb_server_stop is
+ * set. Returns 0 or a ZB_E* code (bind failure, store failure). */
+int zb_server_run(zb_agg *a, const char *endpoint);
+
+#endif

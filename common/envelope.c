@@ -1,0 +1,114 @@
+/* envelope.c - see envelope.h. */
+#include "envelope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+int zb_envelope_seal(const uint8_t *report, size_t report_len, const zb_identity *id,
+                     uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    if (report_len > ZB_REPORT_MAX)
+        return ZB_ETOOBIG;
+    uint8_t sig[ZB_SIG_LEN];
+    int rc = zb_sign_tagged(ZB_TAG_REPORT, report, report_len, id, sig);
+    if (rc)
+        return rc;
+    Zb__Envelope env = ZB__ENVELOPE__INIT;
+    env.report = (ProtobufCBinaryData){report_len, (uint8_t *)report};
+    env.signer = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
+    env.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    size_t n = zb__envelope__get_packed_size(&env);
+    uint8_t *buf = malloc(n);
+    if (!buf)
+        return ZB_ENOMEM;
+    zb__envelope__pack(&env, buf);
+    *out = buf;
+    *out_len = n;
+    return ZB_OK;
+}
+
+int zb_pb_has_unknown_fields(const ProtobufCMessage *msg)
+{
+    if (!msg)
+        return 0;
+    if (msg->n_unknown_fields)
+        return 1;
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *)msg;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t j = 0; j < n; j++)
+                if (zb_pb_has_unknown_fields(arr[j]))
+                    return 1;
+        } else {
+            if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+                uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+                if (which != f->id)
+                    continue;
+            }
+            const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+            if (zb_pb_has_unknown_fields(sub))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
+{
+    *out = NULL;
+    if (len > ZB_REPORT_MAX)
+        return ZB_ETOOBIG;
+    Zb__Report *r = zb__report__unpack(NULL, len, buf);
+    if (!r)
+        return ZB_EDECODE;
+    if (r->version != 1 || zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
+        r->content_case == ZB__REPORT__CONTENT__NOT_SET) {
+        zb__report__free_unpacked(r, NULL);
+        return ZB_EDECODE;
+    }
+    *out = r;
+    return ZB_OK;
+}
+
+int zb_envelope_verify(const Zb__Envelope *env, Zb__Report **report_out)
+{
+    *report_out = NULL;
+    if (env->signer.len != ZB_PK_LEN || env->signature.len != ZB_SIG_LEN ||
+        zb_pb_has_unknown_fields(&env->base))
+        return ZB_EDECODE;
+    if (env->report.len > ZB_REPORT_MAX)
+        return ZB_ETOOBIG;
+    int rc = zb_verify_tagged(ZB_TAG_REPORT, env->report.data, env->report.len,
+                              env->signature.data, env->signer.data);
+    if (rc)
+        return rc;
+    return zb_report_decode(env->report.data, env->report.len, report_out);
+}
+
+int zb_envelope_open(const uint8_t *buf, size_t len, Zb__Envelope **env_out,
+                     Zb__Report **report_out)
+{
+    if (env_out)
+        *env_out = NULL;
+    *report_out = NULL;
+    if (len > ZB_ENVELOPE_MAX)
+        return ZB_ETOOBIG;
+    Zb__Envelope *env = zb__envelope__unpack(NULL, len, buf);
+    if (!env)
+        return ZB_EDECODE;
+    int rc = zb_envelope_verify(env, report_out);
+    if (rc == 0 && env_out)
+        *env_out = env;
+    else
+        zb__envelope__free_unpacked(env, NULL);
+    return rc;
+}

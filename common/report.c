@@ -1,0 +1,635 @@
+/* report.c - see report.h. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "domain.h"
+#include "timefmt.h"
+
+/* ------------------------------------------------------------ problems */
+
+void zb_problems_add(zb_problems *p, const char *fmt, ...)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        char **l = realloc(p->lines, cap * sizeof *l);
+        if (!l)
+            return; /* out of memory: the problem count is still > 0 below */
+        p->lines = l;
+        p->cap = cap;
+    }
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = strdup(buf);
+    if (s)
+        p->lines[p->n++] = s;
+}
+
+void zb_problems_free(zb_problems *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->lines[i]);
+    free(p->lines);
+    *p = (zb_problems){0};
+}
+
+size_t zb_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* ------------------------------------------------------------ JSON in */
+
+/* Parsing context: the path prefix and where problems go. */
+typedef struct {
+    const char *prefix;
+    zb_problems *problems;
+    zb_problems *warnings;
+    int bad; /* problems added by this parse */
+} jctx;
+
+#define PROBLEM(c, ...)                                                                            \
+    do {                                                                                           \
+        (c)->bad++;                                                                                \
+        zb_problems_add((c)->problems, __VA_ARGS__);                                               \
+    } while (0)
+
+static void warn_unknown(jctx *c, const json_t *obj, const char *path,
+                         const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        int found = 0;
+        for (const char *const *k = known; *k; k++)
+            if (strcmp(*k, key) == 0)
+                found = 1;
+        if (!found && c->warnings)
+            zb_problems_add(c->warnings, "%s%s%s: unknown field, ignored", c->prefix, path, key);
+    }
+}
+
+/* Optional/required string: returns malloc'd copy, NULL when absent or bad. */
+static char *get_str(jctx *c, const json_t *obj, const char *path, const char *key, int required)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            PROBLEM(c, "%s%s%s: missing", c->prefix, path, key);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        PROBLEM(c, "%s%s%s: wrong type, expected a string", c->prefix, path, key);
+        return NULL;
+    }
+    char *s = strdup(json_string_value(v));
+    if (!s)
+        PROBLEM(c, "%s%s%s: out of memory", c->prefix, path, key);
+    return s;
+}
+
+/* Integer in [0, max]; returns 1 and sets *out when present and valid. */
+static int get_count(jctx *c, const json_t *obj, const char *path, const char *key, int required,
+                     uint64_t max, uint64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            PROBLEM(c, "%s%s%s: missing", c->prefix, path, key);
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        PROBLEM(c, "%s%s%s: wrong type, expected a whole number", c->prefix, path, key);
+        return 0;
+    }
+    json_int_t i = json_integer_value(v);
+    if (i < 0) {
+        PROBLEM(c, "%s%s%s: negative count (%" JSON_INTEGER_FORMAT ")", c->prefix, path, key, i);
+        return 0;
+    }
+    if ((uint64_t)i > max) {
+        PROBLEM(c, "%s%s%s: out of range (%" JSON_INTEGER_FORMAT " > %" PRIu64 ")", c->prefix,
+                path, key, i, max);
+        return 0;
+    }
+    *out = (uint64_t)i;
+    return 1;
+}
+
+static Zb__Time *get_time(jctx *c, const json_t *obj, const char *key)
+{
+    char *s = get_str(c, obj, "", key, 1);
+    if (!s)
+        return NULL;
+    int64_t t;
+    int32_t off;
+    Zb__Time *tm = NULL;
+    if (zb_time_parse(s, &t, &off) != 0) {
+        PROBLEM(c, "%s%s: not an RFC 3339 time (e.g. 2026-10-14T08:30:00+08:00)", c->prefix, key);
+    } else if ((tm = malloc(sizeof *tm)) != NULL) {
+        zb__time__init(tm);
+        tm->unix = t;
+        tm->offset_min = off;
+    }
+    free(s);
+    return tm;
+}
+
+static Zb__MonthlyStats *parse_stats(jctx *c, const json_t *obj)
+{
+    if (!json_is_object(obj)) {
+        PROBLEM(c, "%sstats: wrong type, expected an object", c->prefix);
+        return NULL;
+    }
+    Zb__MonthlyStats *st = malloc(sizeof *st);
+    if (!st)
+        return NULL;
+    zb__monthly_stats__init(st);
+    /* Table-driven from the schema: every MonthlyStats field is an optional
+     * count whose JSON name is its proto name, so adding a statistic is one
+     * line in proto/zhibao.proto. */
+    const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, key);
+        if (!f) {
+            if (c->warnings)
+                zb_problems_add(c->warnings, "%sstats.%s: unknown field, ignored", c->prefix, key);
+            continue;
+        }
+        uint64_t val;
+        uint64_t max = strstr(key, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
+        if (get_count(c, obj, "stats.", key, 0, max, &val)) {
+            *(uint64_t *)((char *)st + f->offset) = val;
+            *(protobuf_c_boolean *)((char *)st + f->quantifier_offset) = 1;
+        }
+    }
+    return st;
+}
+
+static void parse_tasks(jctx *c, const json_t *arr, Zb__MonthlyReport *m)
+{
+    if (!json_is_array(arr)) {
+        PROBLEM(c, "%stasks: wrong type, expected a list", c->prefix);
+        return;
+    }
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return;
+    m->tasks = calloc(n, sizeof *m->tasks);
+    if (!m->tasks)
+        return;
+    static const char *const known[] = {"task", "status", "progress", "problems", "next_steps",
+                                        NULL};
+    for (size_t i = 0; i < n; i++) {
+        const json_t *t = json_array_get(arr, i);
+        char path[32];
+        snprintf(path, sizeof path, "tasks[%zu].", i);
+        if (!json_is_object(t)) {
+            PROBLEM(c, "%stasks[%zu]: wrong type, expected an object", c->prefix, i);
+            continue;
+        }
+        warn_unknown(c, t, path, known);
+        Zb__TaskEntry *e = malloc(sizeof *e);
+        if (!e)
+            return;
+        zb__task_entry__init(e);
+        m->tasks[m->n_tasks++] = e;
+        uint64_t code;
+        if (get_count(c, t, path, "task", 1, UINT32_MAX, &code))
+            e->task = (uint32_t)code;
+        char *st = get_str(c, t, path, "status", 1);
+        if (st) {
+            int v = zb_task_status_parse(st);
+            if (v == 0)
+                PROBLEM(c, "%s%sstatus: must be one of not_started, in_progress, done", c->prefix,
+                        path);
+            e->status = (Zb__TaskStatus)v;
+            free(st);
+        }
+        e->progress = get_str(c, t, path, "progress", 0);
+        e->problems = get_str(c, t, path, "problems", 0);
+        e->next_steps = get_str(c, t, path, "next_steps", 0);
+    }
+}
+
+static Zb__MonthlyReport *parse_monthly(jctx *c, const json_t *obj)
+{
+    static const char *const known[] = {"type", "period", "tasks", "stats", NULL};
+    warn_unknown(c, obj, "", known);
+    Zb__MonthlyReport *m = malloc(sizeof *m);
+    if (!m)
+        return NULL;
+    zb__monthly_report__init(m);
+    m->period = get_str(c, obj, "", "period", 1);
+    int y, mo;
+    if (m->period && zb_period_parse(m->period, &y, &mo) != 0)
+        PROBLEM(c, "%speriod: must be YYYY-MM (e.g. 2026-10)", c->prefix);
+    json_t *tasks = json_object_get(obj, "tasks");
+    if (tasks && !json_is_null(tasks))
+        parse_tasks(c, tasks, m);
+    json_t *stats = json_object_get(obj, "stats");
+    if (stats && !json_is_null(stats))
+        m->stats = parse_stats(c, stats);
+    return m;
+}
+
+static Zb__AccidentReport *parse_accident(jctx *c, const json_t *obj)
+{
+    static const char *const known[] = {
+        "type", "accident_id", "revision", "occurred_at", "county_notified_at", "place", "unit",
+        "industry", "summary", "deaths", "missing", "serious_injuries", "minor_injuries",
+        "direct_loss_yuan", "measures_taken", "other", NULL};
+    warn_unknown(c, obj, "", known);
+    Zb__AccidentReport *a = malloc(sizeof *a);
+    if (!a)
+        return NULL;
+    zb__accident_report__init(a);
+    a->accident_id = get_str(c, obj, "", "accident_id", 1);
+    uint64_t v;
+    if (get_count(c, obj, "", "revision", 1, ZB_REVISION_MAX, &v))
+        a->revision = (uint32_t)v;
+    a->occurred_at = get_time(c, obj, "occurred_at");
+    a->county_notified_at = get_time(c, obj, "county_notified_at");
+    a->place = get_str(c, obj, "", "place", 1);
+
+    json_t *unit = json_object_get(obj, "unit");
+    if (!unit || json_is_null(unit)) {
+        PROBLEM(c, "%sunit: missing", c->prefix);
+    } else if (!json_is_object(unit)) {
+        PROBLEM(c, "%sunit: wrong type, expected an object", c->prefix);
+    } else if ((a->unit = malloc(sizeof *a->unit)) != NULL) {
+        static const char *const uknown[] = {"name", "credit_code", "industry", NULL};
+        warn_unknown(c, unit, "unit.", uknown);
+        zb__unit__init(a->unit);
+        a->unit->name = get_str(c, unit, "unit.", "name", 1);
+        a->unit->credit_code = get_str(c, unit, "unit.", "credit_code", 0);
+        a->unit->industry = get_str(c, unit, "unit.", "industry", 0);
+    }
+
+    char *ind = get_str(c, obj, "", "industry", 1);
+    if (ind) {
+        int i = zb_industry_parse(ind);
+        if (i == 0)
+            PROBLEM(c,
+                    "%sindustry: unknown industry \"%.40s\" (one of coal_mine, non_coal_mine, "
+                    "hazardous_chemicals, fireworks, construction, metallurgy_trade, road_traffic, "
+                    "fire, special_equipment, water_traffic, railway, civil_aviation, "
+                    "agricultural_machinery, fishing_vessel, other)",
+                    c->prefix, ind);
+        a->industry = (Zb__Industry)i;
+        free(ind);
+    }
+    a->summary = get_str(c, obj, "", "summary", 1);
+    if (get_count(c, obj, "", "deaths", 1, ZB_COUNT_MAX, &v))
+        a->deaths = (uint32_t)v;
+    if (get_count(c, obj, "", "missing", 1, ZB_COUNT_MAX, &v))
+        a->missing = (uint32_t)v;
+    if (get_count(c, obj, "", "serious_injuries", 1, ZB_COUNT_MAX, &v))
+        a->serious_injuries = (uint32_t)v;
+    if (get_count(c, obj, "", "minor_injuries", 1, ZB_COUNT_MAX, &v))
+        a->minor_injuries = (uint32_t)v;
+    if (get_count(c, obj, "", "direct_loss_yuan", 1, ZB_YUAN_MAX, &v))
+        a->direct_loss_yuan = v;
+    a->measures_taken = get_str(c, obj, "", "measures_taken", 0);
+    a->other = get_str(c, obj, "", "other", 0);
+    return a;
+}
+
+Zb__Report *zb_report_from_json(const json_t *obj, const char *prefix, zb_problems *problems,
+                                zb_problems *warnings)
+{
+    jctx c = {prefix ? prefix : "", problems, warnings, 0};
+    if (!json_is_object(obj)) {
+        PROBLEM(&c, "%s(report): wrong type, expected a JSON object", c.prefix);
+        return NULL;
+    }
+    Zb__Report *r = malloc(sizeof *r);
+    if (!r) {
+        PROBLEM(&c, "%s(report): out of memory", c.prefix);
+        return NULL;
+    }
+    zb__report__init(r);
+    r->version = 1;
+    json_t *type = json_object_get(obj, "type");
+    const char *t = json_is_string(type) ? json_string_value(type) : NULL;
+    if (!type) {
+        PROBLEM(&c, "%stype: missing (\"monthly\" or \"accident\")", c.prefix);
+    } else if (t && strcmp(t, "monthly") == 0) {
+        r->content_case = ZB__REPORT__CONTENT_MONTHLY;
+        r->monthly = parse_monthly(&c, obj);
+    } else if (t && strcmp(t, "accident") == 0) {
+        r->content_case = ZB__REPORT__CONTENT_ACCIDENT;
+        r->accident = parse_accident(&c, obj);
+    } else {
+        PROBLEM(&c, "%stype: must be \"monthly\" or \"accident\"", c.prefix);
+    }
+    if (c.bad == 0 && ((r->content_case == ZB__REPORT__CONTENT_MONTHLY && !r->monthly) ||
+                       (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && !r->accident)))
+        PROBLEM(&c, "%s(report): out of memory", c.prefix);
+    if (c.bad) {
+        zb__report__free_unpacked(r, NULL);
+        return NULL;
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------ validation */
+
+static void check_text(zb_problems *p, const char *prefix, const char *path, const char *s,
+                       int required, size_t max)
+{
+    if (!s) {
+        if (required)
+            zb_problems_add(p, "%s%s: missing", prefix, path);
+        return;
+    }
+    size_t n = zb_utf8_chars(s);
+    if (required && n == 0)
+        zb_problems_add(p, "%s%s: must not be empty", prefix, path);
+    if (n > max)
+        zb_problems_add(p, "%s%s: text over its limit (%zu characters, at most %zu)", prefix, path,
+                        n, max);
+}
+
+static int accident_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Unified social credit code (GB 32100-2015): 18 characters from
+ * 0-9 and A-Z without I, O, S, V, Z. The check digit is not enforced: the
+ * code is informative, and a wrong check digit must not block an urgent
+ * accident report. */
+static int credit_code_valid(const char *s)
+{
+    if (strlen(s) != 18)
+        return 0;
+    for (const char *q = s; *q; q++)
+        if (!((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z' && !strchr("IOSVZ", *q))))
+            return 0;
+    return 1;
+}
+
+static void validate_monthly(const Zb__MonthlyReport *m, int64_t created_at, const char *pre,
+                             zb_problems *p)
+{
+    int y, mo;
+    if (!m->period || zb_period_parse(m->period, &y, &mo) != 0) {
+        zb_problems_add(p, "%speriod: must be YYYY-MM (e.g. 2026-10)", pre);
+    } else {
+        int64_t start, end;
+        zb_period_bounds(y, mo, &start, &end);
+        if (start > created_at)
+            zb_problems_add(p, "%speriod: %s is in the future", pre, m->period);
+        if (y < 2000)
+            zb_problems_add(p, "%speriod: %s is before 2000", pre, m->period);
+    }
+    uint32_t seen = 0; /* bit per task code 3..27 */
+    for (size_t i = 0; i < m->n_tasks; i++) {
+        const Zb__TaskEntry *e = m->tasks[i];
+        if (!zb_task_find(e->task)) {
+            zb_problems_add(p, "%stasks[%zu].task: unknown task code %u (the catalogue has 3..27)",
+                            pre, i, e->task);
+        } else if (seen & (1u << e->task)) {
+            zb_problems_add(p, "%stasks[%zu].task: task %u listed twice", pre, i, e->task);
+        } else {
+            seen |= 1u << e->task;
+        }
+        if (!zb_task_status_name((int)e->status) || e->status == ZB__TASK_STATUS__TASK_STATUS_UNSPECIFIED)
+            zb_problems_add(p, "%stasks[%zu].status: must be one of not_started, in_progress, done",
+                            pre, i);
+        char path[40];
+        snprintf(path, sizeof path, "tasks[%zu].progress", i);
+        check_text(p, pre, path, e->progress, 0, ZB_TEXT_LONG);
+        snprintf(path, sizeof path, "tasks[%zu].problems", i);
+        check_text(p, pre, path, e->problems, 0, ZB_TEXT_LONG);
+        snprintf(path, sizeof path, "tasks[%zu].next_steps", i);
+        check_text(p, pre, path, e->next_steps, 0, ZB_TEXT_LONG);
+    }
+    if (m->stats) {
+        const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &d->fields[i];
+            const char *base = (const char *)m->stats;
+            if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+                continue;
+            uint64_t v = *(const uint64_t *)(base + f->offset);
+            uint64_t max = strstr(f->name, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
+            if (v > max)
+                zb_problems_add(p, "%sstats.%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre,
+                                f->name, v, max);
+        }
+    }
+}
+
+static void validate_time(const Zb__Time *t, const char *pre, const char *name, int64_t created_at,
+                          zb_problems *p)
+{
+    if (!t) {
+        zb_problems_add(p, "%s%s: missing", pre, name);
+        return;
+    }
+    if (t->offset_min < -23 * 60 - 59 || t->offset_min > 23 * 60 + 59 || t->unix < 0)
+        zb_problems_add(p, "%s%s: out of range", pre, name);
+    else if (t->unix > created_at + ZB_CLOCK_SKEW_S)
+        zb_problems_add(p, "%s%s: in the future (after the report's creation time)", pre, name);
+}
+
+static void validate_accident(const Zb__AccidentReport *a, int64_t created_at, const char *pre,
+                              zb_problems *p)
+{
+    if (!a->accident_id || !accident_id_valid(a->accident_id))
+        zb_problems_add(p, "%saccident_id: must be 1-64 letters, digits, '-' or '_'", pre);
+    if (a->revision > ZB_REVISION_MAX)
+        zb_problems_add(p, "%srevision: out of range (at most %u)", pre, ZB_REVISION_MAX);
+    validate_time(a->occurred_at, pre, "occurred_at", created_at, p);
+    validate_time(a->county_notified_at, pre, "county_notified_at", created_at, p);
+    if (a->occurred_at && a->county_notified_at &&
+        a->county_notified_at->unix < a->occurred_at->unix)
+        zb_problems_add(p, "%scounty_notified_at: before occurred_at", pre);
+    check_text(p, pre, "place", a->place, 1, ZB_TEXT_SHORT);
+    if (!a->unit) {
+        zb_problems_add(p, "%sunit: missing", pre);
+    } else {
+        check_text(p, pre, "unit.name", a->unit->name, 1, ZB_TEXT_SHORT);
+        if (a->unit->credit_code && a->unit->credit_code[0] &&
+            !credit_code_valid(a->unit->credit_code))
+            zb_problems_add(p,
+                            "%sunit.credit_code: must be 18 characters of 0-9 and A-Z without "
+                            "I, O, S, V, Z (unified social credit code)",
+                            pre);
+        check_text(p, pre, "unit.industry", a->unit->industry, 0, ZB_TEXT_SHORT);
+    }
+    if (!zb_industry_name((int)a->industry))
+        zb_problems_add(p, "%sindustry: unknown industry", pre);
+    check_text(p, pre, "summary", a->summary, 1, ZB_TEXT_LONG);
+    check_text(p, pre, "measures_taken", a->measures_taken, 0, ZB_TEXT_LONG);
+    check_text(p, pre, "other", a->other, 0, ZB_TEXT_LONG);
+    const struct {
+        const char *name;
+        uint64_t v, max;
+    } counts[] = {{"deaths", a->deaths, ZB_COUNT_MAX},
+                  {"missing", a->missing, ZB_COUNT_MAX},
+                  {"serious_injuries", a->serious_injuries, ZB_COUNT_MAX},
+                  {"minor_injuries", a->minor_injuries, ZB_COUNT_MAX},
+                  {"direct_loss_yuan", a->direct_loss_yuan, ZB_YUAN_MAX}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        if (counts[i].v > counts[i].max)
+            zb_problems_add(p, "%s%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre,
+                            counts[i].name, counts[i].v, counts[i].max);
+}
+
+void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
+{
+    const char *pre = prefix ? prefix : "";
+    if (r->version != 1)
+        zb_problems_add(p, "%sversion: unsupported report version %u", pre, r->version);
+    if (!r->county || !zb_county_code_valid(r->county))
+        zb_problems_add(p, "%scounty: must be a 6-digit county code", pre);
+    if (r->seq == 0)
+        zb_problems_add(p, "%sseq: must start at 1", pre);
+    if (r->prev_hash.len != ZB_SHA256_LEN)
+        zb_problems_add(p, "%sprev_hash: must be 32 bytes", pre);
+    switch (r->content_case) {
+    case ZB__REPORT__CONTENT_MONTHLY: validate_monthly(r->monthly, r->created_at, pre, p); break;
+    case ZB__REPORT__CONTENT_ACCIDENT: validate_accident(r->accident, r->created_at, pre, p); break;
+    default: zb_problems_add(p, "%stype: must be \"monthly\" or \"accident\"", pre); break;
+    }
+}
+
+/* ------------------------------------------------------------ JSON out */
+
+const char *zb_report_type_name(const Zb__Report *r)
+{
+    switch (r->content_case) {
+    case ZB__REPORT__CONTENT_MONTHLY: return "monthly";
+    case ZB__REPORT__CONTENT_ACCIDENT: return "accident";
+    default: return "unknown";
+    }
+}
+
+static void set_opt_str(json_t *o, const char *key, const char *v)
+{
+    if (v)
+        json_object_set_new(o, key, json_string(v));
+}
+
+static json_t *time_json(const Zb__Time *t)
+{
+    char buf[40];
+    if (!t || zb_time_format(t->unix, t->offset_min, 0, buf, sizeof buf) != 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static json_t *monthly_json(const Zb__MonthlyReport *m, json_t *o)
+{
+    json_object_set_new(o, "period", json_string(m->period));
+    json_t *tasks = json_array();
+    for (size_t i = 0; i < m->n_tasks; i++) {
+        const Zb__TaskEntry *e = m->tasks[i];
+        json_t *t = json_object();
+        json_object_set_new(t, "task", json_integer(e->task));
+        const char *st = zb_task_status_name((int)e->status);
+        json_object_set_new(t, "status", st ? json_string(st) : json_null());
+        set_opt_str(t, "progress", e->progress);
+        set_opt_str(t, "problems", e->problems);
+        set_opt_str(t, "next_steps", e->next_steps);
+        json_array_append_new(tasks, t);
+    }
+    json_object_set_new(o, "tasks", tasks);
+    if (m->stats) {
+        json_t *s = json_object();
+        const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &d->fields[i];
+            const char *base = (const char *)m->stats;
+            if (*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+                json_object_set_new(
+                    s, f->name, json_integer((json_int_t) * (const uint64_t *)(base + f->offset)));
+        }
+        json_object_set_new(o, "stats", s);
+    }
+    return o;
+}
+
+static json_t *accident_json(const Zb__AccidentReport *a, json_t *o)
+{
+    json_object_set_new(o, "accident_id", json_string(a->accident_id));
+    json_object_set_new(o, "revision", json_integer(a->revision));
+    json_object_set_new(o, "occurred_at", time_json(a->occurred_at));
+    json_object_set_new(o, "county_notified_at", time_json(a->county_notified_at));
+    json_object_set_new(o, "place", json_string(a->place ? a->place : ""));
+    json_t *u = json_object();
+    if (a->unit) {
+        json_object_set_new(u, "name", json_string(a->unit->name ? a->unit->name : ""));
+        set_opt_str(u, "credit_code", a->unit->credit_code);
+        set_opt_str(u, "industry", a->unit->industry);
+    }
+    json_object_set_new(o, "unit", u);
+    const char *ind = zb_industry_name((int)a->industry);
+    json_object_set_new(o, "industry", ind ? json_string(ind) : json_null());
+    json_object_set_new(o, "summary", json_string(a->summary ? a->summary : ""));
+    json_object_set_new(o, "deaths", json_integer(a->deaths));
+    json_object_set_new(o, "missing", json_integer(a->missing));
+    json_object_set_new(o, "serious_injuries", json_integer(a->serious_injuries));
+    json_object_set_new(o, "minor_injuries", json_integer(a->minor_injuries));
+    json_object_set_new(o, "direct_loss_yuan", json_integer((json_int_t)a->direct_loss_yuan));
+    set_opt_str(o, "measures_taken", a->measures_taken);
+    set_opt_str(o, "other", a->other);
+    zb_grade g = zb_grade_compute(a->deaths, a->missing, a->serious_injuries, a->direct_loss_yuan,
+                                  ZB_MISSING_COUNT_AS_DEAD);
+    json_object_set_new(o, "grade", json_string(zb_grade_name(g)));
+    json_object_set_new(o, "grade_zh", json_string(zb_grade_name_zh(g)));
+    json_object_set_new(o, "grade_rule", json_string(zb_missing_rule_name(ZB_MISSING_COUNT_AS_DEAD)));
+    json_object_set_new(o, "report_to", json_string(zb_grade_report_to(g)));
+    return o;
+}
+
+json_t *zb_report_to_json(const Zb__Report *r)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "type", json_string(zb_report_type_name(r)));
+    json_object_set_new(o, "county", json_string(r->county ? r->county : ""));
+    json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
+    char buf[40];
+    if (zb_time_format(r->created_at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
+        json_object_set_new(o, "created_at", json_string(buf));
+    if (r->prev_hash.len == ZB_SHA256_LEN) {
+        char hex[2 * ZB_SHA256_LEN + 1];
+        zb_hex_encode(r->prev_hash.data, ZB_SHA256_LEN, hex);
+        json_object_set_new(o, "prev_hash", json_string(hex));
+    }
+    if (r->content_case == ZB__REPORT__CONTENT_MONTHLY && r->monthly)
+        monthly_json(r->monthly, o);
+    else if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && r->accident)
+        accident_json(r->accident, o);
+    return o;
+}

@@ -1,0 +1,675 @@
+/*
+ * zhibao-node - the county node: stores signed reports offline, syncs them
+ * to the prefecture aggregator when a link exists.
+ *
+ * Exit codes: 0 success; 1 runtime error (store, network, refused by the
+ * aggregator); 2 bad usage or bad input (nothing stored); 3 sync timed out
+ * with reports pending.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "domain.h"
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "node.h"
+#include "report.h"
+#include "sync.h"
+#include "timefmt.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_PENDING 3
+
+static void usage(FILE *f)
+{
+    fputs("usage: zhibao-node COMMAND [options]\n"
+          "  init    --dir D --county CODE --aggregator ENDPOINT --aggregator-key KEY\n"
+          "  submit  --dir D FILE.json|-        (one report, a JSON array, or JSON Lines)\n"
+          "  sync    --dir D [--once] [--timeout SECONDS] [--endpoint ENDPOINT]\n"
+          "  status  --dir D [--json]\n"
+          "  list    --dir D [--pending] [--json]\n"
+          "  show    --dir D SEQ [--json]\n"
+          "  receipts --dir D [--json]\n"
+          "common options: --log-level error|warn|info|debug, --syslog\n",
+          f);
+}
+
+typedef struct {
+    const char *dir, *county, *aggregator, *agg_key, *endpoint;
+    bool once, json, pending;
+    double timeout;
+    int argc;
+    char **argv; /* positional arguments */
+} args;
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},       {"county", required_argument, 0, 'c'},
+        {"aggregator", required_argument, 0, 'a'}, {"aggregator-key", required_argument, 0, 'k'},
+        {"endpoint", required_argument, 0, 'e'},  {"once", no_argument, 0, 'o'},
+        {"timeout", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
+        {"pending", no_argument, 0, 'p'},         {"log-level", required_argument, 0, 'l'},
+        {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int level = ZB_LOG_WARN;
+    bool use_syslog = false;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->dir = optarg; break;
+        case 'c': a->county = optarg; break;
+        case 'a': a->aggregator = optarg; break;
+        case 'k': a->agg_key = optarg; break;
+        case 'e': a->endpoint = optarg; break;
+        case 'o': a->once = true; break;
+        case 'j': a->json = true; break;
+        case 'p': a->pending = true; break;
+        case 's': use_syslog = true; break;
+        case 't': {
+            char *end;
+            errno = 0;
+            a->timeout = strtod(optarg, &end);
+            if (errno || *end || a->timeout <= 0) {
+                fprintf(stderr, "error: --timeout: must be a positive number of seconds\n");
+                return -1;
+            }
+            break;
+        }
+        case 'l':
+            level = zb_log_level_parse(optarg);
+            if (level < 0) {
+                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    zb_log_init("zhibao-node", (zb_log_level)level, use_syslog);
+    a->argc = argc - optind;
+    a->argv = argv + optind;
+    if (!a->dir) {
+        fprintf(stderr, "error: --dir: missing\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int open_node(const args *a, bool readonly, zb_node **n)
+{
+    int rc = zb_node_open(n, a->dir, readonly);
+    if (rc == ZB_ENOTFOUND)
+        fprintf(stderr, "error: --dir: no node in %s (run zhibao-node init first)\n", a->dir);
+    else if (rc)
+        fprintf(stderr, "error: --dir: cannot open node in %s: %s\n", a->dir, zb_strerror(rc));
+    return rc;
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    json_decref(j);
+}
+
+/* ------------------------------------------------------------ init */
+
+static int cmd_init(const args *a)
+{
+    int bad = 0;
+    if (!a->county) {
+        fprintf(stderr, "error: --county: missing\n");
+        bad = 1;
+    } else if (!zb_county_code_valid(a->county)) {
+        fprintf(stderr, "error: --county: must be a 6-digit county code (e.g. 222401)\n");
+        bad = 1;
+    }
+    if (!a->aggregator) {
+        fprintf(stderr, "error: --aggregator: missing (e.g. tcp://prefecture.example:7400)\n");
+        bad = 1;
+    }
+    uint8_t key[ZB_PK_LEN];
+    if (!a->agg_key) {
+        fprintf(stderr, "error: --aggregator-key: missing\n");
+        bad = 1;
+    } else if (zb_hex_decode(a->agg_key, key, sizeof key) != 0) {
+        fprintf(stderr, "error: --aggregator-key: must be 64 hex digits (zhibao-agg init prints it)\n");
+        bad = 1;
+    }
+    if (bad)
+        return EXIT_USAGE;
+    if (!zb_county_find(a->county))
+        fprintf(stderr, "note: %s is not one of the eight Yanbian county codes\n", a->county);
+    char pk[2 * ZB_PK_LEN + 1];
+    int rc = zb_node_create(a->dir, a->county, a->aggregator, a->agg_key, pk);
+    if (rc == ZB_EEXIST) {
+        fprintf(stderr, "error: --dir: a node already exists in %s\n", a->dir);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: cannot create node in %s: %s\n", a->dir, zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    const zb_county *c = zb_county_find(a->county);
+    printf("node created for county %s%s%s in %s\n", a->county, c ? " " : "", c ? c->name : "",
+           a->dir);
+    printf("enroll it at the prefecture with: zhibao-agg enroll --dir A --county %s --key %s\n",
+           a->county, pk);
+    printf("%s\n", pk);
+    return 0;
+}
+
+/* ------------------------------------------------------------ submit */
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n + 1 == cap) {
+            char *b = realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!buf || err) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Parse FILE: one object, an array of objects, or JSON Lines (several
+ * values one after another). Returns the values as a new JSON array and
+ * sets *bulk when the input held more than one report or was an array. */
+static json_t *parse_input(const char *text, size_t len, bool *bulk, zb_problems *p)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    if (i == len) {
+        zb_problems_add(p, "(input): empty, expected a JSON report");
+        return NULL;
+    }
+    json_error_t err;
+    if (text[i] == '[') {
+        json_t *arr = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+        if (!arr) {
+            zb_problems_add(p, "(input): not valid JSON at line %d column %d: %s", err.line,
+                            err.column, err.text);
+            return NULL;
+        }
+        *bulk = true;
+        return arr;
+    }
+    json_t *arr = json_array();
+    size_t off = 0;
+    int line = 1;
+    while (off < len) {
+        while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
+                             text[off] == '\n')) {
+            if (text[off] == '\n')
+                line++;
+            off++;
+        }
+        if (off >= len)
+            break;
+        json_t *v = json_loadb(text + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                               &err);
+        if (!v) {
+            zb_problems_add(p, "(input): not valid JSON at line %d column %d: %s",
+                            line + err.line - 1, err.column, err.text);
+            json_decref(arr);
+            return NULL;
+        }
+        for (size_t k = off; k < off + err.position && k < len; k++)
+            if (text[k] == '\n')
+                line++;
+        off += err.position;
+        json_array_append_new(arr, v);
+    }
+    *bulk = json_array_size(arr) > 1;
+    return arr;
+}
+
+static int cmd_submit(const args *a)
+{
+    if (a->argc != 1) {
+        fprintf(stderr, "error: FILE: give exactly one file name, or - for standard input\n");
+        return EXIT_USAGE;
+    }
+    size_t len;
+    char *text = read_all(a->argv[0], &len);
+    if (!text) {
+        fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->argv[0], strerror(errno));
+        return EXIT_USAGE;
+    }
+    zb_problems problems = {0}, warnings = {0};
+    bool bulk = false;
+    json_t *arr = parse_input(text, len, &bulk, &problems);
+    free(text);
+    size_t count = arr ? json_array_size(arr) : 0;
+    if (arr && count == 0)
+        zb_problems_add(&problems, "(input): no reports in the list");
+    Zb__Report **reports = count ? calloc(count, sizeof *reports) : NULL;
+    if (count && !reports)
+        zb_problems_add(&problems, "(input): out of memory");
+    for (size_t i = 0; reports && i < count; i++) {
+        char pre[32] = "";
+        if (bulk)
+            snprintf(pre, sizeof pre, "[%zu].", i);
+        reports[i] = zb_report_from_json(json_array_get(arr, i), pre, &problems, &warnings);
+    }
+    json_decref(arr);
+
+    zb_node *n = NULL;
+    int rc = 0, exit_code = 0;
+    uint64_t first = 0, last = 0;
+    if (problems.n == 0) {
+        if ((rc = open_node(a, false, &n)) != 0) {
+            exit_code = rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+            goto out;
+        }
+        rc = zb_node_submit(n, reports, count, (int64_t)time(NULL), bulk, &problems, &first, &last);
+    }
+    for (size_t i = 0; i < warnings.n; i++)
+        fprintf(stderr, "warning: %s\n", warnings.lines[i]);
+    if (problems.n) {
+        for (size_t i = 0; i < problems.n; i++)
+            fprintf(stderr, "error: %s\n", problems.lines[i]);
+        fprintf(stderr, "nothing stored (%zu problem%s)\n", problems.n, problems.n == 1 ? "" : "s");
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
+    if (rc) {
+        fprintf(stderr, "error: cannot store: %s; nothing stored\n", zb_strerror(rc));
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    /* the computed grade of every accident, for the clerk (stderr keeps
+     * stdout to the sequence numbers scripts read) */
+    for (size_t i = 0; i < count; i++) {
+        const Zb__AccidentReport *ac = reports[i]->accident;
+        if (reports[i]->content_case != ZB__REPORT__CONTENT_ACCIDENT)
+            continue;
+        zb_grade g = zb_grade_compute(ac->deaths, ac->missing, ac->serious_injuries,
+                                      ac->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
+        fprintf(stderr,
+                "accident %s revision %u: grade %s (%s), report to %s "
+                "(missing counted as dead)\n",
+                ac->accident_id, ac->revision, zb_grade_name(g), zb_grade_name_zh(g),
+                zb_grade_report_to(g));
+    }
+    if (bulk)
+        printf("%" PRIu64 " %" PRIu64 "\n", first, last);
+    else
+        printf("%" PRIu64 "\n", first);
+out:
+    for (size_t i = 0; reports && i < count; i++)
+        if (reports[i])
+            zb__report__free_unpacked(reports[i], NULL);
+    free(reports);
+    zb_problems_free(&problems);
+    zb_problems_free(&warnings);
+    zb_node_close(&n);
+    return exit_code;
+}
+
+/* ------------------------------------------------------------ sync */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    zb_sync_stop = 1;
+}
+
+static int cmd_sync(const args *a)
+{
+    zb_node *n;
+    int rc = open_node(a, false, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    zb_sync_opts o = {.once = a->once, .timeout_s = a->timeout, .endpoint = a->endpoint};
+    rc = zb_sync_run(n, &o);
+    zb_node_status st;
+    int src = zb_node_get_status(n, &st);
+    zb_node_close(&n);
+    if (rc == ZB_SYNC_PENDING) {
+        fprintf(stderr, "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",
+                src == 0 ? st.stored - st.acked : 0);
+        return EXIT_PENDING;
+    }
+    if (rc) {
+        fprintf(stderr, "sync: failed: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (a->once && src == 0)
+        fprintf(stderr, "sync: all %" PRIu64 " report(s) acknowledged\n", st.acked);
+    return 0;
+}
+
+/* ------------------------------------------------------------ read-only */
+
+static int cmd_status(const args *a)
+{
+    zb_node *n;
+    int rc = open_node(a, true, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    zb_node_status st;
+    rc = zb_node_get_status(n, &st);
+    zb_node_close(&n);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    char key[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(st.node_key, ZB_PK_LEN, key);
+    if (a->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "county", json_string(st.county));
+        json_object_set_new(j, "stored", json_integer((json_int_t)st.stored));
+        json_object_set_new(j, "acked", json_integer((json_int_t)st.acked));
+        json_object_set_new(j, "pending", json_integer((json_int_t)(st.stored - st.acked)));
+        json_object_set_new(j, "receipts", json_integer((json_int_t)st.receipts));
+        json_object_set_new(j, "aggregator", json_string(st.endpoint));
+        json_object_set_new(j, "node_key", json_string(key));
+        print_json(j);
+    } else {
+        const zb_county *c = zb_county_find(st.county);
+        printf("county      %s %s\n", st.county, c ? c->name : "");
+        printf("stored      %" PRIu64 "\n", st.stored);
+        printf("acked       %" PRIu64 "\n", st.acked);
+        printf("pending     %" PRIu64 "\n", st.stored - st.acked);
+        printf("receipts    %" PRIu64 "\n", st.receipts);
+        printf("aggregator  %s\n", st.endpoint);
+        printf("node key    %s\n", key);
+    }
+    return 0;
+}
+
+/* One report's summary row, as JSON. receipt_state: "receipted", "acked", "pending". */
+static json_t *report_row(zb_node *n, MDB_txn *txn, uint64_t seq, const MDB_val *v,
+                          uint64_t acked, bool full)
+{
+    Zb__Envelope *env = NULL;
+    Zb__Report *r = NULL;
+    if (zb_envelope_open(v->mv_data, v->mv_size, &env, &r) != 0)
+        return NULL;
+    json_t *j = full ? zb_report_to_json(r) : json_object();
+    if (!full) {
+        json_object_set_new(j, "seq", json_integer((json_int_t)seq));
+        json_object_set_new(j, "type", json_string(zb_report_type_name(r)));
+        char buf[40];
+        if (zb_time_format(r->created_at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
+            json_object_set_new(j, "created_at", json_string(buf));
+        if (r->content_case == ZB__REPORT__CONTENT_MONTHLY) {
+            json_object_set_new(j, "period", json_string(r->monthly->period));
+        } else if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT) {
+            json_object_set_new(j, "accident_id", json_string(r->accident->accident_id));
+            json_object_set_new(j, "revision", json_integer(r->accident->revision));
+        }
+    }
+    uint8_t *rb;
+    size_t rl;
+    const char *state = seq <= acked ? "acked" : "pending";
+    if (seq <= acked && zb_node_find_receipt(n, txn, seq, &rb, &rl) == 0) {
+        uint64_t f, l;
+        int64_t at;
+        if (zb_node_verify_receipt(n, txn, rb, rl, &f, &l, &at) == 0) {
+            state = "receipted";
+            char buf[40];
+            if (zb_time_format(at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
+                json_object_set_new(j, "received_at", json_string(buf));
+        } else {
+            state = "receipt_invalid";
+        }
+        free(rb);
+    }
+    json_object_set_new(j, "sync", json_string(state));
+    uint8_t h[ZB_SHA256_LEN];
+    char hex[2 * ZB_SHA256_LEN + 1];
+    zb_report_hash(env->report.data, env->report.len, h);
+    zb_hex_encode(h, sizeof h, hex);
+    json_object_set_new(j, "report_hash", json_string(hex));
+    zb__report__free_unpacked(r, NULL);
+    zb__envelope__free_unpacked(env, NULL);
+    return j;
+}
+
+static int cmd_list(const args *a)
+{
+    zb_node *n;
+    int rc = open_node(a, true, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    uint64_t acked;
+    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(n), NODE_DB_META), "acked_seq", &acked, 0);
+    MDB_cursor *cur;
+    mdb_cursor_open(txn, zb_store_dbi(zb_node_store(n), NODE_DB_REPORTS), &cur);
+    MDB_val k, v;
+    uint8_t start[8];
+    zb_be64_put(start, a->pending ? acked + 1 : 1);
+    k = (MDB_val){8, start};
+    json_t *rows = json_array();
+    if (!a->json)
+        printf("%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED", "WHAT", "SYNC");
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t seq = zb_be64_get(k.mv_data);
+        json_t *row = report_row(n, txn, seq, &v, acked, false);
+        if (!row) {
+            fprintf(stderr, "error: report %" PRIu64 ": stored envelope does not verify\n", seq);
+            rc = ZB_EBADSIG;
+            continue;
+        }
+        if (a->json) {
+            json_array_append_new(rows, row);
+            continue;
+        }
+        char what[64];
+        json_t *pid = json_object_get(row, "period");
+        if (pid)
+            snprintf(what, sizeof what, "period %s", json_string_value(pid));
+        else
+            snprintf(what, sizeof what, "%s rev %d",
+                     json_string_value(json_object_get(row, "accident_id")),
+                     (int)json_integer_value(json_object_get(row, "revision")));
+        printf("%-6" PRIu64 " %-8s %-25s %-28s %s\n", seq,
+               json_string_value(json_object_get(row, "type")),
+               json_string_value(json_object_get(row, "created_at")), what,
+               json_string_value(json_object_get(row, "sync")));
+        json_decref(row);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    zb_node_close(&n);
+    if (a->json)
+        print_json(rows);
+    else
+        json_decref(rows);
+    return rc ? EXIT_RUNTIME : 0;
+}
+
+static int cmd_show(const args *a)
+{
+    char *end;
+    if (a->argc != 1) {
+        fprintf(stderr, "error: SEQ: give one sequence number\n");
+        return EXIT_USAGE;
+    }
+    errno = 0;
+    unsigned long long seq = strtoull(a->argv[0], &end, 10);
+    if (errno || *end || seq == 0 || a->argv[0][0] == '-') {
+        fprintf(stderr, "error: SEQ: must be a positive whole number\n");
+        return EXIT_USAGE;
+    }
+    zb_node *n;
+    int rc = open_node(a, true, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    uint64_t acked;
+    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(n), NODE_DB_META), "acked_seq", &acked, 0);
+    uint8_t key[8];
+    zb_be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int exit_code = 0;
+    if (mdb_get(txn, zb_store_dbi(zb_node_store(n), NODE_DB_REPORTS), &k, &v) != 0) {
+        fprintf(stderr, "error: SEQ: no report %llu in this node\n", seq);
+        exit_code = EXIT_USAGE;
+    } else {
+        json_t *j = report_row(n, txn, seq, &v, acked, true);
+        if (!j) {
+            fprintf(stderr, "error: report %llu: stored envelope does not verify\n", seq);
+            exit_code = EXIT_RUNTIME;
+        } else if (a->json) {
+            print_json(j);
+        } else {
+            /* the same content, for a person */
+            const char *key_s;
+            json_t *val;
+            json_object_foreach(j, key_s, val)
+            {
+                char *s = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+                printf("%-20s %s\n", key_s, s ? s : json_string_value(val));
+                free(s);
+            }
+            json_decref(j);
+        }
+    }
+    mdb_txn_abort(txn);
+    zb_node_close(&n);
+    return exit_code;
+}
+
+static int cmd_receipts(const args *a)
+{
+    zb_node *n;
+    int rc = open_node(a, true, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    MDB_cursor *cur;
+    mdb_cursor_open(txn, zb_store_dbi(zb_node_store(n), NODE_DB_RECEIPTS), &cur);
+    MDB_val k, v;
+    json_t *rows = json_array();
+    int bad = 0;
+    if (!a->json)
+        printf("%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST", "RECEIVED", "VALID", "SIGNATURE");
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t f = 0, l = 0;
+        int64_t at = 0;
+        int vr = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &f, &l, &at);
+        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+        char sig[2 * ZB_SIG_LEN + 1] = "";
+        if (br && br->signature.len == ZB_SIG_LEN)
+            zb_hex_encode(br->signature.data, ZB_SIG_LEN, sig);
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
+        char when[40] = "";
+        (void)zb_time_format(at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
+        if (vr)
+            bad++;
+        if (a->json) {
+            json_t *row = json_object();
+            json_object_set_new(row, "first_seq", json_integer((json_int_t)f));
+            json_object_set_new(row, "last_seq", json_integer((json_int_t)l));
+            json_object_set_new(row, "received_at", json_string(when));
+            json_object_set_new(row, "valid", json_boolean(vr == 0));
+            json_object_set_new(row, "signature", json_string(sig));
+            json_array_append_new(rows, row);
+        } else {
+            printf("%-8" PRIu64 " %-8" PRIu64 " %-25s %-8s %.16s...\n", f, l, when,
+                   vr == 0 ? "yes" : "NO", sig);
+        }
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    zb_node_close(&n);
+    if (a->json)
+        print_json(rows);
+    else
+        json_decref(rows);
+    return bad ? EXIT_RUNTIME : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (zb_crypto_init() != 0) {
+        fprintf(stderr, "error: libsodium failed to initialise\n");
+        return EXIT_RUNTIME;
+    }
+    const char *cmd = argv[1];
+    static const struct {
+        const char *name;
+        int (*fn)(const args *);
+    } cmds[] = {{"init", cmd_init},     {"submit", cmd_submit}, {"sync", cmd_sync},
+                {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
+                {"receipts", cmd_receipts}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(cmd, cmds[i].name) != 0)
+            continue;
+        args a = {0};
+        if (parse_args(argc - 1, argv + 1, &a) != 0)
+            return EXIT_USAGE;
+        return cmds[i].fn(&a);
+    }
+    fprintf(stderr, "error: unknown command %s\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

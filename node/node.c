@@ -1,0 +1,513 @@
+/* node.c - see node.h. */
+#include "node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "merkle.h"
+#include "timefmt.h"
+
+struct zb_node {
+    zb_store *store;
+    zb_identity id; /* zero when opened read-only */
+    bool has_identity;
+    uint8_t agg_key[ZB_PK_LEN];
+    char county[16];
+};
+
+static const char *const node_dbs[NODE_DB_COUNT] = {"meta", "reports", "receipts", "accidents",
+                                                     "periods"};
+
+static int key_path(const char *dir, char *buf, size_t len)
+{
+    return snprintf(buf, len, "%s/identity.key", dir) >= (int)len ? ZB_EINVAL : ZB_OK;
+}
+
+int zb_node_create(const char *dir, const char *county, const char *endpoint,
+                   const char *agg_key_hex, char pk_hex[2 * ZB_PK_LEN + 1])
+{
+    uint8_t agg_key[ZB_PK_LEN];
+    if (!zb_county_code_valid(county))
+        return ZB_EINVAL;
+    if (zb_hex_decode(agg_key_hex, agg_key, sizeof agg_key) != 0)
+        return ZB_EINVAL;
+    if (strlen(endpoint) >= 256)
+        return ZB_EINVAL;
+    char kp[4096];
+    if (key_path(dir, kp, sizeof kp))
+        return ZB_EINVAL;
+    struct stat st;
+    if (stat(kp, &st) == 0)
+        return ZB_EEXIST;
+
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, node_dbs, NODE_DB_COUNT, 0, true, false);
+    if (rc)
+        return rc;
+    zb_identity id;
+    zb_identity_generate(&id);
+    MDB_txn *txn = NULL;
+    rc = zb_store_begin(s, false, &txn);
+    if (rc)
+        goto out;
+    MDB_dbi meta = zb_store_dbi(s, NODE_DB_META);
+    uint64_t existing;
+    if (zb_store_get_u64(txn, meta, "last_seq", &existing, 0) == 0) {
+        mdb_txn_abort(txn);
+        rc = ZB_EEXIST; /* a store without its key: never overwrite reports */
+        goto out;
+    }
+    if ((rc = zb_store_put_str(txn, meta, "county", county)) ||
+        (rc = zb_store_put_str(txn, meta, "endpoint", endpoint)) ||
+        (rc = zb_store_put_bin(txn, meta, "aggregator_key", agg_key, ZB_PK_LEN)) ||
+        (rc = zb_store_put_bin(txn, meta, "node_key", id.pk, ZB_PK_LEN)) ||
+        (rc = zb_store_put_u64(txn, meta, "last_seq", 0)) ||
+        (rc = zb_store_put_u64(txn, meta, "acked_seq", 0))) {
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    if ((rc = zb_store_put_bin(txn, meta, "last_hash", zero, sizeof zero))) {
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    /* the key first: a crash between leaves a key and no store, which
+     * init can be re-run over after removing the key by hand */
+    if ((rc = zb_identity_save(kp, &id))) {
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    if ((rc = zb_store_commit(txn))) {
+        unlink(kp);
+        goto out;
+    }
+    zb_hex_encode(id.pk, ZB_PK_LEN, pk_hex);
+out:
+    zb_identity_wipe(&id);
+    zb_store_close(&s);
+    return rc;
+}
+
+int zb_node_open(zb_node **out, const char *dir, bool readonly)
+{
+    *out = NULL;
+    zb_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return ZB_ENOMEM;
+    int rc = zb_store_open(&n->store, dir, node_dbs, NODE_DB_COUNT, 0, false, readonly);
+    if (rc)
+        goto fail;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(n->store, true, &txn)))
+        goto fail;
+    MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+    rc = zb_store_get_str(txn, meta, "county", n->county, sizeof n->county);
+    if (rc == 0)
+        rc = zb_store_get_bin(txn, meta, "aggregator_key", n->agg_key, ZB_PK_LEN);
+    uint8_t node_key[ZB_PK_LEN];
+    if (rc == 0)
+        rc = zb_store_get_bin(txn, meta, "node_key", node_key, ZB_PK_LEN);
+    mdb_txn_abort(txn);
+    if (rc) {
+        rc = ZB_ECONFIG;
+        goto fail;
+    }
+    if (!readonly) {
+        char kp[4096];
+        if ((rc = key_path(dir, kp, sizeof kp)) || (rc = zb_identity_load(kp, &n->id)))
+            goto fail;
+        if (memcmp(n->id.pk, node_key, ZB_PK_LEN) != 0) {
+            ZB_ERR("ZB-NODE-KEY", "%s does not match the key this node was created with", kp);
+            rc = ZB_ECONFIG;
+            goto fail;
+        }
+        n->has_identity = true;
+    }
+    *out = n;
+    return ZB_OK;
+fail:
+    zb_node_close(&n);
+    return rc;
+}
+
+void zb_node_close(zb_node **np)
+{
+    if (!np || !*np)
+        return;
+    zb_store_close(&(*np)->store);
+    zb_identity_wipe(&(*np)->id);
+    free(*np);
+    *np = NULL;
+}
+
+zb_store *zb_node_store(zb_node *n) { return n->store; }
+
+int zb_node_get_status(zb_node *n, zb_node_status *st)
+{
+    memset(st, 0, sizeof *st);
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+    snprintf(st->county, sizeof st->county, "%s", n->county);
+    memcpy(st->agg_key, n->agg_key, ZB_PK_LEN);
+    (void)zb_store_get_str(txn, meta, "endpoint", st->endpoint, sizeof st->endpoint);
+    (void)zb_store_get_bin(txn, meta, "node_key", st->node_key, ZB_PK_LEN);
+    (void)zb_store_get_u64(txn, meta, "last_seq", &st->stored, 0);
+    (void)zb_store_get_u64(txn, meta, "acked_seq", &st->acked, 0);
+    /* receipts cover contiguous ranges: sum them */
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur) == 0) {
+        MDB_val k, v;
+        int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (r == 0) {
+            Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+            if (br) {
+                Zb__ReceiptStatement *s =
+                    zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data);
+                if (s && s->last_seq >= s->first_seq)
+                    st->receipts += s->last_seq - s->first_seq + 1;
+                if (s)
+                    zb__receipt_statement__free_unpacked(s, NULL);
+                zb__batch_receipt__free_unpacked(br, NULL);
+            }
+            r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return ZB_OK;
+}
+
+/* Node-state rules on top of the shared ones: an accident's revisions
+ * follow one another (0, 1, 2...). Updates the index inside txn. */
+static int check_accident_revision(zb_node *n, MDB_txn *txn, const Zb__AccidentReport *a,
+                                   const char *pre, zb_problems *p)
+{
+    if (!a->accident_id || !a->accident_id[0] || strlen(a->accident_id) > 64)
+        return ZB_OK; /* already reported by validation */
+    MDB_dbi dbi = zb_store_dbi(n->store, NODE_DB_ACCIDENTS);
+    uint64_t last;
+    int rc = zb_store_get_u64(txn, dbi, a->accident_id, &last, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    uint64_t expected = rc == ZB_ENOTFOUND ? 0 : last + 1;
+    if (a->revision != expected) {
+        if (rc == ZB_ENOTFOUND)
+            zb_problems_add(p,
+                            "%srevision: %u does not follow: accident %s has no initial report "
+                            "here (expected revision 0)",
+                            pre, a->revision, a->accident_id);
+        else
+            zb_problems_add(p,
+                            "%srevision: %u does not follow the last one for accident %s "
+                            "(last stored revision %" PRIu64 ", expected %" PRIu64 ")",
+                            pre, a->revision, a->accident_id, last, expected);
+        return ZB_OK;
+    }
+    return zb_store_put_u64(txn, dbi, a->accident_id, expected);
+}
+
+static int bump_period(zb_node *n, MDB_txn *txn, const char *period)
+{
+    MDB_dbi dbi = zb_store_dbi(n->store, NODE_DB_PERIODS);
+    uint64_t v;
+    int rc = zb_store_get_u64(txn, dbi, period, &v, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    return zb_store_put_u64(txn, dbi, period, v + 1);
+}
+
+static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t now,
+                       bool prefix_index, zb_problems *p, uint64_t *first, uint64_t *last)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, false, &txn);
+    if (rc)
+        return rc;
+    MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+    uint64_t seq;
+    uint8_t prev[ZB_SHA256_LEN];
+    if ((rc = zb_store_get_u64(txn, meta, "last_seq", &seq, 0)) ||
+        (rc = zb_store_get_bin(txn, meta, "last_hash", prev, sizeof prev)))
+        goto fail;
+    *first = seq + 1;
+    size_t problems_before = p->n;
+    for (size_t i = 0; i < count; i++) {
+        char pre[32] = "";
+        if (prefix_index)
+            snprintf(pre, sizeof pre, "[%zu].", i);
+        Zb__Report *r = reports[i];
+        free(r->county);
+        r->county = strdup(n->county);
+        if (!r->county) {
+            rc = ZB_ENOMEM;
+            goto fail;
+        }
+        r->seq = ++seq;
+        free(r->prev_hash.data);
+        r->prev_hash.data = malloc(ZB_SHA256_LEN);
+        if (!r->prev_hash.data) {
+            rc = ZB_ENOMEM;
+            goto fail;
+        }
+        memcpy(r->prev_hash.data, prev, ZB_SHA256_LEN);
+        r->prev_hash.len = ZB_SHA256_LEN;
+        r->created_at = now;
+        zb_report_validate(r, pre, p);
+        if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT)
+            rc = check_accident_revision(n, txn, r->accident, pre, p);
+        else if (r->content_case == ZB__REPORT__CONTENT_MONTHLY && r->monthly->period)
+            rc = bump_period(n, txn, r->monthly->period);
+        if (rc)
+            goto fail;
+        if (p->n > problems_before)
+            continue; /* keep validating the rest; nothing will be committed */
+
+        size_t len = zb__report__get_packed_size(r);
+        if (len > ZB_REPORT_MAX) {
+            zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre, len,
+                            ZB_REPORT_MAX);
+            continue;
+        }
+        uint8_t *buf = malloc(len), *env = NULL;
+        size_t env_len = 0;
+        if (!buf) {
+            rc = ZB_ENOMEM;
+            goto fail;
+        }
+        zb__report__pack(r, buf);
+        rc = zb_envelope_seal(buf, len, &n->id, &env, &env_len);
+        zb_report_hash(buf, len, prev);
+        free(buf);
+        if (rc)
+            goto fail;
+        uint8_t key[8];
+        zb_be64_put(key, seq);
+        MDB_val k = {8, key}, v = {env_len, env};
+        rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v, MDB_APPEND));
+        free(env);
+        if (rc)
+            goto fail;
+    }
+    if (p->n > problems_before) {
+        mdb_txn_abort(txn);
+        return ZB_EVALIDATION;
+    }
+    if ((rc = zb_store_put_u64(txn, meta, "last_seq", seq)) ||
+        (rc = zb_store_put_bin(txn, meta, "last_hash", prev, sizeof prev)))
+        goto fail;
+    *last = seq;
+    return zb_store_commit(txn);
+fail:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int zb_node_submit(zb_node *n, Zb__Report **reports, size_t count, int64_t now, bool prefix_index,
+                   zb_problems *problems, uint64_t *first_seq, uint64_t *last_seq)
+{
+    if (!n->has_identity)
+        return ZB_EINVAL;
+    for (int attempt = 0;; attempt++) {
+        int rc = submit_once(n, reports, count, now, prefix_index, problems, first_seq, last_seq);
+        if (rc != ZB_EMAPFULL || attempt >= 8)
+            return rc;
+        if ((rc = zb_store_grow(n->store)))
+            return rc;
+    }
+}
+
+int zb_node_get_envelope(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, size_t *len)
+{
+    uint8_t key[8];
+    zb_be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    *buf = malloc(v.mv_size);
+    if (!*buf)
+        return ZB_ENOMEM;
+    memcpy(*buf, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    return ZB_OK;
+}
+
+/* Leaf entries of a receipt's batch root: SHA-256 of each report's bytes. */
+static int batch_root(zb_node *n, MDB_txn *txn, uint64_t first, uint64_t last,
+                      uint8_t root[ZB_HASH_LEN])
+{
+    if (last < first || last - first >= 1u << 20)
+        return ZB_EDECODE;
+    uint64_t count = last - first + 1;
+    uint8_t(*leaves)[ZB_HASH_LEN] = malloc(count * ZB_HASH_LEN);
+    if (!leaves)
+        return ZB_ENOMEM;
+    int rc = ZB_OK;
+    MDB_dbi dbi = zb_store_dbi(n->store, NODE_DB_REPORTS);
+    for (uint64_t s = first; s <= last && rc == 0; s++) {
+        uint8_t key[8];
+        zb_be64_put(key, s);
+        MDB_val k = {8, key}, v;
+        if ((rc = zb_mdb_err(mdb_get(txn, dbi, &k, &v))))
+            break;
+        Zb__Envelope *env = zb__envelope__unpack(NULL, v.mv_size, v.mv_data);
+        if (!env) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        uint8_t h[ZB_SHA256_LEN];
+        zb_report_hash(env->report.data, env->report.len, h);
+        zb_merkle_leaf_hash(h, sizeof h, leaves[s - first]);
+        zb__envelope__free_unpacked(env, NULL);
+    }
+    if (rc == 0)
+        zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])leaves, count, root);
+    free(leaves);
+    return rc;
+}
+
+int zb_node_verify_receipt(zb_node *n, MDB_txn *txn, const uint8_t *receipt, size_t len,
+                           uint64_t *first, uint64_t *last, int64_t *received_at)
+{
+    Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, len, receipt);
+    if (!br)
+        return ZB_EDECODE;
+    int rc = ZB_EBADSIG;
+    Zb__ReceiptStatement *s = NULL;
+    if (br->signature.len != ZB_SIG_LEN)
+        goto out;
+    if (zb_verify_tagged(ZB_TAG_RECEIPT, br->statement.data, br->statement.len,
+                         br->signature.data, n->agg_key) != 0)
+        goto out;
+    s = zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data);
+    if (!s) {
+        rc = ZB_EDECODE;
+        goto out;
+    }
+    if (strcmp(s->county, n->county) != 0 || s->batch_root.len != ZB_HASH_LEN ||
+        s->aggregator.len != ZB_PK_LEN || memcmp(s->aggregator.data, n->agg_key, ZB_PK_LEN) != 0)
+        goto out;
+    uint8_t root[ZB_HASH_LEN];
+    if ((rc = batch_root(n, txn, s->first_seq, s->last_seq, root)))
+        goto out;
+    rc = memcmp(root, s->batch_root.data, ZB_HASH_LEN) == 0 ? ZB_OK : ZB_EBADSIG;
+    *first = s->first_seq;
+    *last = s->last_seq;
+    *received_at = s->received_at;
+out:
+    if (s)
+        zb__receipt_statement__free_unpacked(s, NULL);
+    zb__batch_receipt__free_unpacked(br, NULL);
+    return rc;
+}
+
+int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *receipts,
+                       size_t n_receipts)
+{
+    for (int attempt = 0;; attempt++) {
+        MDB_txn *txn;
+        int rc = zb_store_begin(n->store, false, &txn);
+        if (rc)
+            return rc;
+        MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+        uint64_t acked, stored;
+        if ((rc = zb_store_get_u64(txn, meta, "acked_seq", &acked, 0)) ||
+            (rc = zb_store_get_u64(txn, meta, "last_seq", &stored, 0)))
+            goto fail;
+        if (acked_seq > stored) {
+            /* the aggregator claims reports this node never made: the
+             * store was replaced or the aggregator is wrong; keep ours */
+            ZB_ERR("ZB-SYNC-AHEAD",
+                   "aggregator acknowledges seq %" PRIu64 " but this node stored only %" PRIu64,
+                   acked_seq, stored);
+            acked_seq = stored;
+        }
+        if (acked_seq > acked && (rc = zb_store_put_u64(txn, meta, "acked_seq", acked_seq)))
+            goto fail;
+        for (size_t i = 0; i < n_receipts; i++) {
+            size_t len = zb__batch_receipt__get_packed_size(receipts[i]);
+            uint8_t *buf = malloc(len);
+            if (!buf) {
+                rc = ZB_ENOMEM;
+                goto fail;
+            }
+            zb__batch_receipt__pack(receipts[i], buf);
+            uint64_t first, last;
+            int64_t at;
+            int vr = zb_node_verify_receipt(n, txn, buf, len, &first, &last, &at);
+            if (vr != 0) {
+                ZB_ERR("ZB-SYNC-BADRECEIPT", "county %s: receipt does not verify (%s): dropped",
+                       n->county, zb_strerror(vr));
+                free(buf);
+                continue;
+            }
+            uint8_t key[8];
+            zb_be64_put(key, first);
+            MDB_val k = {8, key}, v = {len, buf};
+            rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &k, &v, 0));
+            free(buf);
+            if (rc)
+                goto fail;
+        }
+        rc = zb_store_commit(txn);
+        if (rc != ZB_EMAPFULL || attempt >= 8)
+            return rc;
+        if ((rc = zb_store_grow(n->store)))
+            return rc;
+        continue;
+    fail:
+        mdb_txn_abort(txn);
+        if (rc != ZB_EMAPFULL || attempt >= 8)
+            return rc;
+        if ((rc = zb_store_grow(n->store)))
+            return rc;
+    }
+}
+
+int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, size_t *len)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur);
+    if (rc)
+        return zb_mdb_err(rc);
+    uint8_t key[8];
+    zb_be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    /* the receipt with the greatest first_seq <= seq */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && zb_be64_get(k.mv_data) != seq)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+        Zb__ReceiptStatement *s =
+            br ? zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data) : NULL;
+        if (!s || seq < s->first_seq || seq > s->last_seq) {
+            rc = MDB_NOTFOUND;
+        } else if ((*buf = malloc(v.mv_size)) == NULL) {
+            rc = ENOMEM;
+        } else {
+            memcpy(*buf, v.mv_data, v.mv_size);
+            *len = v.mv_size;
+        }
+        if (s)
+            zb__receipt_statement__free_unpacked(s, NULL);
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
+    }
+    mdb_cursor_close(cur);
+    return zb_mdb_err(rc);
+}

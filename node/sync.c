@@ -1,0 +1,347 @@
+/* sync.c - see sync.h. */
+#include "sync.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "err.h"
+#include "log.h"
+#include "wire.h"
+
+volatile int zb_sync_stop = 0;
+
+/* Timings, in milliseconds. */
+#define HELLO_RETRY_MIN_MS 250
+#define HELLO_RETRY_MAX_MS 30000
+#define STALL_MS 5000          /* no answer while reports are in flight: resync */
+#define IDLE_POLL_MS 20        /* daemon: how often to look for new reports */
+#define HEARTBEAT_IVL_MS 2000
+#define HEARTBEAT_TIMEOUT_MS 6000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct {
+    zb_node *node;
+    void *sock;
+    char county[16];
+    uint8_t node_key[ZB_PK_LEN];
+    bool streaming;        /* a Welcome was received for the current session */
+    uint64_t stored;       /* last_seq in the local store */
+    uint64_t acked;        /* highest seq the aggregator acknowledged */
+    uint64_t next;         /* next seq to send */
+    uint64_t credit;       /* max reports in flight (window * max_batch) */
+    uint32_t max_batch;
+    int64_t last_heard;    /* ms */
+    int64_t hello_due;     /* ms */
+    int hello_backoff_ms;
+} sync_state;
+
+static int jitter(int ms)
+{
+    /* +-25 %: many counties reconnecting after one outage must not do so in lockstep */
+    return ms - ms / 4 + (int)(random() % (ms / 2 + 1));
+}
+
+static void schedule_hello(sync_state *s, int64_t now, bool backoff)
+{
+    s->streaming = false;
+    if (backoff) {
+        s->hello_backoff_ms *= 2;
+        if (s->hello_backoff_ms > HELLO_RETRY_MAX_MS)
+            s->hello_backoff_ms = HELLO_RETRY_MAX_MS;
+    }
+    s->hello_due = now + jitter(s->hello_backoff_ms);
+}
+
+static int send_hello(sync_state *s)
+{
+    Zb__Hello h = ZB__HELLO__INIT;
+    h.protocol = ZB_PROTOCOL_VERSION;
+    h.county = s->county;
+    h.node_key = (ProtobufCBinaryData){ZB_PK_LEN, s->node_key};
+    Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+    m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
+    m.hello = &h;
+    return zb_wire_send(s->sock, NULL, 0, &m);
+}
+
+static int refresh_stored(sync_state *s)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_node_store(s->node), true, &txn);
+    if (rc)
+        return rc;
+    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(s->node), NODE_DB_META), "last_seq",
+                           &s->stored, 0);
+    mdb_txn_abort(txn);
+    return ZB_OK;
+}
+
+/* Send batches while credit allows. */
+static int pump(sync_state *s)
+{
+    while (s->streaming && s->next <= s->stored && s->next - 1 - s->acked < s->credit) {
+        uint64_t room = s->credit - (s->next - 1 - s->acked);
+        uint64_t count = s->stored - s->next + 1;
+        if (count > s->max_batch)
+            count = s->max_batch;
+        if (count > room)
+            count = room;
+        MDB_txn *txn;
+        int rc = zb_store_begin(zb_node_store(s->node), true, &txn);
+        if (rc)
+            return rc;
+        Zb__Envelope **envs = calloc(count, sizeof *envs);
+        size_t n = 0;
+        rc = envs ? ZB_OK : ZB_ENOMEM;
+        MDB_dbi dbi = zb_store_dbi(zb_node_store(s->node), NODE_DB_REPORTS);
+        for (uint64_t i = 0; i < count && rc == 0; i++) {
+            uint8_t key[8];
+            zb_be64_put(key, s->next + i);
+            MDB_val k = {8, key}, v;
+            rc = zb_mdb_err(mdb_get(txn, dbi, &k, &v));
+            if (rc == 0) {
+                /* values stay valid until the read transaction ends */
+                envs[n] = zb__envelope__unpack(NULL, v.mv_size, v.mv_data);
+                rc = envs[n] ? ZB_OK : ZB_EDECODE;
+                if (envs[n])
+                    n++;
+            }
+        }
+        if (rc == 0) {
+            Zb__Batch b = ZB__BATCH__INIT;
+            b.county = s->county;
+            b.n_envelopes = n;
+            b.envelopes = envs;
+            Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+            m.msg_case = ZB__SYNC_MSG__MSG_BATCH;
+            m.batch = &b;
+            rc = zb_wire_send(s->sock, NULL, 0, &m);
+        }
+        for (size_t i = 0; i < n; i++)
+            zb__envelope__free_unpacked(envs[i], NULL);
+        free(envs);
+        mdb_txn_abort(txn);
+        if (rc == ZB_ETIMEOUT)
+            return ZB_OK; /* send buffer full or link down: try again later */
+        if (rc) {
+            ZB_ERR("ZB-SYNC-READ", "county %s: cannot send from seq %" PRIu64 ": %s", s->county,
+                   s->next, zb_strerror(rc));
+            return rc;
+        }
+        ZB_DEBUG("ZB-SYNC-SEND", "county %s: sent seq %" PRIu64 "..%" PRIu64, s->county, s->next,
+                 s->next + n - 1);
+        s->next += n;
+    }
+    return ZB_OK;
+}
+
+/* Handle one message; returns ZB_E* only for fatal conditions. */
+static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
+{
+    s->last_heard = now;
+    switch (m->msg_case) {
+    case ZB__SYNC_MSG__MSG_WELCOME: {
+        const Zb__Welcome *w = m->welcome;
+        if (strcmp(w->county, s->county) != 0)
+            return ZB_OK;
+        s->hello_backoff_ms = HELLO_RETRY_MIN_MS;
+        uint64_t agg = w->acked_seq;
+        if (agg > s->stored) {
+            ZB_ERR("ZB-SYNC-AHEAD",
+                   "county %s: aggregator holds seq %" PRIu64 " but this node stored only %" PRIu64
+                   " (node store replaced?)",
+                   s->county, agg, s->stored);
+            agg = s->stored;
+        }
+        if (agg < s->acked)
+            ZB_WARN("ZB-SYNC-BEHIND",
+                    "county %s: aggregator acknowledges only up to %" PRIu64
+                    " (we had %" PRIu64 " acknowledged): resending",
+                    s->county, agg, s->acked);
+        int rc = zb_node_record_ack(s->node, agg, NULL, 0);
+        if (rc)
+            return rc;
+        s->acked = agg;
+        s->next = agg + 1;
+        s->max_batch = w->max_batch ? w->max_batch : 1;
+        if (s->max_batch > ZB_BATCH_MAX_ENVELOPES)
+            s->max_batch = ZB_BATCH_MAX_ENVELOPES;
+        uint64_t window = w->window ? w->window : 1;
+        s->credit = window * s->max_batch;
+        s->streaming = true;
+        ZB_INFO("ZB-SYNC-WELCOME", "county %s: aggregator has up to seq %" PRIu64 ", %" PRIu64
+                " stored here", s->county, agg, s->stored);
+        return ZB_OK;
+    }
+    case ZB__SYNC_MSG__MSG_ACK: {
+        const Zb__Ack *a = m->ack;
+        if (strcmp(a->county, s->county) != 0)
+            return ZB_OK;
+        int rc = zb_node_record_ack(s->node, a->acked_seq, a->receipts, a->n_receipts);
+        if (rc)
+            return rc;
+        if (a->acked_seq > s->acked && a->acked_seq <= s->stored)
+            s->acked = a->acked_seq;
+        if (s->next <= s->acked)
+            s->next = s->acked + 1;
+        return ZB_OK;
+    }
+    case ZB__SYNC_MSG__MSG_REFUSAL: {
+        const Zb__Refusal *r = m->refusal;
+        ZB_ERR("ZB-SYNC-REFUSED", "county %s: aggregator refused seq %" PRIu64 ": %s (code %d)",
+               s->county, r->seq, r->reason, (int)r->code);
+        switch (r->code) {
+        case ZB__ERROR_CODE__SEQ_GAP:
+        case ZB__ERROR_CODE__SERVER_ERROR:
+            schedule_hello(s, now, r->code == ZB__ERROR_CODE__SERVER_ERROR);
+            return ZB_OK;
+        case ZB__ERROR_CODE__NOT_ENROLLED: return ZB_ENOTENROLLED;
+        case ZB__ERROR_CODE__BAD_SIGNATURE: return ZB_EBADSIG;
+        case ZB__ERROR_CODE__BAD_CHAIN: return ZB_ECHAIN;
+        case ZB__ERROR_CODE__EQUIVOCATION: return ZB_EEQUIVOCATION;
+        case ZB__ERROR_CODE__INVALID_REPORT: return ZB_EVALIDATION;
+        default: schedule_hello(s, now, true); return ZB_OK;
+        }
+    }
+    default: return ZB_OK; /* not for a node: ignore */
+    }
+}
+
+int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
+{
+    zb_node_status st;
+    int rc = zb_node_get_status(n, &st);
+    if (rc)
+        return rc;
+    const char *endpoint = opts->endpoint ? opts->endpoint : st.endpoint;
+    sync_state s = {.node = n, .stored = st.stored, .acked = st.acked, .next = st.acked + 1,
+                    .hello_backoff_ms = HELLO_RETRY_MIN_MS, .max_batch = 1, .credit = 1};
+    snprintf(s.county, sizeof s.county, "%s", st.county);
+    memcpy(s.node_key, st.node_key, ZB_PK_LEN);
+    srandom((unsigned)(now_ms() ^ (int64_t)getpid()));
+
+    void *ctx = zmq_ctx_new();
+    s.sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    if (!s.sock) {
+        ZB_ERR("ZB-SYNC-ZMQ", "cannot create socket: %s", zmq_strerror(errno));
+        if (ctx)
+            zmq_ctx_term(ctx);
+        return ZB_ENET;
+    }
+    int zero = 0, one = 1, hb_ivl = HEARTBEAT_IVL_MS, hb_to = HEARTBEAT_TIMEOUT_MS;
+    int rivl = 100, rmax = 5000;
+    int64_t maxmsg = ZB_FRAME_MAX;
+    zmq_setsockopt(s.sock, ZMQ_LINGER, &zero, sizeof zero);
+    /* queue nothing for a peer that is not connected: a report is in
+     * flight only when the aggregator can see it */
+    zmq_setsockopt(s.sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(s.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(s.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
+    zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL, &rivl, sizeof rivl);
+    zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof rmax);
+    zmq_setsockopt(s.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(s.sock, endpoint) != 0) {
+        ZB_ERR("ZB-SYNC-CONNECT", "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        rc = ZB_ENET;
+        goto out;
+    }
+    ZB_INFO("ZB-SYNC-START", "county %s: syncing with %s (%" PRIu64 " stored, %" PRIu64
+            " acknowledged)", s.county, endpoint, s.stored, s.acked);
+
+    int64_t start = now_ms();
+    int64_t deadline = start + (int64_t)((opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000);
+    int64_t last_refresh = 0;
+    s.hello_due = start;
+    rc = ZB_SYNC_DONE;
+    for (;;) {
+        int64_t now = now_ms();
+        if (zb_sync_stop)
+            break;
+        if (now - last_refresh >= IDLE_POLL_MS) {
+            if ((rc = refresh_stored(&s)))
+                break;
+            last_refresh = now;
+        }
+        if (opts->once && s.streaming && s.acked >= s.stored) {
+            rc = ZB_SYNC_DONE;
+            break;
+        }
+        if (opts->once && now >= deadline) {
+            ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",
+                    s.county, s.stored - s.acked);
+            rc = ZB_SYNC_PENDING;
+            break;
+        }
+        if (!s.streaming && now >= s.hello_due) {
+            int hr = send_hello(&s);
+            if (hr != 0 && hr != ZB_ETIMEOUT) {
+                rc = hr;
+                break;
+            }
+            /* no answer by the next due time: try again, backing off */
+            schedule_hello(&s, now, true);
+        }
+        if (s.streaming && s.next - 1 > s.acked && now - s.last_heard > STALL_MS) {
+            ZB_WARN("ZB-SYNC-STALL", "county %s: no answer for %d ms with %" PRIu64
+                    " in flight: resyncing", s.county, STALL_MS, s.next - 1 - s.acked);
+            s.hello_backoff_ms = HELLO_RETRY_MIN_MS;
+            schedule_hello(&s, now, false);
+        }
+        if (s.streaming && (rc = pump(&s)))
+            break;
+
+        int64_t wait = IDLE_POLL_MS;
+        if (!s.streaming && s.hello_due - now < wait)
+            wait = s.hello_due - now > 0 ? s.hello_due - now : 0;
+        zmq_pollitem_t item = {s.sock, 0, ZMQ_POLLIN, 0};
+        int pr = zmq_poll(&item, 1, (long)wait);
+        if (pr < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = ZB_ENET;
+            break;
+        }
+        /* drain everything that arrived */
+        int fatal = 0;
+        for (;;) {
+            zmq_msg_t zm;
+            zmq_msg_init(&zm);
+            if (zmq_msg_recv(&zm, s.sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&zm);
+                break;
+            }
+            Zb__SyncMsg *m;
+            int ur = zb_wire_unpack(zmq_msg_data(&zm), zmq_msg_size(&zm), &m);
+            zmq_msg_close(&zm);
+            if (ur) {
+                ZB_WARN("ZB-SYNC-BADMSG", "county %s: undecodable message from aggregator",
+                        s.county);
+                continue;
+            }
+            int hr = handle(&s, m, now_ms());
+            zb__sync_msg__free_unpacked(m, NULL);
+            if (hr) {
+                rc = hr;
+                fatal = 1;
+                break;
+            }
+        }
+        if (fatal)
+            break;
+    }
+out:
+    zmq_close(s.sock);
+    zmq_ctx_term(ctx);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * sync.h - the node's side of the sync protocol (docs/protocol.md).
+ *
+ * One DEALER socket to the aggregator. Hello -> Welcome gives the
+ * aggregator's high-water mark; envelopes from there on go out in batches
+ * with a credit window of reports in flight; every Ack moves acked_seq and
+ * brings receipts, which are verified and stored. Anything lost in flight
+ * (aggregator restart, dead link) is detected by silence and resumed with a
+ * new Hello: resending is always safe, the aggregator stores a (county,
+ * seq) exactly once. No threads.
+ */
+#ifndef ZB_SYNC_H
+#define ZB_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node.h"
+
+typedef struct {
+    bool once;             /* stop when everything is acknowledged */
+    double timeout_s;      /* with once: give up after this long (0 = 30 s) */
+    const char *endpoint;  /* NULL: the one stored at init */
+} zb_sync_opts;
+
+/* Exit-style results of zb_sync_run besides ZB_E* codes. */
+#define ZB_SYNC_DONE 0
+#define ZB_SYNC_PENDING 3 /* timeout passed with reports not acknowledged */
+
+/* Run the sync loop. Returns ZB_SYNC_DONE, ZB_SYNC_PENDING (once only; the
+ * pending count is logged) or a negative ZB_E* code; a daemon (once false)
+ * returns only on SIGINT/SIGTERM (0) or a fatal error. */
+int zb_sync_run(zb_node *n, const zb_sync_opts *opts);
+
+/* Set by a signal handler to ask zb_sync_run to stop. */
+extern volatile int zb_sync_stop;
+
+#endif
