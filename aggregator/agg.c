@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "merkle.h"
 #include "report.h"
 
 struct zb_agg {
@@ -313,4 +314,188 @@ out:
     if (r)
         zb__report__free_unpacked(r, NULL);
     return rc;
+}
+
+#define FINDING(...)                                                                               \
+    do {                                                                                           \
+        char line_[320];                                                                           \
+        snprintf(line_, sizeof line_, __VA_ARGS__);                                                \
+        finding(ctx, line_);                                                                       \
+        findings++;                                                                                \
+    } while (0)
+
+long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(a->store, true, &txn);
+    if (rc)
+        return rc;
+    long findings = 0;
+    MDB_cursor *cur;
+    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_ENVELOPES), &cur)))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    zb_county_rec rec = {0};
+    bool have_rec = false;
+    uint64_t expect = 0, count = 0;
+    uint8_t prev[ZB_SHA256_LEN];
+    MDB_val k, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (;;) {
+        char county[ZB_COUNTY_LEN + 1] = "";
+        if (r == 0 && k.mv_size == ZB_COUNTY_LEN + 8)
+            memcpy(county, k.mv_data, ZB_COUNTY_LEN);
+        /* county boundary (or end): close the previous county */
+        if (have_rec && (r != 0 || strcmp(county, rec.county) != 0)) {
+            if (count != rec.reports || expect - 1 != rec.acked_seq)
+                FINDING("county %s: record says %" PRIu64 " reports up to seq %" PRIu64
+                        ", store holds %" PRIu64 " up to seq %" PRIu64,
+                        rec.county, rec.reports, rec.acked_seq, count, expect - 1);
+            else if (memcmp(prev, rec.last_hash, ZB_SHA256_LEN) != 0)
+                FINDING("county %s: record's last hash is not the hash of seq %" PRIu64,
+                        rec.county, rec.acked_seq);
+            have_rec = false;
+        }
+        if (r != 0)
+            break;
+        if (k.mv_size != ZB_COUNTY_LEN + 8 || v.mv_size < 8) {
+            FINDING("malformed envelope key or value");
+            r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        if (!have_rec) {
+            if (zb_agg_county_get(a, txn, county, &rec) != 0) {
+                FINDING("county %s: envelopes stored but the county is not enrolled", county);
+                memset(&rec, 0, sizeof rec);
+                memcpy(rec.county, county, ZB_COUNTY_LEN);
+            }
+            have_rec = true;
+            expect = 1;
+            count = 0;
+            memset(prev, 0, sizeof prev);
+        }
+        uint64_t seq = zb_be64_get((uint8_t *)k.mv_data + ZB_COUNTY_LEN);
+        Zb__Envelope *env = NULL;
+        Zb__Report *rep = NULL;
+        int vr = zb_envelope_open((uint8_t *)v.mv_data + 8, v.mv_size - 8, &env, &rep);
+        if (vr) {
+            FINDING("county %s seq %" PRIu64 ": envelope does not verify: %s", county, seq,
+                    zb_strerror(vr));
+        } else {
+            if (memcmp(env->signer.data, rec.key, ZB_PK_LEN) != 0)
+                FINDING("county %s seq %" PRIu64 ": signed by a key not enrolled for the county",
+                        county, seq);
+            if (strcmp(rep->county, county) != 0 || rep->seq != seq)
+                FINDING("county %s seq %" PRIu64 ": stored under the wrong key (report says %.16s/%" PRIu64 ")",
+                        county, seq, rep->county, rep->seq);
+            if (seq != expect)
+                FINDING("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)", county, seq,
+                        expect - 1);
+            if (memcmp(rep->prev_hash.data, prev, ZB_SHA256_LEN) != 0)
+                FINDING("county %s seq %" PRIu64 ": hash chain broken", county, seq);
+            zb_report_hash(env->report.data, env->report.len, prev);
+        }
+        if (rep)
+            zb__report__free_unpacked(rep, NULL);
+        if (env)
+            zb__envelope__free_unpacked(env, NULL);
+        expect = seq + 1;
+        count++;
+        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return findings;
+}
+
+int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t last,
+                        int64_t received_at, const uint8_t root[ZB_SHA256_LEN],
+                        Zb__BatchReceipt **out)
+{
+    *out = NULL;
+    Zb__ReceiptStatement s = ZB__RECEIPT_STATEMENT__INIT;
+    s.county = (char *)county;
+    s.first_seq = first;
+    s.last_seq = last;
+    s.received_at = received_at;
+    s.batch_root = (ProtobufCBinaryData){ZB_SHA256_LEN, (uint8_t *)root};
+    s.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, a->id.pk};
+    size_t len = zb__receipt_statement__get_packed_size(&s);
+    Zb__BatchReceipt *br = malloc(sizeof *br);
+    uint8_t *stmt = malloc(len), *sig = malloc(ZB_SIG_LEN);
+    if (!br || !stmt || !sig) {
+        free(br), free(stmt), free(sig);
+        return ZB_ENOMEM;
+    }
+    zb__receipt_statement__pack(&s, stmt);
+    int rc = zb_sign_tagged(ZB_TAG_RECEIPT, stmt, len, &a->id, sig);
+    if (rc) {
+        free(br), free(stmt), free(sig);
+        return rc;
+    }
+    zb__batch_receipt__init(br);
+    br->statement = (ProtobufCBinaryData){len, stmt};
+    br->signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    *out = br;
+    return ZB_OK;
+}
+
+int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_t from,
+                            uint64_t to, Zb__BatchReceipt ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (from == 0 || to < from || strlen(county) != ZB_COUNTY_LEN)
+        return ZB_OK;
+    uint64_t chunks = (to - from) / ZB_REISSUE_CHUNK + 1;
+    if (chunks > ZB_REISSUE_MAX) {
+        chunks = ZB_REISSUE_MAX;
+        to = from + chunks * ZB_REISSUE_CHUNK - 1;
+    }
+    Zb__BatchReceipt **arr = calloc(chunks, sizeof *arr);
+    uint8_t(*leaves)[ZB_HASH_LEN] = malloc(ZB_REISSUE_CHUNK * ZB_HASH_LEN);
+    int rc = arr && leaves ? ZB_OK : ZB_ENOMEM;
+    size_t n = 0;
+    MDB_dbi envs = zb_store_dbi(a->store, AGG_DB_ENVELOPES);
+    for (uint64_t first = from; rc == 0 && first <= to; first += ZB_REISSUE_CHUNK) {
+        uint64_t last = to - first >= ZB_REISSUE_CHUNK ? first + ZB_REISSUE_CHUNK - 1 : to;
+        int64_t latest = 0;
+        for (uint64_t seq = first; rc == 0 && seq <= last; seq++) {
+            uint8_t key[ZB_COUNTY_LEN + 8];
+            env_key(key, county, seq);
+            MDB_val k = {sizeof key, key}, v;
+            if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v))))
+                break;
+            int64_t at = (int64_t)zb_be64_get(v.mv_data);
+            if (at > latest)
+                latest = at;
+            Zb__Envelope *env = zb__envelope__unpack(NULL, v.mv_size - 8, (uint8_t *)v.mv_data + 8);
+            if (!env) {
+                rc = ZB_EDECODE;
+                break;
+            }
+            uint8_t h[ZB_SHA256_LEN];
+            zb_report_hash(env->report.data, env->report.len, h);
+            zb_merkle_leaf_hash(h, sizeof h, leaves[seq - first]);
+            zb__envelope__free_unpacked(env, NULL);
+        }
+        if (rc)
+            break;
+        uint8_t root[ZB_HASH_LEN];
+        zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])leaves, last - first + 1, root);
+        rc = zb_agg_sign_receipt(a, county, first, last, latest, root, &arr[n]);
+        if (rc == 0)
+            n++;
+    }
+    free(leaves);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            zb__batch_receipt__free_unpacked(arr[i], NULL);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n_out = n;
+    return ZB_OK;
 }

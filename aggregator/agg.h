@@ -84,4 +84,27 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
                   int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, char *reason,
                   size_t len, uint8_t report_hash[ZB_SHA256_LEN]);
 
+/* Build and sign the receipt for county's seqs first..last with the given
+ * Merkle root (over SHA-256 of each report) and receive time. *out is
+ * heap-built: free with zb__batch_receipt__free_unpacked(*out, NULL). */
+int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t last,
+                        int64_t received_at, const uint8_t root[ZB_SHA256_LEN],
+                        Zb__BatchReceipt **out);
+
+#define ZB_REISSUE_CHUNK 4096u /* reports per re-issued receipt */
+#define ZB_REISSUE_MAX 256u    /* receipts per Welcome */
+
+/* Re-issue receipts for county's stored seqs from..to from the stored
+ * envelopes, in chunks of ZB_REISSUE_CHUNK; *out is a malloc'd array of
+ * heap-built receipts (free each, then the array). */
+int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_t from,
+                            uint64_t to, Zb__BatchReceipt ***out, size_t *n_out);
+
+/* Re-verify the whole store from the stored envelopes alone: every
+ * signature against the county's enrolled key, seqs 1..N without gaps,
+ * every prev_hash against its predecessor, and the county records'
+ * counts. Calls finding() once per problem (one line, no newline).
+ * Returns the number of findings (0 = intact) or a negative ZB_E*. */
+long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx);
+
 #endif

@@ -189,9 +189,13 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     /* answered after the commit, with the county's state as committed */
     memcpy(c->reply_to, in->id, in->id_len);
     c->reply_len = in->id_len;
-    Zb__SyncMsg *m = make_welcome(&c->rec); /* placeholder; refreshed at send */
-    if (m)
+    Zb__SyncMsg *m = make_welcome(&c->rec);
+    if (m) {
+        /* until the commit, acked_seq carries the node's receipted_seq:
+         * send_welcomes() re-issues the receipts it lacks */
+        m->welcome->acked_seq = h->has_receipted_seq ? h->receipted_seq : 0;
         queue_reply(rs, in, m);
+    }
     return ZB_OK;
 }
 
@@ -257,7 +261,6 @@ static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Z
  * over the range stored in this round. */
 static void send_acks(round_state *rs, int64_t now)
 {
-    const zb_identity *id = zb_agg_identity(rs->agg);
     for (size_t i = 0; i < rs->n_counties; i++) {
         county_round *c = &rs->counties[i];
         if (!c->reply_len)
@@ -265,32 +268,22 @@ static void send_acks(round_state *rs, int64_t now)
         Zb__Ack ack = ZB__ACK__INIT;
         ack.county = c->rec.county;
         ack.acked_seq = c->rec.acked_seq;
-        Zb__BatchReceipt br = ZB__BATCH_RECEIPT__INIT, *brp = &br;
-        uint8_t sig[ZB_SIG_LEN], root[ZB_HASH_LEN], *stmt = NULL;
+        Zb__BatchReceipt *br = NULL;
         if (c->first_new) {
+            uint8_t root[ZB_HASH_LEN];
             zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])c->leaves, c->n_leaves, root);
-            Zb__ReceiptStatement s = ZB__RECEIPT_STATEMENT__INIT;
-            s.county = c->rec.county;
-            s.first_seq = c->first_new;
-            s.last_seq = c->rec.acked_seq;
-            s.received_at = now;
-            s.batch_root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
-            s.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
-            size_t len = zb__receipt_statement__get_packed_size(&s);
-            stmt = malloc(len);
-            if (stmt && zb_sign_tagged(ZB_TAG_RECEIPT, (zb__receipt_statement__pack(&s, stmt), stmt),
-                                       len, id, sig) == 0) {
-                br.statement = (ProtobufCBinaryData){len, stmt};
-                br.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+            if (zb_agg_sign_receipt(rs->agg, c->rec.county, c->first_new, c->rec.acked_seq, now,
+                                    root, &br) == 0) {
                 ack.n_receipts = 1;
-                ack.receipts = &brp;
+                ack.receipts = &br;
             }
         }
         Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
         m.msg_case = ZB__SYNC_MSG__MSG_ACK;
         m.ack = &ack;
         send_to(rs->sock, c->reply_to, c->reply_len, &m);
-        free(stmt);
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
     }
 }
 
@@ -340,6 +333,31 @@ static int recv_one(void *sock, inbound *in)
     return 1;
 }
 
+/* A Welcome carries the county's state as committed, and receipts for
+ * what the node holds no receipt of (an Ack lost to a crash or a link). */
+static void finish_welcome(round_state *rs, Zb__Welcome *w)
+{
+    uint64_t receipted = w->acked_seq;
+    for (size_t j = 0; j < rs->n_counties; j++)
+        if (strcmp(rs->counties[j].rec.county, w->county) == 0)
+            w->acked_seq = rs->counties[j].rec.acked_seq;
+    if (receipted >= w->acked_seq)
+        return;
+    MDB_txn *txn;
+    if (zb_store_begin(zb_agg_store(rs->agg), true, &txn) != 0)
+        return;
+    Zb__BatchReceipt **r;
+    size_t n;
+    if (zb_agg_reissue_receipts(rs->agg, txn, w->county, receipted + 1, w->acked_seq, &r, &n) == 0) {
+        w->receipts = r; /* freed with the message */
+        w->n_receipts = n;
+        if (n)
+            ZB_INFO("ZB-AGG-REISSUE", "county %s: receipts re-issued for seq %" PRIu64 "..%" PRIu64,
+                    w->county, receipted + 1, w->acked_seq);
+    }
+    mdb_txn_abort(txn);
+}
+
 static int run_round(round_state *rs, inbound *msgs, size_t n)
 {
     MDB_txn *txn;
@@ -383,13 +401,10 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
         }
         return rc;
     }
-    /* welcomes carry the state as committed */
     for (size_t i = 0; i < rs->n_replies; i++) {
         Zb__SyncMsg *m = rs->replies[i];
         if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
-            for (size_t j = 0; j < rs->n_counties; j++)
-                if (strcmp(rs->counties[j].rec.county, m->welcome->county) == 0)
-                    m->welcome->acked_seq = rs->counties[j].rec.acked_seq;
+            finish_welcome(rs, m->welcome);
         send_to(rs->sock, rs->reply_to[i].id, rs->reply_to[i].id_len, m);
     }
     /* a county that only said hello needs no Ack */

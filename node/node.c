@@ -165,26 +165,7 @@ int zb_node_get_status(zb_node *n, zb_node_status *st)
     (void)zb_store_get_bin(txn, meta, "node_key", st->node_key, ZB_PK_LEN);
     (void)zb_store_get_u64(txn, meta, "last_seq", &st->stored, 0);
     (void)zb_store_get_u64(txn, meta, "acked_seq", &st->acked, 0);
-    /* receipts cover contiguous ranges: sum them */
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur) == 0) {
-        MDB_val k, v;
-        int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        while (r == 0) {
-            Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
-            if (br) {
-                Zb__ReceiptStatement *s =
-                    zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data);
-                if (s && s->last_seq >= s->first_seq)
-                    st->receipts += s->last_seq - s->first_seq + 1;
-                if (s)
-                    zb__receipt_statement__free_unpacked(s, NULL);
-                zb__batch_receipt__free_unpacked(br, NULL);
-            }
-            r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
+    st->receipts = zb_node_receipted_seq(n, txn);
     mdb_txn_abort(txn);
     return ZB_OK;
 }
@@ -510,4 +491,31 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
     }
     mdb_cursor_close(cur);
     return zb_mdb_err(rc);
+}
+
+uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
+{
+    uint64_t covered = 0;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur) != 0)
+        return 0;
+    MDB_val k, v;
+    /* keyed by first_seq, so ranges come in order; stop at the first hole */
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+        Zb__ReceiptStatement *s =
+            br ? zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data) : NULL;
+        int hole = !s || s->first_seq > covered + 1;
+        if (!hole && s->last_seq > covered)
+            covered = s->last_seq;
+        if (s)
+            zb__receipt_statement__free_unpacked(s, NULL);
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
+        if (hole)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return covered;
 }

@@ -35,7 +35,7 @@ typedef struct {
     uint8_t node_key[ZB_PK_LEN];
     uint64_t stored; /* last_seq */
     uint64_t acked;
-    uint64_t receipts; /* reports covered by a verified receipt */
+    uint64_t receipts; /* reports 1..receipts covered by verified receipts */
 } zb_node_status;
 
 /* Create a node in dir (created if absent; refuses ZB_EEXIST when a node
@@ -76,6 +76,10 @@ __attribute__((warn_unused_result)) int zb_node_verify_receipt(zb_node *n, MDB_t
                                                               const uint8_t *receipt, size_t len,
                                                               uint64_t *first, uint64_t *last,
                                                               int64_t *received_at);
+
+/* The highest seq such that every seq <= it is covered by a stored
+ * receipt (receipts are verified before they are stored). */
+uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn);
 
 /* Find the stored receipt covering seq: copies it (malloc'd) to *buf.
  * ZB_ENOTFOUND when none. */

@@ -69,6 +69,12 @@ static int send_hello(sync_state *s)
     h.protocol = ZB_PROTOCOL_VERSION;
     h.county = s->county;
     h.node_key = (ProtobufCBinaryData){ZB_PK_LEN, s->node_key};
+    MDB_txn *txn;
+    if (zb_store_begin(zb_node_store(s->node), true, &txn) == 0) {
+        h.has_receipted_seq = 1;
+        h.receipted_seq = zb_node_receipted_seq(s->node, txn);
+        mdb_txn_abort(txn);
+    }
     Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
     m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
     m.hello = &h;
@@ -169,7 +175,7 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
                     "county %s: aggregator acknowledges only up to %" PRIu64
                     " (we had %" PRIu64 " acknowledged): resending",
                     s->county, agg, s->acked);
-        int rc = zb_node_record_ack(s->node, agg, NULL, 0);
+        int rc = zb_node_record_ack(s->node, agg, w->receipts, w->n_receipts);
         if (rc)
             return rc;
         s->acked = agg;
@@ -199,6 +205,12 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
     }
     case ZB__SYNC_MSG__MSG_REFUSAL: {
         const Zb__Refusal *r = m->refusal;
+        if (r->code == ZB__ERROR_CODE__SEQ_GAP) {
+            /* expected after a reconnect: what was in flight was lost */
+            ZB_INFO("ZB-SYNC-GAP", "county %s: %s: resyncing", s->county, r->reason);
+            schedule_hello(s, now, false);
+            return ZB_OK;
+        }
         ZB_ERR("ZB-SYNC-REFUSED", "county %s: aggregator refused seq %" PRIu64 ": %s (code %d)",
                s->county, r->seq, r->reason, (int)r->code);
         switch (r->code) {
