@@ -4,7 +4,7 @@
 # reports sync. At the end the aggregator must hold exactly the submitted
 # set, each chain intact, every report acknowledged and receipted, and every
 # killed submit must have stored all of its reports or none.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 ROUNDS=${ZB_CRASH_ROUNDS:-24}
 PORT=$(free_port)

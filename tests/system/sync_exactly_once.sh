@@ -3,7 +3,7 @@
 # submitted while the aggregator is down (so sync times out with exit 3),
 # then the aggregator starts; every report arrives exactly once, receipts
 # verify, and a second sync sends nothing new.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 PORT=$(free_port)
 EP="tcp://127.0.0.1:$PORT"
