@@ -237,6 +237,11 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
     if (rc)
         return rc;
     const char *endpoint = opts->endpoint ? opts->endpoint : st.endpoint;
+    if (opts->once && st.acked == st.stored && st.receipts == st.stored) {
+        ZB_INFO("ZB-SYNC-NOTHING", "county %s: all %" PRIu64 " report(s) acknowledged and "
+                "receipted: nothing to send", st.county, st.stored);
+        return ZB_SYNC_DONE;
+    }
     sync_state s = {.node = n, .stored = st.stored, .acked = st.acked, .next = st.acked + 1,
                     .hello_backoff_ms = HELLO_RETRY_MIN_MS, .max_batch = 1, .credit = 1};
     snprintf(s.county, sizeof s.county, "%s", st.county);

@@ -56,13 +56,24 @@ before=$("$AGG" status --dir "$WORK/agg" --json)
 for c in "${COUNTIES[@]}"; do
     "$NODE" sync --dir "$WORK/n$c" --once --timeout 10 --log-level info 2>"$WORK/resync.$c.log" ||
         fail "second sync failed"
-    grep -q "aggregator has up to seq 100, 100 stored here" "$WORK/resync.$c.log" ||
-        fail "second sync did not start from the aggregator's high-water mark"
+    grep -q "all 100 report(s) acknowledged and receipted: nothing to send" "$WORK/resync.$c.log" ||
+        fail "second sync did not see that nothing is pending"
 done
 after=$("$AGG" status --dir "$WORK/agg" --json)
 [ "$(json_get "$before" "[(c['county'],c['reports'],c['last_received_at']) for c in j['counties']]")" = \
   "$(json_get "$after" "[(c['county'],c['reports'],c['last_received_at']) for c in j['counties']]")" ] ||
     fail "second sync changed the aggregator"
 pass "second sync sends nothing new"
+
+# a daemon-style sync talks to the aggregator: it learns the high-water
+# mark and still sends nothing
+"$NODE" sync --dir "$WORK/n222401" --log-level info 2>"$WORK/daemon.log" & dpid=$!
+for _ in $(seq 50); do grep -q "aggregator has up to seq 100, 100 stored here" "$WORK/daemon.log" && break; sleep 0.1; done
+kill -TERM "$dpid"; wait "$dpid" || fail "sync daemon did not stop cleanly on SIGTERM"
+grep -q "aggregator has up to seq 100, 100 stored here" "$WORK/daemon.log" ||
+    fail "sync daemon did not resume from the aggregator's high-water mark"
+[ "$(json_get "$("$AGG" status --dir "$WORK/agg" --json)" "j['reports']")" = 300 ] ||
+    fail "daemon sync changed the aggregator"
+pass "sync daemon resumes from the high-water mark, sends nothing, stops on SIGTERM"
 
 kill -TERM "$AGG_PID"; wait "$AGG_PID" || fail "aggregator did not stop cleanly on SIGTERM"
