@@ -32,7 +32,7 @@ static const char *const agg_dbs[AGG_DB_COUNT] = {"meta", "counties", "envelopes
 int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
 {
     char kp[4096];
-    if (snprintf(kp, sizeof kp, "%s/identity.key", dir) >= (int)sizeof kp)
+    if (snprintf(kp, sizeof kp, "%s/" ZB_IDENTITY_FILE, dir) >= (int)sizeof kp)
         return ZB_EINVAL;
     struct stat st;
     if (stat(kp, &st) == 0)
@@ -90,15 +90,8 @@ int zb_agg_open(zb_agg **out, const char *dir, bool readonly)
     }
     memcpy(a->id.pk, pk, ZB_PK_LEN);
     if (!readonly) {
-        char kp[4096];
-        snprintf(kp, sizeof kp, "%s/identity.key", dir);
-        if ((rc = zb_identity_load(kp, &a->id)))
+        if ((rc = zb_identity_load_dir(dir, pk, &a->id)))
             goto fail;
-        if (memcmp(a->id.pk, pk, ZB_PK_LEN) != 0) {
-            ZB_ERR("ZB-AGG-KEY", "%s does not match this aggregator's key", kp);
-            rc = ZB_ECONFIG;
-            goto fail;
-        }
         a->has_identity = true;
     }
     *out = a;

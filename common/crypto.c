@@ -129,6 +129,22 @@ int zb_identity_load(const char *path, zb_identity *id)
     return ZB_OK;
 }
 
+int zb_identity_load_dir(const char *dir, const uint8_t expect_pk[ZB_PK_LEN], zb_identity *id)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" ZB_IDENTITY_FILE, dir) >= (int)sizeof path)
+        return ZB_EINVAL;
+    int rc = zb_identity_load(path, id);
+    if (rc)
+        return rc;
+    if (sodium_memcmp(id->pk, expect_pk, ZB_PK_LEN) != 0) {
+        ZB_ERR("ZB-KEY-MISMATCH", "%s is not the key this store was created with", path);
+        zb_identity_wipe(id);
+        return ZB_ECONFIG;
+    }
+    return ZB_OK;
+}
+
 void zb_hex_encode(const uint8_t *in, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

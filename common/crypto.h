@@ -49,6 +49,16 @@ int zb_identity_save(const char *path, const zb_identity *id);
 /* Read an identity written by zb_identity_save. ZB_EIO / ZB_EINVAL. */
 __attribute__((warn_unused_result)) int zb_identity_load(const char *path, zb_identity *id);
 
+/* The identity file of a node or aggregator directory. */
+#define ZB_IDENTITY_FILE "identity.key"
+
+/* Load DIR/identity.key and check it is the key the store recorded
+ * (expect_pk): a key file swapped under a store is refused with
+ * ZB_ECONFIG. Other errors as zb_identity_load. */
+__attribute__((warn_unused_result)) int zb_identity_load_dir(const char *dir,
+                                                             const uint8_t expect_pk[ZB_PK_LEN],
+                                                             zb_identity *id);
+
 /* hex: out must hold 2*len+1 bytes; NUL-terminated. */
 void zb_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Decode exactly len bytes from a string of exactly 2*len hex digits.

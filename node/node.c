@@ -29,7 +29,7 @@ static const char *const node_dbs[NODE_DB_COUNT] = {"meta", "reports", "receipts
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
-    return snprintf(buf, len, "%s/identity.key", dir) >= (int)len ? ZB_EINVAL : ZB_OK;
+    return snprintf(buf, len, "%s/" ZB_IDENTITY_FILE, dir) >= (int)len ? ZB_EINVAL : ZB_OK;
 }
 
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
@@ -122,14 +122,8 @@ int zb_node_open(zb_node **out, const char *dir, bool readonly)
         goto fail;
     }
     if (!readonly) {
-        char kp[4096];
-        if ((rc = key_path(dir, kp, sizeof kp)) || (rc = zb_identity_load(kp, &n->id)))
+        if ((rc = zb_identity_load_dir(dir, node_key, &n->id)))
             goto fail;
-        if (memcmp(n->id.pk, node_key, ZB_PK_LEN) != 0) {
-            ZB_ERR("ZB-NODE-KEY", "%s does not match the key this node was created with", kp);
-            rc = ZB_ECONFIG;
-            goto fail;
-        }
         n->has_identity = true;
     }
     *out = n;
