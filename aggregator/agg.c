@@ -208,10 +208,11 @@ static void env_key(uint8_t key[ZB_COUNTY_LEN + 8], const char *county, uint64_t
     } while (0)
 
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, char *reason,
-                  size_t len, uint8_t report_hash[ZB_SHA256_LEN])
+                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, uint64_t *seq,
+                  char *reason, size_t len, uint8_t report_hash[ZB_SHA256_LEN])
 {
     int rc = ZB_OK;
+    *seq = 0;
     Zb__Report *r = NULL;
     zb_problems problems = {0};
     *result = ZB_INGEST_STORED;
@@ -226,6 +227,9 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     if (zb_report_decode(env->report.data, env->report.len, &peek) != 0)
         REFUSE(ZB__ERROR_CODE__BAD_MESSAGE, "undecodable report");
     r = peek;
+    *seq = r->seq;
+    if (r->seq == 0)
+        REFUSE(ZB__ERROR_CODE__BAD_MESSAGE, "seq 0: sequence numbers start at 1");
     if (strcmp(r->county, rec->county) != 0)
         REFUSE(ZB__ERROR_CODE__NOT_ENROLLED, "report is for county %.16s, batch for %s", r->county,
                rec->county);
@@ -238,8 +242,11 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     MDB_dbi envs = zb_store_dbi(a->store, AGG_DB_ENVELOPES);
     if (r->seq <= rec->acked_seq) {
         MDB_val k = {sizeof key, key}, v;
-        if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v))))
-            goto out; /* acked but absent: store damaged */
+        if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v)))) {
+            ZB_ERR("ZB-AGG-DAMAGED", "county %s seq %" PRIu64 " acknowledged but not stored",
+                   rec->county, r->seq);
+            goto out; /* store damaged: fail the round, acknowledge nothing */
+        }
         Zb__Envelope *stored = zb__envelope__unpack(NULL, v.mv_size - 8, (uint8_t *)v.mv_data + 8);
         int same = stored && stored->report.len == env->report.len &&
                    memcmp(stored->report.data, env->report.data, env->report.len) == 0;

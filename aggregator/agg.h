@@ -78,11 +78,11 @@ typedef enum {
 /* Apply the acceptance rules to env for county record rec (updated in
  * place when stored) inside txn, received at now. On ZB_INGEST_STORED,
  * report_hash receives SHA-256 of the report. On ZB_INGEST_REFUSED, *code
- * and reason (len bytes) say why. Returns a negative ZB_E* only for store
+ * and reason (len bytes) say why; *seq is the report's seq (0 if unknown). Returns a negative ZB_E* only for store
  * failures (the transaction must then be aborted). */
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, char *reason,
-                  size_t len, uint8_t report_hash[ZB_SHA256_LEN]);
+                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, uint64_t *seq,
+                  char *reason, size_t len, uint8_t report_hash[ZB_SHA256_LEN]);
 
 /* Build and sign the receipt for county's seqs first..last with the given
  * Merkle root (over SHA-256 of each report) and receive time. *out is

@@ -237,13 +237,14 @@ static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Z
         Zb__ErrorCode code;
         char reason[256];
         uint8_t h[ZB_SHA256_LEN];
-        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res, &code, reason,
-                               sizeof reason, h);
+        uint64_t seq;
+        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res, &code, &seq,
+                               reason, sizeof reason, h);
         if (rc)
             return rc;
         if (res == ZB_INGEST_REFUSED) {
             /* the rest of the batch cannot follow a refused report */
-            refuse(rs, NULL, in, b->county, code, 0, c->rec.acked_seq, reason);
+            refuse(rs, NULL, in, b->county, code, seq, c->rec.acked_seq, reason);
             break;
         }
         if (res == ZB_INGEST_STORED) {
