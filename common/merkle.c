@@ -79,84 +79,139 @@ void zb_merkle_root_of_leaves(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n,
     zb_merkle_node_hash(left, right, out);
 }
 
-/* Appends MTH(leaves[0..n)) to the proof. Callers bound *count beforehand. */
-static void append_root(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n,
-                        uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+/* A source of subtree hashes: MTH(D[start:start+size]). The proof
+ * generators below only ever ask for ranges the RFC recursion produces. */
+typedef struct {
+    zb_merkle_subtree_fn fn;
+    void *ctx;
+} source;
+
+/* Appends MTH(D[start:start+n]) to the proof. Callers bound *count beforehand. */
+static int append_root(const source *src, uint64_t start, uint64_t n,
+                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
     assert(*count < ZB_MERKLE_MAX_PROOF);
-    zb_merkle_root_of_leaves(leaves, n, proof[*count]);
-    (*count)++;
+    int rc = src->fn(src->ctx, start, n, proof[*count]);
+    if (rc == 0)
+        (*count)++;
+    return rc;
 }
 
-/* PATH(m, D[0:n]). The recursive call comes before the append so that the hashes come out
- * in RFC order, from the leaf's sibling up to the root's child. Each level adds one hash,
- * and a tree of at most 2^64 leaves has at most 64 levels. */
-static void inclusion_path(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
-                           uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+/* PATH(m, D[start:start+n]). The recursive call comes before the append so that the hashes
+ * come out in RFC order, from the leaf's sibling up to the root's child. Each level adds one
+ * hash, and a tree of at most 2^64 leaves has at most 64 levels. */
+static int inclusion_path(const source *src, uint64_t start, uint64_t n, uint64_t m,
+                          uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
-    uint64_t k;
-
     if (n <= 1)
-        return;
-    k = split_point(n);
+        return ZB_OK;
+    uint64_t k = split_point(n);
+    int rc;
     if (m < k) {
-        inclusion_path(leaves, k, m, proof, count);
-        append_root(leaves + k, n - k, proof, count);
-    } else {
-        inclusion_path(leaves + k, n - k, m - k, proof, count);
-        append_root(leaves, k, proof, count);
+        if ((rc = inclusion_path(src, start, k, m, proof, count)))
+            return rc;
+        return append_root(src, start + k, n - k, proof, count);
     }
+    if ((rc = inclusion_path(src, start + k, n - k, m - k, proof, count)))
+        return rc;
+    return append_root(src, start, k, proof, count);
 }
 
-int zb_merkle_inclusion_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
-                              uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+/* SUBPROOF(m, D[start:start+n], b). have_root (the RFC's b) is true while the range is still
+ * a prefix of the whole tree: the verifier then already knows MTH(D[0:m]) as the old root, so
+ * it is left out when the recursion reaches m == n. */
+static int consistency_subproof(const source *src, uint64_t start, uint64_t n, uint64_t m,
+                                int have_root, uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+{
+    if (m == n)
+        return have_root ? ZB_OK : append_root(src, start, n, proof, count);
+    uint64_t k = split_point(n);
+    int rc;
+    if (m <= k) {
+        if ((rc = consistency_subproof(src, start, k, m, have_root, proof, count)))
+            return rc;
+        return append_root(src, start + k, n - k, proof, count);
+    }
+    if ((rc = consistency_subproof(src, start + k, n - k, m - k, 0, proof, count)))
+        return rc;
+    return append_root(src, start, k, proof, count);
+}
+
+int zb_merkle_inclusion_proof_src(zb_merkle_subtree_fn fn, void *ctx, uint64_t n, uint64_t m,
+                                  uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
     assert(count != NULL);
     *count = 0;
     if (m >= n)
         return ZB_EINVAL;
-    assert(leaves != NULL && proof != NULL);
-    inclusion_path(leaves, n, m, proof, count);
-    return ZB_OK;
+    assert(proof != NULL);
+    source src = {fn, ctx};
+    int rc = inclusion_path(&src, 0, n, m, proof, count);
+    if (rc)
+        *count = 0;
+    return rc;
 }
 
-/* SUBPROOF(m, D[0:n], b). have_root (the RFC's b) is true while D[0:n] is still a prefix of
- * the whole tree: the verifier then already knows MTH(D[0:m]) as the old root, so it is
- * left out when the recursion reaches m == n. */
-static void consistency_subproof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
-                                 int have_root, uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
-{
-    uint64_t k;
-
-    if (m == n) {
-        if (!have_root)
-            append_root(leaves, n, proof, count);
-        return;
-    }
-    k = split_point(n);
-    if (m <= k) {
-        consistency_subproof(leaves, k, m, have_root, proof, count);
-        append_root(leaves + k, n - k, proof, count);
-    } else {
-        consistency_subproof(leaves + k, n - k, m - k, 0, proof, count);
-        append_root(leaves, k, proof, count);
-    }
-}
-
-int zb_merkle_consistency_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
-                                uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+int zb_merkle_consistency_proof_src(zb_merkle_subtree_fn fn, void *ctx, uint64_t n, uint64_t m,
+                                    uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
     assert(count != NULL);
     *count = 0;
     if (m == 0 || m > n)
         return ZB_EINVAL;
     /* The proof holds at most one hash per level plus the old subtree: 64 for n <= 2^63.
-     * Larger trees cannot be held in memory anyway. */
+     * Larger trees cannot be held anywhere anyway. */
     if (n > (UINT64_C(1) << 63))
         return ZB_ETOOBIG;
-    assert(leaves != NULL && proof != NULL);
-    consistency_subproof(leaves, n, m, 1, proof, count);
+    assert(proof != NULL);
+    source src = {fn, ctx};
+    int rc = consistency_subproof(&src, 0, n, m, 1, proof, count);
+    if (rc)
+        *count = 0;
+    return rc;
+}
+
+int zb_merkle_subtree_from_perfect(zb_merkle_perfect_fn perfect, void *ctx, uint64_t start,
+                                   uint64_t size, uint8_t out[ZB_HASH_LEN])
+{
+    if (size == 0)
+        return ZB_EINVAL;
+    if ((size & (size - 1)) == 0 && start % size == 0) {
+        unsigned level = 0;
+        while ((UINT64_C(1) << level) < size)
+            level++;
+        return perfect(ctx, level, start >> level, out);
+    }
+    uint64_t k = split_point(size);
+    uint8_t left[ZB_HASH_LEN], right[ZB_HASH_LEN];
+    int rc = zb_merkle_subtree_from_perfect(perfect, ctx, start, k, left);
+    if (rc == 0)
+        rc = zb_merkle_subtree_from_perfect(perfect, ctx, start + k, size - k, right);
+    if (rc == 0)
+        zb_merkle_node_hash(left, right, out);
+    return rc;
+}
+
+/* The in-memory source: the leaf hashes themselves. */
+static int array_subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH_LEN])
+{
+    const uint8_t(*leaves)[ZB_HASH_LEN] = ctx;
+    zb_merkle_root_of_leaves(leaves + start, size, out);
     return ZB_OK;
+}
+
+int zb_merkle_inclusion_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
+                              uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+{
+    if (m < n)
+        assert(leaves != NULL);
+    return zb_merkle_inclusion_proof_src(array_subtree, (void *)leaves, n, m, proof, count);
+}
+
+int zb_merkle_consistency_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
+                                uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+{
+    return zb_merkle_consistency_proof_src(array_subtree, (void *)leaves, n, m, proof, count);
 }
 
 int zb_merkle_verify_inclusion(const uint8_t leaf_hash[ZB_HASH_LEN], uint64_t index,

@@ -42,6 +42,27 @@ int zb_merkle_inclusion_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, 
 int zb_merkle_consistency_proof(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t n, uint64_t m,
                                 uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 
+/* Stored trees: a source of subtree hashes, MTH(D[start:start+size]),
+ * size >= 1. Returns 0 or a ZB_E* code, which the generators pass on. */
+typedef int (*zb_merkle_subtree_fn)(void *ctx, uint64_t start, uint64_t size,
+                                    uint8_t out[ZB_HASH_LEN]);
+/* The hash of the perfect subtree at level (2^level leaves) and index
+ * (covering leaves [index << level, (index + 1) << level)). */
+typedef int (*zb_merkle_perfect_fn)(void *ctx, unsigned level, uint64_t index,
+                                    uint8_t out[ZB_HASH_LEN]);
+
+/* The generators above over any source: with a source backed by stored
+ * perfect subtrees (zb_merkle_subtree_from_perfect) a proof costs
+ * O(log^2 n) stored lookups and hashes, independent of n's leaves. */
+int zb_merkle_inclusion_proof_src(zb_merkle_subtree_fn fn, void *ctx, uint64_t n, uint64_t m,
+                                  uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
+int zb_merkle_consistency_proof_src(zb_merkle_subtree_fn fn, void *ctx, uint64_t n, uint64_t m,
+                                    uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
+/* MTH(D[start:start+size]) from perfect subtrees: splits the range the
+ * RFC's way until every part is a perfect, aligned subtree. */
+int zb_merkle_subtree_from_perfect(zb_merkle_perfect_fn perfect, void *ctx, uint64_t start,
+                                   uint64_t size, uint8_t out[ZB_HASH_LEN]);
+
 /* Verify that leaf_hash is leaf index of a tree of tree_size with root.
  * Returns 0 when it holds, ZB_EBADSIG otherwise (including a proof too long
  * or too short for (index, tree_size)); ZB_EINVAL for index >= tree_size or
