@@ -15,6 +15,7 @@
 #include "log.h"
 #include "merkle.h"
 #include "report.h"
+#include "tlog.h"
 
 struct zb_agg {
     zb_store *store;
@@ -22,8 +23,9 @@ struct zb_agg {
     bool has_identity;
 };
 
-static const char *const agg_dbs[AGG_DB_COUNT] = {"meta", "counties", "envelopes", "evidence",
-                                                   "refusals"};
+static const char *const agg_dbs[AGG_DB_COUNT] = {
+    "meta",    "counties",    "envelopes", "evidence",   "refusals",
+    "log_nodes", "log_entries", "env_log", "tree_heads", "keys"};
 
 /* county record layout v1: ver(1) key(32) acked(8) last_hash(32) reports(8)
  * last_received(8) enrolled_at(8), integers big-endian */
@@ -45,24 +47,24 @@ int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
     zb_identity_generate(&id);
     MDB_txn *txn;
     if ((rc = zb_store_begin(s, false, &txn)))
-        goto out;
+        goto done;
     uint8_t existing[ZB_PK_LEN];
     if (zb_store_get_bin(txn, zb_store_dbi(s, AGG_DB_META), "agg_key", existing, ZB_PK_LEN) == 0) {
         mdb_txn_abort(txn);
         rc = ZB_EEXIST;
-        goto out;
+        goto done;
     }
     if ((rc = zb_store_put_bin(txn, zb_store_dbi(s, AGG_DB_META), "agg_key", id.pk, ZB_PK_LEN)) ||
         (rc = zb_identity_save(kp, &id))) {
         mdb_txn_abort(txn);
-        goto out;
+        goto done;
     }
     if ((rc = zb_store_commit(txn))) {
         unlink(kp);
-        goto out;
+        goto done;
     }
     zb_hex_encode(id.pk, ZB_PK_LEN, pk_hex);
-out:
+done:
     zb_identity_wipe(&id);
     zb_store_close(&s);
     return rc;
@@ -200,23 +202,21 @@ static void env_key(uint8_t key[ZB_COUNTY_LEN + 8], const char *county, uint64_t
 
 #define REFUSE(c, ...)                                                                             \
     do {                                                                                           \
-        *result = ZB_INGEST_REFUSED;                                                               \
-        *code = (c);                                                                               \
-        snprintf(reason, len, __VA_ARGS__);                                                        \
+        out->result = ZB_INGEST_REFUSED;                                                           \
+        out->code = (c);                                                                           \
+        snprintf(out->reason, sizeof out->reason, __VA_ARGS__);                                    \
         rc = ZB_OK;                                                                                \
-        goto out;                                                                                  \
+        goto done;                                                                                  \
     } while (0)
 
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, uint64_t *seq,
-                  char *reason, size_t len, uint8_t report_hash[ZB_SHA256_LEN])
+                  int64_t now, zb_ingest_out *out)
 {
     int rc = ZB_OK;
-    *seq = 0;
     Zb__Report *r = NULL;
     zb_problems problems = {0};
-    *result = ZB_INGEST_STORED;
-    reason[0] = '\0';
+    memset(out, 0, sizeof *out);
+    out->result = ZB_INGEST_STORED;
 
     if (env->report.len > ZB_REPORT_MAX || env->signer.len != ZB_PK_LEN ||
         env->signature.len != ZB_SIG_LEN)
@@ -227,7 +227,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     if (zb_report_decode(env->report.data, env->report.len, &peek) != 0)
         REFUSE(ZB__ERROR_CODE__BAD_MESSAGE, "undecodable report");
     r = peek;
-    *seq = r->seq;
+    out->seq = r->seq;
     if (r->seq == 0)
         REFUSE(ZB__ERROR_CODE__BAD_MESSAGE, "seq 0: sequence numbers start at 1");
     if (strcmp(r->county, rec->county) != 0)
@@ -245,7 +245,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v)))) {
             ZB_ERR("ZB-AGG-DAMAGED", "county %s seq %" PRIu64 " acknowledged but not stored",
                    rec->county, r->seq);
-            goto out; /* store damaged: fail the round, acknowledge nothing */
+            goto done; /* store damaged: fail the round, acknowledge nothing */
         }
         Zb__Envelope *stored = zb__envelope__unpack(NULL, v.mv_size - 8, (uint8_t *)v.mv_data + 8);
         int same = stored && stored->report.len == env->report.len &&
@@ -253,8 +253,8 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         if (stored)
             zb__envelope__free_unpacked(stored, NULL);
         if (same) {
-            *result = ZB_INGEST_DUPLICATE;
-            goto out;
+            out->result = ZB_INGEST_DUPLICATE;
+            goto done;
         }
         /* different bytes for a stored (county, seq): keep it as evidence
          * only if the county's key really signed it */
@@ -269,7 +269,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         MDB_val ek = {sizeof ekey, ekey}, ev = {plen, NULL};
         if ((rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_EVIDENCE), &ek, &ev,
                                      MDB_RESERVE))))
-            goto out;
+            goto done;
         zb__envelope__pack(env, ev.mv_data);
         ZB_WARN("ZB-AGG-EQUIVOCATION", "county %s seq %" PRIu64 ": a second, different signed "
                 "report: refused and kept as evidence", rec->county, r->seq);
@@ -294,22 +294,24 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     size_t plen = zb__envelope__get_packed_size(env);
     MDB_val k = {sizeof key, key}, v = {8 + plen, NULL};
     if ((rc = zb_mdb_err(mdb_put(txn, envs, &k, &v, MDB_RESERVE))))
-        goto out;
+        goto done;
     zb_be64_put(v.mv_data, (uint64_t)now);
     zb__envelope__pack(env, (uint8_t *)v.mv_data + 8);
-    zb_report_hash(env->report.data, env->report.len, report_hash);
-    memcpy(rec->last_hash, report_hash, ZB_SHA256_LEN);
+    /* the log leaf is exactly the stored (canonical) envelope encoding */
+    if ((rc = zb_tlog_append(a, txn, (uint8_t *)v.mv_data + 8, plen, rec->county, r->seq,
+                             &out->log_index)))
+        goto done;
+    zb_report_hash(env->report.data, env->report.len, out->report_hash);
+    memcpy(rec->last_hash, out->report_hash, ZB_SHA256_LEN);
     rec->acked_seq = r->seq;
     rec->reports++;
     rec->last_received_at = now;
-out:
-    if (rc == 0 && *result == ZB_INGEST_REFUSED)
-        rc = zb_agg_count_refusal(a, txn, protobuf_c_enum_descriptor_get_value(
-                                              &zb__error_code__descriptor, (int)*code)
-                                              ? protobuf_c_enum_descriptor_get_value(
-                                                    &zb__error_code__descriptor, (int)*code)
-                                                    ->name
-                                              : "UNKNOWN");
+done:
+    if (rc == 0 && out->result == ZB_INGEST_REFUSED) {
+        const ProtobufCEnumValue *ev =
+            protobuf_c_enum_descriptor_get_value(&zb__error_code__descriptor, (int)out->code);
+        rc = zb_agg_count_refusal(a, txn, ev ? ev->name : "UNKNOWN");
+    }
     zb_problems_free(&problems);
     if (r)
         zb__report__free_unpacked(r, NULL);

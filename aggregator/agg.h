@@ -12,6 +12,12 @@
  *   evidence   county || seq || SHA-256(report) -> packed Envelope of a
  *              refused equivocating report (kept, signed, for auditors)
  *   refusals   reason name -> count (u64 BE)
+ *   log_nodes  level (1 byte) || index (u64 BE) -> 32-byte hash of the
+ *              perfect subtree of 2^level leaves (level 0: leaf hashes)
+ *   log_entries log index (u64 BE) -> county || seq: which envelope a leaf is
+ *   env_log    county || seq -> log index (u64 BE)
+ *   tree_heads tree size (u64 BE) -> packed SignedTreeHead (one per commit)
+ *   keys       county || enrolment number (u32 BE) -> key history record
  *
  * Acceptance (zb_agg_ingest), all inside the caller's write transaction:
  *   seq <= acked, same bytes      duplicate: acknowledged again, nothing stored
@@ -32,6 +38,7 @@
 #include "zhibao.pb-c.h"
 
 enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
+       AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
        AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
@@ -75,14 +82,21 @@ typedef enum {
     ZB_INGEST_REFUSED
 } zb_ingest_result;
 
+typedef struct {
+    zb_ingest_result result;
+    Zb__ErrorCode code;        /* when refused */
+    uint64_t seq;              /* the report's seq (0 if undecodable) */
+    uint64_t log_index;        /* when stored: its leaf in the transparency log */
+    uint8_t report_hash[ZB_SHA256_LEN]; /* when stored */
+    char reason[256];          /* when refused: one line */
+} zb_ingest_out;
+
 /* Apply the acceptance rules to env for county record rec (updated in
- * place when stored) inside txn, received at now. On ZB_INGEST_STORED,
- * report_hash receives SHA-256 of the report. On ZB_INGEST_REFUSED, *code
- * and reason (len bytes) say why; *seq is the report's seq (0 if unknown). Returns a negative ZB_E* only for store
- * failures (the transaction must then be aborted). */
+ * place when stored) inside txn, received at now; a stored envelope is also
+ * appended to the transparency log. Returns a negative ZB_E* only for store
+ * failures (the transaction must then be aborted); the outcome is in *out. */
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_result *result, Zb__ErrorCode *code, uint64_t *seq,
-                  char *reason, size_t len, uint8_t report_hash[ZB_SHA256_LEN]);
+                  int64_t now, zb_ingest_out *out);
 
 /* Build and sign the receipt for county's seqs first..last with the given
  * Merkle root (over SHA-256 of each report) and receive time. *out is

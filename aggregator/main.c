@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "consolidate.h"
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
@@ -31,6 +32,9 @@ static void usage(FILE *f)
           "  serve   --dir A --listen ENDPOINT      (e.g. tcp://0.0.0.0:7400)\n"
           "  status  --dir A [--json]\n"
           "  check   --dir A                        (re-verify every stored envelope)\n"
+          "  report  monthly --dir A --period YYYY-MM [--format table|csv|json]\n"
+          "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--format ...]\n"
+          "  report  matrix --dir A --from YYYY-MM --to YYYY-MM [--format ...]\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -38,6 +42,7 @@ static void usage(FILE *f)
 typedef struct {
     const char *dir, *county, *key, *listen;
     bool json;
+    const char *report, *period, *from, *to, *format; /* report KIND and its options */
 } args;
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -47,6 +52,8 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"key", required_argument, 0, 'k'},    {"listen", required_argument, 0, 'L'},
         {"json", no_argument, 0, 'j'},         {"log-level", required_argument, 0, 'l'},
         {"syslog", no_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
+        {"period", required_argument, 0, 'P'}, {"from", required_argument, 0, 'F'},
+        {"to", required_argument, 0, 'T'},     {"format", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -58,6 +65,10 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'k': a->key = optarg; break;
         case 'L': a->listen = optarg; break;
         case 'j': a->json = true; break;
+        case 'P': a->period = optarg; break;
+        case 'F': a->from = optarg; break;
+        case 'T': a->to = optarg; break;
+        case 'f': a->format = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -69,6 +80,8 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         default: usage(stderr); return -1;
         }
     }
+    if (optind < argc && strcmp(argv[0], "report") == 0)
+        a->report = argv[optind++]; /* report KIND */
     if (optind < argc) {
         fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
         return -1;
@@ -305,6 +318,19 @@ static int cmd_check(const args *a)
     return n == 0 ? 0 : 1;
 }
 
+static int cmd_report(const args *a)
+{
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    zb_report_opts o = {a->report, a->period, a->from, a->to,
+                        a->format ? a->format : a->json ? "json" : NULL};
+    ex = zb_report_command(zb_agg_store(agg), &o);
+    zb_agg_close(&agg);
+    return ex;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -321,7 +347,8 @@ int main(int argc, char **argv)
                 {"enroll", cmd_enroll, ZB_LOG_WARN},
                 {"serve", cmd_serve, ZB_LOG_INFO},
                 {"status", cmd_status, ZB_LOG_WARN},
-                {"check", cmd_check, ZB_LOG_WARN}};
+                {"check", cmd_check, ZB_LOG_WARN},
+                {"report", cmd_report, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;

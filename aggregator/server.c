@@ -11,6 +11,7 @@
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
+#include "tlog.h"
 #include "wire.h"
 
 volatile int zb_server_stop = 0;
@@ -23,6 +24,7 @@ typedef struct {
     uint8_t id[ROUTING_ID_MAX];
     size_t id_len;
     Zb__SyncMsg *msg;
+    uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
 } inbound;
 
 /* What one round did for one county: the range newly stored (for the
@@ -33,13 +35,17 @@ typedef struct {
     size_t reply_len;
     uint64_t first_new; /* 0: nothing new */
     uint8_t (*leaves)[ZB_HASH_LEN];
+    uint64_t *log_index; /* parallel to leaves */
     size_t n_leaves, cap_leaves;
+    uint64_t node_tree_size; /* newest tree head the node has verified (from its Batch) */
     bool dirty;
 } county_round;
 
 typedef struct {
     zb_agg *agg;
     void *sock;
+    Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
+    uint64_t head_size;
     county_round *counties;
     size_t n_counties, cap_counties;
     /* refusals and welcomes are answered after the commit too */
@@ -105,7 +111,7 @@ static void queue_reply(round_state *rs, const inbound *to, Zb__SyncMsg *m)
     }
     rs->replies[rs->n_replies] = m;
     rs->reply_to[rs->n_replies] = *to;
-    rs->reply_to[rs->n_replies].msg = NULL;
+    rs->reply_to[rs->n_replies].msg = NULL; /* not owned here */
     rs->n_replies++;
 }
 
@@ -191,24 +197,28 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     c->reply_len = in->id_len;
     Zb__SyncMsg *m = make_welcome(&c->rec);
     if (m) {
-        /* until the commit, acked_seq carries the node's receipted_seq:
-         * send_welcomes() re-issues the receipts it lacks */
-        m->welcome->acked_seq = h->has_receipted_seq ? h->receipted_seq : 0;
-        queue_reply(rs, in, m);
+        inbound to = *in;
+        to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
+        to.tree_size = h->has_tree_size ? h->tree_size : 0;
+        queue_reply(rs, &to, m);
     }
     return ZB_OK;
 }
 
-static int add_leaf(county_round *c, const uint8_t report_hash[ZB_SHA256_LEN])
+static int add_leaf(county_round *c, const uint8_t report_hash[ZB_SHA256_LEN], uint64_t log_index)
 {
     if (c->n_leaves == c->cap_leaves) {
         size_t cap = c->cap_leaves ? c->cap_leaves * 2 : 64;
         uint8_t(*l)[ZB_HASH_LEN] = realloc(c->leaves, cap * ZB_HASH_LEN);
-        if (!l)
+        if (l)
+            c->leaves = l;
+        uint64_t *li = l ? realloc(c->log_index, cap * sizeof *li) : NULL;
+        if (!li)
             return ZB_ENOMEM;
-        c->leaves = l;
+        c->log_index = li;
         c->cap_leaves = cap;
     }
+    c->log_index[c->n_leaves] = log_index;
     zb_merkle_leaf_hash(report_hash, ZB_SHA256_LEN, c->leaves[c->n_leaves++]);
     return ZB_OK;
 }
@@ -232,36 +242,68 @@ static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Z
                "batch too large");
         return ZB_OK;
     }
+    if (b->has_tree_size)
+        c->node_tree_size = b->tree_size;
     for (size_t i = 0; i < b->n_envelopes; i++) {
-        zb_ingest_result res;
-        Zb__ErrorCode code;
-        char reason[256];
-        uint8_t h[ZB_SHA256_LEN];
-        uint64_t seq;
-        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res, &code, &seq,
-                               reason, sizeof reason, h);
+        zb_ingest_out res;
+        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res);
         if (rc)
             return rc;
-        if (res == ZB_INGEST_REFUSED) {
+        if (res.result == ZB_INGEST_REFUSED) {
             /* the rest of the batch cannot follow a refused report */
-            refuse(rs, NULL, in, b->county, code, seq, c->rec.acked_seq, reason);
+            refuse(rs, NULL, in, b->county, res.code, res.seq, c->rec.acked_seq, res.reason);
             break;
         }
-        if (res == ZB_INGEST_STORED) {
+        if (res.result == ZB_INGEST_STORED) {
             if (!c->first_new)
                 c->first_new = c->rec.acked_seq;
             c->dirty = true;
-            if ((rc = add_leaf(c, h)))
+            if ((rc = add_leaf(c, res.report_hash, res.log_index)))
                 return rc;
         }
     }
     return ZB_OK;
 }
 
+/* A heap copy of a signed tree head (each receipt owns its own). */
+static Zb__SignedTreeHead *copy_head(const Zb__SignedTreeHead *h)
+{
+    size_t len = zb__signed_tree_head__get_packed_size(h);
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return NULL;
+    zb__signed_tree_head__pack(h, buf);
+    Zb__SignedTreeHead *c = zb__signed_tree_head__unpack(NULL, len, buf);
+    free(buf);
+    return c;
+}
+
+/* Attach the round's tree head and one inclusion proof per report. */
+static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__BatchReceipt *br)
+{
+    if (!rs->head || !txn)
+        return;
+    br->tree_head = copy_head(rs->head);
+    br->proofs = calloc(c->n_leaves, sizeof *br->proofs);
+    if (!br->tree_head || !br->proofs)
+        return;
+    for (size_t j = 0; j < c->n_leaves; j++) {
+        if (zb_tlog_make_inclusion(rs->agg, txn, rs->head_size, c->rec.county, c->first_new + j,
+                                   c->log_index[j], &br->proofs[j]) != 0)
+            break;
+        br->n_proofs++;
+    }
+}
+
 /* After the commit: one Ack per county touched by a Batch, with a receipt
- * over the range stored in this round. */
+ * over the range stored in this round, inclusion proofs against the
+ * round's signed tree head, and a consistency proof from the newest head
+ * the node said it holds. */
 static void send_acks(round_state *rs, int64_t now)
 {
+    MDB_txn *txn = NULL;
+    if (rs->head && zb_store_begin(zb_agg_store(rs->agg), true, &txn) != 0)
+        txn = NULL;
     for (size_t i = 0; i < rs->n_counties; i++) {
         county_round *c = &rs->counties[i];
         if (!c->reply_len)
@@ -270,14 +312,19 @@ static void send_acks(round_state *rs, int64_t now)
         ack.county = c->rec.county;
         ack.acked_seq = c->rec.acked_seq;
         Zb__BatchReceipt *br = NULL;
+        Zb__ConsistencyProof *cp = NULL;
         if (c->first_new) {
             uint8_t root[ZB_HASH_LEN];
             zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])c->leaves, c->n_leaves, root);
             if (zb_agg_sign_receipt(rs->agg, c->rec.county, c->first_new, c->rec.acked_seq, now,
                                     root, &br) == 0) {
+                attach_proofs(rs, txn, c, br);
                 ack.n_receipts = 1;
                 ack.receipts = &br;
             }
+            if (txn && c->node_tree_size > 0 && c->node_tree_size <= rs->head_size &&
+                zb_tlog_make_consistency(rs->agg, txn, c->node_tree_size, rs->head_size, &cp) == 0)
+                ack.consistency = cp;
         }
         Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
         m.msg_case = ZB__SYNC_MSG__MSG_ACK;
@@ -285,13 +332,23 @@ static void send_acks(round_state *rs, int64_t now)
         send_to(rs->sock, c->reply_to, c->reply_len, &m);
         if (br)
             zb__batch_receipt__free_unpacked(br, NULL);
+        if (cp)
+            zb__consistency_proof__free_unpacked(cp, NULL);
     }
+    if (txn)
+        mdb_txn_abort(txn);
 }
 
 static void round_reset(round_state *rs)
 {
-    for (size_t i = 0; i < rs->n_counties; i++)
+    if (rs->head)
+        zb__signed_tree_head__free_unpacked(rs->head, NULL);
+    rs->head = NULL;
+    rs->head_size = 0;
+    for (size_t i = 0; i < rs->n_counties; i++) {
         free(rs->counties[i].leaves);
+        free(rs->counties[i].log_index);
+    }
     rs->n_counties = 0;
     for (size_t i = 0; i < rs->n_replies; i++)
         zb__sync_msg__free_unpacked(rs->replies[i], NULL);
@@ -334,24 +391,53 @@ static int recv_one(void *sock, inbound *in)
     return 1;
 }
 
-/* A Welcome carries the county's state as committed, and receipts for
- * what the node holds no receipt of (an Ack lost to a crash or a link). */
-static void finish_welcome(round_state *rs, Zb__Welcome *w)
+/* A Welcome carries the county's state as committed, the current tree
+ * head with a consistency proof from the node's newest, and receipts (with
+ * inclusion proofs) for what the node holds no receipt of: an Ack lost to a
+ * crash or a dead link. */
+static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
 {
-    uint64_t receipted = w->acked_seq;
     for (size_t j = 0; j < rs->n_counties; j++)
         if (strcmp(rs->counties[j].rec.county, w->county) == 0)
             w->acked_seq = rs->counties[j].rec.acked_seq;
-    if (receipted >= w->acked_seq)
-        return;
     MDB_txn *txn;
     if (zb_store_begin(zb_agg_store(rs->agg), true, &txn) != 0)
         return;
+    Zb__SignedTreeHead *head = NULL;
+    uint64_t size = 0;
+    if (zb_tlog_latest_head(rs->agg, txn, &head) == 0) {
+        Zb__TreeHead *th = zb__tree_head__unpack(NULL, head->tree_head.len, head->tree_head.data);
+        size = th ? th->size : 0;
+        if (th)
+            zb__tree_head__free_unpacked(th, NULL);
+        w->tree_head = head; /* freed with the message */
+        if (to->tree_size > 0 && to->tree_size <= size)
+            (void)zb_tlog_make_consistency(rs->agg, txn, to->tree_size, size, &w->consistency);
+    }
+    uint64_t receipted = to->receipted_seq;
     Zb__BatchReceipt **r;
     size_t n;
-    if (zb_agg_reissue_receipts(rs->agg, txn, w->county, receipted + 1, w->acked_seq, &r, &n) == 0) {
+    if (receipted < w->acked_seq &&
+        zb_agg_reissue_receipts(rs->agg, txn, w->county, receipted + 1, w->acked_seq, &r, &n) == 0) {
         w->receipts = r; /* freed with the message */
         w->n_receipts = n;
+        for (size_t i = 0; head && i < n; i++) {
+            Zb__ReceiptStatement *s = zb__receipt_statement__unpack(NULL, r[i]->statement.len,
+                                                                     r[i]->statement.data);
+            if (!s)
+                continue;
+            r[i]->tree_head = copy_head(head);
+            r[i]->proofs = calloc(s->last_seq - s->first_seq + 1, sizeof *r[i]->proofs);
+            for (uint64_t seq = s->first_seq; r[i]->proofs && seq <= s->last_seq; seq++) {
+                uint64_t idx;
+                if (zb_tlog_index_of(rs->agg, txn, w->county, seq, &idx) != 0 ||
+                    zb_tlog_make_inclusion(rs->agg, txn, size, w->county, seq, idx,
+                                           &r[i]->proofs[r[i]->n_proofs]) != 0)
+                    break;
+                r[i]->n_proofs++;
+            }
+            zb__receipt_statement__free_unpacked(s, NULL);
+        }
         if (n)
             ZB_INFO("ZB-AGG-REISSUE", "county %s: receipts re-issued for seq %" PRIu64 "..%" PRIu64,
                     w->county, receipted + 1, w->acked_seq);
@@ -381,9 +467,15 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
             break;
         }
     }
+    bool grew = false;
     for (size_t i = 0; i < rs->n_counties && rc == 0; i++)
-        if (rs->counties[i].dirty)
+        if (rs->counties[i].dirty) {
             rc = zb_agg_county_put(rs->agg, txn, &rs->counties[i].rec);
+            grew = true;
+        }
+    /* one signed tree head per commit that grew the log */
+    if (rc == 0 && grew && (rc = zb_tlog_sign_head(rs->agg, txn, now, &rs->head)) == 0)
+        rc = zb_tlog_size(rs->agg, txn, &rs->head_size);
     if (rc) {
         mdb_txn_abort(txn);
     } else {
@@ -405,7 +497,7 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     for (size_t i = 0; i < rs->n_replies; i++) {
         Zb__SyncMsg *m = rs->replies[i];
         if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
-            finish_welcome(rs, m->welcome);
+            finish_welcome(rs, &rs->reply_to[i], m->welcome);
         send_to(rs->sock, rs->reply_to[i].id, rs->reply_to[i].id_len, m);
     }
     /* a county that only said hello needs no Ack */

@@ -62,6 +62,25 @@ int zb_pb_has_unknown_fields(const ProtobufCMessage *msg)
     return 0;
 }
 
+/* The signed bytes must be exactly what the decoded report encodes to:
+ * this refuses text hidden after a NUL in a string (C readers stop at the
+ * NUL, protobuf-c keeps the rest), duplicated fields and any other encoding
+ * in which what a reader sees is not all that was signed. */
+static int is_canonical(const Zb__Report *r, const uint8_t *buf, size_t len)
+{
+    if (zb__report__get_packed_size(r) != len)
+        return 0;
+    uint8_t stack[4096];
+    uint8_t *out = len <= sizeof stack ? stack : malloc(len);
+    if (!out)
+        return 0;
+    zb__report__pack(r, out);
+    int same = memcmp(out, buf, len) == 0;
+    if (out != stack)
+        free(out);
+    return same;
+}
+
 int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
 {
     *out = NULL;
@@ -71,7 +90,7 @@ int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
     if (!r)
         return ZB_EDECODE;
     if (r->version != 1 || zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
-        r->content_case == ZB__REPORT__CONTENT__NOT_SET) {
+        r->content_case == ZB__REPORT__CONTENT__NOT_SET || !is_canonical(r, buf, len)) {
         zb__report__free_unpacked(r, NULL);
         return ZB_EDECODE;
     }

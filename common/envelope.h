@@ -41,7 +41,9 @@ __attribute__((warn_unused_result)) int zb_envelope_open(const uint8_t *buf, siz
                                                          Zb__Report **report_out);
 
 /* Decode a Report without any signature check (for reading back our own
- * stored reports). Strict like zb_envelope_verify. */
+ * stored reports). Strict like zb_envelope_verify: no unknown fields, and
+ * the bytes must be the canonical encoding of what they decode to (fields
+ * in number order, each once, minimal lengths, no NUL inside a string). */
 __attribute__((warn_unused_result)) int zb_report_decode(const uint8_t *buf, size_t len,
                                                          Zb__Report **out);
 

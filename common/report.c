@@ -41,6 +41,35 @@ void zb_problems_free(zb_problems *p)
     *p = (zb_problems){0};
 }
 
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s, n, min;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        s++;
+        for (unsigned i = 0; i < n; i++, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            c = c << 6 | (*s & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 size_t zb_utf8_chars(const char *s)
 {
     size_t n = 0;
@@ -359,6 +388,10 @@ static void check_text(zb_problems *p, const char *prefix, const char *path, con
             zb_problems_add(p, "%s%s: missing", prefix, path);
         return;
     }
+    if (!utf8_valid((const unsigned char *)s)) {
+        zb_problems_add(p, "%s%s: not valid UTF-8", prefix, path);
+        return;
+    }
     size_t n = zb_utf8_chars(s);
     if (required && n == 0)
         zb_problems_add(p, "%s%s: must not be empty", prefix, path);
@@ -454,7 +487,8 @@ static void validate_time(const Zb__Time *t, const char *pre, const char *name, 
         zb_problems_add(p, "%s%s: missing", pre, name);
         return;
     }
-    if (t->offset_min < -23 * 60 - 59 || t->offset_min > 23 * 60 + 59 || t->unix < 0)
+    if (t->offset_min < -23 * 60 - 59 || t->offset_min > 23 * 60 + 59 || t->unix < 0 ||
+        t->unix > ZB_TIME_MAX)
         zb_problems_add(p, "%s%s: out of range", pre, name);
     else if (t->unix > created_at + ZB_CLOCK_SKEW_S)
         zb_problems_add(p, "%s%s: in the future (after the report's creation time)", pre, name);
@@ -513,6 +547,11 @@ void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
         zb_problems_add(p, "%scounty: must be a 6-digit county code", pre);
     if (r->seq == 0)
         zb_problems_add(p, "%sseq: must start at 1", pre);
+    if (r->created_at < 0 || r->created_at > ZB_TIME_MAX) {
+        /* every rule below compares with it: refuse before any arithmetic */
+        zb_problems_add(p, "%screated_at: out of range", pre);
+        return;
+    }
     if (r->prev_hash.len != ZB_SHA256_LEN)
         zb_problems_add(p, "%sprev_hash: must be 32 bytes", pre);
     switch (r->content_case) {

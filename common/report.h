@@ -22,6 +22,7 @@
 #define ZB_YUAN_MAX 10000000000000ull     /* 10^13 yuan */
 #define ZB_REVISION_MAX 100000u
 #define ZB_CLOCK_SKEW_S 600               /* tolerated future skew of entered times */
+#define ZB_TIME_MAX 253402300799LL        /* 9999-12-31T23:59:59Z: the latest time accepted */
 
 typedef struct {
     char **lines;

@@ -52,7 +52,8 @@ int zb_store_open(zb_store **out, const char *dir, const char *const *dbs, size_
     char path[4096];
     if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
         return ZB_EINVAL;
-    if (!create && stat(path, &st) != 0)
+    bool exists = stat(path, &st) == 0;
+    if (!create && !exists)
         return ZB_ENOTFOUND;
 
     zb_store *s = calloc(1, sizeof *s);
@@ -64,7 +65,10 @@ int zb_store_open(zb_store **out, const char *dir, const char *const *dbs, size_
         rc = mdb_env_set_maxdbs(s->env, (MDB_dbi)ZB_STORE_MAX_DBS);
     if (rc == 0)
         rc = mdb_env_set_maxreaders(s->env, 512);
-    if (rc == 0)
+    /* An existing store opens with the size recorded in its file (LMDB uses
+     * it only when no size was set), then is raised to the request: a map
+     * grown earlier, by us or another process, never shrinks on reopen. */
+    if (rc == 0 && !exists)
         rc = mdb_env_set_mapsize(s->env, s->map_size);
     if (rc == 0)
         rc = mdb_env_open(s->env, dir, readonly ? MDB_RDONLY : 0, 0600);
@@ -72,10 +76,15 @@ int zb_store_open(zb_store **out, const char *dir, const char *const *dbs, size_
         ZB_ERR("ZB-STORE-OPEN", "cannot open store %s: %s", dir, mdb_strerror(rc));
         goto fail;
     }
-    /* A store another process grew is bigger than our request: adopt it. */
+    if (exists && (rc = mdb_env_set_mapsize(s->env, 0)) != 0) /* 0: adopt the file's size */
+        goto fail;
     MDB_envinfo info;
-    if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
+    if ((rc = mdb_env_info(s->env, &info)) != 0)
+        goto fail;
+    if (info.me_mapsize >= s->map_size)
         s->map_size = info.me_mapsize;
+    else if ((rc = mdb_env_set_mapsize(s->env, s->map_size)) != 0)
+        goto fail;
 
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
@@ -145,11 +154,11 @@ int zb_store_grow(zb_store *s)
 {
     if (s->map_size >= MAX_MAP)
         return ZB_EMAPFULL;
-    size_t want = s->map_size * 2;
+    size_t want = s->map_size > MAX_MAP / 2 ? MAX_MAP : s->map_size * 2;
     int rc = mdb_env_set_mapsize(s->env, want);
     if (rc != 0)
         return zb_mdb_err(rc);
-    ZB_INFO("ZB-STORE-GROW", "map size grown to %zu MiB", want >> 20);
+    ZB_INFO("ZB-STORE-GROW", "map size grown to %zu KiB", want >> 10);
     s->map_size = want;
     return ZB_OK;
 }

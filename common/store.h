@@ -40,7 +40,9 @@ int zb_store_begin(zb_store *s, bool readonly, MDB_txn **txn);
 /* Commit; the transaction is gone either way. ZB_EMAPFULL or ZB_ESTORE. */
 int zb_store_commit(MDB_txn *txn);
 /* Double the map size (up to 1 TiB). Call with no transaction open in this
- * process, after a write failed with ZB_EMAPFULL, then retry the write. */
+ * process, after a write failed with ZB_EMAPFULL, then retry the write: the
+ * retried commit records the new size in the file, so it survives reopening
+ * (a crash before that commit only costs one more grow). */
 int zb_store_grow(zb_store *s);
 
 /* Translate an MDB_* code (0, MDB_NOTFOUND, MDB_MAP_FULL, ...) to ZB_E*. */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "merkle.h"
 #include "timefmt.h"
+#include "treehead.h"
 
 struct zb_node {
     zb_store *store;
@@ -24,8 +25,8 @@ struct zb_node {
     char county[16];
 };
 
-static const char *const node_dbs[NODE_DB_COUNT] = {"meta", "reports", "receipts", "accidents",
-                                                     "periods"};
+static const char *const node_dbs[NODE_DB_COUNT] = {
+    "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs"};
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
@@ -353,6 +354,113 @@ static int batch_root(zb_node *n, MDB_txn *txn, uint64_t first, uint64_t last,
     return rc;
 }
 
+/* The accepted head of this size, ZB_ENOTFOUND when none. */
+static int stored_head(zb_node *n, MDB_txn *txn, uint64_t size, zb_tree_head *out)
+{
+    uint8_t key[8];
+    zb_be64_put(key, size);
+    MDB_val k = {8, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &k, &v));
+    if (rc)
+        return rc;
+    Zb__SignedTreeHead *sth = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
+    if (!sth)
+        return ZB_EDECODE;
+    rc = zb_tree_head_verify(sth, n->agg_key, out);
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    return rc;
+}
+
+/* Every report first..last is in the log under a head this node accepted. */
+static int verify_log_proofs(zb_node *n, MDB_txn *txn, const Zb__BatchReceipt *br, uint64_t first,
+                             uint64_t last)
+{
+    zb_tree_head head, accepted;
+    if (!br->tree_head || zb_tree_head_verify(br->tree_head, n->agg_key, &head) != 0)
+        return ZB_EBADSIG;
+    if (stored_head(n, txn, head.size, &accepted) != 0 ||
+        memcmp(accepted.root, head.root, ZB_HASH_LEN) != 0)
+        return ZB_EBADSIG; /* a head this node never accepted */
+    if (br->n_proofs != last - first + 1)
+        return ZB_EBADSIG;
+    for (size_t i = 0; i < br->n_proofs; i++) {
+        const Zb__InclusionProof *p = br->proofs[i];
+        if (p->seq != first + i)
+            return ZB_EBADSIG;
+        uint8_t key[8];
+        zb_be64_put(key, p->seq);
+        MDB_val k = {8, key}, v;
+        int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v));
+        if (rc)
+            return rc;
+        uint8_t leaf[ZB_HASH_LEN];
+        zb_envelope_leaf_hash(v.mv_data, v.mv_size, leaf);
+        if (zb_inclusion_verify_pb(p, leaf, &head) != 0)
+            return ZB_EBADSIG;
+    }
+    return ZB_OK;
+}
+
+uint64_t zb_node_tree_size(zb_node *n, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    uint64_t size = 0;
+    if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur) != 0)
+        return 0;
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+        size = zb_be64_get(k.mv_data);
+    mdb_cursor_close(cur);
+    return size;
+}
+
+/* Accept a new tree head: the first on trust (a node meets its aggregator
+ * once, at init, with the key it was given); later ones only when a
+ * consistency proof from an accepted head proves the log only grew. */
+static int accept_head(zb_node *n, MDB_txn *txn, const Zb__SignedTreeHead *sth,
+                       const Zb__ConsistencyProof *cp)
+{
+    zb_tree_head head, known;
+    int rc = zb_tree_head_verify(sth, n->agg_key, &head);
+    if (rc)
+        return rc;
+    if (stored_head(n, txn, head.size, &known) == 0)
+        return memcmp(known.root, head.root, ZB_HASH_LEN) == 0 ? ZB_OK : ZB_EBADSIG;
+    uint64_t newest = zb_node_tree_size(n, txn);
+    uint8_t *proof_bytes = NULL;
+    size_t proof_len = 0;
+    if (newest > 0) {
+        zb_tree_head old;
+        if (!cp || cp->new_size != head.size || stored_head(n, txn, cp->old_size, &old) != 0)
+            return ZB_ENOTFOUND; /* cannot check it yet: do not accept */
+        if (zb_consistency_verify_pb(cp, &old, &head) != 0) {
+            ZB_ERR("ZB-SYNC-FORK",
+                   "county %s: aggregator's tree head of size %" PRIu64
+                   " is NOT consistent with the head of size %" PRIu64
+                   " it signed before: the log was rewritten; keep this node's store as evidence",
+                   n->county, head.size, old.size);
+            return ZB_EBADSIG;
+        }
+        proof_len = zb__consistency_proof__get_packed_size(cp);
+        if (!(proof_bytes = malloc(proof_len)))
+            return ZB_ENOMEM;
+        zb__consistency_proof__pack(cp, proof_bytes);
+    }
+    uint8_t key[8];
+    zb_be64_put(key, head.size);
+    size_t len = zb__signed_tree_head__get_packed_size(sth);
+    MDB_val k = {8, key}, v = {len, NULL};
+    rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &k, &v, MDB_RESERVE));
+    if (rc == 0)
+        zb__signed_tree_head__pack(sth, v.mv_data);
+    if (rc == 0 && proof_bytes) {
+        MDB_val pv = {proof_len, proof_bytes};
+        rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(n->store, NODE_DB_HEAD_PROOFS), &k, &pv, 0));
+    }
+    free(proof_bytes);
+    return rc;
+}
+
 int zb_node_verify_receipt(zb_node *n, MDB_txn *txn, const uint8_t *receipt, size_t len,
                            uint64_t *first, uint64_t *last, int64_t *received_at)
 {
@@ -377,7 +485,12 @@ int zb_node_verify_receipt(zb_node *n, MDB_txn *txn, const uint8_t *receipt, siz
     uint8_t root[ZB_HASH_LEN];
     if ((rc = batch_root(n, txn, s->first_seq, s->last_seq, root)))
         goto out;
-    rc = memcmp(root, s->batch_root.data, ZB_HASH_LEN) == 0 ? ZB_OK : ZB_EBADSIG;
+    if (memcmp(root, s->batch_root.data, ZB_HASH_LEN) != 0) {
+        rc = ZB_EBADSIG;
+        goto out;
+    }
+    if ((rc = verify_log_proofs(n, txn, br, s->first_seq, s->last_seq)))
+        goto out;
     *first = s->first_seq;
     *last = s->last_seq;
     *received_at = s->received_at;
@@ -389,8 +502,11 @@ out:
 }
 
 int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *receipts,
-                       size_t n_receipts)
+                       size_t n_receipts, const Zb__SignedTreeHead *head,
+                       const Zb__ConsistencyProof *consistency)
 {
+    if (!head && n_receipts > 0)
+        head = receipts[0]->tree_head;
     for (int attempt = 0;; attempt++) {
         MDB_txn *txn;
         int rc = zb_store_begin(n->store, false, &txn);
@@ -411,7 +527,25 @@ int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *
         }
         if (acked_seq > acked && (rc = zb_store_put_u64(txn, meta, "acked_seq", acked_seq)))
             goto fail;
-        for (size_t i = 0; i < n_receipts; i++) {
+        bool head_ok = true;
+        if (head) {
+            int hr = accept_head(n, txn, head, consistency);
+            if (hr == ZB_EMAPFULL || hr == ZB_ENOMEM || hr == ZB_ESTORE) {
+                rc = hr;
+                goto fail;
+            }
+            head_ok = hr == 0;
+            /* ZB_ENOTFOUND: no proof yet from a head we hold (an Ack for a
+             * batch sent before our first head): the receipts come again,
+             * with a proof, after the next Hello */
+            if (hr == ZB_ENOTFOUND)
+                ZB_DEBUG("ZB-SYNC-HEAD", "county %s: tree head without a usable consistency "
+                         "proof: receipts deferred", n->county);
+            else if (hr)
+                ZB_ERR("ZB-SYNC-HEAD", "county %s: tree head refused (%s)", n->county,
+                       zb_strerror(hr));
+        }
+        for (size_t i = 0; head_ok && i < n_receipts; i++) {
             size_t len = zb__batch_receipt__get_packed_size(receipts[i]);
             uint8_t *buf = malloc(len);
             if (!buf) {
@@ -512,4 +646,83 @@ uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
     }
     mdb_cursor_close(cur);
     return covered;
+}
+
+#define FINDING(...)                                                                               \
+    do {                                                                                           \
+        char line_[320];                                                                           \
+        snprintf(line_, sizeof line_, __VA_ARGS__);                                                \
+        finding(ctx, line_);                                                                       \
+        findings++;                                                                                \
+    } while (0)
+
+long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line), void *ctx,
+                        uint64_t *receipts, uint64_t *reports, uint64_t *newest_size)
+{
+    *receipts = *reports = *newest_size = 0;
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    long findings = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    /* the chain of accepted heads: each proven to extend the one before */
+    zb_tree_head prev = {0};
+    bool have_prev = false;
+    mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur);
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        zb_tree_head head;
+        Zb__SignedTreeHead *sth = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
+        int hr = sth ? zb_tree_head_verify(sth, n->agg_key, &head) : ZB_EDECODE;
+        if (sth)
+            zb__signed_tree_head__free_unpacked(sth, NULL);
+        if (hr) {
+            FINDING("tree head %" PRIu64 ": signature does not verify", zb_be64_get(k.mv_data));
+            continue;
+        }
+        if (have_prev) {
+            MDB_val pv;
+            Zb__ConsistencyProof *cp = NULL;
+            if (mdb_get(txn, zb_store_dbi(n->store, NODE_DB_HEAD_PROOFS), &k, &pv) == 0)
+                cp = zb__consistency_proof__unpack(NULL, pv.mv_size, pv.mv_data);
+            zb_tree_head old;
+            if (!cp || stored_head(n, txn, cp->old_size, &old) != 0 ||
+                zb_consistency_verify_pb(cp, &old, &head) != 0)
+                FINDING("tree head %" PRIu64 ": not proven consistent with an earlier head",
+                        head.size);
+            if (cp)
+                zb__consistency_proof__free_unpacked(cp, NULL);
+        }
+        prev = head;
+        have_prev = true;
+        *newest_size = head.size;
+    }
+    mdb_cursor_close(cur);
+    (void)prev;
+    /* every receipt, with its proofs */
+    mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur);
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t f = 0, l = 0;
+        int64_t at;
+        int vr = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &f, &l, &at);
+        if (vr)
+            FINDING("receipt from seq %" PRIu64 ": does not verify (%s)", zb_be64_get(k.mv_data),
+                    zb_strerror(vr));
+        else {
+            (*receipts)++;
+            *reports += l - f + 1;
+        }
+    }
+    mdb_cursor_close(cur);
+    uint64_t acked = 0;
+    (void)zb_store_get_u64(txn, zb_store_dbi(n->store, NODE_DB_META), "acked_seq", &acked, 0);
+    uint64_t covered = zb_node_receipted_seq(n, txn);
+    if (covered < acked)
+        FINDING("reports %" PRIu64 "..%" PRIu64 " are acknowledged but have no receipt yet "
+                "(the next sync asks for them)", covered + 1, acked);
+    mdb_txn_abort(txn);
+    return findings;
 }

@@ -9,6 +9,10 @@
  *   receipts   first_seq (u64 BE) -> packed BatchReceipt (covers first..last)
  *   accidents  accident_id -> last revision (u64 BE)
  *   periods    "YYYY-MM" -> number of versions filed (u64 BE)
+ *   tree_heads tree size (u64 BE) -> packed SignedTreeHead the node accepted:
+ *              the first one on trust, every later one only with a verified
+ *              consistency proof from an earlier accepted one
+ *   head_proofs tree size (u64 BE) -> packed ConsistencyProof that admitted it
  * Submitting is one write transaction: a report is stored whole or not at all.
  */
 #ifndef ZB_NODE_H
@@ -24,7 +28,7 @@
 #include "zhibao.pb-c.h"
 
 enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_DB_PERIODS,
-       NODE_DB_COUNT };
+       NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_COUNT };
 
 typedef struct zb_node zb_node;
 
@@ -67,10 +71,24 @@ int zb_node_get_envelope(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
  * the stored reports before it is kept (unverifiable ones are logged and
  * dropped). Returns 0 or a store error. */
 int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *receipts,
-                       size_t n_receipts);
+                       size_t n_receipts, const Zb__SignedTreeHead *head,
+                       const Zb__ConsistencyProof *consistency);
+
+/* Size of the newest accepted tree head (0 when none). */
+uint64_t zb_node_tree_size(zb_node *n, MDB_txn *txn);
+
+/* Re-verify every accepted tree head (signature, and each one's
+ * consistency proof from its predecessor) and every stored receipt
+ * (signature, batch root, its head accepted, one inclusion proof per report
+ * against it). Calls finding() once per problem. Returns the number of
+ * findings or a negative ZB_E*; *receipts, *reports, *newest_size report
+ * what was checked. */
+long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line), void *ctx,
+                        uint64_t *receipts, uint64_t *reports, uint64_t *newest_size);
 
 /* Verify one receipt against the aggregator key and this node's stored
- * reports (txn: any open transaction). Fills *first, *last from the
+ * reports (txn: any open transaction), including its inclusion proofs
+ * against a tree head this node accepted. Fills *first, *last from the
  * statement. 0, ZB_EBADSIG (signature, root or county wrong), ZB_EDECODE. */
 __attribute__((warn_unused_result)) int zb_node_verify_receipt(zb_node *n, MDB_txn *txn,
                                                               const uint8_t *receipt, size_t len,

@@ -73,6 +73,8 @@ static int send_hello(sync_state *s)
     if (zb_store_begin(zb_node_store(s->node), true, &txn) == 0) {
         h.has_receipted_seq = 1;
         h.receipted_seq = zb_node_receipted_seq(s->node, txn);
+        h.has_tree_size = 1;
+        h.tree_size = zb_node_tree_size(s->node, txn);
         mdb_txn_abort(txn);
     }
     Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
@@ -91,6 +93,17 @@ static int refresh_stored(sync_state *s)
                            &s->stored, 0);
     mdb_txn_abort(txn);
     return ZB_OK;
+}
+
+static uint64_t receipted_seq(sync_state *s)
+{
+    MDB_txn *txn;
+    uint64_t r = 0;
+    if (zb_store_begin(zb_node_store(s->node), true, &txn) == 0) {
+        r = zb_node_receipted_seq(s->node, txn);
+        mdb_txn_abort(txn);
+    }
+    return r;
 }
 
 /* Send batches while credit allows. */
@@ -127,6 +140,8 @@ static int pump(sync_state *s)
         if (rc == 0) {
             Zb__Batch b = ZB__BATCH__INIT;
             b.county = s->county;
+            b.has_tree_size = 1;
+            b.tree_size = zb_node_tree_size(s->node, txn);
             b.n_envelopes = n;
             b.envelopes = envs;
             Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
@@ -175,7 +190,8 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
                     "county %s: aggregator acknowledges only up to %" PRIu64
                     " (we had %" PRIu64 " acknowledged): resending",
                     s->county, agg, s->acked);
-        int rc = zb_node_record_ack(s->node, agg, w->receipts, w->n_receipts);
+        int rc = zb_node_record_ack(s->node, agg, w->receipts, w->n_receipts, w->tree_head,
+                                    w->consistency);
         if (rc)
             return rc;
         s->acked = agg;
@@ -194,7 +210,8 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
         const Zb__Ack *a = m->ack;
         if (strcmp(a->county, s->county) != 0)
             return ZB_OK;
-        int rc = zb_node_record_ack(s->node, a->acked_seq, a->receipts, a->n_receipts);
+        int rc = zb_node_record_ack(s->node, a->acked_seq, a->receipts, a->n_receipts, NULL,
+                                    a->consistency);
         if (rc)
             return rc;
         if (a->acked_seq > s->acked && a->acked_seq <= s->stored)
@@ -278,7 +295,7 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
 
     int64_t start = now_ms();
     int64_t deadline = start + (int64_t)((opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000);
-    int64_t last_refresh = 0;
+    int64_t last_refresh = 0, last_receipt_check = 0;
     s.hello_due = start;
     rc = ZB_SYNC_DONE;
     for (;;) {
@@ -290,9 +307,19 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
                 break;
             last_refresh = now;
         }
-        if (opts->once && s.streaming && s.acked >= s.stored) {
-            rc = ZB_SYNC_DONE;
-            break;
+        /* everything acknowledged: done once every report also has its
+         * receipt; receipts deferred or lost come back after a new Hello */
+        if (s.streaming && s.acked >= s.stored && now - last_receipt_check >= 1000) {
+            last_receipt_check = now;
+            if (receipted_seq(&s) >= s.stored) {
+                if (opts->once) {
+                    rc = ZB_SYNC_DONE;
+                    break;
+                }
+            } else if (now - s.last_heard > 200) {
+                schedule_hello(&s, now, false);
+                s.hello_due = now;
+            }
         }
         if (opts->once && now >= deadline) {
             ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",

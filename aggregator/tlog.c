@@ -1,0 +1,273 @@
+/* tlog.c - see tlog.h. */
+#include "tlog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+typedef struct {
+    zb_agg *agg;
+    MDB_txn *txn;
+} tlog_ctx;
+
+static void node_key(uint8_t key[9], unsigned level, uint64_t index)
+{
+    key[0] = (uint8_t)level;
+    zb_be64_put(key + 1, index);
+}
+
+static int get_node(zb_agg *a, MDB_txn *txn, unsigned level, uint64_t index,
+                    uint8_t out[ZB_HASH_LEN])
+{
+    uint8_t key[9];
+    node_key(key, level, index);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_NODES), &k, &v));
+    if (rc)
+        return rc;
+    if (v.mv_size != ZB_HASH_LEN)
+        return ZB_EDECODE;
+    memcpy(out, v.mv_data, ZB_HASH_LEN);
+    return ZB_OK;
+}
+
+static int put_node(zb_agg *a, MDB_txn *txn, unsigned level, uint64_t index,
+                    const uint8_t h[ZB_HASH_LEN])
+{
+    uint8_t key[9];
+    node_key(key, level, index);
+    MDB_val k = {sizeof key, key}, v = {ZB_HASH_LEN, (void *)h};
+    return zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_NODES), &k, &v, 0));
+}
+
+static int perfect(void *ctx, unsigned level, uint64_t index, uint8_t out[ZB_HASH_LEN])
+{
+    tlog_ctx *c = ctx;
+    return get_node(c->agg, c->txn, level, index, out);
+}
+
+static int subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH_LEN])
+{
+    return zb_merkle_subtree_from_perfect(perfect, ctx, start, size, out);
+}
+
+int zb_tlog_size(zb_agg *a, MDB_txn *txn, uint64_t *size)
+{
+    int rc = zb_store_get_u64(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_META), "log_size", size, 0);
+    return rc == ZB_ENOTFOUND ? ZB_OK : rc;
+}
+
+int zb_tlog_append(zb_agg *a, MDB_txn *txn, const uint8_t *entry, size_t len,
+                   const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index)
+{
+    uint64_t n;
+    int rc = zb_tlog_size(a, txn, &n);
+    if (rc)
+        return rc;
+    uint8_t h[ZB_HASH_LEN];
+    zb_merkle_leaf_hash(entry, len, h);
+    if ((rc = put_node(a, txn, 0, n, h)))
+        return rc;
+    /* complete every perfect subtree this leaf closes: while the node is a
+     * right child, hash it with its left sibling one level up */
+    uint64_t idx = n;
+    for (unsigned level = 0; idx & 1; level++, idx >>= 1) {
+        uint8_t left[ZB_HASH_LEN];
+        if ((rc = get_node(a, txn, level, idx - 1, left)))
+            return rc;
+        zb_merkle_node_hash(left, h, h);
+        if ((rc = put_node(a, txn, level + 1, idx >> 1, h)))
+            return rc;
+    }
+    uint8_t ek[ZB_COUNTY_LEN + 8], ik[8];
+    memcpy(ek, county, ZB_COUNTY_LEN);
+    zb_be64_put(ek + ZB_COUNTY_LEN, seq);
+    zb_be64_put(ik, n);
+    MDB_val k1 = {8, ik}, v1 = {sizeof ek, ek}, k2 = {sizeof ek, ek}, v2 = {8, ik};
+    if ((rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_ENTRIES), &k1, &v1,
+                                 MDB_APPEND))) ||
+        (rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_ENV_LOG), &k2, &v2, 0))))
+        return rc;
+    *index = n;
+    return zb_store_put_u64(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_META), "log_size", n + 1);
+}
+
+int zb_tlog_root(zb_agg *a, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN])
+{
+    if (n == 0) {
+        zb_sha256("", 0, root);
+        return ZB_OK;
+    }
+    tlog_ctx c = {a, txn};
+    return subtree(&c, 0, n, root);
+}
+
+int zb_tlog_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+                      uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+{
+    tlog_ctx c = {a, txn};
+    return zb_merkle_inclusion_proof_src(subtree, &c, n, m, proof, count);
+}
+
+int zb_tlog_consistency(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+                        uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
+{
+    tlog_ctx c = {a, txn};
+    return zb_merkle_consistency_proof_src(subtree, &c, n, m, proof, count);
+}
+
+int zb_tlog_index_of(zb_agg *a, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
+                     uint64_t *index)
+{
+    uint8_t ek[ZB_COUNTY_LEN + 8];
+    memcpy(ek, county, ZB_COUNTY_LEN);
+    zb_be64_put(ek + ZB_COUNTY_LEN, seq);
+    MDB_val k = {sizeof ek, ek}, v;
+    int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_ENV_LOG), &k, &v));
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return ZB_EDECODE;
+    *index = zb_be64_get(v.mv_data);
+    return ZB_OK;
+}
+
+int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    uint64_t n;
+    uint8_t root[ZB_HASH_LEN];
+    int rc = zb_tlog_size(a, txn, &n);
+    if (rc || (rc = zb_tlog_root(a, txn, n, root)))
+        return rc;
+    const zb_identity *id = zb_agg_identity(a);
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = n;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    th.timestamp = now;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
+    size_t len = zb__tree_head__get_packed_size(&th);
+    Zb__SignedTreeHead *sth = malloc(sizeof *sth);
+    uint8_t *buf = malloc(len), *sig = malloc(ZB_SIG_LEN);
+    if (!sth || !buf || !sig) {
+        free(sth), free(buf), free(sig);
+        return ZB_ENOMEM;
+    }
+    zb__tree_head__pack(&th, buf);
+    if ((rc = zb_sign_tagged(ZB_TAG_TREE_HEAD, buf, len, id, sig))) {
+        free(sth), free(buf), free(sig);
+        return rc;
+    }
+    zb__signed_tree_head__init(sth);
+    sth->tree_head = (ProtobufCBinaryData){len, buf};
+    sth->signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    /* keep every head signed: auditors and nodes ask for proofs between them */
+    uint8_t key[8];
+    zb_be64_put(key, n);
+    size_t plen = zb__signed_tree_head__get_packed_size(sth);
+    MDB_val k = {8, key}, v = {plen, NULL};
+    rc = zb_mdb_err(
+        mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &k, &v, MDB_RESERVE));
+    if (rc) {
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+        return rc;
+    }
+    zb__signed_tree_head__pack(sth, v.mv_data);
+    *out = sth;
+    return ZB_OK;
+}
+
+int zb_tlog_latest_head(zb_agg *a, MDB_txn *txn, Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(
+        mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    rc = zb_mdb_err(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+    if (rc == 0) {
+        *out = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
+        if (!*out)
+            rc = ZB_EDECODE;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* A heap-built list of proof hashes as protobuf bytes fields. */
+static int path_to_pb(uint8_t (*proof)[ZB_HASH_LEN], size_t count, ProtobufCBinaryData **out,
+                      size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (count == 0)
+        return ZB_OK;
+    ProtobufCBinaryData *p = calloc(count, sizeof *p);
+    if (!p)
+        return ZB_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        p[i].data = malloc(ZB_HASH_LEN);
+        if (!p[i].data) {
+            for (size_t j = 0; j < i; j++)
+                free(p[j].data);
+            free(p);
+            return ZB_ENOMEM;
+        }
+        memcpy(p[i].data, proof[i], ZB_HASH_LEN);
+        p[i].len = ZB_HASH_LEN;
+    }
+    *out = p;
+    *n_out = count;
+    return ZB_OK;
+}
+
+int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, const char *county, uint64_t seq,
+                           uint64_t index, Zb__InclusionProof **out)
+{
+    (void)county;
+    *out = NULL;
+    uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    size_t count;
+    int rc = zb_tlog_inclusion(a, txn, n, index, proof, &count);
+    if (rc)
+        return rc;
+    Zb__InclusionProof *p = malloc(sizeof *p);
+    if (!p)
+        return ZB_ENOMEM;
+    zb__inclusion_proof__init(p);
+    p->seq = seq;
+    p->log_index = index;
+    if ((rc = path_to_pb(proof, count, &p->path, &p->n_path))) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return ZB_OK;
+}
+
+int zb_tlog_make_consistency(zb_agg *a, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
+                             Zb__ConsistencyProof **out)
+{
+    *out = NULL;
+    uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    size_t count;
+    int rc = zb_tlog_consistency(a, txn, new_size, old_size, proof, &count);
+    if (rc)
+        return rc;
+    Zb__ConsistencyProof *p = malloc(sizeof *p);
+    if (!p)
+        return ZB_ENOMEM;
+    zb__consistency_proof__init(p);
+    p->old_size = old_size;
+    p->new_size = new_size;
+    if ((rc = path_to_pb(proof, count, &p->path, &p->n_path))) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return ZB_OK;
+}

@@ -1,0 +1,43 @@
+/*
+ * treehead.h - checking what the aggregator's transparency log signs and
+ * proves: signed tree heads, inclusion proofs and consistency proofs in
+ * their protobuf form. Shared by the node (receipts), the audit tool and
+ * tests, so every party checks the same way.
+ */
+#ifndef ZB_TREEHEAD_H
+#define ZB_TREEHEAD_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+#include "merkle.h"
+#include "zhibao.pb-c.h"
+
+typedef struct {
+    uint64_t size;
+    uint8_t root[ZB_HASH_LEN];
+    int64_t timestamp;
+} zb_tree_head;
+
+/* Verify a signed tree head against the aggregator's key and decode it.
+ * 0, ZB_EBADSIG or ZB_EDECODE. */
+__attribute__((warn_unused_result)) int zb_tree_head_verify(const Zb__SignedTreeHead *sth,
+                                                            const uint8_t agg_pk[ZB_PK_LEN],
+                                                            zb_tree_head *out);
+
+/* Leaf hash of an envelope as the log holds it: SHA-256(0x00 || canonical
+ * envelope encoding). env_bytes must be the canonical encoding. */
+void zb_envelope_leaf_hash(const uint8_t *env_bytes, size_t len, uint8_t out[ZB_HASH_LEN]);
+
+/* Verify an InclusionProof for leaf_hash against head. 0 or ZB_EBADSIG. */
+__attribute__((warn_unused_result)) int zb_inclusion_verify_pb(const Zb__InclusionProof *p,
+                                                               const uint8_t leaf[ZB_HASH_LEN],
+                                                               const zb_tree_head *head);
+
+/* Verify a ConsistencyProof between two heads (p's sizes must match them).
+ * 0 or ZB_EBADSIG. */
+__attribute__((warn_unused_result)) int zb_consistency_verify_pb(const Zb__ConsistencyProof *p,
+                                                                 const zb_tree_head *old_head,
+                                                                 const zb_tree_head *new_head);
+
+#endif

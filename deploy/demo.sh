@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# zhibao end to end, on one machine: one prefecture aggregator and the eight
+# Yanbian county nodes (deploy/yanbian.conf), all on loopback.
+#
+#   ./deploy/demo.sh            as root on a fresh Debian 12 machine (installs
+#                               what is missing through deploy/install-deps.sh)
+#   ./deploy/demo.sh --web      the same; the dashboard is not built yet
+#
+# Environment:
+#   ZB_DEMO_DIR=DIR   work directory (must be new or empty); default: mktemp -d
+#   ZB_DEMO_CLEAN=1   remove the work directory when the demo succeeds
+#
+# What it shows: every county files reports with the aggregator down (filing
+# never needs the network); a sync attempt times out with exit 3 and the
+# reports stay pending; the aggregator comes up, the eight nodes sync in
+# parallel, each keeps the prefecture's signed receipts; the prefecture's
+# view per county; an integrity check of the whole store. Exits 0 only if
+# every county's reports arrived exactly once and every receipt verifies,
+# and leaves no process behind on any exit path.
+set -euo pipefail
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+WEB=0
+for arg in "$@"; do
+    case "$arg" in
+        --web) WEB=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "demo.sh: unknown argument $arg" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONF="$ROOT/deploy/yanbian.conf"
+EXAMPLES="$ROOT/deploy/examples"
+
+if [ -t 1 ]; then BOLD=$'\033[1m' OFF=$'\033[0m'; else BOLD="" OFF=""; fi
+STEP=0
+section() {
+    STEP=$((STEP + 1))
+    printf '\n%s== %d. %s ==%s\n' "$BOLD" "$STEP" "$*" "$OFF"
+}
+say() { printf '%s\n' "$*"; }
+# show a command as a newcomer would type it, then run it, its output indented
+# (exit status: the command's)
+run() {
+    printf '  $ %s\n' "$*"
+    "$@" 2>&1 | indent
+}
+indent() { sed 's/^/    /'; }
+die() {
+    printf 'demo: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------- cleanup
+# Every background process this script starts goes into PIDS; the EXIT trap
+# stops whatever is still running (SIGTERM, then SIGKILL after 3 s), on
+# success, on failure and on Ctrl-C alike.
+PIDS=()
+W=""
+cleanup() {
+    local rc=$? p
+    trap - EXIT INT TERM
+    local alive=()
+    for p in "${PIDS[@]}"; do
+        kill -0 "$p" 2>/dev/null && alive+=("$p")
+    done
+    if [ ${#alive[@]} -gt 0 ]; then
+        echo "demo: stopping leftover process(es) ${alive[*]}" >&2
+        kill -TERM "${alive[@]}" 2>/dev/null || true
+        local still=()
+        for _ in $(seq 30); do
+            still=()
+            for p in "${alive[@]}"; do
+                kill -0 "$p" 2>/dev/null && still+=("$p")
+            done
+            [ ${#still[@]} -eq 0 ] && break
+            sleep 0.1
+        done
+        [ ${#still[@]} -gt 0 ] && kill -KILL "${still[@]}" 2>/dev/null
+        wait "${alive[@]}" 2>/dev/null || true
+    fi
+    if [ -n "$W" ] && [ -d "$W" ]; then
+        if [ "$rc" -eq 0 ] && [ "${ZB_DEMO_CLEAN:-0}" = 1 ]; then
+            rm -rf "$W"
+        elif [ "$rc" -ne 0 ]; then
+            echo "demo: work directory kept for inspection: $W (logs in $W/logs)" >&2
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "$WEB" = 1 ]; then
+    say "note: --web: dashboard not built yet (issue 7); continuing without it"
+fi
+
+# ---------------------------------------------------------------- 1. deps
+section "Dependencies (deploy/install-deps.sh: does nothing when all are installed)"
+"$ROOT/deploy/install-deps.sh"
+say "all build, test and run-time packages present"
+
+# ---------------------------------------------------------------- 2. build
+section "Build (cmake into build/, binaries in build/bin/)"
+# Keeps whatever options build/ was configured with (tests/run.sh uses the
+# same directory); only rebuilds what changed.
+cmake -S "$ROOT" -B "$ROOT/build" >/dev/null || die "cmake could not configure build/ (errors above)"
+cmake --build "$ROOT/build" -j"$(nproc)" --target zhibao-node zhibao-agg | indent ||
+    die "the build failed (compiler errors above)"
+export PATH="$ROOT/build/bin:$PATH"
+for b in zhibao-node zhibao-agg; do
+    [ -x "$ROOT/build/bin/$b" ] || die "build/bin/$b was not built"
+done
+say "using $ROOT/build/bin/zhibao-node and zhibao-agg"
+
+# ---------------------------------------------------------------- 3. work dir
+section "Work directory"
+if [ -n "${ZB_DEMO_DIR:-}" ]; then
+    if [ -e "$ZB_DEMO_DIR" ] && [ -n "$(ls -A "$ZB_DEMO_DIR")" ]; then
+        echo "demo: ZB_DEMO_DIR=$ZB_DEMO_DIR is not empty; give a new or empty directory" >&2
+        exit 2
+    fi
+    mkdir -p "$ZB_DEMO_DIR"
+    W=$(cd "$ZB_DEMO_DIR" && pwd)
+else
+    W=$(mktemp -d "${TMPDIR:-/tmp}/zhibao-demo.XXXXXX")
+fi
+mkdir -p "$W/logs" "$W/nodes" "$W/examples"
+cp "$EXAMPLES"/*.json "$W/examples/"
+cd "$W"
+say "everything below runs in $W (paths are relative to it):"
+say "  agg/                 the prefecture aggregator's store and identity.key"
+say "  nodes/CODE-pinyin/   one county node each"
+say "  examples/            the sample reports from deploy/examples/"
+say "  logs/                aggregator and sync logs"
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+EP="tcp://127.0.0.1:$PORT"
+
+# ---------------------------------------------------------------- 4. aggregator
+section "The prefecture: create the aggregator (it is NOT running yet)"
+say "  \$ zhibao-agg init --dir agg"
+out=$(zhibao-agg init --dir agg)
+printf '%s\n' "$out" | indent
+AGGKEY=$(printf '%s\n' "$out" | tail -n 1)
+[[ "$AGGKEY" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-agg init: last line is not a key: $AGGKEY"
+say "aggregator public key: $AGGKEY"
+say "it will listen on $EP (a free loopback port)"
+
+# ---------------------------------------------------------------- 5. counties
+section "The eight counties: create each node, enrol its key at the prefecture"
+CODES=()
+declare -A NAME PINYIN DIR EXPECT
+while read -r code name pinyin rest; do
+    case "$code" in '' | '#'*) continue ;; esac
+    if ! [[ "$code" =~ ^[0-9]{6}$ ]] || [ -z "$pinyin" ] || [ -n "$rest" ]; then
+        die "deploy/yanbian.conf: bad line: $code $name $pinyin $rest"
+    fi
+    CODES+=("$code")
+    NAME[$code]=$name
+    PINYIN[$code]=$pinyin
+    DIR[$code]="nodes/$code-${pinyin,,}"
+    EXPECT[$code]=0
+done <"$CONF"
+[ ${#CODES[@]} -eq 8 ] || die "deploy/yanbian.conf: expected 8 counties, found ${#CODES[@]}"
+
+say "for each county:"
+say "  \$ zhibao-node init --dir nodes/CODE-pinyin --county CODE --aggregator $EP --aggregator-key AGGKEY"
+say "  \$ zhibao-agg enroll --dir agg --county CODE --key NODEKEY     (NODEKEY: last line of init)"
+for code in "${CODES[@]}"; do
+    out=$(zhibao-node init --dir "${DIR[$code]}" --county "$code" --aggregator "$EP" \
+        --aggregator-key "$AGGKEY")
+    nodekey=$(printf '%s\n' "$out" | tail -n 1)
+    [[ "$nodekey" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-node init $code: last line is not a key"
+    enrolled=$(zhibao-agg enroll --dir agg --county "$code" --key "$nodekey")
+    printf '  %s %s %-9s node key %.16s...  -> %s\n' "$code" "${NAME[$code]}" \
+        "${PINYIN[$code]}" "$nodekey" "$enrolled"
+done
+
+# ---------------------------------------------------------------- 6. submit offline
+section "Filing reports with NO network: the aggregator is down, every submit still succeeds"
+# submit CODE FILE [bulk]: prints what was filed and the seq(s) the node gave it
+submit() {
+    local code=$1 file=$2 what=$3 out
+    if ! out=$(zhibao-node submit --dir "${DIR[$code]}" "$file" 2>logs/submit.err); then
+        indent <logs/submit.err >&2
+        die "zhibao-node submit --dir ${DIR[$code]} $file failed"
+    fi
+    printf '  %s %s %-9s %-48s seq %s\n' "$code" "${NAME[$code]}" "${PINYIN[$code]}" "$what" "$out"
+    # the node prints each accident's computed grade on stderr
+    if [ -s logs/submit.err ]; then indent <logs/submit.err; fi
+    local first=${out%% *} last=${out##* }
+    EXPECT[$code]=$((EXPECT[$code] + last - first + 1))
+}
+say "  \$ zhibao-node submit --dir nodes/CODE-pinyin FILE      (prints the seq; FIRST LAST for bulk)"
+say
+say "every county: the October 2026 monthly progress report"
+for code in "${CODES[@]}"; do
+    submit "$code" examples/monthly.json "examples/monthly.json"
+done
+
+ACCIDENT_COUNTIES=(222401 222404 222424)
+say
+say "three counties: an accident direct report, then a supplementary report (revision 1)"
+say "(the same sample accident; an accident_id only has to be unique within its county)"
+for code in "${ACCIDENT_COUNTIES[@]}"; do
+    [ -n "${NAME[$code]:-}" ] || die "county $code missing from deploy/yanbian.conf"
+    submit "$code" examples/accident.json "examples/accident.json (revision 0)"
+    submit "$code" examples/accident-supplement.json "examples/accident-supplement.json (revision 1)"
+done
+
+BULK_COUNTY=222403
+[ -n "${NAME[$BULK_COUNTY]:-}" ] || die "county $BULK_COUNTY missing from deploy/yanbian.conf"
+say
+say "one county catches up on three earlier months in one bulk JSON Lines file (all or nothing)"
+python3 - examples/monthly.json >examples/catch-up.jsonl <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+for period in ("2026-07", "2026-08", "2026-09"):
+    report["period"] = period
+    print(json.dumps(report, ensure_ascii=False))
+PY
+submit "$BULK_COUNTY" examples/catch-up.jsonl "examples/catch-up.jsonl (2026-07..09, 3 lines)"
+
+# ---------------------------------------------------------------- 7. sync while down
+section "Trying to sync while the prefecture is down: exit 3, reports stay pending"
+code=${ACCIDENT_COUNTIES[0]}
+rc=0
+run zhibao-node sync --dir "${DIR[$code]}" --once --timeout 2 || rc=$?
+say "  exit code: $rc (3 = timed out with reports pending)"
+[ "$rc" -eq 3 ] || die "expected exit 3 from sync with the aggregator down, got $rc"
+run zhibao-node list --dir "${DIR[$code]}"
+say
+say "pending per county (zhibao-node status --json):"
+pending_of() {
+    zhibao-node status --dir "$1" --json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["pending"])'
+}
+for code in "${CODES[@]}"; do
+    p=$(pending_of "${DIR[$code]}")
+    printf '  %s %s %-9s %s pending\n' "$code" "${NAME[$code]}" "${PINYIN[$code]}" "$p"
+    [ "$p" -eq "${EXPECT[$code]}" ] || die "$code: $p pending, expected ${EXPECT[$code]}"
+done
+
+# ---------------------------------------------------------------- 8. serve
+section "The prefecture comes up: zhibao-agg serve (in the background)"
+printf '  $ zhibao-agg serve --dir agg --listen %s >logs/agg.log 2>&1 &\n' "$EP"
+zhibao-agg serve --dir agg --listen "$EP" >logs/agg.log 2>&1 &
+AGG_PID=$!
+PIDS+=("$AGG_PID")
+for _ in $(seq 100); do
+    grep -q ZB-AGG-START logs/agg.log 2>/dev/null && break
+    if ! kill -0 "$AGG_PID" 2>/dev/null; then
+        indent <logs/agg.log >&2
+        die "zhibao-agg serve exited at start"
+    fi
+    sleep 0.05
+done
+grep -q ZB-AGG-START logs/agg.log || die "zhibao-agg serve did not report ZB-AGG-START within 5 s"
+say "  aggregator running, pid $AGG_PID:"
+indent <logs/agg.log
+
+# ---------------------------------------------------------------- 9. sync
+section "All eight counties sync in parallel"
+say "  \$ zhibao-node sync --dir nodes/CODE-pinyin --once --timeout 60     (one per county, at once)"
+declare -A SYNC_PID
+for code in "${CODES[@]}"; do
+    zhibao-node sync --dir "${DIR[$code]}" --once --timeout 60 >"logs/sync-$code.log" 2>&1 &
+    SYNC_PID[$code]=$!
+    PIDS+=("$!")
+done
+failed=0
+for code in "${CODES[@]}"; do
+    rc=0
+    wait "${SYNC_PID[$code]}" || rc=$?
+    printf '  %s %s %-9s exit %d: %s\n' "$code" "${NAME[$code]}" "${PINYIN[$code]}" "$rc" \
+        "$(tail -n 1 "logs/sync-$code.log")"
+    if [ "$rc" -ne 0 ]; then
+        indent <"logs/sync-$code.log" >&2
+        failed=1
+    fi
+done
+[ "$failed" -eq 0 ] || die "a county did not sync (logs above)"
+
+# ---------------------------------------------------------------- 10. prefecture view
+section "What the prefecture received (zhibao-agg status, beside the running server)"
+run zhibao-agg status --dir agg
+
+# ---------------------------------------------------------------- 11. per county
+section "Per county: received at the prefecture, and the receipts each node holds"
+zhibao-agg status --dir agg --json >logs/agg-status.json
+for code in "${CODES[@]}"; do
+    zhibao-node status --dir "${DIR[$code]}" --json >"logs/node-$code-status.json"
+    zhibao-node list --dir "${DIR[$code]}" --json >"logs/node-$code-list.json"
+    # exits 1 when a receipt does not verify; the summary below reports it
+    zhibao-node receipts --dir "${DIR[$code]}" --json >"logs/node-$code-receipts.json" || true
+done
+expect_arg=""
+for code in "${CODES[@]}"; do
+    expect_arg+="$code=${EXPECT[$code]},"
+done
+python3 - "$CONF" logs "$expect_arg" <<'PY'
+import json, sys
+
+conf, logs, expect_arg = sys.argv[1:4]
+expect = dict(kv.split("=") for kv in expect_arg.strip(",").split(","))
+counties = []
+for line in open(conf, encoding="utf-8"):
+    f = line.split()
+    if f and not f[0].startswith("#"):
+        counties.append(f)
+agg = {c["county"]: c for c in json.load(open(f"{logs}/agg-status.json"))["counties"]}
+
+print("  county  name    pinyin     received  monthly accident  | node: stored acked pending"
+      "  receipted-to  receipts valid")
+bad = []
+for code, name, pinyin in counties:
+    st = json.load(open(f"{logs}/node-{code}-status.json"))
+    rows = json.load(open(f"{logs}/node-{code}-list.json"))
+    rcpts = json.load(open(f"{logs}/node-{code}-receipts.json"))
+    received = agg.get(code, {}).get("reports", 0)
+    monthly = sum(r["type"] == "monthly" for r in rows)
+    accident = sum(r["type"] == "accident" for r in rows)
+    valid = sum(bool(r["valid"]) for r in rcpts)
+    receipted = sum(r["sync"] == "receipted" for r in rows)
+    # status "receipts" is the highest seq covered by a verified receipt;
+    # list's "receipted" re-verifies each report's receipt.
+    # name: three Chinese characters, two columns each
+    print(f"  {code}  {name}  {pinyin:<9} {received:>9}  {monthly:>7} {accident:>8}"
+          f"  | {st['stored']:>11} {st['acked']:>5} {st['pending']:>7}"
+          f"  {st['receipts']:>12}  {valid:>8}/{len(rcpts)}")
+    want = int(expect[code])
+    if not (received == st["stored"] == st["acked"] == receipted == want and st["pending"] == 0
+            and valid == len(rcpts) > 0 and st["receipts"] == want):
+        bad.append(code)
+total = sum(c.get("reports", 0) for c in agg.values())
+print(f"  total received at the prefecture: {total} (expected {sum(map(int, expect.values()))})")
+if bad:
+    print("  MISMATCH for " + ", ".join(bad), file=sys.stderr)
+    sys.exit(1)
+print("  every county: each report received exactly once, and every report is covered by a")
+print("  signed receipt the node re-verified against the aggregator's key and its own reports")
+PY
+
+# ---------------------------------------------------------------- 12. check
+section "Integrity check of the prefecture store (what an auditor re-runs)"
+run zhibao-agg check --dir agg
+
+# ---------------------------------------------------------------- 13. stop
+section "Stopping the aggregator (SIGTERM, as systemd does)"
+printf '  $ kill -TERM %s; wait\n' "$AGG_PID"
+kill -TERM "$AGG_PID"
+rc=0
+wait "$AGG_PID" || rc=$?
+PIDS=()
+tail -n 1 logs/agg.log | indent
+[ "$rc" -eq 0 ] || die "zhibao-agg serve exited $rc after SIGTERM"
+say "  aggregator stopped cleanly (exit 0)"
+
+# ---------------------------------------------------------------- done
+section "Done"
+if [ "${ZB_DEMO_CLEAN:-0}" = 1 ]; then
+    say "work directory: $W (removed on exit: ZB_DEMO_CLEAN=1)"
+else
+    say "Look around:"
+    say "  cd $W && export PATH=$ROOT/build/bin:\$PATH"
+    say "  zhibao-node list --dir ${DIR[222401]}        # each report and its receipt state"
+    say "  zhibao-node receipts --dir ${DIR[222401]}    # the prefecture's signed receipts"
+    say "  zhibao-node show --dir ${DIR[222401]} 2      # the accident report as stored"
+    say "  zhibao-agg status --dir agg --json"
+    say "work directory: $W"
+fi

@@ -1,0 +1,579 @@
+/*
+ * test_consolidate.c - the prefecture consolidation reports: monthly
+ * timeliness at the deadline edges (in +08:00 and in UTC), each accident
+ * flag at its boundary, grade escalation across revisions, and the monthly
+ * and accident reports built from a real LMDB store of hand-made envelopes
+ * (a county that never filed, an on-time and a late county, a corrected
+ * report), printed in json, csv and table.
+ *
+ * Every expected Unix time was computed independently (Python's datetime)
+ * and is hard-coded. The unit-test helper links zb_common only, so the
+ * module under test is compiled in here (it uses nothing of zb_agg but
+ * agg.h's constants).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agg.h"
+#include "consolidate.h"
+#include "err.h"
+#include "timefmt.h"
+#include "domain.h"
+
+#include "timefmt.h"
+
+/* 2026-11-05T23:59:59+08:00 = 2026-11-05T15:59:59Z: the 2026-10 deadline */
+#define DL_2026_10 1793894399
+/* 2026-10-14T08:30:00+08:00 */
+#define T0 1791937800
+#define HOUR 3600
+#define DAY 86400
+
+/* ------------------------------------------------------------ timeliness */
+
+static zb_filing filing_at(const char *created, int year, int month)
+{
+    int64_t t;
+    assert_int_equal(zb_time_parse(created, &t, NULL), 0);
+    return zb_filing_status(true, t, year, month);
+}
+
+static void test_deadline_edges(void **state)
+{
+    (void)state;
+    assert_int_equal(zb_filing_status(true, DL_2026_10, 2026, 10), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status(true, DL_2026_10 + 1, 2026, 10), ZB_FILING_LATE);
+    assert_int_equal(filing_at("2026-11-05T23:59:59+08:00", 2026, 10), ZB_FILING_ON_TIME);
+    assert_int_equal(filing_at("2026-11-06T00:00:00+08:00", 2026, 10), ZB_FILING_LATE);
+    /* the same instants written in UTC */
+    assert_int_equal(filing_at("2026-11-05T15:59:59Z", 2026, 10), ZB_FILING_ON_TIME);
+    assert_int_equal(filing_at("2026-11-05T16:00:00Z", 2026, 10), ZB_FILING_LATE);
+    /* filed during the month itself is on time */
+    assert_int_equal(filing_at("2026-10-01T00:00:00+08:00", 2026, 10), ZB_FILING_ON_TIME);
+    /* December's deadline is in the next year: 2027-01-05T23:59:59+08:00 = 1799164799 */
+    assert_int_equal(zb_filing_status(true, 1799164799, 2026, 12), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status(true, 1799164800, 2026, 12), ZB_FILING_LATE);
+    /* never filed */
+    assert_int_equal(zb_filing_status(false, 0, 2026, 10), ZB_FILING_MISSING);
+    assert_string_equal(zb_filing_name(ZB_FILING_ON_TIME), "on_time");
+    assert_string_equal(zb_filing_name(ZB_FILING_LATE), "late");
+    assert_string_equal(zb_filing_name(ZB_FILING_MISSING), "missing");
+}
+
+/* ------------------------------------------------------------ accident flags */
+
+/* A construction accident at T0, county notified 20 min later, initial
+ * report 30 min after that: no flag. */
+static zb_accident_rev base_rev(void)
+{
+    zb_accident_rev r = {0};
+    r.revision = 0;
+    r.seq = 1;
+    r.occurred_at = T0;
+    r.county_notified_at = T0 + 20 * 60;
+    r.created_at = T0 + 50 * 60;
+    r.industry = 5; /* construction */
+    r.deaths = 1;
+    r.serious_injuries = 2;
+    r.direct_loss_yuan = 100000;
+    return r;
+}
+
+static zb_accident_rev next_rev(const zb_accident_rev *prev, int64_t created_at)
+{
+    zb_accident_rev r = *prev;
+    r.revision = prev->revision + 1;
+    r.seq = prev->seq + 1;
+    r.created_at = created_at;
+    return r;
+}
+
+static void test_flag_names(void **state)
+{
+    (void)state;
+    assert_string_equal(zb_accident_flag_name(0), "initial_report_late");
+    assert_string_equal(zb_accident_flag_name(1), "unit_notice_late");
+    assert_string_equal(zb_accident_flag_name(2), "casualty_change_outside_window");
+    assert_string_equal(zb_accident_flag_name(3), "grade_rose");
+    assert_null(zb_accident_flag_name(4));
+}
+
+static void test_flag_initial_report_late(void **state)
+{
+    (void)state;
+    zb_accident_rev r = base_rev();
+    assert_int_equal(zb_accident_flags(&r, 1), 0);
+    r.created_at = r.county_notified_at + 2 * HOUR; /* exactly 2 h: in time */
+    assert_int_equal(zb_accident_flags(&r, 1), 0);
+    r.created_at = r.county_notified_at + 2 * HOUR + 1;
+    assert_int_equal(zb_accident_flags(&r, 1), ZB_FLAG_INITIAL_REPORT_LATE);
+    /* a timely supplement does not cure a late initial report */
+    zb_accident_rev revs[2] = {r, next_rev(&r, r.created_at + 60)};
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_INITIAL_REPORT_LATE);
+}
+
+static void test_flag_unit_notice_late(void **state)
+{
+    (void)state;
+    zb_accident_rev r = base_rev();
+    r.county_notified_at = T0 + HOUR; /* exactly 1 h: in time */
+    r.created_at = r.county_notified_at + 60;
+    assert_int_equal(zb_accident_flags(&r, 1), 0);
+    r.county_notified_at = T0 + HOUR + 1;
+    assert_int_equal(zb_accident_flags(&r, 1), ZB_FLAG_UNIT_NOTICE_LATE);
+}
+
+static void test_flag_casualty_window(void **state)
+{
+    (void)state;
+    zb_accident_rev revs[2];
+    /* construction: 30 days */
+    revs[0] = base_rev();
+    revs[1] = next_rev(&revs[0], T0 + 30 * DAY);
+    revs[1].deaths = 2;
+    assert_int_equal(zb_accident_flags(revs, 2), 0);
+    revs[1].created_at = T0 + 30 * DAY + 1;
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_CASUALTY_OUTSIDE_WINDOW);
+    /* road traffic: 7 days */
+    revs[0].industry = revs[1].industry = 7;
+    revs[1].created_at = T0 + 7 * DAY;
+    assert_int_equal(zb_accident_flags(revs, 2), 0);
+    revs[1].created_at = T0 + 7 * DAY + 1;
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_CASUALTY_OUTSIDE_WINDOW);
+    /* fire: 7 days; a change in the missing alone counts */
+    revs[0].industry = revs[1].industry = 8;
+    revs[1].deaths = revs[0].deaths;
+    revs[1].missing = 1;
+    revs[1].created_at = T0 + 7 * DAY + 1;
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_CASUALTY_OUTSIDE_WINDOW);
+    /* serious injuries too */
+    revs[1].missing = 0;
+    revs[1].serious_injuries = 3;
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_CASUALTY_OUTSIDE_WINDOW);
+    /* a late supplement that changes no casualty figure is not flagged */
+    revs[1].serious_injuries = revs[0].serious_injuries;
+    revs[1].direct_loss_yuan = 200000;
+    assert_int_equal(zb_accident_flags(revs, 2), 0);
+}
+
+static void test_grade_escalation(void **state)
+{
+    (void)state;
+    zb_accident_rev revs[3];
+    revs[0] = base_rev(); /* 1 dead, 2 seriously injured: general */
+    revs[0].deaths = 2;
+    revs[1] = next_rev(&revs[0], T0 + DAY);
+    revs[1].missing = 1; /* 2 dead + 1 missing = 3 counted as dead: larger */
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_GRADE_ROSE);
+    revs[2] = next_rev(&revs[1], T0 + 2 * DAY);
+    revs[2].missing = 0; /* the missing person is found: back to general */
+    assert_int_equal(zb_accident_flags(revs, 3), 0);
+    revs[2].serious_injuries = 50; /* 50 seriously injured: serious */
+    assert_int_equal(zb_accident_flags(revs, 3), ZB_FLAG_GRADE_ROSE);
+    /* loss alone: 9,999,999 general -> 10,000,000 larger */
+    zb_accident_rev m[2] = {base_rev(), base_rev()};
+    m[0].direct_loss_yuan = 9999999;
+    m[1] = next_rev(&m[0], T0 + DAY);
+    assert_int_equal(zb_accident_flags(m, 2), 0);
+    m[1].direct_loss_yuan = 10000000;
+    assert_int_equal(zb_accident_flags(m, 2), ZB_FLAG_GRADE_ROSE);
+    /* revisions given out of order are sorted by revision, then seq */
+    zb_accident_rev shuffled[3] = {revs[2], revs[0], revs[1]};
+    zb_accident_revs_sort(shuffled, 3);
+    assert_int_equal(shuffled[0].revision, 0);
+    assert_int_equal(shuffled[1].revision, 1);
+    assert_int_equal(shuffled[2].revision, 2);
+    assert_int_equal(zb_accident_flags(shuffled, 3), ZB_FLAG_GRADE_ROSE);
+}
+
+/* Signed times are whatever a county's key signed: times near the end of
+ * int64 must not overflow (UBSan aborts this test if they do). */
+static void test_flags_extreme_times(void **state)
+{
+    (void)state;
+    zb_accident_rev revs[2] = {base_rev(), base_rev()};
+    revs[0].occurred_at = INT64_MAX - 10;
+    revs[0].county_notified_at = INT64_MAX - 5;
+    revs[0].created_at = INT64_MAX;
+    revs[1] = next_rev(&revs[0], INT64_MAX);
+    revs[1].deaths = 5;
+    assert_int_equal(zb_accident_flags(revs, 2), ZB_FLAG_GRADE_ROSE);
+}
+
+static void test_display_width(void **state)
+{
+    (void)state;
+    assert_int_equal(zb_display_width(""), 0);
+    assert_int_equal(zb_display_width("abc"), 3);
+    assert_int_equal(zb_display_width("延吉市"), 6);
+    assert_int_equal(zb_display_width("A延1"), 4);
+    assert_int_equal(zb_format_parse(NULL), ZB_FORMAT_TABLE);
+    assert_int_equal(zb_format_parse("csv"), ZB_FORMAT_CSV);
+    assert_int_equal(zb_format_parse("json"), ZB_FORMAT_JSON);
+    assert_int_equal(zb_format_parse("xml"), -1);
+}
+
+/* ------------------------------------------------------------ from a store */
+
+static const char *const test_dbs[] = {"counties", "envelopes"};
+
+typedef struct {
+    char root[512];
+    zb_store *store;
+} fixture;
+
+static int setup_store(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *base = getenv("TMPDIR");
+    snprintf(f->root, sizeof f->root, "%s/zb-test-cons-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(f->root) || zb_store_open(&f->store, f->root, test_dbs, 2, 0, true, false)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown_store(void **state)
+{
+    fixture *f = *state;
+    zb_store_close(&f->store);
+    char p[700];
+    snprintf(p, sizeof p, "%s/data.mdb", f->root);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/lock.mdb", f->root);
+    unlink(p);
+    int rc = rmdir(f->root);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void put_county(MDB_txn *txn, MDB_dbi dbi, const char *county)
+{
+    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v = {1, (void *)"x"};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+/* Store r as county's report seq, received at received_at, in an envelope
+ * with a dummy signature (the reports do not verify signatures). */
+static void put_report(MDB_txn *txn, MDB_dbi dbi, Zb__Report *r, int64_t received_at)
+{
+    uint8_t zero[64] = {0};
+    r->version = 1;
+    r->prev_hash.data = zero;
+    r->prev_hash.len = 32;
+    size_t rlen = zb__report__get_packed_size(r);
+    uint8_t *rb = malloc(rlen);
+    assert_non_null(rb);
+    zb__report__pack(r, rb);
+    Zb__Envelope env = ZB__ENVELOPE__INIT;
+    env.report.data = rb;
+    env.report.len = rlen;
+    env.signer.data = zero;
+    env.signer.len = 32;
+    env.signature.data = zero;
+    env.signature.len = 64;
+    size_t elen = zb__envelope__get_packed_size(&env);
+    uint8_t *val = malloc(8 + elen), key[ZB_COUNTY_LEN + 8];
+    assert_non_null(val);
+    zb_be64_put(val, (uint64_t)received_at);
+    zb__envelope__pack(&env, val + 8);
+    memcpy(key, r->county, ZB_COUNTY_LEN);
+    zb_be64_put(key + ZB_COUNTY_LEN, r->seq);
+    MDB_val k = {sizeof key, key}, v = {8 + elen, val};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    free(val);
+    free(rb);
+}
+
+static void put_monthly(MDB_txn *txn, MDB_dbi dbi, const char *county, uint64_t seq,
+                        const char *period, int64_t created_at, int64_t received_at,
+                        uint64_t inspections, unsigned n_done)
+{
+    Zb__Report r = ZB__REPORT__INIT;
+    Zb__MonthlyReport m = ZB__MONTHLY_REPORT__INIT;
+    Zb__MonthlyStats s = ZB__MONTHLY_STATS__INIT;
+    Zb__TaskEntry tasks[25], *tp[25];
+    for (unsigned i = 0; i < n_done; i++) {
+        Zb__TaskEntry t = ZB__TASK_ENTRY__INIT;
+        t.task = 3 + i;
+        t.status = ZB__TASK_STATUS__DONE;
+        tasks[i] = t;
+        tp[i] = &tasks[i];
+    }
+    m.period = (char *)period;
+    m.n_tasks = n_done;
+    m.tasks = tp;
+    s.has_inspections = 1;
+    s.inspections = inspections;
+    m.stats = &s;
+    r.county = (char *)county;
+    r.seq = seq;
+    r.created_at = created_at;
+    r.content_case = ZB__REPORT__CONTENT_MONTHLY;
+    r.monthly = &m;
+    put_report(txn, dbi, &r, received_at);
+}
+
+static void put_accident(MDB_txn *txn, MDB_dbi dbi, const char *county, uint64_t seq,
+                         const char *id, uint32_t revision, int64_t created_at, uint32_t deaths,
+                         uint32_t missing)
+{
+    Zb__Report r = ZB__REPORT__INIT;
+    Zb__AccidentReport a = ZB__ACCIDENT_REPORT__INIT;
+    Zb__Time occ = ZB__TIME__INIT, notified = ZB__TIME__INIT;
+    Zb__Unit unit = ZB__UNIT__INIT;
+    occ.unix = T0;
+    occ.offset_min = 480;
+    notified.unix = T0 + 20 * 60;
+    notified.offset_min = 480;
+    unit.name = "单位, \"甲\"";
+    a.accident_id = (char *)id;
+    a.revision = revision;
+    a.occurred_at = &occ;
+    a.county_notified_at = &notified;
+    a.place = "地点";
+    a.unit = &unit;
+    a.industry = ZB__INDUSTRY__CONSTRUCTION;
+    a.summary = "摘要";
+    a.deaths = deaths;
+    a.missing = missing;
+    r.county = (char *)county;
+    r.seq = seq;
+    r.created_at = created_at;
+    r.content_case = ZB__REPORT__CONTENT_ACCIDENT;
+    r.accident = &a;
+    put_report(txn, dbi, &r, created_at + 5);
+}
+
+/* Print doc in fmt into a malloc'd string. */
+static char *printed(const char *kind, const json_t *doc, zb_format fmt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(zb_consolidate_print(f, kind, doc, fmt), 0);
+    fclose(f);
+    return buf;
+}
+
+static const char *row_str(const json_t *rows, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(rows, i), key));
+}
+
+static json_int_t row_int(const json_t *rows, size_t i, const char *key)
+{
+    return json_integer_value(json_object_get(json_array_get(rows, i), key));
+}
+
+static void test_monthly_from_store(void **state)
+{
+    fixture *f = *state;
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1);
+    put_county(txn, cty, "222401");
+    put_county(txn, cty, "222402");
+    put_county(txn, cty, "222403");
+    put_county(txn, cty, "222404");
+    /* 222401: on time at the last second; corrected after the deadline
+     * (still on time: the first version decides), 3 then 4 tasks done */
+    put_monthly(txn, env, "222401", 1, "2026-10", DL_2026_10, DL_2026_10 + 100, 10, 3);
+    put_monthly(txn, env, "222401", 2, "2026-10", DL_2026_10 + 50, DL_2026_10 + 60, 11, 4);
+    /* 222402: one second late; its clock ran ahead of the aggregator's */
+    put_monthly(txn, env, "222402", 1, "2026-10", DL_2026_10 + 1, DL_2026_10 - 100, 5, 0);
+    /* 222403: only September's report: missing for October */
+    put_monthly(txn, env, "222403", 1, "2026-09", DL_2026_10 - 40 * DAY, DL_2026_10 - 40 * DAY, 7,
+                1);
+    /* 222404: never filed */
+    assert_int_equal(zb_store_commit(txn), 0);
+
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    json_t *doc = NULL;
+    assert_int_equal(zb_consolidate_monthly(txn, env, cty, 2026, 10, DL_2026_10 + 1, &doc), 0);
+    mdb_txn_abort(txn);
+    assert_string_equal(json_string_value(json_object_get(doc, "period")), "2026-10");
+    assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
+                        "2026-11-05T23:59:59+08:00");
+    assert_true(json_is_true(json_object_get(doc, "deadline_passed")));
+    const json_t *rows = json_object_get(doc, "rows");
+    assert_int_equal(json_array_size(rows), 4);
+    assert_string_equal(row_str(rows, 0, "county"), "222401");
+    assert_string_equal(row_str(rows, 0, "name"), "延吉市");
+    assert_string_equal(row_str(rows, 0, "status"), "on_time");
+    assert_int_equal(row_int(rows, 0, "version"), 2);
+    assert_int_equal(row_int(rows, 0, "inspections"), 11);
+    assert_int_equal(row_int(rows, 0, "tasks_done"), 4);
+    assert_int_equal(row_int(rows, 0, "tasks_not_reported"), 21);
+    /* the version in force: created 2026-11-06T00:00:49+08:00 */
+    assert_string_equal(row_str(rows, 0, "created_at"), "2026-11-06T00:00:49+08:00");
+    assert_string_equal(row_str(rows, 0, "first_created_at"), "2026-11-05T23:59:59+08:00");
+    assert_true(json_is_false(json_object_get(json_array_get(rows, 0), "clock_suspect")));
+    assert_string_equal(row_str(rows, 1, "status"), "late");
+    assert_true(json_is_true(json_object_get(json_array_get(rows, 1), "clock_suspect")));
+    assert_string_equal(row_str(rows, 2, "status"), "missing");
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 2), "inspections")));
+    assert_int_equal(row_int(rows, 2, "tasks_not_reported"), 25);
+    assert_string_equal(row_str(rows, 3, "status"), "missing");
+    const json_t *total = json_object_get(doc, "total");
+    assert_int_equal(json_integer_value(json_object_get(total, "inspections")), 16);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(total, "counties_reporting"), "inspections")),
+                     2);
+    assert_true(json_is_null(json_object_get(total, "hazards_found")));
+    assert_int_equal(json_integer_value(json_object_get(total, "on_time")), 1);
+    assert_int_equal(json_integer_value(json_object_get(total, "late")), 1);
+    assert_int_equal(json_integer_value(json_object_get(total, "missing")), 2);
+    /* 2 filing counties x 25 tasks - 4 reported */
+    assert_int_equal(json_integer_value(json_object_get(total, "tasks_not_reported")), 46);
+
+    char *csv = printed("monthly", doc, ZB_FORMAT_CSV);
+    assert_non_null(strstr(csv, "county,name,status,created_at,"));
+    assert_non_null(strstr(csv, "\r\n222401,延吉市,on_time,2026-11-06T00:00:49+08:00,"
+                                "2026-11-06T00:00:59+08:00,false,2,4,0,0,21,11,,"));
+    assert_non_null(strstr(csv, "\r\n222404,珲春市,missing,,,false,0,0,0,0,25,,"));
+    assert_non_null(strstr(csv, "\r\ntotal,,,,,,3,"));
+    free(csv);
+    char *table = printed("monthly", doc, ZB_FORMAT_TABLE);
+    /* COUNTY is as wide as "reporting" (9); the 3-character names take 6
+     * display columns, wider than "NAME"; STATUS as wide as "on_time" */
+    static const char head[] = "COUNTY     NAME    STATUS   CREATED";
+    assert_int_equal(strncmp(table, head, sizeof head - 1), 0);
+    assert_non_null(strstr(table, "\n222401     延吉市  on_time  "));
+    assert_non_null(strstr(table, "\n222402     图们市  late     "));
+    free(table);
+    char *js = printed("monthly", doc, ZB_FORMAT_JSON);
+    json_t *back = json_loads(js, 0, NULL);
+    assert_non_null(back);
+    assert_true(json_equal(back, doc));
+    json_decref(back);
+    free(js);
+    json_decref(doc);
+
+    /* matrix September..October */
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(zb_consolidate_matrix(txn, env, cty, 2026, 9, 2026, 10, &doc), 0);
+    mdb_txn_abort(txn);
+    rows = json_object_get(doc, "rows");
+    assert_string_equal(row_str(rows, 0, "2026-09"), "missing");
+    assert_string_equal(row_str(rows, 0, "2026-10"), "on_time");
+    assert_string_equal(row_str(rows, 1, "2026-10"), "late");
+    assert_string_equal(row_str(rows, 2, "2026-09"), "on_time");
+    assert_string_equal(row_str(rows, 2, "2026-10"), "missing");
+    json_decref(doc);
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(zb_consolidate_matrix(txn, env, cty, 2026, 10, 2026, 9, &doc), ZB_EINVAL);
+    mdb_txn_abort(txn);
+}
+
+static void test_accidents_from_store(void **state)
+{
+    fixture *f = *state;
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1);
+    put_county(txn, cty, "222401");
+    put_county(txn, cty, "222402");
+    /* X: 2 dead (general) then 2 dead + 1 missing (larger) on day 2 */
+    put_accident(txn, env, "222401", 1, "X", 0, T0 + HOUR, 2, 0);
+    put_accident(txn, env, "222401", 2, "X", 1, T0 + DAY, 2, 1);
+    /* the same id in another county is another accident: general, 3 h
+     * after notification (initial_report_late) */
+    put_accident(txn, env, "222402", 1, "X", 0, T0 + 20 * 60 + 3 * HOUR, 0, 0);
+    assert_int_equal(zb_store_commit(txn), 0);
+
+    int64_t from, to;
+    assert_int_equal(zb_date_parse("2026-10-14", &from), 0);
+    assert_int_equal(zb_date_parse("2026-10-14", &to), 0);
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    json_t *doc = NULL;
+    assert_int_equal(
+        zb_consolidate_accidents(txn, env, cty, from, to + DAY, "2026-10-14", "2026-10-14", &doc),
+        0);
+    mdb_txn_abort(txn);
+    assert_string_equal(json_string_value(json_object_get(doc, "grade_rule")),
+                        "missing_counted_as_dead");
+    const json_t *acc = json_object_get(doc, "accidents");
+    assert_int_equal(json_array_size(acc), 2);
+    /* same occurred_at: county order */
+    assert_string_equal(row_str(acc, 0, "county"), "222401");
+    assert_int_equal(row_int(acc, 0, "revision"), 1);
+    assert_string_equal(row_str(acc, 0, "grade"), "larger");
+    assert_string_equal(row_str(acc, 0, "report_to"), "province");
+    const json_t *fl = json_object_get(json_array_get(acc, 0), "flags");
+    assert_int_equal(json_array_size(fl), 1);
+    assert_string_equal(json_string_value(json_array_get(fl, 0)), "grade_rose");
+    assert_string_equal(row_str(acc, 1, "grade"), "general");
+    assert_string_equal(row_str(acc, 1, "report_to"), "prefecture");
+    fl = json_object_get(json_array_get(acc, 1), "flags");
+    assert_int_equal(json_array_size(fl), 1);
+    assert_string_equal(json_string_value(json_array_get(fl, 0)), "initial_report_late");
+    const json_t *by_grade = json_object_get(json_object_get(doc, "totals"), "by_grade");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(by_grade, "larger"), "deaths")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(by_grade, "general"), "accidents")), 1);
+
+    char *csv = printed("accidents", doc, ZB_FORMAT_CSV);
+    assert_non_null(strstr(csv, "\r\n222401,延吉市,X,1,2026-10-14T08:30:00+08:00,construction,"
+                                "larger,2,1,0,0,province,grade_rose\r\n"));
+    free(csv);
+    char *table = printed("accidents", doc, ZB_FORMAT_TABLE);
+    assert_non_null(strstr(table, "by grade:"));
+    free(table);
+    json_decref(doc);
+
+    /* the day before: nothing */
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(
+        zb_consolidate_accidents(txn, env, cty, from - DAY, from, "2026-10-13", "2026-10-13", &doc),
+        0);
+    mdb_txn_abort(txn);
+    assert_int_equal(json_array_size(json_object_get(doc, "accidents")), 0);
+    json_decref(doc);
+}
+
+static void test_csv_quoting(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack("{s:[{s:s, s:s, s:s, s:[s,s]}]}", "rows", "county", "a,b", "name",
+                            "say \"hi\"", "2026-10", "line\nbreak", "unused", "x", "y");
+    assert_non_null(doc);
+    json_object_set_new(doc, "periods", json_pack("[s]", "2026-10"));
+    char *csv = printed("matrix", doc, ZB_FORMAT_CSV);
+    assert_string_equal(csv,
+                        "county,name,2026-10\r\n\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\"\r\n");
+    free(csv);
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deadline_edges),
+        cmocka_unit_test(test_flag_names),
+        cmocka_unit_test(test_flag_initial_report_late),
+        cmocka_unit_test(test_flag_unit_notice_late),
+        cmocka_unit_test(test_flag_casualty_window),
+        cmocka_unit_test(test_grade_escalation),
+        cmocka_unit_test(test_flags_extreme_times),
+        cmocka_unit_test(test_display_width),
+        cmocka_unit_test(test_csv_quoting),
+        cmocka_unit_test_setup_teardown(test_monthly_from_store, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_accidents_from_store, setup_store, teardown_store),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
