@@ -151,36 +151,164 @@ int zb_agg_county_put(zb_agg *a, MDB_txn *txn, const zb_county_rec *rec)
     return zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_COUNTIES), &k, &v, 0));
 }
 
-int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new)
+/* keys value layout v1: ver(1) key(32) enrolled_at(8) first_seq(8)
+ * revoked_at(8) last_seq(8), integers big-endian */
+#define KEY_V1_LEN (1 + 32 + 8 + 8 + 8 + 8)
+
+static int key_put(zb_agg *a, MDB_txn *txn, const char *county, const zb_key_epoch *e)
+{
+    uint8_t k[ZB_COUNTY_LEN + 4], v[KEY_V1_LEN], *p = v;
+    memcpy(k, county, ZB_COUNTY_LEN);
+    for (int i = 0; i < 4; i++)
+        k[ZB_COUNTY_LEN + i] = (uint8_t)(e->epoch >> (24 - 8 * i));
+    *p++ = 1;
+    memcpy(p, e->key, 32), p += 32;
+    zb_be64_put(p, (uint64_t)e->enrolled_at), p += 8;
+    zb_be64_put(p, e->first_seq), p += 8;
+    zb_be64_put(p, (uint64_t)e->revoked_at), p += 8;
+    zb_be64_put(p, e->last_seq);
+    MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
+    return zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_KEYS), &kk, &vv, 0));
+}
+
+int zb_agg_key_history(zb_agg *a, MDB_txn *txn, const char *county,
+                       int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_KEYS), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[ZB_COUNTY_LEN + 4] = {0};
+    memcpy(start, county, ZB_COUNTY_LEN);
+    MDB_val k = {sizeof start, start}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data, *p = v.mv_data;
+        if (k.mv_size != ZB_COUNTY_LEN + 4 || memcmp(kp, county, ZB_COUNTY_LEN) != 0)
+            break;
+        if (v.mv_size != KEY_V1_LEN || p[0] != 1) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        zb_key_epoch e;
+        e.epoch = (uint32_t)kp[6] << 24 | (uint32_t)kp[7] << 16 | (uint32_t)kp[8] << 8 | kp[9];
+        p++;
+        memcpy(e.key, p, 32), p += 32;
+        e.enrolled_at = (int64_t)zb_be64_get(p), p += 8;
+        e.first_seq = zb_be64_get(p), p += 8;
+        e.revoked_at = (int64_t)zb_be64_get(p), p += 8;
+        e.last_seq = zb_be64_get(p);
+        if ((rc = fn(ctx, &e)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int keep_last(void *ctx, const zb_key_epoch *e)
+{
+    *(zb_key_epoch *)ctx = *e;
+    return 0;
+}
+
+static int same_key(void *ctx, const zb_key_epoch *e)
+{
+    return memcmp(ctx, e->key, ZB_PK_LEN) == 0;
+}
+
+static const uint8_t no_key[ZB_PK_LEN]; /* a revoked county's record key: matches no signer */
+
+int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
+                  uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
 {
     *was_new = false;
-    if (!zb_county_code_valid(county))
+    *first_seq = 1;
+    memset(prev_hash, 0, ZB_SHA256_LEN);
+    if (!zb_county_code_valid(county) || memcmp(key, no_key, ZB_PK_LEN) == 0)
         return ZB_EINVAL;
     MDB_txn *txn;
     int rc = zb_store_begin(a->store, false, &txn);
     if (rc)
         return rc;
     zb_county_rec rec;
+    zb_key_epoch last = {.epoch = UINT32_MAX};
     rc = zb_agg_county_get(a, txn, county, &rec);
-    if (rc == 0) {
-        mdb_txn_abort(txn);
-        return memcmp(rec.key, key, ZB_PK_LEN) == 0 ? ZB_OK : ZB_EEXIST;
+    if (rc == 0 && (rc = zb_agg_key_history(a, txn, county, keep_last, &last)) == 0) {
+        if (memcmp(rec.key, key, ZB_PK_LEN) == 0) {
+            *first_seq = last.epoch == UINT32_MAX ? 1 : last.first_seq;
+            mdb_txn_abort(txn);
+            return ZB_OK; /* idempotent (first_seq/prev_hash: see the first enrolment) */
+        }
+        if (memcmp(rec.key, no_key, ZB_PK_LEN) != 0) {
+            mdb_txn_abort(txn);
+            return ZB_EEXIST; /* another key is active */
+        }
+        /* a once-revoked key never comes back */
+        if (zb_agg_key_history(a, txn, county, same_key, (void *)key) != 0) {
+            mdb_txn_abort(txn);
+            return ZB_EEXIST;
+        }
+    } else if (rc == ZB_ENOTFOUND) {
+        memset(&rec, 0, sizeof rec);
+        memcpy(rec.county, county, ZB_COUNTY_LEN);
+        rec.enrolled_at = (int64_t)time(NULL);
+        rc = ZB_OK;
     }
-    if (rc != ZB_ENOTFOUND) {
+    if (rc) {
         mdb_txn_abort(txn);
         return rc;
     }
-    memset(&rec, 0, sizeof rec);
-    memcpy(rec.county, county, ZB_COUNTY_LEN);
+    zb_key_epoch e = {.epoch = last.epoch == UINT32_MAX ? 0 : last.epoch + 1,
+                      .enrolled_at = (int64_t)time(NULL),
+                      .first_seq = rec.acked_seq + 1};
+    memcpy(e.key, key, ZB_PK_LEN);
     memcpy(rec.key, key, ZB_PK_LEN);
-    rec.enrolled_at = (int64_t)time(NULL);
-    if ((rc = zb_agg_county_put(a, txn, &rec))) {
+    if ((rc = key_put(a, txn, county, &e)) || (rc = zb_agg_county_put(a, txn, &rec))) {
         mdb_txn_abort(txn);
         return rc;
     }
     rc = zb_store_commit(txn);
-    if (rc == 0)
+    if (rc == 0) {
         *was_new = true;
+        *first_seq = e.first_seq;
+        memcpy(prev_hash, rec.last_hash, ZB_SHA256_LEN);
+        ZB_INFO("ZB-AGG-ENROLL", "county %s: key enrolled (epoch %u) from seq %" PRIu64, county,
+                e.epoch, e.first_seq);
+    }
+    return rc;
+}
+
+int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
+                  uint8_t last_hash[ZB_SHA256_LEN])
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(a->store, false, &txn);
+    if (rc)
+        return rc;
+    zb_county_rec rec;
+    zb_key_epoch last = {.epoch = UINT32_MAX};
+    if ((rc = zb_agg_county_get(a, txn, county, &rec)) ||
+        (rc = zb_agg_key_history(a, txn, county, keep_last, &last)))
+        goto fail;
+    if (last.epoch == UINT32_MAX || last.revoked_at != 0 ||
+        memcmp(rec.key, no_key, ZB_PK_LEN) == 0) {
+        rc = ZB_EINVAL;
+        goto fail;
+    }
+    last.revoked_at = (int64_t)time(NULL);
+    last.last_seq = rec.acked_seq;
+    memcpy(rec.key, no_key, ZB_PK_LEN);
+    if ((rc = key_put(a, txn, county, &last)) || (rc = zb_agg_county_put(a, txn, &rec)))
+        goto fail;
+    if ((rc = zb_store_commit(txn)) == 0) {
+        *revoked = last;
+        memcpy(last_hash, rec.last_hash, ZB_SHA256_LEN);
+        ZB_WARN("ZB-AGG-REVOKE", "county %s: key of epoch %u revoked after seq %" PRIu64, county,
+                last.epoch, last.last_seq);
+    }
+    return rc;
+fail:
+    mdb_txn_abort(txn);
     return rc;
 }
 
@@ -326,6 +454,24 @@ done:
         findings++;                                                                                \
     } while (0)
 
+typedef struct {
+    uint64_t seq;
+    bool found;
+    uint8_t key[ZB_PK_LEN];
+} key_for_seq;
+
+/* The key enrolled for q->seq: first_seq <= seq, and seq <= last_seq if revoked. */
+static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
+{
+    key_for_seq *q = ctx;
+    if (q->seq >= e->first_seq && (e->revoked_at == 0 || q->seq <= e->last_seq)) {
+        q->found = true;
+        memcpy(q->key, e->key, ZB_PK_LEN);
+        return 1; /* stop */
+    }
+    return 0;
+}
+
 long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx)
 {
     MDB_txn *txn;
@@ -385,8 +531,10 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void 
             FINDING("county %s seq %" PRIu64 ": envelope does not verify: %s", county, seq,
                     zb_strerror(vr));
         } else {
-            if (memcmp(env->signer.data, rec.key, ZB_PK_LEN) != 0)
-                FINDING("county %s seq %" PRIu64 ": signed by a key not enrolled for the county",
+            key_for_seq q = {.seq = seq};
+            if (zb_agg_key_history(a, txn, county, find_key_for_seq, &q) < 0 || !q.found ||
+                memcmp(env->signer.data, q.key, ZB_PK_LEN) != 0)
+                FINDING("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
                         county, seq);
             if (strcmp(rep->county, county) != 0 || rep->seq != seq)
                 FINDING("county %s seq %" PRIu64 ": stored under the wrong key (report says %.16s/%" PRIu64 ")",

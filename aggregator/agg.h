@@ -64,9 +64,39 @@ void zb_agg_close(zb_agg **a);
 zb_store *zb_agg_store(zb_agg *a);
 const zb_identity *zb_agg_identity(const zb_agg *a);
 
-/* Enrol key for county. ZB_EOK also when already enrolled with this key
- * (*was_new false); ZB_EEXIST when enrolled with another key. */
-int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new);
+/* One enrolment of a key for a county (the keys database). A key signs
+ * the county's seqs first_seq..last_seq (last_seq 0 while it is active). */
+typedef struct {
+    uint32_t epoch;            /* 0, 1, 2 ... per county */
+    uint8_t key[ZB_PK_LEN];
+    int64_t enrolled_at;       /* Unix s */
+    uint64_t first_seq;        /* first seq this key may sign */
+    int64_t revoked_at;        /* 0: active */
+    uint64_t last_seq;         /* when revoked: the last seq it signed (0: none) */
+} zb_key_epoch;
+
+/* Enrol key for county. A new county starts at seq 1; a county whose key
+ * was revoked continues at acked_seq + 1 with the new key (*first_seq says
+ * where and prev_hash is the hash of the report before it: the replacement
+ * node is created with zhibao-node init --resume SEQ:HASH).
+ * ZB_OK also when already enrolled with this very key (*was_new false);
+ * ZB_EEXIST when another key is active (revoke it first). */
+int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
+                  uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN]);
+
+/* Revoke county's active key now: reports it signed up to the county's
+ * acked seq stay valid; anything later signed with it is refused.
+ * last_hash receives the hash of that last report: with revoked->last_seq
+ * it is where the replacement node resumes (zhibao-node init --resume).
+ * ZB_ENOTFOUND (not enrolled) or ZB_EINVAL (no active key). */
+int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
+                  uint8_t last_hash[ZB_SHA256_LEN]);
+
+/* Every enrolment of county in order; calls fn for each. Returns 0, the
+ * first non-zero value fn returned (which stops the walk), or a negative
+ * ZB_E*. */
+int zb_agg_key_history(zb_agg *a, MDB_txn *txn, const char *county,
+                       int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx);
 
 /* County record read/write inside txn. get: ZB_ENOTFOUND when not enrolled. */
 int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec);

@@ -29,6 +29,7 @@ static void usage(FILE *f)
     fputs("usage: zhibao-agg COMMAND [options]\n"
           "  init    --dir A\n"
           "  enroll  --dir A --county CODE --key NODEKEY\n"
+          "  revoke  --dir A --county CODE           (then enroll the replacement key)\n"
           "  serve   --dir A --listen ENDPOINT      (e.g. tcp://0.0.0.0:7400)\n"
           "  status  --dir A [--json]\n"
           "  check   --dir A                        (re-verify every stored envelope)\n"
@@ -148,10 +149,15 @@ static int cmd_enroll(const args *a)
     if (ex)
         return ex;
     bool was_new;
-    int rc = zb_agg_enroll(agg, a->county, key, &was_new);
+    uint64_t first_seq;
+    uint8_t prev[ZB_SHA256_LEN];
+    int rc = zb_agg_enroll(agg, a->county, key, &was_new, &first_seq, prev);
     zb_agg_close(&agg);
     if (rc == ZB_EEXIST) {
-        fprintf(stderr, "error: --county: %s is already enrolled with another key\n", a->county);
+        fprintf(stderr,
+                "error: --county: %s has another active key, or this key was revoked "
+                "(zhibao-agg revoke first; a revoked key is never enrolled again)\n",
+                a->county);
         return EXIT_USAGE;
     }
     if (rc) {
@@ -161,6 +167,53 @@ static int cmd_enroll(const args *a)
     const zb_county *c = zb_county_find(a->county);
     printf("county %s%s%s %s\n", a->county, c ? " " : "", c ? c->name : "",
            was_new ? "enrolled" : "was already enrolled with this key");
+    if (first_seq > 1 && was_new) {
+        char hex[2 * ZB_SHA256_LEN + 1];
+        zb_hex_encode(prev, ZB_SHA256_LEN, hex);
+        printf("this key signs from seq %" PRIu64 " on; create the replacement node with\n"
+               "  zhibao-node init ... --resume %" PRIu64 ":%s\n",
+               first_seq, first_seq - 1, hex);
+    }
+    return 0;
+}
+
+static int cmd_revoke(const args *a)
+{
+    if (!a->county || !zb_county_code_valid(a->county)) {
+        fprintf(stderr, "error: --county: %s\n", a->county ? "must be a 6-digit county code"
+                                                             : "missing");
+        return EXIT_USAGE;
+    }
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    zb_key_epoch e;
+    uint8_t last_hash[ZB_SHA256_LEN];
+    int rc = zb_agg_revoke(agg, a->county, &e, last_hash);
+    zb_agg_close(&agg);
+    if (rc == ZB_ENOTFOUND || rc == ZB_EINVAL) {
+        fprintf(stderr, "error: --county: %s %s\n", a->county,
+                rc == ZB_ENOTFOUND ? "is not enrolled" : "has no active key");
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: cannot revoke: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf("county %s: key revoked; reports it signed up to seq %" PRIu64
+           " stay valid, later ones are refused\n",
+           a->county, e.last_seq);
+    char hex[2 * ZB_SHA256_LEN + 1];
+    zb_hex_encode(last_hash, ZB_SHA256_LEN, hex);
+    if (e.last_seq > 0)
+        printf("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s\n",
+               a->county, e.last_seq, hex);
+    else
+        printf("replacement node: zhibao-node init ... --county %s (no report to resume after)\n",
+               a->county);
+    printf("then enroll its key: zhibao-agg enroll --dir A --county %s --key NEWKEY\n",
+           a->county);
     return 0;
 }
 
@@ -348,6 +401,7 @@ int main(int argc, char **argv)
                 {"serve", cmd_serve, ZB_LOG_INFO},
                 {"status", cmd_status, ZB_LOG_WARN},
                 {"check", cmd_check, ZB_LOG_WARN},
+                {"revoke", cmd_revoke, ZB_LOG_WARN},
                 {"report", cmd_report, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)

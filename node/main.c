@@ -33,18 +33,20 @@ static void usage(FILE *f)
 {
     fputs("usage: zhibao-node COMMAND [options]\n"
           "  init    --dir D --county CODE --aggregator ENDPOINT --aggregator-key KEY\n"
+          "          [--resume SEQ:HASH]          (replacement node after a key revocation)\n"
           "  submit  --dir D FILE.json|-        (one report, a JSON array, or JSON Lines)\n"
           "  sync    --dir D [--once] [--timeout SECONDS] [--endpoint ENDPOINT]\n"
           "  status  --dir D [--json]\n"
           "  list    --dir D [--pending] [--json]\n"
           "  show    --dir D SEQ [--json]\n"
           "  receipts --dir D [--json]\n"
+          "  verify-receipts --dir D            (signatures, inclusion and consistency proofs)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
 
 typedef struct {
-    const char *dir, *county, *aggregator, *agg_key, *endpoint;
+    const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume;
     bool once, json, pending;
     double timeout;
     int argc;
@@ -60,6 +62,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"timeout", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
         {"pending", no_argument, 0, 'p'},         {"log-level", required_argument, 0, 'l'},
         {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
+        {"resume", required_argument, 0, 'r'},
         {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
     bool use_syslog = false;
@@ -72,6 +75,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 'a': a->aggregator = optarg; break;
         case 'k': a->agg_key = optarg; break;
         case 'e': a->endpoint = optarg; break;
+        case 'r': a->resume = optarg; break;
         case 'o': a->once = true; break;
         case 'j': a->json = true; break;
         case 'p': a->pending = true; break;
@@ -151,6 +155,19 @@ static int cmd_init(const args *a)
         fprintf(stderr, "error: --aggregator-key: must be 64 hex digits (zhibao-agg init prints it)\n");
         bad = 1;
     }
+    uint64_t resume_seq = 0;
+    uint8_t resume_hash[ZB_SHA256_LEN];
+    if (a->resume) {
+        const char *colon = strchr(a->resume, ':');
+        char *end;
+        errno = 0;
+        resume_seq = colon ? strtoull(a->resume, &end, 10) : 0;
+        if (!colon || errno || end != colon || resume_seq == 0 ||
+            zb_hex_decode(colon + 1, resume_hash, sizeof resume_hash) != 0) {
+            fprintf(stderr, "error: --resume: must be SEQ:HASH as zhibao-agg enroll printed\n");
+            bad = 1;
+        }
+    }
     if (bad)
         return EXIT_USAGE;
     if (!zb_county_find(a->county))
@@ -165,7 +182,13 @@ static int cmd_init(const args *a)
         fprintf(stderr, "error: cannot create node in %s: %s\n", a->dir, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
+    if (a->resume && (rc = zb_node_resume(a->dir, resume_seq, resume_hash)) != 0) {
+        fprintf(stderr, "error: --resume: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
     const zb_county *c = zb_county_find(a->county);
+    if (a->resume)
+        printf("continuing the county's reports after seq %" PRIu64 "\n", resume_seq);
     printf("node created for county %s%s%s in %s\n", a->county, c ? " " : "", c ? c->name : "",
            a->dir);
     printf("enroll it at the prefecture with: zhibao-agg enroll --dir A --county %s --key %s\n",
@@ -644,6 +667,31 @@ static int cmd_receipts(const args *a)
     return bad ? EXIT_RUNTIME : 0;
 }
 
+static void print_finding(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
+static int cmd_verify_receipts(const args *a)
+{
+    zb_node *n;
+    int rc = open_node(a, true, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    uint64_t receipts, reports, newest;
+    long findings = zb_node_verify_all(n, print_finding, NULL, &receipts, &reports, &newest);
+    zb_node_close(&n);
+    if (findings < 0) {
+        fprintf(stderr, "error: verify-receipts: %s\n", zb_strerror((int)findings));
+        return EXIT_RUNTIME;
+    }
+    printf("%" PRIu64 " receipt(s) covering %" PRIu64 " report(s): %s; every inclusion proof "
+           "checked against tree heads proven consistent up to the newest (size %" PRIu64 ")\n",
+           receipts, reports, findings ? "PROBLEMS ABOVE" : "all verify", newest);
+    return findings ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -660,7 +708,7 @@ int main(int argc, char **argv)
         int (*fn)(const args *);
     } cmds[] = {{"init", cmd_init},     {"submit", cmd_submit}, {"sync", cmd_sync},
                 {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
-                {"receipts", cmd_receipts}};
+                {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0)
             continue;

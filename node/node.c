@@ -98,6 +98,33 @@ out:
     return rc;
 }
 
+int zb_node_resume(const char *dir, uint64_t resume_seq, const uint8_t resume_hash[ZB_SHA256_LEN])
+{
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, node_dbs, NODE_DB_COUNT, 0, false, false);
+    if (rc)
+        return rc;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(s, false, &txn)) == 0) {
+        MDB_dbi meta = zb_store_dbi(s, NODE_DB_META);
+        uint64_t last;
+        if ((rc = zb_store_get_u64(txn, meta, "last_seq", &last, 0)) == 0 && last != 0)
+            rc = ZB_EEXIST;
+        /* seqs up to resume_seq were the predecessor's: acknowledged by
+         * definition, with their receipts in the predecessor's store */
+        if (rc == 0 && !(rc = zb_store_put_u64(txn, meta, "last_seq", resume_seq)) &&
+            !(rc = zb_store_put_u64(txn, meta, "acked_seq", resume_seq)) &&
+            !(rc = zb_store_put_u64(txn, meta, "resumed_after", resume_seq)))
+            rc = zb_store_put_bin(txn, meta, "last_hash", resume_hash, ZB_SHA256_LEN);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = zb_store_commit(txn);
+    }
+    zb_store_close(&s);
+    return rc;
+}
+
 int zb_node_open(zb_node **out, const char *dir, bool readonly)
 {
     *out = NULL;
@@ -624,6 +651,8 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
 uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
 {
     uint64_t covered = 0;
+    /* a replacement node starts after its predecessor's reports */
+    (void)zb_store_get_u64(txn, zb_store_dbi(n->store, NODE_DB_META), "resumed_after", &covered, 0);
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur) != 0)
         return 0;

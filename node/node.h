@@ -47,6 +47,12 @@ typedef struct {
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
                    const char *agg_key_hex, char pk_hex[2 * ZB_PK_LEN + 1]);
 
+/* A replacement node (its predecessor's key was revoked): continue the
+ * county's chain after resume_seq whose report hash is resume_hash, as
+ * `zhibao-agg enroll` printed. Call right after zb_node_create, before any
+ * submit. ZB_EEXIST when the node already holds reports. */
+int zb_node_resume(const char *dir, uint64_t resume_seq, const uint8_t resume_hash[ZB_SHA256_LEN]);
+
 /* Open an existing node. readonly: no identity loaded, no writes. */
 int zb_node_open(zb_node **out, const char *dir, bool readonly);
 void zb_node_close(zb_node **n);

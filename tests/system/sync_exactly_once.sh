@@ -46,6 +46,7 @@ for c in "${COUNTIES[@]}"; do
     [ "$(json_get "$st" "(j['acked'], j['pending'], j['receipts'])")" = "(100, 0, 100)" ] ||
         fail "county $c node status: $st"
     "$NODE" receipts --dir "$WORK/n$c" >/dev/null || fail "county $c: a receipt does not verify"
+    "$NODE" verify-receipts --dir "$WORK/n$c" >/dev/null || fail "county $c: verify-receipts"
 done
 pass "300 reports arrived exactly once, all receipted"
 

@@ -128,7 +128,10 @@ static int group_setup(void **state)
     zb_identity_generate(&F.node);
     zb_identity_generate(&F.other);
     bool was_new = false;
-    if (zb_agg_enroll(F.agg, COUNTY, F.node.pk, &was_new) != ZB_OK || !was_new)
+    uint64_t first_seq = 0;
+    uint8_t prev[32];
+    if (zb_agg_enroll(F.agg, COUNTY, F.node.pk, &was_new, &first_seq, prev) != ZB_OK || !was_new ||
+        first_seq != 1)
         return -1;
 
     int port = free_port();
