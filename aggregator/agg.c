@@ -2,6 +2,7 @@
 #include "agg.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct zb_agg {
 
 static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",    "counties",    "envelopes", "evidence",   "refusals",
-    "log_nodes", "log_entries", "env_log", "tree_heads", "keys"};
+    "log_nodes", "log_entries", "env_log", "tree_heads", "keys", "curve_keys"};
 
 /* county record layout v1: ver(1) key(32) acked(8) last_hash(32) reports(8)
  * last_received(8) enrolled_at(8), integers big-endian */
@@ -216,7 +217,38 @@ static int same_key(void *ctx, const zb_key_epoch *e)
     return memcmp(ctx, e->key, ZB_PK_LEN) == 0;
 }
 
-static const uint8_t no_key[ZB_PK_LEN]; /* a revoked county's record key: matches no signer */
+static const uint8_t no_key[ZB_PK_LEN];
+
+/* The X25519 key CurveZMQ will present for an Ed25519 node key. */
+static int curve_index_put(zb_agg *a, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
+                           const char *county, bool remove)
+{
+    uint8_t x[32];
+    if (crypto_sign_ed25519_pk_to_curve25519(x, key) != 0)
+        return ZB_EINVAL;
+    MDB_val k = {sizeof x, x}, v = {ZB_COUNTY_LEN, (void *)county};
+    int rc = remove ? mdb_del(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, NULL)
+                    : mdb_put(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, &v, 0);
+    return rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
+}
+
+int zb_agg_county_of_curve_key(zb_agg *a, const uint8_t curve_pk[32], char county[7])
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(a->store, true, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {32, (void *)curve_pk}, v;
+    rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, &v));
+    if (rc == 0 && v.mv_size == ZB_COUNTY_LEN) {
+        memcpy(county, v.mv_data, ZB_COUNTY_LEN);
+        county[ZB_COUNTY_LEN] = '\0';
+    } else if (rc == 0) {
+        rc = ZB_EDECODE;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+} /* a revoked county's record key: matches no signer */
 
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
                   uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
@@ -263,7 +295,8 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
                       .first_seq = rec.acked_seq + 1};
     memcpy(e.key, key, ZB_PK_LEN);
     memcpy(rec.key, key, ZB_PK_LEN);
-    if ((rc = key_put(a, txn, county, &e)) || (rc = zb_agg_county_put(a, txn, &rec))) {
+    if ((rc = key_put(a, txn, county, &e)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
+        (rc = curve_index_put(a, txn, key, county, false))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -298,7 +331,8 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
     last.revoked_at = (int64_t)time(NULL);
     last.last_seq = rec.acked_seq;
     memcpy(rec.key, no_key, ZB_PK_LEN);
-    if ((rc = key_put(a, txn, county, &last)) || (rc = zb_agg_county_put(a, txn, &rec)))
+    if ((rc = key_put(a, txn, county, &last)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
+        (rc = curve_index_put(a, txn, last.key, county, true)))
         goto fail;
     if ((rc = zb_store_commit(txn)) == 0) {
         *revoked = last;

@@ -18,6 +18,8 @@
  *   env_log    county || seq -> log index (u64 BE)
  *   tree_heads tree size (u64 BE) -> packed SignedTreeHead (one per commit)
  *   keys       county || enrolment number (u32 BE) -> key history record
+ *   curve_keys X25519 public key (the node's Ed25519 key converted, as
+ *              CurveZMQ presents it) -> county code, for active keys only
  *
  * Acceptance (zb_agg_ingest), all inside the caller's write transaction:
  *   seq <= acked, same bytes      duplicate: acknowledged again, nothing stored
@@ -39,7 +41,7 @@
 
 enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
        AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
-       AGG_DB_COUNT };
+       AGG_DB_CURVE_KEYS, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 
@@ -91,6 +93,11 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
  * ZB_ENOTFOUND (not enrolled) or ZB_EINVAL (no active key). */
 int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
                   uint8_t last_hash[ZB_SHA256_LEN]);
+
+/* The county whose ACTIVE key presents as CurveZMQ public key curve_pk
+ * (county: 7 bytes). ZB_ENOTFOUND when no active key does. Any thread,
+ * its own read transaction. */
+int zb_agg_county_of_curve_key(zb_agg *a, const uint8_t curve_pk[32], char county[7]);
 
 /* Every enrolment of county in order; calls fn for each. Returns 0, the
  * first non-zero value fn returned (which stops the walk), or a negative

@@ -12,6 +12,9 @@
 #include "log.h"
 #include "merkle.h"
 #include "tlog.h"
+#include "zap.h"
+
+#include <sodium.h>
 #include "wire.h"
 
 volatile int zb_server_stop = 0;
@@ -25,6 +28,7 @@ typedef struct {
     size_t id_len;
     Zb__SyncMsg *msg;
     uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
+    char user_id[8];                   /* county the ZAP handler authenticated */
 } inbound;
 
 /* What one round did for one county: the range newly stored (for the
@@ -174,8 +178,19 @@ static void refuse(round_state *rs, MDB_txn *txn, const inbound *in, const char 
         queue_reply(rs, in, m);
 }
 
+/* The connection's authenticated county must be the one it speaks for. */
+static bool speaks_for(const inbound *in, const char *county)
+{
+    return strcmp(in->user_id, county) == 0;
+}
+
 static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Hello *h)
 {
+    if (!speaks_for(in, h->county)) {
+        refuse(rs, txn, in, h->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "this connection is authenticated for another county");
+        return ZB_OK;
+    }
     if (h->protocol != ZB_PROTOCOL_VERSION) {
         refuse(rs, txn, in, h->county, ZB__ERROR_CODE__UNSUPPORTED, 0, 0,
                "unsupported protocol version");
@@ -226,6 +241,11 @@ static int add_leaf(county_round *c, const uint8_t report_hash[ZB_SHA256_LEN], u
 static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Batch *b,
                        int64_t now)
 {
+    if (!speaks_for(in, b->county)) {
+        refuse(rs, txn, in, b->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "this connection is authenticated for another county");
+        return ZB_OK;
+    }
     int err;
     county_round *c = round_county(rs, txn, b->county, &err);
     if (!c) {
@@ -379,8 +399,12 @@ static int recv_one(void *sock, inbound *in)
             break;
         }
         frames++;
-        if (frames == 1 && zb_wire_unpack(zmq_msg_data(&part), zmq_msg_size(&part), &in->msg) != 0)
-            in->msg = NULL;
+        if (frames == 1) {
+            if (zb_wire_unpack(zmq_msg_data(&part), zmq_msg_size(&part), &in->msg) != 0)
+                in->msg = NULL;
+            const char *uid = zmq_msg_gets(&part, "User-Id");
+            snprintf(in->user_id, sizeof in->user_id, "%s", uid ? uid : "");
+        }
         more = zmq_msg_more(&part);
         zmq_msg_close(&part);
     }
@@ -514,15 +538,51 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     return ZB_OK;
 }
 
+/* Record connections the ZAP handler refused since the last call. */
+static void count_denied(zb_agg *a, const zb_zap *zap, uint64_t *counted)
+{
+    uint64_t denied = zb_zap_denied(zap);
+    if (denied == *counted)
+        return;
+    MDB_txn *txn;
+    if (zb_store_begin(zb_agg_store(a), false, &txn) != 0)
+        return;
+    MDB_dbi dbi = zb_store_dbi(zb_agg_store(a), AGG_DB_REFUSALS);
+    uint64_t n;
+    (void)zb_store_get_u64(txn, dbi, "UNENROLLED_CONNECTION", &n, 0);
+    if (zb_store_put_u64(txn, dbi, "UNENROLLED_CONNECTION", n + denied - *counted) == 0 &&
+        zb_store_commit(txn) == 0)
+        *counted = denied;
+    else
+        mdb_txn_abort(txn);
+}
+
 int zb_server_run(zb_agg *a, const char *endpoint)
 {
     void *ctx = zmq_ctx_new();
-    void *sock = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
-    if (!sock) {
-        if (ctx)
-            zmq_ctx_term(ctx);
+    if (!ctx)
+        return ZB_ENET;
+    /* the ZAP handler first: a CURVE socket bound without one admits anyone */
+    zb_zap *zap = NULL;
+    if (zb_zap_start(&zap, ctx, a) != 0) {
+        zmq_ctx_term(ctx);
         return ZB_ENET;
     }
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!sock) {
+        zb_zap_stop(&zap);
+        zmq_ctx_term(ctx);
+        return ZB_ENET;
+    }
+    /* CurveZMQ server: the aggregator's Ed25519 key in its X25519 form,
+     * which is what nodes derive from the key they were given at init */
+    uint8_t curve_sk[32];
+    crypto_sign_ed25519_sk_to_curve25519(curve_sk, zb_agg_identity(a)->sk);
+    int on = 1;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof on);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_sk, sizeof curve_sk);
+    sodium_memzero(curve_sk, sizeof curve_sk);
+    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "zhibao", 6);
     int zero = 0, one = 1, hwm = 100000, hb_ivl = 2000, hb_to = 6000;
     int64_t maxmsg = ZB_FRAME_MAX;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
@@ -535,9 +595,11 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     if (zmq_bind(sock, endpoint) != 0) {
         ZB_ERR("ZB-AGG-BIND", "cannot listen on %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
+        zb_zap_stop(&zap);
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
+    uint64_t denied_counted = 0;
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
     round_state rs = {.agg = a, .sock = sock};
     inbound *msgs = calloc(ROUND_MAX_MSGS, sizeof *msgs);
@@ -550,6 +612,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
             rc = ZB_ENET;
             break;
         }
+        count_denied(a, zap, &denied_counted);
         size_t n = 0;
         while (n < ROUND_MAX_MSGS && recv_one(sock, &msgs[n]))
             n++;
@@ -571,6 +634,8 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     free(rs.reply_to);
     free(msgs);
     zmq_close(sock);
+    count_denied(a, zap, &denied_counted);
+    zb_zap_stop(&zap);
     zmq_ctx_term(ctx);
     ZB_INFO("ZB-AGG-STOP", "stopped");
     return rc;

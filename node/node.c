@@ -172,6 +172,8 @@ void zb_node_close(zb_node **np)
 }
 
 zb_store *zb_node_store(zb_node *n) { return n->store; }
+const zb_identity *zb_node_identity(const zb_node *n) { return n->has_identity ? &n->id : NULL; }
+const uint8_t *zb_node_aggregator_key(const zb_node *n) { return n->agg_key; }
 
 int zb_node_get_status(zb_node *n, zb_node_status *st)
 {

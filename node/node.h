@@ -58,6 +58,10 @@ int zb_node_open(zb_node **out, const char *dir, bool readonly);
 void zb_node_close(zb_node **n);
 
 zb_store *zb_node_store(zb_node *n);
+/* The node's identity (opened writable) or NULL (read-only); borrowed. */
+const zb_identity *zb_node_identity(const zb_node *n);
+/* The aggregator's Ed25519 public key given at init; borrowed. */
+const uint8_t *zb_node_aggregator_key(const zb_node *n);
 int zb_node_get_status(zb_node *n, zb_node_status *st);
 
 /* Assign seq, chain, sign and store reports[0..count) (content only; the

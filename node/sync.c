@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "err.h"
@@ -247,6 +248,29 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
     }
 }
 
+/* Read one monitor event (two frames); returns its event number or 0. */
+static int monitor_event(void *mon)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int event = 0;
+    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 2) {
+        const uint8_t *d = zmq_msg_data(&m);
+        event = d[0] | d[1] << 8; /* uint16 in host order: little-endian here */
+    }
+    int more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    while (more) { /* the endpoint frame */
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0)
+            more = 0;
+        else
+            more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    }
+    return event;
+}
+
 int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
 {
     zb_node_status st;
@@ -266,6 +290,7 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
     srandom((unsigned)(now_ms() ^ (int64_t)getpid()));
 
     void *ctx = zmq_ctx_new();
+    void *mon = NULL;
     s.sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
     if (!s.sock) {
         ZB_ERR("ZB-SYNC-ZMQ", "cannot create socket: %s", zmq_strerror(errno));
@@ -285,6 +310,33 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
     zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL, &rivl, sizeof rivl);
     zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof rmax);
     zmq_setsockopt(s.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* CurveZMQ: the link is encrypted and both ends authenticated with the
+     * X25519 forms of the Ed25519 keys exchanged at enrolment */
+    const zb_identity *id = zb_node_identity(n);
+    uint8_t server_pk[32], my_pk[32], my_sk[32];
+    if (!id || crypto_sign_ed25519_pk_to_curve25519(server_pk, zb_node_aggregator_key(n)) != 0 ||
+        crypto_sign_ed25519_pk_to_curve25519(my_pk, id->pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(my_sk, id->sk) != 0) {
+        ZB_ERR("ZB-SYNC-CURVE", "cannot derive CurveZMQ keys");
+        rc = ZB_ECONFIG;
+        goto out;
+    }
+    zmq_setsockopt(s.sock, ZMQ_CURVE_SERVERKEY, server_pk, sizeof server_pk);
+    zmq_setsockopt(s.sock, ZMQ_CURVE_PUBLICKEY, my_pk, sizeof my_pk);
+    zmq_setsockopt(s.sock, ZMQ_CURVE_SECRETKEY, my_sk, sizeof my_sk);
+    sodium_memzero(my_sk, sizeof my_sk);
+    /* watch the handshake: an aggregator that refuses our key (not
+     * enrolled, or revoked) looks like silence on the data socket */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://zb-sync-monitor-%p", (void *)&s);
+    if (zmq_socket_monitor(s.sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+        mon = zmq_socket(ctx, ZMQ_PAIR);
+        if (mon && zmq_connect(mon, mon_ep) != 0) {
+            zmq_close(mon);
+            mon = NULL;
+        }
+    }
     if (zmq_connect(s.sock, endpoint) != 0) {
         ZB_ERR("ZB-SYNC-CONNECT", "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
         rc = ZB_ENET;
@@ -348,13 +400,21 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
         int64_t wait = IDLE_POLL_MS;
         if (!s.streaming && s.hello_due - now < wait)
             wait = s.hello_due - now > 0 ? s.hello_due - now : 0;
-        zmq_pollitem_t item = {s.sock, 0, ZMQ_POLLIN, 0};
-        int pr = zmq_poll(&item, 1, (long)wait);
+        zmq_pollitem_t items[2] = {{s.sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        int pr = zmq_poll(items, mon ? 2 : 1, (long)wait);
         if (pr < 0) {
             if (errno == EINTR)
                 continue;
             rc = ZB_ENET;
             break;
+        }
+        if (mon && (items[1].revents & ZMQ_POLLIN) && monitor_event(mon) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            ZB_ERR("ZB-SYNC-DENIED", "county %s: the aggregator refused this node's key "
+                   "(not enrolled, or revoked): ask the prefecture to enroll it", s.county);
+            if (opts->once) {
+                rc = ZB_ENOTENROLLED;
+                break;
+            }
         }
         /* drain everything that arrived */
         int fatal = 0;
@@ -385,6 +445,8 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
             break;
     }
 out:
+    if (mon)
+        zmq_close(mon);
     zmq_close(s.sock);
     zmq_ctx_term(ctx);
     return rc;

@@ -109,6 +109,22 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* CurveZMQ client options as a node sets them: X25519 forms of the
+ * aggregator's and the client's Ed25519 keys. */
+static int set_curve(void *sock, const zb_identity *id)
+{
+    uint8_t server[32], pk[32], sk[32];
+    if (crypto_sign_ed25519_pk_to_curve25519(server, F.agg_pk) != 0 ||
+        crypto_sign_ed25519_pk_to_curve25519(pk, id->pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(sk, id->sk) != 0)
+        return -1;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 32) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pk, 32) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, 32) != 0)
+        return -1;
+    return 0;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -151,7 +167,7 @@ static int group_setup(void **state)
     int64_t maxmsg = ZB_FRAME_MAX;
     zmq_setsockopt(F.dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(F.dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    if (zmq_connect(F.dealer, F.endpoint) != 0)
+    if (set_curve(F.dealer, &F.node) != 0 || zmq_connect(F.dealer, F.endpoint) != 0)
         return -1;
     return 0;
 }
@@ -504,6 +520,43 @@ static void test_store_seq2(void **state)
     expect_quiet();
 }
 
+/* 13. A client whose CURVE key is not enrolled gets nothing at all: the
+ * handshake is refused by the ZAP handler, so even a Hello claiming an
+ * enrolled county is never read. So does a client without CURVE. */
+static void quiet_client(const zb_identity *id)
+{
+    void *sock = zmq_socket(F.ctx, ZMQ_DEALER);
+    assert_non_null(sock);
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (id)
+        assert_int_equal(set_curve(sock, id), 0);
+    assert_int_equal(zmq_connect(sock, F.endpoint), 0);
+    Zb__Hello h = ZB__HELLO__INIT;
+    h.protocol = ZB_PROTOCOL_VERSION;
+    h.county = (char *)COUNTY;
+    h.node_key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)F.node.pk};
+    Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+    m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
+    m.hello = &h;
+    (void)zb_wire_send(sock, NULL, 0, &m); /* queued; never delivered */
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&item, 1, 1500), 0);
+    zmq_close(sock);
+}
+
+static void test_unenrolled_curve_client(void **state)
+{
+    (void)state;
+    quiet_client(&F.other);
+}
+
+static void test_plaintext_client(void **state)
+{
+    (void)state;
+    quiet_client(NULL);
+}
+
 /* ------------------------------------------------------------ the store */
 
 static void print_finding(void *ctx, const char *line)
@@ -538,6 +591,13 @@ static void test_store_after(void **state)
     assert_int_equal(st.ms_entries, 1);
     assert_int_equal(mdb_stat(txn, zb_store_dbi(zb_agg_store(ro), AGG_DB_ENVELOPES), &st), 0);
     assert_int_equal(st.ms_entries, 2);
+    /* the refused CURVE handshake was counted (the plaintext client never
+     * reaches the ZAP handler: CURVE drops it before authentication) */
+    uint64_t denied = 0;
+    assert_int_equal(zb_store_get_u64(txn, zb_store_dbi(zb_agg_store(ro), AGG_DB_REFUSALS),
+                                      "UNENROLLED_CONNECTION", &denied, 0),
+                     ZB_OK);
+    assert_true(denied >= 1);
     mdb_txn_abort(txn);
 
     assert_int_equal(zb_agg_check(ro, print_finding, NULL), 0);
@@ -559,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_unenrolled_signer),
         cmocka_unit_test(test_hello_unenrolled_county),
         cmocka_unit_test(test_store_seq2),
+        cmocka_unit_test(test_unenrolled_curve_client),
+        cmocka_unit_test(test_plaintext_client),
         cmocka_unit_test(test_store_after),
     };
     if (zb_crypto_init() != ZB_OK)
