@@ -35,8 +35,9 @@ int zb_log_level_parse(const char *s)
 
 bool zb_log_enabled(zb_log_level level) { return level <= log_level; }
 
-static void log_emit(zb_log_level level, const char *id, const char *suffix, const char *fmt,
-                     va_list ap)
+/* fmt is the caller's checked format: tell the compiler so */
+__attribute__((format(printf, 4, 0))) static void
+log_emit(zb_log_level level, const char *id, const char *suffix, const char *fmt, va_list ap)
 {
     char msg[1024];
     int n = vsnprintf(msg, sizeof msg, fmt, ap);

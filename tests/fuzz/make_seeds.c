@@ -1,0 +1,390 @@
+/*
+ * make_seeds.c - writes the binary seeds of the checked-in corpus: real
+ * signed envelopes of the three deploy/examples reports, the SyncMsg frames
+ * that carry them (receipts with a signed log head and real inclusion and
+ * consistency proofs), and Merkle proofs over the RFC 6962 test leaves.
+ * Keys are derived from fixed seeds, so a rerun rewrites the same bytes.
+ * Not a fuzz target; built only in the fuzz build and run by hand:
+ *   ./build-fuzz/tests/fuzz/make_seeds . tests/fuzz/corpus
+ * (repository root, corpus directory). The JSON and time seeds are written
+ * by hand.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto.h"
+#include "envelope.h"
+#include "merkle.h"
+#include "report.h"
+#include "treehead.h"
+#include "wire.h"
+
+#define COUNTY "222401"
+#define CREATED_AT INT64_C(1793894399) /* 2026-11-05T23:59:59+08:00 */
+#define NREPORTS 3
+
+static const char *const example_names[NREPORTS] = {"monthly", "accident", "accident-supplement"};
+
+static void die(const char *what)
+{
+    fprintf(stderr, "make_seeds: %s\n", what);
+    exit(1);
+}
+
+static void write_seed(const char *corpus, const char *target, const char *name,
+                       const uint8_t *buf, size_t len)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", corpus, target);
+    if (n < 0 || (size_t)n >= sizeof path)
+        die("path too long");
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        die("cannot create a corpus directory");
+    n = snprintf(path, sizeof path, "%s/%s/%s", corpus, target, name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        die("path too long");
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+        die("cannot write a seed");
+    printf("%s %zu bytes\n", path, len);
+}
+
+static void identity_from_seed(uint8_t fill, zb_identity *id)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, fill, sizeof seed);
+    crypto_sign_seed_keypair(id->pk, id->sk, seed);
+}
+
+static void write_msg(const char *corpus, const char *name, const Zb__SyncMsg *msg)
+{
+    uint8_t *buf;
+    size_t len;
+    if (zb_wire_pack(msg, &buf, &len) != 0)
+        die("zb_wire_pack");
+    Zb__SyncMsg *check;
+    if (zb_wire_unpack(buf, len, &check) != 0)
+        die("a seed frame does not unpack");
+    zb__sync_msg__free_unpacked(check, NULL);
+    write_seed(corpus, "fuzz_wire", name, buf, len);
+    free(buf);
+}
+
+/* The aggregator's log over the seed envelopes (leaf = the envelope's
+ * canonical bytes), its signed head, and the proofs receipts carry. */
+typedef struct {
+    uint8_t leaves[NREPORTS][ZB_HASH_LEN];
+    uint8_t root[ZB_HASH_LEN];
+    uint8_t head_buf[256], head_sig[ZB_SIG_LEN];
+    Zb__SignedTreeHead sth;
+    uint8_t paths[NREPORTS][ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    ProtobufCBinaryData path_pb[NREPORTS][ZB_MERKLE_MAX_PROOF];
+    Zb__InclusionProof incl[NREPORTS];
+    Zb__InclusionProof *incl_ptrs[NREPORTS];
+    uint8_t cons_path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    ProtobufCBinaryData cons_pb[ZB_MERKLE_MAX_PROOF];
+    Zb__ConsistencyProof cons; /* 1 -> NREPORTS */
+} seed_log;
+
+static void make_log(seed_log *lg, uint8_t *const *env_bytes, const size_t *env_len,
+                     const zb_identity *agg)
+{
+    const uint8_t(*lv)[ZB_HASH_LEN] = (const uint8_t(*)[ZB_HASH_LEN])lg->leaves;
+    for (int i = 0; i < NREPORTS; i++)
+        zb_envelope_leaf_hash(env_bytes[i], env_len[i], lg->leaves[i]);
+    zb_merkle_root_of_leaves(lv, NREPORTS, lg->root);
+
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = NREPORTS;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, lg->root};
+    th.timestamp = CREATED_AT + 60;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    size_t len = zb__tree_head__get_packed_size(&th);
+    if (len > sizeof lg->head_buf)
+        die("tree head too big");
+    zb__tree_head__pack(&th, lg->head_buf);
+    if (zb_sign_tagged(ZB_TAG_TREE_HEAD, lg->head_buf, len, agg, lg->head_sig) != 0)
+        die("zb_sign_tagged");
+    zb__signed_tree_head__init(&lg->sth);
+    lg->sth.tree_head = (ProtobufCBinaryData){len, lg->head_buf};
+    lg->sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, lg->head_sig};
+    zb_tree_head check;
+    if (zb_tree_head_verify(&lg->sth, agg->pk, &check) != 0)
+        die("the seed tree head does not verify");
+
+    for (int i = 0; i < NREPORTS; i++) {
+        size_t count;
+        if (zb_merkle_inclusion_proof(lv, NREPORTS, (uint64_t)i, lg->paths[i], &count) != 0)
+            die("inclusion proof");
+        for (size_t j = 0; j < count; j++)
+            lg->path_pb[i][j] = (ProtobufCBinaryData){ZB_HASH_LEN, lg->paths[i][j]};
+        zb__inclusion_proof__init(&lg->incl[i]);
+        lg->incl[i].seq = (uint64_t)i + 1;
+        lg->incl[i].log_index = (uint64_t)i;
+        lg->incl[i].path = lg->path_pb[i];
+        lg->incl[i].n_path = count;
+        lg->incl_ptrs[i] = &lg->incl[i];
+        if (zb_inclusion_verify_pb(&lg->incl[i], lg->leaves[i], &check) != 0)
+            die("the seed inclusion proof does not verify");
+    }
+
+    size_t count;
+    if (zb_merkle_consistency_proof(lv, NREPORTS, 1, lg->cons_path, &count) != 0)
+        die("consistency proof");
+    for (size_t j = 0; j < count; j++)
+        lg->cons_pb[j] = (ProtobufCBinaryData){ZB_HASH_LEN, lg->cons_path[j]};
+    zb__consistency_proof__init(&lg->cons);
+    lg->cons.old_size = 1;
+    lg->cons.new_size = NREPORTS;
+    lg->cons.path = lg->cons_pb;
+    lg->cons.n_path = count;
+    zb_tree_head old_head = {.size = 1};
+    memcpy(old_head.root, lg->leaves[0], ZB_HASH_LEN);
+    if (zb_consistency_verify_pb(&lg->cons, &old_head, &check) != 0)
+        die("the seed consistency proof does not verify");
+}
+
+/* One receipt for seqs 1..NREPORTS, signed by the aggregator's key, with
+ * the log head and an inclusion proof per report. */
+static Zb__BatchReceipt *make_receipt(uint8_t (*report_hashes)[ZB_HASH_LEN],
+                                      const zb_identity *agg, seed_log *lg, uint8_t *stmt_buf,
+                                      size_t cap, uint8_t sig[ZB_SIG_LEN])
+{
+    static uint8_t root[ZB_HASH_LEN];
+    uint8_t leaves[NREPORTS][ZB_HASH_LEN];
+    for (int i = 0; i < NREPORTS; i++)
+        zb_merkle_leaf_hash(report_hashes[i], ZB_HASH_LEN, leaves[i]);
+    zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])leaves, NREPORTS, root);
+    Zb__ReceiptStatement st = ZB__RECEIPT_STATEMENT__INIT;
+    st.county = (char *)COUNTY;
+    st.first_seq = 1;
+    st.last_seq = NREPORTS;
+    st.received_at = CREATED_AT + 60;
+    st.batch_root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    st.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    size_t len = zb__receipt_statement__get_packed_size(&st);
+    if (len > cap)
+        die("receipt statement too big");
+    zb__receipt_statement__pack(&st, stmt_buf);
+    if (zb_sign_tagged(ZB_TAG_RECEIPT, stmt_buf, len, agg, sig) != 0)
+        die("zb_sign_tagged");
+    static Zb__BatchReceipt rc;
+    zb__batch_receipt__init(&rc);
+    rc.statement = (ProtobufCBinaryData){len, stmt_buf};
+    rc.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    rc.tree_head = &lg->sth;
+    rc.proofs = lg->incl_ptrs;
+    rc.n_proofs = NREPORTS;
+    return &rc;
+}
+
+static void merkle_seeds(const char *corpus)
+{
+    /* RFC 6962 test leaves (transparency-dev/merkle). */
+    static const char *const hex[8] = {"",         "00",       "10",
+                                       "2021",     "3031",     "40414243",
+                                       "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
+    uint8_t leaves[8][ZB_HASH_LEN];
+    for (int i = 0; i < 8; i++) {
+        uint8_t entry[16];
+        size_t len = strlen(hex[i]) / 2;
+        if (len && zb_hex_decode(hex[i], entry, len) != 0)
+            die("hex");
+        zb_merkle_leaf_hash(entry, len, leaves[i]);
+    }
+    const uint8_t(*lv)[ZB_HASH_LEN] = (const uint8_t(*)[ZB_HASH_LEN])leaves;
+    uint8_t buf[1 + 16 + 2 * ZB_HASH_LEN + ZB_MERKLE_MAX_PROOF * ZB_HASH_LEN];
+    uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    size_t count;
+
+    /* mode 0: inclusion of leaf index 3 in the tree of 7 leaves */
+    const uint64_t idx = 3, n = 7;
+    if (zb_merkle_inclusion_proof(lv, n, idx, proof, &count) != 0)
+        die("inclusion proof");
+    buf[0] = 0;
+    memcpy(buf + 1, &idx, 8); /* little-endian host, as the target reads */
+    memcpy(buf + 9, &n, 8);
+    memcpy(buf + 17, leaves[idx], ZB_HASH_LEN);
+    zb_merkle_root_of_leaves(lv, n, buf + 17 + ZB_HASH_LEN);
+    memcpy(buf + 17 + 2 * ZB_HASH_LEN, proof, count * ZB_HASH_LEN);
+    write_seed(corpus, "fuzz_merkle_verify", "inclusion-3-of-7", buf,
+               17 + 2 * ZB_HASH_LEN + count * ZB_HASH_LEN);
+
+    /* mode 1: consistency 3 -> 7 and 4 -> 8 (old size a power of two) */
+    const uint64_t pairs[2][2] = {{3, 7}, {4, 8}};
+    for (int p = 0; p < 2; p++) {
+        uint64_t m = pairs[p][0], size2 = pairs[p][1];
+        if (zb_merkle_consistency_proof(lv, size2, m, proof, &count) != 0)
+            die("consistency proof");
+        buf[0] = 1;
+        memcpy(buf + 1, &m, 8);
+        memcpy(buf + 9, &size2, 8);
+        zb_merkle_root_of_leaves(lv, m, buf + 17);
+        zb_merkle_root_of_leaves(lv, size2, buf + 17 + ZB_HASH_LEN);
+        memcpy(buf + 17 + 2 * ZB_HASH_LEN, proof, count * ZB_HASH_LEN);
+        char name[64];
+        snprintf(name, sizeof name, "consistency-%u-to-%u", (unsigned)m, (unsigned)size2);
+        write_seed(corpus, "fuzz_merkle_verify", name, buf,
+                   17 + 2 * ZB_HASH_LEN + count * ZB_HASH_LEN);
+    }
+
+    /* mode 2: generated trees (n-1, m, m1-1, flip as u16le, then leaf bytes) */
+    static const uint8_t gen1[] = {2, 6, 0, 3, 0, 2, 0, 0x21, 0x01, 'z', 'b'};
+    static const uint8_t gen2[] = {2, 199, 0, 150, 0, 99, 0, 0x45, 0x03, 0x00};
+    write_seed(corpus, "fuzz_merkle_verify", "tree-7-leaf-3-from-3", gen1, sizeof gen1);
+    write_seed(corpus, "fuzz_merkle_verify", "tree-200-leaf-150-from-100", gen2, sizeof gen2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: make_seeds REPO_ROOT CORPUS_DIR\n");
+        return 2;
+    }
+    const char *root = argv[1], *corpus = argv[2];
+    if (zb_crypto_init() != 0)
+        die("sodium_init");
+    zb_identity node, agg;
+    identity_from_seed(0x11, &node);
+    identity_from_seed(0x22, &agg);
+
+    /* The three example reports as one county's chain: seq 1, 2, 3. */
+    uint8_t *env_bytes[NREPORTS];
+    size_t env_len[NREPORTS];
+    uint8_t hashes[NREPORTS][ZB_HASH_LEN];
+    uint8_t prev[ZB_HASH_LEN] = {0};
+    for (int i = 0; i < NREPORTS; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/deploy/examples/%s.json", root, example_names[i]);
+        json_error_t jerr;
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j)
+            die(jerr.text);
+        zb_problems problems = {0};
+        Zb__Report *r = zb_report_from_json(j, "", &problems, NULL);
+        if (!r)
+            die(problems.n ? problems.lines[0] : "example does not parse");
+        r->county = strdup(COUNTY);
+        r->seq = (uint64_t)i + 1;
+        r->prev_hash.data = malloc(ZB_HASH_LEN);
+        if (!r->county || !r->prev_hash.data)
+            die("out of memory");
+        memcpy(r->prev_hash.data, prev, ZB_HASH_LEN);
+        r->prev_hash.len = ZB_HASH_LEN;
+        r->created_at = CREATED_AT;
+        zb_report_validate(r, "", &problems);
+        if (problems.n)
+            die(problems.lines[0]);
+        size_t len = zb__report__get_packed_size(r);
+        uint8_t *bytes = malloc(len);
+        if (!bytes)
+            die("out of memory");
+        zb__report__pack(r, bytes);
+        zb_report_hash(bytes, len, hashes[i]);
+        memcpy(prev, hashes[i], ZB_HASH_LEN);
+        if (zb_envelope_seal(bytes, len, &node, &env_bytes[i], &env_len[i]) != 0)
+            die("zb_envelope_seal");
+        Zb__Envelope *env;
+        Zb__Report *check;
+        if (zb_envelope_open(env_bytes[i], env_len[i], &env, &check) != 0)
+            die("a seed envelope does not open");
+        zb__envelope__free_unpacked(env, NULL);
+        zb__report__free_unpacked(check, NULL);
+
+        char name[128];
+        snprintf(name, sizeof name, "report-%s", example_names[i]);
+        write_seed(corpus, "fuzz_envelope", name, bytes, len);
+        snprintf(name, sizeof name, "envelope-%s", example_names[i]);
+        write_seed(corpus, "fuzz_envelope", name, env_bytes[i], env_len[i]);
+        free(bytes);
+        zb__report__free_unpacked(r, NULL);
+        zb_problems_free(&problems);
+        json_decref(j);
+    }
+
+    /* SyncMsg frames: one of each kind, batches with real envelopes. */
+    Zb__Envelope *envs[NREPORTS];
+    for (int i = 0; i < NREPORTS; i++) {
+        envs[i] = zb__envelope__unpack(NULL, env_len[i], env_bytes[i]);
+        if (!envs[i])
+            die("unpack envelope");
+    }
+    Zb__SyncMsg msg = ZB__SYNC_MSG__INIT;
+
+    Zb__Hello hello = ZB__HELLO__INIT;
+    hello.protocol = ZB_PROTOCOL_VERSION;
+    hello.county = (char *)COUNTY;
+    hello.node_key = (ProtobufCBinaryData){ZB_PK_LEN, node.pk};
+    hello.has_receipted_seq = 1;
+    hello.receipted_seq = 0;
+    hello.has_tree_size = 1;
+    hello.tree_size = 1;
+    msg.msg_case = ZB__SYNC_MSG__MSG_HELLO;
+    msg.hello = &hello;
+    write_msg(corpus, "hello", &msg);
+
+    Zb__Batch batch = ZB__BATCH__INIT;
+    batch.county = (char *)COUNTY;
+    batch.envelopes = envs;
+    batch.n_envelopes = 1;
+    batch.has_tree_size = 1;
+    batch.tree_size = 1;
+    msg.msg_case = ZB__SYNC_MSG__MSG_BATCH;
+    msg.batch = &batch;
+    write_msg(corpus, "batch-seq1", &msg);
+    batch.n_envelopes = NREPORTS;
+    write_msg(corpus, "batch-seq1-3", &msg);
+
+    uint8_t stmt[512], sig[ZB_SIG_LEN];
+    static seed_log lg;
+    make_log(&lg, env_bytes, env_len, &agg);
+    Zb__BatchReceipt *receipt = make_receipt(hashes, &agg, &lg, stmt, sizeof stmt, sig);
+    Zb__BatchReceipt *receipts[1] = {receipt};
+
+    Zb__Welcome welcome = ZB__WELCOME__INIT;
+    welcome.county = (char *)COUNTY;
+    welcome.acked_seq = NREPORTS;
+    welcome.window = 4;
+    welcome.max_batch = 64;
+    welcome.receipts = receipts;
+    welcome.n_receipts = 1;
+    welcome.tree_head = &lg.sth;
+    welcome.consistency = &lg.cons;
+    msg.msg_case = ZB__SYNC_MSG__MSG_WELCOME;
+    msg.welcome = &welcome;
+    write_msg(corpus, "welcome", &msg);
+
+    Zb__Ack ack = ZB__ACK__INIT;
+    ack.county = (char *)COUNTY;
+    ack.acked_seq = NREPORTS;
+    ack.receipts = receipts;
+    ack.n_receipts = 1;
+    ack.consistency = &lg.cons;
+    msg.msg_case = ZB__SYNC_MSG__MSG_ACK;
+    msg.ack = &ack;
+    write_msg(corpus, "ack", &msg);
+
+    Zb__Refusal refusal = ZB__REFUSAL__INIT;
+    refusal.county = (char *)COUNTY;
+    refusal.code = ZB__ERROR_CODE__BAD_CHAIN;
+    refusal.seq = 2;
+    refusal.acked_seq = 1;
+    refusal.reason = (char *)"prev_hash does not match the stored predecessor";
+    msg.msg_case = ZB__SYNC_MSG__MSG_REFUSAL;
+    msg.refusal = &refusal;
+    write_msg(corpus, "refusal", &msg);
+
+    for (int i = 0; i < NREPORTS; i++) {
+        zb__envelope__free_unpacked(envs[i], NULL);
+        free(env_bytes[i]);
+    }
+    merkle_seeds(corpus);
+    zb_identity_wipe(&node);
+    zb_identity_wipe(&agg);
+    return 0;
+}
