@@ -371,8 +371,17 @@ static void env_key(uint8_t key[ZB_COUNTY_LEN + 8], const char *county, uint64_t
         goto done;                                                                                  \
     } while (0)
 
+int zb_agg_signature_verdict(const Zb__Envelope *env)
+{
+    if (env->report.len > ZB_REPORT_MAX || env->signer.len != ZB_PK_LEN ||
+        env->signature.len != ZB_SIG_LEN)
+        return 0;
+    return zb_verify_tagged(ZB_TAG_REPORT, env->report.data, env->report.len, env->signature.data,
+                            env->signer.data) == 0;
+}
+
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_out *out)
+                  int64_t now, int sig_verdict, zb_ingest_out *out)
 {
     int rc = ZB_OK;
     Zb__Report *r = NULL;
@@ -420,8 +429,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         }
         /* different bytes for a stored (county, seq): keep it as evidence
          * only if the county's key really signed it */
-        if (zb_verify_tagged(ZB_TAG_REPORT, env->report.data, env->report.len,
-                             env->signature.data, env->signer.data) != 0)
+        if (!(sig_verdict >= 0 ? sig_verdict : zb_agg_signature_verdict(env)))
             REFUSE(ZB__ERROR_CODE__BAD_SIGNATURE, "seq %" PRIu64 ": signature does not verify",
                    r->seq);
         uint8_t ekey[ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN];
@@ -445,8 +453,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         REFUSE(ZB__ERROR_CODE__BAD_CHAIN,
                "seq %" PRIu64 ": prev_hash is not the hash of seq %" PRIu64, r->seq,
                rec->acked_seq);
-    if (zb_verify_tagged(ZB_TAG_REPORT, env->report.data, env->report.len, env->signature.data,
-                         env->signer.data) != 0)
+    if (!(sig_verdict >= 0 ? sig_verdict : zb_agg_signature_verdict(env)))
         REFUSE(ZB__ERROR_CODE__BAD_SIGNATURE, "seq %" PRIu64 ": signature does not verify", r->seq);
     zb_report_validate(r, "", &problems);
     if (problems.n)

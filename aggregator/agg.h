@@ -130,10 +130,16 @@ typedef struct {
 
 /* Apply the acceptance rules to env for county record rec (updated in
  * place when stored) inside txn, received at now; a stored envelope is also
- * appended to the transparency log. Returns a negative ZB_E* only for store
- * failures (the transaction must then be aborted); the outcome is in *out. */
+ * appended to the transparency log. sig_verdict is the signature check
+ * already done elsewhere (1 valid, 0 invalid: zb_agg_presign_check) or -1
+ * to check it here. Returns a negative ZB_E* only for store failures (the
+ * transaction must then be aborted); the outcome is in *out. */
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
-                  int64_t now, zb_ingest_out *out);
+                  int64_t now, int sig_verdict, zb_ingest_out *out);
+
+/* The signature check of zb_agg_ingest on its own (no store access; any
+ * thread): 1 when env's signature by env->signer verifies, else 0. */
+int zb_agg_signature_verdict(const Zb__Envelope *env);
 
 /* Build and sign the receipt for county's seqs first..last with the given
  * Merkle root (over SHA-256 of each report) and receive time. *out is

@@ -2,6 +2,9 @@
 #include "server.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,7 @@ typedef struct {
     Zb__SyncMsg *msg;
     uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
     char user_id[8];                   /* county the ZAP handler authenticated */
+    int8_t *verdicts;                  /* a Batch's signature checks, done in parallel */
 } inbound;
 
 /* What one round did for one county: the range newly stored (for the
@@ -49,6 +53,7 @@ typedef struct {
     zb_agg *agg;
     void *sock;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
+    int threads;              /* signature checks run on this many threads */
     uint64_t head_size;
     county_round *counties;
     size_t n_counties, cap_counties;
@@ -266,7 +271,8 @@ static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Z
         c->node_tree_size = b->tree_size;
     for (size_t i = 0; i < b->n_envelopes; i++) {
         zb_ingest_out res;
-        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now, &res);
+        int rc = zb_agg_ingest(rs->agg, txn, &c->rec, b->envelopes[i], now,
+                               in->verdicts ? in->verdicts[i] : -1, &res);
         if (rc)
             return rc;
         if (res.result == ZB_INGEST_REFUSED) {
@@ -388,6 +394,7 @@ static int recv_one(void *sock, inbound *in)
     in->id_len = n < ROUTING_ID_MAX ? n : ROUTING_ID_MAX;
     memcpy(in->id, zmq_msg_data(&part), in->id_len);
     in->msg = NULL;
+    in->verdicts = NULL;
     int more = zmq_msg_more(&part);
     zmq_msg_close(&part);
     int frames = 0;
@@ -469,8 +476,67 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
     mdb_txn_abort(txn);
 }
 
+/* ---- signature checks on every core, before the (single) writer runs */
+
+typedef struct {
+    const Zb__Envelope **envs;
+    int8_t **out;
+    size_t n;
+    atomic_size_t next;
+} verify_work;
+
+static void *verify_worker(void *arg)
+{
+    verify_work *w = arg;
+    for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;)
+        *w->out[i] = (int8_t)zb_agg_signature_verdict(w->envs[i]);
+    return NULL;
+}
+
+#define PARALLEL_MIN 32 /* fewer signatures are checked inline */
+
+/* Verify every envelope of every Batch in msgs on all cores; results go to
+ * each inbound's verdicts (left NULL when there is nothing worth it). */
+static void presign_check(inbound *msgs, size_t n, int threads)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].msg && msgs[i].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH)
+            total += msgs[i].msg->batch->n_envelopes;
+    if (total < PARALLEL_MIN || threads < 2)
+        return;
+    verify_work w = {.envs = malloc(total * sizeof *w.envs), .out = malloc(total * sizeof *w.out),
+                     .n = 0};
+    if (!w.envs || !w.out)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (!msgs[i].msg || msgs[i].msg->msg_case != ZB__SYNC_MSG__MSG_BATCH)
+            continue;
+        const Zb__Batch *b = msgs[i].msg->batch;
+        if (b->n_envelopes == 0 || !(msgs[i].verdicts = malloc(b->n_envelopes)))
+            continue;
+        for (size_t j = 0; j < b->n_envelopes; j++) {
+            w.envs[w.n] = b->envelopes[j];
+            w.out[w.n++] = &msgs[i].verdicts[j];
+        }
+    }
+    atomic_init(&w.next, 0);
+    pthread_t tid[16];
+    int started = 0;
+    for (int t = 1; t < threads && t < 16; t++)
+        if (pthread_create(&tid[started], NULL, verify_worker, &w) == 0)
+            started++;
+    verify_worker(&w); /* the main thread works too */
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+done:
+    free(w.envs);
+    free(w.out);
+}
+
 static int run_round(round_state *rs, inbound *msgs, size_t n)
 {
+    presign_check(msgs, n, rs->threads);
     MDB_txn *txn;
     int rc = zb_store_begin(zb_agg_store(rs->agg), false, &txn);
     if (rc)
@@ -601,7 +667,8 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     }
     uint64_t denied_counted = 0;
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
-    round_state rs = {.agg = a, .sock = sock};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    round_state rs = {.agg = a, .sock = sock, .threads = cores > 1 ? (int)cores : 1};
     inbound *msgs = calloc(ROUND_MAX_MSGS, sizeof *msgs);
     int rc = msgs ? ZB_OK : ZB_ENOMEM;
     while (rc == 0 && !zb_server_stop) {
@@ -623,9 +690,12 @@ int zb_server_run(zb_agg *a, const char *endpoint)
             rr = 0; /* the senders retry into the larger map */
         if (rr && rr != ZB_EMAPFULL)
             ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             if (msgs[i].msg)
                 zb__sync_msg__free_unpacked(msgs[i].msg, NULL);
+            free(msgs[i].verdicts);
+            msgs[i].verdicts = NULL;
+        }
         round_reset(&rs);
     }
     round_reset(&rs);

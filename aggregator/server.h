@@ -6,7 +6,12 @@
  * inside ONE LMDB write transaction, commits durably, and only then answers:
  * one Ack per county per round carrying the highest contiguous seq and a
  * receipt (one aggregator signature over the county's newly stored range).
- * Nothing is acknowledged that is not on disk. Single-threaded.
+ * Nothing is acknowledged that is not on disk.
+ *
+ * Threads: the loop and the one writer are the calling thread; each round
+ * first checks the signatures of all its envelopes on every core (short-
+ * lived worker threads that touch nothing but the envelopes), and the ZAP
+ * handler runs on a thread of its own (zap.h).
  */
 #ifndef ZB_SERVER_H
 #define ZB_SERVER_H
