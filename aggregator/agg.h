@@ -149,7 +149,10 @@ int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t 
                         Zb__BatchReceipt **out);
 
 #define ZB_REISSUE_CHUNK 4096u /* reports per re-issued receipt */
-#define ZB_REISSUE_MAX 256u    /* receipts per Welcome */
+/* receipts per Welcome: with one ~700-byte inclusion proof per report this
+ * keeps a Welcome near 6 MB, well under ZB_FRAME_MAX; a node missing more
+ * asks again (each Hello re-issues the next 8,192) */
+#define ZB_REISSUE_MAX 2u
 
 /* Re-issue receipts for county's stored seqs from..to from the stored
  * envelopes, in chunks of ZB_REISSUE_CHUNK; *out is a malloc'd array of
