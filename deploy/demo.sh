@@ -347,11 +347,18 @@ print("  every county: each report received exactly once, and every report is co
 print("  signed receipt the node re-verified against the aggregator's key and its own reports")
 PY
 
-# ---------------------------------------------------------------- 12. check
+# ---------------------------------------------------------------- 12. consolidation
+section "Consolidation: who filed October on time, and every accident's current grade"
+say "  (the sample reports are created today, so October's are late: the deadline was 2026-11-05)"
+run zhibao-agg report monthly --dir agg --period 2026-10
+run zhibao-agg report accidents --dir agg --from 2026-10-01 --to 2026-10-31
+
+# ---------------------------------------------------------------- 13. check
 section "Integrity check of the prefecture store (what an auditor re-runs)"
 run zhibao-agg check --dir agg
+run zhibao-node verify-receipts --dir "${DIR[222401]}"
 
-# ---------------------------------------------------------------- 13. stop
+# ---------------------------------------------------------------- 14. stop
 section "Stopping the aggregator (SIGTERM, as systemd does)"
 printf '  $ kill -TERM %s; wait\n' "$AGG_PID"
 kill -TERM "$AGG_PID"
