@@ -26,7 +26,8 @@ struct zb_agg {
 
 static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",    "counties",    "envelopes", "evidence",   "refusals",
-    "log_nodes", "log_entries", "env_log", "tree_heads", "keys", "curve_keys"};
+    "log_nodes", "log_entries", "env_log", "tree_heads", "keys", "curve_keys",
+    "figures"};
 
 /* county record layout v1: ver(1) key(32) acked(8) last_hash(32) reports(8)
  * last_received(8) enrolled_at(8), integers big-endian */
@@ -232,23 +233,40 @@ static int curve_index_put(zb_agg *a, MDB_txn *txn, const uint8_t key[ZB_PK_LEN]
     return rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
 }
 
-int zb_agg_county_of_curve_key(zb_agg *a, const uint8_t curve_pk[32], char county[7])
+int zb_agg_curve_keys(zb_agg *a, MDB_txn *txn,
+                      int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                      void *ctx)
 {
-    MDB_txn *txn;
-    int rc = zb_store_begin(a->store, true, &txn);
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &cur));
     if (rc)
         return rc;
-    MDB_val k = {32, (void *)curve_pk}, v;
-    rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, &v));
-    if (rc == 0 && v.mv_size == ZB_COUNTY_LEN) {
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 32 || v.mv_size != ZB_COUNTY_LEN)
+            continue;
+        char county[ZB_COUNTY_LEN + 1];
         memcpy(county, v.mv_data, ZB_COUNTY_LEN);
         county[ZB_COUNTY_LEN] = '\0';
-    } else if (rc == 0) {
-        rc = ZB_EDECODE;
+        rc = fn(ctx, k.mv_data, county);
     }
-    mdb_txn_abort(txn);
+    mdb_cursor_close(cur);
     return rc;
-} /* a revoked county's record key: matches no signer */
+}
+
+uint64_t zb_agg_keys_generation(zb_agg *a, MDB_txn *txn)
+{
+    uint64_t gen = 0;
+    (void)zb_store_get_u64(txn, zb_store_dbi(a->store, AGG_DB_META), "keys_gen", &gen, 0);
+    return gen;
+}
+
+static int bump_keys_generation(zb_agg *a, MDB_txn *txn)
+{
+    return zb_store_put_u64(txn, zb_store_dbi(a->store, AGG_DB_META), "keys_gen",
+                            zb_agg_keys_generation(a, txn) + 1);
+}
 
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
                   uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
@@ -296,7 +314,8 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
     memcpy(e.key, key, ZB_PK_LEN);
     memcpy(rec.key, key, ZB_PK_LEN);
     if ((rc = key_put(a, txn, county, &e)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
-        (rc = curve_index_put(a, txn, key, county, false))) {
+        (rc = curve_index_put(a, txn, key, county, false)) ||
+        (rc = bump_keys_generation(a, txn))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -332,7 +351,8 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
     last.last_seq = rec.acked_seq;
     memcpy(rec.key, no_key, ZB_PK_LEN);
     if ((rc = key_put(a, txn, county, &last)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
-        (rc = curve_index_put(a, txn, last.key, county, true)))
+        (rc = curve_index_put(a, txn, last.key, county, true)) ||
+        (rc = bump_keys_generation(a, txn)))
         goto fail;
     if ((rc = zb_store_commit(txn)) == 0) {
         *revoked = last;

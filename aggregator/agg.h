@@ -20,6 +20,8 @@
  *   keys       county || enrolment number (u32 BE) -> key history record
  *   curve_keys X25519 public key (the node's Ed25519 key converted, as
  *              CurveZMQ presents it) -> county code, for active keys only
+ *   figures    yearly denominators and the 2015 base deaths loaded by
+ *              `load-figures` (layout in consolidate.h, zb_figures_put)
  *
  * Acceptance (zb_agg_ingest), all inside the caller's write transaction:
  *   seq <= acked, same bytes      duplicate: acknowledged again, nothing stored
@@ -41,7 +43,7 @@
 
 enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
        AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
-       AGG_DB_CURVE_KEYS, AGG_DB_COUNT };
+       AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 
@@ -94,10 +96,14 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
 int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
                   uint8_t last_hash[ZB_SHA256_LEN]);
 
-/* The county whose ACTIVE key presents as CurveZMQ public key curve_pk
- * (county: 7 bytes). ZB_ENOTFOUND when no active key does. Any thread,
- * its own read transaction. */
-int zb_agg_county_of_curve_key(zb_agg *a, const uint8_t curve_pk[32], char county[7]);
+/* Every active key as CurveZMQ presents it, in key order: fn(ctx,
+ * curve_pk, county) per key. With the generation number of the key set
+ * (meta "keys_gen", bumped by every enroll and revoke, from any process),
+ * so a server can reload only when it changed. */
+int zb_agg_curve_keys(zb_agg *a, MDB_txn *txn,
+                      int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                      void *ctx);
+uint64_t zb_agg_keys_generation(zb_agg *a, MDB_txn *txn);
 
 /* Every enrolment of county in order; calls fn for each. Returns 0, the
  * first non-zero value fn returned (which stops the walk), or a negative

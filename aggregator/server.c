@@ -604,6 +604,19 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     return ZB_OK;
 }
 
+/* Give the ZAP handler the enrolled keys again when an enroll or a revoke
+ * (from any process) changed them. */
+static void refresh_keys(zb_agg *a, zb_zap *zap, uint64_t *gen)
+{
+    MDB_txn *txn;
+    if (zb_store_begin(zb_agg_store(a), true, &txn) != 0)
+        return;
+    uint64_t now_gen = zb_agg_keys_generation(a, txn);
+    if (now_gen != *gen && zb_zap_reload(zap, a, txn) == 0)
+        *gen = now_gen;
+    mdb_txn_abort(txn);
+}
+
 /* Record connections the ZAP handler refused since the last call. */
 static void count_denied(zb_agg *a, const zb_zap *zap, uint64_t *counted)
 {
@@ -630,7 +643,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         return ZB_ENET;
     /* the ZAP handler first: a CURVE socket bound without one admits anyone */
     zb_zap *zap = NULL;
-    if (zb_zap_start(&zap, ctx, a) != 0) {
+    if (zb_zap_start(&zap, ctx) != 0) {
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
@@ -665,7 +678,8 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
-    uint64_t denied_counted = 0;
+    uint64_t denied_counted = 0, keys_gen = UINT64_MAX;
+    refresh_keys(a, zap, &keys_gen);
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     round_state rs = {.agg = a, .sock = sock, .threads = cores > 1 ? (int)cores : 1};
@@ -680,6 +694,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
             break;
         }
         count_denied(a, zap, &denied_counted);
+        refresh_keys(a, zap, &keys_gen);
         size_t n = 0;
         while (n < ROUND_MAX_MSGS && recv_one(sock, &msgs[n]))
             n++;

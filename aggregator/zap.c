@@ -12,13 +12,83 @@
 #include "err.h"
 #include "log.h"
 
+typedef struct {
+    uint8_t key[32];
+    char county[8];
+} zap_entry;
+
 struct zb_zap {
     void *sock;
-    zb_agg *agg;
     pthread_t thread;
     atomic_int stop;
     atomic_uint_least64_t denied;
+    /* the admitted keys: a sorted snapshot the main thread installs; the
+     * handler thread never touches the store (LMDB's map may be resized
+     * by the main thread, which needs no other transaction open) */
+    pthread_mutex_t lock;
+    zap_entry *entries;
+    size_t n;
 };
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(((const zap_entry *)a)->key, ((const zap_entry *)b)->key, 32);
+}
+
+/* The county of an admitted key: copies it to county (8 bytes); 0 or -1. */
+static int lookup(zb_zap *z, const uint8_t key[32], char county[8])
+{
+    zap_entry probe;
+    memcpy(probe.key, key, 32);
+    pthread_mutex_lock(&z->lock);
+    const zap_entry *e = z->n ? bsearch(&probe, z->entries, z->n, sizeof *e, cmp_entry) : NULL;
+    if (e)
+        memcpy(county, e->county, 8);
+    pthread_mutex_unlock(&z->lock);
+    return e ? 0 : -1;
+}
+
+typedef struct {
+    zap_entry *v;
+    size_t n, cap;
+} entry_list;
+
+static int collect(void *ctx, const uint8_t curve_pk[32], const char *county)
+{
+    entry_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        zap_entry *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return ZB_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    memcpy(l->v[l->n].key, curve_pk, 32);
+    snprintf(l->v[l->n].county, sizeof l->v[l->n].county, "%s", county);
+    l->n++;
+    return 0;
+}
+
+int zb_zap_reload(zb_zap *z, zb_agg *a, MDB_txn *txn)
+{
+    entry_list l = {0};
+    int rc = zb_agg_curve_keys(a, txn, collect, &l);
+    if (rc) {
+        free(l.v);
+        return rc;
+    }
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_entry); /* LMDB order already; cheap insurance */
+    pthread_mutex_lock(&z->lock);
+    zap_entry *old = z->entries;
+    z->entries = l.v;
+    z->n = l.n;
+    pthread_mutex_unlock(&z->lock);
+    free(old);
+    ZB_DEBUG("ZB-AGG-ZAP-KEYS", "%zu enrolled key(s) admitted", l.n);
+    return ZB_OK;
+}
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_FRAMES 7 /* version, request id, domain, address, identity, mechanism, key */
@@ -62,7 +132,7 @@ static void handle(zb_zap *z)
             zmq_msg_close(&f[i]);
         return;
     }
-    char county[7] = "";
+    char county[8] = "";
     const char *why = NULL;
     char addr[64] = "?";
     if (n >= 4) {
@@ -76,7 +146,7 @@ static void handle(zb_zap *z)
         why = "only CURVE is accepted";
     else if (zmq_msg_size(&f[6]) != 32)
         why = "bad client key";
-    else if (zb_agg_county_of_curve_key(z->agg, zmq_msg_data(&f[6]), county) != 0)
+    else if (lookup(z, zmq_msg_data(&f[6]), county) != 0)
         why = "client key not enrolled (or revoked)";
     if (why) {
         atomic_fetch_add(&z->denied, 1);
@@ -109,13 +179,13 @@ static void *run(void *arg)
     return NULL;
 }
 
-int zb_zap_start(zb_zap **out, void *ctx, zb_agg *a)
+int zb_zap_start(zb_zap **out, void *ctx)
 {
     *out = NULL;
     zb_zap *z = calloc(1, sizeof *z);
     if (!z)
         return ZB_ENOMEM;
-    z->agg = a;
+    pthread_mutex_init(&z->lock, NULL);
     z->sock = zmq_socket(ctx, ZMQ_REP);
     int zero = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
@@ -142,6 +212,8 @@ void zb_zap_stop(zb_zap **zp)
         return;
     atomic_store(&(*zp)->stop, 1);
     pthread_join((*zp)->thread, NULL);
+    pthread_mutex_destroy(&(*zp)->lock);
+    free((*zp)->entries);
     free(*zp);
     *zp = NULL;
 }

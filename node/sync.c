@@ -23,6 +23,8 @@ volatile int zb_sync_stop = 0;
 #define IDLE_POLL_MS 20        /* daemon: how often to look for new reports */
 #define HEARTBEAT_IVL_MS 2000
 #define HEARTBEAT_TIMEOUT_MS 6000
+#define DENIED_FINAL_MS 2000   /* --once gives up when the key is refused this long */
+#define DENIED_RETRY_MS 400    /* --once: try a refused handshake again after this */
 
 static int64_t now_ms(void)
 {
@@ -347,7 +349,7 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
 
     int64_t start = now_ms();
     int64_t deadline = start + (int64_t)((opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000);
-    int64_t last_refresh = 0, last_receipt_check = 0;
+    int64_t last_refresh = 0, last_receipt_check = 0, denied_since = 0, reconnect_at = 0;
     s.hello_due = start;
     rc = ZB_SYNC_DONE;
     for (;;) {
@@ -408,13 +410,29 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
             rc = ZB_ENET;
             break;
         }
-        if (mon && (items[1].revents & ZMQ_POLLIN) && monitor_event(mon) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            ZB_ERR("ZB-SYNC-DENIED", "county %s: the aggregator refused this node's key "
-                   "(not enrolled, or revoked): ask the prefecture to enroll it", s.county);
-            if (opts->once) {
-                rc = ZB_ENOTENROLLED;
-                break;
-            }
+        int event = mon && (items[1].revents & ZMQ_POLLIN) ? monitor_event(mon) : 0;
+        int64_t t = now_ms();
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            denied_since = 0;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            /* ZeroMQ does not retry a refused handshake: we do, because a
+             * key enrolled a moment ago may not be admitted yet; only a
+             * refusal that lasts is final */
+            if (!denied_since)
+                denied_since = t;
+            ZB_WARN("ZB-SYNC-DENIED", "county %s: the aggregator refused this node's key "
+                    "(not enrolled, or revoked): ask the prefecture to enroll it", s.county);
+            reconnect_at = t + (opts->once ? DENIED_RETRY_MS : jitter(HELLO_RETRY_MAX_MS));
+        }
+        if (opts->once && denied_since && t - denied_since >= DENIED_FINAL_MS) {
+            rc = ZB_ENOTENROLLED;
+            break;
+        }
+        if (reconnect_at && t >= reconnect_at) {
+            reconnect_at = 0;
+            zmq_disconnect(s.sock, endpoint);
+            zmq_connect(s.sock, endpoint);
+            schedule_hello(&s, t, false);
         }
         /* drain everything that arrived */
         int fatal = 0;
