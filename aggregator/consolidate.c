@@ -1,6 +1,7 @@
 /* consolidate.c - see consolidate.h. */
 #include "consolidate.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "report.h"
 #include "timefmt.h"
 
 #define EXIT_RUNTIME 1
@@ -783,6 +785,711 @@ fail:
     return rc;
 }
 
+/* ------------------------------------------------------------ indicators: pure rules */
+
+#define CST_S (8 * 3600) /* +08:00 */
+
+/* 1 January 00:00:00 +08:00 of year, Unix s. */
+static int64_t year_start(int year)
+{
+    return zb_days_from_civil(year, 1, 1) * DAY_S - CST_S;
+}
+
+void zb_indicator_window_of(int year, int64_t now, zb_indicator_window *w)
+{
+    int64_t start = year_start(year), end = year_start(year + 1);
+    int64_t to = now < start ? start : now > end ? end : now;
+    w->from = start;
+    w->to = to;
+    w->prev_from = year_start(year - 1);
+    if (to == end) {
+        w->prev_to = start;
+    } else {
+        /* to's local date and time, one year earlier */
+        int64_t local = to + CST_S;
+        int64_t days = local / DAY_S, sod = local % DAY_S; /* local >= 0 for years >= 1970 */
+        int month = 12;
+        while (month > 1 && days < zb_days_from_civil(year, month, 1))
+            month--;
+        int day = (int)(days - zb_days_from_civil(year, month, 1)) + 1;
+        /* 29 February of a common year is 1 March: zb_days_from_civil is arithmetic */
+        int64_t prev = zb_days_from_civil(year - 1, month, day) * DAY_S + sod - CST_S;
+        w->prev_to = prev > start ? start : prev;
+    }
+    w->elapsed = (double)(to - start) / (double)(end - start);
+}
+
+void zb_target_progress_of(uint64_t deaths, uint64_t base_deaths, double elapsed,
+                           zb_target_progress *out)
+{
+    const double keep = (double)(100 - ZB_TARGET_REDUCTION_PCT) / 100.0;
+    out->base_prorated = (double)base_deaths * elapsed;
+    out->target = (double)base_deaths * keep;
+    out->target_prorated = out->base_prorated * keep;
+    out->has_change = out->base_prorated > 0;
+    out->change_pct = out->has_change
+                          ? ((double)deaths - out->base_prorated) / out->base_prorated * 100.0
+                          : 0;
+    out->progress_pct = out->has_change ? -out->change_pct / ZB_TARGET_REDUCTION_PCT * 100.0 : 0;
+    out->on_track = (double)deaths <= out->target_prorated;
+}
+
+bool zb_death_rate(uint64_t deaths, double denominator, double scale, double *rate)
+{
+    if (!(denominator > 0))
+        return false;
+    *rate = (double)deaths / denominator * scale;
+    return true;
+}
+
+enum {
+    IND_COAL_MINE = 1,
+    IND_ROAD_TRAFFIC = 7,
+    IND_FIRE = 8,
+    IND_WATER_TRAFFIC = 10,
+    IND_RAILWAY = 11,
+    IND_CIVIL_AVIATION = 12,
+    IND_AGRICULTURAL_MACHINERY = 13,
+    IND_FISHING_VESSEL = 14,
+};
+
+bool zb_industry_mining_commerce(int industry)
+{
+    if (industry < ZB_INDUSTRY_MIN || industry > ZB_INDUSTRY_MAX)
+        return false;
+    switch (industry) {
+    case IND_ROAD_TRAFFIC:
+    case IND_FIRE:
+    case IND_WATER_TRAFFIC:
+    case IND_RAILWAY:
+    case IND_CIVIL_AVIATION:
+    case IND_AGRICULTURAL_MACHINERY:
+    case IND_FISHING_VESSEL: return false;
+    default: return true;
+    }
+}
+
+/* ------------------------------------------------------------ figures file */
+
+void zb_figures_file_free(zb_figures_file *f)
+{
+    if (!f)
+        return;
+    free(f->figures);
+    free(f->base);
+    memset(f, 0, sizeof *f);
+}
+
+/* A county code at obj.county into out; false (problem added) when bad. */
+static bool fig_county(const json_t *obj, const char *path, char out[7], zb_problems *p)
+{
+    const json_t *v = json_object_get(obj, "county");
+    const char *s = json_string_value(v);
+    if (!v) {
+        zb_problems_add(p, "%s.county: missing", path);
+        return false;
+    }
+    if (!s || !zb_county_code_valid(s)) {
+        zb_problems_add(p, "%s.county: must be a 6-digit county code (e.g. \"222401\"; "
+                           "\"222400\" for the prefecture)", path);
+        return false;
+    }
+    memcpy(out, s, 7);
+    return true;
+}
+
+static bool fig_year(const json_t *obj, const char *path, int lo, int hi, int *out,
+                     zb_problems *p)
+{
+    const json_t *v = json_object_get(obj, "year");
+    if (!v) {
+        zb_problems_add(p, "%s.year: missing", path);
+        return false;
+    }
+    json_int_t y = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (y < lo || y > hi) {
+        if (lo == hi)
+            zb_problems_add(p, "%s.year: must be %d (the base year of the target)", path, lo);
+        else
+            zb_problems_add(p, "%s.year: must be an integer %d..%d", path, lo, hi);
+        return false;
+    }
+    *out = (int)y;
+    return true;
+}
+
+/* An optional count obj.key (absent or null: not known). */
+static bool fig_count(const json_t *obj, const char *path, const char *key, uint64_t max,
+                      bool required, uint64_t *out, bool *present, zb_problems *p)
+{
+    const json_t *v = json_object_get(obj, key);
+    *present = false;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            zb_problems_add(p, "%s.%s: missing", path, key);
+            return false;
+        }
+        return true;
+    }
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (n < 0 || (uint64_t)n > max) {
+        zb_problems_add(p, "%s.%s: must be an integer 0..%" PRIu64 "%s", path, key, max,
+                        required ? "" : " or null");
+        return false;
+    }
+    *out = (uint64_t)n;
+    *present = true;
+    return true;
+}
+
+static bool fig_unknown_keys(const json_t *obj, const char *path, const char *const *known,
+                             zb_problems *p)
+{
+    bool ok = true;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        bool found = false;
+        for (size_t i = 0; known[i] && !found; i++)
+            found = strcmp(key, known[i]) == 0;
+        if (!found) {
+            zb_problems_add(p, "%s.%s: unknown field", path, key);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static bool parse_figures_entry(const json_t *e, const char *path, zb_figures *f, zb_problems *p)
+{
+    static const char *const known[] = {"county",
+                                        "year",
+                                        "gdp_100m_yuan",
+                                        "workers_industry_mining_commerce",
+                                        "motor_vehicles",
+                                        "coal_output_tonnes",
+                                        NULL};
+    if (!json_is_object(e)) {
+        zb_problems_add(p, "%s: must be an object", path);
+        return false;
+    }
+    memset(f, 0, sizeof *f);
+    bool ok = fig_unknown_keys(e, path, known, p);
+    ok &= fig_county(e, path, f->county, p);
+    ok &= fig_year(e, path, ZB_FIGURES_YEAR_MIN, ZB_FIGURES_YEAR_MAX, &f->year, p);
+    const json_t *gdp = json_object_get(e, "gdp_100m_yuan");
+    if (gdp && !json_is_null(gdp)) {
+        double g = json_is_number(gdp) ? json_number_value(gdp) : -1;
+        if (!(g >= 0 && g <= ZB_FIGURE_GDP_MAX)) {
+            zb_problems_add(p, "%s.gdp_100m_yuan: must be a number 0..%.0f (100 million yuan) "
+                               "or null", path, ZB_FIGURE_GDP_MAX);
+            ok = false;
+        } else {
+            f->gdp_100m_yuan = g;
+            f->present |= ZB_FIG_GDP;
+        }
+    }
+    static const struct {
+        const char *key;
+        unsigned bit;
+        size_t off;
+    } counts[] = {
+        {"workers_industry_mining_commerce", ZB_FIG_WORKERS, offsetof(zb_figures, workers)},
+        {"motor_vehicles", ZB_FIG_VEHICLES, offsetof(zb_figures, vehicles)},
+        {"coal_output_tonnes", ZB_FIG_COAL, offsetof(zb_figures, coal_tonnes)}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        bool present;
+        uint64_t *dst = (uint64_t *)((char *)f + counts[i].off);
+        ok &= fig_count(e, path, counts[i].key, ZB_FIGURE_COUNT_MAX, false, dst, &present, p);
+        if (present)
+            f->present |= counts[i].bit;
+    }
+    return ok;
+}
+
+static bool parse_base_entry(const json_t *e, const char *path, zb_base_deaths *b, zb_problems *p)
+{
+    static const char *const known[] = {"county", "year", "deaths", NULL};
+    if (!json_is_object(e)) {
+        zb_problems_add(p, "%s: must be an object", path);
+        return false;
+    }
+    memset(b, 0, sizeof *b);
+    bool present;
+    bool ok = fig_unknown_keys(e, path, known, p);
+    ok &= fig_county(e, path, b->county, p);
+    ok &= fig_year(e, path, ZB_BASE_YEAR, ZB_BASE_YEAR, &b->year, p);
+    ok &= fig_count(e, path, "deaths", ZB_COUNT_MAX, true, &b->deaths, &present, p);
+    return ok;
+}
+
+/* (county, year, index) of one entry, to find the same county and year twice. */
+typedef struct {
+    char county[7];
+    int year;
+    size_t index;
+} fig_key;
+
+static int fig_key_cmp(const void *pa, const void *pb)
+{
+    const fig_key *a = pa, *b = pb;
+    int c = strcmp(a->county, b->county);
+    if (c)
+        return c;
+    if (a->year != b->year)
+        return a->year < b->year ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Problems for any county and year given twice in list name. */
+static int fig_duplicates(fig_key *keys, size_t n, const char *name, zb_problems *p)
+{
+    if (n > 1)
+        qsort(keys, n, sizeof *keys, fig_key_cmp);
+    int dups = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[i].county, keys[i - 1].county) == 0 && keys[i].year == keys[i - 1].year) {
+            size_t first = i - 1;
+            while (first > 0 && strcmp(keys[first - 1].county, keys[i].county) == 0 &&
+                   keys[first - 1].year == keys[i].year)
+                first--;
+            zb_problems_add(p, "%s[%zu]: county %s year %d given twice (first at %s[%zu])", name,
+                            keys[i].index, keys[i].county, keys[i].year, name, keys[first].index);
+            dups++;
+        }
+    return dups;
+}
+
+int zb_figures_parse(const json_t *doc, zb_figures_file *out, zb_problems *p)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(doc)) {
+        zb_problems_add(p, "(input): must be a JSON object with \"figures\" and/or \"base\"");
+        return ZB_EVALIDATION;
+    }
+    static const char *const known[] = {"figures", "base", NULL};
+    size_t before = p->n;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)doc, key, v)
+    {
+        bool found = false;
+        for (size_t i = 0; known[i] && !found; i++)
+            found = strcmp(key, known[i]) == 0;
+        if (!found)
+            zb_problems_add(p, "%s: unknown field (expected \"figures\" and/or \"base\")", key);
+    }
+    const json_t *figs = json_object_get(doc, "figures"), *base = json_object_get(doc, "base");
+    if (!figs && !base)
+        zb_problems_add(p, "(input): neither \"figures\" nor \"base\" given");
+    const struct {
+        const char *name;
+        const json_t *arr;
+    } lists[] = {{"figures", figs}, {"base", base}};
+    bool lists_ok = true;
+    for (size_t l = 0; l < 2; l++) {
+        if (lists[l].arr && (!json_is_array(lists[l].arr) ||
+                             json_array_size(lists[l].arr) > ZB_FIGURES_MAX_ENTRIES)) {
+            zb_problems_add(p, "%s: must be a list of at most %d entries", lists[l].name,
+                            ZB_FIGURES_MAX_ENTRIES);
+            lists_ok = false;
+        }
+    }
+    if (!lists_ok)
+        return ZB_EVALIDATION;
+    size_t nf = json_array_size(figs), nb = json_array_size(base);
+    out->figures = calloc(nf ? nf : 1, sizeof *out->figures);
+    out->base = calloc(nb ? nb : 1, sizeof *out->base);
+    fig_key *keys = calloc((nf > nb ? nf : nb) + 1, sizeof *keys);
+    if (!out->figures || !out->base || !keys) {
+        free(keys);
+        zb_figures_file_free(out);
+        return ZB_ENOMEM;
+    }
+    char path[64];
+    size_t nk = 0;
+    for (size_t i = 0; i < nf; i++) {
+        snprintf(path, sizeof path, "figures[%zu]", i);
+        zb_figures *f = &out->figures[i];
+        if (parse_figures_entry(json_array_get(figs, i), path, f, p)) {
+            memcpy(keys[nk].county, f->county, 7);
+            keys[nk].year = f->year;
+            keys[nk++].index = i;
+        }
+    }
+    fig_duplicates(keys, nk, "figures", p);
+    nk = 0;
+    for (size_t i = 0; i < nb; i++) {
+        snprintf(path, sizeof path, "base[%zu]", i);
+        zb_base_deaths *b = &out->base[i];
+        if (parse_base_entry(json_array_get(base, i), path, b, p)) {
+            memcpy(keys[nk].county, b->county, 7);
+            keys[nk].year = b->year;
+            keys[nk++].index = i;
+        }
+    }
+    fig_duplicates(keys, nk, "base", p);
+    free(keys);
+    if (p->n > before) {
+        zb_figures_file_free(out);
+        return ZB_EVALIDATION;
+    }
+    out->n_figures = nf;
+    out->n_base = nb;
+    return ZB_OK;
+}
+
+/* ------------------------------------------------------------ figures database */
+
+#define FIG_KEY_LEN (1 + ZB_COUNTY_LEN + 4)
+#define FIG_F_LEN (1 + 1 + 8 * 4 + 8)
+#define FIG_B_LEN (1 + 8 + 8)
+
+static void fig_key_make(uint8_t key[FIG_KEY_LEN], char kind, const char *county, int year)
+{
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, county, ZB_COUNTY_LEN);
+    uint32_t y = (uint32_t)year;
+    key[7] = (uint8_t)(y >> 24);
+    key[8] = (uint8_t)(y >> 16);
+    key[9] = (uint8_t)(y >> 8);
+    key[10] = (uint8_t)y;
+}
+
+static uint64_t double_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double bits_double(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+int zb_figures_put(MDB_txn *txn, MDB_dbi dbi, const zb_figures_file *f, int64_t loaded_at)
+{
+    uint8_t key[FIG_KEY_LEN], val[FIG_F_LEN];
+    for (size_t i = 0; i < f->n_figures; i++) {
+        const zb_figures *g = &f->figures[i];
+        fig_key_make(key, 'F', g->county, g->year);
+        val[0] = 1;
+        val[1] = (uint8_t)g->present;
+        zb_be64_put(val + 2, double_bits(g->gdp_100m_yuan));
+        zb_be64_put(val + 10, g->workers);
+        zb_be64_put(val + 18, g->vehicles);
+        zb_be64_put(val + 26, g->coal_tonnes);
+        zb_be64_put(val + 34, (uint64_t)loaded_at);
+        MDB_val k = {sizeof key, key}, v = {FIG_F_LEN, val};
+        int rc = mdb_put(txn, dbi, &k, &v, 0);
+        if (rc)
+            return zb_mdb_err(rc);
+    }
+    for (size_t i = 0; i < f->n_base; i++) {
+        const zb_base_deaths *b = &f->base[i];
+        fig_key_make(key, 'B', b->county, b->year);
+        val[0] = 1;
+        zb_be64_put(val + 1, b->deaths);
+        zb_be64_put(val + 9, (uint64_t)loaded_at);
+        MDB_val k = {sizeof key, key}, v = {FIG_B_LEN, val};
+        int rc = mdb_put(txn, dbi, &k, &v, 0);
+        if (rc)
+            return zb_mdb_err(rc);
+    }
+    return ZB_OK;
+}
+
+static int fig_read(MDB_txn *txn, MDB_dbi dbi, char kind, const char *county, int year,
+                    size_t len, const uint8_t **val)
+{
+    uint8_t key[FIG_KEY_LEN];
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_ENOTFOUND;
+    fig_key_make(key, kind, county, year);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return ZB_ENOTFOUND;
+    if (rc)
+        return zb_mdb_err(rc);
+    if (v.mv_size != len || ((const uint8_t *)v.mv_data)[0] != 1)
+        return ZB_EDECODE;
+    *val = v.mv_data;
+    return ZB_OK;
+}
+
+int zb_figures_get(MDB_txn *txn, MDB_dbi dbi, const char *county, int year, zb_figures *out)
+{
+    const uint8_t *v;
+    int rc = fig_read(txn, dbi, 'F', county, year, FIG_F_LEN, &v);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    memcpy(out->county, county, ZB_COUNTY_LEN);
+    out->year = year;
+    out->present = v[1] & (ZB_FIG_GDP | ZB_FIG_WORKERS | ZB_FIG_VEHICLES | ZB_FIG_COAL);
+    out->gdp_100m_yuan = bits_double(zb_be64_get(v + 2));
+    out->workers = zb_be64_get(v + 10);
+    out->vehicles = zb_be64_get(v + 18);
+    out->coal_tonnes = zb_be64_get(v + 26);
+    return ZB_OK;
+}
+
+int zb_base_deaths_get(MDB_txn *txn, MDB_dbi dbi, const char *county, int year, uint64_t *deaths)
+{
+    const uint8_t *v;
+    int rc = fig_read(txn, dbi, 'B', county, year, FIG_B_LEN, &v);
+    if (rc)
+        return rc;
+    *deaths = zb_be64_get(v + 1);
+    return ZB_OK;
+}
+
+/* ------------------------------------------------------------ indicators */
+
+typedef struct {
+    uint64_t accidents, deaths, missing, prev_deaths;
+    uint64_t imc_deaths, road_deaths, coal_deaths;
+    bool has_figures, has_base;
+    zb_figures fig;
+    uint64_t base;
+} ind_row;
+
+/* x rounded to 6 decimal places (half away from zero); x as is when too
+ * large for that to matter. */
+static double round6(double x)
+{
+    if (!(x > -1e12 && x < 1e12))
+        return x;
+    double s = x * 1e6;
+    long long k = (long long)(s < 0 ? s - 0.5 : s + 0.5);
+    return (double)k / 1e6;
+}
+
+static json_t *real_json(double x)
+{
+    return json_real(round6(x));
+}
+
+static json_t *u64_json(uint64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+static json_t *rate_json(uint64_t deaths, bool known, double denominator, double scale)
+{
+    double r;
+    return known && zb_death_rate(deaths, denominator, scale, &r) ? real_json(r) : json_null();
+}
+
+static int indicator_row(json_t *row, const char *code, const char *name, const ind_row *c,
+                         double elapsed)
+{
+    int rc = 0;
+    rc |= put(row, "county", json_string(code));
+    rc |= put(row, "name", json_string(name));
+    rc |= put(row, "accidents", u64_json(c->accidents));
+    rc |= put(row, "deaths", u64_json(c->deaths));
+    rc |= put(row, "missing", u64_json(c->missing));
+    rc |= put(row, "previous_deaths", u64_json(c->prev_deaths));
+    rc |= put(row, "change_vs_previous",
+              json_integer((json_int_t)c->deaths - (json_int_t)c->prev_deaths));
+    rc |= put(row, "change_vs_previous_pct",
+              c->prev_deaths ? real_json(((double)c->deaths - (double)c->prev_deaths) /
+                                         (double)c->prev_deaths * 100.0)
+                             : json_null());
+    zb_target_progress t;
+    zb_target_progress_of(c->deaths, c->base, elapsed, &t);
+    bool hb = c->has_base, hc = hb && t.has_change;
+    rc |= put(row, "base_deaths", hb ? u64_json(c->base) : json_null());
+    rc |= put(row, "base_deaths_prorated", hb ? real_json(t.base_prorated) : json_null());
+    rc |= put(row, "target_deaths", hb ? real_json(t.target) : json_null());
+    rc |= put(row, "target_deaths_prorated", hb ? real_json(t.target_prorated) : json_null());
+    rc |= put(row, "change_vs_base_pct", hc ? real_json(t.change_pct) : json_null());
+    rc |= put(row, "target_progress_pct", hc ? real_json(t.progress_pct) : json_null());
+    rc |= put(row, "on_track", hb ? json_boolean(t.on_track) : json_null());
+    rc |= put(row, "deaths_industry_mining_commerce", u64_json(c->imc_deaths));
+    rc |= put(row, "deaths_road_traffic", u64_json(c->road_deaths));
+    rc |= put(row, "deaths_coal_mine", u64_json(c->coal_deaths));
+    const zb_figures *f = &c->fig;
+    unsigned pr = c->has_figures ? f->present : 0;
+    rc |= put(row, "gdp_100m_yuan", pr & ZB_FIG_GDP ? real_json(f->gdp_100m_yuan) : json_null());
+    rc |= put(row, "workers_industry_mining_commerce",
+              pr & ZB_FIG_WORKERS ? u64_json(f->workers) : json_null());
+    rc |= put(row, "motor_vehicles", pr & ZB_FIG_VEHICLES ? u64_json(f->vehicles) : json_null());
+    rc |= put(row, "coal_output_tonnes", pr & ZB_FIG_COAL ? u64_json(f->coal_tonnes) : json_null());
+    rc |= put(row, "deaths_per_100m_yuan_gdp",
+              rate_json(c->deaths, pr & ZB_FIG_GDP, f->gdp_100m_yuan, 1.0));
+    rc |= put(row, "deaths_per_100k_workers",
+              rate_json(c->imc_deaths, pr & ZB_FIG_WORKERS, (double)f->workers, 1e5));
+    rc |= put(row, "road_deaths_per_10k_vehicles",
+              rate_json(c->road_deaths, pr & ZB_FIG_VEHICLES, (double)f->vehicles, 1e4));
+    rc |= put(row, "coal_deaths_per_million_tonnes",
+              rate_json(c->coal_deaths, pr & ZB_FIG_COAL, (double)f->coal_tonnes, 1e6));
+    return rc ? ZB_ENOMEM : ZB_OK;
+}
+
+/* row's figures and base from the figures database; ZB_ENOTFOUND is not
+ * an error (not loaded). */
+static int indicator_load(MDB_txn *txn, MDB_dbi figures, const char *county, int year,
+                          ind_row *row)
+{
+    int rc = zb_figures_get(txn, figures, county, year, &row->fig);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    row->has_figures = rc == 0;
+    rc = zb_base_deaths_get(txn, figures, county, ZB_BASE_YEAR, &row->base);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    row->has_base = rc == 0;
+    return ZB_OK;
+}
+
+int zb_consolidate_indicators(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, MDB_dbi figures,
+                              int year, int64_t now, json_t **out)
+{
+    *out = NULL;
+    county_list cl = {0};
+    accident_ctx ctx = {0};
+    ind_row *rows_acc = NULL;
+    json_t *doc = json_object(), *rows = json_array(), *total = json_object(),
+           *imc = json_array();
+    int rc = ZB_ENOMEM;
+    if (!doc || !rows || !total || !imc)
+        goto fail;
+    if ((rc = county_list_read(txn, counties, &cl)) ||
+        (rc = scan_envelopes(txn, envelopes, accident_visit, &ctx)))
+        goto fail;
+    rc = ZB_ENOMEM;
+    rows_acc = calloc(cl.n + 1, sizeof *rows_acc); /* [cl.n]: the total */
+    if (!rows_acc)
+        goto fail;
+    zb_indicator_window w;
+    zb_indicator_window_of(year, now, &w);
+    if (ctx.n > 1)
+        qsort(ctx.items, ctx.n, sizeof *ctx.items, item_cmp);
+    /* the revision in force of each accident: the last of its group */
+    for (size_t i = 0; i < ctx.n; i++) {
+        if (i + 1 < ctx.n && strcmp(ctx.items[i + 1].county, ctx.items[i].county) == 0 &&
+            strcmp(ctx.items[i + 1].id, ctx.items[i].id) == 0)
+            continue;
+        const zb_accident_rev *r = &ctx.items[i].rev;
+        long ci = county_index(&cl, ctx.items[i].county);
+        if (ci < 0)
+            continue;
+        ind_row *c = &rows_acc[ci];
+        if (r->occurred_at >= w.prev_from && r->occurred_at < w.prev_to)
+            c->prev_deaths += r->deaths;
+        if (r->occurred_at < w.from || r->occurred_at >= w.to)
+            continue;
+        c->accidents++;
+        c->deaths += r->deaths;
+        c->missing += r->missing;
+        if (zb_industry_mining_commerce(r->industry))
+            c->imc_deaths += r->deaths;
+        if (r->industry == IND_ROAD_TRAFFIC)
+            c->road_deaths += r->deaths;
+        if (r->industry == IND_COAL_MINE)
+            c->coal_deaths += r->deaths;
+    }
+
+    ind_row *t = &rows_acc[cl.n];
+    unsigned fig_all = cl.n ? ZB_FIG_GDP | ZB_FIG_WORKERS | ZB_FIG_VEHICLES | ZB_FIG_COAL : 0;
+    bool base_all = cl.n > 0;
+    for (size_t i = 0; i < cl.n; i++) {
+        ind_row *c = &rows_acc[i];
+        if ((rc = indicator_load(txn, figures, cl.codes[i], year, c)))
+            goto fail;
+        rc = ZB_ENOMEM;
+        t->accidents += c->accidents;
+        t->deaths += c->deaths;
+        t->missing += c->missing;
+        t->prev_deaths += c->prev_deaths;
+        t->imc_deaths += c->imc_deaths;
+        t->road_deaths += c->road_deaths;
+        t->coal_deaths += c->coal_deaths;
+        fig_all &= c->has_figures ? c->fig.present : 0;
+        base_all &= c->has_base;
+        t->fig.gdp_100m_yuan += c->fig.gdp_100m_yuan;
+        t->fig.workers += c->fig.workers;
+        t->fig.vehicles += c->fig.vehicles;
+        t->fig.coal_tonnes += c->fig.coal_tonnes;
+        t->base += c->base;
+        json_t *row = json_object();
+        if (!row || indicator_row(row, cl.codes[i], county_name(cl.codes[i]), c, w.elapsed) ||
+            json_array_append_new(rows, row))
+            goto fail;
+    }
+    /* the total's denominators and base: the prefecture's own when loaded,
+     * else the sum over the counties when every county has them */
+    ind_row pref = {0};
+    if ((rc = indicator_load(txn, figures, ZB_PREFECTURE_CODE, year, &pref)))
+        goto fail;
+    rc = ZB_ENOMEM;
+    const char *fig_src = NULL, *base_src = NULL;
+    if (pref.has_figures) {
+        t->fig = pref.fig;
+        t->has_figures = true;
+        fig_src = "prefecture";
+    } else if (fig_all) {
+        t->fig.present = fig_all;
+        t->has_figures = true;
+        fig_src = "sum_of_counties";
+    }
+    if (pref.has_base) {
+        t->base = pref.base;
+        t->has_base = true;
+        base_src = "prefecture";
+    } else if (base_all) {
+        t->has_base = true;
+        base_src = "sum_of_counties";
+    }
+    if (indicator_row(total, "total", "", t, w.elapsed) ||
+        put(total, "figures_source", fig_src ? json_string(fig_src) : json_null()) ||
+        put(total, "base_source", base_src ? json_string(base_src) : json_null()))
+        goto fail;
+    for (int i = ZB_INDUSTRY_MIN; i <= ZB_INDUSTRY_MAX; i++)
+        if (zb_industry_mining_commerce(i) &&
+            json_array_append_new(imc, json_string(zb_industry_name(i))))
+            goto fail;
+    int e = 0;
+    e |= put(doc, "year", json_integer(year));
+    e |= put(doc, "from", time_json(w.from));
+    e |= put(doc, "to", time_json(w.to));
+    e |= put(doc, "previous_from", time_json(w.prev_from));
+    e |= put(doc, "previous_to", time_json(w.prev_to));
+    e |= put(doc, "elapsed_fraction", real_json(w.elapsed));
+    e |= put(doc, "base_year", json_integer(ZB_BASE_YEAR));
+    e |= put(doc, "target_reduction_pct", json_integer(ZB_TARGET_REDUCTION_PCT));
+    e |= put(doc, "deaths_rule", json_string("confirmed_deaths_only"));
+    e |= put(doc, "industry_mining_commerce", imc);
+    imc = NULL;
+    e |= put(doc, "rows", rows);
+    rows = NULL;
+    e |= put(doc, "total", total);
+    total = NULL;
+    if (e)
+        goto fail;
+    free(rows_acc);
+    free(ctx.items);
+    county_list_free(&cl);
+    *out = doc;
+    return ZB_OK;
+fail:
+    json_decref(doc);
+    json_decref(rows);
+    json_decref(total);
+    json_decref(imc);
+    free(rows_acc);
+    free(ctx.items);
+    county_list_free(&cl);
+    return rc ? rc : ZB_ENOMEM;
+}
+
 /* ------------------------------------------------------------ output */
 
 static uint32_t utf8_next(const unsigned char **pp)
@@ -869,6 +1576,10 @@ static char *cell_text(const json_t *v, zb_format fmt)
         return strdup(json_string_value(v));
     if (json_is_integer(v)) {
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return strdup(buf);
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
         return strdup(buf);
     }
     if (json_is_boolean(v))
@@ -1097,11 +1808,100 @@ static int print_matrix(FILE *f, const json_t *doc, zb_format fmt)
     return rc;
 }
 
+static const column indicator_cols[] = {
+    {"county", "COUNTY", false},
+    {"name", "NAME", false},
+    {"accidents", "ACCID", true},
+    {"deaths", "DEATHS", true},
+    {"missing", "MISSING", true},
+    {"previous_deaths", "PREV", true},
+    {"change_vs_previous", "CHG", true},
+    {"change_vs_previous_pct", "CHG%", true},
+    {"base_deaths", "BASE-2015", true},
+    {"base_deaths_prorated", "BASE-TO-DATE", true},
+    {"target_deaths", "TARGET", true},
+    {"target_deaths_prorated", "TARGET-TO-DATE", true},
+    {"change_vs_base_pct", "VS-BASE%", true},
+    {"target_progress_pct", "PROGRESS%", true},
+    {"on_track", "ON-TRACK", false},
+    {"deaths_industry_mining_commerce", "D-IMC", true},
+    {"deaths_road_traffic", "D-ROAD", true},
+    {"deaths_coal_mine", "D-COAL", true},
+    {"gdp_100m_yuan", "GDP-100M", true},
+    {"workers_industry_mining_commerce", "WORKERS", true},
+    {"motor_vehicles", "VEHICLES", true},
+    {"coal_output_tonnes", "COAL-T", true},
+    {"deaths_per_100m_yuan_gdp", "/100M-GDP", true},
+    {"deaths_per_100k_workers", "/100K-WORK", true},
+    {"road_deaths_per_10k_vehicles", "ROAD/10K-VEH", true},
+    {"coal_deaths_per_million_tonnes", "COAL/MT", true},
+};
+
+/* The table leaves the denominators to csv and json (it is wide enough). */
+static bool indicator_table_col(const column *c)
+{
+    return strcmp(c->key, "gdp_100m_yuan") != 0 &&
+           strcmp(c->key, "workers_industry_mining_commerce") != 0 &&
+           strcmp(c->key, "motor_vehicles") != 0 && strcmp(c->key, "coal_output_tonnes") != 0;
+}
+
+static int print_indicators(FILE *f, const json_t *doc, zb_format fmt)
+{
+    json_t *total = json_object_get(doc, "total");
+    if (fmt != ZB_FORMAT_TABLE)
+        return print_doc_rows(f, indicator_cols, sizeof indicator_cols / sizeof indicator_cols[0],
+                              json_object_get(doc, "rows"), total, NULL, fmt);
+    column cols[sizeof indicator_cols / sizeof indicator_cols[0]];
+    size_t n_cols = 0;
+    for (size_t i = 0; i < sizeof indicator_cols / sizeof indicator_cols[0]; i++)
+        if (indicator_table_col(&indicator_cols[i]))
+            cols[n_cols++] = indicator_cols[i];
+    /* on_track false reads "no" in the table (a blank would read "unknown") */
+    json_t *rows = json_deep_copy(json_object_get(doc, "rows")), *tot = json_deep_copy(total);
+    int rc = rows && tot ? ZB_OK : ZB_ENOMEM;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        if (json_is_false(json_object_get(row, "on_track")))
+            rc |= put(row, "on_track", json_string("no"));
+    }
+    if (tot && json_is_false(json_object_get(tot, "on_track")))
+        rc |= put(tot, "on_track", json_string("no"));
+    if (rc == ZB_OK)
+        rc = print_doc_rows(f, cols, n_cols, rows, tot, NULL, fmt);
+    json_decref(rows);
+    json_decref(tot);
+    if (rc)
+        return rc;
+    const char *fs = json_string_value(json_object_get(total, "figures_source"));
+    const char *bs = json_string_value(json_object_get(total, "base_source"));
+    fprintf(f,
+            "year %" JSON_INTEGER_FORMAT " to date: %s to %s (%.1f %% of the year), "
+            "against %s to %s;\n"
+            "deaths are confirmed deaths (the missing are shown apart); the %" JSON_INTEGER_FORMAT
+            " base is its full-year deaths prorated by the share of the year elapsed; target "
+            "-%" JSON_INTEGER_FORMAT " %%; PROGRESS%% = share of that reduction achieved;\n"
+            "rates: deaths to date / the year's figures (csv and json also give the figures); "
+            "total's figures: %s, base: %s\n",
+            json_integer_value(json_object_get(doc, "year")),
+            json_string_value(json_object_get(doc, "from")),
+            json_string_value(json_object_get(doc, "to")),
+            json_real_value(json_object_get(doc, "elapsed_fraction")) * 100,
+            json_string_value(json_object_get(doc, "previous_from")),
+            json_string_value(json_object_get(doc, "previous_to")),
+            json_integer_value(json_object_get(doc, "base_year")),
+            json_integer_value(json_object_get(doc, "target_reduction_pct")),
+            fs ? fs : "not loaded", bs ? bs : "not loaded");
+    return ZB_OK;
+}
+
 int zb_consolidate_print(FILE *f, const char *kind, const json_t *doc, zb_format fmt)
 {
     int rc;
     if (fmt == ZB_FORMAT_JSON) {
-        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        /* 15 significant digits: the reals were rounded to 6 decimals */
+        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
         if (!s)
             return ZB_ENOMEM;
         fputs(s, f);
@@ -1112,6 +1912,8 @@ int zb_consolidate_print(FILE *f, const char *kind, const json_t *doc, zb_format
         rc = print_monthly(f, doc, fmt);
     } else if (strcmp(kind, "accidents") == 0) {
         rc = print_accidents(f, doc, fmt);
+    } else if (strcmp(kind, "indicators") == 0) {
+        rc = print_indicators(f, doc, fmt);
     } else {
         rc = print_matrix(f, doc, fmt);
     }
@@ -1172,8 +1974,23 @@ int zb_report_command(zb_store *s, const zb_report_opts *o)
         }
         if (bad)
             return EXIT_USAGE;
+    } else if (strcmp(kind, "indicators") == 0) {
+        int cur_year;
+        zb_period_of((int64_t)time(NULL), &cur_year, NULL);
+        char *end = NULL;
+        long y = o->year ? strtol(o->year, &end, 10) : 0;
+        if (!o->year || end == o->year || *end || strlen(o->year) != 4 ||
+            y < ZB_FIGURES_YEAR_MIN || y > cur_year) {
+            if (o->year)
+                fprintf(stderr, "error: --year: must be a year YYYY from %d to %d\n",
+                        ZB_FIGURES_YEAR_MIN, cur_year);
+            else
+                fprintf(stderr, "error: --year: missing (YYYY, e.g. %d)\n", cur_year);
+            return EXIT_USAGE;
+        }
+        y0 = (int)y;
     } else {
-        fprintf(stderr, "error: report: %s (monthly, accidents or matrix)\n",
+        fprintf(stderr, "error: report: %s (monthly, accidents, matrix or indicators)\n",
                 *kind ? "unknown report" : "missing report kind");
         return EXIT_USAGE;
     }
@@ -1190,6 +2007,9 @@ int zb_report_command(zb_store *s, const zb_report_opts *o)
         rc = zb_consolidate_monthly(txn, env, cty, y0, m0, (int64_t)time(NULL), &doc);
     else if (strcmp(kind, "accidents") == 0)
         rc = zb_consolidate_accidents(txn, env, cty, from, to + DAY_S, o->from, o->to, &doc);
+    else if (strcmp(kind, "indicators") == 0)
+        rc = zb_consolidate_indicators(txn, env, cty, zb_store_dbi(s, AGG_DB_FIGURES), y0,
+                                       (int64_t)time(NULL), &doc);
     else
         rc = zb_consolidate_matrix(txn, env, cty, y0, m0, y1, m1, &doc);
     mdb_txn_abort(txn);
@@ -1200,5 +2020,115 @@ int zb_report_command(zb_store *s, const zb_report_opts *o)
         fprintf(stderr, "error: report %s: %s\n", kind, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
+    return 0;
+}
+
+/* ------------------------------------------------------------ load-figures */
+
+/* The whole of path ("-" = stdin) as a NUL-terminated malloc'd buffer, at
+ * most ZB_FIGURES_FILE_MAX bytes. NULL with *too_big or errno set. */
+static char *read_figures_file(const char *path, size_t *len, bool *too_big)
+{
+    *too_big = false;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n > ZB_FIGURES_FILE_MAX) {
+            *too_big = true;
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (n + 1 == cap) {
+            char *b = realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!buf || err) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int zb_load_figures_command(zb_store *s, const char *path)
+{
+    size_t len = 0;
+    bool too_big;
+    char *text = read_figures_file(path, &len, &too_big);
+    if (!text) {
+        if (too_big)
+            fprintf(stderr, "error: FILE: %s is over %u bytes\n", path, ZB_FIGURES_FILE_MAX);
+        else
+            fprintf(stderr, "error: FILE: cannot read %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!doc) {
+        fprintf(stderr, "error: (input): not valid JSON at line %d column %d: %s\n", jerr.line,
+                jerr.column, jerr.text);
+        return EXIT_USAGE;
+    }
+    zb_problems p = {0};
+    zb_figures_file ff;
+    int rc = zb_figures_parse(doc, &ff, &p);
+    json_decref(doc);
+    if (rc == ZB_EVALIDATION) {
+        for (size_t i = 0; i < p.n; i++)
+            fprintf(stderr, "error: %s\n", p.lines[i]);
+        fprintf(stderr, "error: %zu problem(s) in %s: nothing stored\n", p.n, path);
+        zb_problems_free(&p);
+        return EXIT_USAGE;
+    }
+    zb_problems_free(&p);
+    if (rc) {
+        fprintf(stderr, "error: load-figures: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    /* all or nothing: one write transaction; grow the map once if full */
+    for (int attempt = 0;; attempt++) {
+        MDB_txn *txn;
+        if ((rc = zb_store_begin(s, false, &txn)))
+            break;
+        rc = zb_figures_put(txn, zb_store_dbi(s, AGG_DB_FIGURES), &ff, (int64_t)time(NULL));
+        if (rc) {
+            mdb_txn_abort(txn);
+        } else {
+            rc = zb_store_commit(txn);
+        }
+        if (rc != ZB_EMAPFULL || attempt > 0 || zb_store_grow(s) != 0)
+            break;
+    }
+    if (rc) {
+        fprintf(stderr, "error: load-figures: nothing stored: %s\n", zb_strerror(rc));
+        zb_figures_file_free(&ff);
+        return EXIT_RUNTIME;
+    }
+    printf("loaded %zu figures record(s) and %zu base record(s) from %s "
+           "(each replaces what was stored for its county and year)\n",
+           ff.n_figures, ff.n_base, path);
+    ZB_INFO("ZB-FIGURES-LOADED", "%zu figures, %zu base record(s) loaded", ff.n_figures,
+            ff.n_base);
+    zb_figures_file_free(&ff);
     return 0;
 }

@@ -4,9 +4,11 @@
  *
  * Exit codes: 0 success; 1 runtime error; 2 bad usage or bad input.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,11 @@
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
+#include "export.h"
 #include "log.h"
 #include "server.h"
 #include "timefmt.h"
+#include "web.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -36,6 +40,21 @@ static void usage(FILE *f)
           "  report  monthly --dir A --period YYYY-MM [--format table|csv|json]\n"
           "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--format ...]\n"
           "  report  matrix --dir A --from YYYY-MM --to YYYY-MM [--format ...]\n"
+          "  report  indicators --dir A --year YYYY [--format ...]\n"
+          "          (deaths to date vs the previous year and the 2015 base, -20 % target,\n"
+          "          and the four death rates where load-figures gave the denominators)\n"
+          "  load-figures --dir A FILE              (JSON, - for stdin: yearly GDP, workers,\n"
+          "          vehicles, coal output per county and year, and the 2015 base deaths:\n"
+          "          {\"figures\": [{\"county\", \"year\", \"gdp_100m_yuan\",\n"
+          "          \"workers_industry_mining_commerce\", \"motor_vehicles\",\n"
+          "          \"coal_output_tonnes\"}], \"base\": [{\"county\", \"year\": 2015,\n"
+          "          \"deaths\"}]}; county 222400 = the prefecture total; replaces per\n"
+          "          county and year; all or nothing)\n"
+          "  export  --dir A --out BUNDLE            (audit bundle: zhibao-audit verify BUNDLE)\n"
+          "  tree-head --dir A [--size N] --out FILE (the latest signed tree head, or size N)\n"
+          "  consistency-proof --dir A --from N1 --to N2 --out FILE\n"
+          "  web     --dir A [--listen 127.0.0.1:8080] [--token T]   (the dashboard: read-only\n"
+          "          HTTP, loopback unless --listen says otherwise; T or $ZB_WEB_TOKEN guards /api/)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -44,6 +63,10 @@ typedef struct {
     const char *dir, *county, *key, *listen;
     bool json;
     const char *report, *period, *from, *to, *format; /* report KIND and its options */
+    const char *out, *size;                           /* export, tree-head, consistency-proof */
+    const char *year;                                 /* report indicators */
+    const char *file;                                 /* load-figures FILE */
+    const char *token;                                /* web --token */
 } args;
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -55,6 +78,9 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"syslog", no_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
         {"period", required_argument, 0, 'P'}, {"from", required_argument, 0, 'F'},
         {"to", required_argument, 0, 'T'},     {"format", required_argument, 0, 'f'},
+        {"out", required_argument, 0, 'o'},    {"size", required_argument, 0, 'S'},
+        {"year", required_argument, 0, 'Y'},
+        {"token", required_argument, 0, 'W'},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -70,6 +96,10 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'F': a->from = optarg; break;
         case 'T': a->to = optarg; break;
         case 'f': a->format = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'S': a->size = optarg; break;
+        case 'Y': a->year = optarg; break;
+        case 'W': a->token = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -83,6 +113,8 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
     }
     if (optind < argc && strcmp(argv[0], "report") == 0)
         a->report = argv[optind++]; /* report KIND */
+    else if (optind < argc && strcmp(argv[0], "load-figures") == 0)
+        a->file = argv[optind++]; /* load-figures FILE */
     if (optind < argc) {
         fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
         return -1;
@@ -378,10 +410,161 @@ static int cmd_report(const args *a)
     if (ex)
         return ex;
     zb_report_opts o = {a->report, a->period, a->from, a->to,
-                        a->format ? a->format : a->json ? "json" : NULL};
+                        a->format ? a->format : a->json ? "json" : NULL, a->year};
     ex = zb_report_command(zb_agg_store(agg), &o);
     zb_agg_close(&agg);
     return ex;
+}
+
+static int cmd_load_figures(const args *a)
+{
+    if (!a->file) {
+        fprintf(stderr, "error: FILE: missing (a figures JSON file, or - for standard input)\n");
+        return EXIT_USAGE;
+    }
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    ex = zb_load_figures_command(zb_agg_store(agg), a->file);
+    zb_agg_close(&agg);
+    return ex;
+}
+
+/* A log size argument: decimal, 1..2^63. */
+static int parse_size(const char *opt, const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = s ? strtoull(s, &end, 10) : 0;
+    if (!s || errno || end == s || *end || s[0] == '-' || n == 0 || n > INT64_MAX) {
+        fprintf(stderr, "error: %s: %s\n", opt, s ? "must be a log size (1, 2, ...)" : "missing");
+        return -1;
+    }
+    *v = n;
+    return 0;
+}
+
+static int cmd_export(const args *a)
+{
+    if (!a->out) {
+        fprintf(stderr, "error: --out: missing (the bundle file to write)\n");
+        return EXIT_USAGE;
+    }
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    zb_export_stats st;
+    int rc = zb_agg_export(agg, a->out, &st);
+    zb_agg_close(&agg);
+    if (rc) {
+        fprintf(stderr, "error: export: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    char root[2 * sizeof st.root + 1];
+    zb_hex_encode(st.root, sizeof st.root, root);
+    printf("exported %" PRIu64 " counties, %" PRIu64 " log entries, %" PRIu64
+           " evidence record(s) to %s; tree size %" PRIu64 ", root %s\n",
+           st.counties, st.entries, st.evidence, a->out, st.entries, root);
+    return 0;
+}
+
+static int cmd_tree_head(const args *a)
+{
+    uint64_t size = 0, got;
+    if (!a->out) {
+        fprintf(stderr, "error: --out: missing (the tree-head file to write)\n");
+        return EXIT_USAGE;
+    }
+    if (a->size && parse_size("--size", a->size, &size) != 0)
+        return EXIT_USAGE;
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    int rc = zb_agg_export_tree_head(agg, size, a->out, &got);
+    zb_agg_close(&agg);
+    if (rc == ZB_ENOTFOUND) {
+        fprintf(stderr, "error: --size: no signed tree head %s%s\n", size ? "of size " : "yet",
+                size ? a->size : "");
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: tree-head: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf("signed tree head of size %" PRIu64 " written to %s\n", got, a->out);
+    return 0;
+}
+
+static int cmd_consistency_proof(const args *a)
+{
+    uint64_t from, to;
+    if (!a->out) {
+        fprintf(stderr, "error: --out: missing (the proof file to write)\n");
+        return EXIT_USAGE;
+    }
+    if (parse_size("--from", a->from, &from) != 0 || parse_size("--to", a->to, &to) != 0)
+        return EXIT_USAGE;
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    int rc = zb_agg_export_consistency(agg, from, to, a->out);
+    zb_agg_close(&agg);
+    if (rc == ZB_EINVAL) {
+        fprintf(stderr, "error: --from/--to: need 0 < from <= to <= the log's size\n");
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: consistency-proof: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf("consistency proof %" PRIu64 " -> %" PRIu64 " written to %s\n", from, to, a->out);
+    return 0;
+}
+
+/* `web`: the dashboard (web.h) until SIGINT / SIGTERM. */
+static int cmd_web(const args *a)
+{
+    const char *listen = a->listen ? a->listen : "127.0.0.1:8080";
+    const char *token = a->token ? a->token : getenv("ZB_WEB_TOKEN");
+    if (token && !*token)
+        token = NULL;
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* the server thread inherits the mask */
+    zb_web *w;
+    int rc = zb_web_start(&w, agg, listen, token);
+    if (rc) {
+        fprintf(stderr, "error: --listen: %s %s\n", listen,
+                rc == ZB_EINVAL ? "must be HOST:PORT with a numeric address (e.g. 127.0.0.1:8080)"
+                                : "cannot be bound");
+        zb_agg_close(&agg);
+        return rc == ZB_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    if (!zb_web_listen_is_loopback(listen))
+        ZB_WARN("ZB-WEB-EXPOSED", "dashboard listening beyond loopback on %s%s", listen,
+                token ? "" : " without a token");
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    printf("dashboard: http://%s:%u/\n", host, zb_web_port(w));
+    fflush(stdout);
+    ZB_INFO("ZB-WEB-START", "dashboard on %s:%u", host, zb_web_port(w));
+    int sig = 0;
+    sigwait(&set, &sig);
+    zb_web_stop(&w);
+    zb_agg_close(&agg);
+    ZB_INFO("ZB-WEB-STOP", "dashboard stopped (signal %d)", sig);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -402,7 +585,12 @@ int main(int argc, char **argv)
                 {"status", cmd_status, ZB_LOG_WARN},
                 {"check", cmd_check, ZB_LOG_WARN},
                 {"revoke", cmd_revoke, ZB_LOG_WARN},
-                {"report", cmd_report, ZB_LOG_WARN}};
+                {"report", cmd_report, ZB_LOG_WARN},
+                {"load-figures", cmd_load_figures, ZB_LOG_WARN},
+                {"export", cmd_export, ZB_LOG_WARN},
+                {"tree-head", cmd_tree_head, ZB_LOG_WARN},
+                {"consistency-proof", cmd_consistency_proof, ZB_LOG_WARN},
+                {"web", cmd_web, ZB_LOG_INFO}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;

@@ -23,7 +23,12 @@
 volatile int zb_server_stop = 0;
 
 #define ROUND_MAX_MSGS 256   /* messages applied per commit */
-#define WINDOW_BATCHES 8     /* batches a node may have in flight */
+/* A round also ends after this many envelopes: one county's backlog must
+ * not hold another county's urgent report for more than a short round.
+ * The ROUTER fair-queues its peers, so small batches + a capped round serve
+ * every connected county in every round. */
+#define ROUND_MAX_ENVELOPES 1024
+
 #define ROUTING_ID_MAX 256
 
 typedef struct {
@@ -161,8 +166,8 @@ static Zb__SyncMsg *make_welcome(const zb_county_rec *rec)
     zb__welcome__init(w);
     w->county = c;
     w->acked_seq = rec->acked_seq;
-    w->window = WINDOW_BATCHES;
-    w->max_batch = ZB_BATCH_MAX_ENVELOPES;
+    w->window = ZB_SERVER_WINDOW;
+    w->max_batch = ZB_SERVER_MAX_BATCH;
     m->msg_case = ZB__SYNC_MSG__MSG_WELCOME;
     m->welcome = w;
     return m;
@@ -695,9 +700,12 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         }
         count_denied(a, zap, &denied_counted);
         refresh_keys(a, zap, &keys_gen);
-        size_t n = 0;
-        while (n < ROUND_MAX_MSGS && recv_one(sock, &msgs[n]))
+        size_t n = 0, envelopes = 0;
+        while (n < ROUND_MAX_MSGS && envelopes < ROUND_MAX_ENVELOPES && recv_one(sock, &msgs[n])) {
+            if (msgs[n].msg && msgs[n].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH)
+                envelopes += msgs[n].msg->batch->n_envelopes;
             n++;
+        }
         if (n == 0)
             continue;
         int rr = run_round(&rs, msgs, n);

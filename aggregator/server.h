@@ -18,6 +18,12 @@
 
 #include "agg.h"
 
+/* What a Welcome grants: batches in flight and envelopes per batch. Small
+ * batches and a round capped in envelopes keep every connected county
+ * served in every round (an urgent report never waits behind a backlog). */
+#define ZB_SERVER_WINDOW 16
+#define ZB_SERVER_MAX_BATCH 64
+
 extern volatile int zb_server_stop;
 
 /* Serve on endpoint (e.g. "tcp://0.0.0.0:7400") until zb_server_stop is

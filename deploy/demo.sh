@@ -4,11 +4,14 @@
 #
 #   ./deploy/demo.sh            as root on a fresh Debian 12 machine (installs
 #                               what is missing through deploy/install-deps.sh)
-#   ./deploy/demo.sh --web      the same; the dashboard is not built yet
+#   ./deploy/demo.sh --web      the same, then keeps the prefecture dashboard
+#                               (zhibao-agg web) running until Ctrl-C
 #
 # Environment:
 #   ZB_DEMO_DIR=DIR   work directory (must be new or empty); default: mktemp -d
 #   ZB_DEMO_CLEAN=1   remove the work directory when the demo succeeds
+#   ZB_DEMO_WEB=HOST:PORT  the dashboard's address (default 127.0.0.1:8080,
+#                     or a free loopback port when 8080 is taken)
 #
 # What it shows: every county files reports with the aggregator down (filing
 # never needs the network); a sync attempt times out with exit 3 and the
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 WEB=0
@@ -95,10 +98,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-if [ "$WEB" = 1 ]; then
-    say "note: --web: dashboard not built yet (issue 7); continuing without it"
-fi
 
 # ---------------------------------------------------------------- 1. deps
 section "Dependencies (deploy/install-deps.sh: does nothing when all are installed)"
@@ -353,6 +352,45 @@ say "  (the sample reports are created today, so October's are late: the deadlin
 run zhibao-agg report monthly --dir agg --period 2026-10
 run zhibao-agg report accidents --dir agg --from 2026-10-01 --to 2026-10-31
 
+# ---------------------------------------------------------------- 12b. dashboard
+section "The prefecture dashboard (zhibao-agg web: read-only, beside the running server)"
+WEB_LISTEN=${ZB_DEMO_WEB:-}
+if [ -z "$WEB_LISTEN" ]; then
+    WEB_LISTEN=$(python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+try:
+    s.bind(("127.0.0.1", 8080)); print("127.0.0.1:8080")
+except OSError:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print("127.0.0.1:%d" % s.getsockname()[1])')
+fi
+printf '  $ zhibao-agg web --dir agg --listen %s >logs/web.log 2>&1 &\n' "$WEB_LISTEN"
+zhibao-agg web --dir agg --listen "$WEB_LISTEN" >logs/web.log 2>&1 &
+WEB_PID=$!
+PIDS+=("$WEB_PID")
+WEB_URL=""
+for _ in $(seq 100); do
+    WEB_URL=$(sed -n 's/^dashboard: //p' logs/web.log 2>/dev/null)
+    [ -n "$WEB_URL" ] && break
+    if ! kill -0 "$WEB_PID" 2>/dev/null; then
+        indent <logs/web.log >&2
+        die "zhibao-agg web exited at start"
+    fi
+    sleep 0.05
+done
+[ -n "$WEB_URL" ] || die "zhibao-agg web did not print its address within 5 s"
+# the dashboard's figures are the CLI's: same function, same bytes
+python3 - "$WEB_URL" <<'PY' >logs/web-monthly.json || die "the dashboard's API does not answer"
+import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1] + "api/monthly?period=2026-10", timeout=10).read().decode(), end="")
+PY
+zhibao-agg report monthly --dir agg --period 2026-10 --format json >logs/cli-monthly.json
+cmp -s logs/web-monthly.json logs/cli-monthly.json ||
+    die "the dashboard's /api/monthly differs from zhibao-agg report monthly --format json"
+say "  dashboard running, pid $WEB_PID: $WEB_URL"
+say "  /api/monthly?period=2026-10 is byte for byte zhibao-agg report monthly --format json"
+
 # ---------------------------------------------------------------- 13. check
 section "Integrity check of the prefecture store (what an auditor re-runs)"
 run zhibao-agg check --dir agg
@@ -368,9 +406,22 @@ PIDS=()
 tail -n 1 logs/agg.log | indent
 [ "$rc" -eq 0 ] || die "zhibao-agg serve exited $rc after SIGTERM"
 say "  aggregator stopped cleanly (exit 0)"
+if [ "$WEB" = 1 ]; then
+    PIDS=("$WEB_PID") # the dashboard reads the store alone now; cleanup stops it
+else
+    kill -TERM "$WEB_PID"
+    wait "$WEB_PID" || die "zhibao-agg web exited $? after SIGTERM"
+    say "  dashboard stopped (run ./deploy/demo.sh --web to keep it running)"
+fi
 
 # ---------------------------------------------------------------- done
 section "Done"
+if [ "$WEB" = 1 ]; then
+    say "dashboard: $WEB_URL"
+else
+    say "dashboard: $WEB_URL when running: zhibao-agg web --dir $W/agg --listen $WEB_LISTEN"
+    say "  (./deploy/demo.sh --web keeps it running at the end of the demo)"
+fi
 if [ "${ZB_DEMO_CLEAN:-0}" = 1 ]; then
     say "work directory: $W (removed on exit: ZB_DEMO_CLEAN=1)"
 else
@@ -381,4 +432,10 @@ else
     say "  zhibao-node show --dir ${DIR[222401]} 2      # the accident report as stored"
     say "  zhibao-agg status --dir agg --json"
     say "work directory: $W"
+fi
+if [ "$WEB" = 1 ]; then
+    say
+    say "${BOLD}dashboard: $WEB_URL${OFF} -- open it in a browser; Ctrl-C stops it"
+    trap 'echo; exit 0' INT
+    wait "$WEB_PID" || die "zhibao-agg web stopped unexpectedly (logs/web.log)"
 fi

@@ -10,10 +10,12 @@ set -euo pipefail
 build_pkgs=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-    liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev
+    liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
 )
-test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3)
-runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4)
+# chromium: the dashboard's browser test (tests/system/dashboard.sh) loads the
+# page headless; fonts-noto-cjk draws its Chinese labels in the screenshot
+test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk)
+runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4 libmicrohttpd12)
 
 want=()
 case "${1:-}" in

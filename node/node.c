@@ -25,6 +25,8 @@ struct zb_node {
     char county[16];
 };
 
+static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
+
 static const char *const node_dbs[NODE_DB_COUNT] = {
     "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs"};
 
@@ -599,6 +601,11 @@ int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *
             if (rc)
                 goto fail;
         }
+        uint64_t covered = zb_node_receipted_seq(n, txn);
+        uint64_t extended = extend_coverage(n, txn, covered);
+        if (extended != covered &&
+            (rc = zb_store_put_u64(txn, meta, "receipted_seq", extended)))
+            goto fail;
         rc = zb_store_commit(txn);
         if (rc != ZB_EMAPFULL || attempt >= 8)
             return rc;
@@ -650,32 +657,50 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
     return zb_mdb_err(rc);
 }
 
-uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
+/* Extend coverage from `covered` through receipts stored in txn. Receipts
+ * are keyed by first_seq and normally follow one another, so this reads
+ * only the receipts past `covered` (a hole stops it). */
+static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered)
 {
-    uint64_t covered = 0;
-    /* a replacement node starts after its predecessor's reports */
-    (void)zb_store_get_u64(txn, zb_store_dbi(n->store, NODE_DB_META), "resumed_after", &covered, 0);
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur) != 0)
-        return 0;
-    MDB_val k, v;
-    /* keyed by first_seq, so ranges come in order; stop at the first hole */
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        return covered;
+    for (;;) {
+        /* the receipt with the greatest first_seq <= covered + 1 */
+        uint8_t key[8];
+        zb_be64_put(key, covered + 1);
+        MDB_val k = {8, key}, v;
+        int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (r == 0 && zb_be64_get(k.mv_data) != covered + 1)
+            r = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+        else if (r == MDB_NOTFOUND)
+            r = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (r != 0)
+            break;
         Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
         Zb__ReceiptStatement *s =
             br ? zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data) : NULL;
-        int hole = !s || s->first_seq > covered + 1;
-        if (!hole && s->last_seq > covered)
-            covered = s->last_seq;
+        uint64_t last = s && s->first_seq <= covered + 1 ? s->last_seq : 0;
         if (s)
             zb__receipt_statement__free_unpacked(s, NULL);
         if (br)
             zb__batch_receipt__free_unpacked(br, NULL);
-        if (hole)
+        if (last <= covered)
             break;
+        covered = last;
     }
     mdb_cursor_close(cur);
+    return covered;
+}
+
+uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
+{
+    MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+    uint64_t covered = 0;
+    /* kept by zb_node_record_ack; a replacement node starts after its
+     * predecessor's reports */
+    if (zb_store_get_u64(txn, meta, "receipted_seq", &covered, 0) != 0)
+        (void)zb_store_get_u64(txn, meta, "resumed_after", &covered, 0);
     return covered;
 }
 

@@ -20,7 +20,9 @@ volatile int zb_sync_stop = 0;
 #define HELLO_RETRY_MIN_MS 250
 #define HELLO_RETRY_MAX_MS 30000
 #define STALL_MS 5000          /* no answer while reports are in flight: resync */
-#define IDLE_POLL_MS 20        /* daemon: how often to look for new reports */
+#define IDLE_POLL_MS 1         /* how often to look for new reports: an urgent accident
+                                  report leaves within a millisecond of its submit (one
+                                  LMDB read transaction per poll costs microseconds) */
 #define HEARTBEAT_IVL_MS 2000
 #define HEARTBEAT_TIMEOUT_MS 6000
 #define DENIED_FINAL_MS 2000   /* --once gives up when the key is refused this long */

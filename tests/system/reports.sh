@@ -149,4 +149,124 @@ set -e
 [ "$r1$r2$r3$r4" = 2222 ] || fail "bad usage exit codes $r1$r2$r3$r4, expected 2222"
 pass "bad usage exits 2"
 
+# ---- indicators (year 2025: over whenever this runs, so its window is the
+# whole year against the whole of 2024, elapsed 1, and the numbers fixed).
+# Accidents (occurred at +08:00; the revision in force counts):
+#   222401 I-ROAD  road_traffic 2025-03-10, 2 dead + 1 missing, revised to
+#                  3 dead + 0 missing
+#   222401 I-COAL  coal_mine 2024-12-31T16:00:00Z = 2025-01-01 00:00: in
+#                  2025; 1 dead, 2 missing (missing are not deaths)
+#   222401 I-EDGE  construction 2024-12-31T23:59:59: in 2024 (previous), 4 dead
+#   222401 I-FIRE  fire 2025-12-31T23:59:59: in 2025, 1 dead
+#   222402 J-CONS  construction 2025-06-01, 2 dead
+#   222402 J-OLD   other 2024-06-01, 1 dead (previous)
+#   222402 J-NEXT  other 2026-01-01 00:00: in neither, 5 dead
+# 222401: deaths 3+1+1 = 5, missing 2, previous 4; road 3, coal 1, 工矿商贸
+#   1 (coal; road and fire apart); base 10 -> target 8, -50 %, progress
+#   250 %; rates 5/812.5 = 0.006154, 1/153000e-5 = 0.653595,
+#   3/210000e-4 = 0.142857, 1/500000e-6 = 2.0
+# 222402: deaths 2, previous 1 (+100 %); base 2 -> target 1.6: 0 %, not on
+#   track; rates 2/250 = 0.008, 2/40000e-5 = 5.0, vehicles not given,
+#   coal output 0 -> null
+# 222403: nothing; base 3 -> -100 %, progress 500 %; no figures
+# total: deaths 7, missing 2, previous 5 (+40 %); base 3+10+2 = 15 (summed:
+#   no prefecture base) -> target 12, -53.333333 %, progress 266.666667 %;
+#   figures of 222400: 7/2000 = 0.0035, 3/250000e-5 = 1.2,
+#   3/400000e-4 = 0.075, 1/800000e-6 = 1.25
+submit 222401 "$(acc I-ROAD 0 2025-03-10T08:00:00+08:00 2025-03-10T08:10:00+08:00 road_traffic 2 1 0 0)"
+submit 222401 "$(acc I-ROAD 1 2025-03-10T08:00:00+08:00 2025-03-10T08:10:00+08:00 road_traffic 3 0 0 0)"
+submit 222401 "$(acc I-COAL 0 2024-12-31T16:00:00Z 2024-12-31T16:10:00Z coal_mine 1 2 0 0)"
+submit 222401 "$(acc I-EDGE 0 2024-12-31T23:59:59+08:00 2025-01-01T00:09:59+08:00 construction 4 0 0 0)"
+submit 222401 "$(acc I-FIRE 0 2025-12-31T23:59:59+08:00 2026-01-01T00:09:59+08:00 fire 1 0 0 0)"
+submit 222402 "$(acc J-CONS 0 2025-06-01T10:00:00+08:00 2025-06-01T10:10:00+08:00 construction 2 0 0 0)"
+submit 222402 "$(acc J-OLD 0 2024-06-01T10:00:00+08:00 2024-06-01T10:10:00+08:00 other 1 0 0 0)"
+submit 222402 "$(acc J-NEXT 0 2026-01-01T00:00:00+08:00 2026-01-01T00:10:00+08:00 other 5 0 0 0)"
+for c in 222401 222402; do
+    "$NODE" sync --dir "$WORK/n$c" --once --timeout 60 || fail "sync $c (indicators)"
+done
+
+# the example file, then a file that replaces 222401's base (14 -> 10),
+# then one on stdin that replaces 222401's 2025 figures (GDP 800 -> 812.5)
+"$AGG" load-figures --dir "$WORK/agg" "$ZB_SOURCE_DIR/deploy/examples/figures.json" >/dev/null ||
+    fail "load-figures deploy/examples/figures.json"
+cat >"$WORK/fig1.json" <<'JSON'
+{"figures": [
+  {"county": "222401", "year": 2025, "gdp_100m_yuan": 800, "workers_industry_mining_commerce": 153000,
+   "motor_vehicles": 210000, "coal_output_tonnes": 500000},
+  {"county": "222402", "year": 2025, "gdp_100m_yuan": 250, "workers_industry_mining_commerce": 40000,
+   "coal_output_tonnes": 0},
+  {"county": "222400", "year": 2025, "gdp_100m_yuan": 2000, "workers_industry_mining_commerce": 250000,
+   "motor_vehicles": 400000, "coal_output_tonnes": 800000}],
+ "base": [{"county": "222401", "year": 2015, "deaths": 10},
+          {"county": "222402", "year": 2015, "deaths": 2},
+          {"county": "222403", "year": 2015, "deaths": 3}]}
+JSON
+out=$("$AGG" load-figures --dir "$WORK/agg" "$WORK/fig1.json") || fail "load-figures fig1"
+grep -q "loaded 3 figures record(s) and 3 base record(s)" <<<"$out" || fail "load-figures output: $out"
+printf '%s' '{"figures": [{"county": "222401", "year": 2025, "gdp_100m_yuan": 812.5,
+  "workers_industry_mining_commerce": 153000, "motor_vehicles": 210000, "coal_output_tonnes": 500000}]}' |
+    "$AGG" load-figures --dir "$WORK/agg" - >/dev/null || fail "load-figures from stdin"
+pass "load-figures: example file, a file, stdin"
+
+I=$("$AGG" report indicators --dir "$WORK/agg" --year 2025 --format json) || fail "report indicators"
+[ "$(json_get "$I" "(j['from'], j['to'], j['previous_from'], j['previous_to'], j['elapsed_fraction'], j['base_year'], j['deaths_rule'])")" = \
+  "('2025-01-01T00:00:00+08:00', '2026-01-01T00:00:00+08:00', '2024-01-01T00:00:00+08:00', '2025-01-01T00:00:00+08:00', 1.0, 2015, 'confirmed_deaths_only')" ] ||
+    fail "indicators header: $I"
+got=$(json_get "$I" "[(r['county'], r['accidents'], r['deaths'], r['missing'], r['previous_deaths'], r['change_vs_previous'], r['change_vs_previous_pct']) for r in j['rows'] + [j['total']]]")
+exp="[('222401', 3, 5, 2, 4, 1, 25.0), ('222402', 1, 2, 0, 1, 1, 100.0), ('222403', 0, 0, 0, 0, 0, None), ('total', 4, 7, 2, 5, 2, 40.0)]"
+[ "$got" = "$exp" ] || fail "indicators deaths: got $got, expected $exp"
+got=$(json_get "$I" "[(r['base_deaths'], r['base_deaths_prorated'], r['target_deaths'], r['target_deaths_prorated'], r['change_vs_base_pct'], r['target_progress_pct'], r['on_track']) for r in j['rows'] + [j['total']]]")
+exp="[(10, 10.0, 8.0, 8.0, -50.0, 250.0, True), (2, 2.0, 1.6, 1.6, 0.0, 0.0, False), (3, 3.0, 2.4, 2.4, -100.0, 500.0, True), (15, 15.0, 12.0, 12.0, -53.333333, 266.666667, True)]"
+[ "$got" = "$exp" ] || fail "indicators base and target: got $got, expected $exp"
+got=$(json_get "$I" "[(r['deaths_industry_mining_commerce'], r['deaths_road_traffic'], r['deaths_coal_mine'], r['gdp_100m_yuan'], r['workers_industry_mining_commerce'], r['motor_vehicles'], r['coal_output_tonnes']) for r in j['rows'] + [j['total']]]")
+exp="[(1, 3, 1, 812.5, 153000, 210000, 500000), (2, 0, 0, 250.0, 40000, None, 0), (0, 0, 0, None, None, None, None), (3, 3, 1, 2000.0, 250000, 400000, 800000)]"
+[ "$got" = "$exp" ] || fail "indicators denominators: got $got, expected $exp"
+got=$(json_get "$I" "[(r['deaths_per_100m_yuan_gdp'], r['deaths_per_100k_workers'], r['road_deaths_per_10k_vehicles'], r['coal_deaths_per_million_tonnes']) for r in j['rows'] + [j['total']]]")
+exp="[(0.006154, 0.653595, 0.142857, 2.0), (0.008, 5.0, None, None), (None, None, None, None), (0.0035, 1.2, 0.075, 1.25)]"
+[ "$got" = "$exp" ] || fail "indicators rates: got $got, expected $exp"
+[ "$(json_get "$I" "(j['total']['figures_source'], j['total']['base_source'])")" = "('prefecture', 'sum_of_counties')" ] ||
+    fail "indicators total sources: $I"
+pass "indicators 2025: deaths, previous year, 2015 base and target, the four rates, total"
+
+C=$("$AGG" report indicators --dir "$WORK/agg" --year 2025 --format csv) || fail "indicators csv"
+[ "$(head -n 1 <<<"$C" | cut -d, -f1-6)" = "county,name,accidents,deaths,missing,previous_deaths" ] ||
+    fail "indicators csv header: $C"
+grep -q "^222401,延吉市,3,5,2,4,1,25,10,10,8,8,-50,250,true,1,3,1,812.5,153000,210000,500000,0.006154,0.653595,0.142857,2" <<<"$C" ||
+    fail "indicators csv 222401: $C"
+[ "$(wc -l <<<"$C")" = 5 ] || fail "indicators csv: expected header, 3 counties, total: $C"
+T=$("$AGG" report indicators --dir "$WORK/agg" --year 2025) || fail "indicators table"
+for s in 延吉市 敦化市 total PROGRESS% ROAD/10K-VEH "confirmed deaths"; do
+    grep -q -- "$s" <<<"$T" || fail "indicators table lacks $s: $T"
+done
+pass "indicators table and csv"
+
+# a bad figures file: exit 2, one line per problem naming the field, and
+# nothing stored (its valid first entry included)
+cat >"$WORK/bad.json" <<'JSON'
+{"figures": [{"county": "222403", "year": 2025, "gdp_100m_yuan": 100},
+             {"county": "222401", "year": 2025, "gdp_100m_yuan": "812.5"},
+             {"county": "2224x1", "year": 2025, "motor_vehicle": 5}],
+ "base": [{"county": "222401", "year": 2016, "deaths": 1}], "note": "x"}
+JSON
+set +e
+"$AGG" load-figures --dir "$WORK/agg" "$WORK/bad.json" >/dev/null 2>"$WORK/bad.err"; rb=$?
+set -e
+[ "$rb" = 2 ] || fail "bad figures file: exit $rb, expected 2"
+for s in "error: figures[1].gdp_100m_yuan: must be a number" "error: figures[2].county: must be a 6-digit" \
+         "error: figures[2].motor_vehicle: unknown field" "error: base[0].year: must be 2015" \
+         "error: note: unknown field" "nothing stored"; do
+    grep -qF -- "$s" "$WORK/bad.err" || fail "bad figures file: no line '$s': $(cat "$WORK/bad.err")"
+done
+I2=$("$AGG" report indicators --dir "$WORK/agg" --year 2025 --format json) || fail "report indicators (after bad file)"
+[ "$I2" = "$I" ] || fail "bad figures file changed the store: $I2"
+set +e
+"$AGG" report indicators --dir "$WORK/agg" 2>/dev/null; r1=$?
+"$AGG" report indicators --dir "$WORK/agg" --year 1999 2>/dev/null; r2=$?
+"$AGG" report indicators --dir "$WORK/agg" --year 20x5 2>/dev/null; r3=$?
+"$AGG" load-figures --dir "$WORK/agg" 2>/dev/null; r4=$?
+echo '{"figures": [' | "$AGG" load-figures --dir "$WORK/agg" - 2>/dev/null; r5=$?
+set -e
+[ "$r1$r2$r3$r4$r5" = 22222 ] || fail "indicators/load-figures bad usage exit codes $r1$r2$r3$r4$r5"
+pass "bad figures file: exit 2 naming each field, store unchanged; bad usage exits 2"
+
 kill -TERM "$AGG_PID"; wait "$AGG_PID" || fail "aggregator did not stop cleanly"

@@ -4,7 +4,9 @@
  * flag at its boundary, grade escalation across revisions, and the monthly
  * and accident reports built from a real LMDB store of hand-made envelopes
  * (a county that never filed, an on-time and a late county, a corrected
- * report), printed in json, csv and table.
+ * report), printed in json, csv and table; the indicators' window, target
+ * progress, death rates, figures-file validation and the indicators report
+ * from a store with loaded figures.
  *
  * Every expected Unix time was computed independently (Python's datetime)
  * and is hard-coded. The unit-test helper links zb_common only, so the
@@ -223,7 +225,7 @@ static void test_display_width(void **state)
 
 /* ------------------------------------------------------------ from a store */
 
-static const char *const test_dbs[] = {"counties", "envelopes"};
+static const char *const test_dbs[] = {"counties", "envelopes", "figures"};
 
 typedef struct {
     char root[512];
@@ -237,7 +239,7 @@ static int setup_store(void **state)
         return -1;
     const char *base = getenv("TMPDIR");
     snprintf(f->root, sizeof f->root, "%s/zb-test-cons-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(f->root) || zb_store_open(&f->store, f->root, test_dbs, 2, 0, true, false)) {
+    if (!mkdtemp(f->root) || zb_store_open(&f->store, f->root, test_dbs, 3, 0, true, false)) {
         free(f);
         return -1;
     }
@@ -560,6 +562,427 @@ static void test_csv_quoting(void **state)
     json_decref(doc);
 }
 
+/* ------------------------------------------------------------ indicators */
+
+/* 1 January 00:00:00 +08:00 (Python datetime) */
+#define JAN1_2024 1704038400
+#define JAN1_2025 1735660800
+#define JAN1_2026 1767196800
+#define JAN1_2027 1798732800
+#define JAN1_2028 1830268800
+#define JAN1_2029 1861891200
+
+static void test_indicator_window(void **state)
+{
+    (void)state;
+    zb_indicator_window w;
+    /* a year that is over: the whole year against the whole previous year */
+    zb_indicator_window_of(2025, JAN1_2026 + 150 * DAY, &w);
+    assert_int_equal(w.from, JAN1_2025);
+    assert_int_equal(w.to, JAN1_2026);
+    assert_int_equal(w.prev_from, JAN1_2024);
+    assert_int_equal(w.prev_to, JAN1_2025);
+    assert_true(w.elapsed == 1.0);
+    /* the last second of the year is still in it */
+    zb_indicator_window_of(2025, JAN1_2026 - 1, &w);
+    assert_int_equal(w.to, JAN1_2026 - 1);
+    assert_int_equal(w.prev_to, JAN1_2025 - 1);
+    /* 2026-07-02T12:00:00+08:00 = 1782964800: 182.5 of 365 days; the
+     * previous year to 2025-07-02T12:00:00+08:00 = 1751428800 */
+    zb_indicator_window_of(2026, 1782964800, &w);
+    assert_int_equal(w.from, JAN1_2026);
+    assert_int_equal(w.to, 1782964800);
+    assert_int_equal(w.prev_from, JAN1_2025);
+    assert_int_equal(w.prev_to, 1751428800);
+    assert_true(w.elapsed == 0.5);
+    /* leap day 2028-02-29T12:00:00+08:00 = 1835409600 -> 2027-03-01T12:00:00+08:00
+     * = 1803873600; 59.5 of 366 days */
+    zb_indicator_window_of(2028, 1835409600, &w);
+    assert_int_equal(w.from, JAN1_2028);
+    assert_int_equal(w.prev_from, JAN1_2027);
+    assert_int_equal(w.prev_to, 1803873600);
+    assert_float_equal(w.elapsed, 59.5 / 366, 1e-15);
+    /* before the year starts: an empty window */
+    zb_indicator_window_of(2028, JAN1_2028 - 1, &w);
+    assert_int_equal(w.to, JAN1_2028);
+    assert_int_equal(w.prev_to, JAN1_2027);
+    assert_true(w.elapsed == 0.0);
+    (void)JAN1_2029;
+}
+
+static void test_target_progress(void **state)
+{
+    (void)state;
+    zb_target_progress t;
+    /* half of the base: 50 % fewer, 2.5 times the 20 % asked for */
+    zb_target_progress_of(5, 10, 1.0, &t);
+    assert_float_equal(t.base_prorated, 10, 1e-12);
+    assert_float_equal(t.target, 8, 1e-12);
+    assert_float_equal(t.target_prorated, 8, 1e-12);
+    assert_true(t.has_change);
+    assert_float_equal(t.change_pct, -50, 1e-9);
+    assert_float_equal(t.progress_pct, 250, 1e-9);
+    assert_true(t.on_track);
+    /* exactly the base: no progress, not on track (2 > 1.6) */
+    zb_target_progress_of(2, 2, 1.0, &t);
+    assert_float_equal(t.target, 1.6, 1e-12);
+    assert_float_equal(t.change_pct, 0, 1e-12);
+    assert_float_equal(t.progress_pct, 0, 1e-12);
+    assert_false(t.on_track);
+    /* half the year: the base of 12 prorates to 6, the target to 4.8 */
+    zb_target_progress_of(4, 12, 0.5, &t);
+    assert_float_equal(t.base_prorated, 6, 1e-12);
+    assert_float_equal(t.target, 9.6, 1e-12);
+    assert_float_equal(t.target_prorated, 4.8, 1e-12);
+    assert_float_equal(t.change_pct, -100.0 / 3, 1e-9);
+    assert_float_equal(t.progress_pct, 500.0 / 3, 1e-9);
+    assert_true(t.on_track);
+    /* exactly on the prorated target: 16 x 0.5 x 0.8 = 6.4; 7 is above */
+    zb_target_progress_of(6, 16, 0.5, &t);
+    assert_float_equal(t.progress_pct, 125, 1e-9);
+    assert_true(t.on_track);
+    zb_target_progress_of(4, 5, 1.0, &t);
+    assert_float_equal(t.progress_pct, 100, 1e-9); /* 4 = 5 x 0.8: target met exactly */
+    assert_true(t.on_track);
+    /* more deaths than the base: negative progress */
+    zb_target_progress_of(12, 10, 1.0, &t);
+    assert_float_equal(t.change_pct, 20, 1e-9);
+    assert_float_equal(t.progress_pct, -100, 1e-9);
+    assert_false(t.on_track);
+    /* a base of 0, or nothing elapsed: no change to speak of */
+    zb_target_progress_of(0, 0, 1.0, &t);
+    assert_false(t.has_change);
+    assert_true(t.on_track);
+    zb_target_progress_of(0, 10, 0.0, &t);
+    assert_false(t.has_change);
+}
+
+static void test_death_rates(void **state)
+{
+    (void)state;
+    double r;
+    assert_true(zb_death_rate(5, 812.5, 1, &r));
+    assert_float_equal(r, 0.006153846153846154, 1e-15);
+    assert_true(zb_death_rate(1, 153000, 1e5, &r));
+    assert_float_equal(r, 0.6535947712418301, 1e-13);
+    assert_true(zb_death_rate(3, 210000, 1e4, &r));
+    assert_float_equal(r, 0.14285714285714285, 1e-14);
+    assert_true(zb_death_rate(1, 500000, 1e6, &r));
+    assert_float_equal(r, 2.0, 1e-12);
+    assert_true(zb_death_rate(0, 10, 1, &r));
+    assert_float_equal(r, 0.0, 0);
+    /* no denominator: no rate */
+    assert_false(zb_death_rate(1, 0, 1e6, &r));
+    assert_false(zb_death_rate(1, -3, 1, &r));
+}
+
+static void test_industry_mining_commerce(void **state)
+{
+    (void)state;
+    static const char *const counted[] = {"coal_mine",    "non_coal_mine",  "hazardous_chemicals",
+                                          "fireworks",    "construction",   "metallurgy_trade",
+                                          "special_equipment", "other"};
+    static const char *const apart[] = {"road_traffic", "fire", "water_traffic", "railway",
+                                        "civil_aviation", "agricultural_machinery",
+                                        "fishing_vessel"};
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        assert_true(zb_industry_mining_commerce(zb_industry_parse(counted[i])));
+    for (size_t i = 0; i < sizeof apart / sizeof apart[0]; i++)
+        assert_false(zb_industry_mining_commerce(zb_industry_parse(apart[i])));
+    assert_false(zb_industry_mining_commerce(0));
+    assert_false(zb_industry_mining_commerce(16));
+}
+
+static bool has_line(const zb_problems *p, const char *line)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->lines[i], line) == 0)
+            return true;
+    return false;
+}
+
+static void test_figures_parse(void **state)
+{
+    (void)state;
+    json_t *doc = json_loads(
+        "{\"figures\": [{\"county\": \"222401\", \"year\": 2026, \"gdp_100m_yuan\": 812.5,"
+        " \"workers_industry_mining_commerce\": 153000, \"motor_vehicles\": null},"
+        " {\"county\": \"222400\", \"year\": 2026, \"coal_output_tonnes\": 0}],"
+        " \"base\": [{\"county\": \"222401\", \"year\": 2015, \"deaths\": 14}]}",
+        0, NULL);
+    assert_non_null(doc);
+    zb_problems p = {0};
+    zb_figures_file ff;
+    assert_int_equal(zb_figures_parse(doc, &ff, &p), 0);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(ff.n_figures, 2);
+    assert_string_equal(ff.figures[0].county, "222401");
+    assert_int_equal(ff.figures[0].year, 2026);
+    assert_int_equal(ff.figures[0].present, ZB_FIG_GDP | ZB_FIG_WORKERS);
+    assert_true(ff.figures[0].gdp_100m_yuan == 812.5);
+    assert_int_equal(ff.figures[0].workers, 153000);
+    assert_int_equal(ff.figures[1].present, ZB_FIG_COAL);
+    assert_int_equal(ff.n_base, 1);
+    assert_int_equal(ff.base[0].deaths, 14);
+    zb_figures_file_free(&ff);
+    json_decref(doc);
+
+    doc = json_loads(
+        "{\"figures\": [{\"county\": \"22240\", \"year\": 1999, \"gdp_100m_yuan\": -1,"
+        " \"motor_vehicles\": 1.5, \"motor_vehicle\": 3},"
+        " {\"county\": \"222401\", \"year\": 2026}, 7, {\"county\": \"222401\", \"year\": 2026,"
+        " \"coal_output_tonnes\": \"0\"}],"
+        " \"base\": [{\"county\": \"222401\", \"year\": 2016, \"deaths\": 3},"
+        " {\"county\": \"222402\", \"year\": 2015}], \"bases\": []}",
+        0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(zb_figures_parse(doc, &ff, &p), ZB_EVALIDATION);
+    assert_null(ff.figures);
+    assert_int_equal(ff.n_figures, 0);
+    assert_true(has_line(&p, "bases: unknown field (expected \"figures\" and/or \"base\")"));
+    assert_true(has_line(&p, "figures[0].motor_vehicle: unknown field"));
+    assert_true(has_line(&p, "figures[0].county: must be a 6-digit county code (e.g. \"222401\"; "
+                             "\"222400\" for the prefecture)"));
+    assert_true(has_line(&p, "figures[0].year: must be an integer 2000..9999"));
+    assert_true(has_line(&p, "figures[0].gdp_100m_yuan: must be a number 0..1000000000 "
+                             "(100 million yuan) or null"));
+    assert_true(has_line(&p, "figures[0].motor_vehicles: must be an integer 0..1000000000000 "
+                             "or null"));
+    assert_true(has_line(&p, "figures[2]: must be an object"));
+    assert_true(has_line(&p, "figures[3].coal_output_tonnes: must be an integer "
+                             "0..1000000000000 or null"));
+    assert_true(has_line(&p, "base[0].year: must be 2015 (the base year of the target)"));
+    assert_true(has_line(&p, "base[1].deaths: missing"));
+    assert_int_equal(p.n, 10);
+    zb_problems_free(&p);
+    json_decref(doc);
+
+    /* the same county and year twice in one list */
+    doc = json_loads("{\"figures\": [{\"county\": \"222401\", \"year\": 2026},"
+                     " {\"county\": \"222402\", \"year\": 2026},"
+                     " {\"county\": \"222401\", \"year\": 2026}]}",
+                     0, NULL);
+    assert_int_equal(zb_figures_parse(doc, &ff, &p), ZB_EVALIDATION);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.lines[0], "figures[2]: county 222401 year 2026 given twice "
+                                    "(first at figures[0])");
+    zb_problems_free(&p);
+    json_decref(doc);
+    doc = json_loads("{}", 0, NULL);
+    assert_int_equal(zb_figures_parse(doc, &ff, &p), ZB_EVALIDATION);
+    assert_string_equal(p.lines[0], "(input): neither \"figures\" nor \"base\" given");
+    zb_problems_free(&p);
+    json_decref(doc);
+}
+
+/* An accident of industry at occurred (RFC 3339), filed at occurred + 1 h. */
+static void put_accident_at(MDB_txn *txn, MDB_dbi dbi, const char *county, uint64_t seq,
+                            const char *id, uint32_t revision, const char *occurred,
+                            Zb__Industry industry, uint32_t deaths, uint32_t missing)
+{
+    Zb__Report r = ZB__REPORT__INIT;
+    Zb__AccidentReport a = ZB__ACCIDENT_REPORT__INIT;
+    Zb__Time occ = ZB__TIME__INIT, notified = ZB__TIME__INIT;
+    Zb__Unit unit = ZB__UNIT__INIT;
+    int64_t t;
+    assert_int_equal(zb_time_parse(occurred, &t, NULL), 0);
+    occ.unix = t;
+    occ.offset_min = 480;
+    notified.unix = t + 600;
+    notified.offset_min = 480;
+    unit.name = "单位";
+    a.accident_id = (char *)id;
+    a.revision = revision;
+    a.occurred_at = &occ;
+    a.county_notified_at = &notified;
+    a.place = "地点";
+    a.unit = &unit;
+    a.industry = industry;
+    a.summary = "摘要";
+    a.deaths = deaths;
+    a.missing = missing;
+    r.county = (char *)county;
+    r.seq = seq;
+    r.created_at = t + HOUR;
+    r.content_case = ZB__REPORT__CONTENT_ACCIDENT;
+    r.accident = &a;
+    put_report(txn, dbi, &r, t + HOUR);
+}
+
+static double row_real(const json_t *row, const char *key)
+{
+    const json_t *v = json_object_get(row, key);
+    assert_true(json_is_real(v));
+    return json_real_value(v);
+}
+
+static json_int_t row_i(const json_t *row, const char *key)
+{
+    const json_t *v = json_object_get(row, key);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+static void test_indicators_from_store(void **state)
+{
+    fixture *f = *state;
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1),
+            fig = zb_store_dbi(f->store, 2);
+    put_county(txn, cty, "222401");
+    put_county(txn, cty, "222402");
+    /* 222401, year 2026 as of 2026-07-02T12:00:00+08:00 (elapsed 0.5):
+     *   A road, 2 dead + 1 missing, revised to 3 dead: 3 deaths, 0 missing
+     *   B coal mine at the first second of the year: 1 dead, 2 missing
+     *   C construction at exactly "now": outside (the window is [from, to))
+     *   D 2025-07-02T11:59:59+08:00: the same period of the previous year
+     *   E 2025-07-02T12:00:00+08:00: after it */
+    put_accident_at(txn, env, "222401", 1, "A", 0, "2026-03-10T08:00:00+08:00",
+                    ZB__INDUSTRY__ROAD_TRAFFIC, 2, 1);
+    put_accident_at(txn, env, "222401", 2, "A", 1, "2026-03-10T08:00:00+08:00",
+                    ZB__INDUSTRY__ROAD_TRAFFIC, 3, 0);
+    put_accident_at(txn, env, "222401", 3, "B", 0, "2025-12-31T16:00:00Z",
+                    ZB__INDUSTRY__COAL_MINE, 1, 2);
+    put_accident_at(txn, env, "222401", 4, "C", 0, "2026-07-02T12:00:00+08:00",
+                    ZB__INDUSTRY__CONSTRUCTION, 9, 0);
+    put_accident_at(txn, env, "222401", 5, "D", 0, "2025-07-02T11:59:59+08:00",
+                    ZB__INDUSTRY__OTHER, 4, 0);
+    put_accident_at(txn, env, "222401", 6, "E", 0, "2025-07-02T12:00:00+08:00",
+                    ZB__INDUSTRY__OTHER, 6, 0);
+    /* 222402: F construction, 2 dead */
+    put_accident_at(txn, env, "222402", 1, "F", 0, "2026-06-01T10:00:00+08:00",
+                    ZB__INDUSTRY__CONSTRUCTION, 2, 0);
+    zb_figures_file ff = {0};
+    zb_figures figs[2] = {
+        {"222401", 2026, ZB_FIG_GDP | ZB_FIG_WORKERS | ZB_FIG_VEHICLES | ZB_FIG_COAL, 812.5,
+         153000, 210000, 500000},
+        {"222402", 2026, ZB_FIG_GDP | ZB_FIG_WORKERS, 250, 40000, 0, 0}};
+    zb_base_deaths base[2] = {{"222401", 2015, 12}, {"222402", 2015, 4}};
+    ff.figures = figs;
+    ff.n_figures = 2;
+    ff.base = base;
+    ff.n_base = 2;
+    assert_int_equal(zb_figures_put(txn, fig, &ff, 1782964800), 0);
+    assert_int_equal(zb_store_commit(txn), 0);
+
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    zb_figures back;
+    assert_int_equal(zb_figures_get(txn, fig, "222402", 2026, &back), 0);
+    assert_int_equal(back.present, ZB_FIG_GDP | ZB_FIG_WORKERS);
+    assert_true(back.gdp_100m_yuan == 250);
+    assert_int_equal(zb_figures_get(txn, fig, "222402", 2025, &back), ZB_ENOTFOUND);
+    json_t *doc = NULL;
+    assert_int_equal(zb_consolidate_indicators(txn, env, cty, fig, 2026, 1782964800, &doc), 0);
+    mdb_txn_abort(txn);
+    assert_string_equal(json_string_value(json_object_get(doc, "to")),
+                        "2026-07-02T12:00:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(doc, "previous_to")),
+                        "2025-07-02T12:00:00+08:00");
+    assert_true(json_real_value(json_object_get(doc, "elapsed_fraction")) == 0.5);
+    const json_t *rows = json_object_get(doc, "rows");
+    assert_int_equal(json_array_size(rows), 2);
+    const json_t *a = json_array_get(rows, 0), *b = json_array_get(rows, 1),
+                 *t = json_object_get(doc, "total");
+    /* 222401: deaths 3 + 1, missing 2 (not counted), previous 4 (D) */
+    assert_int_equal(row_i(a, "accidents"), 2);
+    assert_int_equal(row_i(a, "deaths"), 4);
+    assert_int_equal(row_i(a, "missing"), 2);
+    assert_int_equal(row_i(a, "previous_deaths"), 4);
+    assert_int_equal(row_i(a, "change_vs_previous"), 0);
+    assert_true(row_real(a, "change_vs_previous_pct") == 0);
+    assert_int_equal(row_i(a, "base_deaths"), 12);
+    assert_true(row_real(a, "base_deaths_prorated") == 6);
+    assert_true(row_real(a, "target_deaths") == 9.6);
+    assert_true(row_real(a, "target_deaths_prorated") == 4.8);
+    assert_true(row_real(a, "change_vs_base_pct") == -33.333333);
+    assert_true(row_real(a, "target_progress_pct") == 166.666667);
+    assert_true(json_is_true(json_object_get(a, "on_track")));
+    assert_int_equal(row_i(a, "deaths_industry_mining_commerce"), 1); /* coal; road apart */
+    assert_int_equal(row_i(a, "deaths_road_traffic"), 3);
+    assert_int_equal(row_i(a, "deaths_coal_mine"), 1);
+    assert_true(row_real(a, "deaths_per_100m_yuan_gdp") == 0.004923);     /* 4 / 812.5 */
+    assert_true(row_real(a, "deaths_per_100k_workers") == 0.653595);      /* 1 / 153000 */
+    assert_true(row_real(a, "road_deaths_per_10k_vehicles") == 0.142857); /* 3 / 210000 */
+    assert_true(row_real(a, "coal_deaths_per_million_tonnes") == 2.0);    /* 1 / 500000 */
+    /* 222402: no previous deaths, exactly its prorated base */
+    assert_int_equal(row_i(b, "deaths"), 2);
+    assert_true(json_is_null(json_object_get(b, "change_vs_previous_pct")));
+    assert_true(row_real(b, "base_deaths_prorated") == 2);
+    assert_true(row_real(b, "change_vs_base_pct") == 0);
+    assert_true(json_is_false(json_object_get(b, "on_track")));
+    assert_true(row_real(b, "deaths_per_100m_yuan_gdp") == 0.008);
+    assert_true(row_real(b, "deaths_per_100k_workers") == 5.0);
+    assert_true(json_is_null(json_object_get(b, "motor_vehicles")));
+    assert_true(json_is_null(json_object_get(b, "road_deaths_per_10k_vehicles")));
+    assert_true(json_is_null(json_object_get(b, "coal_deaths_per_million_tonnes")));
+    /* total: the sum; GDP and workers summed (both counties have them),
+     * vehicles and coal not (222402 lacks them); base 12 + 4 */
+    assert_int_equal(row_i(t, "deaths"), 6);
+    assert_int_equal(row_i(t, "previous_deaths"), 4);
+    assert_true(row_real(t, "change_vs_previous_pct") == 50);
+    assert_int_equal(row_i(t, "base_deaths"), 16);
+    assert_true(row_real(t, "change_vs_base_pct") == -25);
+    assert_true(row_real(t, "target_progress_pct") == 125);
+    assert_true(json_is_true(json_object_get(t, "on_track")));
+    assert_true(row_real(t, "gdp_100m_yuan") == 1062.5);
+    assert_int_equal(row_i(t, "workers_industry_mining_commerce"), 193000);
+    assert_true(row_real(t, "deaths_per_100m_yuan_gdp") == 0.005647); /* 6 / 1062.5 */
+    assert_true(row_real(t, "deaths_per_100k_workers") == 1.554404); /* 3 / 193000 */
+    assert_true(json_is_null(json_object_get(t, "motor_vehicles")));
+    assert_true(json_is_null(json_object_get(t, "road_deaths_per_10k_vehicles")));
+    assert_string_equal(json_string_value(json_object_get(t, "figures_source")),
+                        "sum_of_counties");
+    assert_string_equal(json_string_value(json_object_get(t, "base_source")), "sum_of_counties");
+
+    char *csv = printed("indicators", doc, ZB_FORMAT_CSV);
+    assert_non_null(strstr(csv, "county,name,accidents,deaths,missing,previous_deaths,"));
+    assert_non_null(strstr(csv, "\r\n222401,延吉市,2,4,2,4,0,0,12,6,9.6,4.8,-33.333333,"
+                                "166.666667,true,1,3,1,812.5,153000,210000,500000,0.004923,"
+                                "0.653595,0.142857,2\r\n"));
+    assert_non_null(strstr(csv, "\r\ntotal,,3,6,2,4,2,50,16,8,12.8,6.4,-25,125,true,3,3,1,"
+                                "1062.5,193000,,,0.005647,1.554404,,\r\n"));
+    free(csv);
+    char *table = printed("indicators", doc, ZB_FORMAT_TABLE);
+    assert_non_null(strstr(table, "\n222401  延吉市 "));
+    assert_non_null(strstr(table, "sum_of_counties"));
+    free(table);
+    char *js = printed("indicators", doc, ZB_FORMAT_JSON);
+    assert_non_null(strstr(js, "\"change_vs_base_pct\": -33.333333,"));
+    json_t *again = json_loads(js, 0, NULL);
+    assert_true(json_equal(again, doc));
+    json_decref(again);
+    free(js);
+    json_decref(doc);
+
+    /* the prefecture's own figures and base win over the sums; a figures
+     * entry replaces the county and year's earlier one */
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    zb_figures pf[2] = {{"222400", 2026, ZB_FIG_VEHICLES, 0, 0, 400000, 0},
+                        {"222402", 2026, ZB_FIG_VEHICLES, 0, 0, 100000, 0}};
+    zb_base_deaths pb = {"222400", 2015, 20};
+    ff.figures = pf;
+    ff.n_figures = 2;
+    ff.base = &pb;
+    ff.n_base = 1;
+    assert_int_equal(zb_figures_put(txn, fig, &ff, 1782964800), 0);
+    assert_int_equal(zb_store_commit(txn), 0);
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(zb_consolidate_indicators(txn, env, cty, fig, 2026, 1782964800, &doc), 0);
+    mdb_txn_abort(txn);
+    b = json_array_get(json_object_get(doc, "rows"), 1);
+    t = json_object_get(doc, "total");
+    assert_true(json_is_null(json_object_get(b, "gdp_100m_yuan")));
+    assert_int_equal(row_i(b, "motor_vehicles"), 100000);
+    assert_true(row_real(b, "road_deaths_per_10k_vehicles") == 0);
+    assert_string_equal(json_string_value(json_object_get(t, "figures_source")), "prefecture");
+    assert_true(json_is_null(json_object_get(t, "gdp_100m_yuan")));
+    assert_true(row_real(t, "road_deaths_per_10k_vehicles") == 0.075); /* 3 / 400000 */
+    assert_int_equal(row_i(t, "base_deaths"), 20);
+    assert_true(row_real(t, "change_vs_base_pct") == -40); /* 6 against 10 */
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +997,12 @@ int main(void)
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test_setup_teardown(test_monthly_from_store, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_accidents_from_store, setup_store, teardown_store),
+        cmocka_unit_test(test_indicator_window),
+        cmocka_unit_test(test_target_progress),
+        cmocka_unit_test(test_death_rates),
+        cmocka_unit_test(test_industry_mining_commerce),
+        cmocka_unit_test(test_figures_parse),
+        cmocka_unit_test_setup_teardown(test_indicators_from_store, setup_store, teardown_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,8 +382,8 @@ static void test_hello_welcome(void **state)
     assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
     assert_string_equal(m->welcome->county, COUNTY);
     assert_int_equal(m->welcome->acked_seq, 0);
-    assert_int_equal(m->welcome->window, 8);
-    assert_int_equal(m->welcome->max_batch, ZB_BATCH_MAX_ENVELOPES);
+    assert_int_equal(m->welcome->window, ZB_SERVER_WINDOW);
+    assert_int_equal(m->welcome->max_batch, ZB_SERVER_MAX_BATCH);
     assert_int_equal(m->welcome->n_receipts, 0);
     zb__sync_msg__free_unpacked(m, NULL);
     expect_quiet(); /* a Hello alone gets no Ack */

@@ -1,0 +1,424 @@
+/* export.c - see export.h; the formats are in docs/bundle.md. */
+#include "export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.pb-c.h"
+#include "err.h"
+#include "log.h"
+#include "tlog.h"
+
+/* An output file being written: PATH.tmp, the running SHA-256 of every
+ * byte written, and the number of records. */
+typedef struct {
+    FILE *f;
+    char tmp[4096];
+    const char *path;
+    crypto_hash_sha256_state sha;
+    uint64_t records;
+} out_file;
+
+static int out_write(out_file *o, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, o->f) != n) {
+        zb_log_warn_errno("ZB-EXPORT-IO", "write %s", o->tmp);
+        return ZB_EIO;
+    }
+    crypto_hash_sha256_update(&o->sha, p, n);
+    return ZB_OK;
+}
+
+static int out_open(out_file *o, const char *path, const char *magic)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (snprintf(o->tmp, sizeof o->tmp, "%s.tmp", path) >= (int)sizeof o->tmp)
+        return ZB_EINVAL;
+    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+        zb_log_warn_errno("ZB-EXPORT-IO", "create %s", o->tmp);
+        if (fd >= 0)
+            close(fd);
+        return ZB_EIO;
+    }
+    crypto_hash_sha256_init(&o->sha);
+    return out_write(o, magic, strlen(magic));
+}
+
+/* Abandon the file (error path): close and remove PATH.tmp. */
+static void out_abort(out_file *o)
+{
+    if (o->f) {
+        fclose(o->f);
+        o->f = NULL;
+        unlink(o->tmp);
+    }
+}
+
+/* Flush, fsync, rename PATH.tmp over PATH and fsync the directory. */
+static int out_finish(out_file *o)
+{
+    if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0) {
+        zb_log_warn_errno("ZB-EXPORT-IO", "flush %s", o->tmp);
+        out_abort(o);
+        return ZB_EIO;
+    }
+    int rc = fclose(o->f);
+    o->f = NULL;
+    if (rc != 0 || rename(o->tmp, o->path) != 0) {
+        zb_log_warn_errno("ZB-EXPORT-IO", "rename %s", o->tmp);
+        unlink(o->tmp);
+        return ZB_EIO;
+    }
+    /* the rename is durable once the directory is */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", o->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return ZB_OK;
+}
+
+/* One record: u32 BE length, then the packed message. */
+static int out_record(out_file *o, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    if (len > ZB_BUNDLE_RECORD_MAX)
+        return ZB_ETOOBIG;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ZB_ENOMEM;
+    protobuf_c_message_pack(msg, buf);
+    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    int rc = out_write(o, hdr, 4);
+    if (rc == 0)
+        rc = out_write(o, buf, len);
+    free(buf);
+    if (rc == 0)
+        o->records++;
+    return rc;
+}
+
+static int out_bundle_record(out_file *o, Zb__BundleRecord *r)
+{
+    return out_record(o, &r->base);
+}
+
+/* ---------------------------------------------------------------- bundle */
+
+typedef struct {
+    Zb__KeyEpoch *epochs;       /* grown array */
+    size_t n, cap;
+    uint8_t (*keys)[ZB_PK_LEN]; /* the key bytes the epochs point at */
+} epoch_list;
+
+static int collect_epoch(void *ctx, const zb_key_epoch *e)
+{
+    epoch_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4;
+        Zb__KeyEpoch *ne = realloc(l->epochs, cap * sizeof *ne);
+        if (!ne)
+            return ZB_ENOMEM;
+        l->epochs = ne;
+        uint8_t(*nk)[ZB_PK_LEN] = realloc(l->keys, cap * sizeof *nk);
+        if (!nk)
+            return ZB_ENOMEM;
+        l->keys = nk;
+        l->cap = cap;
+    }
+    memcpy(l->keys[l->n], e->key, ZB_PK_LEN);
+    Zb__KeyEpoch *k = &l->epochs[l->n++];
+    zb__key_epoch__init(k);
+    k->enrolled_at = e->enrolled_at;
+    k->first_seq = e->first_seq;
+    k->revoked_at = e->revoked_at;
+    k->last_seq = e->last_seq;
+    return 0;
+}
+
+static int write_county(out_file *o, zb_agg *a, MDB_txn *txn, const char *code)
+{
+    epoch_list l = {0};
+    int rc = zb_agg_key_history(a, txn, code, collect_epoch, &l);
+    Zb__KeyEpoch **ptrs = rc == 0 && l.n ? calloc(l.n, sizeof *ptrs) : NULL;
+    if (rc == 0 && l.n && !ptrs)
+        rc = ZB_ENOMEM;
+    if (rc == 0) {
+        for (size_t i = 0; i < l.n; i++) {
+            /* keys[] may have moved while growing: point at it only now */
+            l.epochs[i].key = (ProtobufCBinaryData){ZB_PK_LEN, l.keys[i]};
+            ptrs[i] = &l.epochs[i];
+        }
+        Zb__BundleCounty c = ZB__BUNDLE_COUNTY__INIT;
+        c.code = (char *)code;
+        c.n_epochs = l.n;
+        c.epochs = ptrs;
+        Zb__BundleRecord r = ZB__BUNDLE_RECORD__INIT;
+        r.record_case = ZB__BUNDLE_RECORD__RECORD_COUNTY;
+        r.county = &c;
+        rc = out_bundle_record(o, &r);
+    }
+    free(ptrs);
+    free(l.epochs);
+    free(l.keys);
+    return rc;
+}
+
+static int write_counties(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_COUNTIES), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != ZB_COUNTY_LEN) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        char code[ZB_COUNTY_LEN + 1];
+        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
+        code[ZB_COUNTY_LEN] = '\0';
+        if ((rc = write_county(o, a, txn, code)) == 0)
+            (*count)++;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int write_evidence(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_EVIDENCE), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        char code[ZB_COUNTY_LEN + 1];
+        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
+        code[ZB_COUNTY_LEN] = '\0';
+        Zb__BundleEvidence e = ZB__BUNDLE_EVIDENCE__INIT;
+        e.envelope = (ProtobufCBinaryData){v.mv_size, v.mv_data};
+        e.county = code;
+        e.seq = zb_be64_get((uint8_t *)k.mv_data + ZB_COUNTY_LEN);
+        Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_EVIDENCE;
+        rec.evidence = &e;
+        if ((rc = out_bundle_record(o, &rec)) == 0)
+            (*count)++;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
+{
+    MDB_dbi entries = zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_ENTRIES);
+    MDB_dbi envs = zb_store_dbi(zb_agg_store(a), AGG_DB_ENVELOPES);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t ik[8];
+        zb_be64_put(ik, i);
+        MDB_val k = {8, ik}, v;
+        int rc = zb_mdb_err(mdb_get(txn, entries, &k, &v));
+        if (rc == 0 && v.mv_size != ZB_COUNTY_LEN + 8)
+            rc = ZB_EDECODE;
+        MDB_val ek = v;
+        if (rc == 0)
+            rc = zb_mdb_err(mdb_get(txn, envs, &ek, &v));
+        if (rc == 0 && v.mv_size < 8)
+            rc = ZB_EDECODE;
+        if (rc) {
+            ZB_ERR("ZB-EXPORT-DAMAGED", "log entry %" PRIu64 ": %s", i, zb_strerror(rc));
+            return rc;
+        }
+        Zb__BundleEntry e = ZB__BUNDLE_ENTRY__INIT;
+        e.log_index = i;
+        e.received_at = (int64_t)zb_be64_get(v.mv_data);
+        e.envelope = (ProtobufCBinaryData){v.mv_size - 8, (uint8_t *)v.mv_data + 8};
+        Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
+        rec.entry = &e;
+        if ((rc = out_bundle_record(o, &rec)))
+            return rc;
+    }
+    return ZB_OK;
+}
+
+static uint64_t db_entries(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_stat st;
+    return mdb_stat(txn, dbi, &st) == 0 ? (uint64_t)st.ms_entries : 0;
+}
+
+int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(a), true, &txn);
+    if (rc)
+        return rc;
+    out_file o = {0};
+    Zb__SignedTreeHead *sth = NULL;
+    uint64_t size;
+    if ((rc = zb_tlog_size(a, txn, &size)))
+        goto fail;
+    rc = zb_tlog_latest_head(a, txn, &sth);
+    if (rc && rc != ZB_ENOTFOUND)
+        goto fail;
+    rc = ZB_OK;
+    if (sth) {
+        /* the server signs a head in the very transaction that grows the log */
+        Zb__TreeHead *th = zb__tree_head__unpack(NULL, sth->tree_head.len, sth->tree_head.data);
+        if (!th || th->size != size || th->root.len != ZB_HASH_LEN) {
+            ZB_ERR("ZB-EXPORT-DAMAGED", "latest tree head does not cover the log (%" PRIu64
+                   " entries)", size);
+            rc = ZB_EDECODE;
+        } else {
+            memcpy(st->root, th->root.data, ZB_HASH_LEN);
+        }
+        if (th)
+            zb__tree_head__free_unpacked(th, NULL);
+        if (rc)
+            goto fail;
+    } else if (size != 0) {
+        rc = ZB_EDECODE;
+        goto fail;
+    }
+
+    Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
+    h.version = 1;
+    h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)zb_agg_identity(a)->pk};
+    h.created_at = (int64_t)time(NULL);
+    h.county_count = db_entries(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_COUNTIES));
+    h.entry_count = size;
+    h.has_evidence_count = 1;
+    h.evidence_count = db_entries(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_EVIDENCE));
+    Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_HEADER;
+    rec.header = &h;
+    if ((rc = out_open(&o, path, ZB_BUNDLE_MAGIC)) || (rc = out_bundle_record(&o, &rec)) ||
+        (rc = write_counties(&o, a, txn, &st->counties)) ||
+        (rc = write_evidence(&o, a, txn, &st->evidence)) ||
+        (rc = write_entries(&o, a, txn, size)))
+        goto fail;
+    st->entries = size;
+    if (sth) {
+        Zb__BundleRecord hr = ZB__BUNDLE_RECORD__INIT;
+        hr.record_case = ZB__BUNDLE_RECORD__RECORD_TREE_HEAD;
+        hr.tree_head = sth;
+        if ((rc = out_bundle_record(&o, &hr)))
+            goto fail;
+    }
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state copy = o.sha;
+    crypto_hash_sha256_final(&copy, digest);
+    Zb__BundleEnd end = ZB__BUNDLE_END__INIT;
+    end.record_count = o.records;
+    end.sha256 = (ProtobufCBinaryData){sizeof digest, digest};
+    Zb__BundleRecord er = ZB__BUNDLE_RECORD__INIT;
+    er.record_case = ZB__BUNDLE_RECORD__RECORD_END;
+    er.end = &end;
+    if ((rc = out_bundle_record(&o, &er)))
+        goto fail;
+    mdb_txn_abort(txn);
+    txn = NULL;
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    sth = NULL;
+    return out_finish(&o);
+fail:
+    out_abort(&o);
+    if (sth)
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- heads, proofs */
+
+int zb_agg_export_tree_head(zb_agg *a, uint64_t size, const char *path, uint64_t *size_out)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(a), true, &txn);
+    if (rc)
+        return rc;
+    Zb__SignedTreeHead *sth = NULL;
+    if (size == 0) {
+        rc = zb_tlog_latest_head(a, txn, &sth);
+    } else {
+        uint8_t key[8];
+        zb_be64_put(key, size);
+        MDB_val k = {8, key}, v;
+        rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &k, &v));
+        if (rc == 0 && !(sth = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data)))
+            rc = ZB_EDECODE;
+    }
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    Zb__TreeHead *th = zb__tree_head__unpack(NULL, sth->tree_head.len, sth->tree_head.data);
+    if (!th) {
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+        return ZB_EDECODE;
+    }
+    *size_out = th->size;
+    zb__tree_head__free_unpacked(th, NULL);
+    out_file o;
+    if ((rc = out_open(&o, path, ZB_STH_MAGIC)) || (rc = out_record(&o, &sth->base)))
+        out_abort(&o);
+    else
+        rc = out_finish(&o);
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    return rc;
+}
+
+int zb_agg_export_consistency(zb_agg *a, uint64_t old_size, uint64_t new_size, const char *path)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(a), true, &txn);
+    if (rc)
+        return rc;
+    uint64_t size;
+    Zb__ConsistencyProof *p = NULL;
+    if ((rc = zb_tlog_size(a, txn, &size)) == 0) {
+        if (old_size == 0 || old_size > new_size || new_size > size)
+            rc = ZB_EINVAL;
+        else
+            rc = zb_tlog_make_consistency(a, txn, old_size, new_size, &p);
+    }
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    out_file o;
+    if ((rc = out_open(&o, path, ZB_CONSISTENCY_MAGIC)) || (rc = out_record(&o, &p->base)))
+        out_abort(&o);
+    else
+        rc = out_finish(&o);
+    zb__consistency_proof__free_unpacked(p, NULL);
+    return rc;
+}

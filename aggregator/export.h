@@ -1,0 +1,44 @@
+/*
+ * export.h - what the aggregator hands an auditor: the audit bundle (every
+ * enrolled key with its history, every refused equivocation kept as
+ * evidence, every log entry in log order and the latest signed tree head),
+ * single signed tree heads, and consistency proofs between two of them.
+ * File formats: docs/bundle.md; `zhibao-audit` reads them.
+ *
+ * Every export reads one read-only LMDB snapshot, so it runs beside a
+ * running `serve` and sees one consistent state. Files are written to
+ * PATH.tmp, fsync'd and renamed over PATH: a reader never sees half a file.
+ */
+#ifndef ZB_EXPORT_H
+#define ZB_EXPORT_H
+
+#include <stdint.h>
+
+#include "agg.h"
+
+#define ZB_BUNDLE_MAGIC "ZBBUNDLE1\n"       /* bundle file: then records */
+#define ZB_STH_MAGIC "ZBSTH1\n"             /* tree-head file: then one SignedTreeHead record */
+#define ZB_CONSISTENCY_MAGIC "ZBCONS1\n"    /* proof file: then one ConsistencyProof record */
+#define ZB_BUNDLE_RECORD_MAX (1u << 20)     /* bytes per record, writers and readers */
+
+typedef struct {
+    uint64_t counties;
+    uint64_t entries;          /* log size = tree head size */
+    uint64_t evidence;
+    uint8_t root[32];          /* the tree head's root (all zero for an empty log) */
+} zb_export_stats;
+
+/* Write the audit bundle of aggregator a to path. ZB_EIO (file system,
+ * logged), ZB_ESTORE / ZB_EDECODE (store damaged), ZB_ETOOBIG (a record
+ * over ZB_BUNDLE_RECORD_MAX), ZB_ENOMEM. */
+int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st);
+
+/* Write the stored signed tree head of size (0: the latest) to path;
+ * *size_out gets its size. ZB_ENOTFOUND when no head of that size exists. */
+int zb_agg_export_tree_head(zb_agg *a, uint64_t size, const char *path, uint64_t *size_out);
+
+/* Write the consistency proof old_size -> new_size (0 < old <= new <= log
+ * size) to path. ZB_EINVAL for sizes out of range. */
+int zb_agg_export_consistency(zb_agg *a, uint64_t old_size, uint64_t new_size, const char *path);
+
+#endif

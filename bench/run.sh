@@ -1,0 +1,493 @@
+#!/usr/bin/env bash
+# bench/run.sh - the zhibao benchmark (issue 6; bench/README.md).
+#
+# Builds in release mode into build-release/, runs every scenario with its
+# parameters printed, writes bench/results.json and prints a table:
+#   verify     raw Ed25519 verify on all cores: the limit every figure is compared with
+#   ingest     N reports pre-signed across 8 county nodes; all sync at once
+#   latency    accident submit -> receipt stored, idle and beside a 7-county backlog
+#   growth     one aggregator grown to 1,000,000 reports: peak RssAnon (memory) and
+#              us/report for an increment at each size N (scaling), with report queries
+#   fanin      3,000 simulated nodes in one process, 10 reports each
+#
+# Environment:
+#   ZB_BENCH_SCALE=small   seconds instead of many minutes (the smoke test)
+#   ZB_BIN=DIR             use already-built binaries (must include the zb-bench-* tools)
+#   ZB_BENCH_OUT=FILE      where to write results (default bench/results.json)
+#   ZB_BENCH_ONLY="a b"    run only these scenarios (verify ingest latency growth fanin)
+#   ZB_BENCH_CURVE=0|1     CurveZMQ in the fan-in client (default: 1 when the server uses CURVE)
+#   ZB_BENCH_KEEP=1        keep the work directory (ZB_BENCH_WORK, default a mktemp dir)
+#   ZB_BENCH_COMMIT=ID     the commit recorded in the results (default: git HEAD of this tree)
+#   ZB_BENCH_PERF=DIR      perf record -g into DIR: the aggregator during the ingest
+#                          (perf-ingest.data), the whole machine during each scaling increment
+#                          (perf-inc-N.data)
+#   ZB_BENCH_LOADED_MIN=N  loaded latency: push the backlog again until N samples (full: 200),
+#   ZB_BENCH_LOADED_REPS=R at most R backlogs (8)
+#   ZB_BENCH_INGEST, ZB_BENCH_LATENCY, ZB_BENCH_BACKLOG, ZB_BENCH_MEMORY, ZB_BENCH_SCALING
+#   ("N1 N2 ..."), ZB_BENCH_INCREMENT, ZB_BENCH_FANIN_NODES, ZB_BENCH_FANIN_REPORTS: sizes
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+SCALE=${ZB_BENCH_SCALE:-full}
+
+case "$SCALE" in
+small)
+    d_ingest=2000 d_latency=50 d_backlog=2000 d_memory=20000 d_scaling="1000 5000"
+    d_increment=1000 d_fanin=50 d_loaded_min=0 ;;
+full)
+    d_ingest=200000 d_latency=1000 d_backlog=100000 d_memory=1000000
+    d_scaling="10000 100000 1000000" d_increment=10000 d_fanin=3000 d_loaded_min=200 ;;
+*) echo "ZB_BENCH_SCALE: small or full" >&2; exit 2 ;;
+esac
+INGEST=${ZB_BENCH_INGEST:-$d_ingest}
+LATENCY=${ZB_BENCH_LATENCY:-$d_latency}
+BACKLOG=${ZB_BENCH_BACKLOG:-$d_backlog}
+LOADED_MIN=${ZB_BENCH_LOADED_MIN:-$d_loaded_min}
+LOADED_REPS=${ZB_BENCH_LOADED_REPS:-8}
+MEMORY=${ZB_BENCH_MEMORY:-$d_memory}
+SCALING=${ZB_BENCH_SCALING:-$d_scaling}
+INCREMENT=${ZB_BENCH_INCREMENT:-$d_increment}
+FANIN_NODES=${ZB_BENCH_FANIN_NODES:-$d_fanin}
+FANIN_REPORTS=${ZB_BENCH_FANIN_REPORTS:-10}
+ONLY=${ZB_BENCH_ONLY:-verify ingest latency growth fanin}
+OUT=${ZB_BENCH_OUT:-$SRC/bench/results.json}
+# the eight county-level units of Yanbian
+COUNTIES=(222401 222402 222403 222404 222405 222406 222424 222426)
+
+if [ -n "${ZB_BIN:-}" ]; then
+    BIN=$ZB_BIN
+    BUILD_KIND="given ($BIN)"
+else
+    echo "== build: release into build-release/"
+    cmake -S "$SRC" -B "$SRC/build-release" -DCMAKE_BUILD_TYPE=Release -DZB_BENCH=ON \
+        -DZB_TESTS=OFF >/dev/null
+    # only what the benchmark runs: a half-finished tool elsewhere does not stop it
+    cmake --build "$SRC/build-release" -j "$(nproc)" --target zhibao-agg zhibao-node \
+        zb-bench-verify zb-bench-presign zb-bench-latency zb-bench-fanin zb-bench-wait-acked \
+        >"$SRC/build-release/bench-build.log" 2>&1 || {
+        tail -n 30 "$SRC/build-release/bench-build.log" >&2
+        exit 1
+    }
+    BIN=$SRC/build-release/bin
+    BUILD_KIND=Release
+fi
+for t in zhibao-agg zhibao-node zb-bench-verify zb-bench-presign zb-bench-latency \
+         zb-bench-fanin zb-bench-wait-acked; do
+    [ -x "$BIN/$t" ] || { echo "bench: $BIN/$t missing (build with -DZB_BENCH=ON)" >&2; exit 1; }
+done
+AGG="$BIN/zhibao-agg"
+NODE="$BIN/zhibao-node"
+
+# fan-in speaks CURVE only when the aggregator does
+if [ -z "${ZB_BENCH_CURVE:-}" ]; then
+    if grep -q ZMQ_CURVE_SERVER "$SRC/aggregator/server.c"; then ZB_BENCH_CURVE=1; else ZB_BENCH_CURVE=0; fi
+fi
+export ZB_BENCH_CURVE
+
+# 3,000 connections in one process and 3,000 in the aggregator
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=${ZB_BENCH_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/zb-bench.XXXXXX")}
+mkdir -p "$WORK"
+BG_PIDS=()
+cleanup() {
+    local p
+    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${ZB_BENCH_KEEP:-0}" = 1 ]; then echo "bench: work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*"; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# json_field FILE EXPR: python expression over the parsed JSON j
+json_field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+has() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# start_agg DIR PORT LOG: serve in the background; sets AGG_PID, ENDPOINT
+start_agg() {
+    ENDPOINT="tcp://127.0.0.1:$2"
+    "$AGG" serve --dir "$1" --listen "$ENDPOINT" --log-level warn >>"$3" 2>&1 &
+    AGG_PID=$!
+    BG_PIDS+=("$AGG_PID")
+    local i
+    for i in $(seq 100); do
+        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2)' "$2" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$AGG_PID" 2>/dev/null || { echo "bench: aggregator died (log $3)" >&2; cat "$3" >&2; exit 1; }
+        sleep 0.05
+    done
+    echo "bench: aggregator not listening on $ENDPOINT" >&2
+    exit 1
+}
+stop_agg() {
+    kill -TERM "$AGG_PID" 2>/dev/null || true
+    wait "$AGG_PID" 2>/dev/null || true
+}
+
+# rss_sampler PID FILE: the peak RssAnon (KiB) of PID, sampled every 50 ms, kept in FILE
+# until PID exits or the sampler is killed. Sets RSS_PID.
+rss_sampler() {
+    (
+        peak=0
+        while [ -r "/proc/$1/status" ]; do
+            v=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || true)
+            if [ -n "$v" ] && [ "$v" -gt "$peak" ]; then peak=$v; echo "$peak" >"$2"; fi
+            sleep 0.05
+        done
+    ) &
+    RSS_PID=$!
+    BG_PIDS+=("$RSS_PID")
+    echo 0 >"$2"
+}
+stop_rss() { kill "$RSS_PID" 2>/dev/null || true; wait "$RSS_PID" 2>/dev/null || true; }
+kib_to_mib() { python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / 1024))" "$1"; }
+
+# new_agg DIR -> prints the aggregator key
+new_agg() { "$AGG" init --dir "$1" | tail -n 1; }
+
+# presign_nodes AGGDIR AGGKEY BASE TOTAL: append TOTAL reports spread over the eight county
+# nodes BASE/<county> (created and enrolled on first use), one signer per core (untimed)
+presign_nodes() {
+    local aggdir=$1 aggkey=$2 base=$3 total=$4 i c per extra pids=() keyf fresh=()
+    per=$((total / ${#COUNTIES[@]}))
+    extra=$((total % ${#COUNTIES[@]}))
+    for i in "${!COUNTIES[@]}"; do
+        c=${COUNTIES[$i]}
+        local n=$per
+        [ "$i" -lt "$extra" ] && n=$((n + 1))
+        keyf="$base/$c.key"
+        [ -e "$base/$c" ] || fresh+=("$c")
+        "$BIN/zb-bench-presign" --dir "$base/$c" --county "$c" --count "$n" \
+            --endpoint tcp://127.0.0.1:1 --agg-key "$aggkey" --prefix "B" >"$keyf.out" &
+        pids+=($!)
+        if [ "${#pids[@]}" -ge "$(nproc)" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    for c in ${fresh[@]+"${fresh[@]}"}; do
+        "$AGG" enroll --dir "$aggdir" --county "$c" --key "$(tail -n 1 "$base/$c.key.out")" >/dev/null
+    done
+}
+
+# sync_all BASE RESULT COUNTY...: start `sync --once` for each county node at once, time until
+# every node holds the ack of its last report (durable at the aggregator), check every sync
+# exits 0. Writes the wait-acked JSON to RESULT; touches $SYNC_DONE_FILE (if set) at that point.
+sync_all() {
+    local base=$1 result=$2 c pids=() dirs=() p rc=0
+    shift 2
+    for c in "$@"; do dirs+=("$base/$c"); done
+    for c in "$@"; do
+        "$NODE" sync --dir "$base/$c" --once --timeout 600 --endpoint "$ENDPOINT" \
+            --log-level warn >>"$WORK/sync.log" 2>&1 &
+        pids+=($!)
+    done
+    "$BIN/zb-bench-wait-acked" --timeout 900 "${dirs[@]}" >"$result" || rc=$?
+    # the last ack is durable: whoever measures beside this load may stop
+    if [ -n "${SYNC_DONE_FILE:-}" ]; then touch "$SYNC_DONE_FILE"; fi
+    for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+    if [ "$rc" != 0 ]; then
+        echo "bench: sync failed (exit $rc); log $WORK/sync.log:" >&2
+        tail -n 20 "$WORK/sync.log" >&2
+        exit 1
+    fi
+}
+
+# agg_reports_total DIR [PREFIX]: reports stored for counties whose code starts with PREFIX
+agg_reports_total() {
+    "$AGG" status --dir "$1" --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(sum(c["reports"] for c in j["counties"] if c["county"].startswith(sys.argv[1])))' "${2:-}"
+}
+
+R="$WORK/results"
+mkdir -p "$R"
+say "zhibao benchmark: scale $SCALE, build $BUILD_KIND, $(nproc) cores, work dir $WORK"
+say "  scenarios: $ONLY; fan-in CURVE: $ZB_BENCH_CURVE; open files: $(ulimit -n)"
+
+# ---- verify limit
+if has verify; then
+    say "== verify: crypto_sign_verify_detached on $(nproc) threads, 434-byte message, 2 s"
+    "$BIN/zb-bench-verify" --seconds 2 --bytes 434 >"$R/verify.json"
+    say "   $(cat "$R/verify.json")"
+fi
+
+# ---- ingest
+if has ingest; then
+    say "== ingest: $INGEST reports pre-signed across ${#COUNTIES[@]} nodes; all sync at once"
+    D="$WORK/ingest"
+    mkdir -p "$D"
+    key=$(new_agg "$D/agg")
+    t0=$(now)
+    presign_nodes "$D/agg" "$key" "$D" "$INGEST"
+    say "   pre-signed in $(elapsed "$t0" "$(now)") s (not timed)"
+    start_agg "$D/agg" "$(free_port)" "$WORK/agg-ingest.log"
+    rss_sampler "$AGG_PID" "$R/ingest.rss"
+    if [ -n "${ZB_BENCH_PERF:-}" ]; then
+        mkdir -p "$ZB_BENCH_PERF"
+        perf record -F 499 -g -p "$AGG_PID" -o "$ZB_BENCH_PERF/perf-ingest.data" \
+            >"$ZB_BENCH_PERF/perf-record.log" 2>&1 &
+        PERF_PID=$!
+        sleep 0.5
+    fi
+    sync_all "$D" "$R/ingest.json" "${COUNTIES[@]}"
+    if [ -n "${ZB_BENCH_PERF:-}" ]; then
+        kill -INT "$PERF_PID" 2>/dev/null || true
+        wait "$PERF_PID" 2>/dev/null || true
+        say "   profile: perf report -i $ZB_BENCH_PERF/perf-ingest.data --no-children"
+    fi
+    stop_rss
+    stored=$(agg_reports_total "$D/agg")
+    stop_agg
+    echo "$stored" >"$R/ingest.stored"
+    say "   $(cat "$R/ingest.json"); aggregator stored $stored; peak RssAnon $(kib_to_mib "$(cat "$R/ingest.rss")") MiB"
+    [ "$stored" = "$INGEST" ] || { echo "bench: ingest stored $stored of $INGEST" >&2; exit 1; }
+    rm -rf "$D"
+fi
+
+# ---- accident latency
+if has latency; then
+    others=("${COUNTIES[@]:1}")
+    A=${COUNTIES[0]}
+    say "== latency: $LATENCY accidents submitted one at a time on $A (sync daemon running);"
+    say "   idle, then while ${#others[@]} other counties push a $BACKLOG-report backlog"
+    D="$WORK/latency"
+    mkdir -p "$D/bulk"
+    key=$(new_agg "$D/agg")
+    "$BIN/zb-bench-presign" --dir "$D/$A" --county "$A" --count 0 \
+        --endpoint tcp://127.0.0.1:1 --agg-key "$key" >"$D/$A.key"
+    "$AGG" enroll --dir "$D/agg" --county "$A" --key "$(tail -n 1 "$D/$A.key")" >/dev/null
+    saved=("${COUNTIES[@]}")
+    COUNTIES=("${others[@]}")
+    presign_nodes "$D/agg" "$key" "$D/bulk" "$BACKLOG"
+    COUNTIES=("${saved[@]}")
+    start_agg "$D/agg" "$(free_port)" "$WORK/agg-latency.log"
+    "$NODE" sync --dir "$D/$A" --endpoint "$ENDPOINT" --log-level warn >>"$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    BG_PIDS+=("$DAEMON_PID")
+    sleep 1
+    "$BIN/zb-bench-latency" --dir "$D/$A" --count "$LATENCY" --prefix IDLE >"$R/latency-idle.json"
+    say "   idle:   $(cat "$R/latency-idle.json")"
+    # loaded: only while the backlog is being delivered (the tool stops at the next
+    # report once the backlog's last ack is durable). A backlog is over in seconds and a
+    # starved report takes long, so the backlog is pushed again (pre-signed anew) until
+    # LOADED_MIN samples are pooled, at most LOADED_REPS times.
+    : >"$R/latency-loaded.samples"
+    have=0 rep=0 lat_total=0 backlog_total=0 timeouts=0
+    while :; do
+        rep=$((rep + 1))
+        if [ "$rep" -gt 1 ]; then
+            COUNTIES=("${others[@]}")
+            presign_nodes "$D/agg" "$key" "$D/bulk" "$BACKLOG"
+            COUNTIES=("${saved[@]}")
+        fi
+        rm -f "$D/backlog.done"
+        t0=$(now)
+        SYNC_DONE_FILE="$D/backlog.done" sync_all "$D/bulk" "$R/latency-backlog.json" "${others[@]}" &
+        BACKLOG_PID=$!
+        "$BIN/zb-bench-latency" --dir "$D/$A" --count $((LATENCY - have)) --prefix "LOADED$rep" \
+            --stop-file "$D/backlog.done" --samples-out "$R/latency-loaded.samples" \
+            >"$R/latency-loaded-$rep.json"
+        lat_s=$(elapsed "$t0" "$(now)")
+        wait "$BACKLOG_PID"
+        backlog_s=$(json_field "$R/latency-backlog.json" 'j["seconds"]')
+        lat_total=$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$lat_total" "$lat_s")
+        backlog_total=$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$backlog_total" "$backlog_s")
+        timeouts=$((timeouts + $(json_field "$R/latency-loaded-$rep.json" 'j["timeouts"]')))
+        have=$(wc -l <"$R/latency-loaded.samples")
+        say "   loaded, backlog $rep ($backlog_s s): $(cat "$R/latency-loaded-$rep.json")"
+        if [ "$have" -ge "$LOADED_MIN" ] || [ "$have" -ge "$LATENCY" ] || [ "$rep" -ge "$LOADED_REPS" ]; then
+            break
+        fi
+    done
+    python3 - "$R/latency-loaded.samples" "$timeouts" "$rep" >"$R/latency-loaded.json" <<'PY'
+import json, sys
+lat = sorted(float(l) for l in open(sys.argv[1]) if l.strip())
+pct = lambda p: round(lat[min(len(lat) - 1, int(p * (len(lat) - 1) + 0.5))], 3) if lat else None
+print(json.dumps({"count": len(lat) + int(sys.argv[2]), "ok": len(lat), "timeouts": int(sys.argv[2]),
+                  "p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
+                  "max_ms": lat[-1] if lat else None,
+                  "mean_ms": round(sum(lat) / len(lat), 3) if lat else None,
+                  "backlogs": int(sys.argv[3])}))
+PY
+    echo "{\"loaded_latency_s\": $lat_total, \"backlog_s\": $backlog_total, \"backlogs\": $rep}" >"$R/latency-overlap.json"
+    say "   loaded (pooled over $rep backlog(s) of $BACKLOG): $(cat "$R/latency-loaded.json")"
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    stop_agg
+    rm -rf "$D"
+fi
+
+# ---- growth: memory and scaling on one store grown to the largest size
+if has growth; then
+    sizes=$(printf '%s\n' $SCALING | sort -n | tr '\n' ' ' | sed 's/ $//')
+    steps=$(printf '%s\n' $SCALING "$MEMORY" | sort -n -u | tr '\n' ' ')
+    top=$(printf '%s\n' $steps | tail -n 1)
+    say "== growth: one aggregator grown to $top reports across ${#COUNTIES[@]} nodes (peak RssAnon"
+    say "   sampled every 50 ms throughout); at N in {$sizes} stored, ingest $INCREMENT more"
+    say "   (timed: us/report) and time 'report monthly' / 'report accidents'"
+    D="$WORK/growth"
+    mkdir -p "$D"
+    key=$(new_agg "$D/agg")
+    presign_nodes "$D/agg" "$key" "$D" 0
+    start_agg "$D/agg" "$(free_port)" "$WORK/agg-growth.log"
+    rss_sampler "$AGG_PID" "$R/growth.rss"
+    stored=0
+    : >"$R/scaling.jsonl"
+    for n in $steps; do
+        if [ "$n" -gt "$stored" ]; then
+            presign_nodes "$D/agg" "$key" "$D" $((n - stored))
+            sync_all "$D" "$R/grow.json" "${COUNTIES[@]}"
+            stored=$n
+            say "   grown to $n: $(json_field "$R/grow.json" 'j["seconds"]') s to ingest, peak RssAnon so far $(kib_to_mib "$(cat "$R/growth.rss")") MiB"
+        fi
+        case " $sizes " in *" $n "*) ;; *) continue ;; esac
+        presign_nodes "$D/agg" "$key" "$D" "$INCREMENT"
+        if [ -n "${ZB_BENCH_PERF:-}" ]; then
+            # system-wide: the aggregator and the eight syncing nodes
+            mkdir -p "$ZB_BENCH_PERF"
+            perf record -F 499 -a -g -o "$ZB_BENCH_PERF/perf-inc-$n.data" \
+                >"$ZB_BENCH_PERF/perf-inc-$n.log" 2>&1 &
+            PERF_PID=$!
+            sleep 0.5
+        fi
+        sync_all "$D" "$R/inc.json" "${COUNTIES[@]}"
+        if [ -n "${ZB_BENCH_PERF:-}" ]; then
+            kill -INT "$PERF_PID" 2>/dev/null || true
+            wait "$PERF_PID" 2>/dev/null || true
+        fi
+        inc_s=$(json_field "$R/inc.json" 'j["seconds"]')
+        stored=$((stored + INCREMENT))
+        t1=$(now); "$AGG" report monthly --dir "$D/agg" --period 2026-10 --format json >"$D/monthly.out"; t2=$(now)
+        "$AGG" report accidents --dir "$D/agg" --from 2026-10-01 --to 2026-10-31 --format json >"$D/accidents.out"; t3=$(now)
+        python3 - "$n" "$INCREMENT" "$inc_s" "$(elapsed "$t1" "$t2")" "$(elapsed "$t2" "$t3")" \
+            "$(du -sk "$D/agg" | cut -f1)" >>"$R/scaling.jsonl" <<'PY'
+import json, sys
+n, inc, s, monthly, accidents, kib = sys.argv[1:]
+print(json.dumps({"n": int(n), "increment": int(inc), "seconds": float(s),
+                  "us_per_report": round(float(s) * 1e6 / int(inc), 1),
+                  "report_monthly_s": float(monthly), "report_accidents_s": float(accidents),
+                  "store_mib": round(int(kib) / 1024, 1)}))
+PY
+        say "   N=$n: $(tail -n 1 "$R/scaling.jsonl")"
+    done
+    stop_rss
+    echo "$stored" >"$R/growth.stored"
+    say "   peak RssAnon over the whole growth to $stored reports: $(kib_to_mib "$(cat "$R/growth.rss")") MiB"
+    stop_agg
+    rm -rf "$D"
+fi
+
+# ---- fan-in
+if has fanin; then
+    say "== fanin: $FANIN_NODES simulated nodes in one process, $FANIN_REPORTS reports each, CURVE $ZB_BENCH_CURVE"
+    D="$WORK/fanin"
+    mkdir -p "$D"
+    key=$(new_agg "$D/agg")
+    t0=$(now)
+    "$BIN/zb-bench-fanin" enroll --agg-dir "$D/agg" --nodes "$FANIN_NODES" >/dev/null
+    say "   enrolled in $(elapsed "$t0" "$(now)") s (not timed)"
+    start_agg "$D/agg" "$(free_port)" "$WORK/agg-fanin.log"
+    rss_sampler "$AGG_PID" "$R/fanin.rss"
+    rc=0
+    "$BIN/zb-bench-fanin" run --endpoint "$ENDPOINT" --agg-key "$key" --nodes "$FANIN_NODES" \
+        --reports "$FANIN_REPORTS" --timeout 600 >"$R/fanin.json" || rc=$?
+    stop_rss
+    agg_reports_total "$D/agg" 3 >"$R/fanin.stored"
+    stop_agg
+    say "   $(cat "$R/fanin.json"); aggregator stored $(cat "$R/fanin.stored"); peak RssAnon $(kib_to_mib "$(cat "$R/fanin.rss")") MiB"
+    [ "$rc" = 0 ] || { echo "bench: fan-in did not complete (exit $rc)" >&2; exit 1; }
+    rm -rf "$D"
+fi
+
+# ---- results
+commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$SRC" status --porcelain -- aggregator node common proto 2>/dev/null)" ] && commit="$commit+dirty"
+# with ZB_BIN the binaries may come from elsewhere: say which commit they were built from
+commit=${ZB_BENCH_COMMIT:-$commit}
+python3 - "$R" "$OUT" <<PY
+import json, os, platform, sys
+R, out = sys.argv[1], sys.argv[2]
+def load(name):
+    p = os.path.join(R, name)
+    return json.load(open(p)) if os.path.exists(p) else None
+def read(name):
+    p = os.path.join(R, name)
+    return open(p).read().strip() if os.path.exists(p) else None
+mib = lambda kib: round(int(kib) / 1024, 1) if kib is not None else None
+res = {}
+v = load("verify.json")
+res["verify_limit_per_s"] = v and v["verify_limit_per_s"]
+ing = load("ingest.json")
+res["ingest_reports"] = $INGEST
+res["ingest_seconds"] = ing and ing["seconds"]
+res["ingest_per_s"] = ing and round($INGEST / ing["seconds"], 1)
+res["ingest_ratio"] = (round(res["ingest_per_s"] / res["verify_limit_per_s"], 3)
+                       if ing and v else None)
+res["ingest_rss_anon_mib"] = mib(read("ingest.rss"))
+idle, loaded = load("latency-idle.json"), load("latency-loaded.json")
+res["accident_reports"] = $LATENCY
+res["accident_p50_ms_idle"] = idle and idle["p50_ms"]
+res["accident_p99_ms_idle"] = idle and idle["p99_ms"]
+res["accident_p50_ms_loaded"] = loaded and loaded["p50_ms"]
+res["accident_p99_ms_loaded"] = loaded and loaded["p99_ms"]
+res["accident_loaded_samples"] = loaded and loaded["count"]
+res["accident_timeouts"] = (idle["timeouts"] + loaded["timeouts"]) if idle and loaded else None
+res["accident_backlog_reports"] = $BACKLOG
+res["accident_loaded_overlap"] = load("latency-overlap.json")
+res["accident_idle"], res["accident_loaded"] = idle, loaded
+res["aggregator_rss_anon_mib"] = mib(read("growth.rss"))
+res["memory_reports"] = int(read("growth.stored")) if read("growth.stored") else None
+scal = [json.loads(l) for l in open(os.path.join(R, "scaling.jsonl"))] if read("scaling.jsonl") else []
+res["us_per_report"] = {str(s["n"]): s["us_per_report"] for s in scal} or None
+res["scaling"] = scal or None
+f = load("fanin.json")
+res["fanin_nodes"] = f and f["fanin_nodes"]
+res["fanin_expected"] = f and f["fanin_expected"]
+res["fanin_acked"] = f and f["fanin_acked"]
+stored = read("fanin.stored")
+res["fanin_delivered"] = int(stored) if stored is not None else None
+res["fanin_seconds"] = f and f["seconds"]
+res["fanin_rss_anon_mib"] = mib(read("fanin.rss"))
+res["fanin"] = f
+cpu = ""
+try:
+    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+except Exception:
+    pass
+res["machine"] = {"cores": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+                  "mem_mib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20}
+res["build"] = "$BUILD_KIND"
+res["bin_dir"] = "$BIN"
+res["git_commit"] = "$commit"
+res["scale"] = "$SCALE"
+res["fanin_curve"] = "$ZB_BENCH_CURVE" == "1"
+json.dump(res, open(out, "w"), indent=2, ensure_ascii=False)
+open(out, "a").write("\n")
+
+def fmt(x):
+    return "-" if x is None else str(x)
+rows = [("verify limit (all cores)", fmt(res["verify_limit_per_s"]), "/s", ""),
+        ("ingest", fmt(res["ingest_per_s"]), "reports/s",
+         "ratio %s (target >= 0.75)" % fmt(res["ingest_ratio"])),
+        ("accident p50 idle", fmt(res["accident_p50_ms_idle"]), "ms", ""),
+        ("accident p99 idle", fmt(res["accident_p99_ms_idle"]), "ms", "target <= 5"),
+        ("accident p99 loaded", fmt(res["accident_p99_ms_loaded"]), "ms",
+         "target <= 50 (%s samples under load)" % fmt(res["accident_loaded_samples"])),
+        ("aggregator RssAnon peak", fmt(res["aggregator_rss_anon_mib"]), "MiB",
+         "over %s reports, target <= 64" % fmt(res["memory_reports"]))]
+for s in scal:
+    rows.append(("us/report at N=%d" % s["n"], str(s["us_per_report"]), "us",
+                 "monthly %.2f s, accidents %.2f s" % (s["report_monthly_s"], s["report_accidents_s"])))
+rows.append(("fan-in delivered", "%s/%s" % (fmt(res["fanin_delivered"]), fmt(res["fanin_expected"])),
+             "reports", "%s nodes in %s s, agg RssAnon %s MiB" % (fmt(res["fanin_nodes"]),
+             fmt(res["fanin_seconds"]), fmt(res["fanin_rss_anon_mib"]))))
+print()
+for name, val, unit, note in rows:
+    print("%-26s %12s %-9s %s" % (name, val, unit, note))
+print("\nresults: %s" % out)
+PY
