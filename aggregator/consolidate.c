@@ -1224,7 +1224,7 @@ static int fig_read(MDB_txn *txn, MDB_dbi dbi, char kind, const char *county, in
 
 int zb_figures_get(MDB_txn *txn, MDB_dbi dbi, const char *county, int year, zb_figures *out)
 {
-    const uint8_t *v;
+    const uint8_t *v = NULL;
     int rc = fig_read(txn, dbi, 'F', county, year, FIG_F_LEN, &v);
     if (rc)
         return rc;
@@ -1241,7 +1241,7 @@ int zb_figures_get(MDB_txn *txn, MDB_dbi dbi, const char *county, int year, zb_f
 
 int zb_base_deaths_get(MDB_txn *txn, MDB_dbi dbi, const char *county, int year, uint64_t *deaths)
 {
-    const uint8_t *v;
+    const uint8_t *v = NULL;
     int rc = fig_read(txn, dbi, 'B', county, year, FIG_B_LEN, &v);
     if (rc)
         return rc;

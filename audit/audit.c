@@ -326,7 +326,8 @@ static const char *phase_name(enum phase p)
 {
     static const char *const names[] = {"start", "header", "county", "evidence",
                                         "entry", "tree head", "end"};
-    return names[p];
+    size_t i = (size_t)p;
+    return i < sizeof names / sizeof names[0] ? names[i] : "?";
 }
 
 /* Records come in phases; going back is a finding (the record is still checked). */
