@@ -201,19 +201,24 @@ static int scan_envelopes(MDB_txn *txn, MDB_dbi dbi, visit_fn fn, void *ctx)
         county[ZB_COUNTY_LEN] = '\0';
         uint64_t seq = zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN);
         int64_t received_at = (int64_t)zb_be64_get(v.mv_data);
-        Zb__Envelope *env =
-            zb__envelope__unpack(NULL, v.mv_size - 8, (const uint8_t *)v.mv_data + 8);
+        /* the store holds what ingest verified, canonical: read the report
+         * bytes in place and unpack them once (no envelope copy, no
+         * re-encoding check: `zhibao-agg check` re-verifies everything) */
+        const uint8_t *rep;
+        size_t rep_len;
         Zb__Report *r = NULL;
-        if (!env || zb_report_decode(env->report.data, env->report.len, &r) != 0) {
+        if (zb_envelope_report_view((const uint8_t *)v.mv_data + 8, v.mv_size - 8, &rep,
+                                    &rep_len) != 0 ||
+            (r = zb__report__unpack(NULL, rep_len, rep)) == NULL ||
+            r->content_case == ZB__REPORT__CONTENT__NOT_SET) {
             ZB_WARN("ZB-REPORT-UNDECODABLE", "county %s seq %" PRIu64 ": stored report skipped",
                     county, seq);
-            if (env)
-                zb__envelope__free_unpacked(env, NULL);
+            if (r)
+                zb__report__free_unpacked(r, NULL);
             continue;
         }
         rc = fn(ctx, county, seq, received_at, r);
         zb__report__free_unpacked(r, NULL);
-        zb__envelope__free_unpacked(env, NULL);
         if (rc) {
             out = rc;
             break;

@@ -131,3 +131,24 @@ int zb_envelope_open(const uint8_t *buf, size_t len, Zb__Envelope **env_out,
         zb__envelope__free_unpacked(env, NULL);
     return rc;
 }
+
+int zb_envelope_report_view(const uint8_t *env, size_t len, const uint8_t **report,
+                            size_t *report_len)
+{
+    if (len < 2 || env[0] != 0x0A)
+        return ZB_EDECODE;
+    uint64_t n = 0;
+    size_t i = 1;
+    for (int shift = 0; i < len && shift < 35; shift += 7, i++) {
+        n |= (uint64_t)(env[i] & 0x7F) << shift;
+        if (!(env[i] & 0x80)) {
+            i++;
+            if (n > ZB_REPORT_MAX || n > len - i)
+                return ZB_EDECODE;
+            *report = env + i;
+            *report_len = (size_t)n;
+            return ZB_OK;
+        }
+    }
+    return ZB_EDECODE;
+}

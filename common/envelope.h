@@ -47,6 +47,14 @@ __attribute__((warn_unused_result)) int zb_envelope_open(const uint8_t *buf, siz
 __attribute__((warn_unused_result)) int zb_report_decode(const uint8_t *buf, size_t len,
                                                          Zb__Report **out);
 
+/* The report bytes inside a stored canonical envelope encoding (field 1
+ * first: 0x0A, varint length, report), without unpacking or copying: for
+ * readers of the aggregator's own store, whose envelopes were verified and
+ * stored canonical at ingest. *report points into env (borrowed).
+ * 0 or ZB_EDECODE. */
+int zb_envelope_report_view(const uint8_t *env, size_t len, const uint8_t **report,
+                            size_t *report_len);
+
 /* True when msg or any message inside it carries unknown fields. */
 int zb_pb_has_unknown_fields(const ProtobufCMessage *msg);
 
