@@ -68,5 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(r == NULL && (rc == ZB_EDECODE || rc == ZB_ETOOBIG));
     }
+
+    /* the in-place view readers of the store use: stays inside the input */
+    const uint8_t *rep;
+    size_t rep_len;
+    if (zb_envelope_report_view(data, size, &rep, &rep_len) == 0)
+        FUZZ_CHECK(rep > data && rep + rep_len <= data + size && rep_len <= ZB_REPORT_MAX);
     return 0;
 }

@@ -1041,6 +1041,33 @@ static void test_identity_save_load(void **state)
     zb_identity_wipe(&back);
 }
 
+/* The in-place view of a stored envelope's report bytes: exactly the
+ * report, and nothing for a truncated or non-canonical start. */
+static void test_report_view(void **state)
+{
+    (void)state;
+    zb_identity id;
+    zb_identity_generate(&id);
+    uint8_t report[300];
+    for (size_t i = 0; i < sizeof report; i++)
+        report[i] = (uint8_t)i;
+    uint8_t *env = NULL;
+    size_t env_len = 0;
+    assert_int_equal(zb_envelope_seal(report, sizeof report, &id, &env, &env_len), ZB_OK);
+    const uint8_t *view = NULL;
+    size_t view_len = 0;
+    assert_int_equal(zb_envelope_report_view(env, env_len, &view, &view_len), ZB_OK);
+    assert_int_equal(view_len, sizeof report);
+    assert_ptr_equal(view, env + 3); /* 0x0A, two-byte varint 300 */
+    assert_memory_equal(view, report, sizeof report);
+    assert_int_equal(zb_envelope_report_view(env, 2, &view, &view_len), ZB_EDECODE);
+    assert_int_equal(zb_envelope_report_view(env, 100, &view, &view_len), ZB_EDECODE);
+    env[0] = 0x12; /* field 2 first: not the canonical order */
+    assert_int_equal(zb_envelope_report_view(env, env_len, &view, &view_len), ZB_EDECODE);
+    free(env);
+    zb_identity_wipe(&id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1058,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_not_a_v1_report),
         cmocka_unit_test(test_hidden_text_after_nul_refused),
         cmocka_unit_test(test_size_limits),
+        cmocka_unit_test(test_report_view),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_identity_save_load),
     };
