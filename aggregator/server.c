@@ -27,7 +27,7 @@ volatile int zb_server_stop = 0;
  * not hold another county's urgent report for more than a short round.
  * The ROUTER fair-queues its peers, so small batches + a capped round serve
  * every connected county in every round. */
-#define ROUND_MAX_ENVELOPES 1024
+#define ROUND_MAX_ENVELOPES 512
 
 #define ROUTING_ID_MAX 256
 
@@ -609,6 +609,35 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     return ZB_OK;
 }
 
+/* Express lane: a Batch of at most EXPRESS_MAX envelopes that is the only
+ * message of its connection in this drain (so reordering cannot put a
+ * county's later batch before an earlier one) is an urgent report, not a
+ * backlog. Moves those to the front, stable; returns how many. */
+#define EXPRESS_MAX 8
+
+static size_t express_first(inbound *msgs, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Zb__SyncMsg *m = msgs[i].msg;
+        if (!m || m->msg_case != ZB__SYNC_MSG__MSG_BATCH ||
+            m->batch->n_envelopes > EXPRESS_MAX)
+            continue;
+        bool alone = true;
+        for (size_t j = 0; j < n && alone; j++)
+            if (j != i && msgs[j].id_len == msgs[i].id_len &&
+                memcmp(msgs[j].id, msgs[i].id, msgs[i].id_len) == 0)
+                alone = false;
+        if (!alone)
+            continue;
+        inbound tmp = msgs[i]; /* stable: shift the others right */
+        memmove(&msgs[k + 1], &msgs[k], (i - k) * sizeof *msgs);
+        msgs[k++] = tmp;
+    }
+    /* an express round only pays off in front of real work */
+    return k < n ? k : 0;
+}
+
 /* Give the ZAP handler the enrolled keys again when an enroll or a revoke
  * (from any process) changed them. */
 static void refresh_keys(zb_agg *a, zb_zap *zap, uint64_t *gen)
@@ -708,11 +737,22 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         }
         if (n == 0)
             continue;
-        int rr = run_round(&rs, msgs, n);
-        if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(a)) == 0)
-            rr = 0; /* the senders retry into the larger map */
-        if (rr && rr != ZB_EMAPFULL)
-            ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
+        /* an urgent report jumps the backlogs: small lone batches first,
+         * committed and acknowledged in a round of their own */
+        size_t n_express = express_first(msgs, n);
+        for (int part = 0; part < 2; part++) {
+            inbound *slice = part == 0 ? msgs : msgs + n_express;
+            size_t count = part == 0 ? n_express : n - n_express;
+            if (count == 0)
+                continue;
+            int rr = run_round(&rs, slice, count);
+            if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(a)) == 0)
+                rr = 0; /* the senders retry into the larger map */
+            if (rr && rr != ZB_EMAPFULL)
+                ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
+            if (part == 0)
+                round_reset(&rs);
+        }
         for (size_t i = 0; i < n; i++) {
             if (msgs[i].msg)
                 zb__sync_msg__free_unpacked(msgs[i].msg, NULL);
