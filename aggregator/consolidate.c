@@ -11,6 +11,7 @@
 #include "domain.h"
 #include "envelope.h"
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 #include "report.h"
 #include "timefmt.h"
@@ -2030,57 +2031,13 @@ int zb_report_command(zb_store *s, const zb_report_opts *o)
 
 /* ------------------------------------------------------------ load-figures */
 
-/* The whole of path ("-" = stdin) as a NUL-terminated malloc'd buffer, at
- * most ZB_FIGURES_FILE_MAX bytes. NULL with *too_big or errno set. */
-static char *read_figures_file(const char *path, size_t *len, bool *too_big)
-{
-    *too_big = false;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (n > ZB_FIGURES_FILE_MAX) {
-            *too_big = true;
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (n + 1 == cap) {
-            char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (!buf || err) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 int zb_load_figures_command(zb_store *s, const char *path)
 {
     size_t len = 0;
-    bool too_big;
-    char *text = read_figures_file(path, &len, &too_big);
+    int rerr;
+    char *text = zb_read_file(path, ZB_FIGURES_FILE_MAX, &len, &rerr);
     if (!text) {
-        if (too_big)
+        if (rerr == ZB_ETOOBIG)
             fprintf(stderr, "error: FILE: %s is over %u bytes\n", path, ZB_FIGURES_FILE_MAX);
         else
             fprintf(stderr, "error: FILE: cannot read %s: %s\n", path, strerror(errno));

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "domain.h"
 #include "envelope.h"
+#include "fileio.h"
 #include "err.h"
 #include "log.h"
 #include "node.h"
@@ -28,6 +29,7 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define EXIT_PENDING 3
+#define ZB_SUBMIT_FILE_MAX (1024u << 20) /* one bulk import: 1 GiB of JSON */
 
 static void usage(FILE *f)
 {
@@ -199,40 +201,6 @@ static int cmd_init(const args *a)
 
 /* ------------------------------------------------------------ submit */
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (n + 1 == cap) {
-            char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (!buf || err) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* Parse FILE: one object, an array of objects, or JSON Lines (several
  * values one after another). Returns the values as a new JSON array and
@@ -294,9 +262,14 @@ static int cmd_submit(const args *a)
         return EXIT_USAGE;
     }
     size_t len;
-    char *text = read_all(a->argv[0], &len);
+    int rerr;
+    char *text = zb_read_file(a->argv[0], ZB_SUBMIT_FILE_MAX, &len, &rerr);
     if (!text) {
-        fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->argv[0], strerror(errno));
+        if (rerr == ZB_ETOOBIG)
+            fprintf(stderr, "error: FILE: %s is over %u MiB: split the import\n", a->argv[0],
+                    ZB_SUBMIT_FILE_MAX >> 20);
+        else
+            fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->argv[0], strerror(errno));
         return EXIT_USAGE;
     }
     zb_problems problems = {0}, warnings = {0};
