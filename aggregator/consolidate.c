@@ -183,7 +183,9 @@ typedef int (*visit_fn)(void *ctx, const char *county, uint64_t seq, int64_t rec
 /* One read pass over the envelopes database. An entry that does not
  * decode is logged and skipped (the store verified it on ingest; `check`
  * is the tool that reports damage). */
-static int scan_envelopes(MDB_txn *txn, MDB_dbi dbi, visit_fn fn, void *ctx)
+/* want: the content kind the visitor reads (others are skipped before
+ * unpacking), or 0 for every report. */
+static int scan_envelopes(MDB_txn *txn, MDB_dbi dbi, int want, visit_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
@@ -208,9 +210,14 @@ static int scan_envelopes(MDB_txn *txn, MDB_dbi dbi, visit_fn fn, void *ctx)
         const uint8_t *rep;
         size_t rep_len;
         Zb__Report *r = NULL;
-        if (zb_envelope_report_view((const uint8_t *)v.mv_data + 8, v.mv_size - 8, &rep,
-                                    &rep_len) != 0 ||
-            (r = zb__report__unpack(NULL, rep_len, rep)) == NULL ||
+        int viewed = zb_envelope_report_view((const uint8_t *)v.mv_data + 8, v.mv_size - 8, &rep,
+                                             &rep_len);
+        if (viewed == 0 && want) {
+            int kind = zb_report_content_kind(rep, rep_len);
+            if (kind != 0 && kind != want)
+                continue; /* the other kind: not needed here */
+        }
+        if (viewed != 0 || (r = zb__report__unpack(NULL, rep_len, rep)) == NULL ||
             r->content_case == ZB__REPORT__CONTENT__NOT_SET) {
             ZB_WARN("ZB-REPORT-UNDECODABLE", "county %s seq %" PRIu64 ": stored report skipped",
                     county, seq);
@@ -365,7 +372,7 @@ int zb_consolidate_monthly(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, in
         rc = ZB_ENOMEM;
         goto fail;
     }
-    if ((rc = scan_envelopes(txn, envelopes, monthly_visit, &ctx)))
+    if ((rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_MONTHLY, monthly_visit, &ctx)))
         goto fail;
 
     const ProtobufCMessageDescriptor *d = stats_desc();
@@ -599,7 +606,7 @@ int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, 
     if (!doc || !list || !totals || !by_county || !by_industry || !by_grade)
         goto fail;
     if ((rc = county_list_read(txn, counties, &cl)) ||
-        (rc = scan_envelopes(txn, envelopes, accident_visit, &ctx)))
+        (rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_ACCIDENT, accident_visit, &ctx)))
         goto fail;
     rc = ZB_ENOMEM;
     if (ctx.n > 1)
@@ -734,7 +741,7 @@ int zb_consolidate_matrix(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int
     rc = ZB_ENOMEM;
     if (!ctx.cells || !doc || !periods || !rows || !totals)
         goto fail;
-    if ((rc = scan_envelopes(txn, envelopes, matrix_visit, &ctx)))
+    if ((rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_MONTHLY, matrix_visit, &ctx)))
         goto fail;
     rc = ZB_ENOMEM;
     char names[ZB_MATRIX_MAX_PERIODS][16];
@@ -1368,7 +1375,7 @@ int zb_consolidate_indicators(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties,
     if (!doc || !rows || !total || !imc)
         goto fail;
     if ((rc = county_list_read(txn, counties, &cl)) ||
-        (rc = scan_envelopes(txn, envelopes, accident_visit, &ctx)))
+        (rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_ACCIDENT, accident_visit, &ctx)))
         goto fail;
     rc = ZB_ENOMEM;
     rows_acc = calloc(cl.n + 1, sizeof *rows_acc); /* [cl.n]: the total */

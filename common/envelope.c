@@ -152,3 +152,54 @@ int zb_envelope_report_view(const uint8_t *env, size_t len, const uint8_t **repo
     }
     return ZB_EDECODE;
 }
+
+/* One protobuf varint at buf[*i..len); 0 or -1. */
+static int read_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *i < len && shift < 64; shift += 7) {
+        uint8_t b = buf[(*i)++];
+        *v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+int zb_report_content_kind(const uint8_t *report, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint64_t tag, v;
+        if (read_varint(report, len, &i, &tag) != 0)
+            return 0;
+        uint64_t field = tag >> 3;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (read_varint(report, len, &i, &v) != 0)
+                return 0;
+            break;
+        case 1: /* 64-bit */
+            if (len - i < 8)
+                return 0;
+            i += 8;
+            break;
+        case 2: /* length-delimited */
+            if (read_varint(report, len, &i, &v) != 0 || v > len - i)
+                return 0;
+            if (field == 10)
+                return ZB__REPORT__CONTENT_MONTHLY;
+            if (field == 11)
+                return ZB__REPORT__CONTENT_ACCIDENT;
+            i += (size_t)v;
+            break;
+        case 5: /* 32-bit */
+            if (len - i < 4)
+                return 0;
+            i += 4;
+            break;
+        default: return 0;
+        }
+    }
+    return 0;
+}

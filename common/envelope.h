@@ -55,6 +55,12 @@ __attribute__((warn_unused_result)) int zb_report_decode(const uint8_t *buf, siz
 int zb_envelope_report_view(const uint8_t *env, size_t len, const uint8_t **report,
                             size_t *report_len);
 
+/* Which content a serialized Report carries, read from its top-level
+ * fields without unpacking: ZB__REPORT__CONTENT_MONTHLY,
+ * ZB__REPORT__CONTENT_ACCIDENT, or 0 when unknown or malformed. Lets a
+ * reader of stored reports skip the ones it does not need. */
+int zb_report_content_kind(const uint8_t *report, size_t len);
+
 /* True when msg or any message inside it carries unknown fields. */
 int zb_pb_has_unknown_fields(const ProtobufCMessage *msg);
 

@@ -69,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(r == NULL && (rc == ZB_EDECODE || rc == ZB_ETOOBIG));
     }
 
+    int kind = zb_report_content_kind(data, size);
+    FUZZ_CHECK(kind == 0 || kind == ZB__REPORT__CONTENT_MONTHLY ||
+               kind == ZB__REPORT__CONTENT_ACCIDENT);
+
     /* the in-place view readers of the store use: stays inside the input */
     const uint8_t *rep;
     size_t rep_len;

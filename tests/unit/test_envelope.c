@@ -1068,6 +1068,36 @@ static void test_report_view(void **state)
     zb_identity_wipe(&id);
 }
 
+/* The content kind, read without unpacking, matches the decoded oneof. */
+static void test_content_kind(void **state)
+{
+    (void)state;
+    Zb__MonthlyReport m = ZB__MONTHLY_REPORT__INIT;
+    m.period = "2026-10";
+    uint8_t zero[32] = {0};
+    Zb__Report r = ZB__REPORT__INIT;
+    r.version = 1;
+    r.county = "222401";
+    r.seq = 7;
+    r.prev_hash = (ProtobufCBinaryData){32, zero};
+    r.created_at = 1793894399;
+    r.content_case = ZB__REPORT__CONTENT_MONTHLY;
+    r.monthly = &m;
+    uint8_t buf[256];
+    size_t len = zb__report__pack(&r, buf);
+    assert_int_equal(zb_report_content_kind(buf, len), ZB__REPORT__CONTENT_MONTHLY);
+    Zb__AccidentReport a = ZB__ACCIDENT_REPORT__INIT;
+    a.accident_id = "A-1";
+    r.content_case = ZB__REPORT__CONTENT_ACCIDENT;
+    r.accident = &a;
+    len = zb__report__pack(&r, buf);
+    assert_int_equal(zb_report_content_kind(buf, len), ZB__REPORT__CONTENT_ACCIDENT);
+    assert_int_equal(zb_report_content_kind(buf, 3), 0);   /* cut inside the header */
+    assert_int_equal(zb_report_content_kind(buf, 0), 0);
+    static const uint8_t bad[] = {0x0F, 0x01};            /* wire type 7 */
+    assert_int_equal(zb_report_content_kind(bad, sizeof bad), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1086,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_hidden_text_after_nul_refused),
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_report_view),
+        cmocka_unit_test(test_content_kind),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_identity_save_load),
     };
