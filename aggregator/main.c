@@ -352,11 +352,8 @@ static int cmd_status(const args *a)
         json_array_foreach(rows, i, row)
         {
             const char *name = json_string_value(json_object_get(row, "name"));
-            /* pad Chinese names by display width (2 columns per character) */
-            int width = 0;
-            for (const char *p = name; *p; p++)
-                if (((unsigned char)*p & 0xC0) != 0x80)
-                    width += ((unsigned char)*p >= 0xE0) ? 2 : 1;
+            /* pad Chinese names by display width, as the reports do */
+            int width = (int)zb_display_width(name);
             printf("%-8s %s%*s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "  %s\n",
                    json_string_value(json_object_get(row, "county")), name,
                    width < 10 ? 10 - width : 0, "",

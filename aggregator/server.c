@@ -52,6 +52,7 @@ typedef struct {
     size_t n_leaves, cap_leaves;
     uint64_t node_tree_size; /* newest tree head the node has verified (from its Batch) */
     bool dirty;
+    bool had_batch; /* a county that only said hello needs no Ack */
 } county_round;
 
 typedef struct {
@@ -267,6 +268,7 @@ static int apply_batch(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     }
     memcpy(c->reply_to, in->id, in->id_len);
     c->reply_len = in->id_len;
+    c->had_batch = true;
     if (b->n_envelopes > ZB_BATCH_MAX_ENVELOPES) {
         refuse(rs, txn, in, b->county, ZB__ERROR_CODE__BAD_MESSAGE, 0, c->rec.acked_seq,
                "batch too large");
@@ -319,7 +321,7 @@ static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__Ba
     if (!br->tree_head || !br->proofs)
         return;
     for (size_t j = 0; j < c->n_leaves; j++) {
-        if (zb_tlog_make_inclusion(rs->agg, txn, rs->head_size, c->rec.county, c->first_new + j,
+        if (zb_tlog_make_inclusion(rs->agg, txn, rs->head_size, c->first_new + j,
                                    c->log_index[j], &br->proofs[j]) != 0)
             break;
         br->n_proofs++;
@@ -337,7 +339,7 @@ static void send_acks(round_state *rs, int64_t now)
         txn = NULL;
     for (size_t i = 0; i < rs->n_counties; i++) {
         county_round *c = &rs->counties[i];
-        if (!c->reply_len)
+        if (!c->had_batch)
             continue;
         Zb__Ack ack = ZB__ACK__INIT;
         ack.county = c->rec.county;
@@ -467,7 +469,7 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
             for (uint64_t seq = s->first_seq; r[i]->proofs && seq <= s->last_seq; seq++) {
                 uint64_t idx;
                 if (zb_tlog_index_of(rs->agg, txn, w->county, seq, &idx) != 0 ||
-                    zb_tlog_make_inclusion(rs->agg, txn, size, w->county, seq, idx,
+                    zb_tlog_make_inclusion(rs->agg, txn, size, seq, idx,
                                            &r[i]->proofs[r[i]->n_proofs]) != 0)
                     break;
                 r[i]->n_proofs++;
@@ -594,16 +596,6 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
         if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
             finish_welcome(rs, &rs->reply_to[i], m->welcome);
         send_to(rs->sock, rs->reply_to[i].id, rs->reply_to[i].id_len, m);
-    }
-    /* a county that only said hello needs no Ack */
-    for (size_t i = 0; i < rs->n_counties; i++) {
-        int had_batch = 0;
-        for (size_t k = 0; k < n; k++)
-            if (msgs[k].msg && msgs[k].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH &&
-                strcmp(msgs[k].msg->batch->county, rs->counties[i].rec.county) == 0)
-                had_batch = 1;
-        if (!had_batch)
-            rs->counties[i].reply_len = 0;
     }
     send_acks(rs, now);
     return ZB_OK;

@@ -225,10 +225,9 @@ static int path_to_pb(uint8_t (*proof)[ZB_HASH_LEN], size_t count, ProtobufCBina
     return ZB_OK;
 }
 
-int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, const char *county, uint64_t seq,
-                           uint64_t index, Zb__InclusionProof **out)
+int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
+                           Zb__InclusionProof **out)
 {
-    (void)county;
     *out = NULL;
     uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
     size_t count;

@@ -46,9 +46,10 @@ int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead *
 /* The newest stored signed tree head (heap-built), ZB_ENOTFOUND if none. */
 int zb_tlog_latest_head(zb_agg *a, MDB_txn *txn, Zb__SignedTreeHead **out);
 
-/* Heap-built InclusionProof for county's seq against a tree of n leaves. */
-int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, const char *county, uint64_t seq,
-                           uint64_t index, Zb__InclusionProof **out);
+/* Heap-built InclusionProof for the report seq at leaf index, against a
+ * tree of n leaves. */
+int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
+                           Zb__InclusionProof **out);
 /* Heap-built ConsistencyProof old_size -> new_size (0 < old <= new). */
 int zb_tlog_make_consistency(zb_agg *a, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
                              Zb__ConsistencyProof **out);

@@ -125,7 +125,7 @@ static int open_node(const args *a, bool readonly, zb_node **n)
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
+    char *s = json_dumps(j, JSON_INDENT(2));
     if (s) {
         puts(s);
         free(s);

@@ -724,7 +724,6 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
     MDB_cursor *cur;
     MDB_val k, v;
     /* the chain of accepted heads: each proven to extend the one before */
-    zb_tree_head prev = {0};
     bool have_prev = false;
     mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur);
     for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
@@ -751,12 +750,10 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
             if (cp)
                 zb__consistency_proof__free_unpacked(cp, NULL);
         }
-        prev = head;
         have_prev = true;
         *newest_size = head.size;
     }
     mdb_cursor_close(cur);
-    (void)prev;
     /* every receipt, with its proofs */
     mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur);
     for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
