@@ -8,10 +8,17 @@
  *   zb-bench-presign --dir D --county CODE --count N
  *                    [--endpoint E --agg-key HEX]   (needed when D has no node yet)
  *                    [--prefix P] [--chunk K]
+ *                    [--kind mixed|office] [--month-accidents A]
  *
  * Appends N reports to the node (creating it first when needed) and
- * prints the node's public key (hex) as the last line of stdout.
+ * prints the node's public key (hex) as the last line of stdout. --kind
+ * mixed (default): two accidents then one monthly report, all in 2026-10
+ * (the ingest and latency scenarios); office: the store spread over the
+ * years with A new accidents (default 125) in the queried month
+ * (zb_bench_office_report, bench_reports.h). Report i is the same whatever
+ * the number of runs that append it.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +33,8 @@
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *county = NULL, *endpoint = "tcp://127.0.0.1:7400", *agg_key = NULL;
-    const char *prefix = "B";
-    long long count = -1, chunk = 5000;
+    const char *prefix = "B", *kind = "mixed";
+    long long count = -1, chunk = 5000, month_accidents = 125;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (strcmp(k, "--dir") == 0)
@@ -44,12 +51,20 @@ int main(int argc, char **argv)
             count = atoll(v);
         else if (strcmp(k, "--chunk") == 0)
             chunk = atoll(v);
+        else if (strcmp(k, "--kind") == 0)
+            kind = v;
+        else if (strcmp(k, "--month-accidents") == 0)
+            month_accidents = atoll(v);
     }
-    if (!dir || !county || count < 0 || chunk < 1) {
+    bool office = strcmp(kind, "office") == 0;
+    if (!dir || !county || count < 0 || chunk < 1 || month_accidents < 0 ||
+        (!office && strcmp(kind, "mixed") != 0)) {
         fprintf(stderr, "usage: zb-bench-presign --dir D --county CODE --count N "
-                        "[--endpoint E --agg-key HEX] [--prefix P] [--chunk K]\n");
+                        "[--endpoint E --agg-key HEX] [--prefix P] [--chunk K] "
+                        "[--kind mixed|office] [--month-accidents A]\n");
         return 2;
     }
+    zb_bench_office plan = {county, prefix, (uint64_t)month_accidents};
     zb_log_init("zb-bench-presign", ZB_LOG_WARN, false);
     if (zb_crypto_init() != 0)
         return 1;
@@ -81,7 +96,9 @@ int main(int argc, char **argv)
     for (long long done = 0; done < count && rc == 0;) {
         size_t k = (size_t)(count - done < chunk ? count - done : chunk);
         for (size_t j = 0; j < k; j++) {
-            if (!(batch[j] = zb_bench_report(next + j, prefix, ZB_BENCH_MIXED))) {
+            batch[j] = office ? zb_bench_office_report(next + j, &plan)
+                              : zb_bench_report(next + j, prefix, ZB_BENCH_MIXED);
+            if (!batch[j]) {
                 rc = ZB_EVALIDATION;
                 k = j;
                 break;

@@ -5,26 +5,33 @@
 # parameters printed, writes bench/results.json and prints a table:
 #   verify     raw Ed25519 verify on all cores: the limit every figure is compared with
 #   ingest     N reports pre-signed across 8 county nodes; all sync at once
+#   backlog    one county's node with N reports stored offline; the aggregator starts and
+#              `zhibao-node sync --once` is timed to its exit (receipts stored), with CPU use
 #   latency    accident submit -> receipt stored, idle and beside a 7-county backlog
-#   growth     one aggregator grown to 1,000,000 reports: peak RssAnon (memory) and
-#              us/report for an increment at each size N (scaling), with report queries
+#   growth     one aggregator grown to 1,000,000 reports of an office's store (spread over
+#              2000-2026, the queried month 2026-10 the same at every size): peak RssAnon
+#              (memory) and us/report for an increment at each size N (scaling), with the
+#              report queries (monthly, accidents, matrix; median of 5 runs)
 #   fanin      3,000 simulated nodes in one process, 10 reports each
 #
 # Environment:
 #   ZB_BENCH_SCALE=small   seconds instead of many minutes (the smoke test)
 #   ZB_BIN=DIR             use already-built binaries (must include the zb-bench-* tools)
 #   ZB_BENCH_OUT=FILE      where to write results (default bench/results.json)
-#   ZB_BENCH_ONLY="a b"    run only these scenarios (verify ingest latency growth fanin)
+#   ZB_BENCH_ONLY="a b"    run only these scenarios (verify ingest backlog latency growth fanin)
 #   ZB_BENCH_CURVE=0|1     CurveZMQ in the fan-in client (default: 1 when the server uses CURVE)
 #   ZB_BENCH_KEEP=1        keep the work directory (ZB_BENCH_WORK, default a mktemp dir)
 #   ZB_BENCH_COMMIT=ID     the commit recorded in the results (default: git HEAD of this tree)
 #   ZB_BENCH_PERF=DIR      perf record -g into DIR: the aggregator during the ingest
-#                          (perf-ingest.data), the whole machine during each scaling increment
-#                          (perf-inc-N.data)
+#                          (perf-ingest.data), the whole machine during the one-county backlog
+#                          (perf-backlog.data) and each scaling increment (perf-inc-N.data)
+#   ZB_BENCH_BACKLOG_LOG=L the node's and aggregator's --log-level in the backlog scenario (warn;
+#                          debug: per-batch timing lines in WORK/backlog-{node,agg}.log)
 #   ZB_BENCH_LOADED_MIN=N  loaded latency: push the backlog again until N samples (full: 200),
 #   ZB_BENCH_LOADED_REPS=R at most R backlogs (8)
-#   ZB_BENCH_INGEST, ZB_BENCH_LATENCY, ZB_BENCH_BACKLOG, ZB_BENCH_MEMORY, ZB_BENCH_SCALING
-#   ("N1 N2 ..."), ZB_BENCH_INCREMENT, ZB_BENCH_FANIN_NODES, ZB_BENCH_FANIN_REPORTS: sizes
+#   ZB_BENCH_INGEST, ZB_BENCH_ONE_COUNTY, ZB_BENCH_LATENCY, ZB_BENCH_BACKLOG, ZB_BENCH_MEMORY,
+#   ZB_BENCH_SCALING ("N1 N2 ..."), ZB_BENCH_INCREMENT, ZB_BENCH_MONTH_ACCIDENTS,
+#   ZB_BENCH_REPORT_RUNS, ZB_BENCH_FANIN_NODES, ZB_BENCH_FANIN_REPORTS: sizes
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SCALE=${ZB_BENCH_SCALE:-full}
@@ -32,13 +39,16 @@ SCALE=${ZB_BENCH_SCALE:-full}
 case "$SCALE" in
 small)
     d_ingest=2000 d_latency=50 d_backlog=2000 d_memory=20000 d_scaling="1000 5000"
-    d_increment=1000 d_fanin=50 d_loaded_min=0 ;;
+    d_increment=1000 d_fanin=50 d_loaded_min=0 d_one_county=2000 d_month_accidents=200 ;;
 full)
     d_ingest=200000 d_latency=1000 d_backlog=100000 d_memory=1000000
-    d_scaling="10000 100000 1000000" d_increment=10000 d_fanin=3000 d_loaded_min=200 ;;
+    d_scaling="10000 100000 1000000" d_increment=10000 d_fanin=3000 d_loaded_min=200
+    d_one_county=20000 d_month_accidents=1000 ;;
 *) echo "ZB_BENCH_SCALE: small or full" >&2; exit 2 ;;
 esac
 INGEST=${ZB_BENCH_INGEST:-$d_ingest}
+ONE_COUNTY=${ZB_BENCH_ONE_COUNTY:-$d_one_county}
+BACKLOG_LOG=${ZB_BENCH_BACKLOG_LOG:-warn}
 LATENCY=${ZB_BENCH_LATENCY:-$d_latency}
 BACKLOG=${ZB_BENCH_BACKLOG:-$d_backlog}
 LOADED_MIN=${ZB_BENCH_LOADED_MIN:-$d_loaded_min}
@@ -46,9 +56,13 @@ LOADED_REPS=${ZB_BENCH_LOADED_REPS:-8}
 MEMORY=${ZB_BENCH_MEMORY:-$d_memory}
 SCALING=${ZB_BENCH_SCALING:-$d_scaling}
 INCREMENT=${ZB_BENCH_INCREMENT:-$d_increment}
+# accidents of the queried month 2026-10 in the growth store, at every size (spread
+# over the 8 nodes; the rest of the store lies in other months and years)
+MONTH_ACCIDENTS=${ZB_BENCH_MONTH_ACCIDENTS:-$d_month_accidents}
+REPORT_RUNS=${ZB_BENCH_REPORT_RUNS:-5}
 FANIN_NODES=${ZB_BENCH_FANIN_NODES:-$d_fanin}
 FANIN_REPORTS=${ZB_BENCH_FANIN_REPORTS:-10}
-ONLY=${ZB_BENCH_ONLY:-verify ingest latency growth fanin}
+ONLY=${ZB_BENCH_ONLY:-verify ingest backlog latency growth fanin}
 OUT=${ZB_BENCH_OUT:-$SRC/bench/results.json}
 # the eight county-level units of Yanbian
 COUNTIES=(222401 222402 222403 222404 222405 222406 222424 222426)
@@ -107,10 +121,10 @@ free_port() {
 json_field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 has() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-# start_agg DIR PORT LOG: serve in the background; sets AGG_PID, ENDPOINT
+# start_agg DIR PORT LOG [LEVEL]: serve in the background; sets AGG_PID, ENDPOINT
 start_agg() {
     ENDPOINT="tcp://127.0.0.1:$2"
-    "$AGG" serve --dir "$1" --listen "$ENDPOINT" --log-level warn >>"$3" 2>&1 &
+    "$AGG" serve --dir "$1" --listen "$ENDPOINT" --log-level "${4:-warn}" >>"$3" 2>&1 &
     AGG_PID=$!
     BG_PIDS+=("$AGG_PID")
     local i
@@ -150,10 +164,13 @@ kib_to_mib() { python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / 1024))
 # new_agg DIR -> prints the aggregator key
 new_agg() { "$AGG" init --dir "$1" | tail -n 1; }
 
-# presign_nodes AGGDIR AGGKEY BASE TOTAL: append TOTAL reports spread over the eight county
-# nodes BASE/<county> (created and enrolled on first use), one signer per core (untimed)
+# presign_nodes AGGDIR AGGKEY BASE TOTAL [KIND]: append TOTAL reports spread over the eight
+# county nodes BASE/<county> (created and enrolled on first use), one signer per core
+# (untimed). KIND: mixed (default: everything in 2026-10) or office (spread over the years,
+# MONTH_ACCIDENTS in 2026-10 over all nodes; bench_reports.h)
 presign_nodes() {
-    local aggdir=$1 aggkey=$2 base=$3 total=$4 i c per extra pids=() keyf fresh=()
+    local aggdir=$1 aggkey=$2 base=$3 total=$4 kind=${5:-mixed} i c per extra pids=() keyf fresh=()
+    local month_per_node=$(((MONTH_ACCIDENTS + ${#COUNTIES[@]} - 1) / ${#COUNTIES[@]}))
     per=$((total / ${#COUNTIES[@]}))
     extra=$((total % ${#COUNTIES[@]}))
     for i in "${!COUNTIES[@]}"; do
@@ -163,7 +180,8 @@ presign_nodes() {
         keyf="$base/$c.key"
         [ -e "$base/$c" ] || fresh+=("$c")
         "$BIN/zb-bench-presign" --dir "$base/$c" --county "$c" --count "$n" \
-            --endpoint tcp://127.0.0.1:1 --agg-key "$aggkey" --prefix "B" >"$keyf.out" &
+            --endpoint tcp://127.0.0.1:1 --agg-key "$aggkey" --prefix "B" \
+            --kind "$kind" --month-accidents "$month_per_node" >"$keyf.out" &
         pids+=($!)
         if [ "${#pids[@]}" -ge "$(nproc)" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
     done
@@ -202,6 +220,52 @@ agg_reports_total() {
 import json, sys
 j = json.load(sys.stdin)
 print(sum(c["reports"] for c in j["counties"] if c["county"].startswith(sys.argv[1])))' "${2:-}"
+}
+
+# time_reports AGGDIR OUT: the three report queries the office runs, each a whole
+# `zhibao-agg report ... --format json` process (start included) with its output to
+# /dev/null, REPORT_RUNS times; the median, every run, and the rows each returned (one
+# more, untimed run) go to OUT as JSON
+time_reports() {
+    python3 - "$AGG" "$1" "$REPORT_RUNS" "$WORK/reports.log" >"$2" <<'PY'
+import json, statistics, subprocess, sys, time
+agg, d, runs, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+queries = [("monthly", ["--period", "2026-10"]),
+           ("accidents", ["--from", "2026-10-01", "--to", "2026-10-31"]),
+           ("matrix", ["--from", "2026-01", "--to", "2026-12"])]
+def counts(name, j):
+    # the rows each query returned (None where the document's shape is not the one known)
+    try:
+        if name == "monthly":
+            rows = j["rows"]
+            return {"monthly_rows": len(rows),
+                    "monthly_filed": sum(1 for r in rows if r.get("version")),
+                    "monthly_versions": sum(r.get("version") or 0 for r in rows)}
+        if name == "accidents":
+            rows = j["accidents"]
+            return {"accidents_rows": len(rows),
+                    "accidents_revisions": sum(r.get("revisions") or 0 for r in rows)}
+        rows, periods = j["rows"], j["periods"]
+        return {"matrix_rows": len(rows), "matrix_cells": len(rows) * len(periods),
+                "matrix_filed": sum(1 for r in rows for p in periods
+                                    if r.get(p) in ("on_time", "late"))}
+    except (KeyError, TypeError, AttributeError):
+        return {}
+out = {}
+with open(log, "a") as lf:
+    for name, args in queries:
+        cmd = [agg, "report", name, "--dir", d] + args + ["--format", "json"]
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=lf, check=True)
+            times.append(time.perf_counter() - t0)
+        out["report_%s_s" % name] = round(statistics.median(times), 4)
+        out["report_%s_runs_s" % name] = [round(t, 4) for t in times]
+        doc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=lf, check=True).stdout
+        out.update(counts(name, json.loads(doc)))
+print(json.dumps(out))
+PY
 }
 
 R="$WORK/results"
@@ -246,6 +310,81 @@ if has ingest; then
     echo "$stored" >"$R/ingest.stored"
     say "   $(cat "$R/ingest.json"); aggregator stored $stored; peak RssAnon $(kib_to_mib "$(cat "$R/ingest.rss")") MiB"
     [ "$stored" = "$INGEST" ] || { echo "bench: ingest stored $stored of $INGEST" >&2; exit 1; }
+    rm -rf "$D"
+fi
+
+# ---- one county's backlog
+if has backlog; then
+    C=${COUNTIES[0]}
+    say "== backlog: one county ($C) with $ONE_COUNTY reports stored while no aggregator runs;"
+    say "   the aggregator starts, then 'zhibao-node sync --once' is timed until it exits"
+    say "   (every receipt stored); CPU of both processes over that time"
+    D="$WORK/backlog"
+    mkdir -p "$D"
+    key=$(new_agg "$D/agg")
+    saved=("${COUNTIES[@]}")
+    COUNTIES=("$C")
+    presign_nodes "$D/agg" "$key" "$D" "$ONE_COUNTY"
+    COUNTIES=("${saved[@]}")
+    start_agg "$D/agg" "$(free_port)" "$WORK/backlog-agg.log" "$BACKLOG_LOG"
+    if [ -n "${ZB_BENCH_PERF:-}" ]; then
+        mkdir -p "$ZB_BENCH_PERF"
+        perf record -F 999 -a -g -o "$ZB_BENCH_PERF/perf-backlog.data" \
+            >"$ZB_BENCH_PERF/perf-backlog.log" 2>&1 &
+        PERF_PID=$!
+        sleep 0.5
+    fi
+    # beside the sync: when the last ack and the last receipt reached the node's store
+    "$BIN/zb-bench-wait-acked" --timeout 900 --poll-ms 2 --receipted "$D/$C" >"$R/backlog-acked.json" &
+    WAIT_PID=$!
+    python3 - "$NODE" "$D/$C" "$ENDPOINT" "$AGG_PID" "$BACKLOG_LOG" "$WORK/backlog-node.log" \
+        >"$R/backlog.json" <<'PY'
+import json, os, subprocess, sys, time
+node, d, endpoint, agg_pid, level, log = sys.argv[1:7]
+tck = os.sysconf("SC_CLK_TCK")
+def cpu_s(pid):
+    # /proc/PID/stat: utime and stime are fields 14 and 15, after "(comm)"
+    f = open("/proc/%s/stat" % pid).read()
+    rest = f[f.rindex(")") + 2:].split()
+    return (int(rest[11]) + int(rest[12])) / tck
+agg0 = cpu_s(agg_pid)
+t0 = time.perf_counter()
+with open(log, "a") as lf:
+    p = subprocess.Popen([node, "sync", "--dir", d, "--once", "--timeout", "900",
+                          "--endpoint", endpoint, "--log-level", level], stderr=lf, stdout=lf)
+    # the node's own CPU from wait4's rusage: exact to its exit, where its
+    # /proc/PID/stat would be gone
+    _, status, ru = os.wait4(p.pid, 0)
+t = time.perf_counter() - t0
+agg = cpu_s(agg_pid) - agg0
+print(json.dumps({"seconds": round(t, 3), "exit": os.waitstatus_to_exitcode(status),
+                  "node_cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
+                  "node_cpu_pct": round(100 * (ru.ru_utime + ru.ru_stime) / t, 1),
+                  "node_user_s": round(ru.ru_utime, 3), "node_sys_s": round(ru.ru_stime, 3),
+                  "node_vol_ctxsw": ru.ru_nvcsw, "agg_cpu_s": round(agg, 3),
+                  "agg_cpu_pct": round(100 * agg / t, 1)}))
+PY
+    wait "$WAIT_PID" || true
+    if [ -n "${ZB_BENCH_PERF:-}" ]; then
+        kill -INT "$PERF_PID" 2>/dev/null || true
+        wait "$PERF_PID" 2>/dev/null || true
+        say "   profile: perf report -i $ZB_BENCH_PERF/perf-backlog.data --no-children --sort comm,dso"
+    fi
+    stored=$(agg_reports_total "$D/agg")
+    stop_agg
+    "$NODE" status --dir "$D/$C" --json >"$R/backlog-status.json"
+    say "   $(cat "$R/backlog.json")"
+    say "   last ack / last receipt in the node's store after $(json_field "$R/backlog-acked.json" 'j["seconds"]') / $(json_field "$R/backlog-acked.json" 'j["receipted_seconds"]') s; aggregator stored $stored"
+    [ "$(json_field "$R/backlog.json" 'j["exit"]')" = 0 ] || {
+        echo "bench: backlog sync exited $(json_field "$R/backlog.json" 'j["exit"]'); log $WORK/backlog-node.log:" >&2
+        tail -n 20 "$WORK/backlog-node.log" >&2
+        exit 1
+    }
+    [ "$(json_field "$R/backlog-status.json" 'j["receipts"] == j["stored"] == '"$ONE_COUNTY")" = True ] || {
+        echo "bench: backlog: node status $(cat "$R/backlog-status.json") (want receipts == stored == $ONE_COUNTY)" >&2
+        exit 1
+    }
+    [ "$stored" = "$ONE_COUNTY" ] || { echo "bench: backlog stored $stored of $ONE_COUNTY" >&2; exit 1; }
     rm -rf "$D"
 fi
 
@@ -327,9 +466,11 @@ if has growth; then
     sizes=$(printf '%s\n' $SCALING | sort -n | tr '\n' ' ' | sed 's/ $//')
     steps=$(printf '%s\n' $SCALING "$MEMORY" | sort -n -u | tr '\n' ' ')
     top=$(printf '%s\n' $steps | tail -n 1)
-    say "== growth: one aggregator grown to $top reports across ${#COUNTIES[@]} nodes (peak RssAnon"
-    say "   sampled every 50 ms throughout); at N in {$sizes} stored, ingest $INCREMENT more"
-    say "   (timed: us/report) and time 'report monthly' / 'report accidents'"
+    say "== growth: one aggregator grown to $top reports across ${#COUNTIES[@]} nodes, an office's"
+    say "   store (2000-2026; 2026-10 holds $MONTH_ACCIDENTS accidents and the 8 monthly reports at"
+    say "   every size), peak RssAnon sampled every 50 ms throughout; at N in {$sizes} stored,"
+    say "   ingest $INCREMENT more (timed: us/report) and time 'report monthly' / 'report accidents'"
+    say "   / 'report matrix' (median of $REPORT_RUNS runs each)"
     D="$WORK/growth"
     mkdir -p "$D"
     key=$(new_agg "$D/agg")
@@ -340,13 +481,13 @@ if has growth; then
     : >"$R/scaling.jsonl"
     for n in $steps; do
         if [ "$n" -gt "$stored" ]; then
-            presign_nodes "$D/agg" "$key" "$D" $((n - stored))
+            presign_nodes "$D/agg" "$key" "$D" $((n - stored)) office
             sync_all "$D" "$R/grow.json" "${COUNTIES[@]}"
             stored=$n
             say "   grown to $n: $(json_field "$R/grow.json" 'j["seconds"]') s to ingest, peak RssAnon so far $(kib_to_mib "$(cat "$R/growth.rss")") MiB"
         fi
         case " $sizes " in *" $n "*) ;; *) continue ;; esac
-        presign_nodes "$D/agg" "$key" "$D" "$INCREMENT"
+        presign_nodes "$D/agg" "$key" "$D" "$INCREMENT" office
         if [ -n "${ZB_BENCH_PERF:-}" ]; then
             # system-wide: the aggregator and the eight syncing nodes
             mkdir -p "$ZB_BENCH_PERF"
@@ -362,16 +503,16 @@ if has growth; then
         fi
         inc_s=$(json_field "$R/inc.json" 'j["seconds"]')
         stored=$((stored + INCREMENT))
-        t1=$(now); "$AGG" report monthly --dir "$D/agg" --period 2026-10 --format json >"$D/monthly.out"; t2=$(now)
-        "$AGG" report accidents --dir "$D/agg" --from 2026-10-01 --to 2026-10-31 --format json >"$D/accidents.out"; t3=$(now)
-        python3 - "$n" "$INCREMENT" "$inc_s" "$(elapsed "$t1" "$t2")" "$(elapsed "$t2" "$t3")" \
+        time_reports "$D/agg" "$R/queries.json"
+        python3 - "$n" "$INCREMENT" "$inc_s" "$R/queries.json" \
             "$(du -sk "$D/agg" | cut -f1)" >>"$R/scaling.jsonl" <<'PY'
 import json, sys
-n, inc, s, monthly, accidents, kib = sys.argv[1:]
-print(json.dumps({"n": int(n), "increment": int(inc), "seconds": float(s),
-                  "us_per_report": round(float(s) * 1e6 / int(inc), 1),
-                  "report_monthly_s": float(monthly), "report_accidents_s": float(accidents),
-                  "store_mib": round(int(kib) / 1024, 1)}))
+n, inc, s, queries, kib = sys.argv[1:]
+row = {"n": int(n), "increment": int(inc), "seconds": float(s),
+       "us_per_report": round(float(s) * 1e6 / int(inc), 1)}
+row.update(json.load(open(queries)))
+row["store_mib"] = round(int(kib) / 1024, 1)
+print(json.dumps(row))
 PY
         say "   N=$n: $(tail -n 1 "$R/scaling.jsonl")"
     done
@@ -429,6 +570,17 @@ res["ingest_per_s"] = ing and round($INGEST / ing["seconds"], 1)
 res["ingest_ratio"] = (round(res["ingest_per_s"] / res["verify_limit_per_s"], 3)
                        if ing and v else None)
 res["ingest_rss_anon_mib"] = mib(read("ingest.rss"))
+bl, bla = load("backlog.json"), load("backlog-acked.json")
+res["backlog_one_county_reports"] = $ONE_COUNTY
+res["backlog_one_county_seconds"] = bl and bl["seconds"]
+res["backlog_one_county_per_s"] = bl and round($ONE_COUNTY / bl["seconds"], 1)
+res["backlog_one_county_ratio"] = (round(res["backlog_one_county_per_s"] / res["verify_limit_per_s"], 3)
+                                   if bl and v else None)
+res["backlog_node_cpu_pct"] = bl and bl["node_cpu_pct"]
+res["backlog_agg_cpu_pct"] = bl and bl["agg_cpu_pct"]
+res["backlog_last_ack_s"] = bla and bla["seconds"]
+res["backlog_last_receipt_s"] = bla and bla["receipted_seconds"]
+res["backlog_one_county"] = bl
 idle, loaded = load("latency-idle.json"), load("latency-loaded.json")
 res["accident_reports"] = $LATENCY
 res["accident_p50_ms_idle"] = idle and idle["p50_ms"]
@@ -474,6 +626,9 @@ def fmt(x):
 rows = [("verify limit (all cores)", fmt(res["verify_limit_per_s"]), "/s", ""),
         ("ingest", fmt(res["ingest_per_s"]), "reports/s",
          "ratio %s (target >= 0.75)" % fmt(res["ingest_ratio"])),
+        ("one-county backlog", fmt(res["backlog_one_county_per_s"]), "reports/s",
+         "ratio %s; node CPU %s %%, aggregator CPU %s %%" % (fmt(res["backlog_one_county_ratio"]),
+         fmt(res["backlog_node_cpu_pct"]), fmt(res["backlog_agg_cpu_pct"]))),
         ("accident p50 idle", fmt(res["accident_p50_ms_idle"]), "ms", ""),
         ("accident p99 idle", fmt(res["accident_p99_ms_idle"]), "ms", "target <= 5"),
         ("accident p99 loaded", fmt(res["accident_p99_ms_loaded"]), "ms",
@@ -482,7 +637,9 @@ rows = [("verify limit (all cores)", fmt(res["verify_limit_per_s"]), "/s", ""),
          "over %s reports, target <= 64" % fmt(res["memory_reports"]))]
 for s in scal:
     rows.append(("us/report at N=%d" % s["n"], str(s["us_per_report"]), "us",
-                 "monthly %.2f s, accidents %.2f s" % (s["report_monthly_s"], s["report_accidents_s"])))
+                 "monthly %.3f s, accidents %.3f s (%s rows), matrix %.3f s"
+                 % (s["report_monthly_s"], s["report_accidents_s"], fmt(s.get("accidents_rows")),
+                    s["report_matrix_s"])))
 rows.append(("fan-in delivered", "%s/%s" % (fmt(res["fanin_delivered"]), fmt(res["fanin_expected"])),
              "reports", "%s nodes in %s s, agg RssAnon %s MiB" % (fmt(res["fanin_nodes"]),
              fmt(res["fanin_seconds"]), fmt(res["fanin_rss_anon_mib"]))))
