@@ -20,18 +20,10 @@
 
 struct zb_agg {
     zb_store *store;
+    zb_tlog *log;
     zb_identity id;
     bool has_identity;
 };
-
-static const char *const agg_dbs[AGG_DB_COUNT] = {
-    "meta",    "counties",    "envelopes", "evidence",   "refusals",
-    "log_nodes", "log_entries", "env_log", "tree_heads", "keys", "curve_keys",
-    "figures"};
-
-/* county record layout v1: ver(1) key(32) acked(8) last_hash(32) reports(8)
- * last_received(8) enrolled_at(8), integers big-endian */
-#define REC_V1_LEN (1 + 32 + 8 + 32 + 8 + 8 + 8)
 
 int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
 {
@@ -42,7 +34,7 @@ int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
     if (stat(kp, &st) == 0)
         return ZB_EEXIST;
     zb_store *s = NULL;
-    int rc = zb_store_open(&s, dir, agg_dbs, AGG_DB_COUNT, 0, true, false);
+    int rc = zb_astore_open(&s, dir, true, false);
     if (rc)
         return rc;
     zb_identity id;
@@ -51,13 +43,12 @@ int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
     if ((rc = zb_store_begin(s, false, &txn)))
         goto done;
     uint8_t existing[ZB_PK_LEN];
-    if (zb_store_get_bin(txn, zb_store_dbi(s, AGG_DB_META), "agg_key", existing, ZB_PK_LEN) == 0) {
+    if (zb_astore_agg_key_get(s, txn, existing) == 0) {
         mdb_txn_abort(txn);
         rc = ZB_EEXIST;
         goto done;
     }
-    if ((rc = zb_store_put_bin(txn, zb_store_dbi(s, AGG_DB_META), "agg_key", id.pk, ZB_PK_LEN)) ||
-        (rc = zb_identity_save(kp, &id))) {
+    if ((rc = zb_astore_agg_key_put(s, txn, id.pk)) || (rc = zb_identity_save(kp, &id))) {
         mdb_txn_abort(txn);
         goto done;
     }
@@ -78,15 +69,14 @@ int zb_agg_open(zb_agg **out, const char *dir, bool readonly)
     zb_agg *a = calloc(1, sizeof *a);
     if (!a)
         return ZB_ENOMEM;
-    /* the aggregator holds years of reports: start with a large sparse map */
-    int rc = zb_store_open(&a->store, dir, agg_dbs, AGG_DB_COUNT, (size_t)16 << 30, false, readonly);
+    int rc = zb_astore_open(&a->store, dir, false, readonly);
     if (rc)
         goto fail;
     MDB_txn *txn;
     if ((rc = zb_store_begin(a->store, true, &txn)))
         goto fail;
     uint8_t pk[ZB_PK_LEN];
-    rc = zb_store_get_bin(txn, zb_store_dbi(a->store, AGG_DB_META), "agg_key", pk, ZB_PK_LEN);
+    rc = zb_astore_agg_key_get(a->store, txn, pk);
     mdb_txn_abort(txn);
     if (rc) {
         rc = ZB_ECONFIG;
@@ -98,6 +88,12 @@ int zb_agg_open(zb_agg **out, const char *dir, bool readonly)
             goto fail;
         a->has_identity = true;
     }
+    zb_store *s = a->store;
+    if ((rc = zb_tlog_open(&a->log, zb_store_dbi(s, AGG_DB_LOG_NODES),
+                           zb_store_dbi(s, AGG_DB_LOG_ENTRIES), zb_store_dbi(s, AGG_DB_ENV_LOG),
+                           zb_store_dbi(s, AGG_DB_TREE_HEADS),
+                           a->has_identity ? &a->id : NULL)))
+        goto fail;
     *out = a;
     return ZB_OK;
 fail:
@@ -109,6 +105,7 @@ void zb_agg_close(zb_agg **ap)
 {
     if (!ap || !*ap)
         return;
+    zb_tlog_close(&(*ap)->log);
     zb_store_close(&(*ap)->store);
     zb_identity_wipe(&(*ap)->id);
     free(*ap);
@@ -116,95 +113,12 @@ void zb_agg_close(zb_agg **ap)
 }
 
 zb_store *zb_agg_store(zb_agg *a) { return a->store; }
+zb_tlog *zb_agg_tlog(zb_agg *a) { return a->log; }
 const zb_identity *zb_agg_identity(const zb_agg *a) { return &a->id; }
 
 int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec)
 {
-    MDB_val k = {strlen(county), (void *)county}, v;
-    int rc = mdb_get(txn, zb_store_dbi(a->store, AGG_DB_COUNTIES), &k, &v);
-    if (rc)
-        return zb_mdb_err(rc);
-    const uint8_t *p = v.mv_data;
-    if (v.mv_size != REC_V1_LEN || p[0] != 1 || k.mv_size != ZB_COUNTY_LEN)
-        return ZB_EDECODE;
-    memset(rec, 0, sizeof *rec);
-    memcpy(rec->county, county, ZB_COUNTY_LEN);
-    p++;
-    memcpy(rec->key, p, 32), p += 32;
-    rec->acked_seq = zb_be64_get(p), p += 8;
-    memcpy(rec->last_hash, p, 32), p += 32;
-    rec->reports = zb_be64_get(p), p += 8;
-    rec->last_received_at = (int64_t)zb_be64_get(p), p += 8;
-    rec->enrolled_at = (int64_t)zb_be64_get(p);
-    return ZB_OK;
-}
-
-int zb_agg_county_put(zb_agg *a, MDB_txn *txn, const zb_county_rec *rec)
-{
-    uint8_t buf[REC_V1_LEN], *p = buf;
-    *p++ = 1;
-    memcpy(p, rec->key, 32), p += 32;
-    zb_be64_put(p, rec->acked_seq), p += 8;
-    memcpy(p, rec->last_hash, 32), p += 32;
-    zb_be64_put(p, rec->reports), p += 8;
-    zb_be64_put(p, (uint64_t)rec->last_received_at), p += 8;
-    zb_be64_put(p, (uint64_t)rec->enrolled_at);
-    MDB_val k = {ZB_COUNTY_LEN, (void *)rec->county}, v = {sizeof buf, buf};
-    return zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_COUNTIES), &k, &v, 0));
-}
-
-/* keys value layout v1: ver(1) key(32) enrolled_at(8) first_seq(8)
- * revoked_at(8) last_seq(8), integers big-endian */
-#define KEY_V1_LEN (1 + 32 + 8 + 8 + 8 + 8)
-
-static int key_put(zb_agg *a, MDB_txn *txn, const char *county, const zb_key_epoch *e)
-{
-    uint8_t k[ZB_COUNTY_LEN + 4], v[KEY_V1_LEN], *p = v;
-    memcpy(k, county, ZB_COUNTY_LEN);
-    for (int i = 0; i < 4; i++)
-        k[ZB_COUNTY_LEN + i] = (uint8_t)(e->epoch >> (24 - 8 * i));
-    *p++ = 1;
-    memcpy(p, e->key, 32), p += 32;
-    zb_be64_put(p, (uint64_t)e->enrolled_at), p += 8;
-    zb_be64_put(p, e->first_seq), p += 8;
-    zb_be64_put(p, (uint64_t)e->revoked_at), p += 8;
-    zb_be64_put(p, e->last_seq);
-    MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
-    return zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_KEYS), &kk, &vv, 0));
-}
-
-int zb_agg_key_history(zb_agg *a, MDB_txn *txn, const char *county,
-                       int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx)
-{
-    MDB_cursor *cur;
-    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_KEYS), &cur));
-    if (rc)
-        return rc;
-    uint8_t start[ZB_COUNTY_LEN + 4] = {0};
-    memcpy(start, county, ZB_COUNTY_LEN);
-    MDB_val k = {sizeof start, start}, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *kp = k.mv_data, *p = v.mv_data;
-        if (k.mv_size != ZB_COUNTY_LEN + 4 || memcmp(kp, county, ZB_COUNTY_LEN) != 0)
-            break;
-        if (v.mv_size != KEY_V1_LEN || p[0] != 1) {
-            rc = ZB_EDECODE;
-            break;
-        }
-        zb_key_epoch e;
-        e.epoch = (uint32_t)kp[6] << 24 | (uint32_t)kp[7] << 16 | (uint32_t)kp[8] << 8 | kp[9];
-        p++;
-        memcpy(e.key, p, 32), p += 32;
-        e.enrolled_at = (int64_t)zb_be64_get(p), p += 8;
-        e.first_seq = zb_be64_get(p), p += 8;
-        e.revoked_at = (int64_t)zb_be64_get(p), p += 8;
-        e.last_seq = zb_be64_get(p);
-        if ((rc = fn(ctx, &e)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    return zb_astore_county_get(a->store, txn, county, rec);
 }
 
 static int keep_last(void *ctx, const zb_key_epoch *e)
@@ -220,54 +134,6 @@ static int same_key(void *ctx, const zb_key_epoch *e)
 
 static const uint8_t no_key[ZB_PK_LEN];
 
-/* The X25519 key CurveZMQ will present for an Ed25519 node key. */
-static int curve_index_put(zb_agg *a, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
-                           const char *county, bool remove)
-{
-    uint8_t x[32];
-    if (crypto_sign_ed25519_pk_to_curve25519(x, key) != 0)
-        return ZB_EINVAL;
-    MDB_val k = {sizeof x, x}, v = {ZB_COUNTY_LEN, (void *)county};
-    int rc = remove ? mdb_del(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, NULL)
-                    : mdb_put(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &k, &v, 0);
-    return rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
-}
-
-int zb_agg_curve_keys(zb_agg *a, MDB_txn *txn,
-                      int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
-                      void *ctx)
-{
-    MDB_cursor *cur;
-    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_CURVE_KEYS), &cur));
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 32 || v.mv_size != ZB_COUNTY_LEN)
-            continue;
-        char county[ZB_COUNTY_LEN + 1];
-        memcpy(county, v.mv_data, ZB_COUNTY_LEN);
-        county[ZB_COUNTY_LEN] = '\0';
-        rc = fn(ctx, k.mv_data, county);
-    }
-    mdb_cursor_close(cur);
-    return rc;
-}
-
-uint64_t zb_agg_keys_generation(zb_agg *a, MDB_txn *txn)
-{
-    uint64_t gen = 0;
-    (void)zb_store_get_u64(txn, zb_store_dbi(a->store, AGG_DB_META), "keys_gen", &gen, 0);
-    return gen;
-}
-
-static int bump_keys_generation(zb_agg *a, MDB_txn *txn)
-{
-    return zb_store_put_u64(txn, zb_store_dbi(a->store, AGG_DB_META), "keys_gen",
-                            zb_agg_keys_generation(a, txn) + 1);
-}
-
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
                   uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
 {
@@ -282,8 +148,8 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
         return rc;
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
-    rc = zb_agg_county_get(a, txn, county, &rec);
-    if (rc == 0 && (rc = zb_agg_key_history(a, txn, county, keep_last, &last)) == 0) {
+    rc = zb_astore_county_get(a->store, txn, county, &rec);
+    if (rc == 0 && (rc = zb_astore_key_history(a->store, txn, county, keep_last, &last)) == 0) {
         if (memcmp(rec.key, key, ZB_PK_LEN) == 0) {
             *first_seq = last.epoch == UINT32_MAX ? 1 : last.first_seq;
             mdb_txn_abort(txn);
@@ -294,7 +160,7 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
             return ZB_EEXIST; /* another key is active */
         }
         /* a once-revoked key never comes back */
-        if (zb_agg_key_history(a, txn, county, same_key, (void *)key) != 0) {
+        if (zb_astore_key_history(a->store, txn, county, same_key, (void *)key) != 0) {
             mdb_txn_abort(txn);
             return ZB_EEXIST;
         }
@@ -313,9 +179,10 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
                       .first_seq = rec.acked_seq + 1};
     memcpy(e.key, key, ZB_PK_LEN);
     memcpy(rec.key, key, ZB_PK_LEN);
-    if ((rc = key_put(a, txn, county, &e)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
-        (rc = curve_index_put(a, txn, key, county, false)) ||
-        (rc = bump_keys_generation(a, txn))) {
+    if ((rc = zb_astore_key_put(a->store, txn, county, &e)) ||
+        (rc = zb_astore_county_put(a->store, txn, &rec)) ||
+        (rc = zb_astore_curve_key_set(a->store, txn, key, county, true)) ||
+        (rc = zb_astore_keys_generation_bump(a->store, txn))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -339,8 +206,8 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
         return rc;
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
-    if ((rc = zb_agg_county_get(a, txn, county, &rec)) ||
-        (rc = zb_agg_key_history(a, txn, county, keep_last, &last)))
+    if ((rc = zb_astore_county_get(a->store, txn, county, &rec)) ||
+        (rc = zb_astore_key_history(a->store, txn, county, keep_last, &last)))
         goto fail;
     if (last.epoch == UINT32_MAX || last.revoked_at != 0 ||
         memcmp(rec.key, no_key, ZB_PK_LEN) == 0) {
@@ -350,9 +217,10 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
     last.revoked_at = (int64_t)time(NULL);
     last.last_seq = rec.acked_seq;
     memcpy(rec.key, no_key, ZB_PK_LEN);
-    if ((rc = key_put(a, txn, county, &last)) || (rc = zb_agg_county_put(a, txn, &rec)) ||
-        (rc = curve_index_put(a, txn, last.key, county, true)) ||
-        (rc = bump_keys_generation(a, txn)))
+    if ((rc = zb_astore_key_put(a->store, txn, county, &last)) ||
+        (rc = zb_astore_county_put(a->store, txn, &rec)) ||
+        (rc = zb_astore_curve_key_set(a->store, txn, last.key, county, false)) ||
+        (rc = zb_astore_keys_generation_bump(a->store, txn)))
         goto fail;
     if ((rc = zb_store_commit(txn)) == 0) {
         *revoked = last;
@@ -368,18 +236,7 @@ fail:
 
 int zb_agg_count_refusal(zb_agg *a, MDB_txn *txn, const char *reason)
 {
-    MDB_dbi dbi = zb_store_dbi(a->store, AGG_DB_REFUSALS);
-    uint64_t n;
-    int rc = zb_store_get_u64(txn, dbi, reason, &n, 0);
-    if (rc && rc != ZB_ENOTFOUND)
-        return rc;
-    return zb_store_put_u64(txn, dbi, reason, n + 1);
-}
-
-static void env_key(uint8_t key[ZB_COUNTY_LEN + 8], const char *county, uint64_t seq)
-{
-    memcpy(key, county, ZB_COUNTY_LEN);
-    zb_be64_put(key + ZB_COUNTY_LEN, seq);
+    return zb_astore_refusal_add(a->store, txn, reason, 1);
 }
 
 #define REFUSE(c, ...)                                                                             \
@@ -428,22 +285,18 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         REFUSE(ZB__ERROR_CODE__NOT_ENROLLED, "seq %" PRIu64 ": signer is not the key enrolled for %s",
                r->seq, rec->county);
 
-    uint8_t key[ZB_COUNTY_LEN + 8];
-    env_key(key, rec->county, r->seq);
-    MDB_dbi envs = zb_store_dbi(a->store, AGG_DB_ENVELOPES);
     if (r->seq <= rec->acked_seq) {
-        MDB_val k = {sizeof key, key}, v;
-        if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v)))) {
+        zb_stored_env stored;
+        if ((rc = zb_astore_envelope_get(a->store, txn, rec->county, r->seq, &stored))) {
             ZB_ERR("ZB-AGG-DAMAGED", "county %s seq %" PRIu64 " acknowledged but not stored",
                    rec->county, r->seq);
             goto done; /* store damaged: fail the round, acknowledge nothing */
         }
-        Zb__Envelope *stored = zb__envelope__unpack(NULL, v.mv_size - 8, (uint8_t *)v.mv_data + 8);
-        int same = stored && stored->report.len == env->report.len &&
-                   memcmp(stored->report.data, env->report.data, env->report.len) == 0;
-        if (stored)
-            zb__envelope__free_unpacked(stored, NULL);
-        if (same) {
+        const uint8_t *stored_rep;
+        size_t stored_len;
+        if (zb_envelope_report_view(stored.env, stored.len, &stored_rep, &stored_len) == 0 &&
+            stored_len == env->report.len &&
+            memcmp(stored_rep, env->report.data, env->report.len) == 0) {
             out->result = ZB_INGEST_DUPLICATE;
             goto done;
         }
@@ -452,15 +305,8 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         if (!(sig_verdict >= 0 ? sig_verdict : zb_agg_signature_verdict(env)))
             REFUSE(ZB__ERROR_CODE__BAD_SIGNATURE, "seq %" PRIu64 ": signature does not verify",
                    r->seq);
-        uint8_t ekey[ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN];
-        memcpy(ekey, key, sizeof key);
-        zb_report_hash(env->report.data, env->report.len, ekey + sizeof key);
-        size_t plen = zb__envelope__get_packed_size(env);
-        MDB_val ek = {sizeof ekey, ekey}, ev = {plen, NULL};
-        if ((rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(a->store, AGG_DB_EVIDENCE), &ek, &ev,
-                                     MDB_RESERVE))))
+        if ((rc = zb_astore_evidence_put(a->store, txn, rec->county, r->seq, env)))
             goto done;
-        zb__envelope__pack(env, ev.mv_data);
         ZB_WARN("ZB-AGG-EQUIVOCATION", "county %s seq %" PRIu64 ": a second, different signed "
                 "report: refused and kept as evidence", rec->county, r->seq);
         REFUSE(ZB__ERROR_CODE__EQUIVOCATION,
@@ -479,15 +325,11 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     if (problems.n)
         REFUSE(ZB__ERROR_CODE__INVALID_REPORT, "seq %" PRIu64 ": %s", r->seq, problems.lines[0]);
 
-    /* store: received_at || packed envelope, written in place */
-    size_t plen = zb__envelope__get_packed_size(env);
-    MDB_val k = {sizeof key, key}, v = {8 + plen, NULL};
-    if ((rc = zb_mdb_err(mdb_put(txn, envs, &k, &v, MDB_RESERVE))))
-        goto done;
-    zb_be64_put(v.mv_data, (uint64_t)now);
-    zb__envelope__pack(env, (uint8_t *)v.mv_data + 8);
-    /* the log leaf is exactly the stored (canonical) envelope encoding */
-    if ((rc = zb_tlog_append(a, txn, (uint8_t *)v.mv_data + 8, plen, rec->county, r->seq,
+    /* the envelope, its index entries and its log leaf (exactly the stored
+     * canonical bytes), all in the round's transaction */
+    zb_stored_env stored;
+    if ((rc = zb_astore_envelope_put(a->store, txn, rec->county, r->seq, now, env, r, &stored)) ||
+        (rc = zb_tlog_append(a->log, txn, stored.env, stored.len, rec->county, r->seq,
                              &out->log_index)))
         goto done;
     zb_report_hash(env->report.data, env->report.len, out->report_hash);
@@ -507,14 +349,6 @@ done:
     return rc;
 }
 
-#define FINDING(...)                                                                               \
-    do {                                                                                           \
-        char line_[320];                                                                           \
-        snprintf(line_, sizeof line_, __VA_ARGS__);                                                \
-        finding(ctx, line_);                                                                       \
-        findings++;                                                                                \
-    } while (0)
-
 typedef struct {
     uint64_t seq;
     bool found;
@@ -533,91 +367,112 @@ static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
     return 0;
 }
 
+/* One pass over the stored envelopes, county by county. */
+typedef struct {
+    zb_agg *agg;
+    MDB_txn *txn;
+    void (*finding)(void *ctx, const char *line);
+    void *ctx;
+    long findings;
+    zb_county_rec rec;
+    bool have_rec;
+    uint64_t expect, count;
+    uint8_t prev[ZB_SHA256_LEN];
+} check_ctx;
+
+#define CFINDING(c, ...)                                                                           \
+    do {                                                                                           \
+        char line_[320];                                                                           \
+        snprintf(line_, sizeof line_, __VA_ARGS__);                                                \
+        (c)->finding((c)->ctx, line_);                                                             \
+        (c)->findings++;                                                                           \
+    } while (0)
+
+/* The county record must say what the envelopes hold. */
+static void check_close_county(check_ctx *c)
+{
+    if (!c->have_rec)
+        return;
+    if (c->count != c->rec.reports || c->expect - 1 != c->rec.acked_seq)
+        CFINDING(c, "county %s: record says %" PRIu64 " reports up to seq %" PRIu64
+                 ", store holds %" PRIu64 " up to seq %" PRIu64,
+                 c->rec.county, c->rec.reports, c->rec.acked_seq, c->count, c->expect - 1);
+    else if (memcmp(c->prev, c->rec.last_hash, ZB_SHA256_LEN) != 0)
+        CFINDING(c, "county %s: record's last hash is not the hash of seq %" PRIu64, c->rec.county,
+                 c->rec.acked_seq);
+    c->have_rec = false;
+}
+
+static int check_one(void *vctx, const zb_stored_env *e)
+{
+    check_ctx *c = vctx;
+    if (c->have_rec && strcmp(e->county, c->rec.county) != 0)
+        check_close_county(c);
+    if (!c->have_rec) {
+        if (zb_astore_county_get(c->agg->store, c->txn, e->county, &c->rec) != 0) {
+            CFINDING(c, "county %s: envelopes stored but the county is not enrolled", e->county);
+            memset(&c->rec, 0, sizeof c->rec);
+            memcpy(c->rec.county, e->county, ZB_COUNTY_LEN);
+        }
+        c->have_rec = true;
+        c->expect = 1;
+        c->count = 0;
+        memset(c->prev, 0, sizeof c->prev);
+    }
+    Zb__Envelope *env = NULL;
+    Zb__Report *rep = NULL;
+    int vr = zb_envelope_open(e->env, e->len, &env, &rep);
+    if (vr) {
+        CFINDING(c, "county %s seq %" PRIu64 ": envelope does not verify: %s", e->county, e->seq,
+                 zb_strerror(vr));
+    } else {
+        key_for_seq q = {.seq = e->seq};
+        if (zb_astore_key_history(c->agg->store, c->txn, e->county, find_key_for_seq, &q) < 0 ||
+            !q.found || memcmp(env->signer.data, q.key, ZB_PK_LEN) != 0)
+            CFINDING(c, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
+                     e->county, e->seq);
+        if (strcmp(rep->county, e->county) != 0 || rep->seq != e->seq)
+            CFINDING(c, "county %s seq %" PRIu64 ": stored under the wrong key (report says "
+                     "%.16s/%" PRIu64 ")", e->county, e->seq, rep->county, rep->seq);
+        if (e->seq != c->expect)
+            CFINDING(c, "county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)", e->county, e->seq,
+                     c->expect - 1);
+        if (memcmp(rep->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0)
+            CFINDING(c, "county %s seq %" PRIu64 ": hash chain broken", e->county, e->seq);
+        zb_report_hash(env->report.data, env->report.len, c->prev);
+    }
+    if (rep)
+        zb__report__free_unpacked(rep, NULL);
+    if (env)
+        zb__envelope__free_unpacked(env, NULL);
+    c->expect = e->seq + 1;
+    c->count++;
+    return 0;
+}
+
+static void check_forward(void *ctx, const char *line)
+{
+    check_ctx *c = ctx;
+    c->finding(c->ctx, line);
+}
+
 long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx)
 {
     MDB_txn *txn;
     int rc = zb_store_begin(a->store, true, &txn);
     if (rc)
         return rc;
-    long findings = 0;
-    MDB_cursor *cur;
-    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(a->store, AGG_DB_ENVELOPES), &cur)))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    zb_county_rec rec = {0};
-    bool have_rec = false;
-    uint64_t expect = 0, count = 0;
-    uint8_t prev[ZB_SHA256_LEN];
-    MDB_val k, v;
-    int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    for (;;) {
-        char county[ZB_COUNTY_LEN + 1] = "";
-        if (r == 0 && k.mv_size == ZB_COUNTY_LEN + 8)
-            memcpy(county, k.mv_data, ZB_COUNTY_LEN);
-        /* county boundary (or end): close the previous county */
-        if (have_rec && (r != 0 || strcmp(county, rec.county) != 0)) {
-            if (count != rec.reports || expect - 1 != rec.acked_seq)
-                FINDING("county %s: record says %" PRIu64 " reports up to seq %" PRIu64
-                        ", store holds %" PRIu64 " up to seq %" PRIu64,
-                        rec.county, rec.reports, rec.acked_seq, count, expect - 1);
-            else if (memcmp(prev, rec.last_hash, ZB_SHA256_LEN) != 0)
-                FINDING("county %s: record's last hash is not the hash of seq %" PRIu64,
-                        rec.county, rec.acked_seq);
-            have_rec = false;
-        }
-        if (r != 0)
-            break;
-        if (k.mv_size != ZB_COUNTY_LEN + 8 || v.mv_size < 8) {
-            FINDING("malformed envelope key or value");
-            r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            continue;
-        }
-        if (!have_rec) {
-            if (zb_agg_county_get(a, txn, county, &rec) != 0) {
-                FINDING("county %s: envelopes stored but the county is not enrolled", county);
-                memset(&rec, 0, sizeof rec);
-                memcpy(rec.county, county, ZB_COUNTY_LEN);
-            }
-            have_rec = true;
-            expect = 1;
-            count = 0;
-            memset(prev, 0, sizeof prev);
-        }
-        uint64_t seq = zb_be64_get((uint8_t *)k.mv_data + ZB_COUNTY_LEN);
-        Zb__Envelope *env = NULL;
-        Zb__Report *rep = NULL;
-        int vr = zb_envelope_open((uint8_t *)v.mv_data + 8, v.mv_size - 8, &env, &rep);
-        if (vr) {
-            FINDING("county %s seq %" PRIu64 ": envelope does not verify: %s", county, seq,
-                    zb_strerror(vr));
-        } else {
-            key_for_seq q = {.seq = seq};
-            if (zb_agg_key_history(a, txn, county, find_key_for_seq, &q) < 0 || !q.found ||
-                memcmp(env->signer.data, q.key, ZB_PK_LEN) != 0)
-                FINDING("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
-                        county, seq);
-            if (strcmp(rep->county, county) != 0 || rep->seq != seq)
-                FINDING("county %s seq %" PRIu64 ": stored under the wrong key (report says %.16s/%" PRIu64 ")",
-                        county, seq, rep->county, rep->seq);
-            if (seq != expect)
-                FINDING("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)", county, seq,
-                        expect - 1);
-            if (memcmp(rep->prev_hash.data, prev, ZB_SHA256_LEN) != 0)
-                FINDING("county %s seq %" PRIu64 ": hash chain broken", county, seq);
-            zb_report_hash(env->report.data, env->report.len, prev);
-        }
-        if (rep)
-            zb__report__free_unpacked(rep, NULL);
-        if (env)
-            zb__envelope__free_unpacked(env, NULL);
-        expect = seq + 1;
-        count++;
-        r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
+    check_ctx c = {.agg = a, .txn = txn, .finding = finding, .ctx = ctx};
+    rc = zb_astore_envelopes(a->store, txn, NULL, check_one, &c);
+    if (rc == 0)
+        check_close_county(&c);
+    long idx = rc ? 0 : zb_astore_index_check(a->store, txn, NULL, check_forward, &c);
     mdb_txn_abort(txn);
-    return findings;
+    if (rc)
+        return rc;
+    if (idx < 0)
+        return idx;
+    return c.findings + idx;
 }
 
 int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t last,
@@ -668,28 +523,24 @@ int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_
     uint8_t(*leaves)[ZB_HASH_LEN] = malloc(ZB_REISSUE_CHUNK * ZB_HASH_LEN);
     int rc = arr && leaves ? ZB_OK : ZB_ENOMEM;
     size_t n = 0;
-    MDB_dbi envs = zb_store_dbi(a->store, AGG_DB_ENVELOPES);
     for (uint64_t first = from; rc == 0 && first <= to; first += ZB_REISSUE_CHUNK) {
         uint64_t last = to - first >= ZB_REISSUE_CHUNK ? first + ZB_REISSUE_CHUNK - 1 : to;
         int64_t latest = 0;
         for (uint64_t seq = first; rc == 0 && seq <= last; seq++) {
-            uint8_t key[ZB_COUNTY_LEN + 8];
-            env_key(key, county, seq);
-            MDB_val k = {sizeof key, key}, v;
-            if ((rc = zb_mdb_err(mdb_get(txn, envs, &k, &v))))
+            zb_stored_env e;
+            const uint8_t *rep;
+            size_t rep_len;
+            if ((rc = zb_astore_envelope_get(a->store, txn, county, seq, &e)))
                 break;
-            int64_t at = (int64_t)zb_be64_get(v.mv_data);
-            if (at > latest)
-                latest = at;
-            Zb__Envelope *env = zb__envelope__unpack(NULL, v.mv_size - 8, (uint8_t *)v.mv_data + 8);
-            if (!env) {
+            if (e.received_at > latest)
+                latest = e.received_at;
+            if (zb_envelope_report_view(e.env, e.len, &rep, &rep_len) != 0) {
                 rc = ZB_EDECODE;
                 break;
             }
             uint8_t h[ZB_SHA256_LEN];
-            zb_report_hash(env->report.data, env->report.len, h);
+            zb_report_hash(rep, rep_len, h);
             zb_merkle_leaf_hash(h, sizeof h, leaves[seq - first]);
-            zb__envelope__free_unpacked(env, NULL);
         }
         if (rc)
             break;

@@ -1,27 +1,7 @@
 /*
- * agg.h - the prefecture aggregator's store and the rules for accepting
+ * agg.h - the prefecture aggregator: its key, its store (astore.h) and its
+ * transparency log (tlog.h) under one handle, and the rules for accepting
  * envelopes.
- *
- * An aggregator directory holds identity.key (the aggregator's Ed25519
- * seed, 0600) and an LMDB store with:
- *   meta       aggregator key
- *   counties   county code -> county record (enrolled key, acked seq,
- *              last report hash, report count, last received time)
- *   envelopes  county code (6 bytes) || seq (u64 BE) ->
- *              received_at (i64 BE, Unix s) || packed Envelope
- *   evidence   county || seq || SHA-256(report) -> packed Envelope of a
- *              refused equivocating report (kept, signed, for auditors)
- *   refusals   reason name -> count (u64 BE)
- *   log_nodes  level (1 byte) || index (u64 BE) -> 32-byte hash of the
- *              perfect subtree of 2^level leaves (level 0: leaf hashes)
- *   log_entries log index (u64 BE) -> county || seq: which envelope a leaf is
- *   env_log    county || seq -> log index (u64 BE)
- *   tree_heads tree size (u64 BE) -> packed SignedTreeHead (one per commit)
- *   keys       county || enrolment number (u32 BE) -> key history record
- *   curve_keys X25519 public key (the node's Ed25519 key converted, as
- *              CurveZMQ presents it) -> county code, for active keys only
- *   figures    yearly denominators and the 2015 base deaths loaded by
- *              `load-figures` (layout in consolidate.h, zb_figures_put)
  *
  * Acceptance (zb_agg_ingest), all inside the caller's write transaction:
  *   seq <= acked, same bytes      duplicate: acknowledged again, nothing stored
@@ -37,25 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "astore.h"
 #include "crypto.h"
 #include "store.h"
+#include "tlog.h"
 #include "zhibao.pb-c.h"
-
-enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
-       AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
-       AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_COUNT };
-
-#define ZB_COUNTY_LEN 6
-
-typedef struct {
-    char county[ZB_COUNTY_LEN + 1];
-    uint8_t key[ZB_PK_LEN];
-    uint64_t acked_seq;
-    uint8_t last_hash[ZB_SHA256_LEN];
-    uint64_t reports;
-    int64_t last_received_at;
-    int64_t enrolled_at;
-} zb_county_rec;
 
 typedef struct zb_agg zb_agg;
 
@@ -65,19 +31,10 @@ int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1]);
 /* Open an existing aggregator. readonly: no key loaded, no writes. */
 int zb_agg_open(zb_agg **out, const char *dir, bool readonly);
 void zb_agg_close(zb_agg **a);
+/* The handle's parts, borrowed for the handle's life. */
 zb_store *zb_agg_store(zb_agg *a);
+zb_tlog *zb_agg_tlog(zb_agg *a);
 const zb_identity *zb_agg_identity(const zb_agg *a);
-
-/* One enrolment of a key for a county (the keys database). A key signs
- * the county's seqs first_seq..last_seq (last_seq 0 while it is active). */
-typedef struct {
-    uint32_t epoch;            /* 0, 1, 2 ... per county */
-    uint8_t key[ZB_PK_LEN];
-    int64_t enrolled_at;       /* Unix s */
-    uint64_t first_seq;        /* first seq this key may sign */
-    int64_t revoked_at;        /* 0: active */
-    uint64_t last_seq;         /* when revoked: the last seq it signed (0: none) */
-} zb_key_epoch;
 
 /* Enrol key for county. A new county starts at seq 1; a county whose key
  * was revoked continues at acked_seq + 1 with the new key (*first_seq says
@@ -96,24 +53,8 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
 int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
                   uint8_t last_hash[ZB_SHA256_LEN]);
 
-/* Every active key as CurveZMQ presents it, in key order: fn(ctx,
- * curve_pk, county) per key. With the generation number of the key set
- * (meta "keys_gen", bumped by every enroll and revoke, from any process),
- * so a server can reload only when it changed. */
-int zb_agg_curve_keys(zb_agg *a, MDB_txn *txn,
-                      int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
-                      void *ctx);
-uint64_t zb_agg_keys_generation(zb_agg *a, MDB_txn *txn);
-
-/* Every enrolment of county in order; calls fn for each. Returns 0, the
- * first non-zero value fn returned (which stops the walk), or a negative
- * ZB_E*. */
-int zb_agg_key_history(zb_agg *a, MDB_txn *txn, const char *county,
-                       int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx);
-
-/* County record read/write inside txn. get: ZB_ENOTFOUND when not enrolled. */
+/* The county record (astore.h): ZB_ENOTFOUND when not enrolled. */
 int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec);
-int zb_agg_county_put(zb_agg *a, MDB_txn *txn, const zb_county_rec *rec);
 
 /* Count one refusal under reason (a Zb__ErrorCode name) inside txn. */
 int zb_agg_count_refusal(zb_agg *a, MDB_txn *txn, const char *reason);

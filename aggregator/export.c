@@ -158,7 +158,7 @@ static int collect_epoch(void *ctx, const zb_key_epoch *e)
 static int write_county(out_file *o, zb_agg *a, MDB_txn *txn, const char *code)
 {
     epoch_list l = {0};
-    int rc = zb_agg_key_history(a, txn, code, collect_epoch, &l);
+    int rc = zb_astore_key_history(zb_agg_store(a), txn, code, collect_epoch, &l);
     Zb__KeyEpoch **ptrs = rc == 0 && l.n ? calloc(l.n, sizeof *ptrs) : NULL;
     if (rc == 0 && l.n && !ptrs)
         rc = ZB_ENOMEM;
@@ -183,96 +183,79 @@ static int write_county(out_file *o, zb_agg *a, MDB_txn *txn, const char *code)
     return rc;
 }
 
+typedef struct {
+    out_file *o;
+    zb_agg *agg;
+    MDB_txn *txn;
+    uint64_t count;
+} write_ctx;
+
+static int write_one_county(void *ctx, const zb_county_rec *rec)
+{
+    write_ctx *w = ctx;
+    int rc = write_county(w->o, w->agg, w->txn, rec->county);
+    if (rc == 0)
+        w->count++;
+    return rc;
+}
+
 static int write_counties(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
 {
-    MDB_cursor *cur;
-    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_COUNTIES), &cur));
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != ZB_COUNTY_LEN) {
-            rc = ZB_EDECODE;
-            break;
-        }
-        char code[ZB_COUNTY_LEN + 1];
-        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
-        code[ZB_COUNTY_LEN] = '\0';
-        if ((rc = write_county(o, a, txn, code)) == 0)
-            (*count)++;
-    }
-    mdb_cursor_close(cur);
+    write_ctx w = {o, a, txn, 0};
+    int rc = zb_astore_counties(zb_agg_store(a), txn, write_one_county, &w);
+    *count = w.count;
+    return rc;
+}
+
+static int write_one_evidence(void *ctx, const char *county, uint64_t seq, const uint8_t *env,
+                              size_t len)
+{
+    write_ctx *w = ctx;
+    Zb__BundleEvidence e = ZB__BUNDLE_EVIDENCE__INIT;
+    e.envelope = (ProtobufCBinaryData){len, (uint8_t *)env};
+    e.county = (char *)county;
+    e.seq = seq;
+    Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_EVIDENCE;
+    rec.evidence = &e;
+    int rc = out_bundle_record(w->o, &rec);
+    if (rc == 0)
+        w->count++;
     return rc;
 }
 
 static int write_evidence(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
 {
-    MDB_cursor *cur;
-    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_EVIDENCE), &cur));
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN) {
-            rc = ZB_EDECODE;
-            break;
-        }
-        char code[ZB_COUNTY_LEN + 1];
-        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
-        code[ZB_COUNTY_LEN] = '\0';
-        Zb__BundleEvidence e = ZB__BUNDLE_EVIDENCE__INIT;
-        e.envelope = (ProtobufCBinaryData){v.mv_size, v.mv_data};
-        e.county = code;
-        e.seq = zb_be64_get((uint8_t *)k.mv_data + ZB_COUNTY_LEN);
-        Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
-        rec.record_case = ZB__BUNDLE_RECORD__RECORD_EVIDENCE;
-        rec.evidence = &e;
-        if ((rc = out_bundle_record(o, &rec)) == 0)
-            (*count)++;
-    }
-    mdb_cursor_close(cur);
+    write_ctx w = {o, a, txn, 0};
+    int rc = zb_astore_evidence(zb_agg_store(a), txn, write_one_evidence, &w);
+    *count = w.count;
     return rc;
 }
 
 static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
 {
-    MDB_dbi entries = zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_ENTRIES);
-    MDB_dbi envs = zb_store_dbi(zb_agg_store(a), AGG_DB_ENVELOPES);
     for (uint64_t i = 0; i < n; i++) {
-        uint8_t ik[8];
-        zb_be64_put(ik, i);
-        MDB_val k = {8, ik}, v;
-        int rc = zb_mdb_err(mdb_get(txn, entries, &k, &v));
-        if (rc == 0 && v.mv_size != ZB_COUNTY_LEN + 8)
-            rc = ZB_EDECODE;
-        MDB_val ek = v;
+        char county[ZB_COUNTY_LEN + 1];
+        uint64_t seq;
+        zb_stored_env e;
+        int rc = zb_tlog_entry(zb_agg_tlog(a), txn, i, county, &seq);
         if (rc == 0)
-            rc = zb_mdb_err(mdb_get(txn, envs, &ek, &v));
-        if (rc == 0 && v.mv_size < 8)
-            rc = ZB_EDECODE;
+            rc = zb_astore_envelope_get(zb_agg_store(a), txn, county, seq, &e);
         if (rc) {
             ZB_ERR("ZB-EXPORT-DAMAGED", "log entry %" PRIu64 ": %s", i, zb_strerror(rc));
             return rc;
         }
-        Zb__BundleEntry e = ZB__BUNDLE_ENTRY__INIT;
-        e.log_index = i;
-        e.received_at = (int64_t)zb_be64_get(v.mv_data);
-        e.envelope = (ProtobufCBinaryData){v.mv_size - 8, (uint8_t *)v.mv_data + 8};
+        Zb__BundleEntry be = ZB__BUNDLE_ENTRY__INIT;
+        be.log_index = i;
+        be.received_at = e.received_at;
+        be.envelope = (ProtobufCBinaryData){e.len, (uint8_t *)e.env};
         Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
         rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
-        rec.entry = &e;
+        rec.entry = &be;
         if ((rc = out_bundle_record(o, &rec)))
             return rc;
     }
     return ZB_OK;
-}
-
-static uint64_t db_entries(MDB_txn *txn, MDB_dbi dbi)
-{
-    MDB_stat st;
-    return mdb_stat(txn, dbi, &st) == 0 ? (uint64_t)st.ms_entries : 0;
 }
 
 int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
@@ -285,9 +268,9 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     out_file o = {0};
     Zb__SignedTreeHead *sth = NULL;
     uint64_t size;
-    if ((rc = zb_tlog_size(a, txn, &size)))
+    if ((rc = zb_tlog_size(zb_agg_tlog(a), txn, &size)))
         goto fail;
-    rc = zb_tlog_latest_head(a, txn, &sth);
+    rc = zb_tlog_latest_head(zb_agg_tlog(a), txn, &sth);
     if (rc && rc != ZB_ENOTFOUND)
         goto fail;
     rc = ZB_OK;
@@ -314,10 +297,10 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     h.version = 1;
     h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)zb_agg_identity(a)->pk};
     h.created_at = (int64_t)time(NULL);
-    h.county_count = db_entries(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_COUNTIES));
+    h.county_count = zb_astore_county_count(zb_agg_store(a), txn);
     h.entry_count = size;
     h.has_evidence_count = 1;
-    h.evidence_count = db_entries(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_EVIDENCE));
+    h.evidence_count = zb_astore_evidence_count(zb_agg_store(a), txn);
     Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
     rec.record_case = ZB__BUNDLE_RECORD__RECORD_HEADER;
     rec.header = &h;
@@ -368,16 +351,10 @@ int zb_agg_export_tree_head(zb_agg *a, uint64_t size, const char *path, uint64_t
     if (rc)
         return rc;
     Zb__SignedTreeHead *sth = NULL;
-    if (size == 0) {
-        rc = zb_tlog_latest_head(a, txn, &sth);
-    } else {
-        uint8_t key[8];
-        zb_be64_put(key, size);
-        MDB_val k = {8, key}, v;
-        rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &k, &v));
-        if (rc == 0 && !(sth = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data)))
-            rc = ZB_EDECODE;
-    }
+    if (size == 0)
+        rc = zb_tlog_latest_head(zb_agg_tlog(a), txn, &sth);
+    else
+        rc = zb_tlog_head(zb_agg_tlog(a), txn, size, &sth);
     mdb_txn_abort(txn);
     if (rc)
         return rc;
@@ -405,11 +382,11 @@ int zb_agg_export_consistency(zb_agg *a, uint64_t old_size, uint64_t new_size, c
         return rc;
     uint64_t size;
     Zb__ConsistencyProof *p = NULL;
-    if ((rc = zb_tlog_size(a, txn, &size)) == 0) {
+    if ((rc = zb_tlog_size(zb_agg_tlog(a), txn, &size)) == 0) {
         if (old_size == 0 || old_size > new_size || new_size > size)
             rc = ZB_EINVAL;
         else
-            rc = zb_tlog_make_consistency(a, txn, old_size, new_size, &p);
+            rc = zb_tlog_make_consistency(zb_agg_tlog(a), txn, old_size, new_size, &p);
     }
     mdb_txn_abort(txn);
     if (rc)

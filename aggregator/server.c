@@ -20,7 +20,7 @@
 #include <sodium.h>
 #include "wire.h"
 
-volatile int zb_server_stop = 0;
+volatile sig_atomic_t zb_server_stop = 0;
 
 #define ROUND_MAX_MSGS 256   /* messages applied per commit */
 /* A round also ends after this many envelopes: one county's backlog must
@@ -59,7 +59,6 @@ typedef struct {
     zb_agg *agg;
     void *sock;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
-    int threads;              /* signature checks run on this many threads */
     uint64_t head_size;
     county_round *counties;
     size_t n_counties, cap_counties;
@@ -321,7 +320,7 @@ static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__Ba
     if (!br->tree_head || !br->proofs)
         return;
     for (size_t j = 0; j < c->n_leaves; j++) {
-        if (zb_tlog_make_inclusion(rs->agg, txn, rs->head_size, c->first_new + j,
+        if (zb_tlog_make_inclusion(zb_agg_tlog(rs->agg), txn, rs->head_size, c->first_new + j,
                                    c->log_index[j], &br->proofs[j]) != 0)
             break;
         br->n_proofs++;
@@ -356,7 +355,7 @@ static void send_acks(round_state *rs, int64_t now)
                 ack.receipts = &br;
             }
             if (txn && c->node_tree_size > 0 && c->node_tree_size <= rs->head_size &&
-                zb_tlog_make_consistency(rs->agg, txn, c->node_tree_size, rs->head_size, &cp) == 0)
+                zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, c->node_tree_size, rs->head_size, &cp) == 0)
                 ack.consistency = cp;
         }
         Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
@@ -443,14 +442,14 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
         return;
     Zb__SignedTreeHead *head = NULL;
     uint64_t size = 0;
-    if (zb_tlog_latest_head(rs->agg, txn, &head) == 0) {
+    if (zb_tlog_latest_head(zb_agg_tlog(rs->agg), txn, &head) == 0) {
         Zb__TreeHead *th = zb__tree_head__unpack(NULL, head->tree_head.len, head->tree_head.data);
         size = th ? th->size : 0;
         if (th)
             zb__tree_head__free_unpacked(th, NULL);
         w->tree_head = head; /* freed with the message */
         if (to->tree_size > 0 && to->tree_size <= size)
-            (void)zb_tlog_make_consistency(rs->agg, txn, to->tree_size, size, &w->consistency);
+            (void)zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, to->tree_size, size, &w->consistency);
     }
     uint64_t receipted = to->receipted_seq;
     Zb__BatchReceipt **r;
@@ -468,8 +467,8 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
             r[i]->proofs = calloc(s->last_seq - s->first_seq + 1, sizeof *r[i]->proofs);
             for (uint64_t seq = s->first_seq; r[i]->proofs && seq <= s->last_seq; seq++) {
                 uint64_t idx;
-                if (zb_tlog_index_of(rs->agg, txn, w->county, seq, &idx) != 0 ||
-                    zb_tlog_make_inclusion(rs->agg, txn, size, seq, idx,
+                if (zb_tlog_index_of(zb_agg_tlog(rs->agg), txn, w->county, seq, &idx) != 0 ||
+                    zb_tlog_make_inclusion(zb_agg_tlog(rs->agg), txn, size, seq, idx,
                                            &r[i]->proofs[r[i]->n_proofs]) != 0)
                     break;
                 r[i]->n_proofs++;
@@ -483,39 +482,125 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
     mdb_txn_abort(txn);
 }
 
-/* ---- signature checks on every core, before the (single) writer runs */
+/* ---- signature checks on every core, pipelined with the writer
+ *
+ * The writer (apply, commit, sign the head and receipts, send) is serial.
+ * While it runs round N, the pool's threads check round N+1's signatures;
+ * when it is done the calling thread helps finish them. Results go to each
+ * inbound's verdicts; nothing else is touched off the calling thread. */
 
 typedef struct {
     const Zb__Envelope **envs;
     int8_t **out;
     size_t n;
     atomic_size_t next;
-} verify_work;
+} verify_job;
 
-static void *verify_worker(void *arg)
+#define POOL_MAX 16
+
+typedef struct {
+    pthread_t tid[POOL_MAX];
+    int n_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    verify_job *job; /* the job workers may join, NULL between jobs */
+    uint64_t gen;    /* bumped per job: a worker joins each job once */
+    int active;      /* workers inside the current job */
+    bool stop;
+} verify_pool;
+
+static void verify_run(verify_job *j)
 {
-    verify_work *w = arg;
-    for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;)
-        *w->out[i] = (int8_t)zb_agg_signature_verdict(w->envs[i]);
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+        *j->out[i] = (int8_t)zb_agg_signature_verdict(j->envs[i]);
+}
+
+static void *pool_worker(void *arg)
+{
+    verify_pool *p = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && (p->gen == seen || !p->job))
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stop)
+            break;
+        seen = p->gen;
+        verify_job *j = p->job;
+        p->active++;
+        pthread_mutex_unlock(&p->mu);
+        verify_run(j);
+        pthread_mutex_lock(&p->mu);
+        if (--p->active == 0)
+            pthread_cond_signal(&p->idle);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-#define PARALLEL_MIN 32 /* fewer signatures are checked inline */
+/* threads - 1 workers: the calling thread is the last core. */
+static void pool_start(verify_pool *p, int threads)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    for (int t = 1; t < threads && p->n_threads < POOL_MAX; t++)
+        if (pthread_create(&p->tid[p->n_threads], NULL, pool_worker, p) == 0)
+            p->n_threads++;
+}
 
-/* Verify every envelope of every Batch in msgs on all cores; results go to
- * each inbound's verdicts (left NULL when there is nothing worth it). */
-static void presign_check(inbound *msgs, size_t n, int threads)
+static void pool_stop(verify_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int t = 0; t < p->n_threads; t++)
+        pthread_join(p->tid[t], NULL);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
+    pthread_mutex_destroy(&p->mu);
+}
+
+static void pool_submit(verify_pool *p, verify_job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    p->job = j;
+    p->gen++;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Help with j until every check is claimed, then wait for the workers. */
+static void pool_finish(verify_pool *p, verify_job *j)
+{
+    verify_run(j);
+    pthread_mutex_lock(&p->mu);
+    while (p->active > 0)
+        pthread_cond_wait(&p->idle, &p->mu);
+    p->job = NULL;
+    pthread_mutex_unlock(&p->mu);
+}
+
+#define PARALLEL_MIN 32 /* fewer signatures are checked inline by the writer */
+
+/* Prepare the checks of every envelope of every Batch in msgs (results to
+ * each inbound's verdicts). false: nothing worth the pool (the writer then
+ * checks inline). */
+static bool job_prepare(verify_job *w, inbound *msgs, size_t n)
 {
     size_t total = 0;
+    memset(w, 0, sizeof *w);
     for (size_t i = 0; i < n; i++)
         if (msgs[i].msg && msgs[i].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH)
             total += msgs[i].msg->batch->n_envelopes;
-    if (total < PARALLEL_MIN || threads < 2)
-        return;
-    verify_work w = {.envs = malloc(total * sizeof *w.envs), .out = malloc(total * sizeof *w.out),
-                     .n = 0};
-    if (!w.envs || !w.out)
-        goto done;
+    if (total < PARALLEL_MIN)
+        return false;
+    w->envs = malloc(total * sizeof *w->envs);
+    w->out = malloc(total * sizeof *w->out);
+    if (!w->envs || !w->out)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         if (!msgs[i].msg || msgs[i].msg->msg_case != ZB__SYNC_MSG__MSG_BATCH)
             continue;
@@ -523,27 +608,28 @@ static void presign_check(inbound *msgs, size_t n, int threads)
         if (b->n_envelopes == 0 || !(msgs[i].verdicts = malloc(b->n_envelopes)))
             continue;
         for (size_t j = 0; j < b->n_envelopes; j++) {
-            w.envs[w.n] = b->envelopes[j];
-            w.out[w.n++] = &msgs[i].verdicts[j];
+            w->envs[w->n] = b->envelopes[j];
+            w->out[w->n++] = &msgs[i].verdicts[j];
         }
     }
-    atomic_init(&w.next, 0);
-    pthread_t tid[16];
-    int started = 0;
-    for (int t = 1; t < threads && t < 16; t++)
-        if (pthread_create(&tid[started], NULL, verify_worker, &w) == 0)
-            started++;
-    verify_worker(&w); /* the main thread works too */
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-done:
-    free(w.envs);
-    free(w.out);
+    atomic_init(&w->next, 0);
+    return true;
+fail:
+    free(w->envs);
+    free(w->out);
+    memset(w, 0, sizeof *w);
+    return false;
+}
+
+static void job_free(verify_job *w)
+{
+    free(w->envs);
+    free(w->out);
+    memset(w, 0, sizeof *w);
 }
 
 static int run_round(round_state *rs, inbound *msgs, size_t n)
 {
-    presign_check(msgs, n, rs->threads);
     MDB_txn *txn;
     int rc = zb_store_begin(zb_agg_store(rs->agg), false, &txn);
     if (rc)
@@ -567,12 +653,12 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     bool grew = false;
     for (size_t i = 0; i < rs->n_counties && rc == 0; i++)
         if (rs->counties[i].dirty) {
-            rc = zb_agg_county_put(rs->agg, txn, &rs->counties[i].rec);
+            rc = zb_astore_county_put(zb_agg_store(rs->agg), txn, &rs->counties[i].rec);
             grew = true;
         }
     /* one signed tree head per commit that grew the log */
-    if (rc == 0 && grew && (rc = zb_tlog_sign_head(rs->agg, txn, now, &rs->head)) == 0)
-        rc = zb_tlog_size(rs->agg, txn, &rs->head_size);
+    if (rc == 0 && grew && (rc = zb_tlog_sign_head(zb_agg_tlog(rs->agg), txn, now, &rs->head)) == 0)
+        rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &rs->head_size);
     if (rc) {
         mdb_txn_abort(txn);
     } else {
@@ -630,6 +716,58 @@ static size_t express_first(inbound *msgs, size_t n)
     return k < n ? k : 0;
 }
 
+/* What one drain of the socket read: written as one or two rounds. */
+typedef struct {
+    inbound *msgs; /* ROUND_MAX_MSGS */
+    size_t n;
+    verify_job job;
+} drain;
+
+/* Read what has arrived, up to a round's bounds. */
+static void drain_recv(void *sock, drain *d)
+{
+    size_t envelopes = 0;
+    d->n = 0;
+    while (d->n < ROUND_MAX_MSGS && envelopes < ROUND_MAX_ENVELOPES && recv_one(sock, &d->msgs[d->n])) {
+        const Zb__SyncMsg *m = d->msgs[d->n].msg;
+        if (m && m->msg_case == ZB__SYNC_MSG__MSG_BATCH)
+            envelopes += m->batch->n_envelopes;
+        d->n++;
+    }
+}
+
+static void drain_free(drain *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->msgs[i].msg)
+            zb__sync_msg__free_unpacked(d->msgs[i].msg, NULL);
+        free(d->msgs[i].verdicts);
+        d->msgs[i].verdicts = NULL;
+        d->msgs[i].msg = NULL;
+    }
+    d->n = 0;
+}
+
+/* The writer: apply, commit and answer a drain whose signatures are
+ * checked. An urgent report jumps the backlogs: small lone batches first,
+ * committed and acknowledged in a round of their own. */
+static void write_drain(round_state *rs, drain *d)
+{
+    size_t n_express = express_first(d->msgs, d->n);
+    for (int part = 0; part < 2; part++) {
+        inbound *slice = part == 0 ? d->msgs : d->msgs + n_express;
+        size_t count = part == 0 ? n_express : d->n - n_express;
+        if (count == 0)
+            continue;
+        int rr = run_round(rs, slice, count);
+        if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(rs->agg)) == 0)
+            rr = 0; /* the senders retry into the larger map */
+        if (rr && rr != ZB_EMAPFULL)
+            ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
+        round_reset(rs);
+    }
+}
+
 /* Give the ZAP handler the enrolled keys again when an enroll or a revoke
  * (from any process) changed them. */
 static void refresh_keys(zb_agg *a, zb_zap *zap, uint64_t *gen)
@@ -637,7 +775,7 @@ static void refresh_keys(zb_agg *a, zb_zap *zap, uint64_t *gen)
     MDB_txn *txn;
     if (zb_store_begin(zb_agg_store(a), true, &txn) != 0)
         return;
-    uint64_t now_gen = zb_agg_keys_generation(a, txn);
+    uint64_t now_gen = zb_astore_keys_generation(zb_agg_store(a), txn);
     if (now_gen != *gen && zb_zap_reload(zap, a, txn) == 0)
         *gen = now_gen;
     mdb_txn_abort(txn);
@@ -652,10 +790,7 @@ static void count_denied(zb_agg *a, const zb_zap *zap, uint64_t *counted)
     MDB_txn *txn;
     if (zb_store_begin(zb_agg_store(a), false, &txn) != 0)
         return;
-    MDB_dbi dbi = zb_store_dbi(zb_agg_store(a), AGG_DB_REFUSALS);
-    uint64_t n;
-    (void)zb_store_get_u64(txn, dbi, "UNENROLLED_CONNECTION", &n, 0);
-    if (zb_store_put_u64(txn, dbi, "UNENROLLED_CONNECTION", n + denied - *counted) == 0 &&
+    if (zb_astore_refusal_add(zb_agg_store(a), txn, "UNENROLLED_CONNECTION", denied - *counted) == 0 &&
         zb_store_commit(txn) == 0)
         *counted = denied;
     else
@@ -708,12 +843,19 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     refresh_keys(a, zap, &keys_gen);
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    round_state rs = {.agg = a, .sock = sock, .threads = cores > 1 ? (int)cores : 1};
-    inbound *msgs = calloc(ROUND_MAX_MSGS, sizeof *msgs);
-    int rc = msgs ? ZB_OK : ZB_ENOMEM;
+    verify_pool pool;
+    pool_start(&pool, cores > 1 ? (int)cores : 1);
+    round_state rs = {.agg = a, .sock = sock};
+    /* two drains: one being written (cur) while the next one's signatures
+     * are checked (next) */
+    drain d[2] = {{.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))},
+                  {.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))}};
+    drain *cur = &d[0], *next = &d[1];
+    int rc = d[0].msgs && d[1].msgs ? ZB_OK : ZB_ENOMEM;
     while (rc == 0 && !zb_server_stop) {
+        /* wait only when nothing is ready to be written */
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 200) < 0) {
+        if (zmq_poll(&item, 1, cur->n ? 0 : 200) < 0) {
             if (errno == EINTR)
                 continue;
             rc = ZB_ENET;
@@ -721,43 +863,32 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         }
         count_denied(a, zap, &denied_counted);
         refresh_keys(a, zap, &keys_gen);
-        size_t n = 0, envelopes = 0;
-        while (n < ROUND_MAX_MSGS && envelopes < ROUND_MAX_ENVELOPES && recv_one(sock, &msgs[n])) {
-            if (msgs[n].msg && msgs[n].msg->msg_case == ZB__SYNC_MSG__MSG_BATCH)
-                envelopes += msgs[n].msg->batch->n_envelopes;
-            n++;
+        drain_recv(sock, next);
+        bool pooled = next->n && job_prepare(&next->job, next->msgs, next->n);
+        if (pooled)
+            pool_submit(&pool, &next->job);
+        if (cur->n) {
+            write_drain(&rs, cur);
+            drain_free(cur);
         }
-        if (n == 0)
-            continue;
-        /* an urgent report jumps the backlogs: small lone batches first,
-         * committed and acknowledged in a round of their own */
-        size_t n_express = express_first(msgs, n);
-        for (int part = 0; part < 2; part++) {
-            inbound *slice = part == 0 ? msgs : msgs + n_express;
-            size_t count = part == 0 ? n_express : n - n_express;
-            if (count == 0)
-                continue;
-            int rr = run_round(&rs, slice, count);
-            if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(a)) == 0)
-                rr = 0; /* the senders retry into the larger map */
-            if (rr && rr != ZB_EMAPFULL)
-                ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
-            if (part == 0)
-                round_reset(&rs);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (msgs[i].msg)
-                zb__sync_msg__free_unpacked(msgs[i].msg, NULL);
-            free(msgs[i].verdicts);
-            msgs[i].verdicts = NULL;
-        }
-        round_reset(&rs);
+        if (pooled)
+            pool_finish(&pool, &next->job);
+        job_free(&next->job);
+        drain *t = cur;
+        cur = next;
+        next = t;
     }
+    if (cur->n) /* stopping: what was read is answered, not dropped */
+        write_drain(&rs, cur);
+    drain_free(cur);
+    drain_free(next);
+    free(d[0].msgs);
+    free(d[1].msgs);
+    pool_stop(&pool);
     round_reset(&rs);
     free(rs.counties);
     free(rs.replies);
     free(rs.reply_to);
-    free(msgs);
     zmq_close(sock);
     count_denied(a, zap, &denied_counted);
     zb_zap_stop(&zap);

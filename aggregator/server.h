@@ -8,13 +8,20 @@
  * receipt (one aggregator signature over the county's newly stored range).
  * Nothing is acknowledged that is not on disk.
  *
- * Threads: the loop and the one writer are the calling thread; each round
- * first checks the signatures of all its envelopes on every core (short-
- * lived worker threads that touch nothing but the envelopes), and the ZAP
- * handler runs on a thread of its own (zap.h).
+ * Pipelined: while the writer applies and commits one drain of the socket,
+ * the signatures of the next drain are checked on the other cores; the
+ * writer then helps finish them. So the serial writer phase (apply, commit,
+ * sign, send) overlaps the verification that bounds ingest.
+ *
+ * Threads: the loop and the one writer are the calling thread; a pool of
+ * (cores - 1) verification threads, started and joined by zb_server_run,
+ * touches nothing but the envelopes it is handed and their verdicts; the
+ * ZAP handler runs on a thread of its own (zap.h).
  */
 #ifndef ZB_SERVER_H
 #define ZB_SERVER_H
+
+#include <signal.h>
 
 #include "agg.h"
 
@@ -24,10 +31,13 @@
 #define ZB_SERVER_WINDOW 16
 #define ZB_SERVER_MAX_BATCH 64
 
-extern volatile int zb_server_stop;
+/* Set (to 1) from a signal handler to stop zb_server_run. */
+extern volatile sig_atomic_t zb_server_stop;
 
 /* Serve on endpoint (e.g. "tcp://0.0.0.0:7400") until zb_server_stop is
- * set. Returns 0 or a ZB_E* code (bind failure, store failure). */
+ * set. Returns 0, ZB_ENET (cannot listen, or the socket failed) or
+ * ZB_ENOMEM; a failed round (store error) is answered with SERVER_ERROR
+ * and logged, and serving goes on. */
 int zb_server_run(zb_agg *a, const char *endpoint);
 
 #endif

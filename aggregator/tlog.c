@@ -7,10 +7,35 @@
 #include "err.h"
 #include "log.h"
 
+struct zb_tlog {
+    MDB_dbi nodes, entries, env_log, heads;
+    const zb_identity *signer; /* borrowed; NULL: cannot sign */
+};
+
 typedef struct {
-    zb_agg *agg;
+    zb_tlog *log;
     MDB_txn *txn;
 } tlog_ctx;
+
+int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
+                 const zb_identity *signer)
+{
+    *out = NULL;
+    zb_tlog *t = calloc(1, sizeof *t);
+    if (!t)
+        return ZB_ENOMEM;
+    *t = (zb_tlog){nodes, entries, env_log, heads, signer};
+    *out = t;
+    return ZB_OK;
+}
+
+void zb_tlog_close(zb_tlog **t)
+{
+    if (!t || !*t)
+        return;
+    free(*t);
+    *t = NULL;
+}
 
 static void node_key(uint8_t key[9], unsigned level, uint64_t index)
 {
@@ -18,13 +43,13 @@ static void node_key(uint8_t key[9], unsigned level, uint64_t index)
     zb_be64_put(key + 1, index);
 }
 
-static int get_node(zb_agg *a, MDB_txn *txn, unsigned level, uint64_t index,
+static int get_node(zb_tlog *t, MDB_txn *txn, unsigned level, uint64_t index,
                     uint8_t out[ZB_HASH_LEN])
 {
     uint8_t key[9];
     node_key(key, level, index);
     MDB_val k = {sizeof key, key}, v;
-    int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_NODES), &k, &v));
+    int rc = zb_mdb_err(mdb_get(txn, t->nodes, &k, &v));
     if (rc)
         return rc;
     if (v.mv_size != ZB_HASH_LEN)
@@ -33,19 +58,19 @@ static int get_node(zb_agg *a, MDB_txn *txn, unsigned level, uint64_t index,
     return ZB_OK;
 }
 
-static int put_node(zb_agg *a, MDB_txn *txn, unsigned level, uint64_t index,
+static int put_node(zb_tlog *t, MDB_txn *txn, unsigned level, uint64_t index,
                     const uint8_t h[ZB_HASH_LEN])
 {
     uint8_t key[9];
     node_key(key, level, index);
     MDB_val k = {sizeof key, key}, v = {ZB_HASH_LEN, (void *)h};
-    return zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_NODES), &k, &v, 0));
+    return zb_mdb_err(mdb_put(txn, t->nodes, &k, &v, 0));
 }
 
 static int perfect(void *ctx, unsigned level, uint64_t index, uint8_t out[ZB_HASH_LEN])
 {
     tlog_ctx *c = ctx;
-    return get_node(c->agg, c->txn, level, index, out);
+    return get_node(c->log, c->txn, level, index, out);
 }
 
 static int subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH_LEN])
@@ -53,32 +78,37 @@ static int subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH
     return zb_merkle_subtree_from_perfect(perfect, ctx, start, size, out);
 }
 
-int zb_tlog_size(zb_agg *a, MDB_txn *txn, uint64_t *size)
+int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size)
 {
-    int rc = zb_store_get_u64(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_META), "log_size", size, 0);
-    return rc == ZB_ENOTFOUND ? ZB_OK : rc;
+    /* one log_entries record per leaf: O(1) */
+    MDB_stat st;
+    int rc = mdb_stat(txn, t->entries, &st);
+    if (rc)
+        return zb_mdb_err(rc);
+    *size = st.ms_entries;
+    return ZB_OK;
 }
 
-int zb_tlog_append(zb_agg *a, MDB_txn *txn, const uint8_t *entry, size_t len,
+int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
                    const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index)
 {
     uint64_t n;
-    int rc = zb_tlog_size(a, txn, &n);
+    int rc = zb_tlog_size(t, txn, &n);
     if (rc)
         return rc;
     uint8_t h[ZB_HASH_LEN];
     zb_merkle_leaf_hash(entry, len, h);
-    if ((rc = put_node(a, txn, 0, n, h)))
+    if ((rc = put_node(t, txn, 0, n, h)))
         return rc;
     /* complete every perfect subtree this leaf closes: while the node is a
      * right child, hash it with its left sibling one level up */
     uint64_t idx = n;
     for (unsigned level = 0; idx & 1; level++, idx >>= 1) {
         uint8_t left[ZB_HASH_LEN];
-        if ((rc = get_node(a, txn, level, idx - 1, left)))
+        if ((rc = get_node(t, txn, level, idx - 1, left)))
             return rc;
         zb_merkle_node_hash(left, h, h);
-        if ((rc = put_node(a, txn, level + 1, idx >> 1, h)))
+        if ((rc = put_node(t, txn, level + 1, idx >> 1, h)))
             return rc;
     }
     uint8_t ek[ZB_COUNTY_LEN + 8], ik[8];
@@ -86,46 +116,46 @@ int zb_tlog_append(zb_agg *a, MDB_txn *txn, const uint8_t *entry, size_t len,
     zb_be64_put(ek + ZB_COUNTY_LEN, seq);
     zb_be64_put(ik, n);
     MDB_val k1 = {8, ik}, v1 = {sizeof ek, ek}, k2 = {sizeof ek, ek}, v2 = {8, ik};
-    if ((rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_LOG_ENTRIES), &k1, &v1,
+    if ((rc = zb_mdb_err(mdb_put(txn, t->entries, &k1, &v1,
                                  MDB_APPEND))) ||
-        (rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_ENV_LOG), &k2, &v2, 0))))
+        (rc = zb_mdb_err(mdb_put(txn, t->env_log, &k2, &v2, 0))))
         return rc;
     *index = n;
-    return zb_store_put_u64(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_META), "log_size", n + 1);
+    return ZB_OK;
 }
 
-int zb_tlog_root(zb_agg *a, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN])
+int zb_tlog_root(zb_tlog *t, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN])
 {
     if (n == 0) {
         zb_sha256("", 0, root);
         return ZB_OK;
     }
-    tlog_ctx c = {a, txn};
+    tlog_ctx c = {t, txn};
     return subtree(&c, 0, n, root);
 }
 
-int zb_tlog_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
-    tlog_ctx c = {a, txn};
+    tlog_ctx c = {t, txn};
     return zb_merkle_inclusion_proof_src(subtree, &c, n, m, proof, count);
 }
 
-int zb_tlog_consistency(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                         uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
-    tlog_ctx c = {a, txn};
+    tlog_ctx c = {t, txn};
     return zb_merkle_consistency_proof_src(subtree, &c, n, m, proof, count);
 }
 
-int zb_tlog_index_of(zb_agg *a, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
+int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
                      uint64_t *index)
 {
     uint8_t ek[ZB_COUNTY_LEN + 8];
     memcpy(ek, county, ZB_COUNTY_LEN);
     zb_be64_put(ek + ZB_COUNTY_LEN, seq);
     MDB_val k = {sizeof ek, ek}, v;
-    int rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_ENV_LOG), &k, &v));
+    int rc = zb_mdb_err(mdb_get(txn, t->env_log, &k, &v));
     if (rc)
         return rc;
     if (v.mv_size != 8)
@@ -134,15 +164,17 @@ int zb_tlog_index_of(zb_agg *a, MDB_txn *txn, const char county[ZB_COUNTY_LEN], 
     return ZB_OK;
 }
 
-int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
+int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
 {
     *out = NULL;
     uint64_t n;
     uint8_t root[ZB_HASH_LEN];
-    int rc = zb_tlog_size(a, txn, &n);
-    if (rc || (rc = zb_tlog_root(a, txn, n, root)))
+    int rc = zb_tlog_size(t, txn, &n);
+    if (rc || (rc = zb_tlog_root(t, txn, n, root)))
         return rc;
-    const zb_identity *id = zb_agg_identity(a);
+    const zb_identity *id = t->signer;
+    if (!id)
+        return ZB_EINVAL;
     Zb__TreeHead th = ZB__TREE_HEAD__INIT;
     th.size = n;
     th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
@@ -169,7 +201,7 @@ int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead *
     size_t plen = zb__signed_tree_head__get_packed_size(sth);
     MDB_val k = {8, key}, v = {plen, NULL};
     rc = zb_mdb_err(
-        mdb_put(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &k, &v, MDB_RESERVE));
+        mdb_put(txn, t->heads, &k, &v, MDB_RESERVE));
     if (rc) {
         zb__signed_tree_head__free_unpacked(sth, NULL);
         return rc;
@@ -179,12 +211,42 @@ int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead *
     return ZB_OK;
 }
 
-int zb_tlog_latest_head(zb_agg *a, MDB_txn *txn, Zb__SignedTreeHead **out)
+int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],
+                  uint64_t *seq)
+{
+    uint8_t ik[8];
+    zb_be64_put(ik, index);
+    MDB_val k = {8, ik}, v;
+    int rc = zb_mdb_err(mdb_get(txn, t->entries, &k, &v));
+    if (rc)
+        return rc;
+    if (v.mv_size != ZB_COUNTY_LEN + 8)
+        return ZB_EDECODE;
+    memcpy(county, v.mv_data, ZB_COUNTY_LEN);
+    county[ZB_COUNTY_LEN] = '\0';
+    *seq = zb_be64_get((const uint8_t *)v.mv_data + ZB_COUNTY_LEN);
+    return ZB_OK;
+}
+
+int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    uint8_t key[8];
+    zb_be64_put(key, n);
+    MDB_val k = {8, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, t->heads, &k, &v));
+    if (rc)
+        return rc;
+    *out = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? ZB_OK : ZB_EDECODE;
+}
+
+int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out)
 {
     *out = NULL;
     MDB_cursor *cur;
     int rc = zb_mdb_err(
-        mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(a), AGG_DB_TREE_HEADS), &cur));
+        mdb_cursor_open(txn, t->heads, &cur));
     if (rc)
         return rc;
     MDB_val k, v;
@@ -225,13 +287,13 @@ static int path_to_pb(uint8_t (*proof)[ZB_HASH_LEN], size_t count, ProtobufCBina
     return ZB_OK;
 }
 
-int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
+int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
                            Zb__InclusionProof **out)
 {
     *out = NULL;
     uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
     size_t count;
-    int rc = zb_tlog_inclusion(a, txn, n, index, proof, &count);
+    int rc = zb_tlog_inclusion(t, txn, n, index, proof, &count);
     if (rc)
         return rc;
     Zb__InclusionProof *p = malloc(sizeof *p);
@@ -248,13 +310,13 @@ int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t seq, ui
     return ZB_OK;
 }
 
-int zb_tlog_make_consistency(zb_agg *a, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
+int zb_tlog_make_consistency(zb_tlog *t, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
                              Zb__ConsistencyProof **out)
 {
     *out = NULL;
     uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
     size_t count;
-    int rc = zb_tlog_consistency(a, txn, new_size, old_size, proof, &count);
+    int rc = zb_tlog_consistency(t, txn, new_size, old_size, proof, &count);
     if (rc)
         return rc;
     Zb__ConsistencyProof *p = malloc(sizeof *p);

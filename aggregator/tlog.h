@@ -8,50 +8,83 @@
  * root, an inclusion proof or a consistency proof costs O(log^2 n) lookups
  * whatever the size. After each commit the aggregator signs a tree head
  * (size, root, time) and keeps every head it signed.
- * All functions work inside the caller's transaction.
+ *
+ * The log owns four databases of the aggregator's LMDB environment, handed
+ * to zb_tlog_open (astore.h names them):
+ *   log_nodes   level (1 byte) || index (u64 BE) -> 32-byte hash of the
+ *               perfect subtree of 2^level leaves (level 0: leaf hashes)
+ *   log_entries log index (u64 BE) -> county || seq: which envelope a leaf
+ *               is (one record per leaf: the log's size is their count)
+ *   env_log     county || seq -> log index (u64 BE)
+ *   tree_heads  tree size (u64 BE) -> packed SignedTreeHead (one per commit)
+ * All functions work inside the caller's transaction and return 0 or a
+ * negative ZB_E*: ZB_ENOTFOUND (no such leaf, node or head), ZB_EDECODE (a
+ * record of the wrong size), ZB_EINVAL (sizes out of range; signing with a
+ * log opened without a key), ZB_ENOMEM, ZB_ESTORE / ZB_EMAPFULL from LMDB
+ * (a write transaction must then be aborted).
  */
 #ifndef ZB_TLOG_H
 #define ZB_TLOG_H
 
 #include <stdint.h>
 
-#include "agg.h"
+#include <lmdb.h>
+
+#include "astore.h"
+#include "crypto.h"
 #include "merkle.h"
+#include "zhibao.pb-c.h"
+
+typedef struct zb_tlog zb_tlog;
+
+/* A log over the given databases. signer (borrowed, must outlive the log)
+ * signs tree heads; NULL for a log that is only read. */
+int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
+                 const zb_identity *signer);
+/* NULL-safe, idempotent; clears *t. */
+void zb_tlog_close(zb_tlog **t);
 
 /* Number of leaves. */
-int zb_tlog_size(zb_agg *a, MDB_txn *txn, uint64_t *size);
+int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size);
 
 /* Append entry as leaf number *index (= the old size) for envelope key
  * county||seq; updates stored subtrees and the size. */
-int zb_tlog_append(zb_agg *a, MDB_txn *txn, const uint8_t *entry, size_t len,
+int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
                    const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index);
 
 /* Root of the first n leaves (n <= size). */
-int zb_tlog_root(zb_agg *a, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN]);
+int zb_tlog_root(zb_tlog *t, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN]);
 
 /* PATH(m, D[n]) and PROOF(m, D[n]) over the stored log. */
-int zb_tlog_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
-int zb_tlog_consistency(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t m,
+int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                         uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 
 /* Log index of county's seq; ZB_ENOTFOUND when not in the log. */
-int zb_tlog_index_of(zb_agg *a, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
+int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
                      uint64_t *index);
 
 /* Sign the head of the current log at time now and store it (write txn).
  * *out is heap-built (free with zb__signed_tree_head__free_unpacked). */
-int zb_tlog_sign_head(zb_agg *a, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out);
+int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out);
+
+/* Which envelope leaf index is: county (7 bytes with the NUL) and seq. */
+int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],
+                  uint64_t *seq);
+
+/* The stored signed tree head of size n (heap-built), ZB_ENOTFOUND if none. */
+int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out);
 
 /* The newest stored signed tree head (heap-built), ZB_ENOTFOUND if none. */
-int zb_tlog_latest_head(zb_agg *a, MDB_txn *txn, Zb__SignedTreeHead **out);
+int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out);
 
 /* Heap-built InclusionProof for the report seq at leaf index, against a
  * tree of n leaves. */
-int zb_tlog_make_inclusion(zb_agg *a, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
+int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
                            Zb__InclusionProof **out);
 /* Heap-built ConsistencyProof old_size -> new_size (0 < old <= new). */
-int zb_tlog_make_consistency(zb_agg *a, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
+int zb_tlog_make_consistency(zb_tlog *t, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
                              Zb__ConsistencyProof **out);
 
 #endif

@@ -73,7 +73,7 @@ static int collect(void *ctx, const uint8_t curve_pk[32], const char *county)
 int zb_zap_reload(zb_zap *z, zb_agg *a, MDB_txn *txn)
 {
     entry_list l = {0};
-    int rc = zb_agg_curve_keys(a, txn, collect, &l);
+    int rc = zb_astore_curve_keys(zb_agg_store(a), txn, collect, &l);
     if (rc) {
         free(l.v);
         return rc;

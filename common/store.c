@@ -92,6 +92,12 @@ int zb_store_open(zb_store **out, const char *dir, const char *const *dbs, size_
         goto fail;
     for (size_t i = 0; i < n_dbs; i++) {
         rc = mdb_dbi_open(txn, dbs[i], readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && readonly) {
+            /* a store of an older release: the caller may upgrade it */
+            ZB_INFO("ZB-STORE-OPEN", "store %s: no database %s yet", dir, dbs[i]);
+            mdb_txn_abort(txn);
+            goto fail;
+        }
         if (rc != 0) {
             ZB_ERR("ZB-STORE-OPEN", "store %s: database %s: %s", dir, dbs[i], mdb_strerror(rc));
             mdb_txn_abort(txn);

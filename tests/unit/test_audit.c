@@ -84,8 +84,8 @@ static zb_ingest_result ingest(const uint8_t *ebuf, size_t elen)
     assert_int_equal(zb_agg_ingest(F.agg, txn, &rec, env, 1764000100, -1, &out), ZB_OK);
     if (out.result == ZB_INGEST_STORED) {
         Zb__SignedTreeHead *sth = NULL;
-        assert_int_equal(zb_agg_county_put(F.agg, txn, &rec), ZB_OK);
-        assert_int_equal(zb_tlog_sign_head(F.agg, txn, 1764000100, &sth), ZB_OK);
+        assert_int_equal(zb_astore_county_put(zb_agg_store(F.agg), txn, &rec), ZB_OK);
+        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(F.agg), txn, 1764000100, &sth), ZB_OK);
         zb__signed_tree_head__free_unpacked(sth, NULL);
     }
     assert_int_equal(zb_store_commit(txn), ZB_OK);

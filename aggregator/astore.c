@@ -1,0 +1,517 @@
+/* astore.c - the aggregator store's records (see astore.h); the indexes
+ * are in astore_index.c. */
+#include "astore.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "report.h"
+
+/* in astore_index.c: the index entries of one stored report */
+int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         int64_t received_at, const Zb__Report *r);
+
+static const char *const agg_dbs[AGG_DB_COUNT] = {
+    "meta",        "counties",    "envelopes",     "evidence",    "refusals",   "log_nodes",
+    "log_entries", "env_log",     "tree_heads",    "keys",        "curve_keys", "figures",
+    "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time"};
+
+/* the aggregator holds years of reports: start with a large sparse map */
+#define AGG_MAP_SIZE ((size_t)16 << 30)
+
+static MDB_dbi dbi(zb_store *s, int which) { return zb_store_dbi(s, (size_t)which); }
+
+/* ------------------------------------------------------------ environment */
+
+typedef enum { INDEX_CURRENT, INDEX_UNMARKED, INDEX_STALE } index_state;
+
+static index_state index_state_of(zb_store *s)
+{
+    MDB_txn *txn;
+    if (zb_store_begin(s, true, &txn) != 0)
+        return INDEX_STALE;
+    uint64_t v = 0;
+    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "index_version", &v, 0);
+    MDB_stat st;
+    uint64_t envs = mdb_stat(txn, dbi(s, AGG_DB_ENVELOPES), &st) == 0 ? st.ms_entries : 1;
+    mdb_txn_abort(txn);
+    if (v == ZB_ASTORE_INDEX_VERSION)
+        return INDEX_CURRENT;
+    /* a new, empty store has nothing to index: it only needs the mark */
+    return envs == 0 && v == 0 ? INDEX_UNMARKED : INDEX_STALE;
+}
+
+static bool index_current(zb_store *s)
+{
+    return index_state_of(s) != INDEX_STALE;
+}
+
+static int index_mark(zb_store *s)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(s, false, &txn);
+    if (rc)
+        return rc;
+    if ((rc = zb_store_put_u64(txn, dbi(s, AGG_DB_META), "index_version",
+                               ZB_ASTORE_INDEX_VERSION))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return zb_store_commit(txn);
+}
+
+/* Reindex (and create any database an older release did not have). */
+static int upgrade(const char *dir)
+{
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, agg_dbs, AGG_DB_COUNT, AGG_MAP_SIZE, false, false);
+    if (rc)
+        return rc;
+    if (!index_current(s)) {
+        for (int attempt = 0;; attempt++) {
+            MDB_txn *txn;
+            uint64_t n = 0;
+            if ((rc = zb_store_begin(s, false, &txn)))
+                break;
+            if ((rc = zb_astore_reindex(s, txn, &n)))
+                mdb_txn_abort(txn);
+            else
+                rc = zb_store_commit(txn);
+            if (rc == 0)
+                ZB_INFO("ZB-AGG-REINDEX", "store %s: indexes rebuilt from %" PRIu64
+                        " envelopes", dir, n);
+            if (rc != ZB_EMAPFULL || attempt > 2 || zb_store_grow(s) != 0)
+                break;
+        }
+    }
+    zb_store_close(&s);
+    return rc;
+}
+
+int zb_astore_open(zb_store **out, const char *dir, bool create, bool readonly)
+{
+    *out = NULL;
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, agg_dbs, AGG_DB_COUNT, AGG_MAP_SIZE, create, readonly);
+    index_state ist = rc == 0 ? index_state_of(s) : INDEX_STALE;
+    if (rc == 0 && ist == INDEX_UNMARKED && !readonly)
+        rc = index_mark(s);
+    if (rc == 0 && ist != INDEX_STALE) {
+        *out = s;
+        return rc;
+    }
+    zb_store_close(&s);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    /* a store of an older release: a database missing (read-only opens
+     * cannot create it) or indexes to rebuild */
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path ||
+        stat(path, &st) != 0)
+        return ZB_ENOTFOUND;
+    if (access(dir, W_OK) != 0) {
+        ZB_ERR("ZB-AGG-REINDEX", "store %s was written by an older release and must be "
+               "reindexed, but this process cannot write there (run zhibao-agg reindex)", dir);
+        return ZB_EIO;
+    }
+    if ((rc = upgrade(dir)))
+        return rc;
+    return zb_store_open(out, dir, agg_dbs, AGG_DB_COUNT, AGG_MAP_SIZE, false, readonly);
+}
+
+int zb_astore_agg_key_get(zb_store *s, MDB_txn *txn, uint8_t pk[ZB_PK_LEN])
+{
+    return zb_store_get_bin(txn, dbi(s, AGG_DB_META), "agg_key", pk, ZB_PK_LEN);
+}
+
+int zb_astore_agg_key_put(zb_store *s, MDB_txn *txn, const uint8_t pk[ZB_PK_LEN])
+{
+    return zb_store_put_bin(txn, dbi(s, AGG_DB_META), "agg_key", pk, ZB_PK_LEN);
+}
+
+/* ------------------------------------------------------------ counties */
+
+/* county record layout v1: ver(1) key(32) acked(8) last_hash(32) reports(8)
+ * last_received(8) enrolled_at(8), integers big-endian */
+#define REC_V1_LEN (1 + 32 + 8 + 32 + 8 + 8 + 8)
+
+static int county_decode(const MDB_val *k, const MDB_val *v, zb_county_rec *rec)
+{
+    const uint8_t *p = v->mv_data;
+    if (k->mv_size != ZB_COUNTY_LEN || v->mv_size != REC_V1_LEN || p[0] != 1)
+        return ZB_EDECODE;
+    memset(rec, 0, sizeof *rec);
+    memcpy(rec->county, k->mv_data, ZB_COUNTY_LEN);
+    p++;
+    memcpy(rec->key, p, 32), p += 32;
+    rec->acked_seq = zb_be64_get(p), p += 8;
+    memcpy(rec->last_hash, p, 32), p += 32;
+    rec->reports = zb_be64_get(p), p += 8;
+    rec->last_received_at = (int64_t)zb_be64_get(p), p += 8;
+    rec->enrolled_at = (int64_t)zb_be64_get(p);
+    return ZB_OK;
+}
+
+int zb_astore_county_get(zb_store *s, MDB_txn *txn, const char *county, zb_county_rec *rec)
+{
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_ENOTFOUND;
+    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v;
+    int rc = mdb_get(txn, dbi(s, AGG_DB_COUNTIES), &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    return county_decode(&k, &v, rec);
+}
+
+int zb_astore_county_put(zb_store *s, MDB_txn *txn, const zb_county_rec *rec)
+{
+    uint8_t buf[REC_V1_LEN], *p = buf;
+    *p++ = 1;
+    memcpy(p, rec->key, 32), p += 32;
+    zb_be64_put(p, rec->acked_seq), p += 8;
+    memcpy(p, rec->last_hash, 32), p += 32;
+    zb_be64_put(p, rec->reports), p += 8;
+    zb_be64_put(p, (uint64_t)rec->last_received_at), p += 8;
+    zb_be64_put(p, (uint64_t)rec->enrolled_at);
+    MDB_val k = {ZB_COUNTY_LEN, (void *)rec->county}, v = {sizeof buf, buf};
+    return zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_COUNTIES), &k, &v, 0));
+}
+
+int zb_astore_counties(zb_store *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_county_rec *rec),
+                       void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_COUNTIES), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int m;
+    for (m = mdb_cursor_get(cur, &k, &v, MDB_FIRST); m == 0 && rc == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        zb_county_rec rec;
+        if ((rc = county_decode(&k, &v, &rec)) == 0)
+            rc = fn(ctx, &rec);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    return rc;
+}
+
+static uint64_t db_entries(zb_store *s, MDB_txn *txn, int which)
+{
+    MDB_stat st;
+    return mdb_stat(txn, dbi(s, which), &st) == 0 ? (uint64_t)st.ms_entries : 0;
+}
+
+uint64_t zb_astore_county_count(zb_store *s, MDB_txn *txn)
+{
+    return db_entries(s, txn, AGG_DB_COUNTIES);
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* keys value layout v1: ver(1) key(32) enrolled_at(8) first_seq(8)
+ * revoked_at(8) last_seq(8), integers big-endian */
+#define KEY_V1_LEN (1 + 32 + 8 + 8 + 8 + 8)
+
+int zb_astore_key_put(zb_store *s, MDB_txn *txn, const char *county, const zb_key_epoch *e)
+{
+    uint8_t k[ZB_COUNTY_LEN + 4], v[KEY_V1_LEN], *p = v;
+    memcpy(k, county, ZB_COUNTY_LEN);
+    for (int i = 0; i < 4; i++)
+        k[ZB_COUNTY_LEN + i] = (uint8_t)(e->epoch >> (24 - 8 * i));
+    *p++ = 1;
+    memcpy(p, e->key, 32), p += 32;
+    zb_be64_put(p, (uint64_t)e->enrolled_at), p += 8;
+    zb_be64_put(p, e->first_seq), p += 8;
+    zb_be64_put(p, (uint64_t)e->revoked_at), p += 8;
+    zb_be64_put(p, e->last_seq);
+    MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
+    return zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_KEYS), &kk, &vv, 0));
+}
+
+int zb_astore_key_history(zb_store *s, MDB_txn *txn, const char *county,
+                          int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx)
+{
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_OK;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_KEYS), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[ZB_COUNTY_LEN + 4] = {0};
+    memcpy(start, county, ZB_COUNTY_LEN);
+    MDB_val k = {sizeof start, start}, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data, *p = v.mv_data;
+        if (k.mv_size != ZB_COUNTY_LEN + 4 || memcmp(kp, county, ZB_COUNTY_LEN) != 0)
+            break;
+        if (v.mv_size != KEY_V1_LEN || p[0] != 1) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        zb_key_epoch e;
+        e.epoch = (uint32_t)kp[6] << 24 | (uint32_t)kp[7] << 16 | (uint32_t)kp[8] << 8 | kp[9];
+        p++;
+        memcpy(e.key, p, 32), p += 32;
+        e.enrolled_at = (int64_t)zb_be64_get(p), p += 8;
+        e.first_seq = zb_be64_get(p), p += 8;
+        e.revoked_at = (int64_t)zb_be64_get(p), p += 8;
+        e.last_seq = zb_be64_get(p);
+        if ((rc = fn(ctx, &e)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int zb_astore_curve_key_set(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
+                            const char *county, bool active)
+{
+    uint8_t x[32];
+    if (crypto_sign_ed25519_pk_to_curve25519(x, key) != 0)
+        return ZB_EINVAL;
+    MDB_val k = {sizeof x, x}, v = {ZB_COUNTY_LEN, (void *)county};
+    int rc = active ? mdb_put(txn, dbi(s, AGG_DB_CURVE_KEYS), &k, &v, 0)
+                    : mdb_del(txn, dbi(s, AGG_DB_CURVE_KEYS), &k, NULL);
+    return rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
+}
+
+int zb_astore_curve_keys(zb_store *s, MDB_txn *txn,
+                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                         void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_CURVE_KEYS), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 32 || v.mv_size != ZB_COUNTY_LEN)
+            continue;
+        char county[ZB_COUNTY_LEN + 1];
+        memcpy(county, v.mv_data, ZB_COUNTY_LEN);
+        county[ZB_COUNTY_LEN] = '\0';
+        rc = fn(ctx, k.mv_data, county);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+uint64_t zb_astore_keys_generation(zb_store *s, MDB_txn *txn)
+{
+    uint64_t gen = 0;
+    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "keys_gen", &gen, 0);
+    return gen;
+}
+
+int zb_astore_keys_generation_bump(zb_store *s, MDB_txn *txn)
+{
+    return zb_store_put_u64(txn, dbi(s, AGG_DB_META), "keys_gen",
+                            zb_astore_keys_generation(s, txn) + 1);
+}
+
+/* ------------------------------------------------------------ refusals, evidence */
+
+int zb_astore_refusal_add(zb_store *s, MDB_txn *txn, const char *reason, uint64_t n)
+{
+    uint64_t count;
+    int rc = zb_store_get_u64(txn, dbi(s, AGG_DB_REFUSALS), reason, &count, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    return zb_store_put_u64(txn, dbi(s, AGG_DB_REFUSALS), reason, count + n);
+}
+
+int zb_astore_refusals(zb_store *s, MDB_txn *txn,
+                       int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_REFUSALS), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char name[64];
+        if (v.mv_size != 8 || k.mv_size >= sizeof name)
+            continue;
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        rc = fn(ctx, name, zb_be64_get(v.mv_data));
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int zb_astore_evidence_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           const Zb__Envelope *env)
+{
+    uint8_t key[ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN];
+    memcpy(key, county, ZB_COUNTY_LEN);
+    zb_be64_put(key + ZB_COUNTY_LEN, seq);
+    zb_report_hash(env->report.data, env->report.len, key + ZB_COUNTY_LEN + 8);
+    size_t plen = zb__envelope__get_packed_size(env);
+    MDB_val k = {sizeof key, key}, v = {plen, NULL};
+    int rc = zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_EVIDENCE), &k, &v, MDB_RESERVE));
+    if (rc == 0)
+        zb__envelope__pack(env, v.mv_data);
+    return rc;
+}
+
+int zb_astore_evidence(zb_store *s, MDB_txn *txn,
+                       int (*fn)(void *ctx, const char *county, uint64_t seq,
+                                 const uint8_t *env, size_t len),
+                       void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_EVIDENCE), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != ZB_COUNTY_LEN + 8 + ZB_SHA256_LEN) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        char code[ZB_COUNTY_LEN + 1];
+        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
+        code[ZB_COUNTY_LEN] = '\0';
+        rc = fn(ctx, code, zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN), v.mv_data,
+                v.mv_size);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+uint64_t zb_astore_evidence_count(zb_store *s, MDB_txn *txn)
+{
+    return db_entries(s, txn, AGG_DB_EVIDENCE);
+}
+
+/* ------------------------------------------------------------ envelopes */
+
+static void env_key(uint8_t key[ZB_COUNTY_LEN + 8], const char *county, uint64_t seq)
+{
+    memcpy(key, county, ZB_COUNTY_LEN);
+    zb_be64_put(key + ZB_COUNTY_LEN, seq);
+}
+
+static int env_decode(const MDB_val *k, const MDB_val *v, zb_stored_env *out)
+{
+    if (k->mv_size != ZB_COUNTY_LEN + 8 || v->mv_size <= 8)
+        return ZB_EDECODE;
+    memcpy(out->county, k->mv_data, ZB_COUNTY_LEN);
+    out->county[ZB_COUNTY_LEN] = '\0';
+    out->seq = zb_be64_get((const uint8_t *)k->mv_data + ZB_COUNTY_LEN);
+    out->received_at = (int64_t)zb_be64_get(v->mv_data);
+    out->env = (const uint8_t *)v->mv_data + 8;
+    out->len = v->mv_size - 8;
+    return ZB_OK;
+}
+
+int zb_astore_envelope_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           int64_t received_at, const Zb__Envelope *env, const Zb__Report *report,
+                           zb_stored_env *out)
+{
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_EINVAL;
+    uint8_t key[ZB_COUNTY_LEN + 8];
+    env_key(key, county, seq);
+    size_t plen = zb__envelope__get_packed_size(env);
+    MDB_val k = {sizeof key, key}, v = {8 + plen, NULL};
+    int rc = zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_ENVELOPES), &k, &v,
+                                MDB_RESERVE | MDB_NOOVERWRITE));
+    if (rc)
+        return rc;
+    /* received_at || packed envelope, written in place */
+    zb_be64_put(v.mv_data, (uint64_t)received_at);
+    zb__envelope__pack(env, (uint8_t *)v.mv_data + 8);
+    if ((rc = env_decode(&k, &v, out)))
+        return rc;
+    return zb_astore_index_add_(s, txn, county, seq, received_at, report);
+}
+
+int zb_astore_envelope_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           zb_stored_env *out)
+{
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_ENOTFOUND;
+    uint8_t key[ZB_COUNTY_LEN + 8];
+    env_key(key, county, seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, dbi(s, AGG_DB_ENVELOPES), &k, &v));
+    if (rc)
+        return rc;
+    return env_decode(&k, &v, out);
+}
+
+int zb_astore_envelopes(zb_store *s, MDB_txn *txn, const char *county,
+                        int (*fn)(void *ctx, const zb_stored_env *e), void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_ENVELOPES), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[ZB_COUNTY_LEN + 8] = {0};
+    MDB_val k = {0, NULL}, v;
+    int m;
+    if (county) {
+        if (strlen(county) != ZB_COUNTY_LEN) {
+            mdb_cursor_close(cur);
+            return ZB_OK;
+        }
+        env_key(start, county, 0);
+        k = (MDB_val){sizeof start, start};
+        m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else {
+        m = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    for (; m == 0 && rc == 0; m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (county && (k.mv_size < ZB_COUNTY_LEN || memcmp(k.mv_data, county, ZB_COUNTY_LEN)))
+            break;
+        zb_stored_env e;
+        if (env_decode(&k, &v, &e) != 0) {
+            /* `check` reports it; every reader skips it alike */
+            ZB_WARN("ZB-AGG-BADRECORD", "envelopes: a malformed record (%zu-byte key) skipped",
+                    k.mv_size);
+            continue;
+        }
+        rc = fn(ctx, &e);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    return rc;
+}
+
+int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         Zb__Report **out)
+{
+    *out = NULL;
+    zb_stored_env e;
+    int rc = zb_astore_envelope_get(s, txn, county, seq, &e);
+    if (rc)
+        return rc;
+    const uint8_t *rep;
+    size_t rep_len;
+    if (zb_envelope_report_view(e.env, e.len, &rep, &rep_len) != 0)
+        return ZB_EDECODE;
+    Zb__Report *r = zb__report__unpack(NULL, rep_len, rep);
+    if (!r)
+        return ZB_EDECODE;
+    *out = r;
+    return ZB_OK;
+}

@@ -1,0 +1,237 @@
+/*
+ * astore.h - the aggregator's store: the one module that knows how its
+ * records are laid out in LMDB. Everyone else (acceptance rules, server,
+ * reports, dashboard, export, status) asks it; nobody else decodes its
+ * records. The transparency log (tlog.h) and the yearly figures
+ * (figures.h) own their own databases of the same environment and are
+ * handed their database handles.
+ *
+ * An aggregator directory holds identity.key (the aggregator's Ed25519
+ * seed, 0600) and one LMDB environment with these databases:
+ *   meta         "agg_key" (32 bytes), "keys_gen" (u64 BE: bumped by every
+ *                enrol and revoke), "index_version" (u64 BE), "log_size"
+ *   counties     county code (6) -> county record (ver 1, below)
+ *   envelopes    county (6) || seq (u64 BE) -> received_at (i64 BE, Unix s)
+ *                || packed Envelope (canonical: exactly the log leaf)
+ *   evidence     county || seq || SHA-256(report) -> packed Envelope of a
+ *                refused equivocating report (kept, signed, for auditors)
+ *   refusals     reason name -> count (u64 BE)
+ *   keys         county || enrolment number (u32 BE) -> key history record
+ *   curve_keys   X25519 key (the node key as CurveZMQ presents it) ->
+ *                county, for active keys only
+ *   log_*, env_log, tree_heads   the transparency log's (tlog.h)
+ *   figures      the yearly figures' (figures.h)
+ * and four indexes, written in the same transaction as each envelope and
+ * rebuildable from the envelopes alone (zb_astore_reindex):
+ *   idx_monthly  county || period (u32 BE: year*12 + month-1) || seq ->
+ *                ver 1 || created_at || received_at (i64 BE)
+ *   idx_acc_revs county || accident_id || 0x00 || seq -> ver 1 ||
+ *                revision (u32) || created_at || received_at || occurred_at
+ *                || county_notified_at (i64) || industry || deaths ||
+ *                missing || serious_injuries (u32) || direct_loss_yuan
+ *                (u64), all big-endian: every revision, as the reports
+ *                need it, without decoding the envelope
+ *   idx_acc_state county || accident_id -> ver 1 || revisions (u32) ||
+ *                in-force revision (u32) || in-force seq (u64) ||
+ *                in-force occurred_at (i64) || highest grade reached (u8)
+ *   idx_acc_time occurred_at of the revision in force (i64 BE, sign bit
+ *                flipped so that byte order is time order) || county ||
+ *                accident_id -> (empty)
+ * The revision in force of an accident is its highest (revision, seq).
+ * accident_id is 1..64 of [A-Za-z0-9_-]: the 0x00 after it keeps one
+ * accident's revisions together and in seq order.
+ *
+ * Every function works inside the caller's transaction (values it hands
+ * out are borrowed until that transaction ends, as LMDB's are) and returns
+ * 0 or a negative ZB_E*: ZB_ENOTFOUND for an absent record, ZB_EDECODE
+ * for a record of an unknown layout, ZB_ESTORE / ZB_EMAPFULL from LMDB (a
+ * write transaction must then be aborted), ZB_ENOMEM. Iterators call fn
+ * once per record in key order; a non-zero return from fn stops the walk
+ * and is returned.
+ */
+#ifndef ZB_ASTORE_H
+#define ZB_ASTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "store.h"
+#include "zhibao.pb-c.h"
+
+enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
+       AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
+       AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
+       AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_COUNT };
+
+#define ZB_COUNTY_LEN 6
+#define ZB_ACCIDENT_ID_MAX 64
+/* The index layout this code writes; a store with another (or none: made
+ * by a release before the indexes) is reindexed when opened. */
+#define ZB_ASTORE_INDEX_VERSION 1u
+
+/* ---- the environment */
+
+/* Open the aggregator store in dir: create (the directory and every
+ * database), or open an existing one. An existing store whose indexes are
+ * missing or of another version is reindexed first (a writable open in
+ * this process, even when readonly is asked: that needs write access to
+ * the directory; ZB_EIO when there is none). Errors: ZB_ENOTFOUND (no
+ * store there), ZB_EIO, ZB_ESTORE. */
+int zb_astore_open(zb_store **out, const char *dir, bool create, bool readonly);
+
+/* meta "agg_key": the aggregator's public key. */
+int zb_astore_agg_key_get(zb_store *s, MDB_txn *txn, uint8_t pk[ZB_PK_LEN]);
+int zb_astore_agg_key_put(zb_store *s, MDB_txn *txn, const uint8_t pk[ZB_PK_LEN]);
+
+/* ---- counties and their keys */
+
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint8_t key[ZB_PK_LEN]; /* active key; all zero when revoked */
+    uint64_t acked_seq;
+    uint8_t last_hash[ZB_SHA256_LEN];
+    uint64_t reports;
+    int64_t last_received_at;
+    int64_t enrolled_at;
+} zb_county_rec;
+
+/* get: ZB_ENOTFOUND when the county is not enrolled. */
+int zb_astore_county_get(zb_store *s, MDB_txn *txn, const char *county, zb_county_rec *rec);
+int zb_astore_county_put(zb_store *s, MDB_txn *txn, const zb_county_rec *rec);
+/* Every enrolled county in code order. */
+int zb_astore_counties(zb_store *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_county_rec *rec),
+                       void *ctx);
+/* Number of enrolled counties. */
+uint64_t zb_astore_county_count(zb_store *s, MDB_txn *txn);
+
+/* One enrolment of a key for a county. A key signs the county's seqs
+ * first_seq..last_seq (last_seq 0 while it is active). */
+typedef struct {
+    uint32_t epoch; /* 0, 1, 2 ... per county */
+    uint8_t key[ZB_PK_LEN];
+    int64_t enrolled_at; /* Unix s */
+    uint64_t first_seq;  /* first seq this key may sign */
+    int64_t revoked_at;  /* 0: active */
+    uint64_t last_seq;   /* when revoked: the last seq it signed (0: none) */
+} zb_key_epoch;
+
+int zb_astore_key_put(zb_store *s, MDB_txn *txn, const char *county, const zb_key_epoch *e);
+/* Every enrolment of county, in order. */
+int zb_astore_key_history(zb_store *s, MDB_txn *txn, const char *county,
+                          int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx);
+
+/* The CurveZMQ index of active keys: add or remove county's node key. */
+int zb_astore_curve_key_set(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
+                            const char *county, bool active);
+/* Every active key as CurveZMQ presents it (X25519), in key order. */
+int zb_astore_curve_keys(zb_store *s, MDB_txn *txn,
+                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                         void *ctx);
+/* meta "keys_gen": 0 when never set. bump adds one. */
+uint64_t zb_astore_keys_generation(zb_store *s, MDB_txn *txn);
+int zb_astore_keys_generation_bump(zb_store *s, MDB_txn *txn);
+
+/* ---- refusals and evidence */
+
+/* Count one refusal under reason (a Zb__ErrorCode name, or a connection
+ * refusal) by n. */
+int zb_astore_refusal_add(zb_store *s, MDB_txn *txn, const char *reason, uint64_t n);
+int zb_astore_refusals(zb_store *s, MDB_txn *txn,
+                       int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx);
+
+/* Keep env (a signed report refused as equivocation) as evidence. */
+int zb_astore_evidence_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           const Zb__Envelope *env);
+/* Every evidence record: the packed envelope, borrowed. */
+int zb_astore_evidence(zb_store *s, MDB_txn *txn,
+                       int (*fn)(void *ctx, const char *county, uint64_t seq,
+                                 const uint8_t *env, size_t len),
+                       void *ctx);
+uint64_t zb_astore_evidence_count(zb_store *s, MDB_txn *txn);
+
+/* ---- envelopes */
+
+/* A stored envelope: its receive time and its packed bytes, borrowed
+ * until the transaction ends. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t seq;
+    int64_t received_at;
+    const uint8_t *env;
+    size_t len;
+} zb_stored_env;
+
+/* Store env for (county, seq) received at received_at, and its index
+ * entries; report is env's report, already decoded by the caller. The
+ * stored bytes (the canonical encoding: the log leaf) come back in *out.
+ * ZB_EEXIST when (county, seq) is stored already. */
+int zb_astore_envelope_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           int64_t received_at, const Zb__Envelope *env, const Zb__Report *report,
+                           zb_stored_env *out);
+int zb_astore_envelope_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                           zb_stored_env *out);
+/* Every stored envelope in (county, seq) order; county NULL: all. */
+int zb_astore_envelopes(zb_store *s, MDB_txn *txn, const char *county,
+                        int (*fn)(void *ctx, const zb_stored_env *e), void *ctx);
+/* The report of a stored envelope, decoded (caller frees with
+ * zb__report__free_unpacked). ZB_ENOTFOUND, ZB_EDECODE. */
+int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         Zb__Report **out);
+
+/* ---- indexes: what the reports read */
+
+/* One version of a county's monthly report. */
+typedef struct {
+    int period; /* year*12 + month-1 (zb_period_ordinal) */
+    uint64_t seq;
+    int64_t created_at, received_at;
+} zb_monthly_version;
+
+/* Every version of county's monthly reports for periods first..last
+ * (ordinals, inclusive), in (period, seq) order. */
+int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, int first, int last,
+                               int (*fn)(void *ctx, const zb_monthly_version *v), void *ctx);
+
+/* One stored revision of an accident, as the index keeps it. */
+typedef struct {
+    uint64_t seq;
+    uint32_t revision;
+    int64_t created_at, received_at, occurred_at, county_notified_at;
+    int industry;
+    uint32_t deaths, missing, serious_injuries;
+    uint64_t direct_loss_yuan;
+} zb_accident_entry;
+
+/* Every accident whose revision in force occurred in [from, to_end)
+ * (Unix s), in occurrence order, then county and id. */
+int zb_astore_accidents_occurred(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+                                 int (*fn)(void *ctx, const char *county, const char *id),
+                                 void *ctx);
+/* Every revision of county's accident id in seq order, into a malloc'd
+ * array (caller frees; NULL and 0 when there is none: ZB_ENOTFOUND). */
+int zb_astore_accident_revisions(zb_store *s, MDB_txn *txn, const char *county, const char *id,
+                                 zb_accident_entry **out, size_t *n);
+/* The highest grade (zb_grade, missing counted as dead) any revision of
+ * the accident reached. */
+int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *county,
+                                     const char *id, int *grade);
+
+/* ---- maintenance */
+
+/* Rebuild every index from the stored envelopes in one write transaction
+ * (txn) and record ZB_ASTORE_INDEX_VERSION; *envelopes counts what was
+ * read. An undecodable envelope is skipped and logged (`check` reports
+ * it). */
+int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes);
+
+/* Check that the indexes are exactly what the envelopes give: rebuilds
+ * them into a scratch store under tmpdir (NULL: $TMPDIR or /tmp, removed
+ * afterwards) and compares record by record. Calls finding() once per
+ * difference (at most a few per index, then a count). Returns the number
+ * of findings or a negative ZB_E*. */
+long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
+                           void (*finding)(void *ctx, const char *line), void *ctx);
+
+#endif

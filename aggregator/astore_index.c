@@ -1,0 +1,573 @@
+/*
+ * astore_index.c - the aggregator store's indexes (layout in astore.h):
+ * written with each envelope, read by the reports, rebuilt and checked
+ * from the envelopes. The same code writes them at ingest, at reindex and
+ * into the scratch store `check` compares with, so the three cannot drift.
+ */
+#include "astore.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "timefmt.h"
+
+int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         int64_t received_at, const Zb__Report *r);
+
+/* The index databases of one environment (the store's, or check's scratch). */
+typedef struct {
+    MDB_dbi monthly, acc_revs, acc_state, acc_time;
+} idx_dbs;
+
+static idx_dbs dbs_of(zb_store *s)
+{
+    return (idx_dbs){zb_store_dbi(s, AGG_DB_IDX_MONTHLY), zb_store_dbi(s, AGG_DB_IDX_ACC_REVS),
+                     zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), zb_store_dbi(s, AGG_DB_IDX_ACC_TIME)};
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* signed time -> unsigned key in the same order */
+static uint64_t time_key(int64_t t) { return (uint64_t)t ^ (UINT64_C(1) << 63); }
+static int64_t time_of_key(uint64_t k) { return (int64_t)(k ^ (UINT64_C(1) << 63)); }
+
+#define MONTHLY_KEY_LEN (ZB_COUNTY_LEN + 4 + 8)
+#define MONTHLY_VAL_LEN (1 + 8 + 8)
+#define REV_VAL_LEN (1 + 4 + 8 * 4 + 4 * 4 + 8)
+#define STATE_VAL_LEN (1 + 4 + 4 + 8 + 8 + 1)
+#define ACC_KEY_MAX (ZB_COUNTY_LEN + ZB_ACCIDENT_ID_MAX + 1 + 8)
+#define TIME_KEY_MAX (8 + ZB_COUNTY_LEN + ZB_ACCIDENT_ID_MAX)
+
+/* county || id: the accident's key (acc_state), length returned */
+static size_t acc_key(uint8_t *k, const char *county, const char *id, size_t id_len)
+{
+    memcpy(k, county, ZB_COUNTY_LEN);
+    memcpy(k + ZB_COUNTY_LEN, id, id_len);
+    return ZB_COUNTY_LEN + id_len;
+}
+
+static size_t time_key_make(uint8_t *k, int64_t occurred_at, const uint8_t *acc, size_t acc_len)
+{
+    zb_be64_put(k, time_key(occurred_at));
+    memcpy(k + 8, acc, acc_len);
+    return 8 + acc_len;
+}
+
+typedef struct {
+    uint32_t revisions, revision;
+    uint64_t seq;
+    int64_t occurred_at;
+    uint8_t highest_grade;
+} acc_state;
+
+static int state_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, acc_state *st)
+{
+    MDB_val kk = {klen, (void *)k}, v;
+    int rc = zb_mdb_err(mdb_get(txn, dbi, &kk, &v));
+    if (rc)
+        return rc;
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size != STATE_VAL_LEN || p[0] != 1)
+        return ZB_EDECODE;
+    st->revisions = get32(p + 1);
+    st->revision = get32(p + 5);
+    st->seq = zb_be64_get(p + 9);
+    st->occurred_at = (int64_t)zb_be64_get(p + 17);
+    st->highest_grade = p[25];
+    return ZB_OK;
+}
+
+static int state_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, const acc_state *st)
+{
+    uint8_t b[STATE_VAL_LEN];
+    b[0] = 1;
+    put32(b + 1, st->revisions);
+    put32(b + 5, st->revision);
+    zb_be64_put(b + 9, st->seq);
+    zb_be64_put(b + 17, (uint64_t)st->occurred_at);
+    b[25] = st->highest_grade;
+    MDB_val kk = {klen, (void *)k}, v = {sizeof b, b};
+    return zb_mdb_err(mdb_put(txn, dbi, &kk, &v, 0));
+}
+
+static int index_monthly(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
+                         int64_t received_at, const Zb__Report *r)
+{
+    int y, m;
+    if (!r->monthly || !r->monthly->period || zb_period_parse(r->monthly->period, &y, &m) != 0)
+        return ZB_OK; /* not a period the reports can ask for */
+    uint8_t k[MONTHLY_KEY_LEN], v[MONTHLY_VAL_LEN];
+    memcpy(k, county, ZB_COUNTY_LEN);
+    put32(k + ZB_COUNTY_LEN, (uint32_t)zb_period_ordinal(y, m));
+    zb_be64_put(k + ZB_COUNTY_LEN + 4, seq);
+    v[0] = 1;
+    zb_be64_put(v + 1, (uint64_t)r->created_at);
+    zb_be64_put(v + 9, (uint64_t)received_at);
+    MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
+    return zb_mdb_err(mdb_put(txn, d->monthly, &kk, &vv, 0));
+}
+
+static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
+                          int64_t received_at, const Zb__Report *r)
+{
+    const Zb__AccidentReport *a = r->accident;
+    if (!a || !a->accident_id || !a->occurred_at || !a->county_notified_at)
+        return ZB_OK; /* validation refuses these: nothing a report could show */
+    size_t id_len = strlen(a->accident_id);
+    if (id_len == 0 || id_len > ZB_ACCIDENT_ID_MAX) {
+        ZB_WARN("ZB-REPORT-BADID", "county %s seq %" PRIu64 ": accident id length %zu, "
+                "not indexed", county, seq, id_len);
+        return ZB_OK;
+    }
+    /* every revision */
+    uint8_t k[ACC_KEY_MAX], v[REV_VAL_LEN];
+    size_t alen = acc_key(k, county, a->accident_id, id_len);
+    k[alen] = 0;
+    zb_be64_put(k + alen + 1, seq);
+    uint8_t *p = v;
+    *p++ = 1;
+    put32(p, a->revision), p += 4;
+    zb_be64_put(p, (uint64_t)r->created_at), p += 8;
+    zb_be64_put(p, (uint64_t)received_at), p += 8;
+    zb_be64_put(p, (uint64_t)a->occurred_at->unix), p += 8;
+    zb_be64_put(p, (uint64_t)a->county_notified_at->unix), p += 8;
+    put32(p, (uint32_t)a->industry), p += 4;
+    put32(p, a->deaths), p += 4;
+    put32(p, a->missing), p += 4;
+    put32(p, a->serious_injuries), p += 4;
+    zb_be64_put(p, a->direct_loss_yuan);
+    MDB_val kk = {alen + 1 + 8, k}, vv = {sizeof v, v};
+    int rc = zb_mdb_err(mdb_put(txn, d->acc_revs, &kk, &vv, 0));
+    if (rc)
+        return rc;
+    /* the accident's state: revision in force, highest grade, occurrence */
+    acc_state st = {0}, old;
+    bool had = false;
+    rc = state_get(txn, d->acc_state, k, alen, &old);
+    if (rc == 0) {
+        st = old;
+        had = true;
+    } else if (rc != ZB_ENOTFOUND) {
+        return rc;
+    }
+    uint8_t grade = (uint8_t)zb_grade_compute(a->deaths, a->missing, a->serious_injuries,
+                                              a->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
+    st.revisions++;
+    if (!had || grade > st.highest_grade)
+        st.highest_grade = grade;
+    bool in_force = !had || a->revision > old.revision ||
+                    (a->revision == old.revision && seq > old.seq);
+    if (in_force) {
+        st.revision = a->revision;
+        st.seq = seq;
+        st.occurred_at = a->occurred_at->unix;
+        if (!had || old.occurred_at != st.occurred_at) {
+            uint8_t tk[TIME_KEY_MAX];
+            if (had) {
+                MDB_val ok = {time_key_make(tk, old.occurred_at, k, alen), tk};
+                rc = mdb_del(txn, d->acc_time, &ok, NULL);
+                if (rc && rc != MDB_NOTFOUND)
+                    return zb_mdb_err(rc);
+            }
+            MDB_val nk = {time_key_make(tk, st.occurred_at, k, alen), tk}, nv = {0, NULL};
+            if ((rc = zb_mdb_err(mdb_put(txn, d->acc_time, &nk, &nv, 0))))
+                return rc;
+        }
+    }
+    return state_put(txn, d->acc_state, k, alen, &st);
+}
+
+static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
+                     int64_t received_at, const Zb__Report *r)
+{
+    switch (r->content_case) {
+    case ZB__REPORT__CONTENT_MONTHLY: return index_monthly(txn, d, county, seq, received_at, r);
+    case ZB__REPORT__CONTENT_ACCIDENT: return index_accident(txn, d, county, seq, received_at, r);
+    default: return ZB_OK;
+    }
+}
+
+int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         int64_t received_at, const Zb__Report *r)
+{
+    idx_dbs d = dbs_of(s);
+    return index_add(txn, &d, county, seq, received_at, r);
+}
+
+/* ------------------------------------------------------------ queries */
+
+int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, int first, int last,
+                               int (*fn)(void *ctx, const zb_monthly_version *v), void *ctx)
+{
+    if (strlen(county) != ZB_COUNTY_LEN || first < 0 || last < first)
+        return ZB_OK;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s, AGG_DB_IDX_MONTHLY), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[MONTHLY_KEY_LEN] = {0};
+    memcpy(start, county, ZB_COUNTY_LEN);
+    put32(start + ZB_COUNTY_LEN, (uint32_t)first);
+    MDB_val k = {sizeof start, start}, v;
+    int m;
+    for (m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); m == 0 && rc == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data, *vp = v.mv_data;
+        if (k.mv_size != MONTHLY_KEY_LEN || memcmp(kp, county, ZB_COUNTY_LEN) != 0)
+            break;
+        zb_monthly_version mv = {.period = (int)get32(kp + ZB_COUNTY_LEN),
+                                 .seq = zb_be64_get(kp + ZB_COUNTY_LEN + 4)};
+        if (mv.period > last)
+            break;
+        if (v.mv_size != MONTHLY_VAL_LEN || vp[0] != 1) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        mv.created_at = (int64_t)zb_be64_get(vp + 1);
+        mv.received_at = (int64_t)zb_be64_get(vp + 9);
+        rc = fn(ctx, &mv);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    return rc;
+}
+
+int zb_astore_accidents_occurred(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+                                 int (*fn)(void *ctx, const char *county, const char *id),
+                                 void *ctx)
+{
+    if (to_end <= from)
+        return ZB_OK;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_TIME), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[8];
+    zb_be64_put(start, time_key(from));
+    MDB_val k = {sizeof start, start}, v;
+    int m;
+    for (m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); m == 0 && rc == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size < 8 + ZB_COUNTY_LEN + 1 || k.mv_size > TIME_KEY_MAX) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        if (time_of_key(zb_be64_get(kp)) >= to_end)
+            break;
+        char county[ZB_COUNTY_LEN + 1], id[ZB_ACCIDENT_ID_MAX + 1];
+        memcpy(county, kp + 8, ZB_COUNTY_LEN);
+        county[ZB_COUNTY_LEN] = '\0';
+        size_t id_len = k.mv_size - 8 - ZB_COUNTY_LEN;
+        memcpy(id, kp + 8 + ZB_COUNTY_LEN, id_len);
+        id[id_len] = '\0';
+        rc = fn(ctx, county, id);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    return rc;
+}
+
+static int rev_decode(const MDB_val *k, const MDB_val *v, zb_accident_entry *e)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size != REV_VAL_LEN || p[0] != 1 || k->mv_size < 8)
+        return ZB_EDECODE;
+    e->seq = zb_be64_get((const uint8_t *)k->mv_data + k->mv_size - 8);
+    p++;
+    e->revision = get32(p), p += 4;
+    e->created_at = (int64_t)zb_be64_get(p), p += 8;
+    e->received_at = (int64_t)zb_be64_get(p), p += 8;
+    e->occurred_at = (int64_t)zb_be64_get(p), p += 8;
+    e->county_notified_at = (int64_t)zb_be64_get(p), p += 8;
+    e->industry = (int)get32(p), p += 4;
+    e->deaths = get32(p), p += 4;
+    e->missing = get32(p), p += 4;
+    e->serious_injuries = get32(p), p += 4;
+    e->direct_loss_yuan = zb_be64_get(p);
+    return ZB_OK;
+}
+
+static bool acc_args_ok(const char *county, const char *id, size_t *id_len)
+{
+    *id_len = strlen(id);
+    return strlen(county) == ZB_COUNTY_LEN && *id_len > 0 && *id_len <= ZB_ACCIDENT_ID_MAX;
+}
+
+int zb_astore_accident_revisions(zb_store *s, MDB_txn *txn, const char *county, const char *id,
+                                 zb_accident_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t id_len;
+    if (!acc_args_ok(county, id, &id_len))
+        return ZB_ENOTFOUND;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_REVS), &cur));
+    if (rc)
+        return rc;
+    uint8_t prefix[ACC_KEY_MAX];
+    size_t plen = acc_key(prefix, county, id, id_len);
+    prefix[plen++] = 0;
+    MDB_val k = {plen, prefix}, v;
+    zb_accident_entry *arr = NULL;
+    size_t count = 0, cap = 0;
+    int m;
+    for (m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); m == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 8 || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (count == cap) {
+            cap = cap ? 2 * cap : 4;
+            zb_accident_entry *p = realloc(arr, cap * sizeof *p);
+            if (!p) {
+                rc = ZB_ENOMEM;
+                break;
+            }
+            arr = p;
+        }
+        if ((rc = rev_decode(&k, &v, &arr[count])))
+            break;
+        count++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    if (rc == 0 && count == 0)
+        rc = ZB_ENOTFOUND;
+    if (rc) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = count;
+    return ZB_OK;
+}
+
+int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *county,
+                                     const char *id, int *grade)
+{
+    size_t id_len;
+    if (!acc_args_ok(county, id, &id_len))
+        return ZB_ENOTFOUND;
+    uint8_t k[ACC_KEY_MAX];
+    size_t klen = acc_key(k, county, id, id_len);
+    acc_state st;
+    int rc = state_get(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), k, klen, &st);
+    if (rc == 0)
+        *grade = st.highest_grade;
+    return rc;
+}
+
+/* ------------------------------------------------------------ rebuild */
+
+typedef struct {
+    MDB_txn *txn;
+    const idx_dbs *d;
+    uint64_t count;
+} rebuild_ctx;
+
+static int rebuild_one(void *vctx, const zb_stored_env *e)
+{
+    rebuild_ctx *c = vctx;
+    const uint8_t *rep;
+    size_t rep_len;
+    Zb__Report *r = NULL;
+    c->count++;
+    if (zb_envelope_report_view(e->env, e->len, &rep, &rep_len) != 0 ||
+        (r = zb__report__unpack(NULL, rep_len, rep)) == NULL) {
+        ZB_WARN("ZB-REPORT-UNDECODABLE", "county %s seq %" PRIu64 ": stored report not indexed",
+                e->county, e->seq);
+        return 0;
+    }
+    int rc = index_add(c->txn, c->d, e->county, e->seq, e->received_at, r);
+    zb__report__free_unpacked(r, NULL);
+    return rc;
+}
+
+int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
+{
+    idx_dbs d = dbs_of(s);
+    *envelopes = 0;
+    MDB_dbi all[] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int rc = zb_mdb_err(mdb_drop(txn, all[i], 0));
+        if (rc)
+            return rc;
+    }
+    rebuild_ctx c = {txn, &d, 0};
+    int rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
+    if (rc)
+        return rc;
+    *envelopes = c.count;
+    return zb_store_put_u64(txn, zb_store_dbi(s, AGG_DB_META), "index_version",
+                            ZB_ASTORE_INDEX_VERSION);
+}
+
+/* ------------------------------------------------------------ check */
+
+/* Reads the store's envelopes in its transaction, writes the scratch
+ * store's indexes in another environment's write transaction. */
+typedef struct {
+    rebuild_ctx rb;
+} scratch_ctx;
+
+#define FINDINGS_PER_INDEX 5
+
+static void hex_key(const MDB_val *k, char *out, size_t cap)
+{
+    /* printable bytes as they are, the rest as \xNN: keys mix codes and ids with numbers */
+    size_t o = 0;
+    const uint8_t *p = k->mv_data;
+    for (size_t i = 0; i < k->mv_size && o + 5 < cap; i++) {
+        if (p[i] >= 0x21 && p[i] < 0x7f && p[i] != '\\')
+            out[o++] = (char)p[i];
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+    }
+    out[o] = '\0';
+}
+
+static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_dbi want,
+                       const char *name, void (*finding)(void *ctx, const char *line), void *ctx,
+                       int *err)
+{
+    MDB_cursor *ch = NULL, *cw = NULL;
+    *err = 0;
+    if (mdb_cursor_open(have_txn, have, &ch) != 0 || mdb_cursor_open(want_txn, want, &cw) != 0) {
+        if (ch)
+            mdb_cursor_close(ch);
+        *err = ZB_ESTORE;
+        return 0;
+    }
+    long diffs = 0;
+    MDB_val hk, hv, wk, wv;
+    int rh = mdb_cursor_get(ch, &hk, &hv, MDB_FIRST), rw = mdb_cursor_get(cw, &wk, &wv, MDB_FIRST);
+    while (rh == 0 || rw == 0) {
+        int c;
+        if (rh != 0)
+            c = 1; /* only the rebuilt one has more: missing in the store */
+        else if (rw != 0)
+            c = -1;
+        else {
+            size_t n = hk.mv_size < wk.mv_size ? hk.mv_size : wk.mv_size;
+            c = memcmp(hk.mv_data, wk.mv_data, n);
+            if (c == 0)
+                c = hk.mv_size < wk.mv_size ? -1 : hk.mv_size > wk.mv_size;
+        }
+        const char *what = NULL;
+        char key[200];
+        if (c < 0) {
+            what = "an entry the envelopes do not give";
+            hex_key(&hk, key, sizeof key);
+            rh = mdb_cursor_get(ch, &hk, &hv, MDB_NEXT);
+        } else if (c > 0) {
+            what = "missing an entry";
+            hex_key(&wk, key, sizeof key);
+            rw = mdb_cursor_get(cw, &wk, &wv, MDB_NEXT);
+        } else {
+            if (hv.mv_size != wv.mv_size || memcmp(hv.mv_data, wv.mv_data, hv.mv_size) != 0) {
+                what = "an entry that differs from the envelopes";
+                hex_key(&hk, key, sizeof key);
+            }
+            rh = mdb_cursor_get(ch, &hk, &hv, MDB_NEXT);
+            rw = mdb_cursor_get(cw, &wk, &wv, MDB_NEXT);
+        }
+        if (what) {
+            if (diffs < FINDINGS_PER_INDEX) {
+                char line[320];
+                snprintf(line, sizeof line, "index %s: %s (key %s)", name, what, key);
+                finding(ctx, line);
+            }
+            diffs++;
+        }
+    }
+    mdb_cursor_close(ch);
+    mdb_cursor_close(cw);
+    if (diffs > FINDINGS_PER_INDEX) {
+        char line[160];
+        snprintf(line, sizeof line, "index %s: %ld differences in all (zhibao-agg reindex "
+                 "rebuilds it from the envelopes)", name, diffs);
+        finding(ctx, line);
+        return FINDINGS_PER_INDEX + 1;
+    }
+    return diffs;
+}
+
+static int scratch_one(void *vctx, const zb_stored_env *e)
+{
+    return rebuild_one(&((scratch_ctx *)vctx)->rb, e);
+}
+
+long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
+                           void (*finding)(void *ctx, const char *line), void *ctx)
+{
+    const char *tmp = tmpdir ? tmpdir : getenv("TMPDIR");
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s/zhibao-check-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+            (int)sizeof dir ||
+        !mkdtemp(dir))
+        return ZB_EIO;
+    static const char *const names[] = {"idx_monthly", "idx_acc_revs", "idx_acc_state",
+                                        "idx_acc_time"};
+    zb_store *scratch = NULL;
+    MDB_txn *stx = NULL;
+    long findings = 0;
+    /* the scratch store never outgrows the real one: the same map size */
+    MDB_envinfo info;
+    mdb_env_info(zb_store_env(s), &info);
+    int rc = zb_store_open(&scratch, dir, names, 4, info.me_mapsize, true, false);
+    if (rc == 0)
+        rc = zb_store_begin(scratch, false, &stx);
+    if (rc == 0) {
+        idx_dbs d = {zb_store_dbi(scratch, 0), zb_store_dbi(scratch, 1), zb_store_dbi(scratch, 2),
+                     zb_store_dbi(scratch, 3)};
+        scratch_ctx c = {{stx, &d, 0}};
+        rc = zb_astore_envelopes(s, txn, NULL, scratch_one, &c);
+        idx_dbs have = dbs_of(s);
+        MDB_dbi h[] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time};
+        MDB_dbi w[] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time};
+        for (int i = 0; rc == 0 && i < 4; i++) {
+            int err;
+            findings += compare_db(txn, h[i], stx, w[i], names[i] + 4, finding, ctx, &err);
+            rc = err;
+        }
+        uint64_t v = 0;
+        (void)zb_store_get_u64(txn, zb_store_dbi(s, AGG_DB_META), "index_version", &v, 0);
+        if (rc == 0 && v != ZB_ASTORE_INDEX_VERSION && c.rb.count > 0) {
+            char line[160];
+            snprintf(line, sizeof line, "index: version %" PRIu64 ", this release writes %u "
+                     "(zhibao-agg reindex)", v, ZB_ASTORE_INDEX_VERSION);
+            finding(ctx, line);
+            findings++;
+        }
+    }
+    if (stx)
+        mdb_txn_abort(stx);
+    zb_store_close(&scratch);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+    return rc ? rc : findings;
+}
