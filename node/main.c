@@ -154,7 +154,8 @@ static int cmd_init(const args *a)
         fprintf(stderr, "error: --aggregator-key: missing\n");
         bad = 1;
     } else if (zb_hex_decode(a->agg_key, key, sizeof key) != 0) {
-        fprintf(stderr, "error: --aggregator-key: must be 64 hex digits (zhibao-agg init prints it)\n");
+        fprintf(stderr,
+                "error: --aggregator-key: must be 64 hex digits (zhibao-agg init prints it)\n");
         bad = 1;
     }
     uint64_t resume_seq = 0;
@@ -237,8 +238,8 @@ static json_t *parse_input(const char *text, size_t len, bool *bulk, zb_problems
         }
         if (off >= len)
             break;
-        json_t *v = json_loadb(text + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-                               &err);
+        json_t *v = json_loadb(text + off, len - off,
+                               JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
         if (!v) {
             zb_problems_add(p, "(input): not valid JSON at line %d column %d: %s",
                             line + err.line - 1, err.column, err.text);
@@ -367,7 +368,8 @@ static int cmd_sync(const args *a)
     int src = zb_node_get_status(n, &st);
     zb_node_close(&n);
     if (rc == ZB_SYNC_PENDING) {
-        fprintf(stderr, "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",
+        fprintf(stderr,
+                "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",
                 src == 0 ? st.stored - st.acked : 0);
         return EXIT_PENDING;
     }
@@ -420,17 +422,28 @@ static int cmd_status(const args *a)
     return 0;
 }
 
-/* One report's summary row, as JSON. receipt_state: "receipted", "acked", "pending". */
-static json_t *report_row(zb_node *n, MDB_txn *txn, uint64_t seq, const MDB_val *v,
-                          uint64_t acked, bool full)
+static const char *sync_state_name(zb_node_sync_state s)
+{
+    switch (s) {
+    case ZB_NODE_ACKED: return "acked";
+    case ZB_NODE_RECEIPTED: return "receipted";
+    case ZB_NODE_RECEIPT_INVALID: return "receipt_invalid";
+    default: return "pending";
+    }
+}
+
+/* One report's row, as JSON: the summary (list) or the whole report
+ * (show), with its sync state ("receipted", "receipt_invalid", "acked",
+ * "pending") and report hash. NULL when the stored envelope does not open. */
+static json_t *report_row(const zb_node_report *rep, bool full)
 {
     Zb__Envelope *env = NULL;
     Zb__Report *r = NULL;
-    if (zb_envelope_open(v->mv_data, v->mv_size, &env, &r) != 0)
+    if (zb_envelope_open(rep->envelope, rep->envelope_len, &env, &r) != 0)
         return NULL;
     json_t *j = full ? zb_report_to_json(r) : json_object();
     if (!full) {
-        json_object_set_new(j, "seq", json_integer((json_int_t)seq));
+        json_object_set_new(j, "seq", json_integer((json_int_t)rep->seq));
         json_object_set_new(j, "type", json_string(zb_report_type_name(r)));
         char buf[40];
         if (zb_time_format(r->created_at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
@@ -442,23 +455,12 @@ static json_t *report_row(zb_node *n, MDB_txn *txn, uint64_t seq, const MDB_val 
             json_object_set_new(j, "revision", json_integer(r->accident->revision));
         }
     }
-    uint8_t *rb;
-    size_t rl;
-    const char *state = seq <= acked ? "acked" : "pending";
-    if (seq <= acked && zb_node_find_receipt(n, txn, seq, &rb, &rl) == 0) {
-        uint64_t f, l;
-        int64_t at;
-        if (zb_node_verify_receipt(n, txn, rb, rl, &f, &l, &at) == 0) {
-            state = "receipted";
-            char buf[40];
-            if (zb_time_format(at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
-                json_object_set_new(j, "received_at", json_string(buf));
-        } else {
-            state = "receipt_invalid";
-        }
-        free(rb);
+    if (rep->sync == ZB_NODE_RECEIPTED) {
+        char buf[40];
+        if (zb_time_format(rep->received_at, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) == 0)
+            json_object_set_new(j, "received_at", json_string(buf));
     }
-    json_object_set_new(j, "sync", json_string(state));
+    json_object_set_new(j, "sync", json_string(sync_state_name(rep->sync)));
     uint8_t h[ZB_SHA256_LEN];
     char hex[2 * ZB_SHA256_LEN + 1];
     zb_report_hash(env->report.data, env->report.len, h);
@@ -469,63 +471,77 @@ static json_t *report_row(zb_node *n, MDB_txn *txn, uint64_t seq, const MDB_val 
     return j;
 }
 
+typedef struct {
+    const args *a;
+    json_t *rows;     /* --json: the rows so far */
+    bool header_done; /* the table's header line is out */
+    bool bad;         /* a stored envelope did not open */
+} list_ctx;
+
+static void list_header(list_ctx *c)
+{
+    if (!c->a->json && !c->header_done)
+        printf("%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED", "WHAT", "SYNC");
+    c->header_done = true;
+}
+
+static int list_one(void *ctx, const zb_node_report *rep)
+{
+    list_ctx *c = ctx;
+    list_header(c);
+    json_t *row = report_row(rep, false);
+    if (!row) {
+        fprintf(stderr, "error: report %" PRIu64 ": stored envelope does not verify\n", rep->seq);
+        c->bad = true;
+        return 0;
+    }
+    if (c->a->json) {
+        json_array_append_new(c->rows, row);
+        return 0;
+    }
+    char what[64];
+    json_t *pid = json_object_get(row, "period");
+    if (pid)
+        snprintf(what, sizeof what, "period %s", json_string_value(pid));
+    else
+        snprintf(what, sizeof what, "%s rev %d",
+                 json_string_value(json_object_get(row, "accident_id")),
+                 (int)json_integer_value(json_object_get(row, "revision")));
+    printf("%-6" PRIu64 " %-8s %-25s %-28s %s\n", rep->seq,
+           json_string_value(json_object_get(row, "type")),
+           json_string_value(json_object_get(row, "created_at")), what,
+           json_string_value(json_object_get(row, "sync")));
+    json_decref(row);
+    return 0;
+}
+
 static int cmd_list(const args *a)
 {
     zb_node *n;
     int rc = open_node(a, true, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
-    MDB_txn *txn;
-    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
-        zb_node_close(&n);
+    list_ctx c = {.a = a, .rows = json_array()};
+    unsigned flags = ZB_NODE_WITH_SYNC_STATE | (a->pending ? ZB_NODE_FROM_UNACKED : 0);
+    rc = zb_node_each_report(n, 1, flags, list_one, &c);
+    zb_node_close(&n);
+    if (rc) {
+        json_decref(c.rows);
         return EXIT_RUNTIME;
     }
-    uint64_t acked;
-    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(n), NODE_DB_META), "acked_seq", &acked, 0);
-    MDB_cursor *cur;
-    mdb_cursor_open(txn, zb_store_dbi(zb_node_store(n), NODE_DB_REPORTS), &cur);
-    MDB_val k, v;
-    uint8_t start[8];
-    zb_be64_put(start, a->pending ? acked + 1 : 1);
-    k = (MDB_val){8, start};
-    json_t *rows = json_array();
-    if (!a->json)
-        printf("%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED", "WHAT", "SYNC");
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t seq = zb_be64_get(k.mv_data);
-        json_t *row = report_row(n, txn, seq, &v, acked, false);
-        if (!row) {
-            fprintf(stderr, "error: report %" PRIu64 ": stored envelope does not verify\n", seq);
-            rc = ZB_EBADSIG;
-            continue;
-        }
-        if (a->json) {
-            json_array_append_new(rows, row);
-            continue;
-        }
-        char what[64];
-        json_t *pid = json_object_get(row, "period");
-        if (pid)
-            snprintf(what, sizeof what, "period %s", json_string_value(pid));
-        else
-            snprintf(what, sizeof what, "%s rev %d",
-                     json_string_value(json_object_get(row, "accident_id")),
-                     (int)json_integer_value(json_object_get(row, "revision")));
-        printf("%-6" PRIu64 " %-8s %-25s %-28s %s\n", seq,
-               json_string_value(json_object_get(row, "type")),
-               json_string_value(json_object_get(row, "created_at")), what,
-               json_string_value(json_object_get(row, "sync")));
-        json_decref(row);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    zb_node_close(&n);
+    list_header(&c); /* an empty list still has its header */
     if (a->json)
-        print_json(rows);
+        print_json(c.rows);
     else
-        json_decref(rows);
-    return rc ? EXIT_RUNTIME : 0;
+        json_decref(c.rows);
+    return c.bad ? EXIT_RUNTIME : 0;
+}
+
+/* The whole report, as JSON, for show; NULL when it does not open. */
+static int show_one(void *ctx, const zb_node_report *rep)
+{
+    *(json_t **)ctx = report_row(rep, true);
+    return 0;
 }
 
 static int cmd_show(const args *a)
@@ -545,43 +561,74 @@ static int cmd_show(const args *a)
     int rc = open_node(a, true, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
-    MDB_txn *txn;
-    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
-        zb_node_close(&n);
+    json_t *j = NULL;
+    rc = zb_node_get_report(n, seq, ZB_NODE_WITH_SYNC_STATE, show_one, &j);
+    zb_node_close(&n);
+    if (rc == ZB_ENOTFOUND) {
+        fprintf(stderr, "error: SEQ: no report %llu in this node\n", seq);
+        return EXIT_USAGE;
+    }
+    if (rc)
+        return EXIT_RUNTIME;
+    if (!j) {
+        fprintf(stderr, "error: report %llu: stored envelope does not verify\n", seq);
         return EXIT_RUNTIME;
     }
-    uint64_t acked;
-    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(n), NODE_DB_META), "acked_seq", &acked, 0);
-    uint8_t key[8];
-    zb_be64_put(key, seq);
-    MDB_val k = {8, key}, v;
-    int exit_code = 0;
-    if (mdb_get(txn, zb_store_dbi(zb_node_store(n), NODE_DB_REPORTS), &k, &v) != 0) {
-        fprintf(stderr, "error: SEQ: no report %llu in this node\n", seq);
-        exit_code = EXIT_USAGE;
-    } else {
-        json_t *j = report_row(n, txn, seq, &v, acked, true);
-        if (!j) {
-            fprintf(stderr, "error: report %llu: stored envelope does not verify\n", seq);
-            exit_code = EXIT_RUNTIME;
-        } else if (a->json) {
-            print_json(j);
-        } else {
-            /* the same content, for a person */
-            const char *key_s;
-            json_t *val;
-            json_object_foreach(j, key_s, val)
-            {
-                char *s = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-                printf("%-20s %s\n", key_s, s ? s : json_string_value(val));
-                free(s);
-            }
-            json_decref(j);
-        }
+    if (a->json) {
+        print_json(j);
+        return 0;
     }
-    mdb_txn_abort(txn);
-    zb_node_close(&n);
-    return exit_code;
+    /* the same content, for a person */
+    const char *key_s;
+    json_t *val;
+    json_object_foreach(j, key_s, val)
+    {
+        char *s = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("%-20s %s\n", key_s, s ? s : json_string_value(val));
+        free(s);
+    }
+    json_decref(j);
+    return 0;
+}
+
+typedef struct {
+    const args *a;
+    json_t *rows;
+    bool header_done;
+    int bad; /* receipts that do not verify */
+} receipts_ctx;
+
+static void receipts_header(receipts_ctx *c)
+{
+    if (!c->a->json && !c->header_done)
+        printf("%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST", "RECEIVED", "VALID", "SIGNATURE");
+    c->header_done = true;
+}
+
+static int receipts_one(void *ctx, const zb_node_receipt *r)
+{
+    receipts_ctx *c = ctx;
+    receipts_header(c);
+    char sig[2 * ZB_SIG_LEN + 1] = "";
+    if (r->has_signature)
+        zb_hex_encode(r->signature, ZB_SIG_LEN, sig);
+    char when[40] = "";
+    (void)zb_time_format(r->received_at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
+    if (r->verify)
+        c->bad++;
+    if (c->a->json) {
+        json_t *row = json_object();
+        json_object_set_new(row, "first_seq", json_integer((json_int_t)r->first_seq));
+        json_object_set_new(row, "last_seq", json_integer((json_int_t)r->last_seq));
+        json_object_set_new(row, "received_at", json_string(when));
+        json_object_set_new(row, "valid", json_boolean(r->verify == 0));
+        json_object_set_new(row, "signature", json_string(sig));
+        json_array_append_new(c->rows, row);
+    } else {
+        printf("%-8" PRIu64 " %-8" PRIu64 " %-25s %-8s %.16s...\n", r->first_seq, r->last_seq,
+               when, r->verify == 0 ? "yes" : "NO", sig);
+    }
+    return 0;
 }
 
 static int cmd_receipts(const args *a)
@@ -590,54 +637,19 @@ static int cmd_receipts(const args *a)
     int rc = open_node(a, true, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
-    MDB_txn *txn;
-    if ((rc = zb_store_begin(zb_node_store(n), true, &txn))) {
-        zb_node_close(&n);
+    receipts_ctx c = {.a = a, .rows = json_array()};
+    rc = zb_node_each_receipt(n, receipts_one, &c);
+    zb_node_close(&n);
+    if (rc) {
+        json_decref(c.rows);
         return EXIT_RUNTIME;
     }
-    MDB_cursor *cur;
-    mdb_cursor_open(txn, zb_store_dbi(zb_node_store(n), NODE_DB_RECEIPTS), &cur);
-    MDB_val k, v;
-    json_t *rows = json_array();
-    int bad = 0;
-    if (!a->json)
-        printf("%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST", "RECEIVED", "VALID", "SIGNATURE");
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t f = 0, l = 0;
-        int64_t at = 0;
-        int vr = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &f, &l, &at);
-        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
-        char sig[2 * ZB_SIG_LEN + 1] = "";
-        if (br && br->signature.len == ZB_SIG_LEN)
-            zb_hex_encode(br->signature.data, ZB_SIG_LEN, sig);
-        if (br)
-            zb__batch_receipt__free_unpacked(br, NULL);
-        char when[40] = "";
-        (void)zb_time_format(at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
-        if (vr)
-            bad++;
-        if (a->json) {
-            json_t *row = json_object();
-            json_object_set_new(row, "first_seq", json_integer((json_int_t)f));
-            json_object_set_new(row, "last_seq", json_integer((json_int_t)l));
-            json_object_set_new(row, "received_at", json_string(when));
-            json_object_set_new(row, "valid", json_boolean(vr == 0));
-            json_object_set_new(row, "signature", json_string(sig));
-            json_array_append_new(rows, row);
-        } else {
-            printf("%-8" PRIu64 " %-8" PRIu64 " %-25s %-8s %.16s...\n", f, l, when,
-                   vr == 0 ? "yes" : "NO", sig);
-        }
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    zb_node_close(&n);
+    receipts_header(&c); /* none stored: the header alone */
     if (a->json)
-        print_json(rows);
+        print_json(c.rows);
     else
-        json_decref(rows);
-    return bad ? EXIT_RUNTIME : 0;
+        json_decref(c.rows);
+    return c.bad ? EXIT_RUNTIME : 0;
 }
 
 static void print_finding(void *ctx, const char *line)

@@ -192,6 +192,7 @@ int zb_node_get_status(zb_node *n, zb_node_status *st)
     (void)zb_store_get_u64(txn, meta, "last_seq", &st->stored, 0);
     (void)zb_store_get_u64(txn, meta, "acked_seq", &st->acked, 0);
     st->receipts = zb_node_receipted_seq(n, txn);
+    st->tree_size = zb_node_tree_size(n, txn);
     mdb_txn_abort(txn);
     return ZB_OK;
 }
@@ -655,6 +656,135 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
     }
     mdb_cursor_close(cur);
     return zb_mdb_err(rc);
+}
+
+/* ---------------------------------------------------------------- walks */
+
+/* r->sync and r->received_at for r->seq, given acked_seq read in txn. */
+static void fill_sync_state(zb_node *n, MDB_txn *txn, uint64_t acked, zb_node_report *r)
+{
+    r->sync = r->seq <= acked ? ZB_NODE_ACKED : ZB_NODE_PENDING;
+    r->received_at = 0;
+    uint8_t *rb;
+    size_t rl;
+    if (r->seq > acked || zb_node_find_receipt(n, txn, r->seq, &rb, &rl) != 0)
+        return;
+    uint64_t first, last;
+    int64_t at;
+    if (zb_node_verify_receipt(n, txn, rb, rl, &first, &last, &at) == 0) {
+        r->sync = ZB_NODE_RECEIPTED;
+        r->received_at = at;
+    } else {
+        r->sync = ZB_NODE_RECEIPT_INVALID;
+    }
+    free(rb);
+}
+
+/* Hand one stored report to fn, with its sync state when asked. */
+static int visit_report(zb_node *n, MDB_txn *txn, uint64_t acked, unsigned flags,
+                        const MDB_val *k, const MDB_val *v, zb_node_report_fn fn, void *ctx)
+{
+    if (k->mv_size != 8)
+        return ZB_ESTORE; /* not a key this module writes */
+    zb_node_report rep = {.seq = zb_be64_get(k->mv_data), .envelope = v->mv_data,
+                          .envelope_len = v->mv_size, .sync = ZB_NODE_PENDING};
+    if (flags & ZB_NODE_WITH_SYNC_STATE)
+        fill_sync_state(n, txn, acked, &rep);
+    return fn(ctx, &rep);
+}
+
+static uint64_t acked_in(zb_node *n, MDB_txn *txn)
+{
+    uint64_t acked = 0;
+    (void)zb_store_get_u64(txn, zb_store_dbi(n->store, NODE_DB_META), "acked_seq", &acked, 0);
+    return acked;
+}
+
+int zb_node_each_report(zb_node *n, uint64_t from_seq, unsigned flags, zb_node_report_fn fn,
+                        void *ctx)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    uint64_t acked = acked_in(n, txn);
+    if ((flags & ZB_NODE_FROM_UNACKED) && from_seq <= acked)
+        from_seq = acked + 1;
+    MDB_cursor *cur;
+    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &cur)))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    uint8_t start[8];
+    zb_be64_put(start, from_seq);
+    MDB_val k = {8, start}, v;
+    int r;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        rc = visit_report(n, txn, acked, flags, &k, &v, fn, ctx);
+    if (rc == 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int zb_node_get_report(zb_node *n, uint64_t seq, unsigned flags, zb_node_report_fn fn,
+                       void *ctx)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    uint8_t key[8];
+    zb_be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v));
+    if (rc == 0)
+        rc = visit_report(n, txn, acked_in(n, txn), flags & ZB_NODE_WITH_SYNC_STATE, &k, &v, fn,
+                          ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int zb_node_each_receipt(zb_node *n, zb_node_receipt_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur)))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_val k, v;
+    int r;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        zb_node_receipt rec = {.receipt = v.mv_data, .receipt_len = v.mv_size};
+        uint64_t first = 0, last = 0;
+        int64_t at = 0;
+        rec.verify = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &first, &last, &at);
+        if (rec.verify == 0) {
+            rec.first_seq = first;
+            rec.last_seq = last;
+            rec.received_at = at;
+        }
+        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+        if (br && br->signature.len == ZB_SIG_LEN) {
+            memcpy(rec.signature, br->signature.data, ZB_SIG_LEN);
+            rec.has_signature = true;
+        }
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
+        rc = fn(ctx, &rec);
+    }
+    if (rc == 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 /* Extend coverage from `covered` through receipts stored in txn. Receipts

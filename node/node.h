@@ -40,6 +40,7 @@ typedef struct {
     uint64_t stored; /* last_seq */
     uint64_t acked;
     uint64_t receipts; /* reports 1..receipts covered by verified receipts */
+    uint64_t tree_size; /* size of the newest accepted tree head (0: none) */
 } zb_node_status;
 
 /* Create a node in dir (created if absent; refuses ZB_EEXIST when a node
@@ -62,6 +63,8 @@ zb_store *zb_node_store(zb_node *n);
 const zb_identity *zb_node_identity(const zb_node *n);
 /* The aggregator's Ed25519 public key given at init; borrowed. */
 const uint8_t *zb_node_aggregator_key(const zb_node *n);
+/* Fill *st from one read transaction. 0 or ZB_ESTORE (the store cannot
+ * be read); fields the store lacks are left 0. */
 int zb_node_get_status(zb_node *n, zb_node_status *st);
 
 /* Assign seq, chain, sign and store reports[0..count) (content only; the
@@ -72,6 +75,77 @@ int zb_node_get_status(zb_node *n, zb_node_status *st);
  * field paths are prefixed with "[i]." (bulk input). */
 int zb_node_submit(zb_node *n, Zb__Report **reports, size_t count, int64_t now, bool prefix_index,
                    zb_problems *problems, uint64_t *first_seq, uint64_t *last_seq);
+
+/* Where a stored report stands with the aggregator. */
+typedef enum {
+    ZB_NODE_PENDING,        /* not acknowledged yet */
+    ZB_NODE_ACKED,          /* acknowledged; no stored receipt covers it */
+    ZB_NODE_RECEIPTED,      /* the stored receipt covering it verifies */
+    ZB_NODE_RECEIPT_INVALID /* the stored receipt covering it does not verify */
+} zb_node_sync_state;
+
+/* One stored report, as the walks below hand it to their callback. */
+typedef struct {
+    uint64_t seq;
+    /* the packed Envelope exactly as stored: borrowed from the store's read
+     * transaction, valid only until the callback returns (copy to keep) */
+    const uint8_t *envelope;
+    size_t envelope_len;
+    zb_node_sync_state sync; /* with ZB_NODE_WITH_SYNC_STATE; else ZB_NODE_PENDING */
+    int64_t received_at;     /* ZB_NODE_RECEIPTED: the receipt's receive time (Unix s); else 0 */
+} zb_node_report;
+
+/* A walk's callback: 0 goes on; any other value stops the walk, which then
+ * returns it (use a positive value to tell it from the walk's own ZB_E*).
+ * It runs inside the walk's read transaction: it must not call other
+ * zb_node_* functions on the same node (one read transaction per thread). */
+typedef int (*zb_node_report_fn)(void *ctx, const zb_node_report *r);
+
+/* Flags of zb_node_each_report and zb_node_get_report. */
+enum {
+    /* start after acked_seq (read in the walk's own transaction) if that is
+     * later than from_seq: the reports still pending */
+    ZB_NODE_FROM_UNACKED = 1u << 0,
+    /* fill sync and received_at: for an acknowledged report this finds and
+     * verifies the receipt covering it (a batch root over that receipt's
+     * reports, per report: for listings, not for bulk work) */
+    ZB_NODE_WITH_SYNC_STATE = 1u << 1,
+};
+
+/* Call fn for every stored report with seq >= from_seq, in seq order, in
+ * one read transaction (a consistent snapshot: reports submitted meanwhile
+ * are not seen). Returns 0 when every report was visited, fn's non-zero
+ * value when it stopped the walk, or ZB_ESTORE (the store cannot be read). */
+int zb_node_each_report(zb_node *n, uint64_t from_seq, unsigned flags, zb_node_report_fn fn,
+                        void *ctx);
+
+/* Call fn once for the stored report seq (flags: 0 or ZB_NODE_WITH_SYNC_STATE).
+ * Returns what fn returned, ZB_ENOTFOUND (no report seq here) or ZB_ESTORE. */
+int zb_node_get_report(zb_node *n, uint64_t seq, unsigned flags, zb_node_report_fn fn,
+                       void *ctx);
+
+/* One stored receipt, as zb_node_each_receipt hands it to its callback. */
+typedef struct {
+    /* the packed BatchReceipt exactly as stored: borrowed from the walk's
+     * read transaction, valid only until the callback returns */
+    const uint8_t *receipt;
+    size_t receipt_len;
+    int verify; /* 0, or what zb_node_verify_receipt gave (ZB_EBADSIG, ZB_EDECODE, ...) */
+    /* from the signed statement when verify is 0; else 0 */
+    uint64_t first_seq, last_seq;
+    int64_t received_at; /* Unix s */
+    bool has_signature;  /* the receipt decodes and carries a signature of ZB_SIG_LEN */
+    uint8_t signature[ZB_SIG_LEN];
+} zb_node_receipt;
+
+/* Same contract as zb_node_report_fn. */
+typedef int (*zb_node_receipt_fn)(void *ctx, const zb_node_receipt *r);
+
+/* Call fn for every stored receipt in first_seq order, each re-verified as
+ * zb_node_verify_receipt does (its result in verify, never returned), in
+ * one read transaction. Returns 0, fn's non-zero value when it stopped the
+ * walk, or ZB_ESTORE. */
+int zb_node_each_receipt(zb_node *n, zb_node_receipt_fn fn, void *ctx);
 
 /* Copy the packed envelope for seq (malloc'd, caller frees). */
 int zb_node_get_envelope(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, size_t *len);

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "wire.h"
 
-volatile int zb_sync_stop = 0;
+volatile sig_atomic_t zb_sync_stop = 0;
 
 /* Timings, in milliseconds. */
 #define HELLO_RETRY_MIN_MS 250
@@ -37,7 +37,11 @@ static int64_t now_ms(void)
 
 typedef struct {
     zb_node *node;
+    const zb_sync_opts *opts;
+    const char *endpoint;  /* borrowed from opts or from status */
+    void *zctx;
     void *sock;
+    void *mon;             /* handshake monitor (PAIR), NULL when unavailable */
     char county[16];
     uint8_t node_key[ZB_PK_LEN];
     bool streaming;        /* a Welcome was received for the current session */
@@ -49,6 +53,11 @@ typedef struct {
     int64_t last_heard;    /* ms */
     int64_t hello_due;     /* ms */
     int hello_backoff_ms;
+    int64_t deadline;      /* ms: with opts->once, give up then */
+    int64_t last_refresh;  /* ms: last look at the store's last_seq */
+    int64_t last_receipt_check; /* ms */
+    int64_t denied_since;  /* ms: first refused handshake of a run of them (0: none) */
+    int64_t reconnect_at;  /* ms: reconnect after a refused handshake (0: not due) */
 } sync_state;
 
 static int jitter(int ms)
@@ -74,13 +83,12 @@ static int send_hello(sync_state *s)
     h.protocol = ZB_PROTOCOL_VERSION;
     h.county = s->county;
     h.node_key = (ProtobufCBinaryData){ZB_PK_LEN, s->node_key};
-    MDB_txn *txn;
-    if (zb_store_begin(zb_node_store(s->node), true, &txn) == 0) {
+    zb_node_status st;
+    if (zb_node_get_status(s->node, &st) == 0) {
         h.has_receipted_seq = 1;
-        h.receipted_seq = zb_node_receipted_seq(s->node, txn);
+        h.receipted_seq = st.receipts;
         h.has_tree_size = 1;
-        h.tree_size = zb_node_tree_size(s->node, txn);
-        mdb_txn_abort(txn);
+        h.tree_size = st.tree_size;
     }
     Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
     m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
@@ -90,25 +98,39 @@ static int send_hello(sync_state *s)
 
 static int refresh_stored(sync_state *s)
 {
-    MDB_txn *txn;
-    int rc = zb_store_begin(zb_node_store(s->node), true, &txn);
+    zb_node_status st;
+    int rc = zb_node_get_status(s->node, &st);
     if (rc)
         return rc;
-    (void)zb_store_get_u64(txn, zb_store_dbi(zb_node_store(s->node), NODE_DB_META), "last_seq",
-                           &s->stored, 0);
-    mdb_txn_abort(txn);
+    s->stored = st.stored;
     return ZB_OK;
 }
 
 static uint64_t receipted_seq(sync_state *s)
 {
-    MDB_txn *txn;
-    uint64_t r = 0;
-    if (zb_store_begin(zb_node_store(s->node), true, &txn) == 0) {
-        r = zb_node_receipted_seq(s->node, txn);
-        mdb_txn_abort(txn);
-    }
-    return r;
+    zb_node_status st;
+    return zb_node_get_status(s->node, &st) == 0 ? st.receipts : 0;
+}
+
+/* The envelopes of one batch, collected by zb_node_each_report. */
+typedef struct {
+    Zb__Envelope **envs;
+    size_t n;
+    uint64_t first, count;
+} batch_fill;
+
+#define BATCH_FULL 1 /* fill_batch's "stop: the batch is full" */
+
+static int fill_batch(void *ctx, const zb_node_report *r)
+{
+    batch_fill *b = ctx;
+    if (r->seq != b->first + b->n)
+        return ZB_ENOTFOUND; /* a hole in the store */
+    /* unpacking copies: the envelopes outlive the walk's transaction */
+    b->envs[b->n] = zb__envelope__unpack(NULL, r->envelope_len, r->envelope);
+    if (!b->envs[b->n])
+        return ZB_EDECODE;
+    return ++b->n < b->count ? 0 : BATCH_FULL;
 }
 
 /* Send batches while credit allows. */
@@ -121,43 +143,32 @@ static int pump(sync_state *s)
             count = s->max_batch;
         if (count > room)
             count = room;
-        MDB_txn *txn;
-        int rc = zb_store_begin(zb_node_store(s->node), true, &txn);
+        zb_node_status st;
+        int rc = zb_node_get_status(s->node, &st);
         if (rc)
             return rc;
-        Zb__Envelope **envs = calloc(count, sizeof *envs);
-        size_t n = 0;
-        rc = envs ? ZB_OK : ZB_ENOMEM;
-        MDB_dbi dbi = zb_store_dbi(zb_node_store(s->node), NODE_DB_REPORTS);
-        for (uint64_t i = 0; i < count && rc == 0; i++) {
-            uint8_t key[8];
-            zb_be64_put(key, s->next + i);
-            MDB_val k = {8, key}, v;
-            rc = zb_mdb_err(mdb_get(txn, dbi, &k, &v));
-            if (rc == 0) {
-                /* values stay valid until the read transaction ends */
-                envs[n] = zb__envelope__unpack(NULL, v.mv_size, v.mv_data);
-                rc = envs[n] ? ZB_OK : ZB_EDECODE;
-                if (envs[n])
-                    n++;
-            }
-        }
+        batch_fill b = {.envs = calloc(count, sizeof *b.envs), .first = s->next, .count = count};
+        rc = b.envs ? zb_node_each_report(s->node, s->next, 0, fill_batch, &b) : ZB_ENOMEM;
+        if (rc == BATCH_FULL)
+            rc = ZB_OK;
+        else if (rc == 0)
+            rc = ZB_ENOTFOUND; /* fewer stored than last_seq says */
+        size_t n = b.n;
         if (rc == 0) {
-            Zb__Batch b = ZB__BATCH__INIT;
-            b.county = s->county;
-            b.has_tree_size = 1;
-            b.tree_size = zb_node_tree_size(s->node, txn);
-            b.n_envelopes = n;
-            b.envelopes = envs;
+            Zb__Batch batch = ZB__BATCH__INIT;
+            batch.county = s->county;
+            batch.has_tree_size = 1;
+            batch.tree_size = st.tree_size;
+            batch.n_envelopes = n;
+            batch.envelopes = b.envs;
             Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
             m.msg_case = ZB__SYNC_MSG__MSG_BATCH;
-            m.batch = &b;
+            m.batch = &batch;
             rc = zb_wire_send(s->sock, NULL, 0, &m);
         }
         for (size_t i = 0; i < n; i++)
-            zb__envelope__free_unpacked(envs[i], NULL);
-        free(envs);
-        mdb_txn_abort(txn);
+            zb__envelope__free_unpacked(b.envs[i], NULL);
+        free(b.envs);
         if (rc == ZB_ETIMEOUT)
             return ZB_OK; /* send buffer full or link down: try again later */
         if (rc) {
@@ -275,45 +286,38 @@ static int monitor_event(void *mon)
     return event;
 }
 
-int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
+/* Create the DEALER socket (CurveZMQ keys, heartbeats, a handshake
+ * monitor) and connect it. s is filled from st; on failure what was
+ * created stays in s for sync_teardown. */
+static int sync_setup(sync_state *s, zb_node *n, const zb_sync_opts *opts,
+                      const zb_node_status *st)
 {
-    zb_node_status st;
-    int rc = zb_node_get_status(n, &st);
-    if (rc)
-        return rc;
-    const char *endpoint = opts->endpoint ? opts->endpoint : st.endpoint;
-    if (opts->once && st.acked == st.stored && st.receipts == st.stored) {
-        ZB_INFO("ZB-SYNC-NOTHING", "county %s: all %" PRIu64 " report(s) acknowledged and "
-                "receipted: nothing to send", st.county, st.stored);
-        return ZB_SYNC_DONE;
-    }
-    sync_state s = {.node = n, .stored = st.stored, .acked = st.acked, .next = st.acked + 1,
-                    .hello_backoff_ms = HELLO_RETRY_MIN_MS, .max_batch = 1, .credit = 1};
-    snprintf(s.county, sizeof s.county, "%s", st.county);
-    memcpy(s.node_key, st.node_key, ZB_PK_LEN);
+    *s = (sync_state){.node = n, .opts = opts, .stored = st->stored, .acked = st->acked,
+                      .next = st->acked + 1, .hello_backoff_ms = HELLO_RETRY_MIN_MS,
+                      .max_batch = 1, .credit = 1};
+    s->endpoint = opts->endpoint ? opts->endpoint : st->endpoint;
+    snprintf(s->county, sizeof s->county, "%s", st->county);
+    memcpy(s->node_key, st->node_key, ZB_PK_LEN);
     srandom((unsigned)(now_ms() ^ (int64_t)getpid()));
 
-    void *ctx = zmq_ctx_new();
-    void *mon = NULL;
-    s.sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
-    if (!s.sock) {
+    s->zctx = zmq_ctx_new();
+    s->sock = s->zctx ? zmq_socket(s->zctx, ZMQ_DEALER) : NULL;
+    if (!s->sock) {
         ZB_ERR("ZB-SYNC-ZMQ", "cannot create socket: %s", zmq_strerror(errno));
-        if (ctx)
-            zmq_ctx_term(ctx);
         return ZB_ENET;
     }
     int zero = 0, one = 1, hb_ivl = HEARTBEAT_IVL_MS, hb_to = HEARTBEAT_TIMEOUT_MS;
     int rivl = 100, rmax = 5000;
     int64_t maxmsg = ZB_FRAME_MAX;
-    zmq_setsockopt(s.sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero);
     /* queue nothing for a peer that is not connected: a report is in
      * flight only when the aggregator can see it */
-    zmq_setsockopt(s.sock, ZMQ_IMMEDIATE, &one, sizeof one);
-    zmq_setsockopt(s.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
-    zmq_setsockopt(s.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
-    zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL, &rivl, sizeof rivl);
-    zmq_setsockopt(s.sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof rmax);
-    zmq_setsockopt(s.sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
+    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL, &rivl, sizeof rivl);
+    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof rmax);
+    zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     /* CurveZMQ: the link is encrypted and both ends authenticated with the
      * X25519 forms of the Ed25519 keys exchanged at enrolment */
     const zb_identity *id = zb_node_identity(n);
@@ -322,152 +326,209 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
         crypto_sign_ed25519_pk_to_curve25519(my_pk, id->pk) != 0 ||
         crypto_sign_ed25519_sk_to_curve25519(my_sk, id->sk) != 0) {
         ZB_ERR("ZB-SYNC-CURVE", "cannot derive CurveZMQ keys");
-        rc = ZB_ECONFIG;
-        goto out;
+        return ZB_ECONFIG;
     }
-    zmq_setsockopt(s.sock, ZMQ_CURVE_SERVERKEY, server_pk, sizeof server_pk);
-    zmq_setsockopt(s.sock, ZMQ_CURVE_PUBLICKEY, my_pk, sizeof my_pk);
-    zmq_setsockopt(s.sock, ZMQ_CURVE_SECRETKEY, my_sk, sizeof my_sk);
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVERKEY, server_pk, sizeof server_pk);
+    zmq_setsockopt(s->sock, ZMQ_CURVE_PUBLICKEY, my_pk, sizeof my_pk);
+    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, my_sk, sizeof my_sk);
     sodium_memzero(my_sk, sizeof my_sk);
     /* watch the handshake: an aggregator that refuses our key (not
      * enrolled, or revoked) looks like silence on the data socket */
     char mon_ep[64];
-    snprintf(mon_ep, sizeof mon_ep, "inproc://zb-sync-monitor-%p", (void *)&s);
-    if (zmq_socket_monitor(s.sock, mon_ep,
+    snprintf(mon_ep, sizeof mon_ep, "inproc://zb-sync-monitor-%p", (void *)s);
+    if (zmq_socket_monitor(s->sock, mon_ep,
                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
-        mon = zmq_socket(ctx, ZMQ_PAIR);
-        if (mon && zmq_connect(mon, mon_ep) != 0) {
-            zmq_close(mon);
-            mon = NULL;
+        s->mon = zmq_socket(s->zctx, ZMQ_PAIR);
+        if (s->mon && zmq_connect(s->mon, mon_ep) != 0) {
+            zmq_close(s->mon);
+            s->mon = NULL;
         }
     }
-    if (zmq_connect(s.sock, endpoint) != 0) {
-        ZB_ERR("ZB-SYNC-CONNECT", "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
-        rc = ZB_ENET;
-        goto out;
+    if (zmq_connect(s->sock, s->endpoint) != 0) {
+        ZB_ERR("ZB-SYNC-CONNECT", "cannot connect to %s: %s", s->endpoint, zmq_strerror(errno));
+        return ZB_ENET;
     }
     ZB_INFO("ZB-SYNC-START", "county %s: syncing with %s (%" PRIu64 " stored, %" PRIu64
-            " acknowledged)", s.county, endpoint, s.stored, s.acked);
-
+            " acknowledged)", s->county, s->endpoint, s->stored, s->acked);
     int64_t start = now_ms();
-    int64_t deadline = start + (int64_t)((opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000);
-    int64_t last_refresh = 0, last_receipt_check = 0, denied_since = 0, reconnect_at = 0;
-    s.hello_due = start;
-    rc = ZB_SYNC_DONE;
-    for (;;) {
-        int64_t now = now_ms();
-        if (zb_sync_stop)
-            break;
-        if (now - last_refresh >= IDLE_POLL_MS) {
-            if ((rc = refresh_stored(&s)))
-                break;
-            last_refresh = now;
-        }
-        /* everything acknowledged: done once every report also has its
-         * receipt; receipts deferred or lost come back after a new Hello */
-        if (s.streaming && s.acked >= s.stored && now - last_receipt_check >= 1000) {
-            last_receipt_check = now;
-            if (receipted_seq(&s) >= s.stored) {
-                if (opts->once) {
-                    rc = ZB_SYNC_DONE;
-                    break;
-                }
-            } else if (now - s.last_heard > 200) {
-                schedule_hello(&s, now, false);
-                s.hello_due = now;
-            }
-        }
-        if (opts->once && now >= deadline) {
-            ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",
-                    s.county, s.stored - s.acked);
-            rc = ZB_SYNC_PENDING;
-            break;
-        }
-        if (!s.streaming && now >= s.hello_due) {
-            int hr = send_hello(&s);
-            if (hr != 0 && hr != ZB_ETIMEOUT) {
-                rc = hr;
-                break;
-            }
-            /* no answer by the next due time: try again, backing off */
-            schedule_hello(&s, now, true);
-        }
-        if (s.streaming && s.next - 1 > s.acked && now - s.last_heard > STALL_MS) {
-            ZB_WARN("ZB-SYNC-STALL", "county %s: no answer for %d ms with %" PRIu64
-                    " in flight: resyncing", s.county, STALL_MS, s.next - 1 - s.acked);
-            s.hello_backoff_ms = HELLO_RETRY_MIN_MS;
-            schedule_hello(&s, now, false);
-        }
-        if (s.streaming && (rc = pump(&s)))
-            break;
+    s->deadline = start + (int64_t)((opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000);
+    s->hello_due = start;
+    return ZB_OK;
+}
 
-        int64_t wait = IDLE_POLL_MS;
-        if (!s.streaming && s.hello_due - now < wait)
-            wait = s.hello_due - now > 0 ? s.hello_due - now : 0;
-        zmq_pollitem_t items[2] = {{s.sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
-        int pr = zmq_poll(items, mon ? 2 : 1, (long)wait);
-        if (pr < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ZB_ENET;
-            break;
+/* Close what sync_setup created (any part of it). */
+static void sync_teardown(sync_state *s)
+{
+    if (s->mon)
+        zmq_close(s->mon);
+    if (s->sock)
+        zmq_close(s->sock);
+    if (s->zctx)
+        zmq_ctx_term(s->zctx);
+    s->mon = s->sock = s->zctx = NULL;
+}
+
+/* The timers of one tick, before waiting: new reports, completion, the
+ * deadline, Hello, a stalled link; then send what credit allows. Returns
+ * false when the run is over, with its result in *result. */
+static bool sync_before_wait(sync_state *s, int64_t now, int *result)
+{
+    const zb_sync_opts *opts = s->opts;
+    int rc;
+    if (now - s->last_refresh >= IDLE_POLL_MS) {
+        if ((rc = refresh_stored(s))) {
+            *result = rc;
+            return false;
         }
-        int event = mon && (items[1].revents & ZMQ_POLLIN) ? monitor_event(mon) : 0;
-        int64_t t = now_ms();
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            denied_since = 0;
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            /* ZeroMQ does not retry a refused handshake: we do, because a
-             * key enrolled a moment ago may not be admitted yet; only a
-             * refusal that lasts is final */
-            if (!denied_since)
-                denied_since = t;
-            ZB_WARN("ZB-SYNC-DENIED", "county %s: the aggregator refused this node's key "
-                    "(not enrolled, or revoked): ask the prefecture to enroll it", s.county);
-            reconnect_at = t + (opts->once ? DENIED_RETRY_MS : jitter(HELLO_RETRY_MAX_MS));
-        }
-        if (opts->once && denied_since && t - denied_since >= DENIED_FINAL_MS) {
-            rc = ZB_ENOTENROLLED;
-            break;
-        }
-        if (reconnect_at && t >= reconnect_at) {
-            reconnect_at = 0;
-            zmq_disconnect(s.sock, endpoint);
-            zmq_connect(s.sock, endpoint);
-            schedule_hello(&s, t, false);
-        }
-        /* drain everything that arrived */
-        int fatal = 0;
-        for (;;) {
-            zmq_msg_t zm;
-            zmq_msg_init(&zm);
-            if (zmq_msg_recv(&zm, s.sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&zm);
-                break;
-            }
-            Zb__SyncMsg *m;
-            int ur = zb_wire_unpack(zmq_msg_data(&zm), zmq_msg_size(&zm), &m);
-            zmq_msg_close(&zm);
-            if (ur) {
-                ZB_WARN("ZB-SYNC-BADMSG", "county %s: undecodable message from aggregator",
-                        s.county);
-                continue;
-            }
-            int hr = handle(&s, m, now_ms());
-            zb__sync_msg__free_unpacked(m, NULL);
-            if (hr) {
-                rc = hr;
-                fatal = 1;
-                break;
-            }
-        }
-        if (fatal)
-            break;
+        s->last_refresh = now;
     }
-out:
-    if (mon)
-        zmq_close(mon);
-    zmq_close(s.sock);
-    zmq_ctx_term(ctx);
+    /* everything acknowledged: done once every report also has its
+     * receipt; receipts deferred or lost come back after a new Hello */
+    if (s->streaming && s->acked >= s->stored && now - s->last_receipt_check >= 1000) {
+        s->last_receipt_check = now;
+        if (receipted_seq(s) >= s->stored) {
+            if (opts->once) {
+                *result = ZB_SYNC_DONE;
+                return false;
+            }
+        } else if (now - s->last_heard > 200) {
+            schedule_hello(s, now, false);
+            s->hello_due = now;
+        }
+    }
+    if (opts->once && now >= s->deadline) {
+        ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",
+                s->county, s->stored - s->acked);
+        *result = ZB_SYNC_PENDING;
+        return false;
+    }
+    if (!s->streaming && now >= s->hello_due) {
+        int hr = send_hello(s);
+        if (hr != 0 && hr != ZB_ETIMEOUT) {
+            *result = hr;
+            return false;
+        }
+        /* no answer by the next due time: try again, backing off */
+        schedule_hello(s, now, true);
+    }
+    if (s->streaming && s->next - 1 > s->acked && now - s->last_heard > STALL_MS) {
+        ZB_WARN("ZB-SYNC-STALL", "county %s: no answer for %d ms with %" PRIu64
+                " in flight: resyncing", s->county, STALL_MS, s->next - 1 - s->acked);
+        s->hello_backoff_ms = HELLO_RETRY_MIN_MS;
+        schedule_hello(s, now, false);
+    }
+    if (s->streaming && (rc = pump(s))) {
+        *result = rc;
+        return false;
+    }
+    return true;
+}
+
+/* A handshake event from the monitor, at time t (ms): a refused key is
+ * retried (ZeroMQ does not), and final for --once once it lasts. Returns
+ * false when the run is over, with its result in *result. */
+static bool sync_handshake(sync_state *s, int event, int64_t t, int *result)
+{
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        s->denied_since = 0;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        /* ZeroMQ does not retry a refused handshake: we do, because a
+         * key enrolled a moment ago may not be admitted yet; only a
+         * refusal that lasts is final */
+        if (!s->denied_since)
+            s->denied_since = t;
+        ZB_WARN("ZB-SYNC-DENIED", "county %s: the aggregator refused this node's key "
+                "(not enrolled, or revoked): ask the prefecture to enroll it", s->county);
+        s->reconnect_at = t + (s->opts->once ? DENIED_RETRY_MS : jitter(HELLO_RETRY_MAX_MS));
+    }
+    if (s->opts->once && s->denied_since && t - s->denied_since >= DENIED_FINAL_MS) {
+        *result = ZB_ENOTENROLLED;
+        return false;
+    }
+    if (s->reconnect_at && t >= s->reconnect_at) {
+        s->reconnect_at = 0;
+        zmq_disconnect(s->sock, s->endpoint);
+        zmq_connect(s->sock, s->endpoint);
+        schedule_hello(s, t, false);
+    }
+    return true;
+}
+
+/* Handle every message that has arrived. 0, or the fatal ZB_E* of one. */
+static int sync_drain(sync_state *s)
+{
+    for (;;) {
+        zmq_msg_t zm;
+        zmq_msg_init(&zm);
+        if (zmq_msg_recv(&zm, s->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&zm);
+            return ZB_OK;
+        }
+        Zb__SyncMsg *m;
+        int ur = zb_wire_unpack(zmq_msg_data(&zm), zmq_msg_size(&zm), &m);
+        zmq_msg_close(&zm);
+        if (ur) {
+            ZB_WARN("ZB-SYNC-BADMSG", "county %s: undecodable message from aggregator",
+                    s->county);
+            continue;
+        }
+        int hr = handle(s, m, now_ms());
+        zb__sync_msg__free_unpacked(m, NULL);
+        if (hr)
+            return hr;
+    }
+}
+
+/* One turn of the loop: timers and sending, a wait of at most
+ * IDLE_POLL_MS for the socket or the monitor, then everything received.
+ * Returns false when the run is over, with its result in *result. */
+static bool sync_tick(sync_state *s, int *result)
+{
+    int64_t now = now_ms();
+    if (zb_sync_stop) {
+        *result = ZB_SYNC_DONE;
+        return false;
+    }
+    if (!sync_before_wait(s, now, result))
+        return false;
+    int64_t wait = IDLE_POLL_MS;
+    if (!s->streaming && s->hello_due - now < wait)
+        wait = s->hello_due - now > 0 ? s->hello_due - now : 0;
+    zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->mon, 0, ZMQ_POLLIN, 0}};
+    int pr = zmq_poll(items, s->mon ? 2 : 1, (long)wait);
+    if (pr < 0) {
+        if (errno == EINTR)
+            return true;
+        *result = ZB_ENET;
+        return false;
+    }
+    int event = s->mon && (items[1].revents & ZMQ_POLLIN) ? monitor_event(s->mon) : 0;
+    if (!sync_handshake(s, event, now_ms(), result))
+        return false;
+    int rc = sync_drain(s);
+    if (rc) {
+        *result = rc;
+        return false;
+    }
+    return true;
+}
+
+int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
+{
+    zb_node_status st;
+    int rc = zb_node_get_status(n, &st);
+    if (rc)
+        return rc;
+    if (opts->once && st.acked == st.stored && st.receipts == st.stored) {
+        ZB_INFO("ZB-SYNC-NOTHING", "county %s: all %" PRIu64 " report(s) acknowledged and "
+                "receipted: nothing to send", st.county, st.stored);
+        return ZB_SYNC_DONE;
+    }
+    sync_state s;
+    rc = sync_setup(&s, n, opts, &st);
+    if (rc == ZB_OK)
+        while (sync_tick(&s, &rc))
+            ;
+    sync_teardown(&s);
     return rc;
 }

@@ -12,6 +12,7 @@
 #ifndef ZB_SYNC_H
 #define ZB_SYNC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,7 +33,8 @@ typedef struct {
  * returns only on SIGINT/SIGTERM (0) or a fatal error. */
 int zb_sync_run(zb_node *n, const zb_sync_opts *opts);
 
-/* Set by a signal handler to ask zb_sync_run to stop. */
-extern volatile int zb_sync_stop;
+/* Set (to 1) by a signal handler to ask zb_sync_run to stop; the loop
+ * reads it every turn (a turn waits at most a few milliseconds). */
+extern volatile sig_atomic_t zb_sync_stop;
 
 #endif
