@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agg.h"
 #include "consolidate.h"
@@ -20,7 +21,11 @@
 #include "domain.h"
 #include "err.h"
 #include "export.h"
+#include "figures.h"
 #include "log.h"
+#include "query.h"
+#include "render.h"
+#include "report.h"
 #include "server.h"
 #include "timefmt.h"
 #include "web.h"
@@ -400,19 +405,69 @@ static int cmd_check(const args *a)
     return n == 0 ? 0 : 1;
 }
 
+/* `report KIND`'s options by the bare names query.h reads: --json is
+ * --format json. */
+static const char *report_option(void *ctx, const char *name)
+{
+    const args *a = ctx;
+    if (strcmp(name, "period") == 0)
+        return a->period;
+    if (strcmp(name, "from") == 0)
+        return a->from;
+    if (strcmp(name, "to") == 0)
+        return a->to;
+    if (strcmp(name, "year") == 0)
+        return a->year;
+    if (strcmp(name, "format") == 0)
+        return a->format ? a->format : a->json ? "json" : NULL;
+    return NULL;
+}
+
+/* `report KIND`: check the options (query.h), build the report in one read
+ * transaction (consolidate.h) and print it on stdout (render.h). */
 static int cmd_report(const args *a)
 {
     zb_agg *agg;
     int ex = open_agg(a, true, &agg);
     if (ex)
         return ex;
-    zb_report_opts o = {a->report, a->period, a->from, a->to,
-                        a->format ? a->format : a->json ? "json" : NULL, a->year};
-    ex = zb_report_command(zb_agg_store(agg), &o);
+    int64_t now = (int64_t)time(NULL);
+    zb_problems p = {0};
+    zb_query q;
+    int rc = zb_query_parse(a->report, report_option, (void *)a, ZB_QUERY_CLI, now, &q, &p);
+    for (size_t i = 0; i < p.n; i++)
+        fprintf(stderr, "error: %s\n", p.lines[i]);
+    zb_problems_free(&p);
+    if (rc) {
+        if (rc != ZB_EVALIDATION)
+            fprintf(stderr, "error: report: %s\n", zb_strerror(rc));
+        zb_agg_close(&agg);
+        return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    zb_store *s = zb_agg_store(agg);
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(s, true, &txn))) {
+        fprintf(stderr, "error: report: %s\n", zb_strerror(rc));
+        zb_agg_close(&agg);
+        return EXIT_RUNTIME;
+    }
+    json_t *doc = NULL;
+    rc = zb_consolidate_query(txn, s, &q, now, &doc);
+    mdb_txn_abort(txn);
+    const char *kind = zb_query_kind_name(q.kind);
+    if (rc == 0)
+        rc = zb_render_print(stdout, kind, doc, q.format);
+    json_decref(doc);
     zb_agg_close(&agg);
-    return ex;
+    if (rc) {
+        fprintf(stderr, "error: report %s: %s\n", kind, zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return 0;
 }
 
+/* `load-figures FILE`: read and check the file (every problem on stderr,
+ * nothing stored), then store all of it in one write transaction. */
 static int cmd_load_figures(const args *a)
 {
     if (!a->file) {
@@ -423,9 +478,34 @@ static int cmd_load_figures(const args *a)
     int ex = open_agg(a, false, &agg);
     if (ex)
         return ex;
-    ex = zb_load_figures_command(zb_agg_store(agg), a->file);
+    zb_problems p = {0};
+    zb_figures_file ff;
+    int rc = zb_figures_load_file(a->file, &ff, &p);
+    if (rc == ZB_ETOOBIG)
+        fprintf(stderr, "error: FILE: %s is over %u bytes\n", a->file, ZB_FIGURES_FILE_MAX);
+    else if (rc == ZB_EIO)
+        fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->file, strerror(errno));
+    for (size_t i = 0; i < p.n; i++)
+        fprintf(stderr, "error: %s\n", p.lines[i]);
+    if (rc == ZB_EVALIDATION)
+        fprintf(stderr, "error: %zu problem(s) in %s: nothing stored\n", p.n, a->file);
+    zb_problems_free(&p);
+    if (rc == ZB_ENOMEM)
+        fprintf(stderr, "error: load-figures: %s\n", zb_strerror(rc));
+    if (rc) {
+        zb_agg_close(&agg);
+        return rc == ZB_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    rc = zb_figures_store(zb_agg_store(agg), &ff, (int64_t)time(NULL));
     zb_agg_close(&agg);
-    return ex;
+    if (rc)
+        fprintf(stderr, "error: load-figures: nothing stored: %s\n", zb_strerror(rc));
+    else
+        printf("loaded %zu figures record(s) and %zu base record(s) from %s "
+               "(each replaces what was stored for its county and year)\n",
+               ff.n_figures, ff.n_base, a->file);
+    zb_figures_file_free(&ff);
+    return rc ? EXIT_RUNTIME : 0;
 }
 
 /* A log size argument: decimal, 1..2^63. */

@@ -24,11 +24,11 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "query.h"
+#include "render.h"
 #include "report.h"
+#include "rules.h"
 #include "timefmt.h"
-
-#define DAY_S 86400
-#define ACCIDENT_ID_MAX 64 /* [A-Za-z0-9_-]{1,64}, as the report contract */
 
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -54,7 +54,7 @@ static int answer_doc(answer *a, unsigned status, const json_t *doc)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return ZB_ENOMEM;
-    int rc = zb_consolidate_print(f, "json", doc, ZB_FORMAT_JSON);
+    int rc = zb_render_print(f, "json", doc, ZB_FORMAT_JSON);
     if (fclose(f) != 0 && rc == 0)
         rc = ZB_ENOMEM;
     if (rc) {
@@ -90,43 +90,13 @@ static const char *q_get(const query *q, const char *name)
     return q->fn ? q->fn(q->ctx, name) : NULL;
 }
 
-static bool year_valid(const char *s, int *year)
-{
-    int cur_year;
-    zb_period_of((int64_t)time(NULL), &cur_year, NULL);
-    if (!s || strlen(s) != 4)
-        return false;
-    for (int i = 0; i < 4; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    int y = atoi(s);
-    if (y < ZB_FIGURES_YEAR_MIN || y > cur_year)
-        return false;
-    *year = y;
-    return true;
-}
-
-static bool accident_id_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > ACCIDENT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* ------------------------------------------------------------ the reports */
 
-/* The envelopes, counties and figures databases of agg. */
+/* A read transaction on agg's store, and its envelopes and counties databases. */
 typedef struct {
     zb_store *s;
     MDB_txn *txn;
-    MDB_dbi env, cty, fig;
+    MDB_dbi env, cty;
 } reading;
 
 static int reading_begin(zb_agg *agg, reading *r)
@@ -134,93 +104,31 @@ static int reading_begin(zb_agg *agg, reading *r)
     r->s = zb_agg_store(agg);
     r->env = zb_store_dbi(r->s, AGG_DB_ENVELOPES);
     r->cty = zb_store_dbi(r->s, AGG_DB_COUNTIES);
-    r->fig = zb_store_dbi(r->s, AGG_DB_FIGURES);
     return zb_store_begin(r->s, true, &r->txn);
 }
 
-static int api_monthly(zb_agg *agg, const query *q, answer *a, json_t **doc)
+/* /api/monthly, /api/matrix, /api/accidents, /api/indicators: the query
+ * checked as the CLI checks it (query.h, in the API's wording), the report
+ * built as `report KIND` builds it. A bad parameter is a 400 with the
+ * first problem. */
+static int api_report(zb_agg *agg, const char *kind, const query *q, answer *a, json_t **doc)
 {
-    const char *period = q_get(q, "period");
-    int y, m;
-    if (!period || zb_period_parse(period, &y, &m) != 0)
-        return answer_error(a, 400, period ? "period: must be YYYY-MM" : "period: missing");
-    reading r;
-    int rc = reading_begin(agg, &r);
-    if (rc == 0) {
-        rc = zb_consolidate_monthly(r.txn, r.env, r.cty, y, m, (int64_t)time(NULL), doc);
-        mdb_txn_abort(r.txn);
+    int64_t now = (int64_t)time(NULL);
+    zb_problems p = {0};
+    zb_query rq;
+    int rc = zb_query_parse(kind, q->fn, q->ctx, ZB_QUERY_API, now, &rq, &p);
+    if (rc == ZB_EVALIDATION) {
+        /* no line: out of memory while adding it */
+        rc = p.n ? answer_error(a, 400, p.lines[0]) : ZB_ENOMEM;
+    } else if (rc == ZB_OK) {
+        reading r;
+        if ((rc = reading_begin(agg, &r)) == ZB_OK) {
+            rc = zb_consolidate_query(r.txn, r.s, &rq, now, doc);
+            mdb_txn_abort(r.txn);
+        }
     }
+    zb_problems_free(&p);
     return rc;
-}
-
-static int api_accidents(zb_agg *agg, const query *q, answer *a, json_t **doc)
-{
-    const char *from_s = q_get(q, "from"), *to_s = q_get(q, "to");
-    int64_t from, to;
-    if (!from_s || zb_date_parse(from_s, &from) != 0)
-        return answer_error(a, 400, from_s ? "from: must be YYYY-MM-DD" : "from: missing");
-    if (!to_s || zb_date_parse(to_s, &to) != 0)
-        return answer_error(a, 400, to_s ? "to: must be YYYY-MM-DD" : "to: missing");
-    if (to < from)
-        return answer_error(a, 400, "to: must not be before from");
-    reading r;
-    int rc = reading_begin(agg, &r);
-    if (rc == 0) {
-        rc = zb_consolidate_accidents(r.txn, r.env, r.cty, from, to + DAY_S, from_s, to_s, doc);
-        mdb_txn_abort(r.txn);
-    }
-    return rc;
-}
-
-static int api_matrix(zb_agg *agg, const query *q, answer *a, json_t **doc)
-{
-    const char *from_s = q_get(q, "from"), *to_s = q_get(q, "to");
-    int y0, m0, y1, m1;
-    if (!from_s || zb_period_parse(from_s, &y0, &m0) != 0)
-        return answer_error(a, 400, from_s ? "from: must be YYYY-MM" : "from: missing");
-    if (!to_s || zb_period_parse(to_s, &y1, &m1) != 0)
-        return answer_error(a, 400, to_s ? "to: must be YYYY-MM" : "to: missing");
-    int n = zb_period_ordinal(y1, m1) - zb_period_ordinal(y0, m0) + 1;
-    if (n < 1 || n > ZB_MATRIX_MAX_PERIODS) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "to: must be from 'from' to %d months after it",
-                 ZB_MATRIX_MAX_PERIODS - 1);
-        return answer_error(a, 400, msg);
-    }
-    reading r;
-    int rc = reading_begin(agg, &r);
-    if (rc == 0) {
-        rc = zb_consolidate_matrix(r.txn, r.env, r.cty, y0, m0, y1, m1, doc);
-        mdb_txn_abort(r.txn);
-    }
-    return rc;
-}
-
-static int api_indicators(zb_agg *agg, const query *q, answer *a, json_t **doc)
-{
-    const char *year_s = q_get(q, "year");
-    int year;
-    if (!year_valid(year_s, &year)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "year: %s", year_s ? "must be a year YYYY from 2000 to now"
-                                                     : "missing");
-        return answer_error(a, 400, msg);
-    }
-    reading r;
-    int rc = reading_begin(agg, &r);
-    if (rc == 0) {
-        rc = zb_consolidate_indicators(r.txn, r.env, r.cty, r.fig, year, (int64_t)time(NULL), doc);
-        mdb_txn_abort(r.txn);
-    }
-    return rc;
-}
-
-static json_t *time_json(int64_t t)
-{
-    char buf[40];
-    if (zb_time_format(t, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) != 0)
-        return json_null();
-    return json_string(buf);
 }
 
 /* /api/status: what `zhibao-agg status --json` lists per county (without
@@ -257,7 +165,7 @@ static int api_status(zb_agg *agg, json_t **doc)
         json_t *row = json_pack("{s:s, s:s, s:I, s:I, s:o}", "county", code, "name",
                                 c ? c->name : "", "seq", (json_int_t)rec.acked_seq, "reports",
                                 (json_int_t)rec.reports, "last_received_at",
-                                rec.last_received_at ? time_json(rec.last_received_at)
+                                rec.last_received_at ? zb_json_time(rec.last_received_at)
                                                      : json_null());
         if (!row || json_array_append_new(rows, row))
             goto done;
@@ -268,7 +176,7 @@ static int api_status(zb_agg *agg, json_t **doc)
     zb_period_of(now, &y, &m);
     char period[16];
     snprintf(period, sizeof period, "%04d-%02d", y, m);
-    if (json_object_set_new(root, "now", time_json(now)) ||
+    if (json_object_set_new(root, "now", zb_json_time(now)) ||
         json_object_set_new(root, "current_period", json_string(period)) ||
         json_object_set_new(root, "year", json_integer(y)) ||
         json_object_set_new(root, "reports", json_integer((json_int_t)total)) ||
@@ -360,16 +268,8 @@ static int revs_collect(MDB_txn *txn, MDB_dbi dbi, const char *county, const cha
                 memset(it, 0, sizeof *it);
                 memcpy(it->county, k.mv_data, ZB_COUNTY_LEN);
                 it->received_at = (int64_t)zb_be64_get(v.mv_data);
-                it->rev.revision = ac->revision;
-                it->rev.seq = zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN);
-                it->rev.created_at = r->created_at;
-                it->rev.occurred_at = ac->occurred_at->unix;
-                it->rev.county_notified_at = ac->county_notified_at->unix;
-                it->rev.industry = (int)ac->industry;
-                it->rev.deaths = ac->deaths;
-                it->rev.missing = ac->missing;
-                it->rev.serious_injuries = ac->serious_injuries;
-                it->rev.direct_loss_yuan = ac->direct_loss_yuan;
+                zb_accident_rev_of(r, zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN),
+                                   &it->rev);
                 it->report = zb_report_to_json(r);
                 if (!it->report)
                     rc = ZB_ENOMEM;
@@ -388,19 +288,11 @@ static int revs_collect(MDB_txn *txn, MDB_dbi dbi, const char *county, const cha
     return rc;
 }
 
-/* Revision order, as zb_accident_revs_sort: revision, then seq. */
+/* Revision order, as zb_accident_revs_sort. */
 static int rev_item_cmp(const void *pa, const void *pb)
 {
     const rev_item *a = pa, *b = pb;
-    if (a->rev.revision != b->rev.revision)
-        return a->rev.revision < b->rev.revision ? -1 : 1;
-    return a->rev.seq < b->rev.seq ? -1 : a->rev.seq > b->rev.seq;
-}
-
-static zb_grade rev_grade(const zb_accident_rev *r)
-{
-    return zb_grade_compute(r->deaths, r->missing, r->serious_injuries, r->direct_loss_yuan,
-                            ZB_MISSING_COUNT_AS_DEAD);
+    return zb_accident_rev_cmp(&a->rev, &b->rev);
 }
 
 /* /api/accidents/[COUNTY/]ID: {"county", "name", "accident_id",
@@ -411,10 +303,13 @@ static zb_grade rev_grade(const zb_accident_rev *r)
 static int api_accident(zb_agg *agg, const char *county, const char *id, answer *a,
                         json_t **doc)
 {
-    if (county && !zb_county_code_valid(county))
-        return answer_error(a, 400, "county: must be a 6-digit county code");
-    if (!accident_id_valid(id))
-        return answer_error(a, 400, "accident id: must be 1 to 64 of A-Z a-z 0-9 _ -");
+    zb_problems p = {0};
+    if (zb_query_accident(county, id, &p) != ZB_OK) {
+        /* no line: out of memory while adding it */
+        int e = p.n ? answer_error(a, 400, p.lines[0]) : ZB_ENOMEM;
+        zb_problems_free(&p);
+        return e;
+    }
     reading r;
     int rc = reading_begin(agg, &r);
     if (rc)
@@ -454,16 +349,16 @@ static int api_accident(zb_agg *agg, const char *county, const char *id, answer 
             e |= json_array_append_new(flags, json_string(zb_accident_flag_name(i)));
     for (size_t i = 0; i < l.n; i++) {
         const rev_item *it = &l.items[i];
-        zb_grade g = rev_grade(&it->rev);
+        zb_grade g = zb_accident_rev_grade(&it->rev);
         json_t *h = json_pack("{s:I, s:I, s:o, s:s, s:s, s:O}", "revision",
                               (json_int_t)it->rev.revision, "seq", (json_int_t)it->rev.seq,
-                              "received_at", time_json(it->received_at), "grade",
+                              "received_at", zb_json_time(it->received_at), "grade",
                               zb_grade_name(g), "report_to", zb_grade_report_to(g), "report",
                               it->report);
         e |= !h || json_array_append_new(history, h);
     }
     const zb_accident_rev *in_force = &l.items[l.n - 1].rev;
-    zb_grade g = rev_grade(in_force);
+    zb_grade g = zb_accident_rev_grade(in_force);
     const zb_county *c = zb_county_find(l.items[0].county);
     json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o}", "county",
                           l.items[0].county, "name", c ? c->name : "", "accident_id", id,
@@ -504,14 +399,9 @@ static int route_api(zb_agg *agg, const char *path, const query *q, answer *a)
     const char *rest;
     if (strcmp(path, "status") == 0)
         rc = api_status(agg, &doc);
-    else if (strcmp(path, "monthly") == 0)
-        rc = api_monthly(agg, q, a, &doc);
-    else if (strcmp(path, "matrix") == 0)
-        rc = api_matrix(agg, q, a, &doc);
-    else if (strcmp(path, "accidents") == 0)
-        rc = api_accidents(agg, q, a, &doc);
-    else if (strcmp(path, "indicators") == 0)
-        rc = api_indicators(agg, q, a, &doc);
+    else if (strcmp(path, "monthly") == 0 || strcmp(path, "matrix") == 0 ||
+             strcmp(path, "accidents") == 0 || strcmp(path, "indicators") == 0)
+        rc = api_report(agg, path, q, a, &doc);
     else if (strncmp(path, "accidents/", 10) == 0 && *(rest = path + 10)) {
         const char *slash = strchr(rest, '/');
         if (slash && slash - rest == ZB_COUNTY_LEN && !strchr(slash + 1, '/')) {
