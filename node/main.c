@@ -471,32 +471,51 @@ static json_t *report_row(const zb_node_report *rep, bool full)
     return j;
 }
 
+/* The rows of list and receipts: a JSON array (--json) or a table whose
+ * header line goes out before the first row (alone when there is none). */
 typedef struct {
     const args *a;
+    char header[128]; /* the table's header line, with its newline */
     json_t *rows;     /* --json: the rows so far */
-    bool header_done; /* the table's header line is out */
-    bool bad;         /* a stored envelope did not open */
-} list_ctx;
+    bool header_done;
+    int bad;          /* rows that did not verify */
+} table;
 
-static void list_header(list_ctx *c)
+static void table_header(table *t)
 {
-    if (!c->a->json && !c->header_done)
-        printf("%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED", "WHAT", "SYNC");
-    c->header_done = true;
+    if (!t->a->json && !t->header_done)
+        fputs(t->header, stdout);
+    t->header_done = true;
+}
+
+/* Print what the walk gathered and give the exit code; walk_rc is what
+ * the walk returned. */
+static int table_finish(table *t, int walk_rc)
+{
+    if (walk_rc) {
+        json_decref(t->rows);
+        return EXIT_RUNTIME;
+    }
+    table_header(t);
+    if (t->a->json)
+        print_json(t->rows);
+    else
+        json_decref(t->rows);
+    return t->bad ? EXIT_RUNTIME : 0;
 }
 
 static int list_one(void *ctx, const zb_node_report *rep)
 {
-    list_ctx *c = ctx;
-    list_header(c);
+    table *t = ctx;
+    table_header(t);
     json_t *row = report_row(rep, false);
     if (!row) {
         fprintf(stderr, "error: report %" PRIu64 ": stored envelope does not verify\n", rep->seq);
-        c->bad = true;
+        t->bad++;
         return 0;
     }
-    if (c->a->json) {
-        json_array_append_new(c->rows, row);
+    if (t->a->json) {
+        json_array_append_new(t->rows, row);
         return 0;
     }
     char what[64];
@@ -521,20 +540,13 @@ static int cmd_list(const args *a)
     int rc = open_node(a, true, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
-    list_ctx c = {.a = a, .rows = json_array()};
+    table t = {.a = a, .rows = json_array()};
+    snprintf(t.header, sizeof t.header, "%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED",
+             "WHAT", "SYNC");
     unsigned flags = ZB_NODE_WITH_SYNC_STATE | (a->pending ? ZB_NODE_FROM_UNACKED : 0);
-    rc = zb_node_each_report(n, 1, flags, list_one, &c);
+    rc = zb_node_each_report(n, 1, flags, list_one, &t);
     zb_node_close(&n);
-    if (rc) {
-        json_decref(c.rows);
-        return EXIT_RUNTIME;
-    }
-    list_header(&c); /* an empty list still has its header */
-    if (a->json)
-        print_json(c.rows);
-    else
-        json_decref(c.rows);
-    return c.bad ? EXIT_RUNTIME : 0;
+    return table_finish(&t, rc);
 }
 
 /* The whole report, as JSON, for show; NULL when it does not open. */
@@ -591,39 +603,25 @@ static int cmd_show(const args *a)
     return 0;
 }
 
-typedef struct {
-    const args *a;
-    json_t *rows;
-    bool header_done;
-    int bad; /* receipts that do not verify */
-} receipts_ctx;
-
-static void receipts_header(receipts_ctx *c)
-{
-    if (!c->a->json && !c->header_done)
-        printf("%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST", "RECEIVED", "VALID", "SIGNATURE");
-    c->header_done = true;
-}
-
 static int receipts_one(void *ctx, const zb_node_receipt *r)
 {
-    receipts_ctx *c = ctx;
-    receipts_header(c);
+    table *t = ctx;
+    table_header(t);
     char sig[2 * ZB_SIG_LEN + 1] = "";
     if (r->has_signature)
         zb_hex_encode(r->signature, ZB_SIG_LEN, sig);
     char when[40] = "";
     (void)zb_time_format(r->received_at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
     if (r->verify)
-        c->bad++;
-    if (c->a->json) {
+        t->bad++;
+    if (t->a->json) {
         json_t *row = json_object();
         json_object_set_new(row, "first_seq", json_integer((json_int_t)r->first_seq));
         json_object_set_new(row, "last_seq", json_integer((json_int_t)r->last_seq));
         json_object_set_new(row, "received_at", json_string(when));
         json_object_set_new(row, "valid", json_boolean(r->verify == 0));
         json_object_set_new(row, "signature", json_string(sig));
-        json_array_append_new(c->rows, row);
+        json_array_append_new(t->rows, row);
     } else {
         printf("%-8" PRIu64 " %-8" PRIu64 " %-25s %-8s %.16s...\n", r->first_seq, r->last_seq,
                when, r->verify == 0 ? "yes" : "NO", sig);
@@ -637,19 +635,12 @@ static int cmd_receipts(const args *a)
     int rc = open_node(a, true, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
-    receipts_ctx c = {.a = a, .rows = json_array()};
-    rc = zb_node_each_receipt(n, receipts_one, &c);
+    table t = {.a = a, .rows = json_array()};
+    snprintf(t.header, sizeof t.header, "%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST",
+             "RECEIVED", "VALID", "SIGNATURE");
+    rc = zb_node_each_receipt(n, receipts_one, &t);
     zb_node_close(&n);
-    if (rc) {
-        json_decref(c.rows);
-        return EXIT_RUNTIME;
-    }
-    receipts_header(&c); /* none stored: the header alone */
-    if (a->json)
-        print_json(c.rows);
-    else
-        json_decref(c.rows);
-    return c.bad ? EXIT_RUNTIME : 0;
+    return table_finish(&t, rc);
 }
 
 static void print_finding(void *ctx, const char *line)

@@ -680,17 +680,48 @@ static void fill_sync_state(zb_node *n, MDB_txn *txn, uint64_t acked, zb_node_re
     free(rb);
 }
 
-/* Hand one stored report to fn, with its sync state when asked. */
-static int visit_report(zb_node *n, MDB_txn *txn, uint64_t acked, unsigned flags,
-                        const MDB_val *k, const MDB_val *v, zb_node_report_fn fn, void *ctx)
+/* Call visit for every record of database db (u64 BE keys) from key from
+ * on, inside txn; stops at visit's first non-zero value and returns it. */
+typedef int (*record_fn)(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                         void *walk);
+
+static int walk_db(zb_node *n, MDB_txn *txn, size_t db, uint64_t from, record_fn visit,
+                   void *walk)
 {
-    if (k->mv_size != 8)
-        return ZB_ESTORE; /* not a key this module writes */
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, db), &cur));
+    if (rc)
+        return rc;
+    uint8_t start[8];
+    zb_be64_put(start, from);
+    MDB_val k = {8, start}, v;
+    int r;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        rc = k.mv_size == 8 ? visit(n, txn, &k, &v, walk) : ZB_ESTORE; /* not a key we write */
+    if (rc == 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+typedef struct {
+    unsigned flags;
+    uint64_t acked; /* acked_seq in the walk's transaction */
+    zb_node_report_fn fn;
+    void *ctx;
+} report_walk;
+
+/* Hand one stored report to the caller's fn, with its sync state when asked. */
+static int visit_report(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                        void *walk)
+{
+    const report_walk *w = walk;
     zb_node_report rep = {.seq = zb_be64_get(k->mv_data), .envelope = v->mv_data,
                           .envelope_len = v->mv_size, .sync = ZB_NODE_PENDING};
-    if (flags & ZB_NODE_WITH_SYNC_STATE)
-        fill_sync_state(n, txn, acked, &rep);
-    return fn(ctx, &rep);
+    if (w->flags & ZB_NODE_WITH_SYNC_STATE)
+        fill_sync_state(n, txn, w->acked, &rep);
+    return w->fn(w->ctx, &rep);
 }
 
 static uint64_t acked_in(zb_node *n, MDB_txn *txn)
@@ -707,24 +738,10 @@ int zb_node_each_report(zb_node *n, uint64_t from_seq, unsigned flags, zb_node_r
     int rc = zb_store_begin(n->store, true, &txn);
     if (rc)
         return rc;
-    uint64_t acked = acked_in(n, txn);
-    if ((flags & ZB_NODE_FROM_UNACKED) && from_seq <= acked)
-        from_seq = acked + 1;
-    MDB_cursor *cur;
-    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &cur)))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    uint8_t start[8];
-    zb_be64_put(start, from_seq);
-    MDB_val k = {8, start}, v;
-    int r;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && rc == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        rc = visit_report(n, txn, acked, flags, &k, &v, fn, ctx);
-    if (rc == 0 && r != MDB_NOTFOUND)
-        rc = zb_mdb_err(r);
-    mdb_cursor_close(cur);
+    report_walk w = {.flags = flags, .acked = acked_in(n, txn), .fn = fn, .ctx = ctx};
+    if ((flags & ZB_NODE_FROM_UNACKED) && from_seq <= w.acked)
+        from_seq = w.acked + 1;
+    rc = walk_db(n, txn, NODE_DB_REPORTS, from_seq, visit_report, &w);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -740,11 +757,43 @@ int zb_node_get_report(zb_node *n, uint64_t seq, unsigned flags, zb_node_report_
     zb_be64_put(key, seq);
     MDB_val k = {8, key}, v;
     rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v));
-    if (rc == 0)
-        rc = visit_report(n, txn, acked_in(n, txn), flags & ZB_NODE_WITH_SYNC_STATE, &k, &v, fn,
-                          ctx);
+    if (rc == 0) {
+        report_walk w = {.flags = flags & ZB_NODE_WITH_SYNC_STATE, .acked = acked_in(n, txn),
+                         .fn = fn, .ctx = ctx};
+        rc = visit_report(n, txn, &k, &v, &w);
+    }
     mdb_txn_abort(txn);
     return rc;
+}
+
+typedef struct {
+    zb_node_receipt_fn fn;
+    void *ctx;
+} receipt_walk;
+
+/* Re-verify one stored receipt and hand it to the caller's fn. */
+static int visit_receipt(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                         void *walk)
+{
+    (void)k;
+    const receipt_walk *w = walk;
+    zb_node_receipt rec = {.receipt = v->mv_data, .receipt_len = v->mv_size};
+    uint64_t first = 0, last = 0;
+    int64_t at = 0;
+    rec.verify = zb_node_verify_receipt(n, txn, v->mv_data, v->mv_size, &first, &last, &at);
+    if (rec.verify == 0) {
+        rec.first_seq = first;
+        rec.last_seq = last;
+        rec.received_at = at;
+    }
+    Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v->mv_size, v->mv_data);
+    if (br && br->signature.len == ZB_SIG_LEN) {
+        memcpy(rec.signature, br->signature.data, ZB_SIG_LEN);
+        rec.has_signature = true;
+    }
+    if (br)
+        zb__batch_receipt__free_unpacked(br, NULL);
+    return w->fn(w->ctx, &rec);
 }
 
 int zb_node_each_receipt(zb_node *n, zb_node_receipt_fn fn, void *ctx)
@@ -753,36 +802,8 @@ int zb_node_each_receipt(zb_node *n, zb_node_receipt_fn fn, void *ctx)
     int rc = zb_store_begin(n->store, true, &txn);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_RECEIPTS), &cur)))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    MDB_val k, v;
-    int r;
-    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        zb_node_receipt rec = {.receipt = v.mv_data, .receipt_len = v.mv_size};
-        uint64_t first = 0, last = 0;
-        int64_t at = 0;
-        rec.verify = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &first, &last, &at);
-        if (rec.verify == 0) {
-            rec.first_seq = first;
-            rec.last_seq = last;
-            rec.received_at = at;
-        }
-        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
-        if (br && br->signature.len == ZB_SIG_LEN) {
-            memcpy(rec.signature, br->signature.data, ZB_SIG_LEN);
-            rec.has_signature = true;
-        }
-        if (br)
-            zb__batch_receipt__free_unpacked(br, NULL);
-        rc = fn(ctx, &rec);
-    }
-    if (rc == 0 && r != MDB_NOTFOUND)
-        rc = zb_mdb_err(r);
-    mdb_cursor_close(cur);
+    receipt_walk w = {.fn = fn, .ctx = ctx};
+    rc = walk_db(n, txn, NODE_DB_RECEIPTS, 0, visit_receipt, &w);
     mdb_txn_abort(txn);
     return rc;
 }

@@ -5,8 +5,8 @@
  * bytes. The bundle reader must never trust a length, must stop at 1 MiB
  * per record, and must report a finding rather than crash on anything.
  *
- * The audit module is compiled in (tests/fuzz links zb_common only, and
- * audit.c needs nothing else), so its code gets the fuzzer's coverage.
+ * Linked with the zb_audit library, which the fuzz build instruments for
+ * coverage like zb_common (tests/fuzz/CMakeLists.txt).
  * Seeds (corpus/fuzz_bundle/): a small real bundle, one with equivocation
  * evidence, a tree-head file and a consistency-proof file.
  */
@@ -14,8 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../audit/audit.c"
-
+#include "audit.h"
 #include "crypto.h"
 #include "err.h"
 #include "fuzz.h"
