@@ -19,52 +19,45 @@
 
 /* ------------------------------------------------------------ reading the store */
 
+/* Every report reads the store's indexes (astore.h) and decodes only the
+ * rows it shows: the cost follows the rows returned, not the store. */
+
 typedef char county_code[ZB_COUNTY_LEN + 1];
 
-/* The enrolled counties, in code order (LMDB key order). */
+/* The enrolled counties, in code order. */
 typedef struct {
     county_code *codes;
-    size_t n;
+    size_t n, cap;
 } county_list;
 
 static void county_list_free(county_list *l)
 {
     free(l->codes);
-    l->codes = NULL;
-    l->n = 0;
+    memset(l, 0, sizeof *l);
 }
 
-static int county_list_read(MDB_txn *txn, MDB_dbi dbi, county_list *l)
+static int county_list_add(void *ctx, const zb_county_rec *rec)
 {
-    l->codes = NULL;
-    l->n = 0;
-    MDB_stat st;
-    int rc = mdb_stat(txn, dbi, &st);
+    county_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        county_code *c = realloc(l->codes, cap * sizeof *c);
+        if (!c)
+            return ZB_ENOMEM;
+        l->codes = c;
+        l->cap = cap;
+    }
+    memcpy(l->codes[l->n++], rec->county, ZB_COUNTY_LEN + 1);
+    return 0;
+}
+
+static int county_list_read(zb_store *s, MDB_txn *txn, county_list *l)
+{
+    memset(l, 0, sizeof *l);
+    int rc = zb_astore_counties(s, txn, county_list_add, l);
     if (rc)
-        return zb_mdb_err(rc);
-    l->codes = calloc(st.ms_entries ? st.ms_entries : 1, sizeof *l->codes);
-    if (!l->codes)
-        return ZB_ENOMEM;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur))) {
         county_list_free(l);
-        return zb_mdb_err(rc);
-    }
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && l->n < st.ms_entries;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != ZB_COUNTY_LEN)
-            continue;
-        memcpy(l->codes[l->n], k.mv_data, ZB_COUNTY_LEN);
-        l->codes[l->n][ZB_COUNTY_LEN] = '\0';
-        l->n++;
-    }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        county_list_free(l);
-        return zb_mdb_err(rc);
-    }
-    return ZB_OK;
+    return rc;
 }
 
 static int code_cmp(const void *key, const void *elem)
@@ -81,67 +74,86 @@ static long county_index(const county_list *l, const char *county)
     return c ? (long)(c - l->codes) : -1;
 }
 
-/* Called once per stored report, in key order (county, then seq). The
- * report is borrowed for the call. Nonzero return stops the scan. */
-typedef int (*visit_fn)(void *ctx, const char *county, uint64_t seq, int64_t received_at,
-                        const Zb__Report *r);
+/* One accident as the reports show it: every revision in revision order
+ * (the last is in force) and when that one was received. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    char id[ZB_ACCIDENT_ID_MAX + 1];
+    int64_t received_at; /* of the revision in force */
+    zb_accident_rev rev; /* the revision in force */
+    size_t revisions;
+    unsigned flags;
+} accident_item;
 
-/* One read pass over the envelopes database. An entry that does not
- * decode is logged and skipped (the store verified it on ingest; `check`
- * is the tool that reports damage). */
-/* want: the content kind the visitor reads (others are skipped before
- * unpacking), or 0 for every report. */
-static int scan_envelopes(MDB_txn *txn, MDB_dbi dbi, int want, visit_fn fn, void *ctx)
+typedef struct {
+    zb_store *s;
+    MDB_txn *txn;
+    accident_item *items;
+    size_t n, cap;
+} accident_list;
+
+static int accident_add(void *ctx, const char *county, const char *id)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
+    accident_list *l = ctx;
+    zb_accident_entry *e;
+    size_t n;
+    int rc = zb_astore_accident_revisions(l->s, l->txn, county, id, &e, &n);
     if (rc)
-        return zb_mdb_err(rc);
-    MDB_val k, v;
-    int mrc, out = ZB_OK;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != ZB_COUNTY_LEN + 8 || v.mv_size <= 8) {
-            ZB_WARN("ZB-REPORT-BADKEY", "envelopes: entry with a %zu-byte key skipped", k.mv_size);
-            continue;
-        }
-        char county[ZB_COUNTY_LEN + 1];
-        memcpy(county, k.mv_data, ZB_COUNTY_LEN);
-        county[ZB_COUNTY_LEN] = '\0';
-        uint64_t seq = zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN);
-        int64_t received_at = (int64_t)zb_be64_get(v.mv_data);
-        /* the store holds what ingest verified, canonical: read the report
-         * bytes in place and unpack them once (no envelope copy, no
-         * re-encoding check: `zhibao-agg check` re-verifies everything) */
-        const uint8_t *rep;
-        size_t rep_len;
-        Zb__Report *r = NULL;
-        int viewed =
-            zb_envelope_report_view((const uint8_t *)v.mv_data + 8, v.mv_size - 8, &rep, &rep_len);
-        if (viewed == 0 && want) {
-            int kind = zb_report_content_kind(rep, rep_len);
-            if (kind != 0 && kind != want)
-                continue; /* the other kind: not needed here */
-        }
-        if (viewed != 0 || (r = zb__report__unpack(NULL, rep_len, rep)) == NULL ||
-            r->content_case == ZB__REPORT__CONTENT__NOT_SET) {
-            ZB_WARN("ZB-REPORT-UNDECODABLE", "county %s seq %" PRIu64 ": stored report skipped",
-                    county, seq);
-            if (r)
-                zb__report__free_unpacked(r, NULL);
-            continue;
-        }
-        rc = fn(ctx, county, seq, received_at, r);
-        zb__report__free_unpacked(r, NULL);
-        if (rc) {
-            out = rc;
-            break;
+        return rc == ZB_ENOTFOUND ? ZB_EDECODE : rc; /* indexed, so it has revisions */
+    zb_accident_rev *revs = malloc(n * sizeof *revs);
+    if (revs && l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        accident_item *p = realloc(l->items, cap * sizeof *p);
+        if (p) {
+            l->items = p;
+            l->cap = cap;
         }
     }
-    mdb_cursor_close(cur);
-    if (out == ZB_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        out = zb_mdb_err(mrc);
-    return out;
+    if (!revs || l->n == l->cap) {
+        free(revs);
+        free(e);
+        return ZB_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        revs[i] = (zb_accident_rev){.revision = e[i].revision,
+                                    .seq = e[i].seq,
+                                    .created_at = e[i].created_at,
+                                    .occurred_at = e[i].occurred_at,
+                                    .county_notified_at = e[i].county_notified_at,
+                                    .industry = e[i].industry,
+                                    .deaths = e[i].deaths,
+                                    .missing = e[i].missing,
+                                    .serious_injuries = e[i].serious_injuries,
+                                    .direct_loss_yuan = e[i].direct_loss_yuan};
+    zb_accident_revs_sort(revs, n);
+    accident_item *it = &l->items[l->n++];
+    memset(it, 0, sizeof *it);
+    memcpy(it->county, county, ZB_COUNTY_LEN + 1);
+    snprintf(it->id, sizeof it->id, "%s", id);
+    it->rev = revs[n - 1];
+    for (size_t i = 0; i < n; i++)
+        if (e[i].seq == it->rev.seq)
+            it->received_at = e[i].received_at;
+    it->revisions = n;
+    it->flags = zb_accident_flags(revs, n);
+    free(revs);
+    free(e);
+    return 0;
+}
+
+/* Every accident whose revision in force occurred in [from, to_end). */
+static int accidents_read(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+                          accident_list *l)
+{
+    memset(l, 0, sizeof *l);
+    l->s = s;
+    l->txn = txn;
+    int rc = zb_astore_accidents_occurred(s, txn, from, to_end, accident_add, l);
+    if (rc) {
+        free(l->items);
+        memset(l, 0, sizeof *l);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------ JSON helpers */
@@ -174,59 +186,58 @@ typedef struct {
     uint64_t stat[STATS_MAX];
 } monthly_county;
 
-typedef struct {
-    const county_list *counties;
-    int ordinal; /* zb_period_ordinal of the period wanted */
-    monthly_county *rows;
-} monthly_ctx;
-
 static const ProtobufCMessageDescriptor *stats_desc(void)
 {
     return &zb__monthly_stats__descriptor;
 }
 
-static int monthly_visit(void *vctx, const char *county, uint64_t seq, int64_t received_at,
-                         const Zb__Report *r)
+static int monthly_version(void *ctx, const zb_monthly_version *v)
 {
-    monthly_ctx *ctx = vctx;
-    int y, m;
-    if (r->content_case != ZB__REPORT__CONTENT_MONTHLY || !r->monthly ||
-        zb_period_parse(r->monthly->period, &y, &m) != 0 || zb_period_ordinal(y, m) != ctx->ordinal)
-        return 0;
-    long i = county_index(ctx->counties, county);
-    if (i < 0)
-        return 0;
-    monthly_county *c = &ctx->rows[i];
-    if (c->versions == 0 || seq < c->first_seq) {
-        c->first_seq = seq;
-        c->first_created_at = r->created_at;
+    monthly_county *c = ctx;
+    if (c->versions == 0) { /* seq order: the first is the first filed */
+        c->first_seq = v->seq;
+        c->first_created_at = v->created_at;
     }
     c->versions++;
-    if (c->versions > 1 && seq < c->cur_seq)
-        return 0; /* an older version: only its timeliness counts */
-    c->cur_seq = seq;
-    c->cur_created_at = r->created_at;
-    c->cur_received_at = received_at;
-    memset(c->tasks, 0, sizeof c->tasks);
-    c->tasks_reported = 0;
+    c->cur_seq = v->seq;
+    c->cur_created_at = v->created_at;
+    c->cur_received_at = v->received_at;
+    return 0;
+}
+
+/* County's versions for the period (an ordinal) from the index, and the
+ * tasks and statistics of the version in force (the only report decoded). */
+static int monthly_read(zb_store *s, MDB_txn *txn, const char *county, int ordinal,
+                        monthly_county *c)
+{
+    int rc = zb_astore_monthly_versions(s, txn, county, ordinal, ordinal, monthly_version, c);
+    if (rc || c->versions == 0)
+        return rc;
+    Zb__Report *r;
+    if ((rc = zb_astore_report_get(s, txn, county, c->cur_seq, &r)))
+        return rc;
+    if (r->content_case != ZB__REPORT__CONTENT_MONTHLY || !r->monthly) {
+        zb__report__free_unpacked(r, NULL);
+        return ZB_EDECODE; /* the index says otherwise: `check` tells */
+    }
     for (size_t t = 0; t < r->monthly->n_tasks; t++) {
         unsigned st = (unsigned)r->monthly->tasks[t]->status;
         if (st < 4)
             c->tasks[st]++;
         c->tasks_reported++;
     }
-    memset(c->has_stat, 0, sizeof c->has_stat);
-    const Zb__MonthlyStats *s = r->monthly->stats;
+    const Zb__MonthlyStats *ms = r->monthly->stats;
     const ProtobufCMessageDescriptor *d = stats_desc();
-    for (unsigned f = 0; s && f < d->n_fields && f < STATS_MAX; f++) {
+    for (unsigned f = 0; ms && f < d->n_fields && f < STATS_MAX; f++) {
         const ProtobufCFieldDescriptor *fd = &d->fields[f];
-        const char *base = (const char *)s;
+        const char *base = (const char *)ms;
         if (*(const protobuf_c_boolean *)(base + fd->quantifier_offset)) {
             c->has_stat[f] = true;
             c->stat[f] = *(const uint64_t *)(base + fd->offset);
         }
     }
-    return 0;
+    zb__report__free_unpacked(r, NULL);
+    return ZB_OK;
 }
 
 static int monthly_row(json_t *row, const char *code, const monthly_county *c, zb_filing f)
@@ -254,24 +265,27 @@ static int monthly_row(json_t *row, const char *code, const monthly_county *c, z
     return rc ? ZB_ENOMEM : ZB_OK;
 }
 
-int zb_consolidate_monthly(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int year, int month,
-                           int64_t now, json_t **out)
+int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
+                           json_t **out)
 {
     *out = NULL;
     county_list cl;
-    int rc = county_list_read(txn, counties, &cl);
+    int rc = county_list_read(s, txn, &cl);
     if (rc)
         return rc;
-    monthly_ctx ctx = {&cl, zb_period_ordinal(year, month),
-                       calloc(cl.n ? cl.n : 1, sizeof(monthly_county))};
+    struct {
+        monthly_county *rows;
+    } ctx = {calloc(cl.n ? cl.n : 1, sizeof(monthly_county))};
     json_t *doc = json_object(), *rows = json_array(), *total = json_object(),
            *reporting = json_object();
     if (!ctx.rows || !doc || !rows || !total || !reporting) {
         rc = ZB_ENOMEM;
         goto fail;
     }
-    if ((rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_MONTHLY, monthly_visit, &ctx)))
-        goto fail;
+    for (size_t i = 0; i < cl.n; i++)
+        if ((rc = monthly_read(s, txn, cl.codes[i], zb_period_ordinal(year, month),
+                               &ctx.rows[i])))
+            goto fail;
 
     const ProtobufCMessageDescriptor *d = stats_desc();
     monthly_county sum = {0};
@@ -289,11 +303,11 @@ int zb_consolidate_monthly(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, in
         for (int t = 0; t < 4; t++)
             sum.tasks[t] += c->tasks[t];
         sum.tasks_reported += c->tasks_reported;
-        for (unsigned s = 0; s < d->n_fields && s < STATS_MAX; s++)
-            if (c->has_stat[s]) {
-                sum.has_stat[s] = true;
-                sum.stat[s] += c->stat[s];
-                n_stat[s]++;
+        for (unsigned k = 0; k < d->n_fields && k < STATS_MAX; k++)
+            if (c->has_stat[k]) {
+                sum.has_stat[k] = true;
+                sum.stat[k] += c->stat[k];
+                n_stat[k]++;
             }
     }
     char period[16], deadline[40];
@@ -317,10 +331,10 @@ int zb_consolidate_monthly(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, in
     rc |= put(total, "tasks_not_reported",
               json_integer((json_int_t)(cl.n - by_status[ZB_FILING_MISSING]) * TASKS_TOTAL -
                            (json_int_t)sum.tasks_reported));
-    for (unsigned s = 0; s < d->n_fields && s < STATS_MAX; s++) {
-        rc |= put(total, d->fields[s].name,
-                  sum.has_stat[s] ? json_integer((json_int_t)sum.stat[s]) : json_null());
-        rc |= put(reporting, d->fields[s].name, json_integer(n_stat[s]));
+    for (unsigned f = 0; f < d->n_fields && f < STATS_MAX; f++) {
+        rc |= put(total, d->fields[f].name,
+                  sum.has_stat[f] ? json_integer((json_int_t)sum.stat[f]) : json_null());
+        rc |= put(reporting, d->fields[f].name, json_integer(n_stat[f]));
     }
     rc |= put(total, "counties_reporting", reporting);
     reporting = NULL;
@@ -352,74 +366,13 @@ fail:
 
 /* ------------------------------------------------------------ accidents */
 
-typedef struct {
-    char county[ZB_COUNTY_LEN + 1];
-    char id[ZB_ACCIDENT_ID_MAX + 1];
-    int64_t received_at;
-    zb_accident_rev rev;
-} accident_item;
-
-typedef struct {
-    accident_item *items;
-    size_t n, cap;
-} accident_ctx;
-
-static int accident_visit(void *vctx, const char *county, uint64_t seq, int64_t received_at,
-                          const Zb__Report *r)
-{
-    accident_ctx *ctx = vctx;
-    const Zb__AccidentReport *a = r->accident;
-    if (r->content_case != ZB__REPORT__CONTENT_ACCIDENT || !a || !a->accident_id ||
-        !a->occurred_at || !a->county_notified_at)
-        return 0;
-    size_t id_len = strlen(a->accident_id);
-    if (id_len > ZB_ACCIDENT_ID_MAX) {
-        ZB_WARN("ZB-REPORT-BADID", "county %s seq %" PRIu64 ": accident id too long, skipped",
-                county, seq);
-        return 0;
-    }
-    if (ctx->n == ctx->cap) {
-        size_t cap = ctx->cap ? 2 * ctx->cap : 256;
-        accident_item *p = realloc(ctx->items, cap * sizeof *p);
-        if (!p)
-            return ZB_ENOMEM;
-        ctx->items = p;
-        ctx->cap = cap;
-    }
-    accident_item *it = &ctx->items[ctx->n++];
-    memset(it, 0, sizeof *it);
-    memcpy(it->county, county, ZB_COUNTY_LEN + 1);
-    memcpy(it->id, a->accident_id, id_len + 1); /* length checked above */
-    it->received_at = received_at;
-    zb_accident_rev_of(r, seq, &it->rev);
-    return 0;
-}
-
-static int item_cmp(const void *pa, const void *pb)
-{
-    const accident_item *a = pa, *b = pb;
-    int c = strcmp(a->county, b->county);
-    if (c)
-        return c;
-    if ((c = strcmp(a->id, b->id)))
-        return c;
-    return zb_accident_rev_cmp(&a->rev, &b->rev);
-}
-
-/* One accident in force: its last item and its flags. */
-typedef struct {
-    const accident_item *cur;
-    size_t revisions;
-    unsigned flags;
-} accident_out;
-
 static int out_cmp(const void *pa, const void *pb)
 {
-    const accident_out *a = pa, *b = pb;
-    if (a->cur->rev.occurred_at != b->cur->rev.occurred_at)
-        return a->cur->rev.occurred_at > b->cur->rev.occurred_at ? -1 : 1; /* newest first */
-    int c = strcmp(a->cur->county, b->cur->county);
-    return c ? c : strcmp(a->cur->id, b->cur->id);
+    const accident_item *a = pa, *b = pb;
+    if (a->rev.occurred_at != b->rev.occurred_at)
+        return a->rev.occurred_at > b->rev.occurred_at ? -1 : 1; /* newest first */
+    int c = strcmp(a->county, b->county);
+    return c ? c : strcmp(a->id, b->id);
 }
 
 /* Add one accident to totals[key] = {"accidents", "deaths", "missing"}. */
@@ -447,23 +400,22 @@ static int total_add(json_t *totals, const char *key, const zb_accident_rev *r)
     return ZB_OK;
 }
 
-static int accident_row(json_t *row, const accident_out *o)
+static int accident_row(json_t *row, const accident_item *it)
 {
-    const accident_item *it = o->cur;
     const zb_accident_rev *r = &it->rev;
     zb_grade g = zb_accident_rev_grade(r);
     const char *ind = zb_industry_name(r->industry);
     json_t *flags = json_array();
     int rc = flags ? 0 : ZB_ENOMEM;
     for (unsigned i = 0; flags && i < ZB_FLAG_COUNT; i++)
-        if (o->flags & (1u << i))
+        if (it->flags & (1u << i))
             rc |=
                 json_array_append_new(flags, json_string(zb_accident_flag_name(i))) ? ZB_ENOMEM : 0;
     rc |= put(row, "county", json_string(it->county));
     rc |= put(row, "name", json_string(county_name(it->county)));
     rc |= put(row, "accident_id", json_string(it->id));
     rc |= put(row, "revision", json_integer(r->revision));
-    rc |= put(row, "revisions", json_integer((json_int_t)o->revisions));
+    rc |= put(row, "revisions", json_integer((json_int_t)it->revisions));
     rc |= put(row, "occurred_at", zb_json_time(r->occurred_at));
     rc |= put(row, "industry", ind ? json_string(ind) : json_null());
     rc |= put(row, "grade", json_string(zb_grade_name(g)));
@@ -481,48 +433,22 @@ static int accident_row(json_t *row, const accident_out *o)
     return rc ? ZB_ENOMEM : ZB_OK;
 }
 
-int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int64_t from,
-                             int64_t to_end, const char *from_s, const char *to_s, json_t **out)
+int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+                             const char *from_s, const char *to_s, json_t **out)
 {
     *out = NULL;
     county_list cl = {0};
-    accident_ctx ctx = {0};
-    accident_out *outs = NULL;
-    zb_accident_rev *revs = NULL;
-    size_t n_out = 0;
+    accident_list al = {0};
     json_t *doc = json_object(), *list = json_array(), *totals = json_object(),
            *by_county = json_object(), *by_industry = json_object(), *by_grade = json_object();
     int rc = ZB_ENOMEM;
     if (!doc || !list || !totals || !by_county || !by_industry || !by_grade)
         goto fail;
-    if ((rc = county_list_read(txn, counties, &cl)) ||
-        (rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_ACCIDENT, accident_visit, &ctx)))
+    if ((rc = county_list_read(s, txn, &cl)) || (rc = accidents_read(s, txn, from, to_end, &al)))
         goto fail;
     rc = ZB_ENOMEM;
-    if (ctx.n > 1)
-        qsort(ctx.items, ctx.n, sizeof *ctx.items, item_cmp);
-    outs = calloc(ctx.n ? ctx.n : 1, sizeof *outs);
-    revs = calloc(ctx.n ? ctx.n : 1, sizeof *revs);
-    if (!outs || !revs)
-        goto fail;
-    for (size_t i = 0; i < ctx.n;) {
-        size_t j = i;
-        while (j < ctx.n && strcmp(ctx.items[j].county, ctx.items[i].county) == 0 &&
-               strcmp(ctx.items[j].id, ctx.items[i].id) == 0) {
-            revs[j - i] = ctx.items[j].rev;
-            j++;
-        }
-        const accident_item *cur = &ctx.items[j - 1];
-        if (cur->rev.occurred_at >= from && cur->rev.occurred_at < to_end) {
-            outs[n_out].cur = cur;
-            outs[n_out].revisions = j - i;
-            outs[n_out].flags = zb_accident_flags(revs, j - i);
-            n_out++;
-        }
-        i = j;
-    }
-    if (n_out > 1)
-        qsort(outs, n_out, sizeof *outs, out_cmp);
+    if (al.n > 1)
+        qsort(al.items, al.n, sizeof *al.items, out_cmp);
 
     /* every enrolled county and every grade appears in the totals, with zeros */
     for (size_t i = 0; i < cl.n; i++)
@@ -531,12 +457,12 @@ int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, 
     for (int g = ZB_GRADE_GENERAL; g <= ZB_GRADE_ESPECIALLY_SERIOUS; g++)
         if (total_add(by_grade, zb_grade_name((zb_grade)g), NULL))
             goto fail;
-    for (size_t i = 0; i < n_out; i++) {
-        const zb_accident_rev *r = &outs[i].cur->rev;
+    for (size_t i = 0; i < al.n; i++) {
+        const zb_accident_rev *r = &al.items[i].rev;
         const char *ind = zb_industry_name(r->industry);
         json_t *row = json_object();
-        if (!row || accident_row(row, &outs[i]) || json_array_append_new(list, row) ||
-            total_add(by_county, outs[i].cur->county, r) ||
+        if (!row || accident_row(row, &al.items[i]) || json_array_append_new(list, row) ||
+            total_add(by_county, al.items[i].county, r) ||
             total_add(by_industry, ind ? ind : "unknown", r) ||
             total_add(by_grade, zb_grade_name(zb_accident_rev_grade(r)), r))
             goto fail;
@@ -548,7 +474,7 @@ int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, 
     by_industry = NULL;
     e |= put(totals, "by_grade", by_grade);
     by_grade = NULL;
-    e |= put(totals, "accidents", json_integer((json_int_t)n_out));
+    e |= put(totals, "accidents", json_integer((json_int_t)al.n));
     e |= put(doc, "from", json_string(from_s));
     e |= put(doc, "to", json_string(to_s));
     e |= put(doc, "grade_rule", json_string(zb_missing_rule_name(ZB_MISSING_COUNT_AS_DEAD)));
@@ -558,9 +484,7 @@ int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, 
     totals = NULL;
     if (e)
         goto fail;
-    free(outs);
-    free(revs);
-    free(ctx.items);
+    free(al.items);
     county_list_free(&cl);
     *out = doc;
     return ZB_OK;
@@ -571,9 +495,7 @@ fail:
     json_decref(by_county);
     json_decref(by_industry);
     json_decref(by_grade);
-    free(outs);
-    free(revs);
-    free(ctx.items);
+    free(al.items);
     county_list_free(&cl);
     return rc ? rc : ZB_ENOMEM;
 }
@@ -587,52 +509,50 @@ typedef struct {
 } matrix_cell;
 
 typedef struct {
-    const county_list *counties;
     int first, n_periods; /* period ordinals first .. first + n_periods - 1 */
-    matrix_cell *cells;   /* county-major */
+    matrix_cell *row;     /* one county's cells */
 } matrix_ctx;
 
-static int matrix_visit(void *vctx, const char *county, uint64_t seq, int64_t received_at,
-                        const Zb__Report *r)
+static int matrix_version(void *vctx, const zb_monthly_version *v)
 {
-    (void)received_at;
     matrix_ctx *ctx = vctx;
-    int y, m;
-    if (r->content_case != ZB__REPORT__CONTENT_MONTHLY || !r->monthly ||
-        zb_period_parse(r->monthly->period, &y, &m) != 0)
+    int p = v->period - ctx->first;
+    if (p < 0 || p >= ctx->n_periods)
         return 0;
-    int p = zb_period_ordinal(y, m) - ctx->first;
-    long i = county_index(ctx->counties, county);
-    if (p < 0 || p >= ctx->n_periods || i < 0)
-        return 0;
-    matrix_cell *c = &ctx->cells[(size_t)i * (size_t)ctx->n_periods + (size_t)p];
-    if (!c->filed || seq < c->first_seq) {
+    matrix_cell *c = &ctx->row[p];
+    if (!c->filed) { /* (period, seq) order: the first is the first filed */
         c->filed = true;
-        c->first_seq = seq;
-        c->first_created_at = r->created_at;
+        c->first_seq = v->seq;
+        c->first_created_at = v->created_at;
     }
     return 0;
 }
 
-int zb_consolidate_matrix(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int y0, int m0, int y1,
-                          int m1, json_t **out)
+int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int m1,
+                          json_t **out)
 {
     *out = NULL;
     int first = zb_period_ordinal(y0, m0), n = zb_period_ordinal(y1, m1) - first + 1;
     if (n < 1 || n > ZB_MATRIX_MAX_PERIODS)
         return ZB_EINVAL;
     county_list cl;
-    int rc = county_list_read(txn, counties, &cl);
+    int rc = county_list_read(s, txn, &cl);
     if (rc)
         return rc;
-    matrix_ctx ctx = {&cl, first, n, calloc((cl.n ? cl.n : 1) * (size_t)n, sizeof(matrix_cell))};
+    struct {
+        matrix_cell *cells; /* county-major */
+    } ctx = {calloc((cl.n ? cl.n : 1) * (size_t)n, sizeof(matrix_cell))};
     json_t *doc = json_object(), *periods = json_array(), *rows = json_array(),
            *totals = json_object();
     rc = ZB_ENOMEM;
     if (!ctx.cells || !doc || !periods || !rows || !totals)
         goto fail;
-    if ((rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_MONTHLY, matrix_visit, &ctx)))
-        goto fail;
+    for (size_t i = 0; i < cl.n; i++) {
+        matrix_ctx mc = {first, n, &ctx.cells[i * (size_t)n]};
+        if ((rc = zb_astore_monthly_versions(s, txn, cl.codes[i], first, first + n - 1,
+                                             matrix_version, &mc)))
+            goto fail;
+    }
     rc = ZB_ENOMEM;
     char names[ZB_MATRIX_MAX_PERIODS][16];
     for (int p = 0; p < n; p++) {
@@ -772,35 +692,31 @@ static int indicator_load(MDB_txn *txn, MDB_dbi figures, const char *county, int
     return ZB_OK;
 }
 
-int zb_consolidate_indicators(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, MDB_dbi figures,
-                              int year, int64_t now, json_t **out)
+int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, json_t **out)
 {
     *out = NULL;
+    MDB_dbi figures = zb_store_dbi(s, AGG_DB_FIGURES);
     county_list cl = {0};
-    accident_ctx ctx = {0};
+    accident_list al = {0};
     ind_row *rows_acc = NULL;
     json_t *doc = json_object(), *rows = json_array(), *total = json_object(), *imc = json_array();
     int rc = ZB_ENOMEM;
     if (!doc || !rows || !total || !imc)
         goto fail;
-    if ((rc = county_list_read(txn, counties, &cl)) ||
-        (rc = scan_envelopes(txn, envelopes, ZB__REPORT__CONTENT_ACCIDENT, accident_visit, &ctx)))
+    zb_indicator_window w;
+    zb_indicator_window_of(year, now, &w);
+    /* the previous year's window ends where this year's begins or before */
+    if ((rc = county_list_read(s, txn, &cl)) ||
+        (rc = accidents_read(s, txn, w.prev_from, w.to, &al)))
         goto fail;
     rc = ZB_ENOMEM;
     rows_acc = calloc(cl.n + 1, sizeof *rows_acc); /* [cl.n]: the total */
     if (!rows_acc)
         goto fail;
-    zb_indicator_window w;
-    zb_indicator_window_of(year, now, &w);
-    if (ctx.n > 1)
-        qsort(ctx.items, ctx.n, sizeof *ctx.items, item_cmp);
-    /* the revision in force of each accident: the last of its group */
-    for (size_t i = 0; i < ctx.n; i++) {
-        if (i + 1 < ctx.n && strcmp(ctx.items[i + 1].county, ctx.items[i].county) == 0 &&
-            strcmp(ctx.items[i + 1].id, ctx.items[i].id) == 0)
-            continue;
-        const zb_accident_rev *r = &ctx.items[i].rev;
-        long ci = county_index(&cl, ctx.items[i].county);
+    /* each accident by its revision in force */
+    for (size_t i = 0; i < al.n; i++) {
+        const zb_accident_rev *r = &al.items[i].rev;
+        long ci = county_index(&cl, al.items[i].county);
         if (ci < 0)
             continue;
         ind_row *c = &rows_acc[ci];
@@ -897,7 +813,7 @@ int zb_consolidate_indicators(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties,
     if (e)
         goto fail;
     free(rows_acc);
-    free(ctx.items);
+    free(al.items);
     county_list_free(&cl);
     *out = doc;
     return ZB_OK;
@@ -907,7 +823,7 @@ fail:
     json_decref(total);
     json_decref(imc);
     free(rows_acc);
-    free(ctx.items);
+    free(al.items);
     county_list_free(&cl);
     return rc ? rc : ZB_ENOMEM;
 }
@@ -916,18 +832,13 @@ fail:
 
 int zb_consolidate_query(MDB_txn *txn, zb_store *s, const zb_query *q, int64_t now, json_t **out)
 {
-    MDB_dbi env = zb_store_dbi(s, AGG_DB_ENVELOPES), cty = zb_store_dbi(s, AGG_DB_COUNTIES);
     switch (q->kind) {
-    case ZB_QUERY_MONTHLY:
-        return zb_consolidate_monthly(txn, env, cty, q->year, q->month, now, out);
+    case ZB_QUERY_MONTHLY: return zb_consolidate_monthly(s, txn, q->year, q->month, now, out);
     case ZB_QUERY_ACCIDENTS:
-        return zb_consolidate_accidents(txn, env, cty, q->from, q->to_end, q->from_s, q->to_s, out);
+        return zb_consolidate_accidents(s, txn, q->from, q->to_end, q->from_s, q->to_s, out);
     case ZB_QUERY_MATRIX:
-        return zb_consolidate_matrix(txn, env, cty, q->year, q->month, q->to_year, q->to_month,
-                                     out);
-    case ZB_QUERY_INDICATORS:
-        return zb_consolidate_indicators(txn, env, cty, zb_store_dbi(s, AGG_DB_FIGURES), q->year,
-                                         now, out);
+        return zb_consolidate_matrix(s, txn, q->year, q->month, q->to_year, q->to_month, out);
+    case ZB_QUERY_INDICATORS: return zb_consolidate_indicators(s, txn, q->year, now, out);
     }
     *out = NULL;
     return ZB_EINVAL;

@@ -23,8 +23,11 @@
  * rows). The rules applied (timeliness, flags, grades, the indicators'
  * window and target) are rules.h's.
  *
- * The store is read in one read-only LMDB transaction the caller holds, so
- * reports run beside a running `serve`. Signatures are not re-verified
+ * The store (the aggregator's, astore.h) is read in one read-only LMDB
+ * transaction the caller holds, so reports run beside a running `serve`.
+ * Every report reads the store's indexes and decodes only the rows it
+ * shows (the monthly report: the version in force of each county), so its
+ * cost follows the rows returned, not the size of the store. Signatures are not re-verified
  * here: the aggregator verified each one on ingest, and `zhibao-agg check`
  * re-verifies the whole store.
  *
@@ -43,29 +46,29 @@
 
 /* ---- building the reports ---- */
 
-/* Build the monthly report for period (year, month) from the store read in
- * txn (envelopes and counties databases). *out: new JSON reference
+/* Build the monthly report for period (year, month) from the store s read
+ * in txn. *out: new JSON reference
  *   {"period", "deadline", "deadline_passed", "rows": [...], "total": {...}}
  * (caller decrefs). now (Unix s) only decides deadline_passed. */
-int zb_consolidate_monthly(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int year, int month,
-                           int64_t now, json_t **out);
+int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
+                           json_t **out);
 
 /* The accidents whose occurred_at (of the revision in force) lies in
  * [from, to_end) (Unix s). *out: {"from", "to", "grade_rule", "accidents":
  * [...] newest first, "totals": {"by_county", "by_industry", "by_grade"}}.
  * from_s/to_s are the dates as given, echoed in the output. */
-int zb_consolidate_accidents(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int64_t from,
-                             int64_t to_end, const char *from_s, const char *to_s, json_t **out);
+int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+                             const char *from_s, const char *to_s, json_t **out);
 
 /* Counties x periods from (y0, m0) to (y1, m1) inclusive, at most
  * ZB_MATRIX_MAX_PERIODS (query.h). *out: {"from", "to", "periods": [...], "rows":
  * [{"county", "name", "<period>": status...}], "totals": {"<period>":
  * {"on_time", "late", "missing"}}}. ZB_EINVAL for a bad range. */
-int zb_consolidate_matrix(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int y0, int m0, int y1,
-                          int m1, json_t **out);
+int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int m1,
+                          json_t **out);
 
-/* The indicators for year as of now (Unix s) from the envelopes, counties
- * and figures databases. Deaths are those of the revision in force of each
+/* The indicators for year as of now (Unix s) from the store s (its
+ * accidents, counties and the loaded figures). Deaths are those of the revision in force of each
  * accident whose occurred_at (of that revision) lies in the window; the
  * missing are NOT counted as deaths here (they are reported beside them,
  * as "missing"): the indicators count confirmed deaths. Rates divide the
@@ -100,8 +103,7 @@ int zb_consolidate_matrix(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, int
  *    (deaths_coal_mine / coal_output_tonnes x 1000000): null where the
  *    denominator is not loaded or 0}
  * Every real is rounded to 6 decimal places. */
-int zb_consolidate_indicators(MDB_txn *txn, MDB_dbi envelopes, MDB_dbi counties, MDB_dbi figures,
-                              int year, int64_t now, json_t **out);
+int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, json_t **out);
 
 /* Build the report q asks for (checked by zb_query_parse) from the
  * aggregator's store s, read in txn (a read transaction of s the caller

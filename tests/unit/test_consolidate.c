@@ -9,8 +9,8 @@
  * from a store with loaded figures.
  *
  * Every expected Unix time was computed independently (Python's datetime)
- * and is hard-coded. The modules under test (rules.h, figures.h,
- * render.h, consolidate.h) come from zb_agg.
+ * and is hard-coded. The store is a real aggregator store written through
+ * astore.h, so the reports read the same indexes they read in production.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,7 +225,9 @@ static void test_display_width(void **state)
 
 /* ------------------------------------------------------------ from a store */
 
-static const char *const test_dbs[] = {"counties", "envelopes", "figures"};
+/* The store under test: a real aggregator store (astore.h), written
+ * through the store module so that its indexes are maintained. */
+static zb_store *g_store;
 
 typedef struct {
     char root[512];
@@ -239,10 +241,11 @@ static int setup_store(void **state)
         return -1;
     const char *base = getenv("TMPDIR");
     snprintf(f->root, sizeof f->root, "%s/zb-test-cons-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(f->root) || zb_store_open(&f->store, f->root, test_dbs, 3, 0, true, false)) {
+    if (!mkdtemp(f->root) || zb_astore_open(&f->store, f->root, true, false)) {
         free(f);
         return -1;
     }
+    g_store = f->store;
     *state = f;
     return 0;
 }
@@ -263,8 +266,10 @@ static int teardown_store(void **state)
 
 static void put_county(MDB_txn *txn, MDB_dbi dbi, const char *county)
 {
-    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v = {1, (void *)"x"};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    (void)dbi;
+    zb_county_rec rec = {0};
+    memcpy(rec.county, county, ZB_COUNTY_LEN);
+    assert_int_equal(zb_astore_county_put(g_store, txn, &rec), 0);
 }
 
 /* Store r as county's report seq, received at received_at, in an envelope
@@ -286,16 +291,10 @@ static void put_report(MDB_txn *txn, MDB_dbi dbi, Zb__Report *r, int64_t receive
     env.signer.len = 32;
     env.signature.data = zero;
     env.signature.len = 64;
-    size_t elen = zb__envelope__get_packed_size(&env);
-    uint8_t *val = malloc(8 + elen), key[ZB_COUNTY_LEN + 8];
-    assert_non_null(val);
-    zb_be64_put(val, (uint64_t)received_at);
-    zb__envelope__pack(&env, val + 8);
-    memcpy(key, r->county, ZB_COUNTY_LEN);
-    zb_be64_put(key + ZB_COUNTY_LEN, r->seq);
-    MDB_val k = {sizeof key, key}, v = {8 + elen, val};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    free(val);
+    (void)dbi;
+    zb_stored_env stored;
+    assert_int_equal(
+        zb_astore_envelope_put(g_store, txn, r->county, r->seq, received_at, &env, r, &stored), 0);
     free(rb);
 }
 
@@ -386,7 +385,7 @@ static void test_monthly_from_store(void **state)
     fixture *f = *state;
     MDB_txn *txn;
     assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
-    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1);
+    MDB_dbi cty = zb_store_dbi(f->store, AGG_DB_COUNTIES), env = zb_store_dbi(f->store, AGG_DB_ENVELOPES);
     put_county(txn, cty, "222401");
     put_county(txn, cty, "222402");
     put_county(txn, cty, "222403");
@@ -405,7 +404,7 @@ static void test_monthly_from_store(void **state)
 
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
     json_t *doc = NULL;
-    assert_int_equal(zb_consolidate_monthly(txn, env, cty, 2026, 10, DL_2026_10 + 1, &doc), 0);
+    assert_int_equal(zb_consolidate_monthly(f->store, txn, 2026, 10, DL_2026_10 + 1, &doc), 0);
     mdb_txn_abort(txn);
     assert_string_equal(json_string_value(json_object_get(doc, "period")), "2026-10");
     assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
@@ -467,7 +466,7 @@ static void test_monthly_from_store(void **state)
 
     /* matrix September..October */
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
-    assert_int_equal(zb_consolidate_matrix(txn, env, cty, 2026, 9, 2026, 10, &doc), 0);
+    assert_int_equal(zb_consolidate_matrix(f->store, txn, 2026, 9, 2026, 10, &doc), 0);
     mdb_txn_abort(txn);
     rows = json_object_get(doc, "rows");
     assert_string_equal(row_str(rows, 0, "2026-09"), "missing");
@@ -477,7 +476,7 @@ static void test_monthly_from_store(void **state)
     assert_string_equal(row_str(rows, 2, "2026-10"), "missing");
     json_decref(doc);
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
-    assert_int_equal(zb_consolidate_matrix(txn, env, cty, 2026, 10, 2026, 9, &doc), ZB_EINVAL);
+    assert_int_equal(zb_consolidate_matrix(f->store, txn, 2026, 10, 2026, 9, &doc), ZB_EINVAL);
     mdb_txn_abort(txn);
 }
 
@@ -486,7 +485,7 @@ static void test_accidents_from_store(void **state)
     fixture *f = *state;
     MDB_txn *txn;
     assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
-    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1);
+    MDB_dbi cty = zb_store_dbi(f->store, AGG_DB_COUNTIES), env = zb_store_dbi(f->store, AGG_DB_ENVELOPES);
     put_county(txn, cty, "222401");
     put_county(txn, cty, "222402");
     /* X: 2 dead (general) then 2 dead + 1 missing (larger) on day 2 */
@@ -503,7 +502,7 @@ static void test_accidents_from_store(void **state)
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
     json_t *doc = NULL;
     assert_int_equal(
-        zb_consolidate_accidents(txn, env, cty, from, to + DAY, "2026-10-14", "2026-10-14", &doc),
+        zb_consolidate_accidents(f->store, txn, from, to + DAY, "2026-10-14", "2026-10-14", &doc),
         0);
     mdb_txn_abort(txn);
     assert_string_equal(json_string_value(json_object_get(doc, "grade_rule")),
@@ -541,7 +540,7 @@ static void test_accidents_from_store(void **state)
     /* the day before: nothing */
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
     assert_int_equal(
-        zb_consolidate_accidents(txn, env, cty, from - DAY, from, "2026-10-13", "2026-10-13", &doc),
+        zb_consolidate_accidents(f->store, txn, from - DAY, from, "2026-10-13", "2026-10-13", &doc),
         0);
     mdb_txn_abort(txn);
     assert_int_equal(json_array_size(json_object_get(doc, "accidents")), 0);
@@ -828,8 +827,8 @@ static void test_indicators_from_store(void **state)
     fixture *f = *state;
     MDB_txn *txn;
     assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
-    MDB_dbi cty = zb_store_dbi(f->store, 0), env = zb_store_dbi(f->store, 1),
-            fig = zb_store_dbi(f->store, 2);
+    MDB_dbi cty = zb_store_dbi(f->store, AGG_DB_COUNTIES), env = zb_store_dbi(f->store, AGG_DB_ENVELOPES),
+            fig = zb_store_dbi(f->store, AGG_DB_FIGURES);
     put_county(txn, cty, "222401");
     put_county(txn, cty, "222402");
     /* 222401, year 2026 as of 2026-07-02T12:00:00+08:00 (elapsed 0.5):
@@ -873,7 +872,7 @@ static void test_indicators_from_store(void **state)
     assert_true(back.gdp_100m_yuan == 250);
     assert_int_equal(zb_figures_get(txn, fig, "222402", 2025, &back), ZB_ENOTFOUND);
     json_t *doc = NULL;
-    assert_int_equal(zb_consolidate_indicators(txn, env, cty, fig, 2026, 1782964800, &doc), 0);
+    assert_int_equal(zb_consolidate_indicators(f->store, txn, 2026, 1782964800, &doc), 0);
     mdb_txn_abort(txn);
     assert_string_equal(json_string_value(json_object_get(doc, "to")),
                         "2026-07-02T12:00:00+08:00");
@@ -968,7 +967,7 @@ static void test_indicators_from_store(void **state)
     assert_int_equal(zb_figures_put(txn, fig, &ff, 1782964800), 0);
     assert_int_equal(zb_store_commit(txn), 0);
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
-    assert_int_equal(zb_consolidate_indicators(txn, env, cty, fig, 2026, 1782964800, &doc), 0);
+    assert_int_equal(zb_consolidate_indicators(f->store, txn, 2026, 1782964800, &doc), 0);
     mdb_txn_abort(txn);
     b = json_array_get(json_object_get(doc, "rows"), 1);
     t = json_object_get(doc, "total");
