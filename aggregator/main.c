@@ -41,7 +41,9 @@ static void usage(FILE *f)
           "  revoke  --dir A --county CODE           (then enroll the replacement key)\n"
           "  serve   --dir A --listen ENDPOINT      (e.g. tcp://0.0.0.0:7400)\n"
           "  status  --dir A [--json]\n"
-          "  check   --dir A                        (re-verify every stored envelope)\n"
+          "  check   --dir A                        (re-verify every stored envelope and the\n"
+          "          indexes the reports read)\n"
+          "  reindex --dir A                        (rebuild those indexes from the envelopes)\n"
           "  report  monthly --dir A --period YYYY-MM [--format table|csv|json]\n"
           "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--format ...]\n"
           "  report  matrix --dir A --from YYYY-MM --to YYYY-MM [--format ...]\n"
@@ -283,73 +285,73 @@ static int cmd_serve(const args *a)
     return 0;
 }
 
+typedef struct {
+    json_t *rows;
+    uint64_t total;
+} status_ctx;
+
+static int status_county(void *ctx, const zb_county_rec *rec)
+{
+    status_ctx *st = ctx;
+    json_t *row = json_object();
+    const zb_county *c = zb_county_find(rec->county);
+    json_object_set_new(row, "county", json_string(rec->county));
+    json_object_set_new(row, "name", json_string(c ? c->name : ""));
+    json_object_set_new(row, "seq", json_integer((json_int_t)rec->acked_seq));
+    json_object_set_new(row, "reports", json_integer((json_int_t)rec->reports));
+    json_object_set_new(row, "last_received_at",
+                        rec->last_received_at ? zb_json_time(rec->last_received_at) : json_null());
+    char hex[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(rec->key, ZB_PK_LEN, hex);
+    json_object_set_new(row, "key", json_string(hex));
+    json_array_append_new(st->rows, row);
+    st->total += rec->reports;
+    return 0;
+}
+
+static int status_refusal(void *ctx, const char *reason, uint64_t count)
+{
+    json_object_set_new(ctx, reason, json_integer((json_int_t)count));
+    return 0;
+}
+
 static int cmd_status(const args *a)
 {
     zb_agg *agg;
     int ex = open_agg(a, true, &agg);
     if (ex)
         return ex;
+    zb_store *s = zb_agg_store(agg);
     MDB_txn *txn;
-    if (zb_store_begin(zb_agg_store(agg), true, &txn)) {
+    if (zb_store_begin(s, true, &txn)) {
         zb_agg_close(&agg);
         return EXIT_RUNTIME;
     }
     json_t *root = json_object(), *rows = json_array(), *refusals = json_object();
-    MDB_cursor *cur;
-    MDB_val k, v;
-    mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_COUNTIES), &cur);
-    uint64_t total = 0;
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char code[ZB_COUNTY_LEN + 1] = "";
-        if (k.mv_size != ZB_COUNTY_LEN)
-            continue;
-        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
-        zb_county_rec rec;
-        if (zb_agg_county_get(agg, txn, code, &rec) != 0)
-            continue;
-        json_t *row = json_object();
-        const zb_county *c = zb_county_find(code);
-        json_object_set_new(row, "county", json_string(code));
-        json_object_set_new(row, "name", json_string(c ? c->name : ""));
-        json_object_set_new(row, "seq", json_integer((json_int_t)rec.acked_seq));
-        json_object_set_new(row, "reports", json_integer((json_int_t)rec.reports));
-        char when[40] = "";
-        if (rec.last_received_at)
-            (void)zb_time_format(rec.last_received_at, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
-        json_object_set_new(row, "last_received_at", rec.last_received_at ? json_string(when)
-                                                                          : json_null());
-        char hex[2 * ZB_PK_LEN + 1];
-        zb_hex_encode(rec.key, ZB_PK_LEN, hex);
-        json_object_set_new(row, "key", json_string(hex));
-        json_array_append_new(rows, row);
-        total += rec.reports;
-    }
-    mdb_cursor_close(cur);
-    mdb_cursor_open(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_REFUSALS), &cur);
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char name[64];
-        if (k.mv_size >= sizeof name || v.mv_size != 8)
-            continue;
-        memcpy(name, k.mv_data, k.mv_size);
-        name[k.mv_size] = '\0';
-        json_object_set_new(refusals, name, json_integer((json_int_t)zb_be64_get(v.mv_data)));
-    }
-    mdb_cursor_close(cur);
-    MDB_stat ev;
-    mdb_stat(txn, zb_store_dbi(zb_agg_store(agg), AGG_DB_EVIDENCE), &ev);
+    status_ctx st = {rows, 0};
+    int rc = zb_astore_counties(s, txn, status_county, &st);
+    if (rc == 0)
+        rc = zb_astore_refusals(s, txn, status_refusal, refusals);
+    uint64_t evidence = zb_astore_evidence_count(s, txn);
     mdb_txn_abort(txn);
     zb_agg_close(&agg);
+    if (rc) {
+        fprintf(stderr, "error: status: %s\n", zb_strerror(rc));
+        json_decref(root);
+        json_decref(rows);
+        json_decref(refusals);
+        return EXIT_RUNTIME;
+    }
+    uint64_t total = st.total;
 
     json_object_set_new(root, "counties", rows);
     json_object_set_new(root, "reports", json_integer((json_int_t)total));
     json_object_set_new(root, "refusals", refusals);
-    json_object_set_new(root, "equivocation_evidence", json_integer((json_int_t)ev.ms_entries));
+    json_object_set_new(root, "equivocation_evidence", json_integer((json_int_t)evidence));
     if (a->json) {
-        char *s = json_dumps(root, JSON_INDENT(2));
-        puts(s ? s : "{}");
-        free(s);
+        char *text = json_dumps(root, JSON_INDENT(2));
+        puts(text ? text : "{}");
+        free(text);
     } else {
         printf("%-8s %-10s %8s %8s  %s\n", "COUNTY", "NAME", "SEQ", "REPORTS", "LAST RECEIVED");
         size_t i;
@@ -375,8 +377,8 @@ static int cmd_status(const args *a)
         {
             printf("refused %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(val));
         }
-        if (ev.ms_entries)
-            printf("equivocation evidence kept: %zu\n", (size_t)ev.ms_entries);
+        if (evidence)
+            printf("equivocation evidence kept: %" PRIu64 "\n", evidence);
     }
     json_decref(root);
     return 0;
@@ -403,6 +405,39 @@ static int cmd_check(const args *a)
     if (n == 0)
         printf("store intact: every signature, sequence and hash chain verifies\n");
     return n == 0 ? 0 : 1;
+}
+
+/* `reindex`: rebuild the store's indexes from the envelopes (a store of an
+ * older release is reindexed when opened; this is for an index `check`
+ * found wrong). One write transaction: `serve` waits for it, loses nothing. */
+static int cmd_reindex(const args *a)
+{
+    if (!a->dir) {
+        fprintf(stderr, "error: --dir: missing\n");
+        return EXIT_USAGE;
+    }
+    zb_store *s = NULL;
+    int rc = zb_astore_open(&s, a->dir, false, false);
+    uint64_t n = 0;
+    for (int attempt = 0; rc == 0; attempt++) {
+        MDB_txn *txn;
+        if ((rc = zb_store_begin(s, false, &txn)))
+            break;
+        if ((rc = zb_astore_reindex(s, txn, &n)))
+            mdb_txn_abort(txn);
+        else
+            rc = zb_store_commit(txn);
+        if (rc != ZB_EMAPFULL || attempt > 2 || zb_store_grow(s) != 0)
+            break;
+    }
+    zb_store_close(&s);
+    if (rc) {
+        fprintf(stderr, "error: reindex: %s%s\n", zb_strerror(rc),
+                rc == ZB_ENOTFOUND ? " (no aggregator store in --dir)" : "");
+        return EXIT_RUNTIME;
+    }
+    printf("reindexed %" PRIu64 " envelopes\n", n);
+    return 0;
 }
 
 /* `report KIND`'s options by the bare names query.h reads: --json is
@@ -661,6 +696,7 @@ int main(int argc, char **argv)
                 {"serve", cmd_serve, ZB_LOG_INFO},
                 {"status", cmd_status, ZB_LOG_WARN},
                 {"check", cmd_check, ZB_LOG_WARN},
+                {"reindex", cmd_reindex, ZB_LOG_WARN},
                 {"revoke", cmd_revoke, ZB_LOG_WARN},
                 {"report", cmd_report, ZB_LOG_WARN},
                 {"load-figures", cmd_load_figures, ZB_LOG_WARN},

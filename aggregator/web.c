@@ -92,18 +92,15 @@ static const char *q_get(const query *q, const char *name)
 
 /* ------------------------------------------------------------ the reports */
 
-/* A read transaction on agg's store, and its envelopes and counties databases. */
+/* A read transaction on agg's store (astore.h). */
 typedef struct {
     zb_store *s;
     MDB_txn *txn;
-    MDB_dbi env, cty;
 } reading;
 
 static int reading_begin(zb_agg *agg, reading *r)
 {
     r->s = zb_agg_store(agg);
-    r->env = zb_store_dbi(r->s, AGG_DB_ENVELOPES);
-    r->cty = zb_store_dbi(r->s, AGG_DB_COUNTIES);
     return zb_store_begin(r->s, true, &r->txn);
 }
 
@@ -134,6 +131,26 @@ static int api_report(zb_agg *agg, const char *kind, const query *q, answer *a, 
 /* /api/status: what `zhibao-agg status --json` lists per county (without
  * the keys), and the server's clock so the page shows the current period
  * as the prefecture sees it (+08:00). */
+typedef struct {
+    json_t *rows;
+    uint64_t total;
+} status_rows;
+
+static int status_row(void *ctx, const zb_county_rec *rec)
+{
+    status_rows *st = ctx;
+    const zb_county *c = zb_county_find(rec->county);
+    json_t *row = json_pack("{s:s, s:s, s:I, s:I, s:o}", "county", rec->county, "name",
+                            c ? c->name : "", "seq", (json_int_t)rec->acked_seq, "reports",
+                            (json_int_t)rec->reports, "last_received_at",
+                            rec->last_received_at ? zb_json_time(rec->last_received_at)
+                                                  : json_null());
+    if (!row || json_array_append_new(st->rows, row))
+        return ZB_ENOMEM;
+    st->total += rec->reports;
+    return 0;
+}
+
 static int api_status(zb_agg *agg, json_t **doc)
 {
     reading r;
@@ -141,36 +158,13 @@ static int api_status(zb_agg *agg, json_t **doc)
     if (rc)
         return rc;
     json_t *root = json_object(), *rows = json_array();
-    MDB_cursor *cur = NULL;
+    status_rows st = {rows, 0};
     rc = ZB_ENOMEM;
     if (!root || !rows)
         goto done;
-    if (mdb_cursor_open(r.txn, r.cty, &cur) != 0) {
-        rc = ZB_ESTORE;
+    if ((rc = zb_astore_counties(r.s, r.txn, status_row, &st)))
         goto done;
-    }
-    MDB_val k, v;
-    uint64_t total = 0;
-    for (int m = mdb_cursor_get(cur, &k, &v, MDB_FIRST); m == 0;
-         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char code[ZB_COUNTY_LEN + 1];
-        zb_county_rec rec;
-        if (k.mv_size != ZB_COUNTY_LEN)
-            continue;
-        memcpy(code, k.mv_data, ZB_COUNTY_LEN);
-        code[ZB_COUNTY_LEN] = '\0';
-        if (zb_agg_county_get(agg, r.txn, code, &rec) != 0)
-            continue;
-        const zb_county *c = zb_county_find(code);
-        json_t *row = json_pack("{s:s, s:s, s:I, s:I, s:o}", "county", code, "name",
-                                c ? c->name : "", "seq", (json_int_t)rec.acked_seq, "reports",
-                                (json_int_t)rec.reports, "last_received_at",
-                                rec.last_received_at ? zb_json_time(rec.last_received_at)
-                                                     : json_null());
-        if (!row || json_array_append_new(rows, row))
-            goto done;
-        total += rec.reports;
-    }
+    rc = ZB_ENOMEM;
     int64_t now = (int64_t)time(NULL);
     int y, m;
     zb_period_of(now, &y, &m);
@@ -179,7 +173,7 @@ static int api_status(zb_agg *agg, json_t **doc)
     if (json_object_set_new(root, "now", zb_json_time(now)) ||
         json_object_set_new(root, "current_period", json_string(period)) ||
         json_object_set_new(root, "year", json_integer(y)) ||
-        json_object_set_new(root, "reports", json_integer((json_int_t)total)) ||
+        json_object_set_new(root, "reports", json_integer((json_int_t)st.total)) ||
         json_object_set_new(root, "counties", rows))
         goto done;
     rows = NULL;
@@ -187,8 +181,6 @@ static int api_status(zb_agg *agg, json_t **doc)
     root = NULL;
     rc = ZB_OK;
 done:
-    if (cur)
-        mdb_cursor_close(cur);
     mdb_txn_abort(r.txn);
     json_decref(rows);
     json_decref(root);
@@ -217,75 +209,74 @@ static void rev_list_free(rev_list *l)
     l->n = l->cap = 0;
 }
 
+/* Every revision of county's accident id, as filed (one report decoded
+ * per revision shown). */
+static int revs_of_county(zb_store *st, MDB_txn *txn, const char *county, const char *id,
+                          rev_list *l)
+{
+    zb_accident_entry *e;
+    size_t n;
+    int rc = zb_astore_accident_revisions(st, txn, county, id, &e, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? ZB_OK : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        Zb__Report *r;
+        if ((rc = zb_astore_report_get(st, txn, county, e[i].seq, &r)))
+            break;
+        if (r->content_case != ZB__REPORT__CONTENT_ACCIDENT || !r->accident ||
+            !r->accident->occurred_at || !r->accident->county_notified_at) {
+            zb__report__free_unpacked(r, NULL); /* the index says otherwise: `check` tells */
+            rc = ZB_EDECODE;
+            break;
+        }
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? 2 * l->cap : 8;
+            rev_item *p = realloc(l->items, cap * sizeof *p);
+            if (p) {
+                l->items = p;
+                l->cap = cap;
+            }
+        }
+        rev_item *it = l->n < l->cap ? &l->items[l->n] : NULL;
+        if (it) {
+            memset(it, 0, sizeof *it);
+            memcpy(it->county, county, ZB_COUNTY_LEN + 1);
+            it->received_at = e[i].received_at;
+            zb_accident_rev_of(r, e[i].seq, &it->rev);
+            it->report = zb_report_to_json(r);
+        }
+        if (!it || !it->report)
+            rc = ZB_ENOMEM;
+        else
+            l->n++;
+        zb__report__free_unpacked(r, NULL);
+    }
+    free(e);
+    return rc;
+}
+
+typedef struct {
+    zb_store *s;
+    MDB_txn *txn;
+    const char *id;
+    rev_list *l;
+} revs_search;
+
+static int revs_search_county(void *ctx, const zb_county_rec *rec)
+{
+    revs_search *q = ctx;
+    return revs_of_county(q->s, q->txn, rec->county, q->id, q->l);
+}
+
 /* Every revision of accident id, of county (or of any county when county
- * is NULL), from the envelopes database. */
-static int revs_collect(MDB_txn *txn, MDB_dbi dbi, const char *county, const char *id,
+ * is NULL). */
+static int revs_collect(zb_store *st, MDB_txn *txn, const char *county, const char *id,
                         rev_list *l)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, dbi, &cur) != 0)
-        return ZB_ESTORE;
-    uint8_t start[ZB_COUNTY_LEN + 8] = {0};
-    MDB_val k = {0, NULL}, v;
-    int m;
-    if (county) {
-        memcpy(start, county, ZB_COUNTY_LEN);
-        k.mv_size = sizeof start;
-        k.mv_data = start;
-        m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    } else {
-        m = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    }
-    int rc = ZB_OK;
-    for (; m == 0; m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != ZB_COUNTY_LEN + 8 || v.mv_size <= 8)
-            continue;
-        if (county && memcmp(k.mv_data, county, ZB_COUNTY_LEN) != 0)
-            break;
-        Zb__Envelope *env =
-            zb__envelope__unpack(NULL, v.mv_size - 8, (const uint8_t *)v.mv_data + 8);
-        Zb__Report *r = NULL;
-        if (!env || zb_report_decode(env->report.data, env->report.len, &r) != 0) {
-            if (env)
-                zb__envelope__free_unpacked(env, NULL);
-            continue; /* `zhibao-agg check` reports damage; the reports skip it too */
-        }
-        const Zb__AccidentReport *ac = r->accident;
-        if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && ac && ac->accident_id &&
-            ac->occurred_at && ac->county_notified_at && strcmp(ac->accident_id, id) == 0) {
-            if (l->n == l->cap) {
-                size_t cap = l->cap ? 2 * l->cap : 8;
-                rev_item *p = realloc(l->items, cap * sizeof *p);
-                if (!p)
-                    rc = ZB_ENOMEM;
-                else {
-                    l->items = p;
-                    l->cap = cap;
-                }
-            }
-            if (rc == ZB_OK) {
-                rev_item *it = &l->items[l->n];
-                memset(it, 0, sizeof *it);
-                memcpy(it->county, k.mv_data, ZB_COUNTY_LEN);
-                it->received_at = (int64_t)zb_be64_get(v.mv_data);
-                zb_accident_rev_of(r, zb_be64_get((const uint8_t *)k.mv_data + ZB_COUNTY_LEN),
-                                   &it->rev);
-                it->report = zb_report_to_json(r);
-                if (!it->report)
-                    rc = ZB_ENOMEM;
-                else
-                    l->n++;
-            }
-        }
-        zb__report__free_unpacked(r, NULL);
-        zb__envelope__free_unpacked(env, NULL);
-        if (rc)
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (rc == ZB_OK && m != 0 && m != MDB_NOTFOUND)
-        rc = zb_mdb_err(m);
-    return rc;
+    if (county)
+        return revs_of_county(st, txn, county, id, l);
+    revs_search q = {st, txn, id, l};
+    return zb_astore_counties(st, txn, revs_search_county, &q);
 }
 
 /* Revision order, as zb_accident_revs_sort. */
@@ -315,7 +306,7 @@ static int api_accident(zb_agg *agg, const char *county, const char *id, answer 
     if (rc)
         return rc;
     rev_list l = {0};
-    rc = revs_collect(r.txn, r.env, county, id, &l);
+    rc = revs_collect(r.s, r.txn, county, id, &l);
     mdb_txn_abort(r.txn);
     if (rc)
         goto done;
