@@ -25,11 +25,19 @@
 
 typedef struct zb_agg zb_agg;
 
-/* Create the aggregator in dir; writes its public key (hex) to pk_hex.
- * ZB_EEXIST when one exists there. */
+/* Create the aggregator in dir (created if absent); writes its public key
+ * (hex) to pk_hex.
+ * Errors: ZB_EEXIST (an aggregator lives there), ZB_EINVAL (path too long),
+ * ZB_EIO (cannot create the directory or write identity.key), ZB_ESTORE. */
 int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1]);
-/* Open an existing aggregator. readonly: no key loaded, no writes. */
+/* Open an existing aggregator. readonly: no key loaded, no writes (a
+ * store of an older release is still reindexed first: astore.h).
+ * Errors: ZB_ENOTFOUND (no store in dir), ZB_ECONFIG (a store without an
+ * aggregator key, or an identity.key that is not the key the store was
+ * created with), ZB_EIO (identity.key missing or unreadable), ZB_EINVAL (a
+ * malformed identity.key), ZB_ESTORE, ZB_ENOMEM. */
 int zb_agg_open(zb_agg **out, const char *dir, bool readonly);
+/* NULL-safe, idempotent; wipes the key and clears *a. */
 void zb_agg_close(zb_agg **a);
 /* The handle's parts, borrowed for the handle's life. */
 zb_store *zb_agg_store(zb_agg *a);
@@ -40,8 +48,10 @@ const zb_identity *zb_agg_identity(const zb_agg *a);
  * was revoked continues at acked_seq + 1 with the new key (*first_seq says
  * where and prev_hash is the hash of the report before it: the replacement
  * node is created with zhibao-node init --resume SEQ:HASH).
- * ZB_OK also when already enrolled with this very key (*was_new false);
- * ZB_EEXIST when another key is active (revoke it first). */
+ * ZB_OK also when already enrolled with this very key (*was_new false).
+ * Errors: ZB_EEXIST (another key is active: revoke it first; or this key
+ * was revoked once: it never comes back), ZB_EINVAL (bad county code or an
+ * all-zero key), ZB_ESTORE / ZB_EMAPFULL (nothing changed). */
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
                   uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN]);
 
@@ -49,14 +59,16 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], b
  * acked seq stay valid; anything later signed with it is refused.
  * last_hash receives the hash of that last report: with revoked->last_seq
  * it is where the replacement node resumes (zhibao-node init --resume).
- * ZB_ENOTFOUND (not enrolled) or ZB_EINVAL (no active key). */
+ * Errors: ZB_ENOTFOUND (not enrolled), ZB_EINVAL (no active key),
+ * ZB_ESTORE / ZB_EMAPFULL (nothing changed). */
 int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
                   uint8_t last_hash[ZB_SHA256_LEN]);
 
 /* The county record (astore.h): ZB_ENOTFOUND when not enrolled. */
 int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec);
 
-/* Count one refusal under reason (a Zb__ErrorCode name) inside txn. */
+/* Count one refusal under reason (a Zb__ErrorCode name) inside txn.
+ * Errors: ZB_ESTORE / ZB_EMAPFULL (abort the transaction). */
 int zb_agg_count_refusal(zb_agg *a, MDB_txn *txn, const char *reason);
 
 /* Outcome of one envelope. */
@@ -78,7 +90,7 @@ typedef struct {
 /* Apply the acceptance rules to env for county record rec (updated in
  * place when stored) inside txn, received at now; a stored envelope is also
  * appended to the transparency log. sig_verdict is the signature check
- * already done elsewhere (1 valid, 0 invalid: zb_agg_presign_check) or -1
+ * already done elsewhere (1 valid, 0 invalid: zb_agg_signature_verdict) or -1
  * to check it here. Returns a negative ZB_E* only for store failures (the
  * transaction must then be aborted); the outcome is in *out. */
 int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelope *env,
@@ -90,7 +102,8 @@ int zb_agg_signature_verdict(const Zb__Envelope *env);
 
 /* Build and sign the receipt for county's seqs first..last with the given
  * Merkle root (over SHA-256 of each report) and receive time. *out is
- * heap-built: free with zb__batch_receipt__free_unpacked(*out, NULL). */
+ * heap-built: free with zb__batch_receipt__free_unpacked(*out, NULL).
+ * Errors: ZB_ENOMEM, ZB_EINVAL (an aggregator opened read-only has no key). */
 int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t last,
                         int64_t received_at, const uint8_t root[ZB_SHA256_LEN],
                         Zb__BatchReceipt **out);
@@ -102,16 +115,22 @@ int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t 
 #define ZB_REISSUE_MAX 2u
 
 /* Re-issue receipts for county's stored seqs from..to from the stored
- * envelopes, in chunks of ZB_REISSUE_CHUNK; *out is a malloc'd array of
- * heap-built receipts (free each, then the array). */
+ * envelopes, in chunks of ZB_REISSUE_CHUNK (at most ZB_REISSUE_MAX); *out
+ * is a malloc'd array of heap-built receipts (free each, then the array);
+ * nothing (0 receipts) for an empty or bad range.
+ * Errors: ZB_ENOTFOUND (a seq in the range is not stored), ZB_EDECODE (a
+ * stored envelope is damaged), ZB_ENOMEM, ZB_ESTORE; then *out is NULL. */
 int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_t from,
                             uint64_t to, Zb__BatchReceipt ***out, size_t *n_out);
 
 /* Re-verify the whole store from the stored envelopes alone: every
  * signature against the county's enrolled key, seqs 1..N without gaps,
- * every prev_hash against its predecessor, and the county records'
- * counts. Calls finding() once per problem (one line, no newline).
- * Returns the number of findings (0 = intact) or a negative ZB_E*. */
+ * every prev_hash against its predecessor, the county records' counts, and
+ * the indexes the reports read (zb_astore_index_check: rebuilt from the
+ * envelopes in a scratch store under $TMPDIR and compared). Calls finding()
+ * once per problem (one line, no newline). Returns the number of findings
+ * (0 = intact) or a negative ZB_E*: ZB_ESTORE, ZB_EIO (no scratch
+ * directory), ZB_ENOMEM. */
 long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx);
 
 #endif
