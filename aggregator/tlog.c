@@ -81,6 +81,7 @@ static int subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH
 int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size)
 {
     /* one log_entries record per leaf: O(1) */
+    *size = 0;
     MDB_stat st;
     int rc = mdb_stat(txn, t->entries, &st);
     if (rc)
@@ -167,7 +168,7 @@ int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN],
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
 {
     *out = NULL;
-    uint64_t n;
+    uint64_t n = 0;
     uint8_t root[ZB_HASH_LEN];
     int rc = zb_tlog_size(t, txn, &n);
     if (rc || (rc = zb_tlog_root(t, txn, n, root)))
