@@ -55,9 +55,20 @@ typedef struct {
     bool had_batch; /* a county that only said hello needs no Ack */
 } county_round;
 
+/* The tree head last sent to a county in an Ack. A batch sent before the
+ * node had read that Ack names an older head (or none); the next Ack's
+ * consistency proof starts from the newer of the two, so the node can
+ * check the new head at once instead of deferring its receipts. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t size;
+} sent_head;
+
 typedef struct {
     zb_agg *agg;
     void *sock;
+    sent_head *sent; /* across rounds; one per county that was acknowledged */
+    size_t n_sent, cap_sent;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
     uint64_t head_size;
     county_round *counties;
@@ -317,14 +328,34 @@ static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__Ba
         return;
     br->tree_head = copy_head(rs->head);
     br->proofs = calloc(c->n_leaves, sizeof *br->proofs);
-    if (!br->tree_head || !br->proofs)
-        return;
-    for (size_t j = 0; j < c->n_leaves; j++) {
-        if (zb_tlog_make_inclusion(zb_agg_tlog(rs->agg), txn, rs->head_size, c->first_new + j,
-                                   c->log_index[j], &br->proofs[j]) != 0)
-            break;
-        br->n_proofs++;
+    uint64_t *seqs = malloc(c->n_leaves * sizeof *seqs);
+    if (br->tree_head && br->proofs && seqs) {
+        for (size_t j = 0; j < c->n_leaves; j++)
+            seqs[j] = c->first_new + j;
+        /* a proof that cannot be built is left out: the node asks again */
+        (void)zb_tlog_make_inclusions(zb_agg_tlog(rs->agg), txn, rs->head_size, seqs,
+                                      c->log_index, c->n_leaves, br->proofs, &br->n_proofs);
     }
+    free(seqs);
+}
+
+static sent_head *sent_head_of(round_state *rs, const char *county)
+{
+    for (size_t i = 0; i < rs->n_sent; i++)
+        if (strcmp(rs->sent[i].county, county) == 0)
+            return &rs->sent[i];
+    if (rs->n_sent == rs->cap_sent) {
+        size_t cap = rs->cap_sent ? 2 * rs->cap_sent : 16;
+        sent_head *p = realloc(rs->sent, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        rs->sent = p;
+        rs->cap_sent = cap;
+    }
+    sent_head *h = &rs->sent[rs->n_sent++];
+    snprintf(h->county, sizeof h->county, "%s", county);
+    h->size = 0;
+    return h;
 }
 
 /* After the commit: one Ack per county touched by a Batch, with a receipt
@@ -354,9 +385,15 @@ static void send_acks(round_state *rs, int64_t now)
                 ack.n_receipts = 1;
                 ack.receipts = &br;
             }
-            if (txn && c->node_tree_size > 0 && c->node_tree_size <= rs->head_size &&
-                zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, c->node_tree_size, rs->head_size, &cp) == 0)
+            sent_head *sh = rs->head ? sent_head_of(rs, c->rec.county) : NULL;
+            uint64_t from = c->node_tree_size;
+            if (sh && sh->size > from && sh->size <= rs->head_size)
+                from = sh->size;
+            if (txn && from > 0 && from <= rs->head_size &&
+                zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, from, rs->head_size, &cp) == 0)
                 ack.consistency = cp;
+            if (sh && br && br->tree_head)
+                sh->size = rs->head_size;
         }
         Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
         m.msg_case = ZB__SYNC_MSG__MSG_ACK;
@@ -463,16 +500,23 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
                                                                      r[i]->statement.data);
             if (!s)
                 continue;
+            size_t count = (size_t)(s->last_seq - s->first_seq + 1), found = 0;
             r[i]->tree_head = copy_head(head);
-            r[i]->proofs = calloc(s->last_seq - s->first_seq + 1, sizeof *r[i]->proofs);
-            for (uint64_t seq = s->first_seq; r[i]->proofs && seq <= s->last_seq; seq++) {
-                uint64_t idx;
-                if (zb_tlog_index_of(zb_agg_tlog(rs->agg), txn, w->county, seq, &idx) != 0 ||
-                    zb_tlog_make_inclusion(zb_agg_tlog(rs->agg), txn, size, seq, idx,
-                                           &r[i]->proofs[r[i]->n_proofs]) != 0)
+            r[i]->proofs = calloc(count, sizeof *r[i]->proofs);
+            uint64_t *seqs = malloc(count * sizeof *seqs), *idx = malloc(count * sizeof *idx);
+            for (; r[i]->proofs && seqs && idx && found < count; found++) {
+                seqs[found] = s->first_seq + found;
+                if (zb_tlog_index_of(zb_agg_tlog(rs->agg), txn, w->county, seqs[found],
+                                     &idx[found]) != 0)
                     break;
-                r[i]->n_proofs++;
             }
+            /* proofs for the reports found in the log, in order; the rest
+             * come with the next Hello */
+            if (r[i]->proofs && found)
+                (void)zb_tlog_make_inclusions(zb_agg_tlog(rs->agg), txn, size, seqs, idx, found,
+                                              r[i]->proofs, &r[i]->n_proofs);
+            free(seqs);
+            free(idx);
             zb__receipt_statement__free_unpacked(s, NULL);
         }
         if (n)
@@ -886,6 +930,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     free(d[1].msgs);
     pool_stop(&pool);
     round_reset(&rs);
+    free(rs.sent);
     free(rs.counties);
     free(rs.replies);
     free(rs.reply_to);

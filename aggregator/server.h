@@ -28,7 +28,7 @@
 /* What a Welcome grants: batches in flight and envelopes per batch. Small
  * batches and a round capped in envelopes keep every connected county
  * served in every round (an urgent report never waits behind a backlog). */
-#define ZB_SERVER_WINDOW 16
+#define ZB_SERVER_WINDOW 32
 #define ZB_SERVER_MAX_BATCH 64
 
 /* Set (to 1) from a signal handler to stop zb_server_run. */

@@ -1,6 +1,7 @@
 /* tlog.c - see tlog.h. */
 #include "tlog.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,22 @@ struct zb_tlog {
     const zb_identity *signer; /* borrowed; NULL: cannot sign */
 };
 
+/* Hashes of subtrees that are not perfect (the log's right edge), kept
+ * while the proofs of one receipt are built: the reports of a round sit
+ * side by side, so their proofs share most of the right edge, which costs
+ * O(log n) hashes per subtree to recompute. Direct-mapped; it lives for
+ * one call, inside one transaction, so it never outlives the leaves. */
+#define MEMO_SLOTS 1024
+
+typedef struct {
+    uint64_t start, size; /* size 0: empty */
+    uint8_t hash[ZB_HASH_LEN];
+} memo_slot;
+
 typedef struct {
     zb_tlog *log;
     MDB_txn *txn;
+    memo_slot *memo; /* NULL: none */
 } tlog_ctx;
 
 int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
@@ -75,7 +89,22 @@ static int perfect(void *ctx, unsigned level, uint64_t index, uint8_t out[ZB_HAS
 
 static int subtree(void *ctx, uint64_t start, uint64_t size, uint8_t out[ZB_HASH_LEN])
 {
-    return zb_merkle_subtree_from_perfect(perfect, ctx, start, size, out);
+    tlog_ctx *c = ctx;
+    bool is_perfect = (size & (size - 1)) == 0 && start % size == 0;
+    if (!c->memo || is_perfect)
+        return zb_merkle_subtree_from_perfect(perfect, ctx, start, size, out);
+    memo_slot *m = &c->memo[(start * 0x9E3779B97F4A7C15ull ^ size) % MEMO_SLOTS];
+    if (m->size == size && m->start == start) {
+        memcpy(out, m->hash, ZB_HASH_LEN);
+        return ZB_OK;
+    }
+    int rc = zb_merkle_subtree_from_perfect(perfect, ctx, start, size, out);
+    if (rc == 0) {
+        m->start = start;
+        m->size = size;
+        memcpy(m->hash, out, ZB_HASH_LEN);
+    }
+    return rc;
 }
 
 int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size)
@@ -131,21 +160,21 @@ int zb_tlog_root(zb_tlog *t, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN]
         zb_sha256("", 0, root);
         return ZB_OK;
     }
-    tlog_ctx c = {t, txn};
+    tlog_ctx c = {t, txn, NULL};
     return subtree(&c, 0, n, root);
 }
 
 int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
-    tlog_ctx c = {t, txn};
+    tlog_ctx c = {t, txn, NULL};
     return zb_merkle_inclusion_proof_src(subtree, &c, n, m, proof, count);
 }
 
 int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                         uint8_t (*proof)[ZB_HASH_LEN], size_t *count)
 {
-    tlog_ctx c = {t, txn};
+    tlog_ctx c = {t, txn, NULL};
     return zb_merkle_consistency_proof_src(subtree, &c, n, m, proof, count);
 }
 
@@ -288,13 +317,13 @@ static int path_to_pb(uint8_t (*proof)[ZB_HASH_LEN], size_t count, ProtobufCBina
     return ZB_OK;
 }
 
-int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
-                           Zb__InclusionProof **out)
+static int make_inclusion(tlog_ctx *c, uint64_t n, uint64_t seq, uint64_t index,
+                          Zb__InclusionProof **out)
 {
     *out = NULL;
     uint8_t proof[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
     size_t count;
-    int rc = zb_tlog_inclusion(t, txn, n, index, proof, &count);
+    int rc = zb_merkle_inclusion_proof_src(subtree, c, n, index, proof, &count);
     if (rc)
         return rc;
     Zb__InclusionProof *p = malloc(sizeof *p);
@@ -309,6 +338,29 @@ int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, u
     }
     *out = p;
     return ZB_OK;
+}
+
+int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
+                           Zb__InclusionProof **out)
+{
+    tlog_ctx c = {t, txn, NULL};
+    return make_inclusion(&c, n, seq, index, out);
+}
+
+int zb_tlog_make_inclusions(zb_tlog *t, MDB_txn *txn, uint64_t n, const uint64_t *seqs,
+                            const uint64_t *indices, size_t count, Zb__InclusionProof **out,
+                            size_t *made)
+{
+    *made = 0;
+    tlog_ctx c = {t, txn, calloc(MEMO_SLOTS, sizeof(memo_slot))};
+    if (!c.memo)
+        return ZB_ENOMEM;
+    int rc = ZB_OK;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        if ((rc = make_inclusion(&c, n, seqs[i], indices[i], &out[i])) == 0)
+            (*made)++;
+    free(c.memo);
+    return rc;
 }
 
 int zb_tlog_make_consistency(zb_tlog *t, MDB_txn *txn, uint64_t old_size, uint64_t new_size,

@@ -83,6 +83,13 @@ int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out);
  * tree of n leaves. */
 int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
                            Zb__InclusionProof **out);
+/* The same for count reports at once (seqs[i] at leaf indices[i]), into
+ * out[0..count): the subtree hashes their paths share are computed once.
+ * *made counts the proofs built (out[0..*made) are set, each to be freed
+ * with zb__inclusion_proof__free_unpacked) when an error stops it. */
+int zb_tlog_make_inclusions(zb_tlog *t, MDB_txn *txn, uint64_t n, const uint64_t *seqs,
+                            const uint64_t *indices, size_t count, Zb__InclusionProof **out,
+                            size_t *made);
 /* Heap-built ConsistencyProof old_size -> new_size (0 < old <= new). */
 int zb_tlog_make_consistency(zb_tlog *t, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
                              Zb__ConsistencyProof **out);

@@ -20,6 +20,10 @@ volatile sig_atomic_t zb_sync_stop = 0;
 #define HELLO_RETRY_MIN_MS 250
 #define HELLO_RETRY_MAX_MS 30000
 #define STALL_MS 5000          /* no answer while reports are in flight: resync */
+/* all acknowledged: how often to look whether every report also has its
+ * receipt, and how quiet the link must be before asking for the missing
+ * ones (a new Hello): a --once run ends as soon as they are in */
+#define RECEIPT_CHECK_MS 100
 #define IDLE_POLL_MS 1         /* how often to look for new reports: an urgent accident
                                   report leaves within a millisecond of its submit (one
                                   LMDB read transaction per poll costs microseconds) */
@@ -384,14 +388,14 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
     }
     /* everything acknowledged: done once every report also has its
      * receipt; receipts deferred or lost come back after a new Hello */
-    if (s->streaming && s->acked >= s->stored && now - s->last_receipt_check >= 1000) {
+    if (s->streaming && s->acked >= s->stored && now - s->last_receipt_check >= RECEIPT_CHECK_MS) {
         s->last_receipt_check = now;
         if (receipted_seq(s) >= s->stored) {
             if (opts->once) {
                 *result = ZB_SYNC_DONE;
                 return false;
             }
-        } else if (now - s->last_heard > 200) {
+        } else if (now - s->last_heard > RECEIPT_CHECK_MS) {
             schedule_hello(s, now, false);
             s->hello_due = now;
         }
@@ -429,8 +433,13 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
  * false when the run is over, with its result in *result. */
 static bool sync_handshake(sync_state *s, int event, int64_t t, int *result)
 {
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         s->denied_since = 0;
+        /* the link is up: say Hello now, not at the next backoff step (a
+         * Hello sent before the handshake was refused by ZMQ_IMMEDIATE) */
+        if (!s->streaming)
+            s->hello_due = t;
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         /* ZeroMQ does not retry a refused handshake: we do, because a
          * key enrolled a moment ago may not be admitted yet; only a

@@ -19,7 +19,7 @@ node_init "$N2" 222402 "$EP" "$AK" "$WORK/agg"
 gen_reports 2000 A1 | "$NODE" submit --dir "$N1" - >/dev/null 2>&1
 for k in 1 2 3 4; do gen_reports 250 "A2-$k" | "$NODE" submit --dir "$N2" - >/dev/null 2>&1; done
 gen_reports 300 B > "$WORK/bulk.jsonl"
-gen_reports 1500 C > "$WORK/more.jsonl"
+gen_reports 2000 C > "$WORK/more.jsonl"
 pending() { json_get "$("$NODE" status --dir "$1" --json)" "j['pending']"; }
 
 stored() { json_get "$("$NODE" status --dir "$1" --json)" "j['stored']"; }
@@ -44,15 +44,21 @@ for ((i = 1; i <= MAX_ROUNDS && busy < MIN_BUSY; i++)); do
             fail "round $i: killed bulk submit stored $((after - before)) of 300 reports"
     fi
     # fresh work for both nodes so every kill lands while reports are moving
+    # (a node syncs thousands of reports a second: the kill follows within 100 ms)
     sed "s/\"C-/\"C$i-/" "$WORK/more.jsonl" | "$NODE" submit --dir "$N2" - >/dev/null 2>&1 || fail "submit"
-    sleep "$(rand_ms 10 200)"
-    p1=$(pending "$N1") p2=$(pending "$N2")
-    (( p1 + p2 > 0 )) && busy=$((busy + 1))
+    head -n 1000 "$WORK/more.jsonl" | sed "s/\"C-/\"D$i-/" | "$NODE" submit --dir "$N1" - >/dev/null 2>&1 ||
+        fail "submit"
+    sleep "$(rand_ms 1 100)"
     case $((i % 3)) in
-        0) kill -9 "$agg_pid" ;;
-        1) kill -9 "$s1" ;;
-        2) kill -9 "$s2" "$agg_pid" ;;
+        0) kill -9 "$agg_pid"; victims="$N1 $N2" ;;
+        1) kill -9 "$s1"; victims="$N1" ;;
+        2) kill -9 "$s2" "$agg_pid"; victims="$N1 $N2" ;;
     esac
+    # what the killed process had not acknowledged stays pending: count the
+    # kill as landing in flight when some is
+    p=0
+    for d in $victims; do p=$((p + $(pending "$d"))); done
+    (( p > 0 )) && busy=$((busy + 1))
     kills=$((kills + 1))
     sleep 0.05
 done
