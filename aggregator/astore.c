@@ -76,21 +76,10 @@ static int upgrade(const char *dir)
     if (rc)
         return rc;
     if (!index_current(s)) {
-        for (int attempt = 0;; attempt++) {
-            MDB_txn *txn;
-            uint64_t n = 0;
-            if ((rc = zb_store_begin(s, false, &txn)))
-                break;
-            if ((rc = zb_astore_reindex(s, txn, &n)))
-                mdb_txn_abort(txn);
-            else
-                rc = zb_store_commit(txn);
-            if (rc == 0)
-                ZB_INFO("ZB-AGG-REINDEX", "store %s: indexes rebuilt from %" PRIu64
-                        " envelopes", dir, n);
-            if (rc != ZB_EMAPFULL || attempt > 2 || zb_store_grow(s) != 0)
-                break;
-        }
+        uint64_t n = 0;
+        if ((rc = zb_astore_rebuild(s, &n)) == 0)
+            ZB_INFO("ZB-AGG-REINDEX", "store %s: indexes rebuilt from %" PRIu64 " envelopes", dir,
+                    n);
     }
     zb_store_close(&s);
     return rc;

@@ -226,6 +226,10 @@ int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *coun
  * it). */
 int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes);
 
+/* zb_astore_reindex in a write transaction of its own, committed (the map
+ * grown as needed). */
+int zb_astore_rebuild(zb_store *s, uint64_t *envelopes);
+
 /* Check that the indexes are exactly what the envelopes give: rebuilds
  * them into a scratch store under tmpdir (NULL: $TMPDIR or /tmp, removed
  * afterwards) and compares record by record. Calls finding() once per

@@ -422,13 +422,26 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
                             ZB_ASTORE_INDEX_VERSION);
 }
 
-/* ------------------------------------------------------------ check */
-
-/* Reads the store's envelopes in its transaction, writes the scratch
- * store's indexes in another environment's write transaction. */
 typedef struct {
-    rebuild_ctx rb;
-} scratch_ctx;
+    zb_store *s;
+    uint64_t n;
+} rebuild_job;
+
+static int rebuild_fn(void *ctx, MDB_txn *txn)
+{
+    rebuild_job *j = ctx;
+    return zb_astore_reindex(j->s, txn, &j->n);
+}
+
+int zb_astore_rebuild(zb_store *s, uint64_t *envelopes)
+{
+    rebuild_job j = {s, 0};
+    int rc = zb_store_write(s, rebuild_fn, &j);
+    *envelopes = rc == 0 ? j.n : 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------ check */
 
 #define FINDINGS_PER_INDEX 5
 
@@ -512,11 +525,6 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
     return diffs;
 }
 
-static int scratch_one(void *vctx, const zb_stored_env *e)
-{
-    return rebuild_one(&((scratch_ctx *)vctx)->rb, e);
-}
-
 long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
                            void (*finding)(void *ctx, const char *line), void *ctx)
 {
@@ -540,8 +548,10 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
     if (rc == 0) {
         idx_dbs d = {zb_store_dbi(scratch, 0), zb_store_dbi(scratch, 1), zb_store_dbi(scratch, 2),
                      zb_store_dbi(scratch, 3)};
-        scratch_ctx c = {{stx, &d, 0}};
-        rc = zb_astore_envelopes(s, txn, NULL, scratch_one, &c);
+        /* read the store's envelopes in its transaction, write the scratch
+         * store's indexes in the other environment's write transaction */
+        rebuild_ctx c = {stx, &d, 0};
+        rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
         idx_dbs have = dbs_of(s);
         MDB_dbi h[] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time};
         MDB_dbi w[] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time};
@@ -552,7 +562,7 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
         }
         uint64_t v = 0;
         (void)zb_store_get_u64(txn, zb_store_dbi(s, AGG_DB_META), "index_version", &v, 0);
-        if (rc == 0 && v != ZB_ASTORE_INDEX_VERSION && c.rb.count > 0) {
+        if (rc == 0 && v != ZB_ASTORE_INDEX_VERSION && c.count > 0) {
             char line[160];
             snprintf(line, sizeof line, "index: version %" PRIu64 ", this release writes %u "
                      "(zhibao-agg reindex)", v, ZB_ASTORE_INDEX_VERSION);

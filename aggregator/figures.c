@@ -419,22 +419,23 @@ int zb_figures_load_file(const char *path, zb_figures_file *out, zb_problems *p)
     return rc;
 }
 
+typedef struct {
+    zb_store *s;
+    const zb_figures_file *f;
+    int64_t loaded_at;
+} figures_write;
+
+static int figures_write_fn(void *ctx, MDB_txn *txn)
+{
+    const figures_write *w = ctx;
+    return zb_figures_put(txn, zb_store_dbi(w->s, AGG_DB_FIGURES), w->f, w->loaded_at);
+}
+
 int zb_figures_store(zb_store *s, const zb_figures_file *f, int64_t loaded_at)
 {
-    int rc;
-    /* all or nothing: one write transaction; grow the map once if full */
-    for (int attempt = 0;; attempt++) {
-        MDB_txn *txn;
-        if ((rc = zb_store_begin(s, false, &txn)))
-            break;
-        rc = zb_figures_put(txn, zb_store_dbi(s, AGG_DB_FIGURES), f, loaded_at);
-        if (rc)
-            mdb_txn_abort(txn);
-        else
-            rc = zb_store_commit(txn);
-        if (rc != ZB_EMAPFULL || attempt > 0 || zb_store_grow(s) != 0)
-            break;
-    }
+    /* all or nothing: one write transaction */
+    figures_write w = {s, f, loaded_at};
+    int rc = zb_store_write(s, figures_write_fn, &w);
     if (rc == ZB_OK)
         ZB_INFO("ZB-FIGURES-LOADED", "%zu figures, %zu base record(s) loaded", f->n_figures,
                 f->n_base);

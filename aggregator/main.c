@@ -417,19 +417,10 @@ static int cmd_reindex(const args *a)
         return EXIT_USAGE;
     }
     zb_store *s = NULL;
-    int rc = zb_astore_open(&s, a->dir, false, false);
     uint64_t n = 0;
-    for (int attempt = 0; rc == 0; attempt++) {
-        MDB_txn *txn;
-        if ((rc = zb_store_begin(s, false, &txn)))
-            break;
-        if ((rc = zb_astore_reindex(s, txn, &n)))
-            mdb_txn_abort(txn);
-        else
-            rc = zb_store_commit(txn);
-        if (rc != ZB_EMAPFULL || attempt > 2 || zb_store_grow(s) != 0)
-            break;
-    }
+    int rc = zb_astore_open(&s, a->dir, false, false);
+    if (rc == 0)
+        rc = zb_astore_rebuild(s, &n);
     zb_store_close(&s);
     if (rc) {
         fprintf(stderr, "error: reindex: %s%s\n", zb_strerror(rc),

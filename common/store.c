@@ -169,6 +169,22 @@ int zb_store_grow(zb_store *s)
     return ZB_OK;
 }
 
+int zb_store_write(zb_store *s, int (*fn)(void *ctx, MDB_txn *txn), void *ctx)
+{
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        MDB_txn *txn;
+        if ((rc = zb_store_begin(s, false, &txn)))
+            return rc;
+        if ((rc = fn(ctx, txn)))
+            mdb_txn_abort(txn);
+        else
+            rc = zb_store_commit(txn);
+        if (rc != ZB_EMAPFULL || attempt >= ZB_STORE_WRITE_TRIES || zb_store_grow(s) != 0)
+            return rc;
+    }
+}
+
 static MDB_val key_of(const char *key) { return (MDB_val){strlen(key), (void *)key}; }
 
 int zb_store_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v, uint64_t dflt)

@@ -45,6 +45,15 @@ int zb_store_commit(MDB_txn *txn);
  * (a crash before that commit only costs one more grow). */
 int zb_store_grow(zb_store *s);
 
+/* Run fn(ctx, txn) in one write transaction and commit it: all or
+ * nothing. When the map is full (fn or the commit says ZB_EMAPFULL) the map
+ * is grown (zb_store_grow) and fn runs again in a new transaction, at most
+ * ZB_STORE_WRITE_TRIES times in all. fn returns 0 or a ZB_E*, which is
+ * returned (the transaction is then aborted). No transaction may be open in
+ * this process. */
+#define ZB_STORE_WRITE_TRIES 4
+int zb_store_write(zb_store *s, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
+
 /* Translate an MDB_* code (0, MDB_NOTFOUND, MDB_MAP_FULL, ...) to ZB_E*. */
 int zb_mdb_err(int rc);
 

@@ -363,6 +363,54 @@ static void check_values(zb_store *s, unsigned n)
     mdb_txn_abort(txn);
 }
 
+/* zb_store_write's fn: put `count` values of 1000 bytes from `first` in
+ * the caller's transaction; fail (after the puts) when fail is set. */
+typedef struct {
+    zb_store *s;
+    unsigned first, count;
+    int fail, calls;
+} bulk;
+
+static int bulk_fn(void *ctx, MDB_txn *txn)
+{
+    bulk *b = ctx;
+    b->calls++;
+    uint8_t val[1000];
+    for (unsigned i = b->first; i < b->first + b->count; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%06u", i);
+        memset(val, (int)(i & 0xff), sizeof val);
+        int rc = zb_store_put_bin(txn, zb_store_dbi(b->s, DB_DATA), key, val, sizeof val);
+        if (rc)
+            return rc;
+    }
+    return b->fail;
+}
+
+/* All or nothing, and a full map grown and the whole write run again. */
+static void test_write_grows_and_retries(void **state)
+{
+    dirs *d = *state;
+    zb_store *s = NULL;
+    const size_t tiny = 64 * 1024;
+    assert_int_equal(zb_store_open(&s, d->store, dbs, 2, tiny, true, false), ZB_OK);
+    bulk b = {s, 0, 10, 0, 0};
+    assert_int_equal(zb_store_write(s, bulk_fn, &b), ZB_OK);
+    assert_int_equal(b.calls, 1);
+    check_values(s, 10);
+    /* fn fails after its puts: nothing of it stays */
+    b = (bulk){s, 10, 5, ZB_EINVAL, 0};
+    assert_int_equal(zb_store_write(s, bulk_fn, &b), ZB_EINVAL);
+    check_values(s, 10);
+    /* 100 KB in one write cannot fit 64 KiB: grown (twice), run again, whole */
+    b = (bulk){s, 10, 100, 0, 0};
+    assert_int_equal(zb_store_write(s, bulk_fn, &b), ZB_OK);
+    assert_true(b.calls >= 2 && b.calls <= ZB_STORE_WRITE_TRIES);
+    assert_true(map_size_of(s) > tiny);
+    check_values(s, 110);
+    zb_store_close(&s);
+}
+
 static void test_map_full_and_grow(void **state)
 {
     dirs *d = *state;
@@ -510,6 +558,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keyexist, setup_dirs, teardown_dirs),
         cmocka_unit_test_setup_teardown(test_be64_key_order, setup_dirs, teardown_dirs),
         cmocka_unit_test_setup_teardown(test_map_full_and_grow, setup_dirs, teardown_dirs),
+        cmocka_unit_test_setup_teardown(test_write_grows_and_retries, setup_dirs, teardown_dirs),
         cmocka_unit_test_setup_teardown(test_grow_ceiling, setup_dirs, teardown_dirs),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_grown_map, setup_dirs, teardown_dirs),
         cmocka_unit_test_setup_teardown(test_grow_clamped, setup_dirs, teardown_dirs),
