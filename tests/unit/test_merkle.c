@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "merkle.h"
+#include "treehead.h"
 
 typedef uint8_t hash_t[ZB_HASH_LEN];
 
@@ -505,6 +506,102 @@ static void test_stored_source(void **state)
     assert_true(t.lookups <= 2 * 7 * 7);
 }
 
+/* zb_inclusion_verify_many_pb against one verification per proof: every
+ * run of neighbouring leaves (a receipt) and scattered ones, in trees of
+ * many shapes; a proof altered anywhere (below or above the node where it
+ * joins an earlier proof's path) or a wrong leaf is refused. */
+typedef struct {
+    Zb__InclusionProof pb;
+    ProtobufCBinaryData path[ZB_MERKLE_MAX_PROOF];
+    hash_t hashes[ZB_MERKLE_MAX_PROOF];
+} proof_buf;
+
+static void make_proof(const hash_t *leaves, uint64_t n, uint64_t m, proof_buf *b)
+{
+    size_t count;
+    assert_int_equal(zb_merkle_inclusion_proof(leaves, n, m, b->hashes, &count), 0);
+    zb__inclusion_proof__init(&b->pb);
+    b->pb.log_index = m;
+    b->pb.seq = m + 1;
+    b->pb.n_path = count;
+    b->pb.path = b->path;
+    for (size_t i = 0; i < count; i++)
+        b->path[i] = (ProtobufCBinaryData){ZB_HASH_LEN, b->hashes[i]};
+}
+
+static int verify_run(const hash_t *leaves, uint64_t n, const uint64_t *idx, size_t k,
+                      proof_buf *bufs, const zb_tree_head *head)
+{
+    Zb__InclusionProof *ptrs[16];
+    hash_t lv[16];
+    for (size_t i = 0; i < k; i++) {
+        ptrs[i] = &bufs[i].pb;
+        memcpy(lv[i], leaves[idx[i]], ZB_HASH_LEN);
+    }
+    (void)n;
+    return zb_inclusion_verify_many_pb(ptrs, (const hash_t *)lv, k, head);
+}
+
+static void test_verify_many(void **state)
+{
+    (void)state;
+    static hash_t leaves[130];
+    for (unsigned i = 0; i < 130; i++) {
+        uint8_t d[4] = {(uint8_t)i, (uint8_t)(i >> 8), 7, 9};
+        zb_merkle_leaf_hash(d, sizeof d, leaves[i]);
+    }
+    static proof_buf bufs[16];
+    const uint64_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 33, 64, 65, 100, 129};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        uint64_t n = sizes[si];
+        zb_tree_head head = {.size = n};
+        zb_merkle_root_of_leaves((const hash_t *)leaves, n, head.root);
+        for (uint64_t first = 0; first < n; first++) {
+            size_t k = n - first < 9 ? (size_t)(n - first) : 9;
+            uint64_t idx[16];
+            for (size_t i = 0; i < k; i++) {
+                idx[i] = first + i;
+                make_proof((const hash_t *)leaves, n, idx[i], &bufs[i]);
+            }
+            assert_int_equal(verify_run((const hash_t *)leaves, n, idx, k, bufs, &head), 0);
+            /* each proof altered at each element: refused, wherever it is */
+            for (size_t j = 0; j < k; j++)
+                for (size_t e = 0; e < bufs[j].pb.n_path; e++) {
+                    bufs[j].hashes[e][e % ZB_HASH_LEN] ^= 0x40;
+                    assert_int_equal(verify_run((const hash_t *)leaves, n, idx, k, bufs, &head),
+                                     ZB_EBADSIG);
+                    bufs[j].hashes[e][e % ZB_HASH_LEN] ^= 0x40;
+                }
+            /* the right proof for the wrong leaf */
+            if (k > 1) {
+                uint64_t swapped[16];
+                memcpy(swapped, idx, sizeof swapped);
+                swapped[k - 1] = idx[0];
+                assert_int_equal(
+                    verify_run((const hash_t *)leaves, n, swapped, k, bufs, &head), ZB_EBADSIG);
+                /* a proof cut short after the first, which joined its path */
+                size_t saved = bufs[k - 1].pb.n_path;
+                if (saved > 0) {
+                    bufs[k - 1].pb.n_path = saved - 1;
+                    assert_int_equal(verify_run((const hash_t *)leaves, n, idx, k, bufs, &head),
+                                     ZB_EBADSIG);
+                    bufs[k - 1].pb.n_path = saved;
+                }
+            }
+        }
+        /* scattered leaves, last to first */
+        uint64_t idx[16];
+        size_t k = 0;
+        for (uint64_t m = n - 1;; m -= 7) {
+            idx[k] = m;
+            make_proof((const hash_t *)leaves, n, m, &bufs[k++]);
+            if (m < 7 || k == 16)
+                break;
+        }
+        assert_int_equal(verify_run((const hash_t *)leaves, n, idx, k, bufs, &head), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_consistency_edges),
         cmocka_unit_test(test_property_sweep),
         cmocka_unit_test(test_stored_source),
+        cmocka_unit_test(test_verify_many),
     };
 
     if (sodium_init() < 0)
