@@ -348,16 +348,17 @@ def cpu_s(pid):
     rest = f[f.rindex(")") + 2:].split()
     return (int(rest[11]) + int(rest[12])) / tck
 agg0 = cpu_s(agg_pid)
-t0 = time.perf_counter()
+t0 = time.monotonic()  # CLOCK_MONOTONIC, as zb-bench-wait-acked's timestamps
 with open(log, "a") as lf:
     p = subprocess.Popen([node, "sync", "--dir", d, "--once", "--timeout", "900",
                           "--endpoint", endpoint, "--log-level", level], stderr=lf, stdout=lf)
     # the node's own CPU from wait4's rusage: exact to its exit, where its
     # /proc/PID/stat would be gone
     _, status, ru = os.wait4(p.pid, 0)
-t = time.perf_counter() - t0
+t = time.monotonic() - t0
 agg = cpu_s(agg_pid) - agg0
 print(json.dumps({"seconds": round(t, 3), "exit": os.waitstatus_to_exitcode(status),
+                  "t0_mono": t0,
                   "node_cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
                   "node_cpu_pct": round(100 * (ru.ru_utime + ru.ru_stime) / t, 1),
                   "node_user_s": round(ru.ru_utime, 3), "node_sys_s": round(ru.ru_stime, 3),
@@ -374,7 +375,7 @@ PY
     stop_agg
     "$NODE" status --dir "$D/$C" --json >"$R/backlog-status.json"
     say "   $(cat "$R/backlog.json")"
-    say "   last ack / last receipt in the node's store after $(json_field "$R/backlog-acked.json" 'j["seconds"]') / $(json_field "$R/backlog-acked.json" 'j["receipted_seconds"]') s; aggregator stored $stored"
+    say "   last ack / last receipt in the node's store $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print("%.3f / %.3f" % (a["acked_mono"] - b["t0_mono"], a["receipted_mono"] - b["t0_mono"]))' "$R/backlog-acked.json" "$R/backlog.json") s after the sync started; aggregator stored $stored"
     [ "$(json_field "$R/backlog.json" 'j["exit"]')" = 0 ] || {
         echo "bench: backlog sync exited $(json_field "$R/backlog.json" 'j["exit"]'); log $WORK/backlog-node.log:" >&2
         tail -n 20 "$WORK/backlog-node.log" >&2
@@ -578,8 +579,9 @@ res["backlog_one_county_ratio"] = (round(res["backlog_one_county_per_s"] / res["
                                    if bl and v else None)
 res["backlog_node_cpu_pct"] = bl and bl["node_cpu_pct"]
 res["backlog_agg_cpu_pct"] = bl and bl["agg_cpu_pct"]
-res["backlog_last_ack_s"] = bla and bla["seconds"]
-res["backlog_last_receipt_s"] = bla and bla["receipted_seconds"]
+# from the sync's start, on the same clock (within the 2 ms poll)
+res["backlog_last_ack_s"] = bl and bla and round(bla["acked_mono"] - bl["t0_mono"], 3)
+res["backlog_last_receipt_s"] = bl and bla and round(bla["receipted_mono"] - bl["t0_mono"], 3)
 res["backlog_one_county"] = bl
 idle, loaded = load("latency-idle.json"), load("latency-loaded.json")
 res["accident_reports"] = $LATENCY
@@ -627,8 +629,10 @@ rows = [("verify limit (all cores)", fmt(res["verify_limit_per_s"]), "/s", ""),
         ("ingest", fmt(res["ingest_per_s"]), "reports/s",
          "ratio %s (target >= 0.75)" % fmt(res["ingest_ratio"])),
         ("one-county backlog", fmt(res["backlog_one_county_per_s"]), "reports/s",
-         "ratio %s; node CPU %s %%, aggregator CPU %s %%" % (fmt(res["backlog_one_county_ratio"]),
-         fmt(res["backlog_node_cpu_pct"]), fmt(res["backlog_agg_cpu_pct"]))),
+         "ratio %s; node CPU %s %%, aggregator CPU %s %%; last receipt at %s of %s s"
+         % (fmt(res["backlog_one_county_ratio"]), fmt(res["backlog_node_cpu_pct"]),
+            fmt(res["backlog_agg_cpu_pct"]), fmt(res["backlog_last_receipt_s"]),
+            fmt(res["backlog_one_county_seconds"]))),
         ("accident p50 idle", fmt(res["accident_p50_ms_idle"]), "ms", ""),
         ("accident p99 idle", fmt(res["accident_p99_ms_idle"]), "ms", "target <= 5"),
         ("accident p99 loaded", fmt(res["accident_p99_ms_loaded"]), "ms",

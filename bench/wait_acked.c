@@ -11,7 +11,9 @@
  * Prints {"seconds": T, "acked": A, "stored": S}; exit 0 when all acked,
  * 3 on timeout. --receipted: go on until every report also has its
  * verified receipt stored (meta receipted_seq), and add
- * "receipted_seconds" (from the same start) and "receipted".
+ * "receipted_seconds" (from the same start), "receipted", and both
+ * moments as CLOCK_MONOTONIC seconds ("acked_mono", "receipted_mono") for
+ * a caller that timed something else on the same clock.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
             stored += s;
         }
         if (rc == 0 && acked >= stored && acked_at < 0)
-            acked_at = now_s() - t0;
+            acked_at = now_s() - t0; /* this poll's moment, within poll_ms */
         if (rc != 0 || (acked >= stored && (!want_receipts || receipted >= stored)))
             break;
         if (now_s() - t0 > timeout) {
@@ -98,9 +100,11 @@ int main(int argc, char **argv)
         zb_node_close(&nodes[i]);
     if (want_receipts)
         printf("{\"seconds\": %.3f, \"acked\": %llu, \"stored\": %llu, "
-               "\"receipted_seconds\": %.3f, \"receipted\": %llu}\n",
+               "\"receipted_seconds\": %.3f, \"receipted\": %llu, \"acked_mono\": %.6f, "
+               "\"receipted_mono\": %.6f}\n",
                acked_at >= 0 ? acked_at : elapsed, (unsigned long long)acked,
-               (unsigned long long)stored, elapsed, (unsigned long long)receipted);
+               (unsigned long long)stored, elapsed, (unsigned long long)receipted,
+               t0 + (acked_at >= 0 ? acked_at : elapsed), t0 + elapsed);
     else
         printf("{\"seconds\": %.3f, \"acked\": %llu, \"stored\": %llu}\n", elapsed,
                (unsigned long long)acked, (unsigned long long)stored);
