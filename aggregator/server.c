@@ -734,29 +734,38 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
 /* Express lane: a Batch of at most EXPRESS_MAX envelopes that is the only
  * message of its connection in this drain (so reordering cannot put a
  * county's later batch before an earlier one) is an urgent report, not a
- * backlog. Moves those to the front, stable; returns how many. */
+ * backlog. */
 #define EXPRESS_MAX 8
 
+static bool small_batch(const inbound *in)
+{
+    return in->msg && in->msg->msg_case == ZB__SYNC_MSG__MSG_BATCH &&
+           in->msg->batch->n_envelopes <= EXPRESS_MAX;
+}
+
+/* Whether msgs[0..n) hold a message of in's connection, other than skip. */
+static bool has_connection(const inbound *msgs, size_t n, const inbound *in, const inbound *skip)
+{
+    for (size_t j = 0; j < n; j++)
+        if (&msgs[j] != skip && msgs[j].id_len == in->id_len &&
+            memcmp(msgs[j].id, in->id, in->id_len) == 0)
+            return true;
+    return false;
+}
+
+/* Moves the express messages of a drain to its front, stable; returns how
+ * many (0 when that is all there is: an express round only pays off in
+ * front of real work). */
 static size_t express_first(inbound *msgs, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        const Zb__SyncMsg *m = msgs[i].msg;
-        if (!m || m->msg_case != ZB__SYNC_MSG__MSG_BATCH ||
-            m->batch->n_envelopes > EXPRESS_MAX)
-            continue;
-        bool alone = true;
-        for (size_t j = 0; j < n && alone; j++)
-            if (j != i && msgs[j].id_len == msgs[i].id_len &&
-                memcmp(msgs[j].id, msgs[i].id, msgs[i].id_len) == 0)
-                alone = false;
-        if (!alone)
+        if (!small_batch(&msgs[i]) || has_connection(msgs, n, &msgs[i], &msgs[i]))
             continue;
         inbound tmp = msgs[i]; /* stable: shift the others right */
         memmove(&msgs[k + 1], &msgs[k], (i - k) * sizeof *msgs);
         msgs[k++] = tmp;
     }
-    /* an express round only pays off in front of real work */
     return k < n ? k : 0;
 }
 
@@ -790,6 +799,28 @@ static void drain_free(drain *d)
         d->msgs[i].msg = NULL;
     }
     d->n = 0;
+}
+
+/* The express lane across drains: while cur waits to be written (its
+ * signatures checked), an urgent report that has just arrived in next -- a
+ * small Batch, its connection's only message in both drains, so nothing of
+ * its county is reordered -- is moved to urgent, to be written first in a
+ * round of its own. Without this it would wait for two rounds. */
+static void take_express(drain *next, const drain *cur, drain *urgent)
+{
+    urgent->n = 0;
+    if (cur->n == 0)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < next->n; i++) {
+        inbound *in = &next->msgs[i];
+        if (small_batch(in) && !has_connection(next->msgs, next->n, in, in) &&
+            !has_connection(cur->msgs, cur->n, in, NULL))
+            urgent->msgs[urgent->n++] = *in;
+        else
+            next->msgs[kept++] = *in;
+    }
+    next->n = kept;
 }
 
 /* The writer: apply, commit and answer a drain whose signatures are
@@ -894,8 +925,9 @@ int zb_server_run(zb_agg *a, const char *endpoint)
      * are checked (next) */
     drain d[2] = {{.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))},
                   {.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))}};
+    drain urgent = {.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))};
     drain *cur = &d[0], *next = &d[1];
-    int rc = d[0].msgs && d[1].msgs ? ZB_OK : ZB_ENOMEM;
+    int rc = d[0].msgs && d[1].msgs && urgent.msgs ? ZB_OK : ZB_ENOMEM;
     while (rc == 0 && !zb_server_stop) {
         /* wait only when nothing is ready to be written */
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
@@ -908,6 +940,11 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         count_denied(a, zap, &denied_counted);
         refresh_keys(a, zap, &keys_gen);
         drain_recv(sock, next);
+        take_express(next, cur, &urgent);
+        if (urgent.n) {
+            write_drain(&rs, &urgent); /* few envelopes: checked inline */
+            drain_free(&urgent);
+        }
         bool pooled = next->n && job_prepare(&next->job, next->msgs, next->n);
         if (pooled)
             pool_submit(&pool, &next->job);
@@ -928,6 +965,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     drain_free(next);
     free(d[0].msgs);
     free(d[1].msgs);
+    free(urgent.msgs);
     pool_stop(&pool);
     round_reset(&rs);
     free(rs.sent);
