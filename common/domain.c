@@ -1,7 +1,8 @@
 /*
  * domain.c - the compiled-in domain tables (counties, reform tasks,
- * industries) and Decree 493 grading. Tables are const and indexed by the
- * protobuf enum values, so the wire values and the names cannot drift apart.
+ * industries, accident categories, stages) and Decree 493 grading. Tables
+ * are const and indexed by the protobuf enum values, so the wire values and
+ * the names cannot drift apart.
  */
 #include "domain.h"
 
@@ -106,12 +107,37 @@ const char *zb_task_status_name(int status)
     return task_status_names[status];
 }
 
-/* ---- industries: index = enum value; 0 (unspecified) has no name ---- */
+/* ---- named enums: a table indexed by the enum value, 1..max; 0
+ * (unspecified) has no name ---- */
 
-static const struct {
-    const char *name;
+typedef struct {
+    const char *name; /* the JSON name */
     const char *name_zh;
-} industries[ZB_INDUSTRY_MAX + 1] = {
+} named_value;
+
+/* name -> value in 1..max; 0 when unknown or NULL. */
+static int named_parse(const named_value *table, int max, const char *s)
+{
+    if (s == NULL)
+        return 0;
+    for (int i = 1; i <= max; i++) {
+        if (strcmp(table[i].name, s) == 0)
+            return i;
+    }
+    return 0;
+}
+
+/* value in 1..max -> its name (zh: its Chinese name); NULL when out of range. */
+static const char *named_name(const named_value *table, int max, int value, bool zh)
+{
+    if (value < 1 || value > max)
+        return NULL;
+    return zh ? table[value].name_zh : table[value].name;
+}
+
+/* ---- industries ---- */
+
+static const named_value industries[ZB_INDUSTRY_MAX + 1] = {
     {NULL, NULL},
     {"coal_mine", "煤矿"},
     {"non_coal_mine", "非煤矿山"},
@@ -133,33 +159,86 @@ enum { INDUSTRY_ROAD_TRAFFIC = 7, INDUSTRY_FIRE = 8 };
 
 int zb_industry_parse(const char *s)
 {
-    if (s == NULL)
-        return 0;
-    for (int i = ZB_INDUSTRY_MIN; i <= ZB_INDUSTRY_MAX; i++) {
-        if (strcmp(industries[i].name, s) == 0)
-            return i;
-    }
-    return 0;
+    return named_parse(industries, ZB_INDUSTRY_MAX, s);
 }
 
 const char *zb_industry_name(int industry)
 {
-    if (industry < ZB_INDUSTRY_MIN || industry > ZB_INDUSTRY_MAX)
-        return NULL;
-    return industries[industry].name;
+    return named_name(industries, ZB_INDUSTRY_MAX, industry, false);
 }
 
 const char *zb_industry_name_zh(int industry)
 {
-    if (industry < ZB_INDUSTRY_MIN || industry > ZB_INDUSTRY_MAX)
-        return NULL;
-    return industries[industry].name_zh;
+    return named_name(industries, ZB_INDUSTRY_MAX, industry, true);
 }
 
 int zb_industry_casualty_window_days(int industry)
 {
     /* Decree 493 art. 13: road-traffic and fire casualties settle faster. */
     return (industry == INDUSTRY_ROAD_TRAFFIC || industry == INDUSTRY_FIRE) ? 7 : 30;
+}
+
+/* ---- accident categories (GB 6441-86) ---- */
+
+static const named_value categories[ZB_CATEGORY_MAX + 1] = {
+    {NULL, NULL},
+    {"object_strike", "物体打击"},
+    {"vehicle_injury", "车辆伤害"},
+    {"mechanical_injury", "机械伤害"},
+    {"lifting_injury", "起重伤害"},
+    {"electrocution", "触电"},
+    {"drowning", "淹溺"},
+    {"scald_burn", "灼烫"},
+    {"fire", "火灾"},
+    {"fall_from_height", "高处坠落"},
+    {"collapse", "坍塌"},
+    {"roof_fall", "冒顶片帮"},
+    {"water_inrush", "透水"},
+    {"blasting", "放炮"},
+    {"explosive_explosion", "火药爆炸"},
+    {"gas_explosion", "瓦斯爆炸"},
+    {"boiler_explosion", "锅炉爆炸"},
+    {"vessel_explosion", "容器爆炸"},
+    {"other_explosion", "其它爆炸"},
+    {"poisoning_asphyxiation", "中毒和窒息"},
+    {"other_injury", "其它伤害"},
+};
+
+int zb_category_parse(const char *s)
+{
+    return named_parse(categories, ZB_CATEGORY_MAX, s);
+}
+
+const char *zb_category_name(int category)
+{
+    return named_name(categories, ZB_CATEGORY_MAX, category, false);
+}
+
+const char *zb_category_name_zh(int category)
+{
+    return named_name(categories, ZB_CATEGORY_MAX, category, true);
+}
+
+/* ---- stages of an accident's reporting ---- */
+
+static const named_value stages[ZB_STAGE_MAX + 1] = {
+    {NULL, NULL},        {"initial", "首报"},   {"supplement", "续报"},
+    {"closing", "结案"}, {"write_off", "核销"},
+};
+
+int zb_stage_parse(const char *s)
+{
+    return named_parse(stages, ZB_STAGE_MAX, s);
+}
+
+const char *zb_stage_name(int stage)
+{
+    return named_name(stages, ZB_STAGE_MAX, stage, false);
+}
+
+const char *zb_stage_name_zh(int stage)
+{
+    return named_name(stages, ZB_STAGE_MAX, stage, true);
 }
 
 /* ---- Decree 493 grading ---- */

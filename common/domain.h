@@ -1,7 +1,8 @@
 /*
  * domain.h - the facts of the domain that zhibao ships: county codes
  * (GB/T 2260), the reform task catalogue (tasks 3..27 of the 2018 Yanbian
- * implementing opinions), the accident industries, Decree 493 grading and
+ * implementing opinions), the accident industries and categories, the
+ * stages of an accident's reporting, Decree 493 grading and
  * where an accident is reported upward, and the statutory clocks.
  *
  * Everything here is compiled in; nothing is read from files at run time.
@@ -68,6 +69,28 @@ const char *zb_industry_name_zh(int industry);
 /* Days after the accident within which casualty changes must be reported
  * (Decree 493 art. 13): 7 for road_traffic and fire, 30 otherwise. */
 int zb_industry_casualty_window_days(int industry);
+
+/* ---- accident categories (GB 6441-86 企业职工伤亡事故分类): values equal
+ * the protobuf enum Zb__Category, in the standard's order ---- */
+#define ZB_CATEGORY_MIN 1
+#define ZB_CATEGORY_MAX 20
+/* "object_strike" -> 1 ... "other_injury" -> 20; 0 when unknown. */
+int zb_category_parse(const char *s);
+/* 1..20 -> "object_strike"...; NULL when out of range. */
+const char *zb_category_name(int category);
+/* 1..20 -> "物体打击"...; NULL when out of range. */
+const char *zb_category_name_zh(int category);
+
+/* ---- where an accident's reporting stands: values equal the protobuf
+ * enum Zb__Stage. closing (结案) and write_off (核销) end an accident ---- */
+#define ZB_STAGE_MIN 1
+#define ZB_STAGE_MAX 4
+/* "initial", "supplement", "closing", "write_off" -> 1..4; 0 when unknown. */
+int zb_stage_parse(const char *s);
+/* 1..4 -> "initial"...; NULL when out of range. */
+const char *zb_stage_name(int stage);
+/* 1..4 -> "首报", "续报", "结案", "核销"; NULL when out of range. */
+const char *zb_stage_name_zh(int stage);
 
 /* ---- Decree 493 grading (事故等级) ---- */
 typedef enum {

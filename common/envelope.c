@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "report.h"
 
 int zb_envelope_seal(const uint8_t *report, size_t report_len, const zb_identity *id,
                      uint8_t **out, size_t *out_len)
@@ -89,7 +90,10 @@ int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
     Zb__Report *r = zb__report__unpack(NULL, len, buf);
     if (!r)
         return ZB_EDECODE;
-    if (r->version != 1 || zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
+    /* versions 1 and 2 are read (a version 1 report carrying version 2's
+     * fields decodes, and zb_report_validate refuses it) */
+    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION ||
+        zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
         r->content_case == ZB__REPORT__CONTENT__NOT_SET || !is_canonical(r, buf, len)) {
         zb__report__free_unpacked(r, NULL);
         return ZB_EDECODE;

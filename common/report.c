@@ -11,6 +11,13 @@
 #include "domain.h"
 #include "timefmt.h"
 
+/* domain.h's tables are indexed by the proto enum values. */
+_Static_assert(ZB__CATEGORY__OBJECT_STRIKE == ZB_CATEGORY_MIN && ZB__CATEGORY__CATEGORY_FIRE == 8 &&
+                   ZB__CATEGORY__OTHER_INJURY == ZB_CATEGORY_MAX,
+               "domain.h categories follow enum Category");
+_Static_assert(ZB__STAGE__INITIAL == ZB_STAGE_MIN && ZB__STAGE__WRITE_OFF == ZB_STAGE_MAX,
+               "domain.h stages follow enum Stage");
+
 /* ------------------------------------------------------------ problems */
 
 void zb_problems_add(zb_problems *p, const char *fmt, ...)
@@ -158,9 +165,9 @@ static int get_count(jctx *c, const json_t *obj, const char *path, const char *k
     return 1;
 }
 
-static Zb__Time *get_time(jctx *c, const json_t *obj, const char *key)
+static Zb__Time *get_time(jctx *c, const json_t *obj, const char *key, int required)
 {
-    char *s = get_str(c, obj, "", key, 1);
+    char *s = get_str(c, obj, "", key, required);
     if (!s)
         return NULL;
     int64_t t;
@@ -283,7 +290,8 @@ static Zb__AccidentReport *parse_accident(jctx *c, const json_t *obj)
     static const char *const known[] = {
         "type", "accident_id", "revision", "occurred_at", "county_notified_at", "place", "unit",
         "industry", "summary", "deaths", "missing", "serious_injuries", "minor_injuries",
-        "direct_loss_yuan", "measures_taken", "other", NULL};
+        "direct_loss_yuan", "measures_taken", "other", "category", "cause", "stage", "as_of",
+        "write_off_reason", NULL};
     warn_unknown(c, obj, "", known);
     Zb__AccidentReport *a = malloc(sizeof *a);
     if (!a)
@@ -293,8 +301,8 @@ static Zb__AccidentReport *parse_accident(jctx *c, const json_t *obj)
     uint64_t v;
     if (get_count(c, obj, "", "revision", 1, ZB_REVISION_MAX, &v))
         a->revision = (uint32_t)v;
-    a->occurred_at = get_time(c, obj, "occurred_at");
-    a->county_notified_at = get_time(c, obj, "county_notified_at");
+    a->occurred_at = get_time(c, obj, "occurred_at", 1);
+    a->county_notified_at = get_time(c, obj, "county_notified_at", 1);
     a->place = get_str(c, obj, "", "place", 1);
 
     json_t *unit = json_object_get(obj, "unit");
@@ -337,6 +345,45 @@ static Zb__AccidentReport *parse_accident(jctx *c, const json_t *obj)
         a->direct_loss_yuan = v;
     a->measures_taken = get_str(c, obj, "", "measures_taken", 0);
     a->other = get_str(c, obj, "", "other", 0);
+
+    /* version 2: recorded as given; whether each is required or allowed
+     * here (revision, stage) is zb_report_validate's to say */
+    char *cat = get_str(c, obj, "", "category", 0);
+    if (cat) {
+        int i = zb_category_parse(cat);
+        if (i == 0) {
+            char names[400] = "";
+            size_t len = 0;
+            for (int k = ZB_CATEGORY_MIN; k <= ZB_CATEGORY_MAX && len < sizeof names; k++) {
+                int w = snprintf(names + len, sizeof names - len, "%s%s",
+                                 k > ZB_CATEGORY_MIN ? ", " : "", zb_category_name(k));
+                len += w > 0 ? (size_t)w : 0;
+            }
+            PROBLEM(c, "%scategory: unknown category \"%.40s\" (GB 6441-86: one of %s)", c->prefix,
+                    cat, names);
+        } else {
+            a->has_category = 1;
+            a->category = (Zb__Category)i;
+        }
+        free(cat);
+    }
+    a->cause = get_str(c, obj, "", "cause", 0);
+    char *stage = get_str(c, obj, "", "stage", 0);
+    if (stage) {
+        int i = zb_stage_parse(stage);
+        if (i == 0) {
+            PROBLEM(c,
+                    "%sstage: unknown stage \"%.40s\" (one of initial, supplement, closing, "
+                    "write_off)",
+                    c->prefix, stage);
+        } else {
+            a->has_stage = 1;
+            a->stage = (Zb__Stage)i;
+        }
+        free(stage);
+    }
+    a->as_of = get_time(c, obj, "as_of", 0);
+    a->write_off_reason = get_str(c, obj, "", "write_off_reason", 0);
     return a;
 }
 
@@ -354,7 +401,7 @@ Zb__Report *zb_report_from_json(const json_t *obj, const char *prefix, zb_proble
         return NULL;
     }
     zb__report__init(r);
-    r->version = 1;
+    r->version = ZB_REPORT_VERSION;
     json_t *type = json_object_get(obj, "type");
     const char *t = json_is_string(type) ? json_string_value(type) : NULL;
     if (!type) {
@@ -494,8 +541,97 @@ static void validate_time(const Zb__Time *t, const char *pre, const char *name, 
         zb_problems_add(p, "%s%s: in the future (after the report's creation time)", pre, name);
 }
 
-static void validate_accident(const Zb__AccidentReport *a, int64_t created_at, const char *pre,
-                              zb_problems *p)
+Zb__Stage zb_report_accident_stage(const Zb__AccidentReport *a)
+{
+    if (a->has_stage)
+        return a->stage;
+    return a->revision == 0 ? ZB__STAGE__INITIAL : ZB__STAGE__SUPPLEMENT;
+}
+
+int64_t zb_report_accident_as_of(const Zb__Report *r, int32_t *offset_min)
+{
+    const Zb__AccidentReport *a = r->accident;
+    if (a && a->as_of) {
+        if (offset_min)
+            *offset_min = a->as_of->offset_min;
+        return a->as_of->unix;
+    }
+    if (offset_min)
+        *offset_min = ZB_CST_OFFSET_MIN;
+    return r->created_at;
+}
+
+/* A version 1 report keeps the version 1 rules: none of the fields that
+ * came with version 2. */
+static void validate_accident_v1(const Zb__AccidentReport *a, const char *pre, zb_problems *p)
+{
+    const struct {
+        const char *name;
+        int present;
+    } v2[] = {{"category", a->has_category},
+              {"cause", a->cause != NULL},
+              {"stage", a->has_stage},
+              {"as_of", a->as_of != NULL},
+              {"write_off_reason", a->write_off_reason != NULL}};
+    for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++)
+        if (v2[i].present)
+            zb_problems_add(p, "%s%s: not allowed in a version 1 report (a version 2 field)", pre,
+                            v2[i].name);
+}
+
+/* Version 2: category, cause, stage, as_of, write_off_reason. A write-off
+ * (核销) is found later, once the accident is known: closing and write_off
+ * need revision >= 1, like supplement; initial is revision 0 only. */
+static void validate_accident_v2(const Zb__AccidentReport *a, int64_t created_at, const char *pre,
+                                 zb_problems *p)
+{
+    if (a->has_category) {
+        if (!zb_category_name((int)a->category))
+            zb_problems_add(p, "%scategory: unknown category (%d)", pre, (int)a->category);
+    } else if (a->revision == 0) {
+        zb_problems_add(p, "%scategory: missing (required on revision 0)", pre);
+    }
+    check_text(p, pre, "cause", a->cause, 0, ZB_TEXT_LONG);
+
+    Zb__Stage stage = zb_report_accident_stage(a);
+    if (!zb_stage_name((int)stage))
+        zb_problems_add(p, "%sstage: unknown stage (%d)", pre, (int)stage);
+    else if (stage == ZB__STAGE__INITIAL && a->revision != 0)
+        zb_problems_add(p,
+                        "%sstage: initial is only for revision 0 (this is revision %u: "
+                        "supplement, closing or write_off)",
+                        pre, a->revision);
+    else if (stage != ZB__STAGE__INITIAL && a->revision == 0)
+        zb_problems_add(p,
+                        "%sstage: %s needs revision 1 or later (revision 0 is the initial report)",
+                        pre, zb_stage_name((int)stage));
+
+    const Zb__Time *t = a->as_of;
+    if (t) {
+        if (t->offset_min < -23 * 60 - 59 || t->offset_min > 23 * 60 + 59 || t->unix < 0 ||
+            t->unix > ZB_TIME_MAX)
+            zb_problems_add(p, "%sas_of: out of range", pre);
+        else if (a->occurred_at && t->unix < a->occurred_at->unix)
+            zb_problems_add(p, "%sas_of: before occurred_at", pre);
+        else if (t->unix > created_at + ZB_AS_OF_SKEW_S)
+            zb_problems_add(p,
+                            "%sas_of: in the future (more than 5 minutes after the report's "
+                            "creation time)",
+                            pre);
+    }
+
+    if (stage == ZB__STAGE__WRITE_OFF) {
+        if (!a->write_off_reason)
+            zb_problems_add(p, "%swrite_off_reason: missing (required with stage write_off)", pre);
+        else
+            check_text(p, pre, "write_off_reason", a->write_off_reason, 1, ZB_TEXT_LONG);
+    } else if (a->write_off_reason) {
+        zb_problems_add(p, "%swrite_off_reason: only with stage write_off", pre);
+    }
+}
+
+static void validate_accident(const Zb__AccidentReport *a, uint32_t version, int64_t created_at,
+                              const char *pre, zb_problems *p)
 {
     if (!a->accident_id || !accident_id_valid(a->accident_id))
         zb_problems_add(p, "%saccident_id: must be 1-64 letters, digits, '-' or '_'", pre);
@@ -536,13 +672,17 @@ static void validate_accident(const Zb__AccidentReport *a, int64_t created_at, c
         if (counts[i].v > counts[i].max)
             zb_problems_add(p, "%s%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre,
                             counts[i].name, counts[i].v, counts[i].max);
+    if (version == 1)
+        validate_accident_v1(a, pre, p);
+    else if (version == 2)
+        validate_accident_v2(a, created_at, pre, p);
 }
 
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
 {
     const char *pre = prefix ? prefix : "";
-    if (r->version != 1)
-        zb_problems_add(p, "%sversion: unsupported report version %u", pre, r->version);
+    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION)
+        zb_problems_add(p, "%sversion: unsupported report version %u (1 or 2)", pre, r->version);
     if (!r->county || !zb_county_code_valid(r->county))
         zb_problems_add(p, "%scounty: must be a 6-digit county code", pre);
     if (r->seq == 0)
@@ -556,7 +696,9 @@ void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
         zb_problems_add(p, "%sprev_hash: must be 32 bytes", pre);
     switch (r->content_case) {
     case ZB__REPORT__CONTENT_MONTHLY: validate_monthly(r->monthly, r->created_at, pre, p); break;
-    case ZB__REPORT__CONTENT_ACCIDENT: validate_accident(r->accident, r->created_at, pre, p); break;
+    case ZB__REPORT__CONTENT_ACCIDENT:
+        validate_accident(r->accident, r->version, r->created_at, pre, p);
+        break;
     default: zb_problems_add(p, "%stype: must be \"monthly\" or \"accident\"", pre); break;
     }
 }
@@ -617,8 +759,9 @@ static json_t *monthly_json(const Zb__MonthlyReport *m, json_t *o)
     return o;
 }
 
-static json_t *accident_json(const Zb__AccidentReport *a, json_t *o)
+static json_t *accident_json(const Zb__Report *r, json_t *o)
 {
+    const Zb__AccidentReport *a = r->accident;
     json_object_set_new(o, "accident_id", json_string(a->accident_id));
     json_object_set_new(o, "revision", json_integer(a->revision));
     json_object_set_new(o, "occurred_at", time_json(a->occurred_at));
@@ -641,6 +784,19 @@ static json_t *accident_json(const Zb__AccidentReport *a, json_t *o)
     json_object_set_new(o, "direct_loss_yuan", json_integer((json_int_t)a->direct_loss_yuan));
     set_opt_str(o, "measures_taken", a->measures_taken);
     set_opt_str(o, "other", a->other);
+    if (a->has_category) {
+        const char *cat = zb_category_name((int)a->category);
+        json_object_set_new(o, "category", cat ? json_string(cat) : json_null());
+    }
+    set_opt_str(o, "cause", a->cause);
+    if (r->version >= 2) { /* a version 1 report shows what it showed before */
+        const char *st = zb_stage_name((int)zb_report_accident_stage(a));
+        json_object_set_new(o, "stage", st ? json_string(st) : json_null());
+        Zb__Time as_of = ZB__TIME__INIT;
+        as_of.unix = zb_report_accident_as_of(r, &as_of.offset_min);
+        json_object_set_new(o, "as_of", time_json(&as_of));
+    }
+    set_opt_str(o, "write_off_reason", a->write_off_reason);
     zb_grade g = zb_grade_compute(a->deaths, a->missing, a->serious_injuries, a->direct_loss_yuan,
                                   ZB_MISSING_COUNT_AS_DEAD);
     json_object_set_new(o, "grade", json_string(zb_grade_name(g)));
@@ -669,6 +825,6 @@ json_t *zb_report_to_json(const Zb__Report *r)
     if (r->content_case == ZB__REPORT__CONTENT_MONTHLY && r->monthly)
         monthly_json(r->monthly, o);
     else if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && r->accident)
-        accident_json(r->accident, o);
+        accident_json(r, o);
     return o;
 }

@@ -23,6 +23,14 @@
 #define ZB_REVISION_MAX 100000u
 #define ZB_CLOCK_SKEW_S 600               /* tolerated future skew of entered times */
 #define ZB_TIME_MAX 253402300799LL        /* 9999-12-31T23:59:59Z: the latest time accepted */
+#define ZB_AS_OF_SKEW_S 300               /* an accident's as_of may be 5 min after created_at */
+
+/* Report.version: what zb_report_from_json writes, and the oldest still
+ * read. Version 2 added the accident's category, cause, stage, as_of and
+ * write_off_reason (AccidentReport fields 16-20); a version 1 report keeps
+ * the version 1 rules and may not carry them. */
+#define ZB_REPORT_VERSION 2
+#define ZB_REPORT_VERSION_MIN 1
 
 typedef struct {
     char **lines;
@@ -32,24 +40,47 @@ typedef struct {
 void zb_problems_add(zb_problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zb_problems_free(zb_problems *p);
 
-/* Build a Report from one JSON object. Header fields (county, seq,
- * prev_hash, created_at) are left for the caller. prefix is prepended to
- * every field path ("" or "[3]."). Unknown JSON fields are reported as
- * warnings (not problems) so a newer client's optional fields pass.
- * Returns the Report (free with zb__report__free_unpacked(r, NULL)) or NULL
- * when problems were added. */
+/* Build a Report from one JSON object, version ZB_REPORT_VERSION. Header
+ * fields (county, seq, prev_hash, created_at) are left for the caller. An
+ * accident's stage and as_of are recorded as given: absent stays absent
+ * (their defaults are zb_report_accident_stage and zb_report_accident_as_of).
+ * prefix is prepended to every field path ("" or "[3]."). Unknown JSON
+ * fields are reported as warnings (not problems) so a newer client's
+ * optional fields pass. Returns the Report (free with
+ * zb__report__free_unpacked(r, NULL)) or NULL when problems were added. */
 Zb__Report *zb_report_from_json(const json_t *obj, const char *prefix, zb_problems *problems,
                                 zb_problems *warnings);
 
-/* Content rules that need no stored state: ranges, codes, text limits,
- * times against the signed creation time (period not in the future,
- * accident times not after creation). Adds one problem per violation. */
+/* Content rules that need no stored state: version 1 or 2, ranges, codes,
+ * text limits, times against the signed creation time (period not in the
+ * future, accident times not after creation). For an accident of version 2:
+ * category required on revision 0 (optional after, recorded as given);
+ * stage initial only on revision 0, supplement/closing/write_off only on
+ * revision >= 1; as_of not before occurred_at nor more than
+ * ZB_AS_OF_SKEW_S after created_at; write_off_reason required with
+ * write_off and refused otherwise. A version 1 report carrying any of those
+ * five fields is refused. Adds one problem per violation. What needs the
+ * accident's history (revisions in order, nothing after closing or
+ * write_off) is the node's to check. */
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *problems);
 
 /* The report as JSON in the input contract's field names, plus header
  * fields ("county", "seq", "created_at", "prev_hash") and, for an
- * accident, the computed "grade" and "report_to". New reference. */
+ * accident, the computed "grade" and "report_to". An accident of version 2
+ * always shows "stage" and "as_of" (the defaults when absent); "category",
+ * "cause" and "write_off_reason" appear when present. New reference. */
 json_t *zb_report_to_json(const Zb__Report *r);
+
+/* An accident's stage: as given, or when absent (every version 1 report)
+ * initial on revision 0 and supplement after. A stage outside the enum (a
+ * report that fails validation) is returned as it is. */
+Zb__Stage zb_report_accident_stage(const Zb__AccidentReport *a);
+
+/* When an accident report's figures became true, in Unix seconds: as_of
+ * when given, else the signed creation time. *offset_min (if not NULL)
+ * gets the offset to show it with: as_of's own, or +08:00 (480).
+ * r must hold an accident. */
+int64_t zb_report_accident_as_of(const Zb__Report *r, int32_t *offset_min);
 
 /* "monthly" / "accident" / "unknown". */
 const char *zb_report_type_name(const Zb__Report *r);

@@ -59,6 +59,19 @@ expect_refused "period in future"    "$(mutate $M 'r["period"]="2999-01"')"     
 expect_refused "wrong type (report)" "[1, 2]"                                         "[0].(report): wrong type"
 expect_refused "not JSON"            "{\"type\": "                                    "(input): not valid JSON"
 expect_refused "unknown type"        '{"type":"weekly"}'                              "type: must be"
+# issue 11: category, stage, as_of, write_off_reason (S is revision 1 of the stored accident)
+S=accident-supplement.json
+expect_refused "category missing"    "$(mutate $A 'r["accident_id"]="NEW-2"; del r["category"]')" "category: missing (required on revision 0)"
+expect_refused "unknown category"    "$(mutate $A 'r["accident_id"]="NEW-3"; r["category"]="crane"')" "category: unknown category \"crane\""
+expect_refused "unknown stage"       "$(mutate $S 'r["stage"]="final"')"             "stage: unknown stage \"final\""
+expect_refused "initial on rev 1"    "$(mutate $S 'r["stage"]="initial"')"           "stage: initial is only for revision 0"
+expect_refused "closing on rev 0"    "$(mutate $A 'r["accident_id"]="NEW-4"; r["stage"]="closing"')" "stage: closing needs revision 1 or later"
+expect_refused "write-off no reason" "$(mutate $S 'r["stage"]="write_off"')"         "write_off_reason: missing (required with stage write_off)"
+expect_refused "reason w/o write-off" "$(mutate $S 'r["write_off_reason"]="x"')"     "write_off_reason: only with stage write_off"
+expect_refused "as_of before"        "$(mutate $S 'r["as_of"]="2026-10-14T08:29:59+08:00"')" "as_of: before occurred_at"
+expect_refused "as_of in future"     "$(mutate $S 'r["as_of"]="2999-01-01T00:00:00+08:00"')" "as_of: in the future"
+expect_refused "as_of not a time"    "$(mutate $S 'r["as_of"]="soon"')"              "as_of: not an RFC 3339 time"
+expect_refused "cause over limit"    "$(mutate $S 'r["cause"]="因"*4001')"           "cause: text over its limit"
 
 # bulk: one bad report among valid ones stores nothing, and names its index
 bulk=$( { gen_reports 5 BULK; mutate $A 'r["accident_id"]="BULK-X"; r["deaths"]=-1'; gen_reports 3 BULK2; } )

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "envelope.h"
 #include "err.h"
 #include "report.h"
@@ -26,6 +27,8 @@
 /* 2026-10-14T08:30:00+08:00 and 08:50 */
 #define OCCURRED_AT 1791937800
 #define NOTIFIED_AT 1791939000
+/* 2026-10-15T03:20:00+08:00 (accident-supplement.json's as_of) */
+#define SUPPLEMENT_AS_OF 1792005600
 
 /* ------------------------------------------------------------ helpers */
 
@@ -196,12 +199,18 @@ static void test_examples_parse(void **state)
 {
     (void)state;
     static const char *const names[] = {"monthly.json", "accident.json",
-                                        "accident-supplement.json"};
-    for (size_t i = 0; i < 3; i++) {
+                                        "accident-supplement.json", "accident-closing.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         json_t *j = load_example(names[i]);
         expect_clean(names[i], j);
         json_decref(j);
     }
+    /* a second accident, its initial report and its write-off (a JSON array) */
+    json_t *wo = load_example("accident-write-off.json");
+    assert_int_equal(json_array_size(wo), 2);
+    for (size_t i = 0; i < 2; i++)
+        expect_clean("accident-write-off.json", json_array_get(wo, i));
+    json_decref(wo);
 
     /* monthly.json, field by field */
     json_t *j = load_example("monthly.json");
@@ -210,8 +219,8 @@ static void test_examples_parse(void **state)
     assert_non_null(r);
     assert_int_equal(p.n, 0);
     assert_int_equal(w.n, 0);
-    assert_int_equal(r->version, 1);
-    assert_null(r->county); /* header left for the caller */
+    assert_int_equal(r->version, 2); /* what a node writes now */
+    assert_null(r->county);          /* header left for the caller */
     assert_int_equal(r->seq, 0);
     assert_int_equal(r->content_case, ZB__REPORT__CONTENT_MONTHLY);
     assert_string_equal(zb_report_type_name(r), "monthly");
@@ -271,8 +280,53 @@ static void test_examples_parse(void **state)
     assert_int_equal(a->minor_injuries, 0);
     assert_int_equal(a->direct_loss_yuan, 350000);
     assert_string_equal(a->other, "");
+    assert_true(a->has_category);
+    assert_int_equal(a->category, ZB__CATEGORY__LIFTING_INJURY);
+    assert_false(a->has_stage); /* absent stays absent: the default is derived */
+    assert_null(a->as_of);
+    assert_null(a->cause);
+    assert_null(a->write_off_reason);
+    assert_int_equal(zb_report_accident_stage(a), ZB__STAGE__INITIAL);
     zb__report__free_unpacked(r, NULL);
     json_decref(j);
+
+    /* accident-closing.json: the new fields */
+    j = load_example("accident-closing.json");
+    r = zb_report_from_json(j, "", &p, &w);
+    assert_non_null(r);
+    a = r->accident;
+    assert_int_equal(a->revision, 2);
+    assert_true(a->has_stage);
+    assert_int_equal(a->stage, ZB__STAGE__CLOSING);
+    assert_non_null(a->as_of);
+    assert_int_equal(a->as_of->unix, 1793844000); /* 2026-11-05T10:00:00+08:00 */
+    assert_int_equal(a->as_of->offset_min, 480);
+    assert_non_null(a->cause);
+    assert_null(a->write_off_reason);
+    zb__report__free_unpacked(r, NULL);
+    json_decref(j);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(w.n, 0);
+}
+
+/* A report with the defaults to_json shows for an absent stage and as_of
+ * written in: what from_json(to_json(r)) gives. */
+static void make_defaults_explicit(Zb__Report *r)
+{
+    if (r->content_case != ZB__REPORT__CONTENT_ACCIDENT || r->version < 2)
+        return;
+    Zb__AccidentReport *a = r->accident;
+    a->stage = zb_report_accident_stage(a);
+    a->has_stage = 1;
+    if (!a->as_of) {
+        int32_t off;
+        int64_t t = zb_report_accident_as_of(r, &off);
+        a->as_of = malloc(sizeof *a->as_of);
+        assert_non_null(a->as_of);
+        zb__time__init(a->as_of);
+        a->as_of->unix = t;
+        a->as_of->offset_min = off;
+    }
 }
 
 /* from_json -> pack -> decode -> to_json: every string byte for byte. */
@@ -364,6 +418,10 @@ static void test_round_trip(void **state)
     assert_non_null(again);
     assert_int_equal(p.n, 0);
     set_header(again, CREATED_AT);
+    /* the stage and as_of it showed (defaults) come back written in */
+    assert_true(again->accident->has_stage);
+    assert_non_null(again->accident->as_of);
+    make_defaults_explicit(d);
     size_t l1 = zb__report__get_packed_size(d), l2 = zb__report__get_packed_size(again);
     assert_int_equal(l1, l2);
     uint8_t *b1 = malloc(l1), *b2 = malloc(l2);
@@ -381,6 +439,17 @@ static void test_round_trip(void **state)
     zb__report__free_unpacked(d, NULL);
 
     round_trip("accident-supplement.json", &out, &d);
+    assert_int_equal(d->version, 2);
+    assert_string_equal(json_string_value(json_object_get(out, "stage")), "supplement");
+    assert_int_equal(zb_report_accident_as_of(d, NULL), SUPPLEMENT_AS_OF);
+    json_decref(out);
+    zb__report__free_unpacked(d, NULL);
+
+    round_trip("accident-closing.json", &out, &d);
+    assert_string_equal(json_string_value(json_object_get(out, "stage")), "closing");
+    assert_string_equal(json_string_value(json_object_get(out, "as_of")),
+                        "2026-11-05T10:00:00+08:00");
+    assert_null(json_object_get(out, "write_off_reason"));
     json_decref(out);
     zb__report__free_unpacked(d, NULL);
 }
@@ -490,6 +559,43 @@ static const bad_case bad_cases[] = {
     {"accident.json", "summary", "\"\"", "summary:", "empty"},
     {"accident.json", "summary", NULL, "summary:", "missing"},
     {"accident.json", "summary", "[]", "summary:", "wrong type"},
+    /* category (version 2): required on revision 0, one of GB 6441-86's 20 */
+    {"accident.json", "category", NULL, "category:", "missing (required on revision 0)"},
+    {"accident.json", "category", "null", "category:", "missing (required on revision 0)"},
+    {"accident.json", "category", "\"crane\"", "category:", "unknown category \"crane\""},
+    {"accident.json", "category", "\"Lifting_injury\"", "category:", "unknown category"},
+    {"accident.json", "category", "\"起重伤害\"", "category:", "unknown category"},
+    {"accident.json", "category", "4", "category:", "wrong type"},
+    /* stage */
+    {"accident.json", "stage", "\"final\"", "stage:", "unknown stage \"final\""},
+    {"accident.json", "stage", "1", "stage:", "wrong type"},
+    {"accident.json", "stage", "\"supplement\"", "stage:", "needs revision 1 or later"},
+    {"accident.json", "stage", "\"closing\"", "stage:", "closing needs revision 1 or later"},
+
+    {"accident-supplement.json", "stage", "\"initial\"", "stage:",
+     "initial is only for revision 0"},
+    {"accident-closing.json", "stage", "\"initial\"", "stage:", "initial is only for revision 0"},
+    /* write_off_reason: required with write_off, refused otherwise */
+    {"accident-closing.json", "stage", "\"write_off\"", "write_off_reason:",
+     "missing (required with stage write_off)"},
+    {"accident-closing.json", "write_off_reason", "\"x\"", "write_off_reason:",
+     "only with stage write_off"},
+    {"accident-supplement.json", "write_off_reason", "\"x\"", "write_off_reason:",
+     "only with stage write_off"},
+    {"accident.json", "write_off_reason", "\"\"", "write_off_reason:", "only with stage write_off"},
+    {"accident-supplement.json", "write_off_reason", "5", "write_off_reason:", "wrong type"},
+    /* as_of */
+    {"accident-closing.json", "as_of", "\"2026-11-05\"", "as_of:", "not an RFC 3339 time"},
+    {"accident-closing.json", "as_of", "1793844000", "as_of:", "wrong type"},
+    {"accident-closing.json", "as_of", "\"2026-10-14T08:29:59+08:00\"", "as_of:",
+     "before occurred_at"},
+    {"accident-closing.json", "as_of", "\"2026-10-14T00:29:59Z\"", "as_of:", "before occurred_at"},
+    {"accident-closing.json", "as_of", "\"2026-11-06T00:05:00+08:00\"", "as_of:",
+     "in the future"},
+    {"accident-closing.json", "as_of", "\"2099-01-01T00:00:00+08:00\"", "as_of:",
+     "in the future"},
+    /* cause */
+    {"accident.json", "cause", "[\"x\"]", "cause:", "wrong type"},
 };
 
 static void test_bad_inputs(void **state)
@@ -539,6 +645,23 @@ static void test_good_edges(void **state)
         {"accident.json", "industry", "\"other\""},
         {"accident.json", "industry", "\"coal_mine\""},
         {"accident.json", "industry", "\"fishing_vessel\""},
+        /* version 2 fields */
+        {"accident.json", "stage", "\"initial\""},
+        {"accident.json", "as_of", "\"2026-10-14T08:30:00+08:00\""}, /* = occurred_at */
+        {"accident.json", "cause", "\"\""},
+        {"accident.json", "category", "\"fire\""},
+        {"accident-supplement.json", "category", NULL}, /* optional after revision 0 */
+        {"accident-supplement.json", "category", "null"},
+        {"accident-supplement.json", "category", "\"object_strike\""}, /* recorded as given */
+        {"accident-supplement.json", "stage", NULL},                   /* default supplement */
+        {"accident-supplement.json", "stage", "\"closing\""},
+        {"accident-supplement.json", "as_of", NULL}, /* default created_at */
+        {"accident-closing.json", "as_of", "\"2026-10-14T08:30:00+08:00\""}, /* = occurred_at */
+        {"accident-closing.json", "as_of", "\"2026-10-14T00:30:00Z\""},      /* the same */
+        {"accident-closing.json", "as_of", "\"2026-10-14T08:30:00\""},       /* read as +08:00 */
+        {"accident-closing.json", "as_of", "\"2026-11-06T00:04:59+08:00\""}, /* created_at + 300 */
+        {"accident-closing.json", "cause", NULL},
+        {"accident-closing.json", "write_off_reason", "null"},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char label[200];
@@ -649,6 +772,306 @@ static void test_text_limits(void **state)
     expect_one_problem(__func__, j, "tasks[2].next_steps:", NULL);
     json_decref(j);
     free(v);
+}
+
+/* ------------------------------------------------------------ version 2 */
+
+/* The version 2 free texts have the long limit, in characters; a
+ * write-off's reason may not be empty. */
+static void test_v2_text_limits(void **state)
+{
+    (void)state;
+    char *v = repeated_json_string("因", 4000);
+    json_t *j = variant("accident-closing.json", "cause", v);
+    expect_clean(__func__, j);
+    json_decref(j);
+    j = variant("accident-closing.json", "stage", "\"write_off\"");
+    set_path(j, "write_off_reason", v);
+    expect_clean(__func__, j);
+    json_decref(j);
+    free(v);
+
+    v = repeated_json_string("因", 4001);
+    j = variant("accident-closing.json", "cause", v);
+    expect_one_problem(__func__, j, "cause:", "text over its limit (4001 characters");
+    json_decref(j);
+    j = variant("accident-closing.json", "stage", "\"write_off\"");
+    set_path(j, "write_off_reason", v);
+    expect_one_problem(__func__, j, "write_off_reason:", "text over its limit (4001 characters");
+    json_decref(j);
+    free(v);
+
+    j = variant("accident-closing.json", "stage", "\"write_off\"");
+    set_path(j, "write_off_reason", "\"\"");
+    expect_one_problem(__func__, j, "write_off_reason:", "must not be empty");
+    json_decref(j);
+}
+
+/* A write-off on revision 0, with its reason: the stage is the one problem. */
+static void test_write_off_first(void **state)
+{
+    (void)state;
+    json_t *j = variant("accident.json", "stage", "\"write_off\"");
+    set_path(j, "write_off_reason", "\"不属于生产安全事故\"");
+    expect_one_problem(__func__, j, "stage:", "write_off needs revision 1 or later");
+    json_decref(j);
+}
+
+/* as_of against occurred_at and created_at, at the second. */
+static void test_as_of_edges(void **state)
+{
+    (void)state;
+    json_t *j = variant("accident-closing.json", "as_of", "\"2026-10-14T08:30:00+08:00\"");
+    expect_clean(__func__, j); /* == occurred_at */
+    json_decref(j);
+    j = variant("accident-closing.json", "as_of", "\"2026-10-14T08:29:59+08:00\"");
+    expect_one_problem(__func__, j, "as_of:", "before occurred_at");
+    json_decref(j);
+
+    /* at most 5 minutes after created_at (not the 10 minutes the other times get) */
+    j = variant("accident-closing.json", "as_of", "\"2026-11-05T12:00:00+08:00\"");
+    expect_clean_at(__func__, j, 1793851200 - 300); /* created 11:55:00 */
+    expect_one_problem_at(__func__, j, "", 1793851200 - 301, "as_of:", "in the future");
+    json_decref(j);
+
+    /* out of range on the wire (the JSON parser cannot produce these) */
+    j = load_example("accident-closing.json");
+    zb_problems p = {0};
+    Zb__Report *r = zb_report_from_json(j, "", &p, NULL);
+    assert_non_null(r);
+    set_header(r, CREATED_AT);
+    r->accident->as_of->offset_min = 24 * 60;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.lines[0], "as_of: out of range");
+    zb_problems_free(&p);
+    r->accident->as_of->offset_min = 480;
+    r->accident->as_of->unix = -1;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.lines[0], "as_of: out of range");
+    zb_problems_free(&p);
+    /* an enum value no table knows */
+    r->accident->as_of->unix = 1793844000;
+    r->accident->category = (Zb__Category)21;
+    r->accident->stage = (Zb__Stage)5;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.lines[0], "category: unknown category (21)");
+    assert_string_equal(p.lines[1], "stage: unknown stage (5)");
+    zb_problems_free(&p);
+    zb__report__free_unpacked(r, NULL);
+    json_decref(j);
+}
+
+/* Every GB 6441-86 category: JSON -> proto -> bytes -> proto -> JSON. */
+static void test_categories_round_trip(void **state)
+{
+    (void)state;
+    static const char *const names[20] = {
+        "object_strike",    "vehicle_injury",      "mechanical_injury", "lifting_injury",
+        "electrocution",    "drowning",            "scald_burn",        "fire",
+        "fall_from_height", "collapse",            "roof_fall",         "water_inrush",
+        "blasting",         "explosive_explosion", "gas_explosion",     "boiler_explosion",
+        "vessel_explosion", "other_explosion",     "poisoning_asphyxiation", "other_injury"};
+    static const char *const names_zh[20] = {
+        "物体打击", "车辆伤害", "机械伤害", "起重伤害", "触电",     "淹溺",     "灼烫",
+        "火灾",     "高处坠落", "坍塌",     "冒顶片帮", "透水",     "放炮",     "火药爆炸",
+        "瓦斯爆炸", "锅炉爆炸", "容器爆炸", "其它爆炸", "中毒和窒息", "其它伤害"};
+    assert_int_equal(ZB_CATEGORY_MAX - ZB_CATEGORY_MIN + 1, 20);
+    assert_int_equal(zb_category_parse("fire"), ZB__CATEGORY__CATEGORY_FIRE);
+    assert_int_equal(ZB__CATEGORY__CATEGORY_FIRE, 8);
+    for (int i = 1; i <= 20; i++) {
+        assert_string_equal(zb_category_name(i), names[i - 1]);
+        assert_string_equal(zb_category_name_zh(i), names_zh[i - 1]);
+        assert_int_equal(zb_category_parse(names[i - 1]), i);
+
+        char value[64];
+        snprintf(value, sizeof value, "\"%s\"", names[i - 1]);
+        json_t *j = variant("accident.json", "category", value);
+        zb_problems p = {0}, w = {0};
+        Zb__Report *r = zb_report_from_json(j, "", &p, &w);
+        assert_non_null(r);
+        assert_true(r->accident->has_category);
+        assert_int_equal(r->accident->category, i);
+        set_header(r, CREATED_AT);
+        zb_report_validate(r, "", &p);
+        assert_int_equal(p.n, 0);
+        size_t len = zb__report__get_packed_size(r);
+        uint8_t *buf = malloc(len);
+        assert_non_null(buf);
+        zb__report__pack(r, buf);
+        Zb__Report *d = NULL;
+        assert_int_equal(zb_report_decode(buf, len, &d), ZB_OK);
+        assert_int_equal(d->accident->category, i);
+        json_t *out = zb_report_to_json(d);
+        assert_string_equal(json_string_value(json_object_get(out, "category")), names[i - 1]);
+        json_decref(out);
+        zb__report__free_unpacked(d, NULL);
+        free(buf);
+        zb__report__free_unpacked(r, NULL);
+        zb_problems_free(&p);
+        zb_problems_free(&w);
+        json_decref(j);
+    }
+    assert_int_equal(zb_category_parse("火灾"), 0);
+    assert_int_equal(zb_category_parse(NULL), 0);
+    assert_null(zb_category_name(0));
+    assert_null(zb_category_name(21));
+    assert_null(zb_category_name_zh(21));
+
+    static const char *const stages[4] = {"initial", "supplement", "closing", "write_off"};
+    for (int i = 1; i <= 4; i++) {
+        assert_string_equal(zb_stage_name(i), stages[i - 1]);
+        assert_int_equal(zb_stage_parse(stages[i - 1]), i);
+        assert_non_null(zb_stage_name_zh(i));
+    }
+    assert_int_equal(ZB__STAGE__CLOSING, 3);
+    assert_int_equal(zb_stage_parse("final"), 0);
+    assert_null(zb_stage_name(0));
+    assert_null(zb_stage_name(5));
+}
+
+/* What to_json shows of a version 2 accident: stage and as_of always (the
+ * defaults when absent), the rest when present. */
+static void test_to_json_v2(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *example, *path, *value;
+        const char *stage, *as_of;
+    } cases[] = {
+        {"accident.json", "other", "\"\"", "initial", "2026-11-05T23:59:59+08:00"},
+        {"accident-supplement.json", "stage", NULL, "supplement", "2026-10-15T03:20:00+08:00"},
+        {"accident-supplement.json", "as_of", NULL, "supplement", "2026-11-05T23:59:59+08:00"},
+        /* the offset it was written with is kept (Z shows as +00:00) */
+        {"accident-closing.json", "as_of", "\"2026-10-14T00:30:00Z\"", "closing",
+         "2026-10-14T00:30:00+00:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *j = variant(cases[i].example, cases[i].path, cases[i].value);
+        zb_problems p = {0};
+        Zb__Report *r = zb_report_from_json(j, "", &p, NULL);
+        assert_non_null(r);
+        set_header(r, CREATED_AT);
+        json_t *out = zb_report_to_json(r);
+        assert_string_equal(json_string_value(json_object_get(out, "stage")), cases[i].stage);
+        assert_string_equal(json_string_value(json_object_get(out, "as_of")), cases[i].as_of);
+        assert_null(json_object_get(out, "write_off_reason"));
+        assert_non_null(json_object_get(out, "category"));
+        json_decref(out);
+        zb__report__free_unpacked(r, NULL);
+        json_decref(j);
+    }
+
+    /* the write-off: its reason is shown */
+    json_t *wo = load_example("accident-write-off.json");
+    zb_problems p = {0};
+    Zb__Report *r = zb_report_from_json(json_array_get(wo, 1), "", &p, NULL);
+    assert_non_null(r);
+    set_header(r, CREATED_AT);
+    assert_int_equal(zb_report_accident_stage(r->accident), ZB__STAGE__WRITE_OFF);
+    json_t *out = zb_report_to_json(r);
+    assert_string_equal(json_string_value(json_object_get(out, "stage")), "write_off");
+    assert_non_null(json_string_value(json_object_get(out, "write_off_reason")));
+    assert_string_equal(json_string_value(json_object_get(out, "write_off_reason")),
+                        json_string_value(json_object_get(json_array_get(wo, 1), "write_off_reason")));
+    json_decref(out);
+    zb__report__free_unpacked(r, NULL);
+    json_decref(wo);
+}
+
+/* Version 1 reports (stored by an earlier node, or sent by one) keep the
+ * version 1 rules: no category needed, and none of the version 2 fields. */
+static void test_version1(void **state)
+{
+    (void)state;
+    json_t *j = load_example("accident.json");
+    zb_problems p = {0};
+    Zb__Report *r = zb_report_from_json(j, "", &p, NULL);
+    assert_non_null(r);
+    set_header(r, CREATED_AT);
+    r->version = 1;
+    r->accident->has_category = 0; /* revision 0 without a category */
+    r->accident->category = 0;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 0);
+    /* it decodes, and shows what a version 1 report showed */
+    size_t len = zb__report__get_packed_size(r);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    zb__report__pack(r, buf);
+    Zb__Report *d = NULL;
+    assert_int_equal(zb_report_decode(buf, len, &d), ZB_OK);
+    assert_int_equal(d->version, 1);
+    json_t *out = zb_report_to_json(d);
+    assert_null(json_object_get(out, "stage"));
+    assert_null(json_object_get(out, "as_of"));
+    assert_null(json_object_get(out, "category"));
+    assert_string_equal(json_string_value(json_object_get(out, "grade")), "general");
+    json_decref(out);
+    /* its defaults still answer */
+    assert_int_equal(zb_report_accident_stage(d->accident), ZB__STAGE__INITIAL);
+    int32_t off = 0;
+    assert_int_equal(zb_report_accident_as_of(d, &off), CREATED_AT);
+    assert_int_equal(off, 480);
+    zb__report__free_unpacked(d, NULL);
+    free(buf);
+
+    /* each version 2 field: one problem naming it; the bytes still decode
+     * (the refusal is the shared validation's, as INVALID_REPORT) */
+    Zb__Time t = ZB__TIME__INIT;
+    t.unix = OCCURRED_AT;
+    t.offset_min = 480;
+    char text[] = "x";
+    for (int field = 0; field < 5; field++) {
+        Zb__AccidentReport *a = r->accident;
+        const char *want = NULL;
+        switch (field) {
+        case 0: a->has_category = 1, a->category = ZB__CATEGORY__LIFTING_INJURY, want = "category:"; break;
+        case 1: a->cause = text, want = "cause:"; break;
+        case 2: a->has_stage = 1, a->stage = ZB__STAGE__INITIAL, want = "stage:"; break;
+        case 3: a->as_of = &t, want = "as_of:"; break;
+        case 4: a->write_off_reason = text, want = "write_off_reason:"; break;
+        }
+        zb_report_validate(r, "[1].", &p);
+        assert_int_equal(p.n, 1);
+        assert_true(strncmp(p.lines[0], "[1].", 4) == 0);
+        assert_true(strncmp(p.lines[0] + 4, want, strlen(want)) == 0);
+        assert_non_null(strstr(p.lines[0], "not allowed in a version 1 report"));
+        zb_problems_free(&p);
+        len = zb__report__get_packed_size(r);
+        buf = malloc(len);
+        assert_non_null(buf);
+        zb__report__pack(r, buf);
+        assert_int_equal(zb_report_decode(buf, len, &d), ZB_OK);
+        zb_report_validate(d, "", &p);
+        assert_int_equal(p.n, 1);
+        zb_problems_free(&p);
+        zb__report__free_unpacked(d, NULL);
+        free(buf);
+        /* back to a clean version 1 report (borrowed pointers unset before free) */
+        a->has_category = 0, a->category = 0, a->cause = NULL, a->has_stage = 0, a->stage = 0;
+        a->as_of = NULL, a->write_off_reason = NULL;
+    }
+
+    /* the same report as version 2 needs its category on revision 0 */
+    r->version = 2;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.lines[0], "category: missing (required on revision 0)");
+    zb_problems_free(&p);
+
+    /* a later version is neither decoded nor valid */
+    r->version = 3;
+    len = zb__report__get_packed_size(r);
+    buf = malloc(len);
+    assert_non_null(buf);
+    zb__report__pack(r, buf);
+    assert_int_equal(zb_report_decode(buf, len, &d), ZB_EDECODE);
+    free(buf);
+    zb__report__free_unpacked(r, NULL);
+    json_decref(j);
 }
 
 /* ------------------------------------------------------------ warnings, presence */
@@ -868,12 +1291,20 @@ static void test_validate_header(void **state)
     zb_problems_free(&p);
     r->prev_hash.len = 32;
 
-    r->version = 2;
+    r->version = 1; /* an earlier node's: still valid */
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 0);
+    r->version = 3;
     zb_report_validate(r, "", &p);
     assert_int_equal(p.n, 1);
     assert_true(strncmp(p.lines[0], "version:", 8) == 0);
     zb_problems_free(&p);
-    r->version = 1;
+    r->version = 0;
+    zb_report_validate(r, "", &p);
+    assert_int_equal(p.n, 1);
+    assert_true(strncmp(p.lines[0], "version:", 8) == 0);
+    zb_problems_free(&p);
+    r->version = 2;
 
     zb__report__free_unpacked(r, NULL);
     json_decref(j);
@@ -889,6 +1320,12 @@ int main(void)
         cmocka_unit_test(test_time_edges),
         cmocka_unit_test(test_prefix),
         cmocka_unit_test(test_text_limits),
+        cmocka_unit_test(test_v2_text_limits),
+        cmocka_unit_test(test_as_of_edges),
+        cmocka_unit_test(test_write_off_first),
+        cmocka_unit_test(test_categories_round_trip),
+        cmocka_unit_test(test_to_json_v2),
+        cmocka_unit_test(test_version1),
         cmocka_unit_test(test_unknown_fields_warn),
         cmocka_unit_test(test_stats_presence),
         cmocka_unit_test(test_problems_accumulate),
