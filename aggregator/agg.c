@@ -324,6 +324,21 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     zb_report_validate(r, "", &problems);
     if (problems.n)
         REFUSE(ZB__ERROR_CODE__INVALID_REPORT, "seq %" PRIu64 ": %s", r->seq, problems.lines[0]);
+    /* the rule that needs the store: nothing follows a closing or a write-off */
+    if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && r->accident->accident_id) {
+        int grade, stage;
+        int sr = zb_astore_accident_state(a->store, txn, rec->county, r->accident->accident_id,
+                                          &grade, &stage);
+        if (sr != 0 && sr != ZB_ENOTFOUND) {
+            rc = sr;
+            goto done;
+        }
+        if (sr == 0 && (stage == ZB__STAGE__CLOSING || stage == ZB__STAGE__WRITE_OFF))
+            REFUSE(ZB__ERROR_CODE__INVALID_REPORT,
+                   "seq %" PRIu64 ": revision: accident %s was %s: no revision may follow",
+                   r->seq, r->accident->accident_id,
+                   stage == ZB__STAGE__CLOSING ? "closed" : "written off");
+    }
 
     /* the envelope, its index entries and its log leaf (exactly the stored
      * canonical bytes), all in the round's transaction */

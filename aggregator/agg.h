@@ -9,7 +9,9 @@
  *   seq >  acked + 1              gap: refused
  *   seq == acked + 1              signature by the enrolled key, chain
  *                                 (prev_hash = hash of stored seq - 1) and
- *                                 the shared validation rules must hold.
+ *                                 the shared validation rules must hold;
+ *                                 an accident closed or written off takes
+ *                                 no further revision (the store's index).
  */
 #ifndef ZB_AGG_H
 #define ZB_AGG_H

@@ -24,16 +24,22 @@
  * and four indexes, written in the same transaction as each envelope and
  * rebuildable from the envelopes alone (zb_astore_reindex):
  *   idx_monthly  county || period (u32 BE: year*12 + month-1) || seq ->
- *                ver 1 || created_at || received_at (i64 BE)
- *   idx_acc_revs county || accident_id || 0x00 || seq -> ver 1 ||
+ *                ver 2 || created_at || received_at (i64 BE) || flags (u8:
+ *                1 = signed before the county's previous report)
+ *   idx_acc_revs county || accident_id || 0x00 || seq -> ver 2 ||
  *                revision (u32) || created_at || received_at || occurred_at
- *                || county_notified_at (i64) || industry || deaths ||
- *                missing || serious_injuries (u32) || direct_loss_yuan
- *                (u64), all big-endian: every revision, as the reports
- *                need it, without decoding the envelope
- *   idx_acc_state county || accident_id -> ver 1 || revisions (u32) ||
+ *                || county_notified_at || as_of (i64) || industry || deaths
+ *                || missing || serious_injuries (u32) || direct_loss_yuan
+ *                (u64) || category || stage || flags (u8 each), all
+ *                big-endian: every revision, as the reports need it,
+ *                without decoding the envelope (as_of and stage with their
+ *                defaults applied)
+ *   idx_acc_state county || accident_id -> ver 2 || revisions (u32) ||
  *                in-force revision (u32) || in-force seq (u64) ||
  *                in-force occurred_at (i64) || highest grade reached (u8)
+ *                || in-force stage (u8)
+ *   idx_chain    county -> the created_at (i64 BE) of its latest report: a
+ *                report signed before it is flagged (clock trust)
  *   idx_acc_time occurred_at of the revision in force (i64 BE, sign bit
  *                flipped so that byte order is time order) || county ||
  *                accident_id -> (empty)
@@ -63,13 +69,13 @@
 enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
        AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
        AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
-       AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_COUNT };
+       AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 #define ZB_ACCIDENT_ID_MAX 64
 /* The index layout this code writes; a store with another (or none: made
  * by a release before the indexes) is reindexed when opened. */
-#define ZB_ASTORE_INDEX_VERSION 1u
+#define ZB_ASTORE_INDEX_VERSION 2u
 
 /* ---- the environment */
 
@@ -187,6 +193,7 @@ typedef struct {
     int period; /* year*12 + month-1 (zb_period_ordinal) */
     uint64_t seq;
     int64_t created_at, received_at;
+    bool created_before_previous; /* signed before the county's previous report */
 } zb_monthly_version;
 
 /* Every version of county's monthly reports for periods first..last
@@ -198,10 +205,11 @@ int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, in
 typedef struct {
     uint64_t seq;
     uint32_t revision;
-    int64_t created_at, received_at, occurred_at, county_notified_at;
-    int industry;
+    int64_t created_at, received_at, occurred_at, county_notified_at, as_of;
+    int industry, category, stage; /* Zb__Industry, Zb__Category (0: not given), Zb__Stage */
     uint32_t deaths, missing, serious_injuries;
     uint64_t direct_loss_yuan;
+    bool created_before_previous; /* signed before the county's previous report */
 } zb_accident_entry;
 
 /* Every accident whose revision in force occurred in [from, to_end)
@@ -214,9 +222,10 @@ int zb_astore_accidents_occurred(zb_store *s, MDB_txn *txn, int64_t from, int64_
 int zb_astore_accident_revisions(zb_store *s, MDB_txn *txn, const char *county, const char *id,
                                  zb_accident_entry **out, size_t *n);
 /* The highest grade (zb_grade, missing counted as dead) any revision of
- * the accident reached. */
-int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *county,
-                                     const char *id, int *grade);
+ * the accident reached, and the stage of its revision in force
+ * (Zb__Stage). ZB_ENOTFOUND for an accident never reported. */
+int zb_astore_accident_state(zb_store *s, MDB_txn *txn, const char *county, const char *id,
+                             int *highest_grade, int *stage);
 
 /* ---- maintenance */
 

@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "rules.h"
 #include "timefmt.h"
 
 int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
@@ -23,13 +24,16 @@ int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t
 
 /* The index databases of one environment (the store's, or check's scratch). */
 typedef struct {
-    MDB_dbi monthly, acc_revs, acc_state, acc_time;
+    MDB_dbi monthly, acc_revs, acc_state, acc_time, chain;
 } idx_dbs;
+
+#define IDX_DBS 5
 
 static idx_dbs dbs_of(zb_store *s)
 {
     return (idx_dbs){zb_store_dbi(s, AGG_DB_IDX_MONTHLY), zb_store_dbi(s, AGG_DB_IDX_ACC_REVS),
-                     zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), zb_store_dbi(s, AGG_DB_IDX_ACC_TIME)};
+                     zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), zb_store_dbi(s, AGG_DB_IDX_ACC_TIME),
+                     zb_store_dbi(s, AGG_DB_IDX_CHAIN)};
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -48,9 +52,11 @@ static uint64_t time_key(int64_t t) { return (uint64_t)t ^ (UINT64_C(1) << 63); 
 static int64_t time_of_key(uint64_t k) { return (int64_t)(k ^ (UINT64_C(1) << 63)); }
 
 #define MONTHLY_KEY_LEN (ZB_COUNTY_LEN + 4 + 8)
-#define MONTHLY_VAL_LEN (1 + 8 + 8)
-#define REV_VAL_LEN (1 + 4 + 8 * 4 + 4 * 4 + 8)
-#define STATE_VAL_LEN (1 + 4 + 4 + 8 + 8 + 1)
+#define IDX_LAYOUT 2 /* the version byte of every index record */
+#define MONTHLY_VAL_LEN (1 + 8 + 8 + 1)
+#define REV_VAL_LEN (1 + 4 + 8 * 5 + 4 * 4 + 8 + 3)
+#define STATE_VAL_LEN (1 + 4 + 4 + 8 + 8 + 1 + 1)
+#define FLAG_CREATED_BEFORE_PREVIOUS 0x1
 #define ACC_KEY_MAX (ZB_COUNTY_LEN + ZB_ACCIDENT_ID_MAX + 1 + 8)
 #define TIME_KEY_MAX (8 + ZB_COUNTY_LEN + ZB_ACCIDENT_ID_MAX)
 
@@ -73,7 +79,7 @@ typedef struct {
     uint32_t revisions, revision;
     uint64_t seq;
     int64_t occurred_at;
-    uint8_t highest_grade;
+    uint8_t highest_grade, stage;
 } acc_state;
 
 static int state_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, acc_state *st)
@@ -83,31 +89,33 @@ static int state_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, a
     if (rc)
         return rc;
     const uint8_t *p = v.mv_data;
-    if (v.mv_size != STATE_VAL_LEN || p[0] != 1)
+    if (v.mv_size != STATE_VAL_LEN || p[0] != IDX_LAYOUT)
         return ZB_EDECODE;
     st->revisions = get32(p + 1);
     st->revision = get32(p + 5);
     st->seq = zb_be64_get(p + 9);
     st->occurred_at = (int64_t)zb_be64_get(p + 17);
     st->highest_grade = p[25];
+    st->stage = p[26];
     return ZB_OK;
 }
 
 static int state_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, const acc_state *st)
 {
     uint8_t b[STATE_VAL_LEN];
-    b[0] = 1;
+    b[0] = IDX_LAYOUT;
     put32(b + 1, st->revisions);
     put32(b + 5, st->revision);
     zb_be64_put(b + 9, st->seq);
     zb_be64_put(b + 17, (uint64_t)st->occurred_at);
     b[25] = st->highest_grade;
+    b[26] = st->stage;
     MDB_val kk = {klen, (void *)k}, v = {sizeof b, b};
     return zb_mdb_err(mdb_put(txn, dbi, &kk, &v, 0));
 }
 
 static int index_monthly(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
-                         int64_t received_at, const Zb__Report *r)
+                         int64_t received_at, const Zb__Report *r, uint8_t flags)
 {
     int y, m;
     if (!r->monthly || !r->monthly->period || zb_period_parse(r->monthly->period, &y, &m) != 0)
@@ -116,15 +124,16 @@ static int index_monthly(MDB_txn *txn, const idx_dbs *d, const char *county, uin
     memcpy(k, county, ZB_COUNTY_LEN);
     put32(k + ZB_COUNTY_LEN, (uint32_t)zb_period_ordinal(y, m));
     zb_be64_put(k + ZB_COUNTY_LEN + 4, seq);
-    v[0] = 1;
+    v[0] = IDX_LAYOUT;
     zb_be64_put(v + 1, (uint64_t)r->created_at);
     zb_be64_put(v + 9, (uint64_t)received_at);
+    v[17] = flags;
     MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
     return zb_mdb_err(mdb_put(txn, d->monthly, &kk, &vv, 0));
 }
 
 static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
-                          int64_t received_at, const Zb__Report *r)
+                          int64_t received_at, const Zb__Report *r, uint8_t flags)
 {
     const Zb__AccidentReport *a = r->accident;
     if (!a || !a->accident_id || !a->occurred_at || !a->county_notified_at)
@@ -140,18 +149,23 @@ static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, ui
     size_t alen = acc_key(k, county, a->accident_id, id_len);
     k[alen] = 0;
     zb_be64_put(k + alen + 1, seq);
+    uint8_t stage = (uint8_t)zb_accident_stage_of(a->revision, a->has_stage ? (int)a->stage : 0);
     uint8_t *p = v;
-    *p++ = 1;
+    *p++ = IDX_LAYOUT;
     put32(p, a->revision), p += 4;
     zb_be64_put(p, (uint64_t)r->created_at), p += 8;
     zb_be64_put(p, (uint64_t)received_at), p += 8;
     zb_be64_put(p, (uint64_t)a->occurred_at->unix), p += 8;
     zb_be64_put(p, (uint64_t)a->county_notified_at->unix), p += 8;
+    zb_be64_put(p, (uint64_t)(a->as_of ? a->as_of->unix : r->created_at)), p += 8;
     put32(p, (uint32_t)a->industry), p += 4;
     put32(p, a->deaths), p += 4;
     put32(p, a->missing), p += 4;
     put32(p, a->serious_injuries), p += 4;
-    zb_be64_put(p, a->direct_loss_yuan);
+    zb_be64_put(p, a->direct_loss_yuan), p += 8;
+    *p++ = (uint8_t)(a->has_category ? a->category : 0);
+    *p++ = stage;
+    *p = flags;
     MDB_val kk = {alen + 1 + 8, k}, vv = {sizeof v, v};
     int rc = zb_mdb_err(mdb_put(txn, d->acc_revs, &kk, &vv, 0));
     if (rc)
@@ -176,6 +190,7 @@ static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, ui
     if (in_force) {
         st.revision = a->revision;
         st.seq = seq;
+        st.stage = stage;
         st.occurred_at = a->occurred_at->unix;
         if (!had || old.occurred_at != st.occurred_at) {
             uint8_t tk[TIME_KEY_MAX];
@@ -193,12 +208,36 @@ static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, ui
     return state_put(txn, d->acc_state, k, alen, &st);
 }
 
+/* The county's chain of signed times: whether r was signed before the
+ * county's previous report (reports are indexed in seq order per county,
+ * at ingest and at reindex alike), and r's time recorded for the next. */
+static int chain_step(MDB_txn *txn, const idx_dbs *d, const char *county, const Zb__Report *r,
+                      uint8_t *flags)
+{
+    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v;
+    int rc = mdb_get(txn, d->chain, &k, &v);
+    if (rc == 0 && v.mv_size == 8 && r->created_at < (int64_t)zb_be64_get(v.mv_data))
+        *flags |= FLAG_CREATED_BEFORE_PREVIOUS;
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return zb_mdb_err(rc);
+    uint8_t b[8];
+    zb_be64_put(b, (uint64_t)r->created_at);
+    MDB_val nv = {sizeof b, b};
+    return zb_mdb_err(mdb_put(txn, d->chain, &k, &nv, 0));
+}
+
 static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
                      int64_t received_at, const Zb__Report *r)
 {
+    uint8_t flags = 0;
+    int rc = chain_step(txn, d, county, r, &flags);
+    if (rc)
+        return rc;
     switch (r->content_case) {
-    case ZB__REPORT__CONTENT_MONTHLY: return index_monthly(txn, d, county, seq, received_at, r);
-    case ZB__REPORT__CONTENT_ACCIDENT: return index_accident(txn, d, county, seq, received_at, r);
+    case ZB__REPORT__CONTENT_MONTHLY:
+        return index_monthly(txn, d, county, seq, received_at, r, flags);
+    case ZB__REPORT__CONTENT_ACCIDENT:
+        return index_accident(txn, d, county, seq, received_at, r, flags);
     default: return ZB_OK;
     }
 }
@@ -235,12 +274,13 @@ int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, in
                                  .seq = zb_be64_get(kp + ZB_COUNTY_LEN + 4)};
         if (mv.period > last)
             break;
-        if (v.mv_size != MONTHLY_VAL_LEN || vp[0] != 1) {
+        if (v.mv_size != MONTHLY_VAL_LEN || vp[0] != IDX_LAYOUT) {
             rc = ZB_EDECODE;
             break;
         }
         mv.created_at = (int64_t)zb_be64_get(vp + 1);
         mv.received_at = (int64_t)zb_be64_get(vp + 9);
+        mv.created_before_previous = vp[17] & FLAG_CREATED_BEFORE_PREVIOUS;
         rc = fn(ctx, &mv);
     }
     mdb_cursor_close(cur);
@@ -289,7 +329,7 @@ int zb_astore_accidents_occurred(zb_store *s, MDB_txn *txn, int64_t from, int64_
 static int rev_decode(const MDB_val *k, const MDB_val *v, zb_accident_entry *e)
 {
     const uint8_t *p = v->mv_data;
-    if (v->mv_size != REV_VAL_LEN || p[0] != 1 || k->mv_size < 8)
+    if (v->mv_size != REV_VAL_LEN || p[0] != IDX_LAYOUT || k->mv_size < 8)
         return ZB_EDECODE;
     e->seq = zb_be64_get((const uint8_t *)k->mv_data + k->mv_size - 8);
     p++;
@@ -298,11 +338,15 @@ static int rev_decode(const MDB_val *k, const MDB_val *v, zb_accident_entry *e)
     e->received_at = (int64_t)zb_be64_get(p), p += 8;
     e->occurred_at = (int64_t)zb_be64_get(p), p += 8;
     e->county_notified_at = (int64_t)zb_be64_get(p), p += 8;
+    e->as_of = (int64_t)zb_be64_get(p), p += 8;
     e->industry = (int)get32(p), p += 4;
     e->deaths = get32(p), p += 4;
     e->missing = get32(p), p += 4;
     e->serious_injuries = get32(p), p += 4;
-    e->direct_loss_yuan = zb_be64_get(p);
+    e->direct_loss_yuan = zb_be64_get(p), p += 8;
+    e->category = p[0];
+    e->stage = p[1];
+    e->created_before_previous = p[2] & FLAG_CREATED_BEFORE_PREVIOUS;
     return ZB_OK;
 }
 
@@ -362,8 +406,8 @@ int zb_astore_accident_revisions(zb_store *s, MDB_txn *txn, const char *county, 
     return ZB_OK;
 }
 
-int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *county,
-                                     const char *id, int *grade)
+int zb_astore_accident_state(zb_store *s, MDB_txn *txn, const char *county, const char *id,
+                             int *highest_grade, int *stage)
 {
     size_t id_len;
     if (!acc_args_ok(county, id, &id_len))
@@ -372,8 +416,10 @@ int zb_astore_accident_highest_grade(zb_store *s, MDB_txn *txn, const char *coun
     size_t klen = acc_key(k, county, id, id_len);
     acc_state st;
     int rc = state_get(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), k, klen, &st);
-    if (rc == 0)
-        *grade = st.highest_grade;
+    if (rc == 0) {
+        *highest_grade = st.highest_grade;
+        *stage = st.stage;
+    }
     return rc;
 }
 
@@ -407,7 +453,7 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
 {
     idx_dbs d = dbs_of(s);
     *envelopes = 0;
-    MDB_dbi all[] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time};
+    MDB_dbi all[IDX_DBS] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time, d.chain};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         int rc = zb_mdb_err(mdb_drop(txn, all[i], 0));
         if (rc)
@@ -534,28 +580,29 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
             (int)sizeof dir ||
         !mkdtemp(dir))
         return ZB_EIO;
-    static const char *const names[] = {"idx_monthly", "idx_acc_revs", "idx_acc_state",
-                                        "idx_acc_time"};
+    static const char *const names[IDX_DBS] = {"idx_monthly", "idx_acc_revs", "idx_acc_state",
+                                               "idx_acc_time", "idx_chain"};
     zb_store *scratch = NULL;
     MDB_txn *stx = NULL;
     long findings = 0;
     /* the scratch store never outgrows the real one: the same map size */
     MDB_envinfo info;
     mdb_env_info(zb_store_env(s), &info);
-    int rc = zb_store_open(&scratch, dir, names, 4, info.me_mapsize, true, false);
+    int rc = zb_store_open(&scratch, dir, names, IDX_DBS, info.me_mapsize, true, false);
     if (rc == 0)
         rc = zb_store_begin(scratch, false, &stx);
     if (rc == 0) {
         idx_dbs d = {zb_store_dbi(scratch, 0), zb_store_dbi(scratch, 1), zb_store_dbi(scratch, 2),
-                     zb_store_dbi(scratch, 3)};
+                     zb_store_dbi(scratch, 3), zb_store_dbi(scratch, 4)};
         /* read the store's envelopes in its transaction, write the scratch
          * store's indexes in the other environment's write transaction */
         rebuild_ctx c = {stx, &d, 0};
         rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
         idx_dbs have = dbs_of(s);
-        MDB_dbi h[] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time};
-        MDB_dbi w[] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time};
-        for (int i = 0; rc == 0 && i < 4; i++) {
+        MDB_dbi h[IDX_DBS] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time,
+                              have.chain};
+        MDB_dbi w[IDX_DBS] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time, d.chain};
+        for (int i = 0; rc == 0 && i < IDX_DBS; i++) {
             int err;
             findings += compare_db(txn, h[i], stx, w[i], names[i] + 4, finding, ctx, &err);
             rc = err;

@@ -74,23 +74,48 @@ static long county_index(const county_list *l, const char *county)
     return c ? (long)(c - l->codes) : -1;
 }
 
-/* One accident as the reports show it: every revision in revision order
- * (the last is in force) and when that one was received. */
+/* One accident as the reports show it: the revision in force, revision 0,
+ * and its statistics (rules.h) from all its revisions. */
 typedef struct {
     char county[ZB_COUNTY_LEN + 1];
     char id[ZB_ACCIDENT_ID_MAX + 1];
-    int64_t received_at; /* of the revision in force */
-    zb_accident_rev rev; /* the revision in force */
+    zb_accident_rev rev;   /* the revision in force */
+    zb_accident_rev first; /* revision 0 (the first in revision order) */
     size_t revisions;
-    unsigned flags;
+    zb_accident_stats st;
+    char *write_off_reason; /* malloc'd, written-off accidents only */
 } accident_item;
 
 typedef struct {
     zb_store *s;
     MDB_txn *txn;
+    int64_t now; /* the statistics' "now": closed windows, overdue follow-ups */
     accident_item *items;
     size_t n, cap;
 } accident_list;
+
+static void accident_list_free(accident_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].write_off_reason);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}
+
+/* The reason given in the written-off revision (seq) of county. */
+static int write_off_reason(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                            char **out)
+{
+    Zb__Report *r;
+    int rc = zb_astore_report_get(s, txn, county, seq, &r);
+    if (rc)
+        return rc;
+    const char *why = r->accident ? r->accident->write_off_reason : NULL;
+    *out = strdup(why ? why : "");
+    zb__report__free_unpacked(r, NULL);
+    return *out ? ZB_OK : ZB_ENOMEM;
+}
 
 static int accident_add(void *ctx, const char *county, const char *id)
 {
@@ -118,41 +143,47 @@ static int accident_add(void *ctx, const char *county, const char *id)
         revs[i] = (zb_accident_rev){.revision = e[i].revision,
                                     .seq = e[i].seq,
                                     .created_at = e[i].created_at,
+                                    .received_at = e[i].received_at,
                                     .occurred_at = e[i].occurred_at,
                                     .county_notified_at = e[i].county_notified_at,
+                                    .as_of = e[i].as_of,
                                     .industry = e[i].industry,
+                                    .category = e[i].category,
+                                    .stage = e[i].stage,
                                     .deaths = e[i].deaths,
                                     .missing = e[i].missing,
                                     .serious_injuries = e[i].serious_injuries,
-                                    .direct_loss_yuan = e[i].direct_loss_yuan};
+                                    .direct_loss_yuan = e[i].direct_loss_yuan,
+                                    .created_before_previous = e[i].created_before_previous};
+    free(e);
     zb_accident_revs_sort(revs, n);
-    accident_item *it = &l->items[l->n++];
+    accident_item *it = &l->items[l->n];
     memset(it, 0, sizeof *it);
     memcpy(it->county, county, ZB_COUNTY_LEN + 1);
     snprintf(it->id, sizeof it->id, "%s", id);
     it->rev = revs[n - 1];
-    for (size_t i = 0; i < n; i++)
-        if (e[i].seq == it->rev.seq)
-            it->received_at = e[i].received_at;
+    it->first = revs[0];
     it->revisions = n;
-    it->flags = zb_accident_flags(revs, n);
+    zb_accident_stats_of(revs, n, l->now, &it->st);
     free(revs);
-    free(e);
+    if (it->st.written_off &&
+        (rc = write_off_reason(l->s, l->txn, county, it->rev.seq, &it->write_off_reason)))
+        return rc;
+    l->n++;
     return 0;
 }
 
 /* Every accident whose revision in force occurred in [from, to_end). */
-static int accidents_read(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
+static int accidents_read(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end, int64_t now,
                           accident_list *l)
 {
     memset(l, 0, sizeof *l);
     l->s = s;
     l->txn = txn;
+    l->now = now;
     int rc = zb_astore_accidents_occurred(s, txn, from, to_end, accident_add, l);
-    if (rc) {
-        free(l->items);
-        memset(l, 0, sizeof *l);
-    }
+    if (rc)
+        accident_list_free(l);
     return rc;
 }
 
@@ -184,6 +215,11 @@ typedef struct {
     unsigned tasks_reported;
     bool has_stat[STATS_MAX];
     uint64_t stat[STATS_MAX];
+    int64_t first_received_at;
+    bool first_before_previous;
+    unsigned clock;             /* ZB_MCLOCK_* of the first version */
+    bool cur_untrusted;         /* the version in force signed after it was received */
+    unsigned accidents_direct; /* direct-reported, not written off, occurred in the period */
 } monthly_county;
 
 static const ProtobufCMessageDescriptor *stats_desc(void)
@@ -197,6 +233,8 @@ static int monthly_version(void *ctx, const zb_monthly_version *v)
     if (c->versions == 0) { /* seq order: the first is the first filed */
         c->first_seq = v->seq;
         c->first_created_at = v->created_at;
+        c->first_received_at = v->received_at;
+        c->first_before_previous = v->created_before_previous;
     }
     c->versions++;
     c->cur_seq = v->seq;
@@ -240,6 +278,19 @@ static int monthly_read(zb_store *s, MDB_txn *txn, const char *county, int ordin
     return ZB_OK;
 }
 
+/* The MonthlyStats field a county's accident count is filed in. */
+static int accidents_stat_index(void)
+{
+    const ProtobufCMessageDescriptor *d = stats_desc();
+    for (unsigned f = 0; f < d->n_fields && f < STATS_MAX; f++)
+        if (strcmp(d->fields[f].name, "accidents") == 0)
+            return (int)f;
+    return -1;
+}
+
+static const char *const mclock_names[] = {"created_after_received", "received_long_after_created",
+                                           "created_before_previous"};
+
 static int monthly_row(json_t *row, const char *code, const monthly_county *c, zb_filing f)
 {
     int rc = 0;
@@ -262,7 +313,44 @@ static int monthly_row(json_t *row, const char *code, const monthly_county *c, z
     for (unsigned s = 0; s < d->n_fields && s < STATS_MAX; s++)
         rc |= put(row, d->fields[s].name,
                   c->has_stat[s] ? json_integer((json_int_t)c->stat[s]) : json_null());
+    /* the county's own accident count (0: a zero report) against its
+     * direct reports of the month */
+    int ai = accidents_stat_index();
+    bool given = filed && ai >= 0 && c->has_stat[ai];
+    rc |= put(row, "accidents_direct", json_integer(c->accidents_direct));
+    rc |= put(row, "accidents_mismatch",
+              json_boolean(given && c->stat[ai] != c->accidents_direct));
+    json_t *clock = json_array();
+    rc |= clock ? 0 : ZB_ENOMEM;
+    for (unsigned i = 0; clock && i < 3; i++)
+        if (c->clock & (1u << i))
+            rc |= json_array_append_new(clock, json_string(mclock_names[i])) ? ZB_ENOMEM : 0;
+    rc |= put(row, "clock_flags", clock);
     return rc ? ZB_ENOMEM : ZB_OK;
+}
+
+/* 00:00 +08:00 on the first of (year, month), Unix s. */
+static int64_t period_start(int year, int month)
+{
+    return zb_days_from_civil(year, month, 1) * 86400 - 8 * 3600;
+}
+
+/* Each county's direct-reported accidents of the period, not written off. */
+static int monthly_direct_counts(zb_store *s, MDB_txn *txn, const county_list *cl, int year,
+                                 int month, int64_t now, monthly_county *rows)
+{
+    accident_list al;
+    int ny = month == 12 ? year + 1 : year, nm = month == 12 ? 1 : month + 1;
+    int rc = accidents_read(s, txn, period_start(year, month), period_start(ny, nm), now, &al);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < al.n; i++) {
+        long ci = county_index(cl, al.items[i].county);
+        if (ci >= 0 && !al.items[i].st.written_off)
+            rows[ci].accidents_direct++;
+    }
+    accident_list_free(&al);
+    return ZB_OK;
 }
 
 int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
@@ -286,13 +374,22 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
         if ((rc = monthly_read(s, txn, cl.codes[i], zb_period_ordinal(year, month),
                                &ctx.rows[i])))
             goto fail;
+    if ((rc = monthly_direct_counts(s, txn, &cl, year, month, now, ctx.rows)))
+        goto fail;
 
     const ProtobufCMessageDescriptor *d = stats_desc();
     monthly_county sum = {0};
     unsigned n_stat[STATS_MAX] = {0}, by_status[3] = {0};
     for (size_t i = 0; i < cl.n; i++) {
-        const monthly_county *c = &ctx.rows[i];
-        zb_filing f = zb_filing_status(c->versions > 0, c->first_created_at, year, month);
+        monthly_county *c = &ctx.rows[i];
+        if (c->versions) {
+            c->clock = zb_monthly_clock_flags(c->first_created_at, c->first_received_at,
+                                              c->first_before_previous, year, month);
+            c->cur_untrusted = c->cur_created_at > c->cur_received_at + ZB_CLOCK_SLACK_S;
+        }
+        /* on the receive time when the signed time is not credible */
+        zb_filing f = zb_filing_status_trusted(c->versions > 0, c->first_created_at,
+                                               c->first_received_at, year, month);
         by_status[f]++;
         json_t *row = json_object();
         if (!row || monthly_row(row, cl.codes[i], c, f) || json_array_append_new(rows, row)) {
@@ -300,6 +397,8 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
             goto fail;
         }
         sum.versions += c->versions;
+        if (c->cur_untrusted)
+            continue; /* listed; its figures stay out of the totals */
         for (int t = 0; t < 4; t++)
             sum.tasks[t] += c->tasks[t];
         sum.tasks_reported += c->tasks_reported;
@@ -342,6 +441,7 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
     rc |= put(doc, "deadline", json_string(deadline));
     rc |= put(doc, "deadline_passed", json_boolean(now > dl));
     rc |= put(doc, "timeliness_rule", json_string("first_version_created_at"));
+    rc |= put(doc, "clock_rule", json_string("received_at_when_created_after_received"));
     rc |= put(doc, "rows", rows);
     rows = NULL;
     rc |= put(doc, "total", total);
@@ -375,8 +475,9 @@ static int out_cmp(const void *pa, const void *pb)
     return c ? c : strcmp(a->id, b->id);
 }
 
-/* Add one accident to totals[key] = {"accidents", "deaths", "missing"}. */
-static int total_add(json_t *totals, const char *key, const zb_accident_rev *r)
+/* Add one accident's counted figures to totals[key] = {"accidents",
+ * "deaths", "missing"} (st NULL: only make sure the key is there). */
+static int total_add(json_t *totals, const char *key, const zb_accident_stats *r)
 {
     json_t *t = json_object_get(totals, key);
     if (!t) {
@@ -393,22 +494,28 @@ static int total_add(json_t *totals, const char *key, const zb_accident_rev *r)
         return ZB_OK;
     json_object_set_new(t, "accidents",
                         json_integer(json_integer_value(json_object_get(t, "accidents")) + 1));
-    json_object_set_new(t, "deaths",
-                        json_integer(json_integer_value(json_object_get(t, "deaths")) + r->deaths));
-    json_object_set_new(
-        t, "missing", json_integer(json_integer_value(json_object_get(t, "missing")) + r->missing));
+    json_object_set_new(t, "deaths", json_integer(json_integer_value(json_object_get(t, "deaths")) +
+                                                  r->counted_deaths));
+    json_object_set_new(t, "missing",
+                        json_integer(json_integer_value(json_object_get(t, "missing")) +
+                                     r->counted_missing));
     return ZB_OK;
+}
+
+static json_t *name_or_null(const char *name)
+{
+    return name ? json_string(name) : json_null();
 }
 
 static int accident_row(json_t *row, const accident_item *it)
 {
     const zb_accident_rev *r = &it->rev;
-    zb_grade g = zb_accident_rev_grade(r);
+    const zb_accident_stats *st = &it->st;
     const char *ind = zb_industry_name(r->industry);
     json_t *flags = json_array();
     int rc = flags ? 0 : ZB_ENOMEM;
     for (unsigned i = 0; flags && i < ZB_FLAG_COUNT; i++)
-        if (it->flags & (1u << i))
+        if (st->flags & (1u << i))
             rc |=
                 json_array_append_new(flags, json_string(zb_accident_flag_name(i))) ? ZB_ENOMEM : 0;
     rc |= put(row, "county", json_string(it->county));
@@ -418,23 +525,41 @@ static int accident_row(json_t *row, const accident_item *it)
     rc |= put(row, "revisions", json_integer((json_int_t)it->revisions));
     rc |= put(row, "occurred_at", zb_json_time(r->occurred_at));
     rc |= put(row, "industry", ind ? json_string(ind) : json_null());
-    rc |= put(row, "grade", json_string(zb_grade_name(g)));
+    rc |= put(row, "category", name_or_null(zb_category_name(st->category)));
+    rc |= put(row, "stage", name_or_null(zb_stage_name(st->stage)));
+    rc |= put(row, "grade", json_string(zb_grade_name(st->grade)));
+    rc |= put(row, "max_grade", json_string(zb_grade_name(st->max_grade)));
     rc |= put(row, "deaths", json_integer(r->deaths));
     rc |= put(row, "missing", json_integer(r->missing));
     rc |= put(row, "serious_injuries", json_integer(r->serious_injuries));
     rc |= put(row, "direct_loss_yuan", json_integer((json_int_t)r->direct_loss_yuan));
-    rc |= put(row, "report_to", json_string(zb_grade_report_to(g)));
+    rc |= put(row, "counted_deaths", json_integer(st->counted_deaths));
+    rc |= put(row, "counted_missing", json_integer(st->counted_missing));
+    rc |= put(row, "counted_serious_injuries", json_integer(st->counted_serious_injuries));
+    rc |= put(row, "counted_direct_loss_yuan",
+              json_integer((json_int_t)st->counted_direct_loss_yuan));
+    rc |= put(row, "window_end", zb_json_time(st->window_end));
+    rc |= put(row, "window_closed", json_boolean(st->window_closed));
+    rc |= put(row, "report_to", json_string(zb_grade_report_to(st->max_grade)));
     rc |= put(row, "flags", flags);
     rc |= put(row, "county_notified_at", zb_json_time(r->county_notified_at));
+    rc |= put(row, "first_reported_at", zb_json_time(st->first_reported_at));
+    rc |= put(row, "as_of", zb_json_time(r->as_of));
+    rc |= put(row, "next_supplement_due",
+              st->has_next_due ? zb_json_time(st->next_supplement_due) : json_null());
+    rc |= put(row, "written_off", json_boolean(st->written_off));
+    rc |= put(row, "write_off_reason",
+              it->write_off_reason ? json_string(it->write_off_reason) : json_null());
+    rc |= put(row, "counted", json_boolean(!st->excluded));
     rc |= put(row, "created_at", zb_json_time(r->created_at));
-    rc |= put(row, "received_at", zb_json_time(it->received_at));
-    rc |= put(row, "clock_suspect", json_boolean(r->created_at > it->received_at));
+    rc |= put(row, "received_at", zb_json_time(r->received_at));
+    rc |= put(row, "clock_suspect", json_boolean(r->created_at > r->received_at));
     rc |= put(row, "seq", json_integer((json_int_t)r->seq));
     return rc ? ZB_ENOMEM : ZB_OK;
 }
 
 int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
-                             const char *from_s, const char *to_s, json_t **out)
+                             const char *from_s, const char *to_s, int64_t now, json_t **out)
 {
     *out = NULL;
     county_list cl = {0};
@@ -444,7 +569,8 @@ int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to
     int rc = ZB_ENOMEM;
     if (!doc || !list || !totals || !by_county || !by_industry || !by_grade)
         goto fail;
-    if ((rc = county_list_read(s, txn, &cl)) || (rc = accidents_read(s, txn, from, to_end, &al)))
+    if ((rc = county_list_read(s, txn, &cl)) ||
+        (rc = accidents_read(s, txn, from, to_end, now, &al)))
         goto fail;
     rc = ZB_ENOMEM;
     if (al.n > 1)
@@ -457,14 +583,19 @@ int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to
     for (int g = ZB_GRADE_GENERAL; g <= ZB_GRADE_ESPECIALLY_SERIOUS; g++)
         if (total_add(by_grade, zb_grade_name((zb_grade)g), NULL))
             goto fail;
+    size_t counted = 0;
     for (size_t i = 0; i < al.n; i++) {
-        const zb_accident_rev *r = &al.items[i].rev;
-        const char *ind = zb_industry_name(r->industry);
+        const accident_item *it = &al.items[i];
+        const char *ind = zb_industry_name(it->rev.industry);
         json_t *row = json_object();
-        if (!row || accident_row(row, &al.items[i]) || json_array_append_new(list, row) ||
-            total_add(by_county, al.items[i].county, r) ||
-            total_add(by_industry, ind ? ind : "unknown", r) ||
-            total_add(by_grade, zb_grade_name(zb_accident_rev_grade(r)), r))
+        if (!row || accident_row(row, it) || json_array_append_new(list, row))
+            goto fail;
+        if (it->st.excluded) /* listed, not counted: written off, or an untrusted clock */
+            continue;
+        counted++;
+        if (total_add(by_county, it->county, &it->st) ||
+            total_add(by_industry, ind ? ind : "unknown", &it->st) ||
+            total_add(by_grade, zb_grade_name(it->st.grade), &it->st))
             goto fail;
     }
     int e = 0;
@@ -474,17 +605,20 @@ int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to
     by_industry = NULL;
     e |= put(totals, "by_grade", by_grade);
     by_grade = NULL;
-    e |= put(totals, "accidents", json_integer((json_int_t)al.n));
+    e |= put(totals, "accidents", json_integer((json_int_t)counted));
+    e |= put(totals, "listed", json_integer((json_int_t)al.n));
     e |= put(doc, "from", json_string(from_s));
     e |= put(doc, "to", json_string(to_s));
     e |= put(doc, "grade_rule", json_string(zb_missing_rule_name(ZB_MISSING_COUNT_AS_DEAD)));
+    e |= put(doc, "counting_rule", json_string("statistical_window"));
+    e |= put(doc, "now", zb_json_time(now));
     e |= put(doc, "accidents", list);
     list = NULL;
     e |= put(doc, "totals", totals);
     totals = NULL;
     if (e)
         goto fail;
-    free(al.items);
+    accident_list_free(&al);
     county_list_free(&cl);
     *out = doc;
     return ZB_OK;
@@ -495,7 +629,7 @@ fail:
     json_decref(by_county);
     json_decref(by_industry);
     json_decref(by_grade);
-    free(al.items);
+    accident_list_free(&al);
     county_list_free(&cl);
     return rc ? rc : ZB_ENOMEM;
 }
@@ -505,7 +639,7 @@ fail:
 typedef struct {
     bool filed;
     uint64_t first_seq;
-    int64_t first_created_at;
+    int64_t first_created_at, first_received_at;
 } matrix_cell;
 
 typedef struct {
@@ -524,6 +658,7 @@ static int matrix_version(void *vctx, const zb_monthly_version *v)
         c->filed = true;
         c->first_seq = v->seq;
         c->first_created_at = v->created_at;
+        c->first_received_at = v->received_at;
     }
     return 0;
 }
@@ -574,7 +709,8 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
         for (int p = 0; p < n; p++) {
             const matrix_cell *c = &ctx.cells[i * (size_t)n + (size_t)p];
             int ord = first + p;
-            zb_filing f = zb_filing_status(c->filed, c->first_created_at, ord / 12, ord % 12 + 1);
+            zb_filing f = zb_filing_status_trusted(c->filed, c->first_created_at,
+                                                   c->first_received_at, ord / 12, ord % 12 + 1);
             const char *fname = zb_filing_name(f);
             json_t *t = json_object_get(totals, names[p]);
             if (put(row, names[p], json_string(fname)) ||
@@ -707,32 +843,35 @@ int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, 
     zb_indicator_window_of(year, now, &w);
     /* the previous year's window ends where this year's begins or before */
     if ((rc = county_list_read(s, txn, &cl)) ||
-        (rc = accidents_read(s, txn, w.prev_from, w.to, &al)))
+        (rc = accidents_read(s, txn, w.prev_from, w.to, now, &al)))
         goto fail;
     rc = ZB_ENOMEM;
     rows_acc = calloc(cl.n + 1, sizeof *rows_acc); /* [cl.n]: the total */
     if (!rows_acc)
         goto fail;
-    /* each accident by its revision in force */
+    /* each accident by its revision in force, with its counted figures
+     * (rules.h: the window; the missing counted as dead once it closed);
+     * written-off and untrusted-clock accidents count nowhere */
     for (size_t i = 0; i < al.n; i++) {
         const zb_accident_rev *r = &al.items[i].rev;
+        const zb_accident_stats *st = &al.items[i].st;
         long ci = county_index(&cl, al.items[i].county);
-        if (ci < 0)
+        if (ci < 0 || st->excluded)
             continue;
         ind_row *c = &rows_acc[ci];
         if (r->occurred_at >= w.prev_from && r->occurred_at < w.prev_to)
-            c->prev_deaths += r->deaths;
+            c->prev_deaths += st->counted_deaths;
         if (r->occurred_at < w.from || r->occurred_at >= w.to)
             continue;
         c->accidents++;
-        c->deaths += r->deaths;
-        c->missing += r->missing;
+        c->deaths += st->counted_deaths;
+        c->missing += st->counted_missing;
         if (zb_industry_mining_commerce(r->industry))
-            c->imc_deaths += r->deaths;
+            c->imc_deaths += st->counted_deaths;
         if (r->industry == ZB__INDUSTRY__ROAD_TRAFFIC)
-            c->road_deaths += r->deaths;
+            c->road_deaths += st->counted_deaths;
         if (r->industry == ZB__INDUSTRY__COAL_MINE)
-            c->coal_deaths += r->deaths;
+            c->coal_deaths += st->counted_deaths;
     }
 
     ind_row *t = &rows_acc[cl.n];
@@ -803,7 +942,7 @@ int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, 
     e |= put(doc, "elapsed_fraction", zb_json_real6(w.elapsed));
     e |= put(doc, "base_year", json_integer(ZB_BASE_YEAR));
     e |= put(doc, "target_reduction_pct", json_integer(ZB_TARGET_REDUCTION_PCT));
-    e |= put(doc, "deaths_rule", json_string("confirmed_deaths_only"));
+    e |= put(doc, "deaths_rule", json_string("counted_within_window_missing_as_dead_after"));
     e |= put(doc, "industry_mining_commerce", imc);
     imc = NULL;
     e |= put(doc, "rows", rows);
@@ -813,7 +952,7 @@ int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, 
     if (e)
         goto fail;
     free(rows_acc);
-    free(al.items);
+    accident_list_free(&al);
     county_list_free(&cl);
     *out = doc;
     return ZB_OK;
@@ -823,7 +962,7 @@ fail:
     json_decref(total);
     json_decref(imc);
     free(rows_acc);
-    free(al.items);
+    accident_list_free(&al);
     county_list_free(&cl);
     return rc ? rc : ZB_ENOMEM;
 }
@@ -835,7 +974,8 @@ int zb_consolidate_query(MDB_txn *txn, zb_store *s, const zb_query *q, int64_t n
     switch (q->kind) {
     case ZB_QUERY_MONTHLY: return zb_consolidate_monthly(s, txn, q->year, q->month, now, out);
     case ZB_QUERY_ACCIDENTS:
-        return zb_consolidate_accidents(s, txn, q->from, q->to_end, q->from_s, q->to_s, out);
+        return zb_consolidate_accidents(s, txn, q->from, q->to_end, q->from_s, q->to_s,
+                                        q->has_now ? q->now : now, out);
     case ZB_QUERY_MATRIX:
         return zb_consolidate_matrix(s, txn, q->year, q->month, q->to_year, q->to_month, out);
     case ZB_QUERY_INDICATORS: return zb_consolidate_indicators(s, txn, q->year, now, out);

@@ -54,11 +54,20 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
                            json_t **out);
 
 /* The accidents whose occurred_at (of the revision in force) lies in
- * [from, to_end) (Unix s). *out: {"from", "to", "grade_rule", "accidents":
- * [...] newest first, "totals": {"by_county", "by_industry", "by_grade"}}.
- * from_s/to_s are the dates as given, echoed in the output. */
+ * [from, to_end) (Unix s), counted by the statistical basis (rules.h,
+ * zb_accident_stats_of) at now. *out: {"from", "to", "grade_rule",
+ * "counting_rule": "statistical_window", "now", "accidents": [...] newest
+ * first, "totals": {"by_county", "by_industry", "by_grade", "accidents"
+ * (counted), "listed"}}. Each accident: its revision in force as filed
+ * ("deaths", "missing", ...), the "counted_*" figures, "grade" (of the
+ * counted figures), "max_grade", "report_to" (by max_grade), "category",
+ * "stage", "flags", "first_reported_at", "as_of", "window_end",
+ * "window_closed", "next_supplement_due", "written_off",
+ * "write_off_reason", "counted" (false: written off or an untrusted clock,
+ * left out of the totals). Totals add the counted figures of the counted
+ * accidents, by statistical grade. from_s/to_s are the dates as given. */
 int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to_end,
-                             const char *from_s, const char *to_s, json_t **out);
+                             const char *from_s, const char *to_s, int64_t now, json_t **out);
 
 /* Counties x periods from (y0, m0) to (y1, m1) inclusive, at most
  * ZB_MATRIX_MAX_PERIODS (query.h). *out: {"from", "to", "periods": [...], "rows":
@@ -68,10 +77,12 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
                           json_t **out);
 
 /* The indicators for year as of now (Unix s) from the store s (its
- * accidents, counties and the loaded figures). Deaths are those of the revision in force of each
- * accident whose occurred_at (of that revision) lies in the window; the
- * missing are NOT counted as deaths here (they are reported beside them,
- * as "missing"): the indicators count confirmed deaths. Rates divide the
+ * accidents, counties and the loaded figures). Deaths are each accident's
+ * counted deaths (rules.h: the last figures within its 7/30-day window,
+ * the missing counted as dead once the window closed; "missing" are those
+ * still missing inside an open window), for accidents whose occurred_at (of
+ * the revision in force) lies in the window; written-off accidents and
+ * reports signed after they were received count nowhere. Rates divide the
  * deaths year to date by the whole year's denominators (not annualised).
  * One row per enrolled county, and a total: the sum of the rows; its
  * denominators are those loaded for county "222400" when any are (the
@@ -80,7 +91,7 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
  * *out (caller decrefs):
  *   {"year", "from", "to", "previous_from", "previous_to" (RFC 3339 +08:00,
  *    "to" exclusive), "elapsed_fraction", "base_year": 2015,
- *    "target_reduction_pct": 20, "deaths_rule": "confirmed_deaths_only",
+ *    "target_reduction_pct": 20, "deaths_rule": "counted_within_window_missing_as_dead_after",
  *    "industry_mining_commerce": [industry names counted],
  *    "rows": [row...], "total": row + {"figures_source", "base_source":
  *    "prefecture" | "sum_of_counties" | null}}

@@ -79,6 +79,13 @@ static bool check_accidents(zb_query *q, zb_query_lookup lookup, void *ctx, zb_q
         zb_problems_add(p, "%sto: must not be before %sfrom", prefix(d), prefix(d));
         ok = false;
     }
+    const char *at = get(lookup, ctx, "now");
+    if (at && zb_time_parse(at, &q->now, NULL) != 0) {
+        zb_problems_add(p, "%snow: must be an RFC 3339 time (e.g. 2026-11-01T08:00:00+08:00)",
+                        prefix(d));
+        ok = false;
+    }
+    q->has_now = at != NULL;
     if (ok) {
         q->to_end = to_start + DAY_S; /* to is inclusive: up to the next midnight */
         keep(q->from_s, sizeof q->from_s, from);

@@ -44,6 +44,7 @@
 #ifndef ZB_QUERY_H
 #define ZB_QUERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "render.h"
@@ -60,7 +61,7 @@ typedef enum {
 
 typedef enum { ZB_QUERY_CLI = 0, ZB_QUERY_API = 1 } zb_query_dialect;
 
-/* The value of parameter name ("period", "from", "to", "year", "format"),
+/* The value of parameter name ("period", "from", "to", "now", "year", "format"),
  * or NULL when it was not given. The string must stay valid until
  * zb_query_parse returns (the query keeps copies of what it needs). */
 typedef const char *(*zb_query_lookup)(void *ctx, const char *name);
@@ -74,6 +75,8 @@ typedef struct {
     int64_t from, to_end;      /* accidents: [from, to_end), Unix s: from's 00:00 to the
                                   00:00 after to, at +08:00 */
     char from_s[16], to_s[16]; /* accidents and matrix: the texts as given */
+    bool has_now;              /* accidents: "now" given (RFC 3339): overdue follow-ups and */
+    int64_t now;               /* closed windows are judged at that time */
 } zb_query;
 
 /* "monthly", "accidents", "matrix", "indicators". */

@@ -108,12 +108,16 @@ static const column accident_cols[] = {
     {"revision", "REV", true},
     {"occurred_at", "OCCURRED", false},
     {"industry", "INDUSTRY", false},
+    {"category", "CATEGORY", false},
+    {"stage", "STAGE", false},
     {"grade", "GRADE", false},
-    {"deaths", "DEATHS", true},
-    {"missing", "MISSING", true},
-    {"serious_injuries", "SER-INJ", true},
-    {"direct_loss_yuan", "LOSS-YUAN", true},
+    {"max_grade", "MAX-GRADE", false},
+    {"counted_deaths", "DEATHS", true},
+    {"counted_missing", "MISSING", true},
+    {"counted_serious_injuries", "SER-INJ", true},
+    {"counted_direct_loss_yuan", "LOSS-YUAN", true},
     {"report_to", "REPORT-TO", false},
+    {"counted", "COUNTED", false},
     {"flags", "FLAGS", false},
 };
 
@@ -327,10 +331,18 @@ static int print_accidents(FILE *f, const json_t *doc, zb_format fmt)
     if (rc || fmt != ZB_FORMAT_TABLE)
         return rc;
     const json_t *t = json_object_get(doc, "totals");
-    fprintf(f, "%" JSON_INTEGER_FORMAT " accident(s) from %s to %s (+08:00); grade rule: %s\n",
+    fprintf(f,
+            "%" JSON_INTEGER_FORMAT " accident(s) counted of %" JSON_INTEGER_FORMAT
+            " listed from %s to %s (+08:00), as of %s; grade rule: %s;\n"
+            "counted: the figures of the last revision within 7 days (road traffic, fire) or 30 "
+            "days of the accident, the missing as dead once that window closed; GRADE is of the "
+            "counted figures, REPORT-TO follows the highest grade reached; write-offs and reports "
+            "signed after they were received are listed, not counted\n",
             json_integer_value(json_object_get(t, "accidents")),
+            json_integer_value(json_object_get(t, "listed")),
             json_string_value(json_object_get(doc, "from")),
             json_string_value(json_object_get(doc, "to")),
+            json_string_value(json_object_get(doc, "now")),
             json_string_value(json_object_get(doc, "grade_rule")));
     if ((rc = print_totals_table(f, "county", json_object_get(t, "by_county"))) ||
         (rc = print_totals_table(f, "industry", json_object_get(t, "by_industry"))) ||
@@ -428,7 +440,7 @@ static int print_indicators(FILE *f, const json_t *doc, zb_format fmt)
     fprintf(f,
             "year %" JSON_INTEGER_FORMAT " to date: %s to %s (%.1f %% of the year), "
             "against %s to %s;\n"
-            "deaths are confirmed deaths (the missing are shown apart); the %" JSON_INTEGER_FORMAT
+            "deaths are counted deaths (within each accident's 7/30-day window; the missing as dead once it closed); the %" JSON_INTEGER_FORMAT
             " base is its full-year deaths prorated by the share of the year elapsed; target "
             "-%" JSON_INTEGER_FORMAT " %%; PROGRESS%% = share of that reduction achieved;\n"
             "rates: deaths to date / the year's figures (csv and json also give the figures); "

@@ -29,23 +29,37 @@ zb_filing zb_filing_status(bool filed, int64_t first_created_at, int year, int m
 /* ------------------------------------------------------------ accidents */
 
 static const char *const flag_names[ZB_FLAG_COUNT] = {
-    "initial_report_late", "unit_notice_late", "casualty_change_outside_window", "grade_rose"};
+    "initial_report_late",    "unit_notice_late",       "times_corrected",
+    "change_after_window",    "supplement_overdue",     "grade_rose",
+    "created_after_received", "received_long_after_created", "created_before_previous"};
 
 const char *zb_accident_flag_name(unsigned i)
 {
     return i < ZB_FLAG_COUNT ? flag_names[i] : NULL;
 }
 
-void zb_accident_rev_of(const Zb__Report *r, uint64_t seq, zb_accident_rev *out)
+int zb_accident_stage_of(uint32_t revision, int stated)
+{
+    if (stated != ZB__STAGE__STAGE_UNSPECIFIED)
+        return stated;
+    return revision == 0 ? ZB__STAGE__INITIAL : ZB__STAGE__SUPPLEMENT;
+}
+
+void zb_accident_rev_of(const Zb__Report *r, uint64_t seq, int64_t received_at,
+                        zb_accident_rev *out)
 {
     const Zb__AccidentReport *a = r->accident;
     *out = (zb_accident_rev){0};
     out->revision = a->revision;
     out->seq = seq;
     out->created_at = r->created_at;
+    out->received_at = received_at;
     out->occurred_at = a->occurred_at->unix;
     out->county_notified_at = a->county_notified_at->unix;
+    out->as_of = a->as_of ? a->as_of->unix : r->created_at;
     out->industry = (int)a->industry;
+    out->category = a->has_category ? (int)a->category : 0;
+    out->stage = zb_accident_stage_of(a->revision, a->has_stage ? (int)a->stage : 0);
     out->deaths = a->deaths;
     out->missing = a->missing;
     out->serious_injuries = a->serious_injuries;
@@ -76,34 +90,134 @@ zb_grade zb_accident_rev_grade(const zb_accident_rev *r)
                             ZB_MISSING_COUNT_AS_DEAD);
 }
 
-/* a + b for b >= 0, saturating. */
+/* a + b for b >= 0, saturating: signed times come from outside and may be
+ * anything a county's key signed. */
 static int64_t add_sat(int64_t a, int64_t b)
 {
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-unsigned zb_accident_flags(const zb_accident_rev *revs, size_t n)
+int zb_accident_window_days(int industry, int category)
 {
+    if (category == ZB__CATEGORY__CATEGORY_FIRE)
+        return 7;
+    return zb_industry_casualty_window_days(industry);
+}
+
+static bool figures_differ(const zb_accident_rev *a, const zb_accident_rev *b)
+{
+    return a->deaths != b->deaths || a->missing != b->missing ||
+           a->serious_injuries != b->serious_injuries || a->direct_loss_yuan != b->direct_loss_yuan;
+}
+
+void zb_accident_stats_of(const zb_accident_rev *revs, size_t n, int64_t now,
+                          zb_accident_stats *out)
+{
+    *out = (zb_accident_stats){0};
     if (n == 0)
-        return 0;
+        return;
     const zb_accident_rev *first = &revs[0], *cur = &revs[n - 1];
-    unsigned flags = 0;
-    if (first->created_at > add_sat(cur->county_notified_at, ZB_UPWARD_REPORT_LIMIT_S))
-        flags |= ZB_FLAG_INITIAL_REPORT_LATE;
-    if (cur->county_notified_at > add_sat(cur->occurred_at, ZB_UNIT_NOTICE_LIMIT_S))
-        flags |= ZB_FLAG_UNIT_NOTICE_LATE;
-    int64_t window_end =
-        add_sat(cur->occurred_at, (int64_t)zb_industry_casualty_window_days(cur->industry) * DAY_S);
+    for (size_t i = 0; i < n && !out->category; i++)
+        out->category = revs[i].category;
+    out->stage = cur->stage;
+    out->closed = cur->stage == ZB__STAGE__CLOSING;
+    out->written_off = cur->stage == ZB__STAGE__WRITE_OFF;
+    out->window_end = add_sat(cur->occurred_at,
+                              (int64_t)zb_accident_window_days(cur->industry, out->category) *
+                                  DAY_S);
+    out->window_closed = now > out->window_end;
+    out->first_reported_at = first->created_at;
+
+    /* the figures counted: the last revision true inside the window */
+    const zb_accident_rev *counted = first;
+    zb_grade max_grade = zb_accident_rev_grade(first);
+    bool any_inside = false;
+    for (size_t i = 0; i < n; i++) {
+        const zb_accident_rev *r = &revs[i];
+        if (r->as_of > out->window_end)
+            continue;
+        zb_grade g = zb_accident_rev_grade(r);
+        if (!any_inside || g > max_grade)
+            max_grade = g;
+        any_inside = true;
+        counted = r;
+    }
+    out->counted_deaths = counted->deaths;
+    out->counted_missing = counted->missing;
+    out->counted_serious_injuries = counted->serious_injuries;
+    out->counted_direct_loss_yuan = counted->direct_loss_yuan;
+    if (out->window_closed) {
+        /* still missing when the window closed: counted as dead */
+        uint64_t d = (uint64_t)out->counted_deaths + out->counted_missing;
+        out->counted_deaths = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+        out->counted_missing = 0;
+    }
+    out->grade = zb_grade_compute(out->counted_deaths, out->counted_missing,
+                                  out->counted_serious_injuries, out->counted_direct_loss_yuan,
+                                  ZB_MISSING_COUNT_AS_DEAD);
+    out->max_grade = max_grade > out->grade ? max_grade : out->grade;
+
+    unsigned f = 0;
+    int64_t initial_due = add_sat(first->county_notified_at, ZB_UPWARD_REPORT_LIMIT_S);
+    if (first->created_at > initial_due)
+        f |= ZB_FLAG_INITIAL_REPORT_LATE;
+    if (first->industry != ZB__INDUSTRY__ROAD_TRAFFIC && first->industry != ZB__INDUSTRY__FIRE &&
+        first->county_notified_at > add_sat(first->occurred_at, ZB_UNIT_NOTICE_LIMIT_S))
+        f |= ZB_FLAG_UNIT_NOTICE_LATE;
     for (size_t i = 1; i < n; i++) {
         const zb_accident_rev *p = &revs[i - 1], *r = &revs[i];
-        bool changed = r->deaths != p->deaths || r->missing != p->missing ||
-                       r->serious_injuries != p->serious_injuries;
-        if (changed && r->created_at > window_end)
-            flags |= ZB_FLAG_CASUALTY_OUTSIDE_WINDOW;
+        if (r->occurred_at != p->occurred_at || r->county_notified_at != p->county_notified_at)
+            f |= ZB_FLAG_TIMES_CORRECTED;
+        if (r->as_of > out->window_end && figures_differ(r, p))
+            f |= ZB_FLAG_CHANGE_AFTER_WINDOW;
     }
     if (zb_accident_rev_grade(cur) > zb_accident_rev_grade(first))
-        flags |= ZB_FLAG_GRADE_ROSE;
-    return flags;
+        f |= ZB_FLAG_GRADE_ROSE;
+    for (size_t i = 0; i < n; i++) {
+        const zb_accident_rev *r = &revs[i];
+        if (r->received_at && r->created_at > add_sat(r->received_at, ZB_CLOCK_SLACK_S))
+            f |= ZB_FLAG_CREATED_AFTER_RECEIVED;
+        if (r->created_before_previous)
+            f |= ZB_FLAG_CREATED_BEFORE_PREVIOUS;
+    }
+    if (first->received_at && first->created_at <= initial_due &&
+        first->received_at > initial_due &&
+        first->received_at > add_sat(first->created_at, ZB_CLOCK_LONG_DELAY_S))
+        f |= ZB_FLAG_RECEIVED_LONG_AFTER_CREATED;
+    bool open = !out->closed && !out->written_off && !out->window_closed;
+    if (open) {
+        int64_t every = out->max_grade >= ZB_GRADE_SERIOUS ? ZB_SUPPLEMENT_EVERY_SERIOUS_S
+                                                           : ZB_SUPPLEMENT_EVERY_S;
+        out->has_next_due = true;
+        out->next_supplement_due = add_sat(cur->created_at, every);
+        if (now > out->next_supplement_due)
+            f |= ZB_FLAG_SUPPLEMENT_OVERDUE;
+    }
+    out->flags = f;
+    out->excluded = out->written_off || (f & ZB_FLAG_CREATED_AFTER_RECEIVED);
+}
+
+unsigned zb_monthly_clock_flags(int64_t created_at, int64_t received_at,
+                                bool created_before_previous, int year, int month)
+{
+    unsigned f = 0;
+    int64_t deadline = zb_period_deadline(year, month);
+    if (received_at && created_at > add_sat(received_at, ZB_CLOCK_SLACK_S))
+        f |= ZB_MCLOCK_CREATED_AFTER_RECEIVED;
+    if (received_at && created_at <= deadline && received_at > deadline &&
+        received_at > add_sat(created_at, ZB_CLOCK_LONG_DELAY_S))
+        f |= ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED;
+    if (created_before_previous)
+        f |= ZB_MCLOCK_CREATED_BEFORE_PREVIOUS;
+    return f;
+}
+
+zb_filing zb_filing_status_trusted(bool filed, int64_t first_created_at,
+                                   int64_t first_received_at, int year, int month)
+{
+    bool credible = !first_received_at ||
+                    first_created_at <= add_sat(first_received_at, ZB_CLOCK_SLACK_S);
+    return zb_filing_status(filed, credible ? first_created_at : first_received_at, year, month);
 }
 
 /* ------------------------------------------------------------ indicators */

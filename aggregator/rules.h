@@ -40,21 +40,32 @@ zb_filing zb_filing_status(bool filed, int64_t first_created_at, int year, int m
 
 /* ---- accidents: revisions, grade and flags ---- */
 
-/* One stored revision of an accident, as the flags need it. */
+/* One stored revision of an accident, as the statistics need it. */
 typedef struct {
     uint32_t revision;
     uint64_t seq;       /* the county's report seq: breaks revision ties */
     int64_t created_at; /* signed creation time, Unix s */
+    int64_t received_at; /* the aggregator's receive time (0: not known) */
     int64_t occurred_at, county_notified_at;
-    int industry;
+    int64_t as_of;      /* when these figures became true (created_at when not given) */
+    int industry;       /* Zb__Industry */
+    int category;       /* Zb__Category, 0 when not given (inherited from revision 0) */
+    int stage;          /* Zb__Stage, resolved: initial / supplement / closing / write_off */
     uint32_t deaths, missing, serious_injuries;
     uint64_t direct_loss_yuan;
+    bool created_before_previous; /* signed earlier than the county's previous report */
 } zb_accident_rev;
 
-/* The revision carried by r, the county's report seq: r must be an
- * accident report with accident, occurred_at and county_notified_at set
- * (the caller checks; a report that lacks them is not an accident to count). */
-void zb_accident_rev_of(const Zb__Report *r, uint64_t seq, zb_accident_rev *out);
+/* The revision carried by r, the county's report seq, received at
+ * received_at: r must be an accident report with accident, occurred_at
+ * and county_notified_at set (the caller checks; a report that lacks them
+ * is not an accident to count). The stage and as_of defaults are applied. */
+void zb_accident_rev_of(const Zb__Report *r, uint64_t seq, int64_t received_at,
+                        zb_accident_rev *out);
+
+/* A revision's stage as stated, or its default: initial for revision 0,
+ * supplement after. */
+int zb_accident_stage_of(uint32_t revision, int stated);
 
 /* Revision order: revision, then seq. <0, 0, >0 as strcmp. */
 int zb_accident_rev_cmp(const zb_accident_rev *a, const zb_accident_rev *b);
@@ -63,33 +74,101 @@ int zb_accident_rev_cmp(const zb_accident_rev *a, const zb_accident_rev *b);
  * last one is then the revision in force, the first the initial report. */
 void zb_accident_revs_sort(zb_accident_rev *revs, size_t n);
 
-/* Decree 493 grade (事故等级) of one revision, counting the missing with the
- * dead (ZB_MISSING_COUNT_AS_DEAD), as every report states in "grade_rule". */
+/* Decree 493 grade (事故等级) of one revision as filed, counting the missing
+ * with the dead (ZB_MISSING_COUNT_AS_DEAD), as every report states in
+ * "grade_rule". */
 zb_grade zb_accident_rev_grade(const zb_accident_rev *r);
 
-/* Accident flags (bits). */
-#define ZB_FLAG_INITIAL_REPORT_LATE     0x1u /* initial created_at > notified + 2 h */
-#define ZB_FLAG_UNIT_NOTICE_LATE        0x2u /* notified > occurred + 1 h */
-#define ZB_FLAG_CASUALTY_OUTSIDE_WINDOW 0x4u /* casualty change after 7/30 days */
-#define ZB_FLAG_GRADE_ROSE              0x8u /* latest grade > initial grade */
-#define ZB_FLAG_COUNT                   4
+/* Accident flags (bits; names in this order). */
+#define ZB_FLAG_INITIAL_REPORT_LATE        0x001u
+#define ZB_FLAG_UNIT_NOTICE_LATE           0x002u
+#define ZB_FLAG_TIMES_CORRECTED            0x004u
+#define ZB_FLAG_CHANGE_AFTER_WINDOW        0x008u
+#define ZB_FLAG_SUPPLEMENT_OVERDUE         0x010u
+#define ZB_FLAG_GRADE_ROSE                 0x020u
+#define ZB_FLAG_CREATED_AFTER_RECEIVED     0x040u
+#define ZB_FLAG_RECEIVED_LONG_AFTER_CREATED 0x080u
+#define ZB_FLAG_CREATED_BEFORE_PREVIOUS    0x100u
+#define ZB_FLAG_COUNT                      9
 /* Name of flag bit i (0..ZB_FLAG_COUNT-1): "initial_report_late", ...;
  * NULL for i >= ZB_FLAG_COUNT. */
 const char *zb_accident_flag_name(unsigned i);
 
-/* Flags of one accident from its revisions, sorted by
- * zb_accident_revs_sort, n >= 1 (0 for n == 0). The rules, all in Unix seconds:
- *  - initial_report_late: revs[0].created_at > T_notified + 2 h
- *  - unit_notice_late: T_notified > T_occurred + 1 h
- *  - casualty_change_outside_window: some revs[i] (i >= 1) whose deaths,
- *    missing or serious_injuries differ from revs[i-1] has created_at >
- *    T_occurred + window days (7 for road_traffic and fire, else 30,
- *    by the industry in force)
- *  - grade_rose: zb_accident_rev_grade(revs[n-1]) > that of revs[0]
- * T_occurred and T_notified are those of the revision in force (the
- * current truth: a supplement may correct them). Sums saturate: signed
- * times come from outside and may be anything a county's key signed. */
-unsigned zb_accident_flags(const zb_accident_rev *revs, size_t n);
+/* Clock trust (seconds). */
+#define ZB_CLOCK_SLACK_S      (5 * 60)    /* created_at may lead received_at by this much */
+#define ZB_CLOCK_LONG_DELAY_S (72 * 3600) /* signed on time, received this long after */
+/* Follow-ups (续报, Order 21 Art. 13): at least one a day for 一般/较大,
+ * two a day for 重大/特别重大, while the accident is open in its window. */
+#define ZB_SUPPLEMENT_EVERY_S        (24 * 3600)
+#define ZB_SUPPLEMENT_EVERY_SERIOUS_S (12 * 3600)
+
+/* One accident's statistics (统计口径, domain.md "Statistical basis"),
+ * from its revisions in revision order (zb_accident_revs_sort), at now:
+ *  - the window: from occurred_at of the revision in force, 7 days for
+ *    industry road_traffic or fire or category fire, else 30; a revision
+ *    is inside it when its as_of <= occurred_at + the window;
+ *  - counted_*: the figures of the last revision inside the window (the
+ *    initial report's when none is); once the window has closed (now past
+ *    it) the persons still missing are counted as dead (counted_missing 0);
+ *  - grade: the statistical grade of the counted figures; max_grade: the
+ *    highest grade of any revision inside the window (the initial
+ *    report's when none is), never below grade; report_to follows
+ *    max_grade;
+ *  - flags: initial_report_late (revision 0 created more than 2 h after
+ *    its county_notified_at) and unit_notice_late (revision 0's
+ *    county_notified_at more than 1 h after its occurred_at; not for
+ *    road_traffic and fire, which reach the office through the police and
+ *    fire service) on revision 0's own times; times_corrected (a revision
+ *    changes occurred_at or county_notified_at); change_after_window (a
+ *    revision past the window changes deaths, missing, serious injuries or
+ *    the loss); supplement_overdue (open -- not closed or written off --,
+ *    inside its window at now, and the last revision created more than
+ *    24 h, or 12 h for max_grade serious and above, before now);
+ *    grade_rose (the revision in force's grade above revision 0's, as
+ *    filed); created_after_received (a revision signed more than 5 min
+ *    after the aggregator received it); received_long_after_created
+ *    (revision 0 on time by its signed time but received after that 2 h
+ *    deadline and more than 72 h after it was signed);
+ *    created_before_previous (a revision signed before the county's
+ *    previous report);
+ *  - next_supplement_due: the last revision's creation + 24 h / 12 h while
+ *    open and inside the window (has_next_due false otherwise);
+ *  - excluded: written off, or created_after_received: listed, left out of
+ *    every total and indicator. n >= 1. */
+typedef struct {
+    unsigned flags;
+    int64_t window_end;
+    bool window_closed;
+    int stage, category; /* the revision in force's stage; revision 0's category (or the first given) */
+    bool closed, written_off, excluded;
+    uint32_t counted_deaths, counted_missing, counted_serious_injuries;
+    uint64_t counted_direct_loss_yuan;
+    zb_grade grade, max_grade;
+    int64_t first_reported_at; /* revision 0's created_at */
+    bool has_next_due;
+    int64_t next_supplement_due;
+} zb_accident_stats;
+void zb_accident_stats_of(const zb_accident_rev *revs, size_t n, int64_t now,
+                          zb_accident_stats *out);
+
+/* The window of an accident in days: 7 for road_traffic, fire (industry)
+ * or fire (category), else 30. */
+int zb_accident_window_days(int industry, int category);
+
+/* Monthly reports: clock trust of the version timeliness is judged on. */
+#define ZB_MCLOCK_CREATED_AFTER_RECEIVED      0x1u
+#define ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED 0x2u
+#define ZB_MCLOCK_CREATED_BEFORE_PREVIOUS     0x4u
+/* Flags of a monthly version for period (year, month) created and received
+ * at those times; created_before_previous from the store's chain. The
+ * names are the accident flags' ("created_after_received", ...). */
+unsigned zb_monthly_clock_flags(int64_t created_at, int64_t received_at,
+                                bool created_before_previous, int year, int month);
+/* Timeliness judged as zb_filing_status, but on received_at when the signed
+ * time is not credible (created_after_received): never credited with a
+ * time the county's own clock claims after the prefecture had the report. */
+zb_filing zb_filing_status_trusted(bool filed, int64_t first_created_at,
+                                   int64_t first_received_at, int year, int month);
 
 /* ---- indicators ---- */
 

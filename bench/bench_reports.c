@@ -14,9 +14,10 @@ static json_t *accident_json(uint64_t i, const char *prefix)
 {
     char id[64];
     snprintf(id, sizeof id, "%s-%llu", prefix, (unsigned long long)i);
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:i, s:i, "
-                     "s:i, s:i, s:I, s:s, s:s}",
-                     "type", "accident", "accident_id", id, "revision", 0, "occurred_at",
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:i, "
+                     "s:i, s:i, s:i, s:I, s:s, s:s}",
+                     "type", "accident", "accident_id", id, "revision", 0, "category",
+                     "object_strike", "occurred_at",
                      "2026-10-14T08:30:00+08:00", "county_notified_at", "2026-10-14T08:50:00+08:00",
                      "place", "延吉市北山街道某在建住宅项目3号楼", "unit", "name",
                      "延吉某建筑工程有限公司", "credit_code", "91222401MA0Y5K2D9A", "industry",
@@ -135,9 +136,10 @@ static json_t *office_accident_json(const zb_bench_office *o, uint64_t block, in
         return NULL;
     /* casualty figures change with the revisions, as supplements do */
     int deaths = (int)(h % 3) + revision;
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:i, s:i, "
-                     "s:i, s:i, s:I, s:s, s:s}",
-                     "type", "accident", "accident_id", id, "revision", revision, "occurred_at",
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:i, "
+                     "s:i, s:i, s:i, s:I, s:s, s:s}",
+                     "type", "accident", "accident_id", id, "revision", revision, "category",
+                     "object_strike", "occurred_at",
                      occ, "county_notified_at", noti, "place", "延吉市北山街道某在建住宅项目3号楼",
                      "unit", "name", "延吉某建筑工程有限公司", "credit_code", "91222401MA0Y5K2D9A",
                      "industry", "房屋建筑", "industry",

@@ -55,7 +55,7 @@ for i in range(n):
     if i % 3 == 0:
         r = {"type": "accident", "accident_id": f"{prefix}-{i}", "revision": 0,
              "occurred_at": "2026-10-14T08:30:00+08:00", "county_notified_at": "2026-10-14T08:50:00+08:00",
-             "place": "测试地点", "unit": {"name": "测试单位"}, "industry": "construction",
+             "place": "测试地点", "unit": {"name": "测试单位"}, "industry": "construction", "category": "object_strike",
              "summary": f"测试事故 {i}", "deaths": i % 4, "missing": 0, "serious_injuries": 1,
              "minor_injuries": 0, "direct_loss_yuan": 1000 * i}
     else:

@@ -53,8 +53,13 @@
       flag_names: {
         initial_report_late: '首报超过2小时',
         unit_notice_late: '单位报告超过1小时',
-        casualty_change_outside_window: '伤亡变化超出补报期限',
-        grade_rose: '等级上升'
+        times_corrected: '时间已更正',
+        change_after_window: '补报期后的变化（不计入）',
+        supplement_overdue: '续报逾期',
+        grade_rose: '等级上升',
+        created_after_received: '填报时间晚于州收到时间（不计入）',
+        received_long_after_created: '按时填报但72小时后才收到',
+        created_before_previous: '填报时间早于前一份报告'
       },
       industries: {
         coal_mine: '煤矿', non_coal_mine: '非煤矿山', hazardous_chemicals: '危险化学品',
@@ -105,8 +110,13 @@
       flag_names: {
         initial_report_late: 'initial report > 2 h',
         unit_notice_late: 'unit notice > 1 h',
-        casualty_change_outside_window: 'casualty change after the window',
-        grade_rose: 'grade rose'
+        times_corrected: 'times corrected',
+        change_after_window: 'change after the window (not counted)',
+        supplement_overdue: 'follow-up overdue',
+        grade_rose: 'grade rose',
+        created_after_received: 'signed after it was received (not counted)',
+        received_long_after_created: 'signed on time, received 72 h later',
+        created_before_previous: 'signed before the previous report'
       },
       industries: {
         coal_mine: 'coal mine', non_coal_mine: 'non-coal mine',
@@ -267,7 +277,8 @@
         el('td', { 'class': 'mono' }, a.accident_id),
         el('td', null, lookup('industries', a.industry)),
         el('td', null, gradeBadge(a.grade)),
-        el('td', { 'class': 'num' }, a.deaths + ' / ' + a.missing + ' / ' + a.serious_injuries),
+        el('td', { 'class': 'num' }, [a.counted_deaths, a.counted_missing,
+          a.counted_serious_injuries].join(' / ')),
         el('td', null, lookup('report_tos', a.report_to)),
         el('td', null, flagBadges(a.flags)),
         el('td', { 'class': 'num' }, a.revisions)
@@ -316,7 +327,8 @@
     var deaths = [];
     for (var i = 0; i < 12; i++) deaths.push(0);
     ya.accidents.forEach(function (a) {
-      if (+a.occurred_at.slice(0, 4) === year) deaths[+a.occurred_at.slice(5, 7) - 1] += a.deaths;
+      if (a.counted && +a.occurred_at.slice(0, 4) === year)
+        deaths[+a.occurred_at.slice(5, 7) - 1] += a.counted_deaths;
     });
     var base = ind && ind.total && typeof ind.total.base_deaths === 'number' ? ind.total.base_deaths : null;
     var baseM = base === null ? null : base / 12;

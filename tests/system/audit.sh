@@ -22,7 +22,7 @@ node_init "$WORK/n222404" 222404 "$EP" "$AK" "$WORK/agg"
 for c in "${COUNTIES[@]}"; do
     gen_reports 100 "A$c" | "$NODE" submit --dir "$WORK/n$c" - >/dev/null 2>&1 || fail "submit $c"
     for i in 0 3 6; do
-        printf '{"type":"accident","accident_id":"A%s-%s","revision":1,"occurred_at":"2026-10-14T08:30:00+08:00","county_notified_at":"2026-10-14T08:50:00+08:00","place":"测试地点","unit":{"name":"测试单位"},"industry":"construction","summary":"续报","deaths":2,"missing":0,"serious_injuries":1,"minor_injuries":0,"direct_loss_yuan":5000}\n' "$c" "$i" |
+        printf '{"type":"accident","accident_id":"A%s-%s","revision":1,"occurred_at":"2026-10-14T08:30:00+08:00","county_notified_at":"2026-10-14T08:50:00+08:00","place":"测试地点","unit":{"name":"测试单位"},"industry":"construction","category":"object_strike","summary":"续报","deaths":2,"missing":0,"serious_injuries":1,"minor_injuries":0,"direct_loss_yuan":5000}\n' "$c" "$i" |
             "$NODE" submit --dir "$WORK/n$c" - >/dev/null 2>&1 || fail "submit revision $c $i"
     done
 done

@@ -56,7 +56,8 @@ acc() { # acc ID REV OCCURRED NOTIFIED INDUSTRY DEATHS MISSING SERIOUS TEXT
 a = sys.argv[1:]
 print(json.dumps({"type": "accident", "accident_id": a[0], "revision": int(a[1]),
     "occurred_at": a[2], "county_notified_at": a[3], "place": "现场 " + a[8],
-    "unit": {"name": "测试单位"}, "industry": a[4], "summary": "经过 " + a[8],
+    "unit": {"name": "测试单位"}, "industry": a[4], "category": "object_strike",
+    "summary": "经过 " + a[8],
     "deaths": int(a[5]), "missing": int(a[6]), "serious_injuries": int(a[7]),
     "minor_injuries": 0, "direct_loss_yuan": 10000}, ensure_ascii=False))' "$@"
 }
@@ -70,7 +71,7 @@ submit 222402 "$(acc XSS-1 1 "$NOW40" "$NOW30" construction 2 0 1 "$PAYLOAD 续�
 submit 222401 "$(acc ROAD-1 0 "$NOW3H" "$NOW2H" road_traffic 10 0 0 "国道追尾")"
 # in the period two months back: notified 1.5 h after (unit_notice_late), filed
 # now (initial_report_late)
-submit 222404 "$(acc OLD-7 0 "$PAST-10T08:30:00+08:00" "$PAST-10T10:00:00+08:00" fire 3 0 0 "仓库火灾")"
+submit 222404 "$(acc OLD-7 0 "$PAST-10T08:30:00+08:00" "$PAST-10T10:00:00+08:00" other 3 0 0 "仓库火灾")"
 start_bg "$AGG" serve --dir "$WORK/agg" --listen "$EP" --log-level warn
 SERVE_PID=$LAST_PID
 for c in 222401 222402 222404; do

@@ -11,9 +11,11 @@
 #   222402 B-OCT   construction, 2026-10-14 08:30, county notified 10:00
 #                  (1.5 h: unit_notice_late); rev 0 filed now (long after
 #                  notified + 2 h: initial_report_late); deaths 2, missing 0
-#                  = general; rev 1 adds 1 missing -> 3 counted as dead =
-#                  larger (grade_rose, report to province), filed more than
-#                  30 days after the accident (casualty_change_outside_window)
+#                  = general; rev 1 adds 1 missing (as filed: 3 counted as
+#                  dead = larger, grade_rose) but is true as of now, more
+#                  than 30 days after the accident: recorded, not counted
+#                  (change_after_window): the statistics stay general,
+#                  2 dead, report to the prefecture
 #   222402 B-NOW   fire, now - 40 min, notified now - 30 min, rev 0 general;
 #                  rev 1 within 7 days: 12 serious injuries = larger
 #                  (grade_rose only)
@@ -42,7 +44,7 @@ submit() { # submit COUNTY JSON
     printf '%s\n' "$2" | "$NODE" submit --dir "$WORK/n$1" - >/dev/null || fail "submit to $1: $2"
 }
 acc() { # acc ID REV OCCURRED NOTIFIED INDUSTRY DEATHS MISSING SERIOUS LOSS
-    printf '{"type":"accident","accident_id":"%s","revision":%s,"occurred_at":"%s","county_notified_at":"%s","place":"测试地点","unit":{"name":"测试单位"},"industry":"%s","summary":"测试","deaths":%s,"missing":%s,"serious_injuries":%s,"minor_injuries":0,"direct_loss_yuan":%s}' "$@"
+    printf '{"type":"accident","accident_id":"%s","revision":%s,"occurred_at":"%s","county_notified_at":"%s","place":"测试地点","unit":{"name":"测试单位"},"industry":"%s","category":"other_injury","summary":"测试","deaths":%s,"missing":%s,"serious_injuries":%s,"minor_injuries":0,"direct_loss_yuan":%s}' "$@"
 }
 
 submit 222401 '{"type":"monthly","period":"2026-10","tasks":[{"task":3,"status":"done"},{"task":4,"status":"in_progress"},{"task":5,"status":"not_started"}],"stats":{"inspections":10,"hazards_found":4}}'
@@ -111,12 +113,12 @@ A=$("$AGG" report accidents --dir "$WORK/agg" --from 2026-10-01 --to "$TODAY" --
 got=$(json_get "$A" "[(a['county'], a['accident_id'], a['revision'], a['grade'], a['deaths'], a['missing'], a['serious_injuries'], a['report_to'], a['flags']) for a in j['accidents']]")
 exp="[('222402', 'B-NOW', 1, 'larger', 0, 0, 12, 'province', ['grade_rose']), \
 ('222401', 'A-ROAD', 0, 'serious', 10, 0, 0, 'state_council', ['initial_report_late']), \
-('222402', 'B-OCT', 1, 'larger', 2, 1, 1, 'province', ['initial_report_late', 'unit_notice_late', 'casualty_change_outside_window', 'grade_rose']), \
+('222402', 'B-OCT', 1, 'general', 2, 1, 1, 'prefecture', ['initial_report_late', 'unit_notice_late', 'change_after_window', 'grade_rose']), \
 ('222401', 'A-EDGE', 0, 'general', 0, 0, 0, 'prefecture', ['initial_report_late'])]"
 [ "$got" = "$exp" ] || fail "accidents: got $got, expected $exp"
 [ "$(json_get "$A" "j['grade_rule']")" = missing_counted_as_dead ] || fail "grade_rule: $A"
 [ "$(json_get "$A" "(j['totals']['by_grade']['larger'], j['totals']['by_grade']['serious'], j['totals']['by_grade']['especially_serious'], j['totals']['by_county']['222402'], j['totals']['by_county']['222403'], j['totals']['by_industry']['fire'])")" = \
-  "({'accidents': 2, 'deaths': 2, 'missing': 1}, {'accidents': 1, 'deaths': 10, 'missing': 0}, {'accidents': 0, 'deaths': 0, 'missing': 0}, {'accidents': 2, 'deaths': 2, 'missing': 1}, {'accidents': 0, 'deaths': 0, 'missing': 0}, {'accidents': 1, 'deaths': 0, 'missing': 0})" ] ||
+  "({'accidents': 1, 'deaths': 0, 'missing': 0}, {'accidents': 1, 'deaths': 10, 'missing': 0}, {'accidents': 0, 'deaths': 0, 'missing': 0}, {'accidents': 2, 'deaths': 2, 'missing': 0}, {'accidents': 0, 'deaths': 0, 'missing': 0}, {'accidents': 1, 'deaths': 0, 'missing': 0})" ] ||
     fail "accident totals: $A"
 pass "accidents: latest revisions, grades, report_to, flags, totals, +08:00 range edge"
 
@@ -126,7 +128,7 @@ for s in 222401 222402 B-OCT A-ROAD state_council "by grade"; do
 done
 C=$("$AGG" report accidents --dir "$WORK/agg" --from 2026-10-01 --to "$TODAY" --format csv) ||
     fail "accidents csv"
-grep -q '^222402,图们市,B-OCT,1,.*,"initial_report_late,unit_notice_late,casualty_change_outside_window,grade_rose"' <<<"$C" ||
+grep -q '^222402,图们市,B-OCT,1,.*,"initial_report_late,unit_notice_late,change_after_window,grade_rose"' <<<"$C" ||
     fail "accidents csv: flags not one quoted field: $C"
 [ "$(wc -l <<<"$C")" = 5 ] || fail "accidents csv: expected header and 4 rows: $C"
 pass "accidents table and csv"
@@ -153,26 +155,30 @@ pass "bad usage exits 2"
 # whole year against the whole of 2024, elapsed 1, and the numbers fixed).
 # Accidents (occurred at +08:00; the revision in force counts):
 #   222401 I-ROAD  road_traffic 2025-03-10, 2 dead + 1 missing, revised to
-#                  3 dead + 0 missing
+#                  3 dead + 0 missing (the revision is true as of when it was
+#                  filed, long after the 7-day window: not counted; revision
+#                  0's missing person, missing when the window closed, counts
+#                  as dead: 3 either way)
 #   222401 I-COAL  coal_mine 2024-12-31T16:00:00Z = 2025-01-01 00:00: in
-#                  2025; 1 dead, 2 missing (missing are not deaths)
+#                  2025; 1 dead, 2 missing, still missing when the 30-day
+#                  window closed: 3 counted deaths
 #   222401 I-EDGE  construction 2024-12-31T23:59:59: in 2024 (previous), 4 dead
 #   222401 I-FIRE  fire 2025-12-31T23:59:59: in 2025, 1 dead
 #   222402 J-CONS  construction 2025-06-01, 2 dead
 #   222402 J-OLD   other 2024-06-01, 1 dead (previous)
 #   222402 J-NEXT  other 2026-01-01 00:00: in neither, 5 dead
-# 222401: deaths 3+1+1 = 5, missing 2, previous 4; road 3, coal 1, 工矿商贸
-#   1 (coal; road and fire apart); base 10 -> target 8, -50 %, progress
-#   250 %; rates 5/812.5 = 0.006154, 1/153000e-5 = 0.653595,
-#   3/210000e-4 = 0.142857, 1/500000e-6 = 2.0
+# 222401: deaths 3+3+1 = 7, missing 0, previous 4; road 3, coal 3, 工矿商贸
+#   3 (coal; road and fire apart); base 10 -> target 8, -30 %, progress
+#   150 %; rates 7/812.5 = 0.008615, 3/153000e-5 = 1.960784,
+#   3/210000e-4 = 0.142857, 3/500000e-6 = 6.0
 # 222402: deaths 2, previous 1 (+100 %); base 2 -> target 1.6: 0 %, not on
 #   track; rates 2/250 = 0.008, 2/40000e-5 = 5.0, vehicles not given,
 #   coal output 0 -> null
 # 222403: nothing; base 3 -> -100 %, progress 500 %; no figures
-# total: deaths 7, missing 2, previous 5 (+40 %); base 3+10+2 = 15 (summed:
-#   no prefecture base) -> target 12, -53.333333 %, progress 266.666667 %;
-#   figures of 222400: 7/2000 = 0.0035, 3/250000e-5 = 1.2,
-#   3/400000e-4 = 0.075, 1/800000e-6 = 1.25
+# total: deaths 9, missing 0, previous 5 (+80 %); base 3+10+2 = 15 (summed:
+#   no prefecture base) -> target 12, -40 %, progress 200 %;
+#   figures of 222400: 9/2000 = 0.0045, 5/250000e-5 = 2.0,
+#   3/400000e-4 = 0.075, 3/800000e-6 = 3.75
 submit 222401 "$(acc I-ROAD 0 2025-03-10T08:00:00+08:00 2025-03-10T08:10:00+08:00 road_traffic 2 1 0 0)"
 submit 222401 "$(acc I-ROAD 1 2025-03-10T08:00:00+08:00 2025-03-10T08:10:00+08:00 road_traffic 3 0 0 0)"
 submit 222401 "$(acc I-COAL 0 2024-12-31T16:00:00Z 2024-12-31T16:10:00Z coal_mine 1 2 0 0)"
@@ -210,19 +216,21 @@ pass "load-figures: example file, a file, stdin"
 
 I=$("$AGG" report indicators --dir "$WORK/agg" --year 2025 --format json) || fail "report indicators"
 [ "$(json_get "$I" "(j['from'], j['to'], j['previous_from'], j['previous_to'], j['elapsed_fraction'], j['base_year'], j['deaths_rule'])")" = \
-  "('2025-01-01T00:00:00+08:00', '2026-01-01T00:00:00+08:00', '2024-01-01T00:00:00+08:00', '2025-01-01T00:00:00+08:00', 1.0, 2015, 'confirmed_deaths_only')" ] ||
+  "('2025-01-01T00:00:00+08:00', '2026-01-01T00:00:00+08:00', '2024-01-01T00:00:00+08:00', '2025-01-01T00:00:00+08:00', 1.0, 2015, 'counted_within_window_missing_as_dead_after')" ] ||
     fail "indicators header: $I"
 got=$(json_get "$I" "[(r['county'], r['accidents'], r['deaths'], r['missing'], r['previous_deaths'], r['change_vs_previous'], r['change_vs_previous_pct']) for r in j['rows'] + [j['total']]]")
-exp="[('222401', 3, 5, 2, 4, 1, 25.0), ('222402', 1, 2, 0, 1, 1, 100.0), ('222403', 0, 0, 0, 0, 0, None), ('total', 4, 7, 2, 5, 2, 40.0)]"
+# the 2 persons missing in 222401's 2025 accidents were still missing when
+# their windows closed: counted as dead (5 + 2), none left "missing"
+exp="[('222401', 3, 7, 0, 4, 3, 75.0), ('222402', 1, 2, 0, 1, 1, 100.0), ('222403', 0, 0, 0, 0, 0, None), ('total', 4, 9, 0, 5, 4, 80.0)]"
 [ "$got" = "$exp" ] || fail "indicators deaths: got $got, expected $exp"
 got=$(json_get "$I" "[(r['base_deaths'], r['base_deaths_prorated'], r['target_deaths'], r['target_deaths_prorated'], r['change_vs_base_pct'], r['target_progress_pct'], r['on_track']) for r in j['rows'] + [j['total']]]")
-exp="[(10, 10.0, 8.0, 8.0, -50.0, 250.0, True), (2, 2.0, 1.6, 1.6, 0.0, 0.0, False), (3, 3.0, 2.4, 2.4, -100.0, 500.0, True), (15, 15.0, 12.0, 12.0, -53.333333, 266.666667, True)]"
+exp="[(10, 10.0, 8.0, 8.0, -30.0, 150.0, True), (2, 2.0, 1.6, 1.6, 0.0, 0.0, False), (3, 3.0, 2.4, 2.4, -100.0, 500.0, True), (15, 15.0, 12.0, 12.0, -40.0, 200.0, True)]"
 [ "$got" = "$exp" ] || fail "indicators base and target: got $got, expected $exp"
 got=$(json_get "$I" "[(r['deaths_industry_mining_commerce'], r['deaths_road_traffic'], r['deaths_coal_mine'], r['gdp_100m_yuan'], r['workers_industry_mining_commerce'], r['motor_vehicles'], r['coal_output_tonnes']) for r in j['rows'] + [j['total']]]")
-exp="[(1, 3, 1, 812.5, 153000, 210000, 500000), (2, 0, 0, 250.0, 40000, None, 0), (0, 0, 0, None, None, None, None), (3, 3, 1, 2000.0, 250000, 400000, 800000)]"
+exp="[(3, 3, 3, 812.5, 153000, 210000, 500000), (2, 0, 0, 250.0, 40000, None, 0), (0, 0, 0, None, None, None, None), (5, 3, 3, 2000.0, 250000, 400000, 800000)]"
 [ "$got" = "$exp" ] || fail "indicators denominators: got $got, expected $exp"
 got=$(json_get "$I" "[(r['deaths_per_100m_yuan_gdp'], r['deaths_per_100k_workers'], r['road_deaths_per_10k_vehicles'], r['coal_deaths_per_million_tonnes']) for r in j['rows'] + [j['total']]]")
-exp="[(0.006154, 0.653595, 0.142857, 2.0), (0.008, 5.0, None, None), (None, None, None, None), (0.0035, 1.2, 0.075, 1.25)]"
+exp="[(0.008615, 1.960784, 0.142857, 6.0), (0.008, 5.0, None, None), (None, None, None, None), (0.0045, 2.0, 0.075, 3.75)]"
 [ "$got" = "$exp" ] || fail "indicators rates: got $got, expected $exp"
 [ "$(json_get "$I" "(j['total']['figures_source'], j['total']['base_source'])")" = "('prefecture', 'sum_of_counties')" ] ||
     fail "indicators total sources: $I"
@@ -231,11 +239,11 @@ pass "indicators 2025: deaths, previous year, 2015 base and target, the four rat
 C=$("$AGG" report indicators --dir "$WORK/agg" --year 2025 --format csv) || fail "indicators csv"
 [ "$(head -n 1 <<<"$C" | cut -d, -f1-6)" = "county,name,accidents,deaths,missing,previous_deaths" ] ||
     fail "indicators csv header: $C"
-grep -q "^222401,延吉市,3,5,2,4,1,25,10,10,8,8,-50,250,true,1,3,1,812.5,153000,210000,500000,0.006154,0.653595,0.142857,2" <<<"$C" ||
+grep -q "^222401,延吉市,3,7,0,4,3,75,10,10,8,8,-30,150,true,3,3,3,812.5,153000,210000,500000,0.008615,1.960784,0.142857,6" <<<"$C" ||
     fail "indicators csv 222401: $C"
 [ "$(wc -l <<<"$C")" = 5 ] || fail "indicators csv: expected header, 3 counties, total: $C"
 T=$("$AGG" report indicators --dir "$WORK/agg" --year 2025) || fail "indicators table"
-for s in 延吉市 敦化市 total PROGRESS% ROAD/10K-VEH "confirmed deaths"; do
+for s in 延吉市 敦化市 total PROGRESS% ROAD/10K-VEH "counted deaths"; do
     grep -q -- "$s" <<<"$T" || fail "indicators table lacks $s: $T"
 done
 pass "indicators table and csv"
@@ -272,11 +280,15 @@ pass "bad figures file: exit 2 naming each field, store unchanged; bad usage exi
 # the indexes the reports read: `check` verifies them against the envelopes
 # (beside the running serve); `reindex` rebuilds them and changes no answer
 "$AGG" check --dir "$WORK/agg" >/dev/null || fail "check (indexes) before reindex"
+# (the accidents report is judged at a time: the same --now for both)
+AT="${TODAY}T12:00:00+08:00"
+A1=$("$AGG" report accidents --dir "$WORK/agg" --from 2026-10-01 --to "$TODAY" --now "$AT" --format json) ||
+    fail "report accidents --now"
 R=$("$AGG" reindex --dir "$WORK/agg") || fail "reindex"
 case "$R" in "reindexed "*" envelopes") ;; *) fail "reindex said: $R" ;; esac
-A2=$("$AGG" report accidents --dir "$WORK/agg" --from 2026-10-01 --to "$TODAY" --format json) ||
+A2=$("$AGG" report accidents --dir "$WORK/agg" --from 2026-10-01 --to "$TODAY" --now "$AT" --format json) ||
     fail "report accidents after reindex"
-[ "$A2" = "$A" ] || fail "reindex changed report accidents"
+[ "$A2" = "$A1" ] || fail "reindex changed report accidents"
 X2=$("$AGG" report matrix --dir "$WORK/agg" --from 2026-09 --to "$CUR" --format json) ||
     fail "matrix after reindex"
 [ "$X2" = "$X" ] || fail "reindex changed report matrix"

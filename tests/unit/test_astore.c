@@ -237,11 +237,13 @@ static void expect_answers(zb_store *s)
     assert_int_equal(zb_astore_accident_revisions(s, txn, "2224", "A", &revs, &n), ZB_ENOTFOUND);
 
     /* the highest grade reached stays when the figures fall */
-    int g = -1;
-    assert_int_equal(zb_astore_accident_highest_grade(s, txn, "222401", "A-1", &g), 0);
+    int g = -1, stage = -1;
+    assert_int_equal(zb_astore_accident_state(s, txn, "222401", "A-1", &g, &stage), 0);
     assert_int_equal(g, ZB_GRADE_LARGER);
-    assert_int_equal(zb_astore_accident_highest_grade(s, txn, "222401", "A", &g), 0);
+    assert_int_equal(stage, ZB__STAGE__SUPPLEMENT); /* revision 2, stage not stated */
+    assert_int_equal(zb_astore_accident_state(s, txn, "222401", "A", &g, &stage), 0);
     assert_int_equal(g, ZB_GRADE_GENERAL);
+    assert_int_equal(stage, ZB__STAGE__INITIAL);
     mdb_txn_abort(txn);
 }
 
