@@ -13,8 +13,9 @@ build_pkgs=(
     liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
 )
 # chromium: the dashboard's browser test (tests/system/dashboard.sh) loads the
-# page headless; fonts-noto-cjk draws its Chinese labels in the screenshot
-test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk)
+# page headless; fonts-noto-cjk draws its Chinese labels in the screenshot;
+# faketime: nodes with clocks set back or ahead (tests/system/accident_stats.sh)
+test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk faketime)
 runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4 libmicrohttpd12)
 
 want=()
