@@ -10,12 +10,14 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -242,7 +244,8 @@ static int revs_of_county(zb_store *st, MDB_txn *txn, const char *county, const 
             memset(it, 0, sizeof *it);
             memcpy(it->county, county, ZB_COUNTY_LEN + 1);
             it->received_at = e[i].received_at;
-            zb_accident_rev_of(r, e[i].seq, &it->rev);
+            zb_accident_rev_of(r, e[i].seq, e[i].received_at, &it->rev);
+            it->rev.created_before_previous = e[i].created_before_previous;
             it->report = zb_report_to_json(r);
         }
         if (!it || !it->report)
@@ -332,11 +335,12 @@ static int api_accident(zb_agg *agg, const char *county, const char *id, answer 
     }
     for (size_t i = 0; i < l.n; i++)
         revs[i] = l.items[i].rev;
-    unsigned f = zb_accident_flags(revs, l.n);
+    zb_accident_stats st;
+    zb_accident_stats_of(revs, l.n, (int64_t)time(NULL), &st);
     free(revs);
     int e = 0;
     for (unsigned i = 0; i < ZB_FLAG_COUNT; i++)
-        if (f & (1u << i))
+        if (st.flags & (1u << i))
             e |= json_array_append_new(flags, json_string(zb_accident_flag_name(i)));
     for (size_t i = 0; i < l.n; i++) {
         const rev_item *it = &l.items[i];
@@ -348,13 +352,19 @@ static int api_accident(zb_agg *agg, const char *county, const char *id, answer 
                               it->report);
         e |= !h || json_array_append_new(history, h);
     }
-    const zb_accident_rev *in_force = &l.items[l.n - 1].rev;
-    zb_grade g = zb_accident_rev_grade(in_force);
+    /* grade and report_to as `report accidents` counts them (rules.h) */
     const zb_county *c = zb_county_find(l.items[0].county);
-    json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o}", "county",
-                          l.items[0].county, "name", c ? c->name : "", "accident_id", id,
-                          "revisions", (json_int_t)l.n, "grade", zb_grade_name(g), "report_to",
-                          zb_grade_report_to(g), "flags", flags, "history", history);
+    const char *stage = zb_stage_name(st.stage), *category = zb_category_name(st.category);
+    json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:b, s:o, s:o}",
+                          "county", l.items[0].county, "name", c ? c->name : "", "accident_id",
+                          id, "revisions", (json_int_t)l.n, "grade", zb_grade_name(st.grade),
+                          "max_grade", zb_grade_name(st.max_grade), "report_to",
+                          zb_grade_report_to(st.max_grade), "stage",
+                          stage ? json_string(stage) : json_null(), "category",
+                          category ? json_string(category) : json_null(), "counted_deaths",
+                          (json_int_t)st.counted_deaths, "counted_missing",
+                          (json_int_t)st.counted_missing, "written_off", st.written_off, "flags",
+                          flags, "history", history);
     if (!d || e) {
         json_decref(d);
         goto done;
@@ -462,11 +472,199 @@ int zb_web_answer(zb_agg *agg, const char *token, const char *method, const char
 
 /* ------------------------------------------------------------ HTTP */
 
+/*
+ * Slow and hostile clients (web.h, "Limits"). libmicrohttpd's connection
+ * timeout is an idle timeout that every byte resets: a client sending one
+ * header line every few seconds would hold its connection for ever. So the
+ * request head has a deadline of its own, counted from accept (on a
+ * kept-alive connection, from the end of the previous answer) whatever the
+ * client keeps sending, and the sweeper thread closes the connections past
+ * it. One address may hold only so many connections; the total is large
+ * (epoll) and bounded by the descriptors the process may open.
+ */
+#define HEAD_DEADLINE_MS  10000u /* the whole request head, from accept */
+#define IDLE_TIMEOUT_S    10u    /* while answering: nothing moved for this long */
+#define PER_ADDRESS_LIMIT 64u    /* open connections from one IP address */
+#define CONNECTION_LIMIT  4096u  /* in all, lowered to fit RLIMIT_NOFILE */
+#define FD_RESERVE        64u    /* descriptors left for the store, epoll, the log */
+#define SWEEP_MS          250u   /* how often the sweeper looks: deadline + 0.25 s at most */
+#define SLOW_REPORT_MS    60000u /* at most one ZB-WEB-SLOW line a minute */
+
+/* One TCP connection (libmicrohttpd's socket context), owned by the
+ * callbacks: created at NOTIFY_STARTED, freed at NOTIFY_CLOSED. While it
+ * waits for a request head it is on its server's waiting list. */
+typedef struct web_conn {
+    struct web_conn *prev, *next;
+    int fd;                /* borrowed: libmicrohttpd closes it, after NOTIFY_CLOSED */
+    int64_t head_since_ms; /* CLOCK_MONOTONIC: accept, or the end of the previous answer */
+    bool waiting;          /* on the waiting list */
+} web_conn;
+
 struct zb_web {
     struct MHD_Daemon *daemon;
     zb_agg *agg;
     char *token;
+    char nul_in_target; /* its address marks a request whose target holds %00 */
+    /* lock guards everything below; libmicrohttpd's thread and the sweeper take it */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the sweeper's timer; signalled to stop it */
+    pthread_t sweeper;
+    bool lock_ready, sweeper_running, stopping;
+    web_conn *oldest, *newest; /* waiting for a request head, oldest head_since_ms first */
+    uint64_t cut;              /* connections cut since the last ZB-WEB-SLOW line */
+    int64_t cut_reported_ms;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under w->lock. The clock is read under the lock, so the list stays in
+ * head_since_ms order and the sweeper only ever looks at its front. */
+static void waiting_push(zb_web *w, web_conn *c)
+{
+    c->head_since_ms = now_ms();
+    c->next = NULL;
+    c->prev = w->newest;
+    if (w->newest)
+        w->newest->next = c;
+    else
+        w->oldest = c;
+    w->newest = c;
+    c->waiting = true;
+}
+
+static void waiting_remove(zb_web *w, web_conn *c)
+{
+    if (!c->waiting)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->oldest = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        w->newest = c->prev;
+    c->prev = c->next = NULL;
+    c->waiting = false;
+}
+
+static web_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    zb_web *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        web_conn *c = i ? calloc(1, sizeof *c) : NULL;
+        *socket_context = c;
+        if (!c) {
+            /* no deadline could be kept for it: end it (libmicrohttpd reads the end) */
+            if (i)
+                shutdown(i->connect_fd, SHUT_RDWR);
+            return;
+        }
+        c->fd = i->connect_fd;
+        pthread_mutex_lock(&w->lock);
+        waiting_push(w, c);
+        pthread_mutex_unlock(&w->lock);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        web_conn *c = *socket_context;
+        if (!c)
+            return;
+        pthread_mutex_lock(&w->lock);
+        waiting_remove(w, c);
+        pthread_mutex_unlock(&w->lock);
+        *socket_context = NULL;
+        free(c);
+    }
+}
+
+/* The request head is complete (its handler runs): off the waiting list. */
+static void head_complete(zb_web *w, struct MHD_Connection *conn)
+{
+    web_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&w->lock);
+    waiting_remove(w, c);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* An answer is done: a kept-alive connection now waits for its next head,
+ * with a new deadline. (A closing one leaves the list at NOTIFY_CLOSED.) */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)req;
+    (void)toe;
+    zb_web *w = cls;
+    web_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&w->lock);
+    waiting_remove(w, c);
+    waiting_push(w, c);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The raw request target, before libmicrohttpd decodes it: %00 would
+ * become a NUL that silently cuts a value, the token or the path short.
+ * The mark becomes the request's *req in on_request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    zb_web *w = cls;
+    return uri && strstr(uri, "%00") ? &w->nul_in_target : NULL;
+}
+
+/* The sweeper thread: closes every connection whose request head is past
+ * its deadline. shutdown(), not close(): libmicrohttpd owns the descriptor,
+ * sees the end of stream and closes the connection itself; the descriptor
+ * is still open here because libmicrohttpd closes it only after
+ * NOTIFY_CLOSED, which needs the lock held now. */
+static void *sweeper_main(void *arg)
+{
+    zb_web *w = arg;
+    pthread_mutex_lock(&w->lock);
+    while (!w->stopping) {
+        int64_t now = now_ms();
+        while (w->oldest && now - w->oldest->head_since_ms >= (int64_t)HEAD_DEADLINE_MS) {
+            web_conn *c = w->oldest;
+            waiting_remove(w, c);
+            shutdown(c->fd, SHUT_RDWR);
+            w->cut++;
+        }
+        if (w->cut && now - w->cut_reported_ms >= (int64_t)SLOW_REPORT_MS) {
+            ZB_WARN("ZB-WEB-SLOW",
+                    "%" PRIu64 " connection(s) closed: no complete request head within %u s",
+                    w->cut, HEAD_DEADLINE_MS / 1000);
+            w->cut = 0;
+            w->cut_reported_ms = now;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)SWEEP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->wake, &w->lock, &until);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
 
 static const char *mhd_query(void *ctx, const char *name)
 {
@@ -480,16 +678,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
-    (void)req;
     zb_web *w = cls;
+    head_complete(w, conn);
     unsigned status;
     const char *type;
     char *body;
     size_t len;
-    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (zb_web_answer(w->agg, w->token, method, url, mhd_query, conn, auth, &status, &type, &body,
-                      &len) != 0)
-        return MHD_NO; /* out of memory: drop the connection */
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (get && *req == &w->nul_in_target) {
+        /* a bad parameter, refused before the token is compared (it could be
+         * the token that %00 cuts short); 405 still comes first */
+        answer a = {0};
+        if (answer_error(&a, 400, "request target: %00 (NUL) is not allowed") != 0)
+            return MHD_NO;
+        status = a.status;
+        type = a.content_type;
+        body = a.body;
+        len = a.len;
+    } else {
+        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        if (zb_web_answer(w->agg, w->token, method, url, mhd_query, conn, auth, &status, &type,
+                          &body, &len) != 0)
+            return MHD_NO; /* out of memory: drop the connection */
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
@@ -509,6 +720,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_destroy_response(resp);
     ZB_DEBUG("ZB-WEB-REQUEST", "%s %s -> %u", method, url, status);
     return r;
+}
+
+/* CONNECTION_LIMIT, or fewer when the process may not open that many
+ * descriptors (one per connection, FD_RESERVE kept for the rest). */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return CONNECTION_LIMIT;
+    if (rl.rlim_cur < 2 * (rlim_t)FD_RESERVE)
+        return FD_RESERVE / 2;
+    rlim_t n = rl.rlim_cur - FD_RESERVE;
+    return n < CONNECTION_LIMIT ? (unsigned)n : CONNECTION_LIMIT;
 }
 
 /* Split "HOST:PORT" / "[V6]:PORT" into a socket address. */
@@ -564,6 +788,25 @@ int zb_web_listen_is_loopback(const char *listen)
     return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
 }
 
+/* w->lock, and w->wake on CLOCK_MONOTONIC (the sweeper's clock). 0 or
+ * ZB_ENOMEM, with nothing left to destroy. */
+static int lock_init(zb_web *w)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return ZB_ENOMEM;
+    int rc = ZB_ENOMEM;
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+        pthread_mutex_init(&w->lock, NULL) == 0) {
+        if (pthread_cond_init(&w->wake, &ca) == 0)
+            rc = ZB_OK;
+        else
+            pthread_mutex_destroy(&w->lock);
+    }
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
 int zb_web_start(zb_web **out, zb_agg *agg, const char *listen, const char *token)
 {
     *out = NULL;
@@ -579,16 +822,40 @@ int zb_web_start(zb_web **out, zb_agg *agg, const char *listen, const char *toke
         free(w);
         return ZB_ENOMEM;
     }
+    if (lock_init(w) != ZB_OK) {
+        zb_web_stop(&w);
+        return ZB_ENOMEM;
+    }
+    w->lock_ready = true;
     unsigned port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                              : ((struct sockaddr_in *)&ss)->sin_port);
-    w->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | (v6 ? MHD_USE_IPv6 : 0),
-                                 (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    /* epoll: thousands of connections at the cost of one; ITC: the polling
+     * thread wakes at once on stop, even with the listen socket out of its
+     * set (at the connection limit) */
+    unsigned flags =
+        MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) |
+        (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL_INTERNAL_THREAD
+                                                                : MHD_USE_POLL_INTERNAL_THREAD);
+    unsigned limit = connection_limit();
+    unsigned per_address = PER_ADDRESS_LIMIT < limit ? PER_ADDRESS_LIMIT : limit;
+    w->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+        MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!w->daemon) {
         zb_web_stop(&w);
         return ZB_ENET;
     }
+    if (pthread_create(&w->sweeper, NULL, sweeper_main, w) != 0) {
+        zb_web_stop(&w);
+        return ZB_ENOMEM;
+    }
+    w->sweeper_running = true;
+    ZB_INFO("ZB-WEB-LIMITS",
+            "request head within %u s; %u connections, %u per address; idle %u s while answering",
+            HEAD_DEADLINE_MS / 1000, limit, per_address, IDLE_TIMEOUT_S);
     *out = w;
     return ZB_OK;
 }
@@ -604,8 +871,20 @@ void zb_web_stop(zb_web **pw)
     zb_web *w = pw ? *pw : NULL;
     if (!w)
         return;
+    if (w->sweeper_running) {
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->sweeper, NULL);
+    }
+    /* closes every connection: NOTIFY_CLOSED frees each web_conn */
     if (w->daemon)
         MHD_stop_daemon(w->daemon);
+    if (w->lock_ready) {
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+    }
     if (w->token) {
         sodium_memzero(w->token, strlen(w->token));
         free(w->token);

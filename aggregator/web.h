@@ -27,8 +27,27 @@
  * static files hold no data. The store is opened read-only and read in one
  * read transaction per request, beside a running `serve`.
  *
- * Threads: libmicrohttpd runs one internal polling thread that handles
- * every request; the caller's thread only starts and stops it.
+ * A request target holding %00 is a 400 {"error"} whatever the path
+ * (libmicrohttpd would decode it to a NUL that cuts a value, the token or
+ * the path short); it is refused before the token is compared, after the
+ * method (405 first).
+ *
+ * Limits, against slow and hostile clients (one connection per request:
+ * libmicrohttpd closes after each answer):
+ *   - the whole request head must arrive within 10 s of accept, however
+ *     the bytes trickle in; past it the connection is closed (logged as
+ *     ZB-WEB-SLOW, at most one line a minute with the count);
+ *   - 64 open connections per client IP address (more are closed at once);
+ *   - 4,096 connections in all (epoll), fewer when RLIMIT_NOFILE is lower
+ *     (the limit minus 64); logged at start as ZB-WEB-LIMITS;
+ *   - 10 s without progress while an answer is sent;
+ *   - zb_web_stop closes every connection at once, however many.
+ *
+ * Threads: libmicrohttpd runs one internal epoll thread that handles every
+ * request; a sweeper thread closes (shutdown()) the connections whose
+ * request head is past its deadline, touching only the list of connections
+ * waiting for a head, under the server's lock; the caller's thread only
+ * starts and stops them.
  */
 #ifndef ZB_WEB_H
 #define ZB_WEB_H
@@ -62,14 +81,15 @@ int zb_web_answer(zb_agg *agg, const char *token, const char *method, const char
 /* Start serving agg (borrowed: it must outlive the server) on listen
  * ("HOST:PORT", HOST a numeric IPv4 address or [IPv6]). token: NULL or
  * the bearer token /api/ requires (copied). The server runs in its own
- * thread until zb_web_stop. 0, ZB_EINVAL (bad listen address) or
- * ZB_ENET (cannot bind). */
+ * threads (above) until zb_web_stop, with the limits above. 0, ZB_EINVAL
+ * (bad listen address), ZB_ENET (cannot bind) or ZB_ENOMEM (no thread). */
 int zb_web_start(zb_web **out, zb_agg *agg, const char *listen, const char *token);
 
 /* The TCP port the server listens on (the one the kernel chose for :0). */
 unsigned zb_web_port(const zb_web *w);
 
-/* Stop the server and free it; NULL-safe, clears *w. */
+/* Stop the server and free it, closing every open connection at once
+ * (within a second with thousands open); NULL-safe, clears *w. */
 void zb_web_stop(zb_web **w);
 
 /* Whether listen names a loopback address (127.0.0.0/8 or [::1]). */
