@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -104,13 +106,35 @@ int zb_identity_save(const char *path, const zb_identity *id)
     return ZB_OK;
 }
 
-int zb_identity_load(const char *path, zb_identity *id)
+/* Read the identity in path; with private_only, refuse a file that group
+ * or others may read or write (checked on the open file: no race with a
+ * chmod between the check and the read). */
+static int identity_read(const char *path, bool private_only, zb_identity *id)
 {
     char hex[2 * crypto_sign_SEEDBYTES + 8];
     FILE *f = fopen(path, "re");
     if (!f) {
         zb_log_warn_errno("ZB-KEY-READ", "cannot open %s", path);
         return ZB_EIO;
+    }
+    struct stat st;
+    if (private_only) {
+        if (fstat(fileno(f), &st) != 0) {
+            zb_log_warn_errno("ZB-KEY-READ", "cannot stat %s", path);
+            fclose(f);
+            return ZB_EIO;
+        }
+        if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+            /* the seed signs reports (or receipts) in this office's name:
+             * like ssh, refuse to use a key others may have read */
+            ZB_ERR("ZB-KEY-MODE",
+                   "%s has mode %04o: other users can read or change this secret key; "
+                   "refusing to use it: run chmod 600 %s (and consider the key exposed "
+                   "if others could log in here)",
+                   path, (unsigned)(st.st_mode & 07777), path);
+            fclose(f);
+            return ZB_EKEYPERM;
+        }
     }
     size_t n = fread(hex, 1, sizeof hex - 1, f);
     fclose(f);
@@ -129,12 +153,14 @@ int zb_identity_load(const char *path, zb_identity *id)
     return ZB_OK;
 }
 
+int zb_identity_load(const char *path, zb_identity *id) { return identity_read(path, false, id); }
+
 int zb_identity_load_dir(const char *dir, const uint8_t expect_pk[ZB_PK_LEN], zb_identity *id)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/" ZB_IDENTITY_FILE, dir) >= (int)sizeof path)
         return ZB_EINVAL;
-    int rc = zb_identity_load(path, id);
+    int rc = identity_read(path, true, id);
     if (rc)
         return rc;
     if (sodium_memcmp(id->pk, expect_pk, ZB_PK_LEN) != 0) {

@@ -46,7 +46,9 @@ void zb_identity_wipe(zb_identity *id);
 /* Write the identity's seed as hex to path, created 0600 and never
  * overwritten (ZB_EEXIST). ZB_EIO on failure (logged). */
 int zb_identity_save(const char *path, const zb_identity *id);
-/* Read an identity written by zb_identity_save. ZB_EIO / ZB_EINVAL. */
+/* Read an identity written by zb_identity_save (any file mode: for tools
+ * and tests; a node or aggregator loads its own with zb_identity_load_dir).
+ * ZB_EIO / ZB_EINVAL. */
 __attribute__((warn_unused_result)) int zb_identity_load(const char *path, zb_identity *id);
 
 /* The identity file of a node or aggregator directory. */
@@ -54,7 +56,9 @@ __attribute__((warn_unused_result)) int zb_identity_load(const char *path, zb_id
 
 /* Load DIR/identity.key and check it is the key the store recorded
  * (expect_pk): a key file swapped under a store is refused with
- * ZB_ECONFIG. Other errors as zb_identity_load. */
+ * ZB_ECONFIG; a file group or others may read or write (any of mode 077,
+ * e.g. 0644) is refused with ZB_EKEYPERM, logged as ZB-KEY-MODE with the
+ * file, its mode and the fix (chmod 600). Other errors as zb_identity_load. */
 __attribute__((warn_unused_result)) int zb_identity_load_dir(const char *dir,
                                                              const uint8_t expect_pk[ZB_PK_LEN],
                                                              zb_identity *id);

@@ -24,6 +24,9 @@ const char *zb_strerror(int err)
     case ZB_EVALIDATION: return "report fails validation";
     case ZB_ECONFIG: return "missing or bad configuration";
     case ZB_ELOCKED: return "resource locked by another process";
+    case ZB_ENOSPC: return "disk full";
+    case ZB_EKEYPERM: return "key file readable by other users (chmod 600 it)";
+    case ZB_EPEERKEY: return "the peer does not hold the expected key";
     default: return "unknown error";
     }
 }

@@ -28,7 +28,10 @@ enum {
     ZB_ENOTENROLLED = -16, /* county or key not enrolled */
     ZB_EVALIDATION = -17,  /* report content fails validation */
     ZB_ECONFIG = -18,      /* missing or bad configuration */
-    ZB_ELOCKED = -19       /* another process holds the resource */
+    ZB_ELOCKED = -19,      /* another process holds the resource */
+    ZB_ENOSPC = -20,       /* the file system is full (or over quota): nothing was written */
+    ZB_EKEYPERM = -21,     /* a secret key file is open to group or others */
+    ZB_EPEERKEY = -22      /* the peer does not hold the public key we were given for it */
 };
 
 /* Static English description of a ZB_E* code; never NULL. */

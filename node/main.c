@@ -118,9 +118,34 @@ static int open_node(const args *a, bool readonly, zb_node **n)
     int rc = zb_node_open(n, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
         fprintf(stderr, "error: --dir: no node in %s (run zhibao-node init first)\n", a->dir);
+    else if (rc == ZB_EKEYPERM) /* the file's mode is in the ZB-KEY-MODE line above */
+        fprintf(stderr,
+                "error: --dir: cannot open node in %s: %s/" ZB_IDENTITY_FILE
+                " is open to other users: run chmod 600 %s/" ZB_IDENTITY_FILE "\n",
+                a->dir, a->dir, a->dir);
     else if (rc)
         fprintf(stderr, "error: --dir: cannot open node in %s: %s\n", a->dir, zb_strerror(rc));
     return rc;
+}
+
+/* The one line for a failed write to the node's store (command: what was
+ * being done; outcome: what it means for the operator). */
+static void store_error(const args *a, int rc, const char *outcome)
+{
+    switch (rc) {
+    case ZB_ENOSPC:
+        fprintf(stderr, "error: store: disk full (no space left on the file system holding %s): "
+                "free space in %s; %s\n", a->dir, a->dir, outcome);
+        break;
+    case ZB_EMAPFULL:
+        fprintf(stderr, "error: store: the store in %s is full and its map could not grow "
+                "(%s); %s\n", a->dir, zb_strerror(rc), outcome);
+        break;
+    default:
+        fprintf(stderr, "error: store: cannot write the store in %s (%s); %s\n", a->dir,
+                zb_strerror(rc), outcome);
+        break;
+    }
 }
 
 static void print_json(json_t *j)
@@ -311,7 +336,7 @@ static int cmd_submit(const args *a)
         goto out;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot store: %s; nothing stored\n", zb_strerror(rc));
+        store_error(a, rc, "nothing was stored");
         exit_code = EXIT_RUNTIME;
         goto out;
     }
@@ -358,20 +383,55 @@ static int cmd_sync(const args *a)
     int rc = open_node(a, false, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    /* one sync per node directory: two would send the same reports and
+     * fight over the acknowledgements (submit stays allowed beside it) */
+    long holder;
+    if ((rc = zb_node_lock_sync(n, &holder)) != 0) {
+        if (rc == ZB_ELOCKED && holder > 0)
+            fprintf(stderr, "error: sync: another zhibao-node sync holds %s (pid %ld)\n", a->dir,
+                    holder);
+        else if (rc == ZB_ELOCKED)
+            fprintf(stderr, "error: sync: another zhibao-node sync holds %s\n", a->dir);
+        else
+            fprintf(stderr, "error: sync: cannot lock %s/" ZB_NODE_SYNC_LOCK ": %s\n", a->dir,
+                    zb_strerror(rc));
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    zb_sync_opts o = {.once = a->once, .timeout_s = a->timeout, .endpoint = a->endpoint};
+    zb_sync_stats stats = {0};
+    zb_sync_opts o = {.once = a->once, .timeout_s = a->timeout, .endpoint = a->endpoint,
+                      .stats = &stats};
     rc = zb_sync_run(n, &o);
     zb_node_status st;
     int src = zb_node_get_status(n, &st);
     zb_node_close(&n);
+    const char *endpoint = a->endpoint ? a->endpoint : src == 0 ? st.endpoint : "?";
+    if (rc == ZB_SYNC_PENDING && stats.server_errors > 0) {
+        fprintf(stderr,
+                "sync: timed out: %" PRIu64 " report(s) pending: the aggregator's store failed "
+                "(SERVER_ERROR, %" PRIu64 " time(s)): nothing was lost, they will be retried "
+                "(tell the prefecture)\n",
+                src == 0 ? st.stored - st.acked : 0, stats.server_errors);
+        return EXIT_PENDING;
+    }
     if (rc == ZB_SYNC_PENDING) {
         fprintf(stderr,
                 "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",
                 src == 0 ? st.stored - st.acked : 0);
         return EXIT_PENDING;
+    }
+    if (rc == ZB_EPEERKEY) {
+        fprintf(stderr, "sync: failed: the aggregator at %s does not hold the key given at init "
+                "(--aggregator-key): check it\n", endpoint);
+        return EXIT_RUNTIME;
+    }
+    if (rc == ZB_ENOSPC || rc == ZB_EMAPFULL) {
+        store_error(a, rc, "the sync stopped (nothing acknowledged is lost: run it again)");
+        return EXIT_RUNTIME;
     }
     if (rc) {
         fprintf(stderr, "sync: failed: %s\n", zb_strerror(rc));
@@ -408,6 +468,7 @@ static int cmd_status(const args *a)
         json_object_set_new(j, "receipts", json_integer((json_int_t)st.receipts));
         json_object_set_new(j, "aggregator", json_string(st.endpoint));
         json_object_set_new(j, "node_key", json_string(key));
+        json_object_set_new(j, "server_errors", json_integer((json_int_t)st.server_errors));
         print_json(j);
     } else {
         const zb_county *c = zb_county_find(st.county);

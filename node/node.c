@@ -2,11 +2,14 @@
 #include "node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -23,7 +26,46 @@ struct zb_node {
     bool has_identity;
     uint8_t agg_key[ZB_PK_LEN];
     char county[16];
+    char *dir;         /* the node directory (owned) */
+    int sync_lock_fd;  /* DIR/sync.lock, flock'ed by zb_node_lock_sync; -1 when not held */
 };
+
+/* Below this many bytes free in the node's file system, a failed write is
+ * taken as a full disk (LMDB reports a short write as EIO). */
+#define NEARLY_FULL_BYTES (1u << 20)
+
+/* Whether the file system holding dir has (almost) no space left for us. */
+static bool dir_nearly_full(const char *dir)
+{
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return false;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize < NEARLY_FULL_BYTES;
+}
+
+/* Translate what a write to this node's store gave (an MDB_* code or an
+ * errno). LMDB reports a full file system as ENOSPC (EDQUOT over a quota)
+ * or, when a write came back short, as EIO: an EIO with almost nothing
+ * left free in the node's directory is a full disk too (ZB_ENOSPC). Pages
+ * are written at commit, or earlier when a huge transaction spills. Logged
+ * here at info level only: the caller tells the operator, in one line. */
+static int node_write_err(zb_node *n, int rc, const char *what)
+{
+    if (rc == 0)
+        return ZB_OK;
+    if (rc != MDB_MAP_FULL) /* the caller grows the map and tries again */
+        ZB_INFO("ZB-NODE-STORE", "county %s: %s in %s failed: %s", n->county, what, n->dir,
+                mdb_strerror(rc));
+    if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && dir_nearly_full(n->dir)))
+        return ZB_ENOSPC;
+    return zb_mdb_err(rc);
+}
+
+/* Commit a write transaction of this node (gone either way). */
+static int node_commit(zb_node *n, MDB_txn *txn)
+{
+    return node_write_err(n, mdb_txn_commit(txn), "commit");
+}
 
 static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
 
@@ -133,6 +175,11 @@ int zb_node_open(zb_node **out, const char *dir, bool readonly)
     zb_node *n = calloc(1, sizeof *n);
     if (!n)
         return ZB_ENOMEM;
+    n->sync_lock_fd = -1;
+    if (!(n->dir = strdup(dir))) {
+        free(n);
+        return ZB_ENOMEM;
+    }
     int rc = zb_store_open(&n->store, dir, node_dbs, NODE_DB_COUNT, 0, false, readonly);
     if (rc)
         goto fail;
@@ -169,6 +216,9 @@ void zb_node_close(zb_node **np)
         return;
     zb_store_close(&(*np)->store);
     zb_identity_wipe(&(*np)->id);
+    if ((*np)->sync_lock_fd >= 0)
+        close((*np)->sync_lock_fd); /* releases the flock */
+    free((*np)->dir);
     free(*np);
     *np = NULL;
 }
@@ -193,7 +243,64 @@ int zb_node_get_status(zb_node *n, zb_node_status *st)
     (void)zb_store_get_u64(txn, meta, "acked_seq", &st->acked, 0);
     st->receipts = zb_node_receipted_seq(n, txn);
     st->tree_size = zb_node_tree_size(n, txn);
+    (void)zb_store_get_u64(txn, meta, "server_errors", &st->server_errors, 0);
     mdb_txn_abort(txn);
+    return ZB_OK;
+}
+
+int zb_node_count_server_error(zb_node *n)
+{
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, false, &txn);
+    if (rc)
+        return rc;
+    MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
+    uint64_t count;
+    rc = zb_store_get_u64(txn, meta, "server_errors", &count, 0);
+    if ((rc == 0 || rc == ZB_ENOTFOUND) &&
+        (rc = zb_store_put_u64(txn, meta, "server_errors", count + 1)) == 0)
+        return node_commit(n, txn);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int zb_node_lock_sync(zb_node *n, long *holder_pid)
+{
+    *holder_pid = 0;
+    if (n->sync_lock_fd >= 0)
+        return ZB_OK;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" ZB_NODE_SYNC_LOCK, n->dir) >= (int)sizeof path)
+        return ZB_EINVAL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        zb_log_warn_errno("ZB-NODE-LOCK", "cannot open %s", path);
+        return ZB_EIO;
+    }
+    /* flock, not a pid file alone: the kernel drops the lock when the
+     * holder dies, however it dies (kill -9, power cut) */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK || e == EAGAIN) {
+            char buf[32] = "";
+            ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+            if (r > 0) {
+                buf[r] = '\0';
+                *holder_pid = strtol(buf, NULL, 10);
+            }
+            close(fd);
+            return ZB_ELOCKED;
+        }
+        close(fd);
+        errno = e;
+        zb_log_warn_errno("ZB-NODE-LOCK", "cannot lock %s", path);
+        return ZB_EIO;
+    }
+    char buf[32];
+    int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+        ZB_DEBUG("ZB-NODE-LOCK", "cannot write the pid into %s", path); /* the lock holds */
+    n->sync_lock_fd = fd;
     return ZB_OK;
 }
 
@@ -303,7 +410,8 @@ static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t n
         uint8_t key[8];
         zb_be64_put(key, seq);
         MDB_val k = {8, key}, v = {env_len, env};
-        rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v, MDB_APPEND));
+        rc = node_write_err(
+            n, mdb_put(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v, MDB_APPEND), "write");
         free(env);
         if (rc)
             goto fail;
@@ -316,7 +424,7 @@ static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t n
         (rc = zb_store_put_bin(txn, meta, "last_hash", prev, sizeof prev)))
         goto fail;
     *last = seq;
-    return zb_store_commit(txn);
+    return node_commit(n, txn);
 fail:
     mdb_txn_abort(txn);
     return rc;
@@ -454,6 +562,45 @@ uint64_t zb_node_tree_size(zb_node *n, MDB_txn *txn)
     return size;
 }
 
+/* The accepted heads nearest below and above size (size itself excluded),
+ * for their timestamps; *has_* false when there is none. */
+static void neighbour_heads(zb_node *n, MDB_txn *txn, uint64_t size, zb_tree_head *below,
+                            bool *has_below, zb_tree_head *above, bool *has_above)
+{
+    *has_below = *has_above = false;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur) != 0)
+        return;
+    uint8_t key[8];
+    zb_be64_put(key, size + 1);
+    MDB_val k = {8, key}, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (r == 0 && k.mv_size == 8)
+        *has_above = stored_head(n, txn, zb_be64_get(k.mv_data), above) == 0;
+    r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (r == 0 && k.mv_size == 8 && zb_be64_get(k.mv_data) < size)
+        *has_below = stored_head(n, txn, zb_be64_get(k.mv_data), below) == 0;
+    mdb_cursor_close(cur);
+}
+
+/* Log ZB-SYNC-CLOCK when head `later` (the larger log) is dated before
+ * head `earlier`: the aggregator's clock went back (it ran ahead, then was
+ * corrected). The log itself is consistent, so the head is still accepted;
+ * zb_node_verify_all reports it as a finding. */
+static void warn_clock(const zb_node *n, const zb_tree_head *earlier, const zb_tree_head *later)
+{
+    if (later->timestamp >= earlier->timestamp)
+        return;
+    char t_earlier[40] = "?", t_later[40] = "?";
+    (void)zb_time_format(earlier->timestamp, ZB_CST_OFFSET_MIN, 0, t_earlier, sizeof t_earlier);
+    (void)zb_time_format(later->timestamp, ZB_CST_OFFSET_MIN, 0, t_later, sizeof t_later);
+    ZB_WARN("ZB-SYNC-CLOCK",
+            "county %s: the aggregator's tree head of size %" PRIu64 " is dated %s, before "
+            "its head of size %" PRIu64 " dated %s: the aggregator's clock went back; the log "
+            "is still consistent (accepted): ask the prefecture to check its clock",
+            n->county, later->size, t_later, earlier->size, t_earlier);
+}
+
 /* Accept a new tree head: the first on trust (a node meets its aggregator
  * once, at init, with the key it was given); later ones only when a
  * consistency proof from an accepted head proves the log only grew. */
@@ -486,6 +633,13 @@ static int accept_head(zb_node *n, MDB_txn *txn, const Zb__SignedTreeHead *sth,
             return ZB_ENOMEM;
         zb__consistency_proof__pack(cp, proof_bytes);
     }
+    zb_tree_head below, above;
+    bool has_below, has_above;
+    neighbour_heads(n, txn, head.size, &below, &has_below, &above, &has_above);
+    if (has_below)
+        warn_clock(n, &below, &head);
+    if (has_above)
+        warn_clock(n, &head, &above);
     uint8_t key[8];
     zb_be64_put(key, head.size);
     size_t len = zb__signed_tree_head__get_packed_size(sth);
@@ -615,7 +769,7 @@ int zb_node_record_ack(zb_node *n, uint64_t acked_seq, Zb__BatchReceipt *const *
         if (extended != covered &&
             (rc = zb_store_put_u64(txn, meta, "receipted_seq", extended)))
             goto fail;
-        rc = zb_store_commit(txn);
+        rc = node_commit(n, txn);
         if (rc != ZB_EMAPFULL || attempt >= 8)
             return rc;
         if ((rc = zb_store_grow(n->store)))
@@ -882,8 +1036,10 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
     long findings = 0;
     MDB_cursor *cur;
     MDB_val k, v;
-    /* the chain of accepted heads: each proven to extend the one before */
+    /* the chain of accepted heads: each proven to extend the one before,
+     * and dated no earlier than it */
     bool have_prev = false;
+    zb_tree_head prev = {0};
     mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur);
     for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
          r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -908,8 +1064,17 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
                         head.size);
             if (cp)
                 zb__consistency_proof__free_unpacked(cp, NULL);
+            if (head.timestamp < prev.timestamp) {
+                char t_prev[40] = "?", t_head[40] = "?";
+                (void)zb_time_format(prev.timestamp, ZB_CST_OFFSET_MIN, 0, t_prev, sizeof t_prev);
+                (void)zb_time_format(head.timestamp, ZB_CST_OFFSET_MIN, 0, t_head, sizeof t_head);
+                FINDING("tree head %" PRIu64 " is dated %s, before tree head %" PRIu64
+                        " dated %s: the aggregator's clock went back (the log is consistent)",
+                        head.size, t_head, prev.size, t_prev);
+            }
         }
         have_prev = true;
+        prev = head;
         *newest_size = head.size;
     }
     mdb_cursor_close(cur);

@@ -13,7 +13,13 @@
  *              the first one on trust, every later one only with a verified
  *              consistency proof from an earlier accepted one
  *   head_proofs tree size (u64 BE) -> packed ConsistencyProof that admitted it
+ *   (meta also counts server_errors: SERVER_ERROR refusals, kept across runs)
+ * and sync.lock, flock'ed by the one running `sync` (its pid inside).
  * Submitting is one write transaction: a report is stored whole or not at all.
+ *
+ * Write errors: a full file system (or quota) is ZB_ENOSPC, from a commit
+ * that failed with ENOSPC/EDQUOT, or with EIO (LMDB's short write) while
+ * under 1 MiB is free; the transaction is then gone: nothing was written.
  */
 #ifndef ZB_NODE_H
 #define ZB_NODE_H
@@ -41,6 +47,7 @@ typedef struct {
     uint64_t acked;
     uint64_t receipts; /* reports 1..receipts covered by verified receipts */
     uint64_t tree_size; /* size of the newest accepted tree head (0: none) */
+    uint64_t server_errors; /* SERVER_ERROR refusals met by every sync so far */
 } zb_node_status;
 
 /* Create a node in dir (created if absent; refuses ZB_EEXIST when a node
@@ -67,12 +74,28 @@ const uint8_t *zb_node_aggregator_key(const zb_node *n);
  * be read); fields the store lacks are left 0. */
 int zb_node_get_status(zb_node *n, zb_node_status *st);
 
+/* Add one to the stored count of SERVER_ERROR refusals (status's
+ * server_errors). 0, ZB_ENOSPC or another store error. */
+int zb_node_count_server_error(zb_node *n);
+
+/* The lock file of the one `sync` allowed per node directory. */
+#define ZB_NODE_SYNC_LOCK "sync.lock"
+
+/* Take DIR/sync.lock (flock, exclusive, not waiting) for the life of n:
+ * released by zb_node_close or when the process dies, however it dies.
+ * Submits do not take it. ZB_ELOCKED when another process holds it, with
+ * its pid in *holder_pid (0 when unknown); ZB_EIO when the file cannot
+ * be opened (logged). Idempotent. */
+int zb_node_lock_sync(zb_node *n, long *holder_pid);
+
 /* Assign seq, chain, sign and store reports[0..count) (content only; the
  * header is filled here) in one transaction, created_at = now. Validates
  * each (shared rules + this node's state: accident revisions follow the
  * last one stored). All or nothing: on ZB_EVALIDATION problems holds one
  * line per problem and nothing is stored. prefix_index: when true the
- * field paths are prefixed with "[i]." (bulk input). */
+ * field paths are prefixed with "[i]." (bulk input). Store failures, with
+ * nothing stored either: ZB_ENOSPC (disk full), ZB_EMAPFULL (the map could
+ * not grow), ZB_EIO, ZB_ESTORE, ZB_ENOMEM. */
 int zb_node_submit(zb_node *n, Zb__Report **reports, size_t count, int64_t now, bool prefix_index,
                    zb_problems *problems, uint64_t *first_seq, uint64_t *last_seq);
 

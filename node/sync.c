@@ -31,6 +31,16 @@ volatile sig_atomic_t zb_sync_stop = 0;
 #define HEARTBEAT_TIMEOUT_MS 6000
 #define DENIED_FINAL_MS 2000   /* --once gives up when the key is refused this long */
 #define DENIED_RETRY_MS 400    /* --once: try a refused handshake again after this */
+/* The aggregator does not hold the key given at init: it cannot open our
+ * CURVE HELLO and drops the connection, which ZeroMQ reconnects (100 ms,
+ * doubling to 5 s). Taken as a key mismatch after this many failed
+ * handshakes in a row with none succeeding; --once gives up when it has
+ * lasted DENIED_FINAL_MS; a daemon logs it again every KEY_LOG_MS. */
+#define KEY_FAILS_MIN 3
+#define KEY_LOG_MS 60000
+/* SERVER_ERROR refusals come every Hello cycle (about 0.5 s) while the
+ * aggregator's store fails: logged at the first, then at most this often */
+#define SERVER_ERROR_LOG_MS 60000
 
 static int64_t now_ms(void)
 {
@@ -62,6 +72,11 @@ typedef struct {
     int64_t last_receipt_check; /* ms */
     int64_t denied_since;  /* ms: first refused handshake of a run of them (0: none) */
     int64_t reconnect_at;  /* ms: reconnect after a refused handshake (0: not due) */
+    int64_t key_fail_since; /* ms: first failed handshake of a run of them (0: none) */
+    int key_fails;          /* failed handshakes in that run */
+    int64_t key_logged_at;  /* ms: last ZB-SYNC-KEY line (0: none in this run) */
+    uint64_t server_errors; /* SERVER_ERROR refusals in this run */
+    int64_t server_error_logged_at; /* ms: last line about them (0: none) */
 } sync_state;
 
 static int jitter(int ms)
@@ -248,13 +263,30 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
             schedule_hello(s, now, false);
             return ZB_OK;
         }
+        if (r->code == ZB__ERROR_CODE__SERVER_ERROR) {
+            /* the prefecture's commit failed (its disk is full, say):
+             * nothing was stored there; our reports wait here, safe */
+            s->server_errors++;
+            if (s->opts->stats)
+                s->opts->stats->server_errors = s->server_errors;
+            if (!s->server_error_logged_at ||
+                now - s->server_error_logged_at >= SERVER_ERROR_LOG_MS) {
+                s->server_error_logged_at = now;
+                ZB_WARN("ZB-SYNC-REFUSED",
+                        "county %s: the aggregator's store failed (SERVER_ERROR): it will be "
+                        "retried (%" PRIu64 " time(s) in this run)",
+                        s->county, s->server_errors);
+            }
+            int cr = zb_node_count_server_error(s->node);
+            if (cr)
+                ZB_WARN("ZB-NODE-STORE", "county %s: cannot count the refusal in this node's "
+                        "store: %s", s->county, zb_strerror(cr));
+            schedule_hello(s, now, true);
+            return ZB_OK;
+        }
         ZB_ERR("ZB-SYNC-REFUSED", "county %s: aggregator refused seq %" PRIu64 ": %s (code %d)",
                s->county, r->seq, r->reason, (int)r->code);
         switch (r->code) {
-        case ZB__ERROR_CODE__SEQ_GAP:
-        case ZB__ERROR_CODE__SERVER_ERROR:
-            schedule_hello(s, now, r->code == ZB__ERROR_CODE__SERVER_ERROR);
-            return ZB_OK;
         case ZB__ERROR_CODE__NOT_ENROLLED: return ZB_ENOTENROLLED;
         case ZB__ERROR_CODE__BAD_SIGNATURE: return ZB_EBADSIG;
         case ZB__ERROR_CODE__BAD_CHAIN: return ZB_ECHAIN;
@@ -267,15 +299,20 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
     }
 }
 
-/* Read one monitor event (two frames); returns its event number or 0. */
-static int monitor_event(void *mon)
+/* Read one monitor event (two frames): its number (0 when none is
+ * waiting) and value (an errno, or a ZMQ_PROTOCOL_ERROR_* code). */
+static int monitor_event(void *mon, uint32_t *value)
 {
     zmq_msg_t m;
     zmq_msg_init(&m);
     int event = 0;
-    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 2) {
-        const uint8_t *d = zmq_msg_data(&m);
-        event = d[0] | d[1] << 8; /* uint16 in host order: little-endian here */
+    *value = 0;
+    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 6) {
+        /* uint16 event, uint32 value, in host order */
+        uint16_t ev;
+        memcpy(&ev, zmq_msg_data(&m), sizeof ev);
+        memcpy(value, (const uint8_t *)zmq_msg_data(&m) + 2, sizeof *value);
+        event = ev;
     }
     int more = zmq_msg_more(&m);
     zmq_msg_close(&m);
@@ -337,11 +374,14 @@ static int sync_setup(sync_state *s, zb_node *n, const zb_sync_opts *opts,
     zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, my_sk, sizeof my_sk);
     sodium_memzero(my_sk, sizeof my_sk);
     /* watch the handshake: an aggregator that refuses our key (not
-     * enrolled, or revoked) looks like silence on the data socket */
+     * enrolled, or revoked), or that holds another key than the one given
+     * at init, looks like silence on the data socket */
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://zb-sync-monitor-%p", (void *)s);
     if (zmq_socket_monitor(s->sock, mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
         s->mon = zmq_socket(s->zctx, ZMQ_PAIR);
         if (s->mon && zmq_connect(s->mon, mon_ep) != 0) {
             zmq_close(s->mon);
@@ -428,12 +468,52 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
     return true;
 }
 
-/* A handshake event from the monitor, at time t (ms): a refused key is
- * retried (ZeroMQ does not), and final for --once once it lasts. Returns
- * false when the run is over, with its result in *result. */
-static bool sync_handshake(sync_state *s, int event, int64_t t, int *result)
+/* A handshake event from the monitor (0: none, just the timers), with
+ * its value, at time t (ms): a refused key is retried (ZeroMQ does not),
+ * and final for --once once it lasts; so is an aggregator that holds
+ * another key. Returns false when the run is over, with its result in
+ * *result. */
+static bool sync_handshake(sync_state *s, int event, uint32_t value, int64_t t, int *result)
 {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+        (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+         value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)) {
+        /* the TCP connection was up but the CURVE handshake failed: an
+         * aggregator holding another key cannot open our HELLO and drops
+         * the connection without a word (no ZAP answer, unlike a refused
+         * node key); one failure alone may be a restart mid-handshake */
+        if (!s->key_fail_since)
+            s->key_fail_since = t;
+        s->key_fails++;
+        ZB_DEBUG("ZB-SYNC-HANDSHAKE", "county %s: CURVE handshake with %s failed (event 0x%x, "
+                 "value 0x%x)", s->county, s->endpoint, (unsigned)event, (unsigned)value);
+        if (s->key_fails >= KEY_FAILS_MIN &&
+            (!s->key_logged_at || t - s->key_logged_at >= KEY_LOG_MS)) {
+            s->key_logged_at = t;
+            ZB_ERR("ZB-SYNC-KEY", "county %s: the aggregator at %s does not hold the key given "
+                   "at init (--aggregator-key): check it (%d CURVE handshakes failed)",
+                   s->county, s->endpoint, s->key_fails);
+        }
+        if (!s->opts->once && s->key_fails >= KEY_FAILS_MIN && !s->reconnect_at) {
+            /* ZeroMQ would try again every 100 ms: a daemon waits as
+             * after a refused key, then tries once more */
+            zmq_disconnect(s->sock, s->endpoint);
+            s->reconnect_at = t + jitter(HELLO_RETRY_MAX_MS);
+        }
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        ZB_WARN("ZB-SYNC-HANDSHAKE", "county %s: handshake with %s failed (ZMTP protocol error "
+                "0x%x): is a zhibao aggregator listening there?", s->county, s->endpoint,
+                (unsigned)value);
+    }
+    if (s->opts->once && s->key_fail_since && s->key_fails >= KEY_FAILS_MIN &&
+        t - s->key_fail_since >= DENIED_FINAL_MS) {
+        *result = ZB_EPEERKEY;
+        return false;
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        s->key_fail_since = 0;
+        s->key_fails = 0;
+        s->key_logged_at = 0;
         s->denied_since = 0;
         /* the link is up: say Hello now, not at the next backoff step (a
          * Hello sent before the handshake was refused by ZMQ_IMMEDIATE) */
@@ -511,8 +591,13 @@ static bool sync_tick(sync_state *s, int *result)
         *result = ZB_ENET;
         return false;
     }
-    int event = s->mon && (items[1].revents & ZMQ_POLLIN) ? monitor_event(s->mon) : 0;
-    if (!sync_handshake(s, event, now_ms(), result))
+    if (s->mon && (items[1].revents & ZMQ_POLLIN)) {
+        uint32_t value;
+        for (int event; (event = monitor_event(s->mon, &value)) != 0;)
+            if (!sync_handshake(s, event, value, now_ms(), result))
+                return false;
+    }
+    if (!sync_handshake(s, 0, 0, now_ms(), result)) /* the timers */
         return false;
     int rc = sync_drain(s);
     if (rc) {

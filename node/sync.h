@@ -18,10 +18,16 @@
 
 #include "node.h"
 
+/* What one run met, for the caller's last line. */
+typedef struct {
+    uint64_t server_errors; /* SERVER_ERROR refusals (the aggregator's store failed) */
+} zb_sync_stats;
+
 typedef struct {
     bool once;             /* stop when everything is acknowledged */
     double timeout_s;      /* with once: give up after this long (0 = 30 s) */
     const char *endpoint;  /* NULL: the one stored at init */
+    zb_sync_stats *stats;  /* out, may be NULL: filled as the run goes */
 } zb_sync_opts;
 
 /* Exit-style results of zb_sync_run besides ZB_E* codes. */
@@ -30,7 +36,14 @@ typedef struct {
 
 /* Run the sync loop. Returns ZB_SYNC_DONE, ZB_SYNC_PENDING (once only; the
  * pending count is logged) or a negative ZB_E* code; a daemon (once false)
- * returns only on SIGINT/SIGTERM (0) or a fatal error. */
+ * returns only on SIGINT/SIGTERM (0) or a fatal error. Fatal for --once
+ * only, after they last DENIED_FINAL_MS (2 s): the aggregator refuses this
+ * node's key (ZB_ENOTENROLLED, logged ZB-SYNC-DENIED), or the aggregator
+ * does not hold the key given at init: every CURVE handshake fails on the
+ * client side (ZB_EPEERKEY, logged ZB-SYNC-KEY); a daemon logs both and
+ * keeps trying. A SERVER_ERROR refusal is logged ZB-SYNC-REFUSED, counted
+ * (zb_node_count_server_error, opts->stats) and retried. The caller should
+ * hold the node's sync lock (zb_node_lock_sync). */
 int zb_sync_run(zb_node *n, const zb_sync_opts *opts);
 
 /* Set (to 1) by a signal handler to ask zb_sync_run to stop; the loop

@@ -10,6 +10,10 @@
  * statement over the Merkle root of the reports' hashes and one inclusion
  * proof per report. Every test gets its own node under a fresh mkdtemp
  * directory, removed afterwards, so tests run in any order.
+ *
+ * Also (issue 17): tree heads dated backwards (accepted, logged
+ * ZB-SYNC-CLOCK, a finding of verify_all), the persisted count of
+ * SERVER_ERROR refusals, the one-sync lock, and the identity file's mode.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "envelope.h"
@@ -30,6 +36,7 @@
 #include "merkle.h"
 #include "node.h"
 #include "report.h"
+#include "timefmt.h"
 #include "treehead.h"
 
 #define COUNTY "222401"
@@ -113,7 +120,8 @@ static Zb__Report *accident(const char *id, unsigned revision)
              "{\"type\": \"accident\", \"accident_id\": \"%s\", \"revision\": %u, "
              "\"occurred_at\": \"2026-10-14T08:30:00+08:00\", "
              "\"county_notified_at\": \"2026-10-14T08:50:00+08:00\", \"place\": \"p\", "
-             "\"unit\": {\"name\": \"u\"}, \"industry\": \"construction\", \"summary\": \"s\", "
+             "\"unit\": {\"name\": \"u\"}, \"industry\": \"construction\", "
+             "\"category\": \"lifting_injury\", \"summary\": \"s\", "
              "\"deaths\": 0, \"missing\": 0, \"serious_injuries\": 1, \"minor_injuries\": 0, "
              "\"direct_loss_yuan\": 1000}",
              id, revision);
@@ -261,15 +269,15 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
     return buf;
 }
 
-/* The tree head of the whole log, signed by f->agg. */
-static Zb__SignedTreeHead *sign_head(fixture *f, const node_log *l)
+/* The tree head of the whole log, signed by f->agg at time `at`. */
+static Zb__SignedTreeHead *sign_head_at(fixture *f, const node_log *l, int64_t at)
 {
     uint8_t root[ZB_HASH_LEN];
     zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])l->leaves, l->n, root);
     Zb__TreeHead th = ZB__TREE_HEAD__INIT;
     th.size = l->n;
     th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
-    th.timestamp = NOW;
+    th.timestamp = at;
     th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, f->agg.pk};
     size_t len;
     uint8_t *buf = pack(&th.base, &len);
@@ -281,6 +289,11 @@ static Zb__SignedTreeHead *sign_head(fixture *f, const node_log *l)
     Zb__SignedTreeHead *out = (Zb__SignedTreeHead *)heap_copy(&sth.base);
     free(buf);
     return out;
+}
+
+static Zb__SignedTreeHead *sign_head(fixture *f, const node_log *l)
+{
+    return sign_head_at(f, l, NOW);
 }
 
 typedef enum { RECEIPT_GOOD, RECEIPT_WRONG_ROOT, RECEIPT_OTHER_SIGNER } receipt_kind;
@@ -562,14 +575,15 @@ static void test_tampered_receipts_dropped(void **state)
 
 typedef struct {
     long n;
-    char first[320];
+    char lines[4][320]; /* the first ones */
 } findings;
 
 static void on_finding(void *ctx, const char *line)
 {
     findings *fs = ctx;
-    if (fs->n++ == 0)
-        snprintf(fs->first, sizeof fs->first, "%s", line);
+    if (fs->n < 4)
+        snprintf(fs->lines[fs->n], sizeof fs->lines[0], "%s", line);
+    fs->n++;
 }
 
 static void test_verify_all_clean(void **state)
@@ -586,11 +600,219 @@ static void test_verify_all_clean(void **state)
     ack_with_receipt(f, RECEIPT_GOOD, false);
     long n = zb_node_verify_all(f->node, on_finding, &fs, &receipts, &reports, &newest);
     if (n != 0)
-        fail_msg("%ld finding(s) on a clean store: %s", n, fs.first);
+        fail_msg("%ld finding(s) on a clean store: %s", n, fs.lines[0]);
     assert_int_equal(fs.n, 0);
     assert_int_equal(receipts, 1);
     assert_int_equal(reports, 6);
     assert_int_equal(newest, 6);
+}
+
+/* ------------------------------------------------------------ issue 17 */
+
+/* What the code under test logs to stderr while `capture` is on: fd 2
+ * goes to a temporary file, read back by capture_end (malloc'd text). */
+typedef struct {
+    int saved_fd;
+    FILE *tmp;
+} capture;
+
+static capture capture_begin(void)
+{
+    capture c = {.saved_fd = dup(2), .tmp = tmpfile()};
+    assert_true(c.saved_fd >= 0);
+    assert_non_null(c.tmp);
+    fflush(stderr);
+    assert_true(dup2(fileno(c.tmp), 2) >= 0);
+    zb_log_init("test_node", ZB_LOG_WARN, false);
+    return c;
+}
+
+static char *capture_end(capture *c)
+{
+    fflush(stderr);
+    zb_log_init("test_node", ZB_LOG_ERROR, false);
+    assert_true(dup2(c->saved_fd, 2) >= 0);
+    close(c->saved_fd);
+    long len = ftell(c->tmp);
+    assert_true(len >= 0);
+    char *text = calloc(1, (size_t)len + 1);
+    assert_non_null(text);
+    rewind(c->tmp);
+    assert_int_equal(fread(text, 1, (size_t)len, c->tmp), (size_t)len);
+    fclose(c->tmp);
+    return text;
+}
+
+/* The log's first `size` leaves signed at `at`; with a consistency proof
+ * from old_size when old_size > 0 (heap-built, caller frees). */
+static Zb__ConsistencyProof *consistency(const node_log *l, uint64_t old_size, uint64_t size)
+{
+    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    ProtobufCBinaryData bins[ZB_MERKLE_MAX_PROOF];
+    size_t count;
+    assert_int_equal(zb_merkle_consistency_proof((const uint8_t(*)[ZB_HASH_LEN])l->leaves, size,
+                                                 old_size, path, &count),
+                     ZB_OK);
+    for (size_t i = 0; i < count; i++)
+        bins[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
+    Zb__ConsistencyProof cp = ZB__CONSISTENCY_PROOF__INIT;
+    cp.old_size = old_size;
+    cp.new_size = size;
+    cp.n_path = count;
+    cp.path = bins;
+    return (Zb__ConsistencyProof *)heap_copy(&cp.base);
+}
+
+/* Acknowledge seq `size` (the log then holds reports 1..size) with a head
+ * of that size signed at `at`, proven from the head of old_size; returns
+ * what was logged meanwhile (malloc'd). */
+static char *ack_head_at(fixture *f, uint64_t old_size, uint64_t size, int64_t at)
+{
+    node_log l = log_of(f);
+    assert_true(size <= l.n);
+    l.n = size; /* the log as it was when this head was signed */
+    Zb__SignedTreeHead *head = sign_head_at(f, &l, at);
+    Zb__BatchReceipt *r = make_receipt(f, &l, old_size + 1, size, head, RECEIPT_GOOD);
+    Zb__ConsistencyProof *cp = old_size ? consistency(&l, old_size, size) : NULL;
+    capture c = capture_begin();
+    int rc = zb_node_record_ack(f->node, size, &r, 1, head, cp);
+    char *logged = capture_end(&c);
+    assert_int_equal(rc, ZB_OK);
+    if (cp)
+        zb__consistency_proof__free_unpacked(cp, NULL);
+    zb__batch_receipt__free_unpacked(r, NULL);
+    zb__signed_tree_head__free_unpacked(head, NULL);
+    return logged;
+}
+
+/* An aggregator run with its clock 400 days ahead, then corrected: its
+ * next head is dated before the one the node holds. The log is still
+ * consistent: the head is accepted (receipts kept), logged ZB-SYNC-CLOCK,
+ * and verify_all reports it once, naming both sizes and both times. */
+static void test_head_dated_backwards(void **state)
+{
+    fixture *f = *state;
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        submit_ok(f, monthly("2026-10"), seq);
+    const int64_t ahead = NOW + 400 * 86400;
+    char *logged = ack_head_at(f, 0, 1, ahead); /* the first head, on trust */
+    assert_null(strstr(logged, "ZB-SYNC-CLOCK"));
+    free(logged);
+
+    logged = ack_head_at(f, 1, 2, NOW); /* the clock was put right */
+    if (!strstr(logged, "WARN ZB-SYNC-CLOCK") || !strstr(logged, "size 2") ||
+        !strstr(logged, "size 1"))
+        fail_msg("no ZB-SYNC-CLOCK warning naming both heads: %s", logged);
+    free(logged);
+    zb_node_status st = status(f);
+    assert_int_equal(st.tree_size, 2); /* accepted: the log only grew */
+    assert_int_equal(st.receipts, 2);
+
+    logged = ack_head_at(f, 2, 3, NOW + 60); /* from here on the clock goes forward */
+    assert_null(strstr(logged, "ZB-SYNC-CLOCK"));
+    free(logged);
+    assert_int_equal(status(f).receipts, 3);
+
+    findings fs = {0};
+    uint64_t receipts, reports, newest;
+    long n = zb_node_verify_all(f->node, on_finding, &fs, &receipts, &reports, &newest);
+    assert_int_equal(n, 1);
+    assert_int_equal(fs.n, 1);
+    char t_ahead[40], t_now[40];
+    assert_int_equal(zb_time_format(ahead, 480, 0, t_ahead, sizeof t_ahead), 0);
+    assert_int_equal(zb_time_format(NOW, 480, 0, t_now, sizeof t_now), 0);
+    char want[320];
+    snprintf(want, sizeof want, "tree head 2 is dated %s, before tree head 1 dated %s", t_now,
+             t_ahead);
+    if (!strstr(fs.lines[0], want))
+        fail_msg("finding does not name both heads and times: %s (want: %s)", fs.lines[0], want);
+    assert_int_equal(receipts, 3);
+    assert_int_equal(reports, 3);
+    assert_int_equal(newest, 3);
+}
+
+/* A head of a size between two the node holds (a late Ack), dated after
+ * the larger one: logged too, against the head above it. */
+static void test_head_dated_after_a_later_one(void **state)
+{
+    fixture *f = *state;
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        submit_ok(f, monthly("2026-10"), seq);
+    free(ack_head_at(f, 0, 1, NOW));
+    free(ack_head_at(f, 1, 3, NOW + 10));
+    char *logged = ack_head_at(f, 1, 2, NOW + 20);
+    if (!strstr(logged, "ZB-SYNC-CLOCK") || !strstr(logged, "size 3"))
+        fail_msg("head 2 dated after head 3 not logged: %s", logged);
+    free(logged);
+    findings fs = {0};
+    uint64_t receipts, reports, newest;
+    assert_int_equal(zb_node_verify_all(f->node, on_finding, &fs, &receipts, &reports,
+                                        &newest),
+                     1);
+    assert_non_null(strstr(fs.lines[0], "tree head 3 is dated"));
+}
+
+static void test_server_errors_persist(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(status(f).server_errors, 0);
+    assert_int_equal(zb_node_count_server_error(f->node), ZB_OK);
+    assert_int_equal(zb_node_count_server_error(f->node), ZB_OK);
+    assert_int_equal(status(f).server_errors, 2);
+    zb_node_close(&f->node); /* across restarts */
+    assert_int_equal(zb_node_open(&f->node, f->dir, true), ZB_OK);
+    assert_int_equal(status(f).server_errors, 2);
+}
+
+static void test_sync_lock(void **state)
+{
+    fixture *f = *state;
+    long holder = -1;
+    assert_int_equal(zb_node_lock_sync(f->node, &holder), ZB_OK);
+    assert_int_equal(zb_node_lock_sync(f->node, &holder), ZB_OK); /* idempotent */
+
+    zb_node *second = NULL;
+    assert_int_equal(zb_node_open(&second, f->dir, false), ZB_OK);
+    assert_int_equal(zb_node_lock_sync(second, &holder), ZB_ELOCKED);
+    assert_int_equal(holder, (long)getpid());
+    /* a submit does not need the lock */
+    zb_node *keep = f->node;
+    f->node = second;
+    submit_ok(f, monthly("2026-10"), 1);
+    f->node = keep;
+
+    zb_node_close(&f->node); /* the holder goes: the lock is free */
+    assert_int_equal(zb_node_lock_sync(second, &holder), ZB_OK);
+    f->node = second;
+}
+
+static void test_identity_mode_refused(void **state)
+{
+    fixture *f = *state;
+    char key[700];
+    snprintf(key, sizeof key, "%s/identity.key", f->dir);
+    struct stat st;
+    assert_int_equal(stat(key, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600); /* as init creates it */
+
+    zb_node_close(&f->node);
+    assert_int_equal(chmod(key, 0644), 0);
+    capture c = capture_begin();
+    int rc = zb_node_open(&f->node, f->dir, false);
+    char *logged = capture_end(&c);
+    assert_int_equal(rc, ZB_EKEYPERM);
+    assert_null(f->node);
+    if (!strstr(logged, "ZB-KEY-MODE") || !strstr(logged, key) || !strstr(logged, "0644") ||
+        !strstr(logged, "chmod 600"))
+        fail_msg("the refusal does not name the file, the mode and the fix: %s", logged);
+    free(logged);
+    assert_int_equal(chmod(key, 0640), 0); /* group-readable: refused too */
+    assert_int_equal(zb_node_open(&f->node, f->dir, false), ZB_EKEYPERM);
+    /* read-only commands do not load the key */
+    assert_int_equal(zb_node_open(&f->node, f->dir, true), ZB_OK);
+    zb_node_close(&f->node);
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(zb_node_open(&f->node, f->dir, false), ZB_OK);
 }
 
 /* A walk stops at the callback's first non-zero value and returns it. */
@@ -629,6 +851,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_receipts_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_all_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_walk_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_dated_backwards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_dated_after_a_later_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_errors_persist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_mode_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
