@@ -304,18 +304,70 @@ int zb_node_lock_sync(zb_node *n, long *holder_pid)
     return ZB_OK;
 }
 
+/* The accidents record (accident_id -> value): the last revision stored,
+ * u64 BE (8 bytes, the layout of every earlier release), while the
+ * accident is open; once a closing or write_off revision is stored, that
+ * revision followed by the stage (1 byte, enum Stage): 9 bytes. Open
+ * accidents thus keep a record an earlier binary still reads. */
+#define ACCIDENT_REC_OPEN 8
+#define ACCIDENT_REC_ENDED 9
+
+/* *last = the last revision, *ended = CLOSING or WRITE_OFF when it ended
+ * the accident, else STAGE_UNSPECIFIED. ZB_ENOTFOUND when the accident has
+ * no record; ZB_EDECODE when the record is neither layout. */
+static int accident_get(MDB_txn *txn, MDB_dbi dbi, const char *id, uint64_t *last,
+                        Zb__Stage *ended)
+{
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    const uint8_t *b = v.mv_data;
+    if (v.mv_size == ACCIDENT_REC_OPEN) {
+        *ended = ZB__STAGE__STAGE_UNSPECIFIED;
+    } else if (v.mv_size == ACCIDENT_REC_ENDED &&
+               (b[8] == ZB__STAGE__CLOSING || b[8] == ZB__STAGE__WRITE_OFF)) {
+        *ended = (Zb__Stage)b[8];
+    } else {
+        return ZB_EDECODE;
+    }
+    *last = zb_be64_get(b);
+    return ZB_OK;
+}
+
+static int accident_put(MDB_txn *txn, MDB_dbi dbi, const char *id, uint64_t revision,
+                        Zb__Stage stage)
+{
+    uint8_t rec[ACCIDENT_REC_ENDED];
+    zb_be64_put(rec, revision);
+    if (stage != ZB__STAGE__CLOSING && stage != ZB__STAGE__WRITE_OFF)
+        return zb_store_put_bin(txn, dbi, id, rec, ACCIDENT_REC_OPEN);
+    rec[8] = (uint8_t)stage;
+    return zb_store_put_bin(txn, dbi, id, rec, ACCIDENT_REC_ENDED);
+}
+
 /* Node-state rules on top of the shared ones: an accident's revisions
- * follow one another (0, 1, 2...). Updates the index inside txn. */
+ * follow one another (0, 1, 2...), and none follows a closing (结案) or a
+ * write-off (核销). Updates the record inside txn. */
 static int check_accident_revision(zb_node *n, MDB_txn *txn, const Zb__AccidentReport *a,
                                    const char *pre, zb_problems *p)
 {
     if (!a->accident_id || !a->accident_id[0] || strlen(a->accident_id) > 64)
         return ZB_OK; /* already reported by validation */
     MDB_dbi dbi = zb_store_dbi(n->store, NODE_DB_ACCIDENTS);
-    uint64_t last;
-    int rc = zb_store_get_u64(txn, dbi, a->accident_id, &last, 0);
+    uint64_t last = 0;
+    Zb__Stage ended = ZB__STAGE__STAGE_UNSPECIFIED;
+    int rc = accident_get(txn, dbi, a->accident_id, &last, &ended);
     if (rc && rc != ZB_ENOTFOUND)
         return rc;
+    if (ended != ZB__STAGE__STAGE_UNSPECIFIED) {
+        zb_problems_add(p,
+                        "%srevision: accident %s was %s at revision %" PRIu64
+                        ": no revision may follow",
+                        pre, a->accident_id,
+                        ended == ZB__STAGE__CLOSING ? "closed" : "written off", last);
+        return ZB_OK;
+    }
     uint64_t expected = rc == ZB_ENOTFOUND ? 0 : last + 1;
     if (a->revision != expected) {
         if (rc == ZB_ENOTFOUND)
@@ -330,7 +382,7 @@ static int check_accident_revision(zb_node *n, MDB_txn *txn, const Zb__AccidentR
                             pre, a->revision, a->accident_id, last, expected);
         return ZB_OK;
     }
-    return zb_store_put_u64(txn, dbi, a->accident_id, expected);
+    return accident_put(txn, dbi, a->accident_id, expected, zb_report_accident_stage(a));
 }
 
 static int bump_period(zb_node *n, MDB_txn *txn, const char *period)

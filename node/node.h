@@ -7,7 +7,8 @@
  *   meta       county, aggregator endpoint/key, last_seq, last_hash, acked_seq
  *   reports    seq (u64 BE) -> packed Envelope
  *   receipts   first_seq (u64 BE) -> packed BatchReceipt (covers first..last)
- *   accidents  accident_id -> last revision (u64 BE)
+ *   accidents  accident_id -> last revision (u64 BE); once a closing or
+ *              write_off revision is stored, that revision + its stage (1 byte)
  *   periods    "YYYY-MM" -> number of versions filed (u64 BE)
  *   tree_heads tree size (u64 BE) -> packed SignedTreeHead the node accepted:
  *              the first one on trust, every later one only with a verified
@@ -91,11 +92,12 @@ int zb_node_lock_sync(zb_node *n, long *holder_pid);
 /* Assign seq, chain, sign and store reports[0..count) (content only; the
  * header is filled here) in one transaction, created_at = now. Validates
  * each (shared rules + this node's state: accident revisions follow the
- * last one stored). All or nothing: on ZB_EVALIDATION problems holds one
- * line per problem and nothing is stored. prefix_index: when true the
- * field paths are prefixed with "[i]." (bulk input). Store failures, with
- * nothing stored either: ZB_ENOSPC (disk full), ZB_EMAPFULL (the map could
- * not grow), ZB_EIO, ZB_ESTORE, ZB_ENOMEM. */
+ * last one stored, and none follows a closing or write_off revision). All
+ * or nothing: on ZB_EVALIDATION problems holds one line per problem and
+ * nothing is stored. prefix_index: when true the field paths are prefixed
+ * with "[i]." (bulk input). Store failures, with nothing stored either:
+ * ZB_ENOSPC (disk full), ZB_EMAPFULL (the map could not grow), ZB_EIO,
+ * ZB_ESTORE, ZB_ENOMEM, ZB_EDECODE (a damaged accidents record). */
 int zb_node_submit(zb_node *n, Zb__Report **reports, size_t count, int64_t now, bool prefix_index,
                    zb_problems *problems, uint64_t *first_seq, uint64_t *last_seq);
 

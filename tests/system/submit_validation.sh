@@ -87,3 +87,12 @@ pass "Chinese text round-trips"
 out=$("$NODE" submit --dir "$D" "$EX/accident-supplement.json" 2>&1 >/dev/null)
 grep -q "grade general (一般), report to prefecture" <<<"$out" || fail "grade not shown: $out"
 pass "grade shown on submit"
+
+# issue 11: nothing follows a closing (结案) or a write-off (核销)
+"$NODE" submit --dir "$D" "$EX/accident-closing.json" >/dev/null 2>&1 || fail "accident-closing.json refused after the supplement"
+"$NODE" submit --dir "$D" "$EX/accident-write-off.json" >/dev/null 2>&1 || fail "accident-write-off.json refused"
+pass "closing and write-off examples accepted after accident.json and accident-supplement.json"
+before=$(snapshot)
+expect_refused "after closing"       "$(mutate accident-closing.json 'r["revision"]=3; del r["stage"]')" "revision: accident YJ-2026-0042 was closed at revision 2: no revision may follow"
+expect_refused "closing again"       "$(mutate accident-closing.json 'r["revision"]=3')" "revision: accident YJ-2026-0042 was closed at revision 2: no revision may follow"
+expect_refused "after write-off"     "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[1]; r["revision"]=2; del r["write_off_reason"]; r["stage"]="supplement"; print(json.dumps(r, ensure_ascii=False))' "$EX/accident-write-off.json")" "revision: accident YJ-2026-0051 was written off at revision 1: no revision may follow"

@@ -476,6 +476,95 @@ static void test_accident_revision_must_follow(void **state)
     assert_int_equal(status(f).stored, 4);
 }
 
+/* An accident's revision r with the given stage (and, for a write-off, its
+ * reason). */
+static Zb__Report *accident_at(const char *id, unsigned revision, Zb__Stage stage)
+{
+    Zb__Report *r = accident(id, revision);
+    r->accident->has_stage = 1;
+    r->accident->stage = stage;
+    if (stage == ZB__STAGE__WRITE_OFF) {
+        r->accident->write_off_reason = strdup("不属于生产安全事故");
+        assert_non_null(r->accident->write_off_reason);
+    }
+    return r;
+}
+
+/* Expect submitting r (freed) to be refused with exactly one problem that
+ * equals want, and nothing stored. */
+static void expect_refused_one(fixture *f, Zb__Report **r, size_t n, const char *want)
+{
+    zb_problems p = {0};
+    uint64_t first, last, stored = status(f).stored;
+    assert_int_equal(submit(f, r, n, &p, &first, &last), ZB_EVALIDATION);
+    if (p.n != 1 || strcmp(p.lines[0], want) != 0)
+        fail_msg("want the one problem \"%s\", got %zu (%s)", want, p.n, p.n ? p.lines[0] : "");
+    zb_problems_free(&p);
+    assert_int_equal(status(f).stored, stored);
+}
+
+/* Issue 11: a closing (结案) or a write-off (核销) ends an accident; the
+ * node remembers it across runs and refuses any revision after it. */
+static void test_no_revision_after_closing(void **state)
+{
+    fixture *f = *state;
+    submit_ok(f, accident("C-1", 0), 1);
+    submit_ok(f, accident("C-1", 1), 2);                        /* an open record */
+    submit_ok(f, accident_at("C-1", 2, ZB__STAGE__CLOSING), 3); /* read from 8 bytes */
+    Zb__Report *r = accident("C-1", 3);
+    expect_refused_one(f, &r, 1,
+                       "revision: accident C-1 was closed at revision 2: no revision may follow");
+    /* not even a write-off, nor the same revision again */
+    r = accident_at("C-1", 3, ZB__STAGE__WRITE_OFF);
+    expect_refused_one(f, &r, 1,
+                       "revision: accident C-1 was closed at revision 2: no revision may follow");
+    r = accident_at("C-1", 2, ZB__STAGE__CLOSING);
+    expect_refused_one(f, &r, 1,
+                       "revision: accident C-1 was closed at revision 2: no revision may follow");
+
+    /* a write-off within one bulk submit: what follows it is refused, the
+     * whole submit with it */
+    Zb__Report *bulk[3] = {accident("W-1", 0), accident_at("W-1", 1, ZB__STAGE__WRITE_OFF),
+                           accident("W-1", 2)};
+    expect_refused_one(f, bulk, 3,
+                       "[2].revision: accident W-1 was written off at revision 1: no revision "
+                       "may follow");
+    Zb__Report *ok[2] = {accident("W-1", 0), accident_at("W-1", 1, ZB__STAGE__WRITE_OFF)};
+    zb_problems p = {0};
+    uint64_t first, last;
+    assert_int_equal(submit(f, ok, 2, &p, &first, &last), ZB_OK);
+    assert_int_equal(first, 4);
+    assert_int_equal(last, 5);
+
+    /* remembered across a close and reopen */
+    zb_node_close(&f->node);
+    assert_int_equal(zb_node_open(&f->node, f->dir, false), ZB_OK);
+    r = accident("W-1", 2);
+    expect_refused_one(f, &r, 1,
+                       "revision: accident W-1 was written off at revision 1: no revision may "
+                       "follow");
+    r = accident("C-1", 3);
+    expect_refused_one(f, &r, 1,
+                       "revision: accident C-1 was closed at revision 2: no revision may follow");
+    /* other accidents go on */
+    submit_ok(f, accident("C-2", 0), 6);
+    submit_ok(f, accident_at("C-2", 1, ZB__STAGE__SUPPLEMENT), 7);
+    submit_ok(f, accident("C-2", 2), 8);
+
+    /* a damaged record is an error, not a verdict */
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_node_store(f->node), false, &txn), ZB_OK);
+    static const uint8_t bad[9] = {0, 0, 0, 0, 0, 0, 0, 1, ZB__STAGE__SUPPLEMENT};
+    assert_int_equal(zb_store_put_bin(txn, zb_store_dbi(zb_node_store(f->node), NODE_DB_ACCIDENTS),
+                                      "C-2", bad, sizeof bad),
+                     ZB_OK);
+    assert_int_equal(zb_store_commit(txn), ZB_OK);
+    r = accident("C-2", 3);
+    assert_int_equal(submit(f, &r, 1, &p, &first, &last), ZB_EDECODE);
+    assert_int_equal(status(f).stored, 8);
+    zb_problems_free(&p);
+}
+
 static void test_monthly_versions(void **state)
 {
     fixture *f = *state;
@@ -845,6 +934,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_bulk_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accident_revision_must_follow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_revision_after_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monthly_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_monotonic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receipt_kept, setup, teardown),
