@@ -5,6 +5,7 @@
  * Exit codes: 0 success; 1 runtime error; 2 bad usage or bad input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <inttypes.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "consolidate.h"
@@ -32,6 +35,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+#define SERVE_LOCK_FILE "serve.lock" /* in the store directory: held by the one serve */
 
 static void usage(FILE *f)
 {
@@ -262,6 +266,45 @@ static void on_signal(int sig)
     zb_server_stop = 1;
 }
 
+/* One serve per store: an exclusive flock on DIR/serve.lock, held until
+ * the process ends (however it ends: the kernel drops it with the last
+ * descriptor). The file says which process holds it. Returns the
+ * descriptor to keep open, or -1 with the error printed. */
+static int lock_serve(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" SERVE_LOCK_FILE, dir) >= (int)sizeof path) {
+        fprintf(stderr, "error: --dir: path too long\n");
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "error: serve: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char buf[32] = "";
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        long pid = strtol(buf, NULL, 10);
+        if (err == EWOULDBLOCK && pid > 0)
+            fprintf(stderr, "error: serve: another zhibao-agg serve holds %s (pid %ld)\n", dir,
+                    pid);
+        else if (err == EWOULDBLOCK)
+            fprintf(stderr, "error: serve: another zhibao-agg serve holds %s\n", dir);
+        else
+            fprintf(stderr, "error: serve: cannot lock %s: %s\n", path, strerror(err));
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        ZB_WARN("ZB-AGG-LOCK", "cannot write the pid into %s (the lock holds)", path);
+    return fd;
+}
+
 static int cmd_serve(const args *a)
 {
     if (!a->listen) {
@@ -272,12 +315,18 @@ static int cmd_serve(const args *a)
     int ex = open_agg(a, false, &agg);
     if (ex)
         return ex;
+    int lock_fd = lock_serve(a->dir); /* held for the process's life */
+    if (lock_fd < 0) {
+        zb_agg_close(&agg);
+        return EXIT_RUNTIME;
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     int rc = zb_server_run(agg, a->listen);
     zb_agg_close(&agg);
+    close(lock_fd);
     if (rc) {
         fprintf(stderr, "error: serve: %s\n", zb_strerror(rc));
         return EXIT_RUNTIME;
@@ -442,6 +491,8 @@ static const char *report_option(void *ctx, const char *name)
         return a->from;
     if (strcmp(name, "to") == 0)
         return a->to;
+    if (strcmp(name, "now") == 0)
+        return a->now;
     if (strcmp(name, "year") == 0)
         return a->year;
     if (strcmp(name, "format") == 0)

@@ -66,6 +66,7 @@ typedef struct {
 
 typedef struct {
     zb_agg *agg;
+    zb_zap *zap;
     void *sock;
     sent_head *sent; /* across rounds; one per county that was acknowledged */
     size_t n_sent, cap_sent;
@@ -84,6 +85,17 @@ static void send_to(void *sock, const uint8_t *id, size_t id_len, const Zb__Sync
     int rc = zb_wire_send(sock, id, id_len, m);
     if (rc)
         ZB_DEBUG("ZB-AGG-SEND", "reply dropped: %s", zb_strerror(rc));
+}
+
+/* Every transaction of the server thread begins here: beginning one may
+ * remap the LMDB map (a size another process set), which must not happen
+ * while the ZAP handler reads the keys (zap.h). */
+static int store_begin(zb_agg *a, zb_zap *zap, bool readonly, MDB_txn **txn)
+{
+    zb_zap_exclusive(zap, 1);
+    int rc = zb_store_begin(zb_agg_store(a), readonly, txn);
+    zb_zap_exclusive(zap, 0);
+    return rc;
 }
 
 static county_round *round_county(round_state *rs, MDB_txn *txn, const char *county, int *err)
@@ -365,7 +377,7 @@ static sent_head *sent_head_of(round_state *rs, const char *county)
 static void send_acks(round_state *rs, int64_t now)
 {
     MDB_txn *txn = NULL;
-    if (rs->head && zb_store_begin(zb_agg_store(rs->agg), true, &txn) != 0)
+    if (rs->head && store_begin(rs->agg, rs->zap, true, &txn) != 0)
         txn = NULL;
     for (size_t i = 0; i < rs->n_counties; i++) {
         county_round *c = &rs->counties[i];
@@ -475,7 +487,7 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
         if (strcmp(rs->counties[j].rec.county, w->county) == 0)
             w->acked_seq = rs->counties[j].rec.acked_seq;
     MDB_txn *txn;
-    if (zb_store_begin(zb_agg_store(rs->agg), true, &txn) != 0)
+    if (store_begin(rs->agg, rs->zap, true, &txn) != 0)
         return;
     Zb__SignedTreeHead *head = NULL;
     uint64_t size = 0;
@@ -675,7 +687,7 @@ static void job_free(verify_job *w)
 static int run_round(round_state *rs, inbound *msgs, size_t n)
 {
     MDB_txn *txn;
-    int rc = zb_store_begin(zb_agg_store(rs->agg), false, &txn);
+    int rc = store_begin(rs->agg, rs->zap, false, &txn);
     if (rc)
         return rc;
     int64_t now = (int64_t)time(NULL);
@@ -835,40 +847,42 @@ static void write_drain(round_state *rs, drain *d)
         if (count == 0)
             continue;
         int rr = run_round(rs, slice, count);
-        if (rr == ZB_EMAPFULL && zb_store_grow(zb_agg_store(rs->agg)) == 0)
-            rr = 0; /* the senders retry into the larger map */
+        if (rr == ZB_EMAPFULL) {
+            zb_zap_exclusive(rs->zap, 1); /* the map is remapped */
+            if (zb_store_grow(zb_agg_store(rs->agg)) == 0)
+                rr = 0; /* the senders retry into the larger map */
+            zb_zap_exclusive(rs->zap, 0);
+        }
         if (rr && rr != ZB_EMAPFULL)
             ZB_ERR("ZB-AGG-ROUND", "round failed: %s", zb_strerror(rr));
         round_reset(rs);
     }
 }
 
-/* Give the ZAP handler the enrolled keys again when an enroll or a revoke
- * (from any process) changed them. */
-static void refresh_keys(zb_agg *a, zb_zap *zap, uint64_t *gen)
+/* Record the connection attempts refused since the last call (zap.h: the
+ * ZAP handler's and those libzmq refused before it), in one write
+ * transaction for all of them. */
+static void count_refused(zb_agg *a, zb_zap *zap, uint64_t counted[ZB_CONN_KINDS])
 {
-    MDB_txn *txn;
-    if (zb_store_begin(zb_agg_store(a), true, &txn) != 0)
-        return;
-    uint64_t now_gen = zb_astore_keys_generation(zb_agg_store(a), txn);
-    if (now_gen != *gen && zb_zap_reload(zap, a, txn) == 0)
-        *gen = now_gen;
-    mdb_txn_abort(txn);
-}
-
-/* Record connections the ZAP handler refused since the last call. */
-static void count_denied(zb_agg *a, const zb_zap *zap, uint64_t *counted)
-{
-    uint64_t denied = zb_zap_denied(zap);
-    if (denied == *counted)
+    uint64_t now[ZB_CONN_KINDS];
+    bool any = false;
+    for (int k = 0; k < ZB_CONN_KINDS; k++) {
+        now[k] = zb_zap_refused(zap, (zb_conn_refusal)k);
+        any |= now[k] != counted[k];
+    }
+    if (!any)
         return;
     MDB_txn *txn;
-    if (zb_store_begin(zb_agg_store(a), false, &txn) != 0)
+    if (store_begin(a, zap, false, &txn) != 0)
         return;
-    if (zb_astore_refusal_add(zb_agg_store(a), txn, "UNENROLLED_CONNECTION", denied - *counted) == 0 &&
-        zb_store_commit(txn) == 0)
-        *counted = denied;
-    else
+    int rc = 0;
+    for (int k = 0; k < ZB_CONN_KINDS && rc == 0; k++)
+        if (now[k] != counted[k])
+            rc = zb_astore_refusal_add(zb_agg_store(a), txn, zb_zap_refusal_name((zb_conn_refusal)k),
+                                       now[k] - counted[k]);
+    if (rc == 0 && zb_store_commit(txn) == 0)
+        memcpy(counted, now, sizeof now);
+    else if (rc)
         mdb_txn_abort(txn);
 }
 
@@ -879,7 +893,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
         return ZB_ENET;
     /* the ZAP handler first: a CURVE socket bound without one admits anyone */
     zb_zap *zap = NULL;
-    if (zb_zap_start(&zap, ctx) != 0) {
+    if (zb_zap_start(&zap, ctx, a) != 0) {
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
@@ -907,20 +921,20 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_to, sizeof hb_to);
-    if (zmq_bind(sock, endpoint) != 0) {
+    /* connections refused before ZAP runs are seen by the monitor only */
+    if (zb_zap_watch(zap, sock) != 0 || zmq_bind(sock, endpoint) != 0) {
         ZB_ERR("ZB-AGG-BIND", "cannot listen on %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
         zb_zap_stop(&zap);
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
-    uint64_t denied_counted = 0, keys_gen = UINT64_MAX;
-    refresh_keys(a, zap, &keys_gen);
+    uint64_t refused_counted[ZB_CONN_KINDS] = {0};
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     verify_pool pool;
     pool_start(&pool, cores > 1 ? (int)cores : 1);
-    round_state rs = {.agg = a, .sock = sock};
+    round_state rs = {.agg = a, .zap = zap, .sock = sock};
     /* two drains: one being written (cur) while the next one's signatures
      * are checked (next) */
     drain d[2] = {{.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))},
@@ -937,8 +951,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
             rc = ZB_ENET;
             break;
         }
-        count_denied(a, zap, &denied_counted);
-        refresh_keys(a, zap, &keys_gen);
+        count_refused(a, zap, refused_counted);
         drain_recv(sock, next);
         take_express(next, cur, &urgent);
         if (urgent.n) {
@@ -973,7 +986,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     free(rs.replies);
     free(rs.reply_to);
     zmq_close(sock);
-    count_denied(a, zap, &denied_counted);
+    count_refused(a, zap, refused_counted);
     zb_zap_stop(&zap);
     zmq_ctx_term(ctx);
     ZB_INFO("ZB-AGG-STOP", "stopped");

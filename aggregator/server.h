@@ -16,7 +16,11 @@
  * Threads: the loop and the one writer are the calling thread; a pool of
  * (cores - 1) verification threads, started and joined by zb_server_run,
  * touches nothing but the envelopes it is handed and their verdicts; the
- * ZAP handler runs on a thread of its own (zap.h).
+ * ZAP handler runs on a thread of its own (zap.h), which also reads the
+ * ROUTER's socket monitor and counts every refused connection attempt; the
+ * loop writes those counts to the store in batches, once per turn.
+ * Every transaction the loop begins, and every growth of the map, is
+ * taken under zb_zap_exclusive (the handler reads the enrolled keys).
  */
 #ifndef ZB_SERVER_H
 #define ZB_SERVER_H

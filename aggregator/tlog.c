@@ -1,9 +1,11 @@
 /* tlog.c - see tlog.h. */
 #include "tlog.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "log.h"
@@ -11,7 +13,10 @@
 struct zb_tlog {
     MDB_dbi nodes, entries, env_log, heads;
     const zb_identity *signer; /* borrowed; NULL: cannot sign */
+    int64_t clock_warned_at;   /* monotonic s of the last ZB-AGG-CLOCK line (0: none) */
 };
+
+#define CLOCK_WARN_EVERY_S 60
 
 /* Hashes of subtrees that are not perfect (the log's right edge), kept
  * while the proofs of one receipt are built: the reports of a round sit
@@ -38,7 +43,7 @@ int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log,
     zb_tlog *t = calloc(1, sizeof *t);
     if (!t)
         return ZB_ENOMEM;
-    *t = (zb_tlog){nodes, entries, env_log, heads, signer};
+    *t = (zb_tlog){nodes, entries, env_log, heads, signer, 0};
     *out = t;
     return ZB_OK;
 }
@@ -194,6 +199,46 @@ int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN],
     return ZB_OK;
 }
 
+int64_t zb_tlog_head_time(int64_t previous, int64_t now)
+{
+    return now > previous ? now : previous;
+}
+
+/* The timestamp of the next head: never before the newest head's, whose
+ * signer may have had a clock ahead of this one (logged once a minute). */
+static int head_time(zb_tlog *t, MDB_txn *txn, int64_t now, int64_t *at)
+{
+    Zb__SignedTreeHead *last = NULL;
+    int rc = zb_tlog_latest_head(t, txn, &last);
+    *at = now;
+    if (rc == ZB_ENOTFOUND)
+        return ZB_OK;
+    if (rc)
+        return rc;
+    Zb__TreeHead *th = zb__tree_head__unpack(NULL, last->tree_head.len, last->tree_head.data);
+    zb__signed_tree_head__free_unpacked(last, NULL);
+    if (!th)
+        return ZB_EDECODE;
+    int64_t previous = th->timestamp;
+    uint64_t size = th->size;
+    zb__tree_head__free_unpacked(th, NULL);
+    *at = zb_tlog_head_time(previous, now);
+    if (now < previous) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t mono = (int64_t)ts.tv_sec;
+        if (t->clock_warned_at == 0 || mono - t->clock_warned_at >= CLOCK_WARN_EVERY_S) {
+            t->clock_warned_at = mono;
+            ZB_WARN("ZB-AGG-CLOCK",
+                    "the clock (%" PRId64 ") is %" PRId64 " s behind the newest tree head "
+                    "(size %" PRIu64 ", signed at %" PRId64 "): heads keep that time until the "
+                    "clock catches up; check the time service",
+                    now, previous - now, size, previous);
+        }
+    }
+    return ZB_OK;
+}
+
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
 {
     *out = NULL;
@@ -205,10 +250,13 @@ int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead 
     const zb_identity *id = t->signer;
     if (!id)
         return ZB_EINVAL;
+    int64_t at = now;
+    if ((rc = head_time(t, txn, now, &at)))
+        return rc;
     Zb__TreeHead th = ZB__TREE_HEAD__INIT;
     th.size = n;
     th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
-    th.timestamp = now;
+    th.timestamp = at;
     th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
     size_t len = zb__tree_head__get_packed_size(&th);
     Zb__SignedTreeHead *sth = malloc(sizeof *sth);

@@ -66,8 +66,16 @@ int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN],
                      uint64_t *index);
 
 /* Sign the head of the current log at time now and store it (write txn).
- * *out is heap-built (free with zb__signed_tree_head__free_unpacked). */
+ * Tree head timestamps never decrease: the head is signed at
+ * zb_tlog_head_time(newest stored head's timestamp, now), and a clock
+ * behind the newest head is logged (ZB-AGG-CLOCK, warn, at most once a
+ * minute per log). *out is heap-built (free with
+ * zb__signed_tree_head__free_unpacked). */
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out);
+
+/* The timestamp a head signed at now gets after one signed at previous
+ * (Unix s): the later of the two. */
+int64_t zb_tlog_head_time(int64_t previous, int64_t now);
 
 /* Which envelope leaf index is: county (7 bytes with the NUL) and seq. */
 int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],

@@ -216,6 +216,8 @@ typedef struct {
     bool evidence_sorted;
     merkle_acc acc;
     uint64_t next_index;            /* the log index the next entry must carry */
+    int64_t latest_received;        /* the latest received_at of the entries so far */
+    uint64_t latest_received_index; /* ... and the log index of the first entry with it */
     enum phase phase;
     bool saw_head, saw_end;
 } verifier;
@@ -505,6 +507,10 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
                     " are missing or out of order", idx, v->next_index, idx - 1);
     }
     v->next_index = idx + 1 > v->next_index ? idx + 1 : v->next_index;
+    if (v->sum->entries == 1 || e->received_at > v->latest_received) {
+        v->latest_received = e->received_at;
+        v->latest_received_index = idx;
+    }
 
     Zb__Envelope *env = NULL;
     Zb__Report *rep = NULL;
@@ -579,6 +585,13 @@ static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
                 " log entries is not the signed root", v->acc.leaves);
         ok = false;
     }
+    /* every entry was received before the head that covers it was signed,
+     * and heads never go back in time: a head signed before an entry it
+     * covers came in means the aggregator's clock went backwards */
+    if (ok && v->acc.leaves > 0 && head.timestamp < v->latest_received)
+        finding(v, "tree head: signed at %" PRId64 ", before log entry %" PRIu64
+                " was received (received_at %" PRId64 "): the aggregator's clock went backwards",
+                head.timestamp, v->latest_received_index, v->latest_received);
     v->sum->head = head;
     v->sum->head_ok = ok;
 }
@@ -810,6 +823,13 @@ int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t 
     } else {
         MSG("no consistency proof given (PROOF_FILE or --proof)");
         rc = ZB_EINVAL;
+        goto done;
+    }
+    if (new_head.timestamp < old_head.timestamp) {
+        MSG("tree head timestamps go backwards: the new head (size %" PRIu64 ") is signed at %"
+            PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64,
+            new_head.size, new_head.timestamp, old_head.size, old_head.timestamp);
+        rc = ZB_EBADSIG;
         goto done;
     }
     MSG("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64,

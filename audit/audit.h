@@ -64,9 +64,11 @@ __attribute__((warn_unused_result)) int zb_audit_read_consistency(FILE *f,
 /* Prove that the log behind new_src extends the log behind the tree-head
  * file old_f. new_f is a tree-head file or a bundle; proof_f (may be NULL
  * when new_f is a bundle, whose entries then give the proof) a
- * consistency-proof file. Both heads must be signed by key. Returns 0 when
- * consistent, ZB_EBADSIG when not (why in msg), ZB_EDECODE for unreadable
- * files, ZB_EINVAL for a missing proof. */
+ * consistency-proof file. Both heads must be signed by key, and the new
+ * head's timestamp must not be before the old one's. Returns 0 when
+ * consistent, ZB_EBADSIG when not (why in msg: a failed proof or
+ * signature, a log that shrank, timestamps going backwards), ZB_EDECODE
+ * for unreadable files, ZB_EINVAL for a missing proof. */
 __attribute__((warn_unused_result)) int zb_audit_consistency(FILE *old_f, FILE *new_f,
                                                              FILE *proof_f,
                                                              const uint8_t key[ZB_PK_LEN],

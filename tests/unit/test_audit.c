@@ -71,8 +71,10 @@ static uint8_t *seal_monthly(const zb_identity *id, uint64_t seq, const uint8_t 
     return ebuf;
 }
 
-/* Ingest one envelope as the server does, signing a head when it was stored. */
-static zb_ingest_result ingest(const uint8_t *ebuf, size_t elen)
+/* Ingest one envelope as the server does, received at received_at,
+ * signing a head at head_at when it was stored. */
+static zb_ingest_result ingest_at(const uint8_t *ebuf, size_t elen, int64_t received_at,
+                                  int64_t head_at)
 {
     Zb__Envelope *env = zb__envelope__unpack(NULL, elen, ebuf);
     assert_non_null(env);
@@ -81,16 +83,21 @@ static zb_ingest_result ingest(const uint8_t *ebuf, size_t elen)
     zb_county_rec rec;
     assert_int_equal(zb_agg_county_get(F.agg, txn, COUNTY, &rec), ZB_OK);
     zb_ingest_out out;
-    assert_int_equal(zb_agg_ingest(F.agg, txn, &rec, env, 1764000100, -1, &out), ZB_OK);
+    assert_int_equal(zb_agg_ingest(F.agg, txn, &rec, env, received_at, -1, &out), ZB_OK);
     if (out.result == ZB_INGEST_STORED) {
         Zb__SignedTreeHead *sth = NULL;
         assert_int_equal(zb_astore_county_put(zb_agg_store(F.agg), txn, &rec), ZB_OK);
-        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(F.agg), txn, 1764000100, &sth), ZB_OK);
+        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(F.agg), txn, head_at, &sth), ZB_OK);
         zb__signed_tree_head__free_unpacked(sth, NULL);
     }
     assert_int_equal(zb_store_commit(txn), ZB_OK);
     zb__envelope__free_unpacked(env, NULL);
     return out.result;
+}
+
+static zb_ingest_result ingest(const uint8_t *ebuf, size_t elen)
+{
+    return ingest_at(ebuf, elen, 1764000100, 1764000100);
 }
 
 static void add_report(const char *period)
@@ -401,6 +408,135 @@ static void test_equivocation_reported(void **state)
     free(b);
 }
 
+/* Tree head timestamps never decrease: a head signed with a clock behind
+ * the newest head keeps the newest head's time (ZB-AGG-CLOCK). */
+static void test_head_time_never_decreases(void **state)
+{
+    (void)state;
+    assert_int_equal(zb_tlog_head_time(1000, 900), 1000);
+    assert_int_equal(zb_tlog_head_time(1000, 1000), 1000);
+    assert_int_equal(zb_tlog_head_time(1000, 1100), 1100);
+    assert_int_equal(zb_tlog_head_time(0, -5), 0);
+    const uint8_t *key = zb_agg_identity(F.agg)->pk;
+    static const int64_t clocks[] = {1764000000, 1763000000, 1764000100, 1764000200};
+    static const int64_t expect[] = {1764000100, 1764000100, 1764000100, 1764000200};
+    for (size_t i = 0; i < 4; i++) {
+        MDB_txn *txn;
+        assert_int_equal(zb_store_begin(zb_agg_store(F.agg), false, &txn), ZB_OK);
+        Zb__SignedTreeHead *sth = NULL;
+        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(F.agg), txn, clocks[i], &sth), ZB_OK);
+        zb_tree_head h;
+        assert_int_equal(zb_tree_head_verify(sth, key, &h), ZB_OK);
+        assert_int_equal(h.timestamp, expect[i]);
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+        mdb_txn_abort(txn); /* the store keeps its heads as they were */
+    }
+}
+
+/* A tree-head file (ZBSTH1) holding sth. */
+static void write_head_file(const char *path, const Zb__SignedTreeHead *sth)
+{
+    size_t len = zb__signed_tree_head__get_packed_size(sth);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    zb__signed_tree_head__pack(sth, buf);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    assert_int_equal(fwrite(ZB_AUDIT_STH_MAGIC, 1, strlen(ZB_AUDIT_STH_MAGIC), f),
+                     strlen(ZB_AUDIT_STH_MAGIC));
+    assert_int_equal(fwrite(hdr, 1, 4, f), 4);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(buf);
+}
+
+/* consistency OLD NEW: a NEW head signed before OLD is a finding, even
+ * over the same log (the aggregator never signs so: a forged or replayed
+ * head, or a clock set back by hand). */
+static void test_consistency_time_backwards(void **state)
+{
+    (void)state;
+    char th_real[700], th_early[700], proof[700];
+    snprintf(th_real, sizeof th_real, "%s/th_real", F.dir);
+    snprintf(th_early, sizeof th_early, "%s/th_early", F.dir);
+    snprintf(proof, sizeof proof, "%s/proof_same", F.dir);
+    uint64_t size;
+    assert_int_equal(zb_agg_export_tree_head(F.agg, 0, th_real, &size), ZB_OK);
+    assert_int_equal(zb_agg_export_consistency(F.agg, size, size, proof), ZB_OK);
+    FILE *f = fopen(th_real, "rb");
+    Zb__SignedTreeHead *real = NULL;
+    assert_int_equal(zb_audit_read_tree_head(f, &real), ZB_OK);
+    fclose(f);
+    const zb_identity *id = zb_agg_identity(F.agg);
+    zb_tree_head h;
+    assert_int_equal(zb_tree_head_verify(real, id->pk, &h), ZB_OK);
+    /* the same log, signed 100 s earlier */
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = h.size;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, h.root};
+    th.timestamp = h.timestamp - 100;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)id->pk};
+    uint8_t buf[256], sig[ZB_SIG_LEN];
+    size_t len = zb__tree_head__get_packed_size(&th);
+    assert_true(len <= sizeof buf);
+    zb__tree_head__pack(&th, buf);
+    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, buf, len, id, sig), ZB_OK);
+    Zb__SignedTreeHead early = ZB__SIGNED_TREE_HEAD__INIT;
+    early.tree_head = (ProtobufCBinaryData){len, buf};
+    early.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    write_head_file(th_early, &early);
+    zb__signed_tree_head__free_unpacked(real, NULL);
+
+    char msg[300];
+    FILE *o = fopen(th_early, "rb"), *n = fopen(th_real, "rb"), *p = fopen(proof, "rb");
+    assert_int_equal(zb_audit_consistency(o, n, p, id->pk, msg, sizeof msg), ZB_OK);
+    fclose(o), fclose(n), fclose(p);
+    o = fopen(th_real, "rb"), n = fopen(th_early, "rb"), p = fopen(proof, "rb");
+    assert_int_equal(zb_audit_consistency(o, n, p, id->pk, msg, sizeof msg), ZB_EBADSIG);
+    assert_non_null(strstr(msg, "tree head timestamps go backwards"));
+    fclose(o), fclose(n), fclose(p);
+    /* a bundle as NEW whose head is older than OLD: the same finding */
+    zb_export_stats st;
+    char th_late[700];
+    snprintf(th_late, sizeof th_late, "%s/th_late", F.dir);
+    th.timestamp = h.timestamp + 100;
+    zb__tree_head__pack(&th, buf);
+    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, buf, len, id, sig), ZB_OK);
+    write_head_file(th_late, &early);
+    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    o = fopen(th_late, "rb"), n = fopen(F.path, "rb");
+    assert_int_equal(zb_audit_consistency(o, n, NULL, id->pk, msg, sizeof msg), ZB_EBADSIG);
+    assert_non_null(strstr(msg, "tree head timestamps go backwards"));
+    fclose(o), fclose(n);
+}
+
+/* verify: the bundle's head signed before an entry it covers was received
+ * (only a clock that went backwards, before heads kept their time, or a
+ * doctored store can do that). Runs last: it adds such an entry. */
+static void test_bundle_head_before_entry(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *e = seal_monthly(&F.node, ++F.seq, F.prev, "2025-10", &len);
+    /* received an hour after the head that now covers it */
+    assert_int_equal(ingest_at(e, len, 1764003700, 1764000100), ZB_INGEST_STORED);
+    free(e);
+    zb_export_stats st;
+    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    uint8_t *b = slurp(F.path, &len);
+    findings f = {0};
+    zb_audit_summary s;
+    long n = verify_bytes(b, len, &f, &s);
+    bool seen = false;
+    assert_true(n >= 1);
+    for (size_t i = 0; i < f.n && i < sizeof f.lines / sizeof f.lines[0]; i++)
+        seen |= strstr(f.lines[i], "the aggregator's clock went backwards") != NULL;
+    assert_true(seen);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +547,9 @@ int main(void)
         cmocka_unit_test(test_record_edits),
         cmocka_unit_test(test_consistency_files),
         cmocka_unit_test(test_equivocation_reported),
+        cmocka_unit_test(test_head_time_never_decreases),
+        cmocka_unit_test(test_consistency_time_backwards),
+        cmocka_unit_test(test_bundle_head_before_entry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
