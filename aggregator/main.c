@@ -49,7 +49,9 @@ static void usage(FILE *f)
           "          indexes the reports read)\n"
           "  reindex --dir A                        (rebuild those indexes from the envelopes)\n"
           "  report  monthly --dir A --period YYYY-MM [--format table|csv|json]\n"
-          "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--format ...]\n"
+          "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--now TIME] [--format ...]\n"
+          "          (counted by the statistical basis: the 7/30-day window, the highest grade,\n"
+          "          write-offs out of the totals; follow-ups judged at --now, default now)\n"
           "  report  matrix --dir A --from YYYY-MM --to YYYY-MM [--format ...]\n"
           "  report  indicators --dir A --year YYYY [--format ...]\n"
           "          (deaths to date vs the previous year and the 2015 base, -20 % target,\n"
@@ -78,6 +80,7 @@ typedef struct {
     const char *year;                                 /* report indicators */
     const char *file;                                 /* load-figures FILE */
     const char *token;                                /* web --token */
+    const char *now;                                  /* report accidents --now */
 } args;
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -91,7 +94,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"to", required_argument, 0, 'T'},     {"format", required_argument, 0, 'f'},
         {"out", required_argument, 0, 'o'},    {"size", required_argument, 0, 'S'},
         {"year", required_argument, 0, 'Y'},
-        {"token", required_argument, 0, 'W'},
+        {"token", required_argument, 0, 'W'},  {"now", required_argument, 0, 'N'},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -111,6 +114,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'S': a->size = optarg; break;
         case 'Y': a->year = optarg; break;
         case 'W': a->token = optarg; break;
+        case 'N': a->now = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
