@@ -214,9 +214,9 @@ for code in "${ACCIDENT_COUNTIES[@]}"; do
 done
 say
 say "结案 and 核销: 延吉 closes its accident (revision 2: no revision may follow);"
-say "珲春 reports another death that proves not to be a production-safety accident: written off"
+say "and reports another death that proves not to be a production-safety accident: written off"
 submit 222401 examples/accident-closing.json "examples/accident-closing.json (revision 2, closing)"
-submit 222404 examples/accident-write-off.json "examples/accident-write-off.json (revisions 0-1, write-off)"
+submit 222401 examples/accident-write-off.json "examples/accident-write-off.json (revisions 0-1, write-off)"
 
 BULK_COUNTY=222403
 [ -n "${NAME[$BULK_COUNTY]:-}" ] || die "county $BULK_COUNTY missing from deploy/yanbian.conf"

@@ -30,7 +30,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What readers of a decoded report do with it. */
 static void use_report(const Zb__Report *r)
 {
-    FUZZ_CHECK(r->version == 1 && r->prev_hash.len == ZB_SHA256_LEN);
+    FUZZ_CHECK(r->version >= ZB_REPORT_VERSION_MIN && r->version <= ZB_REPORT_VERSION &&
+               r->prev_hash.len == ZB_SHA256_LEN);
     FUZZ_CHECK(r->content_case == ZB__REPORT__CONTENT_MONTHLY ||
                r->content_case == ZB__REPORT__CONTENT_ACCIDENT);
     zb_problems problems = {0};
