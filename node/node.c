@@ -1,4 +1,13 @@
-/* node.c - see node.h. */
+/*
+ * node.c - see node.h.
+ *
+ * Why one file of about 1,150 lines: this is the node store's one owner.
+ * Every record layout of the node's LMDB (reports, receipts, accidents,
+ * periods, tree heads and their proofs, meta) is written and read here and
+ * nowhere else, so that changing a layout is a change to one translation
+ * unit with its static helpers. Sections: create/open, submit, acks and
+ * receipts (tree heads, inclusion proofs), walks, coverage and verify_all.
+ */
 #include "node.h"
 
 #include <errno.h>
