@@ -70,6 +70,11 @@ typedef struct {
     int64_t deadline;      /* ms: with opts->once, give up then */
     int64_t last_refresh;  /* ms: last look at the store's last_seq */
     int64_t last_receipt_check; /* ms */
+    /* asking again for missing receipts: the interval doubles (up to
+     * HELLO_RETRY_MAX_MS) while a Hello brings no new one, so a receipt the
+     * aggregator cannot give does not turn into a Hello every 100 ms */
+    int64_t receipt_ask_ms;
+    uint64_t receipt_asked_at; /* receipted seq when we last asked */
     int64_t denied_since;  /* ms: first refused handshake of a run of them (0: none) */
     int64_t reconnect_at;  /* ms: reconnect after a refused handshake (0: not due) */
     int64_t key_fail_since; /* ms: first failed handshake of a run of them (0: none) */
@@ -435,7 +440,15 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
                 *result = ZB_SYNC_DONE;
                 return false;
             }
-        } else if (now - s->last_heard > RECEIPT_CHECK_MS) {
+        } else if (now - s->last_heard > (s->receipt_ask_ms ? s->receipt_ask_ms
+                                                             : RECEIPT_CHECK_MS)) {
+            uint64_t have = receipted_seq(s);
+            s->receipt_ask_ms = have > s->receipt_asked_at || !s->receipt_ask_ms
+                                    ? RECEIPT_CHECK_MS
+                                    : (s->receipt_ask_ms * 2 > HELLO_RETRY_MAX_MS
+                                           ? HELLO_RETRY_MAX_MS
+                                           : s->receipt_ask_ms * 2);
+            s->receipt_asked_at = have;
             schedule_hello(s, now, false);
             s->hello_due = now;
         }
