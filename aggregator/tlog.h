@@ -38,24 +38,28 @@
 typedef struct zb_tlog zb_tlog;
 
 /* A log over the given databases. signer (borrowed, must outlive the log)
- * signs tree heads; NULL for a log that is only read. */
+ * signs tree heads; NULL for a log that is only read. Errors: ZB_ENOMEM. */
 int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
                  const zb_identity *signer);
 /* NULL-safe, idempotent; clears *t. */
 void zb_tlog_close(zb_tlog **t);
 
-/* Number of leaves. */
+/* Number of leaves. Errors: ZB_ESTORE. */
 int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size);
 
 /* Append entry as leaf number *index (= the old size) for envelope key
- * county||seq; updates stored subtrees and the size. */
+ * county||seq; updates stored subtrees and the size. Errors: ZB_ESTORE /
+ * ZB_EMAPFULL (abort the transaction), ZB_ENOTFOUND / ZB_EDECODE (a stored
+ * subtree missing or damaged). */
 int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
                    const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index);
 
-/* Root of the first n leaves (n <= size). */
+/* Root of the first n leaves (n <= size). Errors: ZB_ENOTFOUND (n beyond
+ * the log), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_root(zb_tlog *t, MDB_txn *txn, uint64_t n, uint8_t root[ZB_HASH_LEN]);
 
-/* PATH(m, D[n]) and PROOF(m, D[n]) over the stored log. */
+/* PATH(m, D[n]) and PROOF(m, D[n]) over the stored log. Errors: ZB_EINVAL
+ * (m, n out of range), ZB_ENOTFOUND, ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
@@ -70,25 +74,29 @@ int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN],
  * zb_tlog_head_time(newest stored head's timestamp, now), and a clock
  * behind the newest head is logged (ZB-AGG-CLOCK, warn, at most once a
  * minute per log). *out is heap-built (free with
- * zb__signed_tree_head__free_unpacked). */
+ * zb__signed_tree_head__free_unpacked). Errors: ZB_EINVAL (a log opened
+ * without a signer), ZB_ENOMEM, ZB_ESTORE / ZB_EMAPFULL (abort). */
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out);
 
 /* The timestamp a head signed at now gets after one signed at previous
  * (Unix s): the later of the two. */
 int64_t zb_tlog_head_time(int64_t previous, int64_t now);
 
-/* Which envelope leaf index is: county (7 bytes with the NUL) and seq. */
+/* Which envelope leaf index is: county (7 bytes with the NUL) and seq.
+ * Errors: ZB_ENOTFOUND (no such leaf), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],
                   uint64_t *seq);
 
-/* The stored signed tree head of size n (heap-built), ZB_ENOTFOUND if none. */
+/* The stored signed tree head of size n (heap-built). Errors: ZB_ENOTFOUND
+ * (none of that size), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out);
 
-/* The newest stored signed tree head (heap-built), ZB_ENOTFOUND if none. */
+/* The newest stored signed tree head (heap-built). Errors: ZB_ENOTFOUND (the
+ * log never grew), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out);
 
 /* Heap-built InclusionProof for the report seq at leaf index, against a
- * tree of n leaves. */
+ * tree of n leaves. Errors: as zb_tlog_inclusion, and ZB_ENOMEM. */
 int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, uint64_t index,
                            Zb__InclusionProof **out);
 /* The same for count reports at once (seqs[i] at leaf indices[i]), into
@@ -98,7 +106,8 @@ int zb_tlog_make_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t seq, u
 int zb_tlog_make_inclusions(zb_tlog *t, MDB_txn *txn, uint64_t n, const uint64_t *seqs,
                             const uint64_t *indices, size_t count, Zb__InclusionProof **out,
                             size_t *made);
-/* Heap-built ConsistencyProof old_size -> new_size (0 < old <= new). */
+/* Heap-built ConsistencyProof old_size -> new_size (0 < old <= new).
+ * Errors: as zb_tlog_consistency, and ZB_ENOMEM. */
 int zb_tlog_make_consistency(zb_tlog *t, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
                              Zb__ConsistencyProof **out);
 
