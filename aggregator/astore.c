@@ -33,25 +33,26 @@ static MDB_dbi dbi(zb_store *s, int which) { return zb_store_dbi(s, (size_t)whic
 
 typedef enum { INDEX_CURRENT, INDEX_UNMARKED, INDEX_STALE } index_state;
 
-static index_state index_state_of(zb_store *s)
+/* Where the store's indexes stand, into *st; a store error (readers
+ * full, I/O) is returned as such, never taken for indexes to rebuild. */
+static int index_state_of(zb_store *s, index_state *st)
 {
     MDB_txn *txn;
-    if (zb_store_begin(s, true, &txn) != 0)
-        return INDEX_STALE;
+    int rc = zb_store_begin(s, true, &txn);
+    if (rc)
+        return rc;
     uint64_t v = 0;
-    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "index_version", &v, 0);
-    MDB_stat st;
-    uint64_t envs = mdb_stat(txn, dbi(s, AGG_DB_ENVELOPES), &st) == 0 ? st.ms_entries : 1;
+    rc = zb_store_get_u64(txn, dbi(s, AGG_DB_META), "index_version", &v, 0);
+    MDB_stat ms;
+    int mrc = mdb_stat(txn, dbi(s, AGG_DB_ENVELOPES), &ms);
     mdb_txn_abort(txn);
+    if ((rc && rc != ZB_ENOTFOUND) || mrc)
+        return rc && rc != ZB_ENOTFOUND ? rc : zb_mdb_err(mrc);
     if (v == ZB_ASTORE_INDEX_VERSION)
-        return INDEX_CURRENT;
-    /* a new, empty store has nothing to index: it only needs the mark */
-    return envs == 0 && v == 0 ? INDEX_UNMARKED : INDEX_STALE;
-}
-
-static bool index_current(zb_store *s)
-{
-    return index_state_of(s) != INDEX_STALE;
+        *st = INDEX_CURRENT;
+    else /* a new, empty store has nothing to index: it only needs the mark */
+        *st = ms.ms_entries == 0 && v == 0 ? INDEX_UNMARKED : INDEX_STALE;
+    return ZB_OK;
 }
 
 static int index_mark(zb_store *s)
@@ -75,7 +76,8 @@ static int upgrade(const char *dir)
     int rc = zb_store_open(&s, dir, agg_dbs, AGG_DB_COUNT, AGG_MAP_SIZE, false, false);
     if (rc)
         return rc;
-    if (!index_current(s)) {
+    index_state ist = INDEX_STALE;
+    if ((rc = index_state_of(s, &ist)) == 0 && ist == INDEX_STALE) {
         uint64_t n = 0;
         if ((rc = zb_astore_rebuild(s, &n)) == 0)
             ZB_INFO("ZB-AGG-REINDEX", "store %s: indexes rebuilt from %" PRIu64 " envelopes", dir,
@@ -90,7 +92,9 @@ int zb_astore_open(zb_store **out, const char *dir, bool create, bool readonly)
     *out = NULL;
     zb_store *s = NULL;
     int rc = zb_store_open(&s, dir, agg_dbs, AGG_DB_COUNT, AGG_MAP_SIZE, create, readonly);
-    index_state ist = rc == 0 ? index_state_of(s) : INDEX_STALE;
+    index_state ist = INDEX_STALE;
+    if (rc == 0)
+        rc = index_state_of(s, &ist);
     if (rc == 0 && ist == INDEX_UNMARKED && !readonly)
         rc = index_mark(s);
     if (rc == 0 && ist != INDEX_STALE) {

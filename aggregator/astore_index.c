@@ -520,7 +520,8 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
     long diffs = 0;
     MDB_val hk, hv, wk, wv;
     int rh = mdb_cursor_get(ch, &hk, &hv, MDB_FIRST), rw = mdb_cursor_get(cw, &wk, &wv, MDB_FIRST);
-    while (rh == 0 || rw == 0) {
+    while ((rh == 0 || rw == 0) && (rh == 0 || rh == MDB_NOTFOUND) &&
+           (rw == 0 || rw == MDB_NOTFOUND)) {
         int c;
         if (rh != 0)
             c = 1; /* only the rebuilt one has more: missing in the store */
@@ -561,6 +562,12 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
     }
     mdb_cursor_close(ch);
     mdb_cursor_close(cw);
+    /* a cursor that failed (not merely ended) is a store error, not
+     * differences */
+    if ((rh != 0 && rh != MDB_NOTFOUND) || (rw != 0 && rw != MDB_NOTFOUND)) {
+        *err = zb_mdb_err(rh != 0 && rh != MDB_NOTFOUND ? rh : rw);
+        return diffs;
+    }
     if (diffs > FINDINGS_PER_INDEX) {
         char line[160];
         snprintf(line, sizeof line, "index %s: %ld differences in all (zhibao-agg reindex "

@@ -379,7 +379,7 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
 
     const ProtobufCMessageDescriptor *d = stats_desc();
     monthly_county sum = {0};
-    unsigned n_stat[STATS_MAX] = {0}, by_status[3] = {0};
+    unsigned n_stat[STATS_MAX] = {0}, by_status[3] = {0}, untrusted = 0;
     for (size_t i = 0; i < cl.n; i++) {
         monthly_county *c = &ctx.rows[i];
         if (c->versions) {
@@ -392,13 +392,20 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
                                                c->first_received_at, year, month);
         by_status[f]++;
         json_t *row = json_object();
-        if (!row || monthly_row(row, cl.codes[i], c, f) || json_array_append_new(rows, row)) {
+        if (!row || monthly_row(row, cl.codes[i], c, f)) {
+            json_decref(row);
+            rc = ZB_ENOMEM;
+            goto fail;
+        }
+        if (json_array_append_new(rows, row)) { /* it took row even so */
             rc = ZB_ENOMEM;
             goto fail;
         }
         sum.versions += c->versions;
-        if (c->cur_untrusted)
+        if (c->cur_untrusted) {
+            untrusted++;
             continue; /* listed; its figures stay out of the totals */
+        }
         for (int t = 0; t < 4; t++)
             sum.tasks[t] += c->tasks[t];
         sum.tasks_reported += c->tasks_reported;
@@ -428,7 +435,8 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
     rc |= put(total, "tasks_in_progress", json_integer(sum.tasks[ZB_TASK_IN_PROGRESS]));
     rc |= put(total, "tasks_not_started", json_integer(sum.tasks[ZB_TASK_NOT_STARTED]));
     rc |= put(total, "tasks_not_reported",
-              json_integer((json_int_t)(cl.n - by_status[ZB_FILING_MISSING]) * TASKS_TOTAL -
+              json_integer((json_int_t)(cl.n - by_status[ZB_FILING_MISSING] - untrusted) *
+                               TASKS_TOTAL -
                            (json_int_t)sum.tasks_reported));
     for (unsigned f = 0; f < d->n_fields && f < STATS_MAX; f++) {
         rc |= put(total, d->fields[f].name,
@@ -482,23 +490,18 @@ static int total_add(json_t *totals, const char *key, const zb_accident_stats *r
     json_t *t = json_object_get(totals, key);
     if (!t) {
         t = json_object();
-        if (!t || json_object_set_new(totals, key, t))
+        if (!t || json_object_set_new(totals, key, t) || put(t, "accidents", json_integer(0)) ||
+            put(t, "deaths", json_integer(0)) || put(t, "missing", json_integer(0)))
             return ZB_ENOMEM;
-        json_object_set_new(t, "accidents", json_integer(0));
-        json_object_set_new(t, "deaths", json_integer(0));
-        json_object_set_new(t, "missing", json_integer(0));
-        if (!r)
-            return ZB_OK;
     }
     if (!r)
         return ZB_OK;
-    json_object_set_new(t, "accidents",
-                        json_integer(json_integer_value(json_object_get(t, "accidents")) + 1));
-    json_object_set_new(t, "deaths", json_integer(json_integer_value(json_object_get(t, "deaths")) +
-                                                  r->counted_deaths));
-    json_object_set_new(t, "missing",
-                        json_integer(json_integer_value(json_object_get(t, "missing")) +
-                                     r->counted_missing));
+    if (put(t, "accidents", json_integer(json_integer_value(json_object_get(t, "accidents")) + 1)) ||
+        put(t, "deaths", json_integer(json_integer_value(json_object_get(t, "deaths")) +
+                                      r->counted_deaths)) ||
+        put(t, "missing", json_integer(json_integer_value(json_object_get(t, "missing")) +
+                                       r->counted_missing)))
+        return ZB_ENOMEM;
     return ZB_OK;
 }
 
@@ -588,7 +591,11 @@ int zb_consolidate_accidents(zb_store *s, MDB_txn *txn, int64_t from, int64_t to
         const accident_item *it = &al.items[i];
         const char *ind = zb_industry_name(it->rev.industry);
         json_t *row = json_object();
-        if (!row || accident_row(row, it) || json_array_append_new(list, row))
+        if (!row || accident_row(row, it)) {
+            json_decref(row);
+            goto fail;
+        }
+        if (json_array_append_new(list, row)) /* it took row even so */
             goto fail;
         if (it->st.excluded) /* listed, not counted: written off, or an untrusted clock */
             continue;
@@ -897,8 +904,11 @@ int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, 
         t->fig.coal_tonnes += c->fig.coal_tonnes;
         t->base += c->base;
         json_t *row = json_object();
-        if (!row || indicator_row(row, cl.codes[i], county_name(cl.codes[i]), c, w.elapsed) ||
-            json_array_append_new(rows, row))
+        if (!row || indicator_row(row, cl.codes[i], county_name(cl.codes[i]), c, w.elapsed)) {
+            json_decref(row);
+            goto fail;
+        }
+        if (json_array_append_new(rows, row)) /* it took row even so */
             goto fail;
     }
     /* the total's denominators and base: the prefecture's own when loaded,
