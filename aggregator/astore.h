@@ -227,6 +227,13 @@ int zb_astore_accident_revisions(zb_store *s, MDB_txn *txn, const char *county, 
 int zb_astore_accident_state(zb_store *s, MDB_txn *txn, const char *county, const char *id,
                              int *highest_grade, int *stage);
 
+/* Every accident of county, in id order: its id, the revision in force
+ * and that revision's stage (Zb__Stage) -- what a replacement node needs to
+ * go on checking its accidents' revisions (zhibao-agg revoke). */
+int zb_astore_accident_states(zb_store *s, MDB_txn *txn, const char *county,
+                              int (*fn)(void *ctx, const char *id, uint32_t revision, int stage),
+                              void *ctx);
+
 /* ---- maintenance */
 
 /* Rebuild every index from the stored envelopes in one write transaction

@@ -423,6 +423,42 @@ int zb_astore_accident_state(zb_store *s, MDB_txn *txn, const char *county, cons
     return rc;
 }
 
+int zb_astore_accident_states(zb_store *s, MDB_txn *txn, const char *county,
+                              int (*fn)(void *ctx, const char *id, uint32_t revision, int stage),
+                              void *ctx)
+{
+    if (strlen(county) != ZB_COUNTY_LEN)
+        return ZB_OK;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), &cur));
+    if (rc)
+        return rc;
+    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v;
+    int m;
+    for (m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); m == 0 && rc == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= ZB_COUNTY_LEN || memcmp(k.mv_data, county, ZB_COUNTY_LEN) != 0)
+            break;
+        size_t id_len = k.mv_size - ZB_COUNTY_LEN;
+        acc_state st;
+        if (id_len > ZB_ACCIDENT_ID_MAX) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        if ((rc = state_get(txn, zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), k.mv_data, k.mv_size,
+                            &st)))
+            break;
+        char id[ZB_ACCIDENT_ID_MAX + 1];
+        memcpy(id, (const uint8_t *)k.mv_data + ZB_COUNTY_LEN, id_len);
+        id[id_len] = '\0';
+        rc = fn(ctx, id, st.revision, st.stage);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != 0 && m != MDB_NOTFOUND)
+        rc = zb_mdb_err(m);
+    return rc;
+}
+
 /* ------------------------------------------------------------ rebuild */
 
 typedef struct {

@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "bundle.pb-c.h"
+#include "domain.h"
 #include "err.h"
 #include "log.h"
 #include "tlog.h"
@@ -397,5 +400,56 @@ int zb_agg_export_consistency(zb_agg *a, uint64_t old_size, uint64_t new_size, c
     else
         rc = out_finish(&o);
     zb__consistency_proof__free_unpacked(p, NULL);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- resume file */
+
+static int resume_accident(void *ctx, const char *id, uint32_t revision, int stage)
+{
+    const char *name = zb_stage_name(stage);
+    json_t *e = json_pack("{s:s, s:I, s:s}", "accident_id", id, "revision", (json_int_t)revision,
+                          "stage", name ? name : "supplement");
+    return e && json_array_append_new(ctx, e) == 0 ? 0 : ZB_ENOMEM;
+}
+
+int zb_agg_export_resume(zb_agg *a, const char *county, uint64_t after_seq, const char *path)
+{
+    json_t *list = json_array();
+    if (!list)
+        return ZB_ENOMEM;
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(a), true, &txn);
+    if (rc == 0) {
+        rc = zb_astore_accident_states(zb_agg_store(a), txn, county, resume_accident, list);
+        mdb_txn_abort(txn);
+    }
+    json_t *doc = rc ? NULL : json_pack("{s:s, s:I, s:o}", "county", county, "after_seq",
+                                        (json_int_t)after_seq, "accidents", list);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    if (!doc)
+        return ZB_ENOMEM;
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        json_decref(doc);
+        return ZB_EINVAL;
+    }
+    FILE *f = fopen(tmp, "w");
+    rc = f ? ZB_OK : ZB_EIO;
+    if (f && (json_dumpf(doc, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
+              fflush(f) != 0 || fsync(fileno(f)) != 0))
+        rc = ZB_EIO;
+    if (f && fclose(f) != 0)
+        rc = ZB_EIO;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ZB_EIO;
+    if (rc) {
+        zb_log_warn_errno("ZB-EXPORT-IO", "cannot write %s", path);
+        unlink(tmp);
+    }
+    json_decref(doc);
     return rc;
 }

@@ -41,4 +41,16 @@ int zb_agg_export_tree_head(zb_agg *a, uint64_t size, const char *path, uint64_t
  * size) to path. ZB_EINVAL for sizes out of range. */
 int zb_agg_export_consistency(zb_agg *a, uint64_t old_size, uint64_t new_size, const char *path);
 
+/* The resume file of a county whose key was just revoked: where its chain
+ * goes on and the state of each of its accidents, so that the replacement
+ * node (zhibao-node init --resume SEQ:HASH --accidents FILE) keeps checking
+ * their revisions (none after a closing or write-off, each one after the
+ * last):
+ *   {"county": "222401", "after_seq": N,
+ *    "accidents": [{"accident_id", "revision", "stage"}, ...]}
+ * with the revision in force of each accident and its stage ("initial",
+ * "supplement", "closing", "write_off"). Written to path.tmp, fsync'd and
+ * renamed. Errors: ZB_EIO, ZB_ENOMEM, ZB_ESTORE. */
+int zb_agg_export_resume(zb_agg *a, const char *county, uint64_t after_seq, const char *path);
+
 #endif

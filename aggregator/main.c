@@ -253,7 +253,25 @@ static int cmd_revoke(const args *a)
            a->county, e.last_seq);
     char hex[2 * ZB_SHA256_LEN + 1];
     zb_hex_encode(last_hash, ZB_SHA256_LEN, hex);
-    if (e.last_seq > 0)
+    /* the accidents' state travels with the resume point (the new node
+     * starts empty) */
+    char resume_file[4200];
+    bool have_file = false;
+    if (e.last_seq > 0 &&
+        snprintf(resume_file, sizeof resume_file, "%s/resume-%s.json", a->dir, a->county) <
+            (int)sizeof resume_file &&
+        open_agg(a, true, &agg) == 0) {
+        have_file = zb_agg_export_resume(agg, a->county, e.last_seq, resume_file) == 0;
+        zb_agg_close(&agg);
+        if (!have_file)
+            fprintf(stderr, "warning: revoke: could not write %s: the replacement node will not "
+                    "know this county's accidents\n", resume_file);
+    }
+    if (e.last_seq > 0 && have_file)
+        printf("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s "
+               "--accidents %s   (copy that file to the new machine)\n",
+               a->county, e.last_seq, hex, resume_file);
+    else if (e.last_seq > 0)
         printf("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s\n",
                a->county, e.last_seq, hex);
     else

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 {
     fputs("usage: zhibao-node COMMAND [options]\n"
           "  init    --dir D --county CODE --aggregator ENDPOINT --aggregator-key KEY\n"
-          "          [--resume SEQ:HASH]          (replacement node after a key revocation)\n"
+          "          [--resume SEQ:HASH [--accidents FILE]]  (replacement node after a key\n"
+          "          revocation; both as zhibao-agg revoke printed)\n"
           "  submit  --dir D FILE.json|-        (one report, a JSON array, or JSON Lines)\n"
           "  sync    --dir D [--once] [--timeout SECONDS] [--endpoint ENDPOINT]\n"
           "  status  --dir D [--json]\n"
@@ -48,7 +49,7 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-    const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume;
+    const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume, *accidents;
     bool once, json, pending;
     double timeout;
     int argc;
@@ -64,7 +65,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"timeout", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
         {"pending", no_argument, 0, 'p'},         {"log-level", required_argument, 0, 'l'},
         {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
-        {"resume", required_argument, 0, 'r'},
+        {"resume", required_argument, 0, 'r'},    {"accidents", required_argument, 0, 'x'},
         {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
     bool use_syslog = false;
@@ -78,6 +79,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 'k': a->agg_key = optarg; break;
         case 'e': a->endpoint = optarg; break;
         case 'r': a->resume = optarg; break;
+        case 'x': a->accidents = optarg; break;
         case 'o': a->once = true; break;
         case 'j': a->json = true; break;
         case 'p': a->pending = true; break;
@@ -196,6 +198,10 @@ static int cmd_init(const args *a)
             bad = 1;
         }
     }
+    if (a->accidents && !a->resume) {
+        fprintf(stderr, "error: --accidents: only with --resume (a replacement node)\n");
+        bad = 1;
+    }
     if (bad)
         return EXIT_USAGE;
     if (!zb_county_find(a->county))
@@ -212,11 +218,28 @@ static int cmd_init(const args *a)
     }
     if (a->resume && (rc = zb_node_resume(a->dir, resume_seq, resume_hash)) != 0) {
         fprintf(stderr, "error: --resume: %s\n", zb_strerror(rc));
+        fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
         return EXIT_RUNTIME;
+    }
+    if (a->accidents) {
+        zb_problems p = {0};
+        rc = zb_node_import_accidents(a->dir, a->accidents, &p);
+        for (size_t i = 0; i < p.n; i++)
+            fprintf(stderr, "error: --accidents: %s\n", p.lines[i]);
+        zb_problems_free(&p);
+        if (rc && rc != ZB_EVALIDATION)
+            fprintf(stderr, "error: --accidents: %s: %s\n", a->accidents, zb_strerror(rc));
+        if (rc) {
+            fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
+            return rc == ZB_EVALIDATION || rc == ZB_EIO || rc == ZB_ETOOBIG ? EXIT_USAGE
+                                                                              : EXIT_RUNTIME;
+        }
     }
     const zb_county *c = zb_county_find(a->county);
     if (a->resume)
         printf("continuing the county's reports after seq %" PRIu64 "\n", resume_seq);
+    if (a->accidents)
+        printf("took over the predecessor's accidents from %s\n", a->accidents);
     printf("node created for county %s%s%s in %s\n", a->county, c ? " " : "", c ? c->name : "",
            a->dir);
     printf("enroll it at the prefecture with: zhibao-agg enroll --dir A --county %s --key %s\n",

@@ -23,6 +23,7 @@
 
 #include "domain.h"
 #include "envelope.h"
+#include "fileio.h"
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
@@ -175,6 +176,94 @@ int zb_node_resume(const char *dir, uint64_t resume_seq, const uint8_t resume_ha
             rc = zb_store_commit(txn);
     }
     zb_store_close(&s);
+    return rc;
+}
+
+static int accident_put(MDB_txn *txn, MDB_dbi dbi, const char *id, uint64_t revision,
+                        Zb__Stage stage);
+
+#define RESUME_FILE_MAX (64u << 20) /* bytes */
+
+/* One accident of a resume file into txn; problems are added to p. */
+static void import_one(MDB_txn *txn, MDB_dbi dbi, const json_t *e, size_t i, zb_problems *p)
+{
+    const char *id = json_string_value(json_object_get(e, "accident_id"));
+    const json_t *rev = json_object_get(e, "revision");
+    const char *stage_s = json_string_value(json_object_get(e, "stage"));
+    int stage = stage_s ? zb_stage_parse(stage_s) : 0;
+    size_t n = id ? strlen(id) : 0;
+    bool id_ok = n >= 1 && n <= 64;
+    for (size_t k = 0; id_ok && k < n; k++)
+        id_ok = (id[k] >= 'A' && id[k] <= 'Z') || (id[k] >= 'a' && id[k] <= 'z') ||
+                (id[k] >= '0' && id[k] <= '9') || id[k] == '_' || id[k] == '-';
+    if (!id_ok)
+        zb_problems_add(p, "accidents[%zu].accident_id: must be 1 to 64 of A-Z a-z 0-9 _ -", i);
+    if (!json_is_integer(rev) || json_integer_value(rev) < 0 ||
+        json_integer_value(rev) > UINT32_MAX)
+        zb_problems_add(p, "accidents[%zu].revision: must be an integer 0..4294967295", i);
+    if (!stage)
+        zb_problems_add(p, "accidents[%zu].stage: must be initial, supplement, closing or "
+                           "write_off", i);
+    if (id_ok && json_is_integer(rev) && stage && p->n == 0) {
+        int rc = accident_put(txn, dbi, id, (uint64_t)json_integer_value(rev), (Zb__Stage)stage);
+        if (rc)
+            zb_problems_add(p, "accidents[%zu]: cannot store: %s", i, zb_strerror(rc));
+    }
+}
+
+int zb_node_import_accidents(const char *dir, const char *path, zb_problems *p)
+{
+    size_t len = 0;
+    int err = 0;
+    char *text = zb_read_file(path, RESUME_FILE_MAX, &len, &err);
+    if (!text)
+        return err == ZB_ETOOBIG ? ZB_ETOOBIG : ZB_EIO;
+    json_error_t je;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    free(text);
+    if (!doc) {
+        zb_problems_add(p, "(file): not valid JSON at line %d: %s", je.line, je.text);
+        return ZB_EVALIDATION;
+    }
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, node_dbs, NODE_DB_COUNT, 0, false, false);
+    MDB_txn *txn = NULL;
+    if (rc == 0)
+        rc = zb_store_begin(s, false, &txn);
+    if (rc == 0) {
+        MDB_dbi meta = zb_store_dbi(s, NODE_DB_META);
+        char county[16] = "";
+        uint64_t last = 0, resumed = 0;
+        (void)zb_store_get_str(txn, meta, "county", county, sizeof county);
+        (void)zb_store_get_u64(txn, meta, "last_seq", &last, 0);
+        (void)zb_store_get_u64(txn, meta, "resumed_after", &resumed, 0);
+        const json_t *fc = json_object_get(doc, "county"), *fa = json_object_get(doc, "after_seq"),
+                     *list = json_object_get(doc, "accidents");
+        if (last != resumed) {
+            rc = ZB_EEXIST;
+        } else {
+            if (!json_is_string(fc) || strcmp(json_string_value(fc), county) != 0)
+                zb_problems_add(p, "county: the file is for another county than this node's (%s)",
+                                county);
+            if (!json_is_integer(fa) || resumed == 0 ||
+                (uint64_t)json_integer_value(fa) != resumed)
+                zb_problems_add(p, "after_seq: must be this node's resume point (%" PRIu64 ")",
+                                resumed);
+            if (!json_is_array(list))
+                zb_problems_add(p, "accidents: must be a list");
+            size_t i;
+            const json_t *e;
+            json_array_foreach(p->n ? NULL : (json_t *)list, i, e)
+                import_one(txn, zb_store_dbi(s, NODE_DB_ACCIDENTS), e, i, p);
+            rc = p->n ? ZB_EVALIDATION : ZB_OK;
+        }
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = zb_store_commit(txn);
+    }
+    zb_store_close(&s);
+    json_decref(doc);
     return rc;
 }
 

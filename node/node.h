@@ -62,6 +62,17 @@ int zb_node_create(const char *dir, const char *county, const char *endpoint,
  * submit. ZB_EEXIST when the node already holds reports. */
 int zb_node_resume(const char *dir, uint64_t resume_seq, const uint8_t resume_hash[ZB_SHA256_LEN]);
 
+/* The accidents of a replacement node's predecessor, from the resume file
+ * `zhibao-agg revoke` wrote (export.h zb_agg_export_resume): each accident's
+ * last revision and whether it was closed or written off, so that this node
+ * goes on refusing a revision that does not follow, or follows an end.
+ * Call right after zb_node_resume, before any submit. The file's county and
+ * after_seq must be this node's and its resume point. All or nothing.
+ * Errors: ZB_EVALIDATION (one line per problem in p, nothing stored),
+ * ZB_EEXIST (the node already holds reports of its own), ZB_EIO (cannot
+ * read path), ZB_ESTORE, ZB_ENOMEM. */
+int zb_node_import_accidents(const char *dir, const char *path, zb_problems *p);
+
 /* Open an existing node. readonly: no identity loaded, no writes. */
 int zb_node_open(zb_node **out, const char *dir, bool readonly);
 void zb_node_close(zb_node **n);
