@@ -447,18 +447,18 @@ static void check_text(zb_problems *p, const char *prefix, const char *path, con
                         n, max);
 }
 
-static int accident_id_valid(const char *s)
+bool zb_accident_id_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 64)
-        return 0;
+        return false;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
               ch == '-' || ch == '_'))
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }
 
 /* Unified social credit code (GB 32100-2015): 18 characters from
@@ -633,7 +633,7 @@ static void validate_accident_v2(const Zb__AccidentReport *a, int64_t created_at
 static void validate_accident(const Zb__AccidentReport *a, uint32_t version, int64_t created_at,
                               const char *pre, zb_problems *p)
 {
-    if (!a->accident_id || !accident_id_valid(a->accident_id))
+    if (!a->accident_id || !zb_accident_id_valid(a->accident_id))
         zb_problems_add(p, "%saccident_id: must be 1-64 letters, digits, '-' or '_'", pre);
     if (a->revision > ZB_REVISION_MAX)
         zb_problems_add(p, "%srevision: out of range (at most %u)", pre, ZB_REVISION_MAX);

@@ -10,6 +10,7 @@
 #define ZB_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,9 @@ void zb_problems_free(zb_problems *p);
  * zb__report__free_unpacked(r, NULL)) or NULL when problems were added. */
 Zb__Report *zb_report_from_json(const json_t *obj, const char *prefix, zb_problems *problems,
                                 zb_problems *warnings);
+
+/* An accident_id as reports carry it: 1-64 of A-Z a-z 0-9 '-' '_'. */
+bool zb_accident_id_valid(const char *s);
 
 /* Content rules that need no stored state: version 1 or 2, ranges, codes,
  * text limits, times against the signed creation time (period not in the

@@ -191,11 +191,7 @@ static void import_one(MDB_txn *txn, MDB_dbi dbi, const json_t *e, size_t i, zb_
     const json_t *rev = json_object_get(e, "revision");
     const char *stage_s = json_string_value(json_object_get(e, "stage"));
     int stage = stage_s ? zb_stage_parse(stage_s) : 0;
-    size_t n = id ? strlen(id) : 0;
-    bool id_ok = n >= 1 && n <= 64;
-    for (size_t k = 0; id_ok && k < n; k++)
-        id_ok = (id[k] >= 'A' && id[k] <= 'Z') || (id[k] >= 'a' && id[k] <= 'z') ||
-                (id[k] >= '0' && id[k] <= '9') || id[k] == '_' || id[k] == '-';
+    bool id_ok = id && zb_accident_id_valid(id);
     if (!id_ok)
         zb_problems_add(p, "accidents[%zu].accident_id: must be 1 to 64 of A-Z a-z 0-9 _ -", i);
     if (!json_is_integer(rev) || json_integer_value(rev) < 0 ||
