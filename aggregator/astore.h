@@ -63,6 +63,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "rules.h"
 #include "store.h"
 #include "zhibao.pb-c.h"
 
@@ -201,16 +202,10 @@ typedef struct {
 int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, int first, int last,
                                int (*fn)(void *ctx, const zb_monthly_version *v), void *ctx);
 
-/* One stored revision of an accident, as the index keeps it. */
-typedef struct {
-    uint64_t seq;
-    uint32_t revision;
-    int64_t created_at, received_at, occurred_at, county_notified_at, as_of;
-    int industry, category, stage; /* Zb__Industry, Zb__Category (0: not given), Zb__Stage */
-    uint32_t deaths, missing, serious_injuries;
-    uint64_t direct_loss_yuan;
-    bool created_before_previous; /* signed before the county's previous report */
-} zb_accident_entry;
+/* One stored revision of an accident, as the index keeps it: exactly what
+ * the statistics read (rules.h zb_accident_rev, built by zb_accident_rev_of
+ * when the report is stored, so a report need not be decoded to count it). */
+typedef zb_accident_rev zb_accident_entry;
 
 /* Every accident whose revision in force occurred in [from, to_end)
  * (Unix s), in occurrence order, then county and id. */

@@ -120,42 +120,21 @@ static int write_off_reason(zb_store *s, MDB_txn *txn, const char *county, uint6
 static int accident_add(void *ctx, const char *county, const char *id)
 {
     accident_list *l = ctx;
-    zb_accident_entry *e;
+    zb_accident_rev *revs; /* the index keeps what the statistics read */
     size_t n;
-    int rc = zb_astore_accident_revisions(l->s, l->txn, county, id, &e, &n);
+    int rc = zb_astore_accident_revisions(l->s, l->txn, county, id, &revs, &n);
     if (rc)
         return rc == ZB_ENOTFOUND ? ZB_EDECODE : rc; /* indexed, so it has revisions */
-    zb_accident_rev *revs = malloc(n * sizeof *revs);
-    if (revs && l->n == l->cap) {
+    if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         accident_item *p = realloc(l->items, cap * sizeof *p);
-        if (p) {
-            l->items = p;
-            l->cap = cap;
+        if (!p) {
+            free(revs);
+            return ZB_ENOMEM;
         }
+        l->items = p;
+        l->cap = cap;
     }
-    if (!revs || l->n == l->cap) {
-        free(revs);
-        free(e);
-        return ZB_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        revs[i] = (zb_accident_rev){.revision = e[i].revision,
-                                    .seq = e[i].seq,
-                                    .created_at = e[i].created_at,
-                                    .received_at = e[i].received_at,
-                                    .occurred_at = e[i].occurred_at,
-                                    .county_notified_at = e[i].county_notified_at,
-                                    .as_of = e[i].as_of,
-                                    .industry = e[i].industry,
-                                    .category = e[i].category,
-                                    .stage = e[i].stage,
-                                    .deaths = e[i].deaths,
-                                    .missing = e[i].missing,
-                                    .serious_injuries = e[i].serious_injuries,
-                                    .direct_loss_yuan = e[i].direct_loss_yuan,
-                                    .created_before_previous = e[i].created_before_previous};
-    free(e);
     zb_accident_revs_sort(revs, n);
     accident_item *it = &l->items[l->n];
     memset(it, 0, sizeof *it);

@@ -430,26 +430,17 @@ int zb_agg_export_resume(zb_agg *a, const char *county, uint64_t after_seq, cons
         json_decref(list);
         return rc;
     }
-    if (!doc)
-        return ZB_ENOMEM;
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        json_decref(doc);
-        return ZB_EINVAL;
-    }
-    FILE *f = fopen(tmp, "w");
-    rc = f ? ZB_OK : ZB_EIO;
-    if (f && (json_dumpf(doc, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
-              fflush(f) != 0 || fsync(fileno(f)) != 0))
-        rc = ZB_EIO;
-    if (f && fclose(f) != 0)
-        rc = ZB_EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = ZB_EIO;
-    if (rc) {
-        zb_log_warn_errno("ZB-EXPORT-IO", "cannot write %s", path);
-        unlink(tmp);
-    }
+    char *text = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
+    if (!text)
+        return ZB_ENOMEM;
+    out_file o; /* written whole or not at all, like every export */
+    if ((rc = out_open(&o, path, "")) == 0) {
+        if ((rc = out_write(&o, text, strlen(text))) || (rc = out_write(&o, "\n", 1)))
+            out_abort(&o);
+        else
+            rc = out_finish(&o);
+    }
+    free(text);
     return rc;
 }

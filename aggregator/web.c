@@ -244,8 +244,7 @@ static int revs_of_county(zb_store *st, MDB_txn *txn, const char *county, const 
             memset(it, 0, sizeof *it);
             memcpy(it->county, county, ZB_COUNTY_LEN + 1);
             it->received_at = e[i].received_at;
-            zb_accident_rev_of(r, e[i].seq, e[i].received_at, &it->rev);
-            it->rev.created_before_previous = e[i].created_before_previous;
+            it->rev = e[i];
             it->report = zb_report_to_json(r);
         }
         if (!it || !it->report)
