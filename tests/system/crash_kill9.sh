@@ -62,7 +62,12 @@ for ((i = 1; i <= MAX_ROUNDS && busy < MIN_BUSY; i++)); do
     kills=$((kills + 1))
     sleep 0.05
 done
-for p in "$agg_pid" "$s1" "$s2"; do kill -9 "$p" 2>/dev/null || true; done
+# wait until they are gone: a killed serve holds A/serve.lock until it has
+# exited (slow under ASan on a loaded machine), and the next serve refuses
+for p in "$agg_pid" "$s1" "$s2"; do
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+done
 echo "kills with reports still pending: $busy of $kills"
 (( busy >= MIN_BUSY )) || fail "only $busy kills landed while reports were pending (need $MIN_BUSY)"
 pass "$kills kill -9 rounds, $submit_kills bulk submits killed mid-way, all-or-nothing held"
