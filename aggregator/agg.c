@@ -344,7 +344,7 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
      * canonical bytes), all in the round's transaction */
     zb_stored_env stored;
     if ((rc = zb_astore_envelope_put(a->store, txn, rec->county, r->seq, now, env, r, &stored)) ||
-        (rc = zb_tlog_append(a->log, txn, stored.env, stored.len, rec->county, r->seq,
+        (rc = zb_tlog_append(a->log, txn, stored.env, stored.len, ZB_LEAF_ENVELOPE, rec->county, r->seq,
                              &out->log_index)))
         goto done;
     zb_report_hash(env->report.data, env->report.len, out->report_hash);

@@ -22,7 +22,8 @@ int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t
 static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",        "counties",    "envelopes",     "evidence",    "refusals",   "log_nodes",
     "log_entries", "env_log",     "tree_heads",    "keys",        "curve_keys", "figures",
-    "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time", "idx_chain"};
+    "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time", "idx_chain",  "down",
+    "down_state",  "idx_reviews", "idx_deadlines"};
 
 /* the aggregator holds years of reports: start with a large sparse map */
 #define AGG_MAP_SIZE ((size_t)16 << 30)

@@ -21,8 +21,22 @@
  *                county, for active keys only
  *   log_*, env_log, tree_heads   the transparency log's (tlog.h)
  *   figures      the yearly figures' (figures.h)
- * and four indexes, written in the same transaction as each envelope and
- * rebuildable from the envelopes alone (zb_astore_reindex):
+ *   down         county || number (u64 BE) -> created_at (i64 BE) ||
+ *                log index (u64 BE) || packed SignedDownstream: the
+ *                prefecture's messages to the county (downstream.h), each
+ *                also a leaf of the log
+ *   down_state   county -> last number (u64 BE) || delivered (u64 BE:
+ *                every number <= it is stored by the county's node) ||
+ *                delivered_at (i64 BE, 0: never)
+ *   (meta "down_gen" (u64 BE) is bumped by every message written: a
+ *   running serve polls it to push new messages)
+ * and these indexes, written in the same transaction as each envelope (or
+ * downstream message) and rebuildable from the envelopes (and the down
+ * records) alone (zb_astore_reindex):
+ *   idx_reviews  county || seq (u64 BE) -> decision (u8) || number (u64)
+ *                || created_at (i64): the latest review of a report
+ *   idx_deadlines period (u32 BE, ordinal) -> deadline (i64) || offset
+ *                minutes (i32): a period's moved deadline
  *   idx_monthly  county || period (u32 BE: year*12 + month-1) || seq ->
  *                ver 2 || created_at || received_at (i64 BE) || flags (u8:
  *                1 = signed before the county's previous report)
@@ -70,13 +84,14 @@
 enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_REFUSALS,
        AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
        AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
-       AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_COUNT };
+       AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_DOWN,
+       AGG_DB_DOWN_STATE, AGG_DB_IDX_REVIEWS, AGG_DB_IDX_DEADLINES, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 #define ZB_ACCIDENT_ID_MAX 64
 /* The index layout this code writes; a store with another (or none: made
  * by a release before the indexes) is reindexed when opened. */
-#define ZB_ASTORE_INDEX_VERSION 2u
+#define ZB_ASTORE_INDEX_VERSION 3u
 
 /* ---- the environment */
 
@@ -229,11 +244,79 @@ int zb_astore_accident_states(zb_store *s, MDB_txn *txn, const char *county,
                               int (*fn)(void *ctx, const char *id, uint32_t revision, int stage),
                               void *ctx);
 
+/* ---- downstream messages: the prefecture's answers (dispatch.h) */
+
+/* A stored message: borrowed until the transaction ends. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t number;
+    int64_t created_at;
+    uint64_t log_index;
+    const uint8_t *msg; /* packed SignedDownstream: exactly the leaf entry */
+    size_t len;
+} zb_stored_down;
+
+/* Where a county's messages stand. */
+typedef struct {
+    uint64_t last;        /* highest number written (0: none) */
+    uint64_t delivered;   /* every number <= it is stored by the county's node */
+    int64_t delivered_at; /* when delivered last grew, Unix s (0: never) */
+} zb_down_state;
+
+/* A county's state; all zero (and 0 returned) when it never had one. */
+int zb_astore_down_state(zb_store *s, MDB_txn *txn, const char *county, zb_down_state *out);
+/* Store the message number of county (it must be last + 1: ZB_EINVAL
+ * otherwise), created at created_at, at leaf log_index; d is msg's
+ * decoded Downstream (for the review and deadline indexes). Bumps
+ * down_gen. */
+int zb_astore_down_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t number,
+                       int64_t created_at, uint64_t log_index, const uint8_t *msg, size_t len,
+                       const Zb__Downstream *d);
+/* ZB_ENOTFOUND when county has no message number. */
+int zb_astore_down_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t number,
+                       zb_stored_down *out);
+/* Every message of county (NULL: of every county) numbered from on, in
+ * (county, number) order. */
+int zb_astore_downs(zb_store *s, MDB_txn *txn, const char *county, uint64_t from,
+                    int (*fn)(void *ctx, const zb_stored_down *m), void *ctx);
+/* The county's node stores every message up to number, at now: delivered
+ * only grows (a lower number changes nothing); a number beyond last is
+ * taken as last. */
+int zb_astore_down_delivered(zb_store *s, MDB_txn *txn, const char *county, uint64_t number,
+                             int64_t now);
+/* meta "down_gen": 0 when no message was ever written. */
+uint64_t zb_astore_down_generation(zb_store *s, MDB_txn *txn);
+
+/* meta "auto_remind_day": the day (days since 1970-01-01 at +08:00) serve
+ * last sent its automatic reminders; 0 when never. */
+int64_t zb_astore_auto_remind_day(zb_store *s, MDB_txn *txn);
+int zb_astore_auto_remind_day_put(zb_store *s, MDB_txn *txn, int64_t day);
+
+/* The latest review of county's report seq: decision (Zb__ReviewDecision),
+ * the message number and its time. ZB_ENOTFOUND: never reviewed. */
+typedef struct {
+    int decision;
+    uint64_t number;
+    int64_t created_at;
+} zb_review_state;
+int zb_astore_review_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                         zb_review_state *out);
+
+/* The deadline of period (ordinal: zb_period_ordinal): the moved one
+ * (*moved true) or the default, the 5th 23:59:59 +08:00 of the next month
+ * (timefmt.h zb_period_deadline). offset_min and moved may be NULL. */
+int zb_astore_deadline_get(zb_store *s, MDB_txn *txn, int period, int64_t *deadline,
+                           int32_t *offset_min, bool *moved);
+/* Every moved deadline in period order. */
+int zb_astore_deadlines(zb_store *s, MDB_txn *txn,
+                        int (*fn)(void *ctx, int period, int64_t deadline, int32_t offset_min),
+                        void *ctx);
+
 /* ---- maintenance */
 
-/* Rebuild every index from the stored envelopes in one write transaction
- * (txn) and record ZB_ASTORE_INDEX_VERSION; *envelopes counts what was
- * read. An undecodable envelope is skipped and logged (`check` reports
+/* Rebuild every index from the stored envelopes (and downstream
+ * messages) in one write transaction (txn) and record
+ * ZB_ASTORE_INDEX_VERSION; *envelopes counts the envelopes read. An undecodable envelope is skipped and logged (`check` reports
  * it). */
 int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes);
 

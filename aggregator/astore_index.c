@@ -21,19 +21,23 @@
 
 int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
                          int64_t received_at, const Zb__Report *r);
+/* in astore_down.c */
+int zb_astore_down_reindex_(zb_store *s, MDB_txn *read_txn, MDB_txn *write_txn, MDB_dbi reviews,
+                            MDB_dbi deadlines);
 
 /* The index databases of one environment (the store's, or check's scratch). */
 typedef struct {
-    MDB_dbi monthly, acc_revs, acc_state, acc_time, chain;
+    MDB_dbi monthly, acc_revs, acc_state, acc_time, chain, reviews, deadlines;
 } idx_dbs;
 
-#define IDX_DBS 5
+#define IDX_DBS 7
 
 static idx_dbs dbs_of(zb_store *s)
 {
     return (idx_dbs){zb_store_dbi(s, AGG_DB_IDX_MONTHLY), zb_store_dbi(s, AGG_DB_IDX_ACC_REVS),
                      zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), zb_store_dbi(s, AGG_DB_IDX_ACC_TIME),
-                     zb_store_dbi(s, AGG_DB_IDX_CHAIN)};
+                     zb_store_dbi(s, AGG_DB_IDX_CHAIN), zb_store_dbi(s, AGG_DB_IDX_REVIEWS),
+                     zb_store_dbi(s, AGG_DB_IDX_DEADLINES)};
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -491,7 +495,8 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
 {
     idx_dbs d = dbs_of(s);
     *envelopes = 0;
-    MDB_dbi all[IDX_DBS] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time, d.chain};
+    MDB_dbi all[IDX_DBS] = {d.monthly, d.acc_revs,  d.acc_state, d.acc_time,
+                            d.chain,   d.reviews, d.deadlines};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         int rc = zb_mdb_err(mdb_drop(txn, all[i], 0));
         if (rc)
@@ -499,6 +504,8 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
     }
     rebuild_ctx c = {txn, &d, 0};
     int rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
+    if (rc == 0)
+        rc = zb_astore_down_reindex_(s, txn, txn, d.reviews, d.deadlines);
     if (rc)
         return rc;
     *envelopes = c.count;
@@ -625,8 +632,9 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
             (int)sizeof dir ||
         !mkdtemp(dir))
         return ZB_EIO;
-    static const char *const names[IDX_DBS] = {"idx_monthly", "idx_acc_revs", "idx_acc_state",
-                                               "idx_acc_time", "idx_chain"};
+    static const char *const names[IDX_DBS] = {"idx_monthly",  "idx_acc_revs", "idx_acc_state",
+                                               "idx_acc_time", "idx_chain",    "idx_reviews",
+                                               "idx_deadlines"};
     zb_store *scratch = NULL;
     MDB_txn *stx = NULL;
     long findings = 0;
@@ -638,15 +646,19 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
         rc = zb_store_begin(scratch, false, &stx);
     if (rc == 0) {
         idx_dbs d = {zb_store_dbi(scratch, 0), zb_store_dbi(scratch, 1), zb_store_dbi(scratch, 2),
-                     zb_store_dbi(scratch, 3), zb_store_dbi(scratch, 4)};
+                     zb_store_dbi(scratch, 3), zb_store_dbi(scratch, 4), zb_store_dbi(scratch, 5),
+                     zb_store_dbi(scratch, 6)};
         /* read the store's envelopes in its transaction, write the scratch
          * store's indexes in the other environment's write transaction */
         rebuild_ctx c = {stx, &d, 0};
         rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
+        if (rc == 0)
+            rc = zb_astore_down_reindex_(s, txn, stx, d.reviews, d.deadlines);
         idx_dbs have = dbs_of(s);
         MDB_dbi h[IDX_DBS] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time,
-                              have.chain};
-        MDB_dbi w[IDX_DBS] = {d.monthly, d.acc_revs, d.acc_state, d.acc_time, d.chain};
+                              have.chain,   have.reviews,  have.deadlines};
+        MDB_dbi w[IDX_DBS] = {d.monthly, d.acc_revs,  d.acc_state, d.acc_time,
+                              d.chain,   d.reviews, d.deadlines};
         for (int i = 0; rc == 0 && i < IDX_DBS; i++) {
             int err;
             findings += compare_db(txn, h[i], stx, w[i], names[i] + 4, finding, ctx, &err);

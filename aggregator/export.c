@@ -240,18 +240,25 @@ static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         char county[ZB_COUNTY_LEN + 1];
         uint64_t seq;
+        zb_leaf_kind kind;
         zb_stored_env e;
-        int rc = zb_tlog_entry(zb_agg_tlog(a), txn, i, county, &seq);
-        if (rc == 0)
-            rc = zb_astore_envelope_get(zb_agg_store(a), txn, county, seq, &e);
+        zb_stored_down d;
+        Zb__BundleEntry be = ZB__BUNDLE_ENTRY__INIT;
+        be.log_index = i;
+        int rc = zb_tlog_entry(zb_agg_tlog(a), txn, i, &kind, county, &seq);
+        if (rc == 0 && kind == ZB_LEAF_ENVELOPE &&
+            (rc = zb_astore_envelope_get(zb_agg_store(a), txn, county, seq, &e)) == 0) {
+            be.received_at = e.received_at;
+            be.envelope = (ProtobufCBinaryData){e.len, (uint8_t *)e.env};
+        } else if (rc == 0 && kind == ZB_LEAF_DOWNSTREAM &&
+                   (rc = zb_astore_down_get(zb_agg_store(a), txn, county, seq, &d)) == 0) {
+            be.received_at = d.created_at; /* a message enters the log when it is made */
+            be.envelope = (ProtobufCBinaryData){d.len, (uint8_t *)d.msg};
+        }
         if (rc) {
             ZB_ERR("ZB-EXPORT-DAMAGED", "log entry %" PRIu64 ": %s", i, zb_strerror(rc));
             return rc;
         }
-        Zb__BundleEntry be = ZB__BUNDLE_ENTRY__INIT;
-        be.log_index = i;
-        be.received_at = e.received_at;
-        be.envelope = (ProtobufCBinaryData){e.len, (uint8_t *)e.env};
         Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
         rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
         rec.entry = &be;
@@ -297,7 +304,7 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     }
 
     Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
-    h.version = 1;
+    h.version = 2; /* the log may hold downstream messages */
     h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)zb_agg_identity(a)->pk};
     h.created_at = (int64_t)time(NULL);
     h.county_count = zb_astore_county_count(zb_agg_store(a), txn);

@@ -124,7 +124,7 @@ int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size)
     return ZB_OK;
 }
 
-int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
+int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len, zb_leaf_kind kind,
                    const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index)
 {
     uint64_t n;
@@ -146,14 +146,19 @@ int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
         if ((rc = put_node(t, txn, level + 1, idx >> 1, h)))
             return rc;
     }
-    uint8_t ek[ZB_COUNTY_LEN + 8], ik[8];
+    /* an envelope's record is county || seq; a downstream message's has
+     * its kind in front */
+    uint8_t rec[1 + ZB_COUNTY_LEN + 8], ik[8];
+    uint8_t *ek = rec + 1;
+    rec[0] = (uint8_t)kind;
     memcpy(ek, county, ZB_COUNTY_LEN);
     zb_be64_put(ek + ZB_COUNTY_LEN, seq);
     zb_be64_put(ik, n);
-    MDB_val k1 = {8, ik}, v1 = {sizeof ek, ek}, k2 = {sizeof ek, ek}, v2 = {8, ik};
-    if ((rc = zb_mdb_err(mdb_put(txn, t->entries, &k1, &v1,
-                                 MDB_APPEND))) ||
-        (rc = zb_mdb_err(mdb_put(txn, t->env_log, &k2, &v2, 0))))
+    bool envelope = kind == ZB_LEAF_ENVELOPE;
+    MDB_val k1 = {8, ik}, v1 = {envelope ? sizeof rec - 1 : sizeof rec, envelope ? ek : rec};
+    MDB_val k2 = {ZB_COUNTY_LEN + 8, ek}, v2 = {8, ik};
+    if ((rc = zb_mdb_err(mdb_put(txn, t->entries, &k1, &v1, MDB_APPEND))) ||
+        (envelope && (rc = zb_mdb_err(mdb_put(txn, t->env_log, &k2, &v2, 0)))))
         return rc;
     *index = n;
     return ZB_OK;
@@ -289,8 +294,8 @@ int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead 
     return ZB_OK;
 }
 
-int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],
-                  uint64_t *seq)
+int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
+                  char county[ZB_COUNTY_LEN + 1], uint64_t *seq)
 {
     uint8_t ik[8];
     zb_be64_put(ik, index);
@@ -298,11 +303,18 @@ int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNT
     int rc = zb_mdb_err(mdb_get(txn, t->entries, &k, &v));
     if (rc)
         return rc;
-    if (v.mv_size != ZB_COUNTY_LEN + 8)
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size == ZB_COUNTY_LEN + 8) {
+        *kind = ZB_LEAF_ENVELOPE;
+    } else if (v.mv_size == 1 + ZB_COUNTY_LEN + 8 && p[0] == ZB_LEAF_DOWNSTREAM) {
+        *kind = ZB_LEAF_DOWNSTREAM;
+        p++;
+    } else {
         return ZB_EDECODE;
-    memcpy(county, v.mv_data, ZB_COUNTY_LEN);
+    }
+    memcpy(county, p, ZB_COUNTY_LEN);
     county[ZB_COUNTY_LEN] = '\0';
-    *seq = zb_be64_get((const uint8_t *)v.mv_data + ZB_COUNTY_LEN);
+    *seq = zb_be64_get(p + ZB_COUNTY_LEN);
     return ZB_OK;
 }
 

@@ -3,7 +3,9 @@
  * kept in the aggregator's LMDB store.
  *
  * Every accepted envelope is appended as a leaf whose entry is the
- * envelope's canonical encoding (exactly the bytes stored). Perfect subtree
+ * envelope's canonical encoding (exactly the bytes stored); every message
+ * the prefecture sends a county (downstream.h) likewise, as its packed
+ * SignedDownstream. Perfect subtree
  * hashes are stored as they complete (amortised O(1) per append), so a
  * root, an inclusion proof or a consistency proof costs O(log^2 n) lookups
  * whatever the size. After each commit the aggregator signs a tree head
@@ -13,8 +15,10 @@
  * to zb_tlog_open (astore.h names them):
  *   log_nodes   level (1 byte) || index (u64 BE) -> 32-byte hash of the
  *               perfect subtree of 2^level leaves (level 0: leaf hashes)
- *   log_entries log index (u64 BE) -> county || seq: which envelope a leaf
- *               is (one record per leaf: the log's size is their count)
+ *   log_entries log index (u64 BE) -> county || seq (14 bytes): which
+ *               envelope a leaf is; or 0x01 || county || number (15
+ *               bytes): which downstream message (one record per leaf: the
+ *               log's size is their count)
  *   env_log     county || seq -> log index (u64 BE)
  *   tree_heads  tree size (u64 BE) -> packed SignedTreeHead (one per commit)
  * All functions work inside the caller's transaction and return 0 or a
@@ -47,11 +51,14 @@ void zb_tlog_close(zb_tlog **t);
 /* Number of leaves. Errors: ZB_ESTORE. */
 int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size);
 
-/* Append entry as leaf number *index (= the old size) for envelope key
- * county||seq; updates stored subtrees and the size. Errors: ZB_ESTORE /
- * ZB_EMAPFULL (abort the transaction), ZB_ENOTFOUND / ZB_EDECODE (a stored
- * subtree missing or damaged). */
-int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len,
+/* What a leaf is. */
+typedef enum { ZB_LEAF_ENVELOPE = 0, ZB_LEAF_DOWNSTREAM = 1 } zb_leaf_kind;
+
+/* Append entry as leaf number *index (= the old size): county's envelope
+ * seq, or its downstream message number seq; updates stored subtrees and
+ * the size. Errors: ZB_ESTORE / ZB_EMAPFULL (abort the transaction),
+ * ZB_ENOTFOUND / ZB_EDECODE (a stored subtree missing or damaged). */
+int zb_tlog_append(zb_tlog *t, MDB_txn *txn, const uint8_t *entry, size_t len, zb_leaf_kind kind,
                    const char county[ZB_COUNTY_LEN], uint64_t seq, uint64_t *index);
 
 /* Root of the first n leaves (n <= size). Errors: ZB_ENOTFOUND (n beyond
@@ -65,7 +72,7 @@ int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
 int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                         uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 
-/* Log index of county's seq; ZB_ENOTFOUND when not in the log. */
+/* Log index of county's envelope seq; ZB_ENOTFOUND when not in the log. */
 int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
                      uint64_t *index);
 
@@ -82,10 +89,11 @@ int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead 
  * (Unix s): the later of the two. */
 int64_t zb_tlog_head_time(int64_t previous, int64_t now);
 
-/* Which envelope leaf index is: county (7 bytes with the NUL) and seq.
+/* What leaf index is: its kind, county (7 bytes with the NUL) and seq
+ * (an envelope's) or number (a downstream message's).
  * Errors: ZB_ENOTFOUND (no such leaf), ZB_EDECODE, ZB_ESTORE. */
-int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, char county[ZB_COUNTY_LEN + 1],
-                  uint64_t *seq);
+int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
+                  char county[ZB_COUNTY_LEN + 1], uint64_t *seq);
 
 /* The stored signed tree head of size n (heap-built). Errors: ZB_ENOTFOUND
  * (none of that size), ZB_EDECODE, ZB_ESTORE. */

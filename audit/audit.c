@@ -9,6 +9,7 @@
 
 #include "bundle.pb-c.h"
 #include "domain.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "err.h"
 #include "merkle.h"
@@ -187,6 +188,11 @@ typedef struct {
     size_t n_epochs;
     uint64_t next_seq;              /* the seq the next entry must carry */
     uint8_t prev[ZB_SHA256_LEN];    /* hash of the last report seen */
+    /* Seqs 1..reports_logged were all logged so far: what a review may name.
+     * Seqs come in order, so this one number stands for the set (O(1) per
+     * county, whatever the log's length). */
+    uint64_t reports_logged;
+    uint64_t next_number;           /* the downstream number the next message must carry */
 } county_state;
 
 typedef struct {
@@ -352,9 +358,9 @@ static void on_header(verifier *v, Zb__BundleHeader *h, uint64_t rec_no)
     v->header = h;
     if (rec_no != 1)
         finding(v, "record %" PRIu64 ": the header is not the first record", rec_no);
-    if (h->version != 1)
-        finding(v, "header: bundle version %" PRIu32 " (this verifier reads version 1)",
-                h->version);
+    if (h->version < ZB_AUDIT_BUNDLE_VERSION_MIN || h->version > ZB_AUDIT_BUNDLE_VERSION)
+        finding(v, "header: bundle version %" PRIu32 " (this verifier reads versions %d to %d)",
+                h->version, ZB_AUDIT_BUNDLE_VERSION_MIN, ZB_AUDIT_BUNDLE_VERSION);
     if (h->aggregator.len != ZB_PK_LEN) {
         finding(v, "header: aggregator key is not 32 bytes");
         return;
@@ -394,6 +400,7 @@ static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
     memset(s, 0, sizeof *s);
     snprintf(s->code, sizeof s->code, "%s", c->code);
     s->next_seq = 1;
+    s->next_number = 1;
     s->epochs = c->n_epochs ? calloc(c->n_epochs, sizeof *s->epochs) : NULL;
     if (c->n_epochs && !s->epochs) {
         finding(v, "county %s: out of memory", c->code);
@@ -486,32 +493,10 @@ static bool is_canonical(const Zb__Envelope *env, const uint8_t *bytes, size_t l
     return same;
 }
 
-static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
+/* A log entry holding a county's report (an Envelope). */
+static void on_report(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
 {
-    enter_phase(v, PH_ENTRY, rec_no);
-    v->sum->entries++;
-    uint8_t leaf[ZB_HASH_LEN];
-    zb_envelope_leaf_hash(e->envelope.data, e->envelope.len, leaf);
-    acc_add(&v->acc, leaf);
-    if (v->opts->prefix_size && v->acc.leaves == v->opts->prefix_size) {
-        acc_root(&v->acc, v->sum->prefix_root);
-        v->sum->has_prefix_root = true;
-    }
-    uint64_t idx = e->log_index;
-    if (idx != v->next_index) {
-        if (idx < v->next_index)
-            finding(v, "log entry %" PRIu64 ": appears again or out of order (after entry %" PRIu64
-                    ")", idx, v->next_index - 1);
-        else
-            finding(v, "log entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
-                    " are missing or out of order", idx, v->next_index, idx - 1);
-    }
-    v->next_index = idx + 1 > v->next_index ? idx + 1 : v->next_index;
-    if (v->sum->entries == 1 || e->received_at > v->latest_received) {
-        v->latest_received = e->received_at;
-        v->latest_received_index = idx;
-    }
-
+    v->sum->reports++;
     Zb__Envelope *env = NULL;
     Zb__Report *rep = NULL;
     int rc = zb_envelope_open(e->envelope.data, e->envelope.len, &env, &rep);
@@ -541,6 +526,8 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
         if (memcmp(rep->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0)
             finding(v, "county %s seq %" PRIu64 ": hash chain broken", c->code, rep->seq);
         c->next_seq = rep->seq + 1;
+        if (rep->seq == c->reports_logged + 1)
+            c->reports_logged = rep->seq;
         zb_report_hash(env->report.data, env->report.len, c->prev);
     }
     uint8_t h[ZB_SHA256_LEN];
@@ -555,6 +542,138 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
 done:
     zb__report__free_unpacked(rep, NULL);
     zb__envelope__free_unpacked(env, NULL);
+}
+
+/* Why a downstream leaf did not open (rc from zb_down_open), in words. The
+ * bytes are decoded again only to tell the reasons apart. */
+static void downstream_failure(const uint8_t *buf, size_t len, const uint8_t key[ZB_PK_LEN],
+                               int rc, char *why, size_t why_len)
+{
+    if (rc == ZB_ETOOBIG) {
+        snprintf(why, why_len, "over the %u-byte limit", ZB_DOWN_MAX);
+        return;
+    }
+    if (rc == ZB_EDECODE) {
+        snprintf(why, why_len, "not a strictly decodable, canonically encoded message");
+        return;
+    }
+    Zb__SignedDownstream *sd = zb__signed_downstream__unpack(NULL, len, buf);
+    Zb__Downstream *d =
+        sd ? zb__downstream__unpack(NULL, sd->downstream.len, sd->downstream.data) : NULL;
+    if (rc == ZB_EBADSIG) {
+        /* zb_down_open refuses a good signature over a Downstream naming
+         * another signer too: the aggregator signed a message that says it
+         * is someone else's */
+        bool signed_ok = sd && sd->signature.len == ZB_SIG_LEN &&
+                         zb_verify_tagged(ZB_TAG_DOWNSTREAM, sd->downstream.data,
+                                          sd->downstream.len, sd->signature.data, key) == 0;
+        snprintf(why, why_len, "%s",
+                 signed_ok ? "its aggregator field is not the aggregator key"
+                           : "signature does not verify with the aggregator key");
+    } else if (rc == ZB_EVALIDATION && d) {
+        zb_problems p = {0};
+        zb_down_validate(d, &p);
+        size_t at = (size_t)snprintf(why, why_len, "breaks the content rules:");
+        for (size_t i = 0; i < p.n && at < why_len; i++)
+            at += (size_t)snprintf(why + at, why_len - at, "%s %s", i ? ";" : "", p.lines[i]);
+        zb_problems_free(&p);
+    } else {
+        snprintf(why, why_len, "%s", zb_strerror(rc));
+    }
+    if (d)
+        zb__downstream__free_unpacked(d, NULL);
+    if (sd)
+        zb__signed_downstream__free_unpacked(sd, NULL);
+}
+
+/* A log entry holding one of the prefecture's downstream messages (a
+ * SignedDownstream): signed by the aggregator key, to a county of the
+ * bundle, numbered 1, 2, 3... per county in log order, and a review only
+ * of a report logged before it. */
+static void on_downstream(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
+{
+    v->sum->downstream++;
+    if (v->header && v->header->version < 2)
+        finding(v, "log entry %" PRIu64 ": a downstream message in a version %" PRIu32
+                " bundle (whose log holds county reports only)", idx, v->header->version);
+    const uint8_t *key = v->sum->has_header ? v->sum->agg_key : v->opts->pinned_key;
+    if (!key) {
+        finding(v, "log entry %" PRIu64 ": downstream message: no aggregator key to check it with",
+                idx);
+        return;
+    }
+    Zb__Downstream *d = NULL;
+    int rc = zb_down_open(e->envelope.data, e->envelope.len, key, &d);
+    if (rc) {
+        char why[300];
+        downstream_failure(e->envelope.data, e->envelope.len, key, rc, why, sizeof why);
+        finding(v, "log entry %" PRIu64 ": downstream message does not verify: %s", idx, why);
+        return;
+    }
+    switch (d->body_case) {
+    case ZB__DOWNSTREAM__BODY_REVIEW: v->sum->reviews++; break;
+    case ZB__DOWNSTREAM__BODY_REMINDER: v->sum->reminders++; break;
+    case ZB__DOWNSTREAM__BODY_DEADLINE: v->sum->deadlines++; break;
+    case ZB__DOWNSTREAM__BODY_NOTICE: v->sum->notices++; break;
+    default: break; /* zb_down_open refuses a message without a body */
+    }
+    if (e->received_at != d->created_at)
+        finding(v, "log entry %" PRIu64 ": received_at %" PRId64
+                " is not the downstream message's created_at %" PRId64, idx, e->received_at,
+                d->created_at);
+    county_state *c = county_find(v, d->county);
+    if (!c) {
+        finding(v, "log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
+                ": county not in the bundle", idx, d->county, d->number);
+        goto done;
+    }
+    if (d->number < c->next_number) {
+        finding(v, "county %s downstream number %" PRIu64 ": appears again (log entry %" PRIu64
+                ") or out of order", c->code, d->number, idx);
+    } else {
+        if (d->number > c->next_number)
+            finding(v, "county %s: downstream number %" PRIu64 " follows %" PRIu64 " (gap)",
+                    c->code, d->number, c->next_number - 1);
+        c->next_number = d->number + 1;
+    }
+    if (d->body_case == ZB__DOWNSTREAM__BODY_REVIEW && d->review->seq > c->reports_logged)
+        finding(v, "county %s downstream number %" PRIu64 " (log entry %" PRIu64
+                "): review of seq %" PRIu64 ", which is not logged before it", c->code,
+                d->number, idx, d->review->seq);
+done:
+    zb__downstream__free_unpacked(d, NULL);
+}
+
+static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
+{
+    enter_phase(v, PH_ENTRY, rec_no);
+    v->sum->entries++;
+    uint8_t leaf[ZB_HASH_LEN];
+    zb_envelope_leaf_hash(e->envelope.data, e->envelope.len, leaf);
+    acc_add(&v->acc, leaf);
+    if (v->opts->prefix_size && v->acc.leaves == v->opts->prefix_size) {
+        acc_root(&v->acc, v->sum->prefix_root);
+        v->sum->has_prefix_root = true;
+    }
+    uint64_t idx = e->log_index;
+    if (idx != v->next_index) {
+        if (idx < v->next_index)
+            finding(v, "log entry %" PRIu64 ": appears again or out of order (after entry %" PRIu64
+                    ")", idx, v->next_index - 1);
+        else
+            finding(v, "log entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+                    " are missing or out of order", idx, v->next_index, idx - 1);
+    }
+    v->next_index = idx + 1 > v->next_index ? idx + 1 : v->next_index;
+    if (v->sum->entries == 1 || e->received_at > v->latest_received) {
+        v->latest_received = e->received_at;
+        v->latest_received_index = idx;
+    }
+    /* the first bytes tell the two kinds of leaf apart (zhibao.proto) */
+    if (zb_down_is_leaf(e->envelope.data, e->envelope.len))
+        on_downstream(v, e, idx);
+    else
+        on_report(v, e, idx);
 }
 
 static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t rec_no)

@@ -24,6 +24,10 @@
 #define ZB_AUDIT_STH_MAGIC "ZBSTH1\n"
 #define ZB_AUDIT_CONSISTENCY_MAGIC "ZBCONS1\n"
 #define ZB_AUDIT_RECORD_MAX (1u << 20) /* bytes per record; longer is refused unread */
+/* Bundle versions read: 1 (the log holds county reports only) and 2 (the
+ * log also holds the prefecture's downstream messages, downstream.h). */
+#define ZB_AUDIT_BUNDLE_VERSION_MIN 1
+#define ZB_AUDIT_BUNDLE_VERSION 2
 
 /* One finding: a single line, no newline. */
 typedef void (*zb_audit_finding_fn)(void *ctx, const char *line);
@@ -37,6 +41,9 @@ typedef struct {
     bool has_header;
     uint8_t agg_key[ZB_PK_LEN];   /* from the header */
     uint64_t counties, entries, evidence, equivocations, records;
+    uint64_t reports;             /* log entries that are not downstream messages (envelopes) */
+    uint64_t downstream;          /* log entries that are downstream messages (zb_down_is_leaf) */
+    uint64_t reviews, reminders, deadlines, notices; /* the downstream messages that open, by kind */
     bool head_ok;                 /* tree head signed by agg_key, size and root = the entries' */
     zb_tree_head head;            /* valid when head_ok */
     bool has_prefix_root;         /* opts.prefix_size leaves were there */
@@ -46,6 +53,11 @@ typedef struct {
 /* Verify the bundle read from f (see docs/bundle.md for every check).
  * finding() is called once per problem, in file order; evidence of
  * equivocation is a finding too ("equivocation: county X seq N: ...").
+ * A log entry is a county's report or, in a version 2 bundle, a downstream
+ * message (zb_down_is_leaf): opened with the header's aggregator key (the
+ * pinned key when there is no header), to a county of the bundle, numbered
+ * 1, 2, 3... per county in log order, a review naming a report logged
+ * before it.
  * Returns the number of findings (0: the bundle holds), or ZB_EIO when f
  * cannot be read (a short file is a finding, not an error). */
 __attribute__((warn_unused_result)) long zb_audit_verify(FILE *f, const zb_audit_opts *opts,

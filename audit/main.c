@@ -26,8 +26,9 @@ static void usage(FILE *f)
 {
     fputs("usage: zhibao-audit COMMAND [options]\n"
           "  verify BUNDLE [--key AGGKEY]\n"
-          "      check every signature, key, sequence, hash chain and log entry of a bundle\n"
-          "      (zhibao-agg export) and its signed tree head; --key pins the aggregator key\n"
+          "      check every signature, key, sequence, hash chain and log entry (county\n"
+          "      reports and the prefecture's downstream messages) of a bundle (zhibao-agg\n"
+          "      export) and its signed tree head; --key pins the aggregator key\n"
           "  consistency OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
           "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
           "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
@@ -127,9 +128,13 @@ static int cmd_verify(const args *a)
     char root[2 * ZB_HASH_LEN + 1], agg[2 * ZB_PK_LEN + 1];
     zb_hex_encode(s.head.root, ZB_HASH_LEN, root);
     zb_hex_encode(s.agg_key, ZB_PK_LEN, agg);
+    /* the fields of version 1 first, in their places; the downstream
+     * messages (the log's other leaves) after them */
     printf("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
-           ", root %s, aggregator %s\n",
-           s.counties, s.entries, s.head.size, s.head_ok ? root : "-", agg);
+           ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
+           " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64 " notices)\n",
+           s.counties, s.reports, s.head.size, s.head_ok ? root : "-", agg, s.downstream,
+           s.reviews, s.reminders, s.deadlines, s.notices);
     return 0;
 }
 

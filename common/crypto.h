@@ -22,6 +22,7 @@
 #define ZB_TAG_REPORT "zhibao/report/v1"
 #define ZB_TAG_RECEIPT "zhibao/receipt/v1"
 #define ZB_TAG_TREE_HEAD "zhibao/tree-head/v1"
+#define ZB_TAG_DOWNSTREAM "zhibao/downstream/v1"
 
 typedef struct {
     uint8_t pk[ZB_PK_LEN];

@@ -49,8 +49,9 @@ void zb_problems_free(zb_problems *p)
 }
 
 /* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s)
+bool zb_utf8_valid(const char *str)
 {
+    const unsigned char *s = (const unsigned char *)str;
     while (*s) {
         unsigned c = *s, n, min;
         if (c < 0x80) {
@@ -435,7 +436,7 @@ static void check_text(zb_problems *p, const char *prefix, const char *path, con
             zb_problems_add(p, "%s%s: missing", prefix, path);
         return;
     }
-    if (!utf8_valid((const unsigned char *)s)) {
+    if (!zb_utf8_valid(s)) {
         zb_problems_add(p, "%s%s: not valid UTF-8", prefix, path);
         return;
     }

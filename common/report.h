@@ -89,6 +89,9 @@ int64_t zb_report_accident_as_of(const Zb__Report *r, int32_t *offset_min);
 /* "monthly" / "accident" / "unknown". */
 const char *zb_report_type_name(const Zb__Report *r);
 
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+bool zb_utf8_valid(const char *s);
+
 /* Count Unicode code points in a valid UTF-8 string. */
 size_t zb_utf8_chars(const char *s);
 
