@@ -7,6 +7,7 @@
 
 #include "agg.h"
 #include "domain.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "err.h"
 #include "figures.h"
@@ -199,7 +200,18 @@ typedef struct {
     unsigned clock;             /* ZB_MCLOCK_* of the first version */
     bool cur_untrusted;         /* the version in force signed after it was received */
     unsigned accidents_direct; /* direct-reported, not written off, occurred in the period */
+    /* the latest review of the version in force (astore.h idx_reviews) */
+    bool reviewed;
+    zb_review_state review;
+    char *review_comment, *reviewer; /* malloc'd; NULL: none given (or not reviewed) */
 } monthly_county;
+
+static void monthly_county_free(monthly_county *c)
+{
+    free(c->review_comment);
+    free(c->reviewer);
+    c->review_comment = c->reviewer = NULL;
+}
 
 static const ProtobufCMessageDescriptor *stats_desc(void)
 {
@@ -222,13 +234,66 @@ static int monthly_version(void *ctx, const zb_monthly_version *v)
     return 0;
 }
 
-/* County's versions for the period (an ordinal) from the index, and the
- * tasks and statistics of the version in force (the only report decoded). */
+/* The aggregator key the stored downstream messages are signed with, read
+ * once per report (only when a review is shown). */
+typedef struct {
+    bool have;
+    uint8_t pk[ZB_PK_LEN];
+} agg_key_cache;
+
+/* Dup text unless NULL or empty (then *out NULL). */
+static int dup_text(const char *text, char **out)
+{
+    *out = NULL;
+    if (!text || !*text)
+        return ZB_OK;
+    return (*out = strdup(text)) ? ZB_OK : ZB_ENOMEM;
+}
+
+/* The latest review of county's report seq (c->review), and its comment
+ * and reviewer from the stored message (its signature checked as any
+ * downstream message's: downstream.h). Not reviewed: c->reviewed false. */
+static int review_read(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                       agg_key_cache *key, monthly_county *c)
+{
+    int rc = zb_astore_review_get(s, txn, county, seq, &c->review);
+    if (rc == ZB_ENOTFOUND)
+        return ZB_OK;
+    if (rc)
+        return rc;
+    c->reviewed = true;
+    if (!key->have) {
+        if ((rc = zb_astore_agg_key_get(s, txn, key->pk)))
+            return rc;
+        key->have = true;
+    }
+    zb_stored_down m;
+    if ((rc = zb_astore_down_get(s, txn, county, c->review.number, &m)))
+        return rc == ZB_ENOTFOUND ? ZB_EDECODE : rc; /* indexed, so stored: `check` tells */
+    Zb__Downstream *d = NULL;
+    if ((rc = zb_down_open(m.msg, m.len, key->pk, &d)))
+        return ZB_EDECODE;
+    if (d->body_case != ZB__DOWNSTREAM__BODY_REVIEW || !d->review || d->review->seq != seq ||
+        strcmp(d->county, county) != 0)
+        rc = ZB_EDECODE; /* the index says otherwise */
+    if (rc == 0)
+        rc = dup_text(d->review->comment, &c->review_comment);
+    if (rc == 0)
+        rc = dup_text(d->review->reviewer, &c->reviewer);
+    zb__downstream__free_unpacked(d, NULL);
+    return rc;
+}
+
+/* County's versions for the period (an ordinal) from the index, the tasks
+ * and statistics of the version in force (the only report decoded) and
+ * that version's latest review. */
 static int monthly_read(zb_store *s, MDB_txn *txn, const char *county, int ordinal,
-                        monthly_county *c)
+                        agg_key_cache *key, monthly_county *c)
 {
     int rc = zb_astore_monthly_versions(s, txn, county, ordinal, ordinal, monthly_version, c);
     if (rc || c->versions == 0)
+        return rc;
+    if ((rc = review_read(s, txn, county, c->cur_seq, key, c)))
         return rc;
     Zb__Report *r;
     if ((rc = zb_astore_report_get(s, txn, county, c->cur_seq, &r)))
@@ -305,6 +370,15 @@ static int monthly_row(json_t *row, const char *code, const monthly_county *c, z
         if (c->clock & (1u << i))
             rc |= json_array_append_new(clock, json_string(mclock_names[i])) ? ZB_ENOMEM : 0;
     rc |= put(row, "clock_flags", clock);
+    /* the review of the version in force: null for a missing county */
+    rc |= put(row, "review", !filed        ? json_null()
+                             : c->reviewed ? json_string(zb_down_decision_name(
+                                                 (Zb__ReviewDecision)c->review.decision))
+                                           : json_string("unreviewed"));
+    rc |= put(row, "review_comment", c->review_comment ? json_string(c->review_comment)
+                                                       : json_null());
+    rc |= put(row, "reviewer", c->reviewer ? json_string(c->reviewer) : json_null());
+    rc |= put(row, "reviewed_at", c->reviewed ? zb_json_time(c->review.created_at) : json_null());
     return rc ? ZB_ENOMEM : ZB_OK;
 }
 
@@ -349,8 +423,15 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
         rc = ZB_ENOMEM;
         goto fail;
     }
+    /* the period's deadline: moved by `zhibao-agg deadline`, or the default */
+    int64_t dl;
+    bool dl_moved;
+    if ((rc = zb_astore_deadline_get(s, txn, zb_period_ordinal(year, month), &dl, NULL,
+                                     &dl_moved)))
+        goto fail;
+    agg_key_cache key = {0};
     for (size_t i = 0; i < cl.n; i++)
-        if ((rc = monthly_read(s, txn, cl.codes[i], zb_period_ordinal(year, month),
+        if ((rc = monthly_read(s, txn, cl.codes[i], zb_period_ordinal(year, month), &key,
                                &ctx.rows[i])))
             goto fail;
     if ((rc = monthly_direct_counts(s, txn, &cl, year, month, now, ctx.rows)))
@@ -363,12 +444,12 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
         monthly_county *c = &ctx.rows[i];
         if (c->versions) {
             c->clock = zb_monthly_clock_flags(c->first_created_at, c->first_received_at,
-                                              c->first_before_previous, year, month);
+                                              c->first_before_previous, dl);
             c->cur_untrusted = c->cur_created_at > c->cur_received_at + ZB_CLOCK_SLACK_S;
         }
         /* on the receive time when the signed time is not credible */
         zb_filing f = zb_filing_status_trusted(c->versions > 0, c->first_created_at,
-                                               c->first_received_at, year, month);
+                                               c->first_received_at, dl);
         by_status[f]++;
         json_t *row = json_object();
         if (!row || monthly_row(row, cl.codes[i], c, f)) {
@@ -396,7 +477,6 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
             }
     }
     char period[16], deadline[40];
-    int64_t dl = zb_period_deadline(year, month);
     if (zb_period_format(year, month, period, sizeof period) ||
         zb_time_format(dl, ZB_CST_OFFSET_MIN, 0, deadline, sizeof deadline)) {
         rc = ZB_EINVAL;
@@ -426,6 +506,7 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
     reporting = NULL;
     rc |= put(doc, "period", json_string(period));
     rc |= put(doc, "deadline", json_string(deadline));
+    rc |= put(doc, "deadline_moved", json_boolean(dl_moved));
     rc |= put(doc, "deadline_passed", json_boolean(now > dl));
     rc |= put(doc, "timeliness_rule", json_string("first_version_created_at"));
     rc |= put(doc, "clock_rule", json_string("received_at_when_created_after_received"));
@@ -437,6 +518,8 @@ int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64
         rc = ZB_ENOMEM;
         goto fail;
     }
+    for (size_t i = 0; i < cl.n; i++)
+        monthly_county_free(&ctx.rows[i]);
     free(ctx.rows);
     county_list_free(&cl);
     *out = doc;
@@ -446,6 +529,8 @@ fail:
     json_decref(rows);
     json_decref(total);
     json_decref(reporting);
+    for (size_t i = 0; ctx.rows && i < cl.n; i++)
+        monthly_county_free(&ctx.rows[i]);
     free(ctx.rows);
     county_list_free(&cl);
     return rc;
@@ -686,6 +771,12 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
             put(t, "late", json_integer(0)) || put(t, "missing", json_integer(0)))
             goto fail;
     }
+    /* each period judged against its own deadline, moved or default */
+    int64_t deadlines[ZB_MATRIX_MAX_PERIODS];
+    for (int p = 0; p < n; p++)
+        if ((rc = zb_astore_deadline_get(s, txn, first + p, &deadlines[p], NULL, NULL)))
+            goto fail;
+    rc = ZB_ENOMEM;
     for (size_t i = 0; i < cl.n; i++) {
         json_t *row = json_object();
         if (!row || json_array_append_new(rows, row) ||
@@ -694,9 +785,8 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
             goto fail;
         for (int p = 0; p < n; p++) {
             const matrix_cell *c = &ctx.cells[i * (size_t)n + (size_t)p];
-            int ord = first + p;
             zb_filing f = zb_filing_status_trusted(c->filed, c->first_created_at,
-                                                   c->first_received_at, ord / 12, ord % 12 + 1);
+                                                   c->first_received_at, deadlines[p]);
             const char *fname = zb_filing_name(f);
             json_t *t = json_object_get(totals, names[p]);
             if (put(row, names[p], json_string(fname)) ||

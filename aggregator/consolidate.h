@@ -4,12 +4,14 @@
  * can always be re-derived by an auditor from the envelopes alone).
  *
  *   monthly    one row per enrolled county for one period: on_time / late /
- *              missing, the version in force, task status counts, the
- *              statistics and a prefecture total row
+ *              missing against the period's deadline (moved or default),
+ *              the version in force and its review, task status counts,
+ *              the statistics and a prefecture total row
  *   accidents  the latest revision of every accident in a date range, its
  *              Decree 493 grade, where it must be reported, and flags for the
  *              statutory clocks; totals by county, industry and grade
- *   matrix     counties x months of on_time / late / missing
+ *   matrix     counties x months of on_time / late / missing, each month
+ *              against its own deadline
  *   indicators deaths year to date against the same period of the previous
  *              year and against the 2015 base (the -20 % target), and the
  *              four 2030 death rates where the yearly denominators are
@@ -26,7 +28,8 @@
  * The store (the aggregator's, astore.h) is read in one read-only LMDB
  * transaction the caller holds, so reports run beside a running `serve`.
  * Every report reads the store's indexes and decodes only the rows it
- * shows (the monthly report: the version in force of each county), so its
+ * shows (the monthly report: the version in force of each county, and the
+ * prefecture's latest review of it), so its
  * cost follows the rows returned, not the size of the store. Signatures are not re-verified
  * here: the aggregator verified each one on ingest, and `zhibao-agg check`
  * re-verifies the whole store.
@@ -48,8 +51,16 @@
 
 /* Build the monthly report for period (year, month) from the store s read
  * in txn. *out: new JSON reference
- *   {"period", "deadline", "deadline_passed", "rows": [...], "total": {...}}
- * (caller decrefs). now (Unix s) only decides deadline_passed. */
+ *   {"period", "deadline", "deadline_moved", "deadline_passed", ...,
+ *    "rows": [...], "total": {...}}
+ * (caller decrefs). "deadline" is the period's deadline as the store holds
+ * it (astore.h zb_astore_deadline_get: moved by `zhibao-agg deadline`,
+ * "deadline_moved" true, or the default 5th 23:59:59 +08:00 of the next
+ * month), and timeliness is judged against it. Each row ends with the
+ * prefecture's latest review of the county's version in force: "review"
+ * ("accepted" | "returned" | "unreviewed"; null for a missing county),
+ * "review_comment", "reviewer" (null when not given) and "reviewed_at"
+ * (null when unreviewed). now (Unix s) only decides deadline_passed. */
 int zb_consolidate_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
                            json_t **out);
 

@@ -346,7 +346,7 @@ static int cmd_serve(const args *a)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int rc = zb_server_run(agg, a->listen);
+    int rc = zb_server_run(agg, a->listen, NULL);
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {

@@ -99,7 +99,12 @@ static const column monthly_cols[] = {
     {"accident_deaths", "DEATHS", true},
     {"accident_serious_injuries", "SER-INJ", true},
     {"accident_direct_loss_yuan", "LOSS-YUAN", true},
+    /* last in CSV (the columns before it keep their places); in the table
+     * it follows STATUS (print_monthly) */
+    {"review", "REVIEW", false},
 };
+#define MONTHLY_REVIEW_COL (sizeof monthly_cols / sizeof monthly_cols[0] - 1)
+#define MONTHLY_STATUS_COL 2
 
 static const column accident_cols[] = {
     {"county", "COUNTY", false},
@@ -272,17 +277,26 @@ static int print_monthly(FILE *f, const json_t *doc, zb_format fmt)
         return ZB_ENOMEM;
     json_object_set_new(reporting, "county", json_string("reporting"));
     json_object_set_new(reporting, "name", json_string(""));
-    int rc = print_doc_rows(f, monthly_cols, sizeof monthly_cols / sizeof monthly_cols[0],
-                            json_object_get(doc, "rows"), total, reporting, fmt);
+    size_t n_cols = sizeof monthly_cols / sizeof monthly_cols[0];
+    column cols[sizeof monthly_cols / sizeof monthly_cols[0]];
+    for (size_t i = 0, k = 0; i < n_cols; i++) {
+        if (fmt == ZB_FORMAT_TABLE && i == MONTHLY_REVIEW_COL)
+            continue;
+        cols[k++] = monthly_cols[i];
+        if (fmt == ZB_FORMAT_TABLE && i == MONTHLY_STATUS_COL)
+            cols[k++] = monthly_cols[MONTHLY_REVIEW_COL];
+    }
+    int rc = print_doc_rows(f, cols, n_cols, json_object_get(doc, "rows"), total, reporting, fmt);
     json_decref(reporting);
     if (rc == 0 && fmt == ZB_FORMAT_TABLE)
         fprintf(f,
-                "period %s, deadline %s%s: %" JSON_INTEGER_FORMAT " on time, %" JSON_INTEGER_FORMAT
+                "period %s, deadline %s%s%s: %" JSON_INTEGER_FORMAT " on time, %" JSON_INTEGER_FORMAT
                 " late, %" JSON_INTEGER_FORMAT " missing of %" JSON_INTEGER_FORMAT
                 " counties (timeliness by the first version's signed creation time; "
                 "\"reporting\" = counties that reported each statistic)\n",
                 json_string_value(json_object_get(doc, "period")),
                 json_string_value(json_object_get(doc, "deadline")),
+                json_is_true(json_object_get(doc, "deadline_moved")) ? " (moved)" : "",
                 json_is_true(json_object_get(doc, "deadline_passed")) ? "" : " (not yet passed)",
                 json_integer_value(json_object_get(total, "on_time")),
                 json_integer_value(json_object_get(total, "late")),

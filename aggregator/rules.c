@@ -19,11 +19,11 @@ const char *zb_filing_name(zb_filing f)
     }
 }
 
-zb_filing zb_filing_status(bool filed, int64_t first_created_at, int year, int month)
+zb_filing zb_filing_status(bool filed, int64_t first_created_at, int64_t deadline)
 {
     if (!filed)
         return ZB_FILING_MISSING;
-    return first_created_at <= zb_period_deadline(year, month) ? ZB_FILING_ON_TIME : ZB_FILING_LATE;
+    return first_created_at <= deadline ? ZB_FILING_ON_TIME : ZB_FILING_LATE;
 }
 
 /* ------------------------------------------------------------ accidents */
@@ -198,10 +198,9 @@ void zb_accident_stats_of(const zb_accident_rev *revs, size_t n, int64_t now,
 }
 
 unsigned zb_monthly_clock_flags(int64_t created_at, int64_t received_at,
-                                bool created_before_previous, int year, int month)
+                                bool created_before_previous, int64_t deadline)
 {
     unsigned f = 0;
-    int64_t deadline = zb_period_deadline(year, month);
     if (received_at && created_at > add_sat(received_at, ZB_CLOCK_SLACK_S))
         f |= ZB_MCLOCK_CREATED_AFTER_RECEIVED;
     if (received_at && created_at <= deadline && received_at > deadline &&
@@ -213,11 +212,11 @@ unsigned zb_monthly_clock_flags(int64_t created_at, int64_t received_at,
 }
 
 zb_filing zb_filing_status_trusted(bool filed, int64_t first_created_at,
-                                   int64_t first_received_at, int year, int month)
+                                   int64_t first_received_at, int64_t deadline)
 {
     bool credible = !first_received_at ||
                     first_created_at <= add_sat(first_received_at, ZB_CLOCK_SLACK_S);
-    return zb_filing_status(filed, credible ? first_created_at : first_received_at, year, month);
+    return zb_filing_status(filed, credible ? first_created_at : first_received_at, deadline);
 }
 
 /* ------------------------------------------------------------ indicators */

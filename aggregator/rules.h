@@ -30,13 +30,16 @@ typedef enum { ZB_FILING_MISSING = 0, ZB_FILING_ON_TIME = 1, ZB_FILING_LATE = 2 
 /* "missing" / "on_time" / "late". */
 const char *zb_filing_name(zb_filing f);
 
-/* Timeliness of a county's monthly report for period (year, month).
- * first_created_at is the signed creation time (Unix s) of the FIRST
- * version filed for the period (lowest seq): a later correction does not
- * make an on-time report late, and a late report does not become on time
- * by being corrected. filed false -> ZB_FILING_MISSING.
- * On time <=> first_created_at <= zb_period_deadline(year, month). */
-zb_filing zb_filing_status(bool filed, int64_t first_created_at, int year, int month);
+/* Timeliness of a county's monthly report for a period whose deadline
+ * (Unix s, the last second still on time) is deadline: the period's
+ * deadline as the store holds it (astore.h zb_astore_deadline_get: moved
+ * by `zhibao-agg deadline`, or the default zb_period_deadline, the 5th
+ * 23:59:59 +08:00 of the next month). first_created_at is the signed
+ * creation time (Unix s) of the FIRST version filed for the period (lowest
+ * seq): a later correction does not make an on-time report late, and a
+ * late report does not become on time by being corrected. filed false ->
+ * ZB_FILING_MISSING. On time <=> first_created_at <= deadline. */
+zb_filing zb_filing_status(bool filed, int64_t first_created_at, int64_t deadline);
 
 /* ---- accidents: revisions, grade and flags ---- */
 
@@ -159,16 +162,17 @@ int zb_accident_window_days(int industry, int category);
 #define ZB_MCLOCK_CREATED_AFTER_RECEIVED      0x1u
 #define ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED 0x2u
 #define ZB_MCLOCK_CREATED_BEFORE_PREVIOUS     0x4u
-/* Flags of a monthly version for period (year, month) created and received
- * at those times; created_before_previous from the store's chain. The
- * names are the accident flags' ("created_after_received", ...). */
+/* Flags of a monthly version created and received at those times, for a
+ * period whose deadline is deadline (Unix s, as zb_filing_status);
+ * created_before_previous from the store's chain. The names are the
+ * accident flags' ("created_after_received", ...). */
 unsigned zb_monthly_clock_flags(int64_t created_at, int64_t received_at,
-                                bool created_before_previous, int year, int month);
+                                bool created_before_previous, int64_t deadline);
 /* Timeliness judged as zb_filing_status, but on received_at when the signed
  * time is not credible (created_after_received): never credited with a
  * time the county's own clock claims after the prefecture had the report. */
 zb_filing zb_filing_status_trusted(bool filed, int64_t first_created_at,
-                                   int64_t first_received_at, int year, int month);
+                                   int64_t first_received_at, int64_t deadline);
 
 /* ---- indicators ---- */
 

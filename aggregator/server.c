@@ -11,6 +11,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "dispatch.h"
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
@@ -36,6 +37,7 @@ typedef struct {
     size_t id_len;
     Zb__SyncMsg *msg;
     uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
+    uint64_t inbox_number;             /* a Hello's: downstream messages the node holds */
     char user_id[8];                   /* county the ZAP handler authenticated */
     int8_t *verdicts;                  /* a Batch's signature checks, done in parallel */
 } inbound;
@@ -64,10 +66,25 @@ typedef struct {
     uint64_t size;
 } sent_head;
 
+/* A county's node that said Hello, for downstream delivery: where it is
+ * and what it holds. One Deliver is in flight per county at a time. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint8_t id[ROUTING_ID_MAX];
+    size_t id_len;
+    uint64_t acked;     /* every number <= it is stored by the node */
+    uint64_t sent_upto; /* highest number sent (> acked: a Deliver in flight) */
+    int64_t sent_at;    /* ms, monotonic */
+    bool welcomed;      /* its Welcome went out: Delivers may follow */
+} live_county;
+
 typedef struct {
     zb_agg *agg;
     zb_zap *zap;
     void *sock;
+    live_county *live; /* across rounds */
+    size_t n_live, cap_live;
+    uint64_t down_gen; /* the store's down_gen at the last poll */
     sent_head *sent; /* across rounds; one per county that was acknowledged */
     size_t n_sent, cap_sent;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
@@ -80,11 +97,19 @@ typedef struct {
     size_t n_replies, cap_replies;
 } round_state;
 
-static void send_to(void *sock, const uint8_t *id, size_t id_len, const Zb__SyncMsg *m)
+static int send_to(void *sock, const uint8_t *id, size_t id_len, const Zb__SyncMsg *m)
 {
     int rc = zb_wire_send(sock, id, id_len, m);
     if (rc)
         ZB_DEBUG("ZB-AGG-SEND", "reply dropped: %s", zb_strerror(rc));
+    return rc;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Every transaction of the server thread begins here: beginning one may
@@ -240,6 +265,12 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
                "this key is not enrolled for this county");
         return ZB_OK;
     }
+    /* what the node holds of its messages is delivered */
+    uint64_t inbox = h->has_inbox_number ? h->inbox_number : 0;
+    int rc = zb_astore_down_delivered(zb_agg_store(rs->agg), txn, h->county, inbox,
+                                      (int64_t)time(NULL));
+    if (rc)
+        return rc;
     /* answered after the commit, with the county's state as committed */
     memcpy(c->reply_to, in->id, in->id_len);
     c->reply_len = in->id_len;
@@ -248,9 +279,160 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
         inbound to = *in;
         to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
         to.tree_size = h->has_tree_size ? h->tree_size : 0;
+        to.inbox_number = inbox;
         queue_reply(rs, &to, m);
     }
     return ZB_OK;
+}
+
+static live_county *live_find(round_state *rs, const char *county)
+{
+    for (size_t i = 0; i < rs->n_live; i++)
+        if (strcmp(rs->live[i].county, county) == 0)
+            return &rs->live[i];
+    return NULL;
+}
+
+/* The node of county is at routing id (a new Hello: a new session),
+ * holding every message up to inbox. */
+static void live_hello(round_state *rs, const char *county, const uint8_t *id, size_t id_len,
+                       uint64_t inbox)
+{
+    live_county *l = live_find(rs, county);
+    if (!l) {
+        if (rs->n_live == rs->cap_live) {
+            size_t cap = rs->cap_live ? 2 * rs->cap_live : 16;
+            live_county *p = realloc(rs->live, cap * sizeof *p);
+            if (!p)
+                return; /* delivered at the next Hello instead */
+            rs->live = p;
+            rs->cap_live = cap;
+        }
+        l = &rs->live[rs->n_live++];
+    }
+    memset(l, 0, sizeof *l);
+    snprintf(l->county, sizeof l->county, "%s", county);
+    memcpy(l->id, id, id_len);
+    l->id_len = id_len;
+    l->acked = l->sent_upto = inbox;
+    l->welcomed = true;
+}
+
+static void live_drop(round_state *rs, live_county *l)
+{
+    *l = rs->live[--rs->n_live];
+}
+
+/* A node says it stores every message up to number. */
+static int apply_deliver_ack(round_state *rs, MDB_txn *txn, const inbound *in,
+                             const Zb__DeliverAck *da)
+{
+    if (!speaks_for(in, da->county)) {
+        refuse(rs, txn, in, da->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "this connection is authenticated for another county");
+        return ZB_OK;
+    }
+    int rc = zb_astore_down_delivered(zb_agg_store(rs->agg), txn, da->county, da->number,
+                                      (int64_t)time(NULL));
+    if (rc)
+        return rc;
+    live_county *l = live_find(rs, da->county);
+    if (l && l->id_len == in->id_len && memcmp(l->id, in->id, in->id_len) == 0) {
+        if (da->number > l->acked)
+            l->acked = da->number;
+        if (l->sent_upto < l->acked)
+            l->sent_upto = l->acked;
+        if (l->sent_upto > l->acked && da->number < l->sent_upto)
+            l->sent_upto = l->acked; /* stopped short (a bad or missing message): resend */
+    }
+    return ZB_OK;
+}
+
+/* Collects the messages of one Deliver. */
+typedef struct {
+    Zb__SignedDownstream **msgs;
+    size_t n, bytes;
+    uint64_t next;
+} deliver_fill;
+
+static int fill_deliver(void *ctx, const zb_stored_down *m)
+{
+    deliver_fill *f = ctx;
+    if (m->number != f->next || f->n == ZB_DELIVER_MAX_MESSAGES ||
+        (f->n > 0 && f->bytes + m->len > ZB_DELIVER_MAX_BYTES))
+        return 1; /* full (or a hole, which cannot be: numbers have none) */
+    Zb__SignedDownstream *sd = zb__signed_downstream__unpack(NULL, m->len, m->msg);
+    if (!sd) {
+        ZB_ERR("ZB-AGG-DOWN", "county %s: stored message %" PRIu64 " is damaged", m->county,
+               m->number);
+        return 1;
+    }
+    f->msgs[f->n++] = sd;
+    f->bytes += m->len;
+    f->next++;
+    return 0;
+}
+
+/* Send l's node the messages after what it holds, unless a Deliver is in
+ * flight and not yet due for resending. */
+static void deliver_to(round_state *rs, MDB_txn *txn, live_county *l, int64_t now)
+{
+    if (!l->welcomed)
+        return;
+    zb_down_state st;
+    if (zb_astore_down_state(zb_agg_store(rs->agg), txn, l->county, &st) != 0 ||
+        st.last <= l->acked)
+        return;
+    if (l->sent_upto > l->acked && now - l->sent_at < ZB_DELIVER_RESEND_MS)
+        return;
+    Zb__SignedDownstream *msgs[ZB_DELIVER_MAX_MESSAGES];
+    deliver_fill f = {msgs, 0, 0, l->acked + 1};
+    int rc = zb_astore_downs(zb_agg_store(rs->agg), txn, l->county, l->acked + 1, fill_deliver, &f);
+    if (rc < 0)
+        ZB_ERR("ZB-AGG-DOWN", "county %s: cannot read its messages: %s", l->county,
+               zb_strerror(rc));
+    if (f.n > 0) {
+        Zb__Deliver d = ZB__DELIVER__INIT;
+        d.county = l->county;
+        d.messages = msgs;
+        d.n_messages = f.n;
+        d.last = st.last;
+        Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+        m.msg_case = ZB__SYNC_MSG__MSG_DELIVER;
+        m.deliver = &d;
+        if (send_to(rs->sock, l->id, l->id_len, &m) == 0) {
+            ZB_DEBUG("ZB-AGG-DELIVER", "county %s: messages %" PRIu64 "..%" PRIu64 " sent",
+                     l->county, l->acked + 1, l->acked + f.n);
+            l->sent_upto = l->acked + f.n;
+            l->sent_at = now;
+        } else {
+            live_drop(rs, l); /* gone: its next Hello brings it back */
+        }
+    }
+    for (size_t i = 0; i < f.n; i++)
+        zb__signed_downstream__free_unpacked(msgs[i], NULL);
+}
+
+/* Deliver to every connected node whatever waits for it: after a round
+ * (its DeliverAcks and Hellos), and on the poll timer, which also catches
+ * messages other processes stored (zhibao-agg review, notice ...). */
+static void deliver_all(round_state *rs, bool polled)
+{
+    if (rs->n_live == 0)
+        return;
+    MDB_txn *txn;
+    if (store_begin(rs->agg, rs->zap, true, &txn) != 0)
+        return;
+    int64_t now = mono_ms();
+    uint64_t gen = zb_astore_down_generation(zb_agg_store(rs->agg), txn);
+    bool due = !polled || gen != rs->down_gen;
+    for (size_t i = 0; !due && i < rs->n_live; i++)
+        due = rs->live[i].sent_upto > rs->live[i].acked &&
+              now - rs->live[i].sent_at >= ZB_DELIVER_RESEND_MS;
+    rs->down_gen = gen;
+    for (size_t i = rs->n_live; due && i-- > 0;)
+        deliver_to(rs, txn, &rs->live[i], now);
+    mdb_txn_abort(txn);
 }
 
 static int add_leaf(county_round *c, const uint8_t report_hash[ZB_SHA256_LEN], uint64_t log_index)
@@ -489,6 +671,11 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
     MDB_txn *txn;
     if (store_begin(rs->agg, rs->zap, true, &txn) != 0)
         return;
+    zb_down_state ds;
+    if (zb_astore_down_state(zb_agg_store(rs->agg), txn, w->county, &ds) == 0 && ds.last > 0) {
+        w->has_downstream_last = 1;
+        w->downstream_last = ds.last;
+    }
     Zb__SignedTreeHead *head = NULL;
     uint64_t size = 0;
     if (zb_tlog_latest_head(zb_agg_tlog(rs->agg), txn, &head) == 0) {
@@ -700,6 +887,9 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
         switch (in->msg->msg_case) {
         case ZB__SYNC_MSG__MSG_HELLO: rc = apply_hello(rs, txn, in, in->msg->hello); break;
         case ZB__SYNC_MSG__MSG_BATCH: rc = apply_batch(rs, txn, in, in->msg->batch, now); break;
+        case ZB__SYNC_MSG__MSG_DELIVER_ACK:
+            rc = apply_deliver_ack(rs, txn, in, in->msg->deliver_ack);
+            break;
         default:
             refuse(rs, txn, in, "", ZB__ERROR_CODE__BAD_MESSAGE, 0, 0,
                    "unexpected message type");
@@ -735,11 +925,15 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     }
     for (size_t i = 0; i < rs->n_replies; i++) {
         Zb__SyncMsg *m = rs->replies[i];
+        const inbound *to = &rs->reply_to[i];
         if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
-            finish_welcome(rs, &rs->reply_to[i], m->welcome);
-        send_to(rs->sock, rs->reply_to[i].id, rs->reply_to[i].id_len, m);
+            finish_welcome(rs, to, m->welcome);
+        if (send_to(rs->sock, to->id, to->id_len, m) == 0 &&
+            m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
+            live_hello(rs, m->welcome->county, to->id, to->id_len, to->inbox_number);
     }
     send_acks(rs, now);
+    deliver_all(rs, false);
     return ZB_OK;
 }
 
@@ -886,7 +1080,27 @@ static void count_refused(zb_agg *a, zb_zap *zap, uint64_t counted[ZB_CONN_KINDS
         mdb_txn_abort(txn);
 }
 
-int zb_server_run(zb_agg *a, const char *endpoint)
+/* serve --remind-days: at most once a minute, whether today's reminders
+ * are due (dispatch.h). Under the ZAP lock: the write may grow the map. */
+static void auto_remind(zb_agg *a, zb_zap *zap, const zb_server_opts *opts)
+{
+    bool ran = false;
+    zb_dispatched *sent = NULL;
+    size_t n = 0;
+    zb_zap_exclusive(zap, 1);
+    int rc = zb_dispatch_auto_remind(a, opts->remind_days, opts->n_remind_days,
+                                     (int64_t)time(NULL), &ran, &sent, &n);
+    zb_zap_exclusive(zap, 0);
+    if (rc)
+        ZB_ERR("ZB-AGG-REMIND", "automatic reminders not sent: %s (tried again in a minute)",
+               zb_strerror(rc));
+    else if (ran)
+        ZB_INFO("ZB-AGG-REMIND", "automatic reminders: %zu county(ies) without this month's "
+                "report reminded", n);
+    free(sent);
+}
+
+int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts)
 {
     void *ctx = zmq_ctx_new();
     if (!ctx)
@@ -941,6 +1155,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
                   {.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))}};
     drain urgent = {.msgs = calloc(ROUND_MAX_MSGS, sizeof(inbound))};
     drain *cur = &d[0], *next = &d[1];
+    int64_t last_deliver_poll = 0, last_remind_check = INT64_MIN / 2;
     int rc = d[0].msgs && d[1].msgs && urgent.msgs ? ZB_OK : ZB_ENOMEM;
     while (rc == 0 && !zb_server_stop) {
         /* wait only when nothing is ready to be written */
@@ -952,6 +1167,15 @@ int zb_server_run(zb_agg *a, const char *endpoint)
             break;
         }
         count_refused(a, zap, refused_counted);
+        int64_t tnow = mono_ms();
+        if (tnow - last_deliver_poll >= ZB_DELIVER_POLL_MS) {
+            last_deliver_poll = tnow;
+            deliver_all(&rs, true);
+        }
+        if (opts && opts->n_remind_days && tnow - last_remind_check >= 60000) {
+            last_remind_check = tnow;
+            auto_remind(a, zap, opts);
+        }
         drain_recv(sock, next);
         take_express(next, cur, &urgent);
         if (urgent.n) {
@@ -982,6 +1206,7 @@ int zb_server_run(zb_agg *a, const char *endpoint)
     pool_stop(&pool);
     round_reset(&rs);
     free(rs.sent);
+    free(rs.live);
     free(rs.counties);
     free(rs.replies);
     free(rs.reply_to);

@@ -26,6 +26,7 @@
 #define ZB_SERVER_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "agg.h"
 
@@ -38,10 +39,27 @@
 /* Set (to 1) from a signal handler to stop zb_server_run. */
 extern volatile sig_atomic_t zb_server_stop;
 
+/* Downstream delivery: messages per Deliver (and at most
+ * ZB_DELIVER_MAX_BYTES of them), how often the store is polled for
+ * messages other processes wrote (ms), and after how long a Deliver
+ * without its DeliverAck is sent again (ms). */
+#define ZB_DELIVER_MAX_MESSAGES 64
+#define ZB_DELIVER_MAX_BYTES (1u << 20)
+#define ZB_DELIVER_POLL_MS 500
+#define ZB_DELIVER_RESEND_MS 5000
+
+typedef struct {
+    /* serve --remind-days: days of the month (1..31) on which the
+     * missing-report reminders go out by themselves at 09:00 +08:00
+     * (dispatch.h zb_dispatch_auto_remind); none when n_remind_days is 0 */
+    const int *remind_days;
+    size_t n_remind_days;
+} zb_server_opts;
+
 /* Serve on endpoint (e.g. "tcp://0.0.0.0:7400") until zb_server_stop is
- * set. Returns 0, ZB_ENET (cannot listen, or the socket failed) or
- * ZB_ENOMEM; a failed round (store error) is answered with SERVER_ERROR
- * and logged, and serving goes on. */
-int zb_server_run(zb_agg *a, const char *endpoint);
+ * set; opts may be NULL (all defaults). Returns 0, ZB_ENET (cannot listen,
+ * or the socket failed) or ZB_ENOMEM; a failed round (store error) is
+ * answered with SERVER_ERROR and logged, and serving goes on. */
+int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts);
 
 #endif

@@ -441,6 +441,11 @@ static int cmd_sync(const args *a)
                 src == 0 ? st.stored - st.acked : 0, stats.server_errors);
         return EXIT_PENDING;
     }
+    if (rc == ZB_SYNC_PENDING && src == 0 && st.stored == st.acked) {
+        fprintf(stderr, "sync: timed out: no report pending, but the prefecture's messages "
+                "could not be fetched (aggregator unreachable?)\n");
+        return EXIT_PENDING;
+    }
     if (rc == ZB_SYNC_PENDING) {
         fprintf(stderr,
                 "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",

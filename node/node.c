@@ -80,7 +80,8 @@ static int node_commit(zb_node *n, MDB_txn *txn)
 static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
 
 static const char *const node_dbs[NODE_DB_COUNT] = {
-    "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs"};
+    "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs",
+    "inbox", "reviews", "deadlines"};
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
@@ -275,6 +276,15 @@ int zb_node_open(zb_node **out, const char *dir, bool readonly)
         return ZB_ENOMEM;
     }
     int rc = zb_store_open(&n->store, dir, node_dbs, NODE_DB_COUNT, 0, false, readonly);
+    if (rc == ZB_ENOTFOUND && readonly && access(dir, W_OK) == 0) {
+        /* a store of an older release, without the newer databases: a
+         * writable open creates them (nothing else changes) */
+        zb_store *up = NULL;
+        if (zb_store_open(&up, dir, node_dbs, NODE_DB_COUNT, 0, false, false) == 0) {
+            zb_store_close(&up);
+            rc = zb_store_open(&n->store, dir, node_dbs, NODE_DB_COUNT, 0, false, readonly);
+        }
+    }
     if (rc)
         goto fail;
     MDB_txn *txn;
@@ -318,6 +328,8 @@ void zb_node_close(zb_node **np)
 }
 
 zb_store *zb_node_store(zb_node *n) { return n->store; }
+const char *zb_node_county_(const zb_node *n) { return n->county; }
+int zb_node_commit_(zb_node *n, MDB_txn *txn) { return node_commit(n, txn); }
 const zb_identity *zb_node_identity(const zb_node *n) { return n->has_identity ? &n->id : NULL; }
 const uint8_t *zb_node_aggregator_key(const zb_node *n) { return n->agg_key; }
 
@@ -338,6 +350,7 @@ int zb_node_get_status(zb_node *n, zb_node_status *st)
     st->receipts = zb_node_receipted_seq(n, txn);
     st->tree_size = zb_node_tree_size(n, txn);
     (void)zb_store_get_u64(txn, meta, "server_errors", &st->server_errors, 0);
+    (void)zb_store_get_u64(txn, meta, "inbox_last", &st->inbox, 0);
     mdb_txn_abort(txn);
     return ZB_OK;
 }
@@ -1029,6 +1042,12 @@ static int visit_report(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_va
                           .envelope_len = v->mv_size, .sync = ZB_NODE_PENDING};
     if (w->flags & ZB_NODE_WITH_SYNC_STATE)
         fill_sync_state(n, txn, w->acked, &rep);
+    if (w->flags & ZB_NODE_WITH_REVIEW) {
+        MDB_val rv;
+        if (mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REVIEWS), (MDB_val *)k, &rv) == 0 &&
+            rv.mv_size >= 1)
+            rep.review = ((const uint8_t *)rv.mv_data)[0];
+    }
     return w->fn(w->ctx, &rep);
 }
 
@@ -1066,8 +1085,8 @@ int zb_node_get_report(zb_node *n, uint64_t seq, unsigned flags, zb_node_report_
     MDB_val k = {8, key}, v;
     rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v));
     if (rc == 0) {
-        report_walk w = {.flags = flags & ZB_NODE_WITH_SYNC_STATE, .acked = acked_in(n, txn),
-                         .fn = fn, .ctx = ctx};
+        report_walk w = {.flags = flags & (ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW),
+                         .acked = acked_in(n, txn), .fn = fn, .ctx = ctx};
         rc = visit_report(n, txn, &k, &v, &w);
     }
     mdb_txn_abort(txn);

@@ -14,7 +14,15 @@
  *              the first one on trust, every later one only with a verified
  *              consistency proof from an earlier accepted one
  *   head_proofs tree size (u64 BE) -> packed ConsistencyProof that admitted it
- *   (meta also counts server_errors: SERVER_ERROR refusals, kept across runs)
+ *   inbox      number (u64 BE) -> flags (u8: 1 = read) || packed
+ *              SignedDownstream: the prefecture's messages, verified before
+ *              they were stored, numbers 1..inbox_last with no gap
+ *   reviews    seq (u64 BE) -> decision (u8) || message number (u64 BE): the
+ *              latest review of a report
+ *   deadlines  "YYYY-MM" -> deadline (i64 BE) || offset minutes (i32 BE): a
+ *              period's deadline as the prefecture moved it
+ *   (meta also counts server_errors: SERVER_ERROR refusals, kept across
+ *   runs; and holds inbox_last)
  * and sync.lock, flock'ed by the one running `sync` (its pid inside).
  * Submitting is one write transaction: a report is stored whole or not at all.
  *
@@ -35,7 +43,8 @@
 #include "zhibao.pb-c.h"
 
 enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_DB_PERIODS,
-       NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_COUNT };
+       NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_INBOX, NODE_DB_REVIEWS, NODE_DB_DEADLINES,
+       NODE_DB_COUNT };
 
 typedef struct zb_node zb_node;
 
@@ -49,6 +58,7 @@ typedef struct {
     uint64_t receipts; /* reports 1..receipts covered by verified receipts */
     uint64_t tree_size; /* size of the newest accepted tree head (0: none) */
     uint64_t server_errors; /* SERVER_ERROR refusals met by every sync so far */
+    uint64_t inbox; /* downstream messages 1..inbox stored */
 } zb_node_status;
 
 /* Create a node in dir (created if absent; refuses ZB_EEXIST when a node
@@ -129,6 +139,8 @@ typedef struct {
     size_t envelope_len;
     zb_node_sync_state sync; /* with ZB_NODE_WITH_SYNC_STATE; else ZB_NODE_PENDING */
     int64_t received_at;     /* ZB_NODE_RECEIPTED: the receipt's receive time (Unix s); else 0 */
+    int review;              /* with ZB_NODE_WITH_REVIEW: the latest review's
+                                Zb__ReviewDecision, 0 when none; else 0 */
 } zb_node_report;
 
 /* A walk's callback: 0 goes on; any other value stops the walk, which then
@@ -146,6 +158,8 @@ enum {
      * verifies the receipt covering it (a batch root over that receipt's
      * reports, per report: for listings, not for bulk work) */
     ZB_NODE_WITH_SYNC_STATE = 1u << 1,
+    /* fill review: the prefecture's latest decision on the report */
+    ZB_NODE_WITH_REVIEW = 1u << 2,
 };
 
 /* Call fn for every stored report with seq >= from_seq, in seq order, in
@@ -155,7 +169,8 @@ enum {
 int zb_node_each_report(zb_node *n, uint64_t from_seq, unsigned flags, zb_node_report_fn fn,
                         void *ctx);
 
-/* Call fn once for the stored report seq (flags: 0 or ZB_NODE_WITH_SYNC_STATE).
+/* Call fn once for the stored report seq (flags: 0, ZB_NODE_WITH_SYNC_STATE,
+ * ZB_NODE_WITH_REVIEW).
  * Returns what fn returned, ZB_ENOTFOUND (no report seq here) or ZB_ESTORE. */
 int zb_node_get_report(zb_node *n, uint64_t seq, unsigned flags, zb_node_report_fn fn,
                        void *ctx);
@@ -222,5 +237,54 @@ uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn);
 /* Find the stored receipt covering seq: copies it (malloc'd) to *buf.
  * ZB_ENOTFOUND when none. */
 int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, size_t *len);
+
+/* ---- the prefecture's messages (inbox.c; downstream.h) */
+
+/* Store the messages of one Deliver: each is verified (zb_down_open_signed
+ * with the aggregator key given at init, addressed to this county); those
+ * numbered inbox_last + 1, + 2 ... are stored in order, with the reviews
+ * and deadlines they carry, in one transaction, committed before this
+ * returns. Numbers already held are skipped (a resend); the first message
+ * that does not verify or does not follow stops the walk there (logged
+ * ZB-SYNC-DOWN: the aggregator sends it again from inbox_last + 1).
+ * *inbox_last gets what is now held: what the DeliverAck says.
+ * Errors: store errors (nothing stored), ZB_ENOSPC, ZB_ENOMEM. */
+int zb_node_store_downstream(zb_node *n, Zb__SignedDownstream *const *msgs, size_t count,
+                             uint64_t *inbox_last);
+
+/* One stored message, as zb_node_each_inbox hands it out. */
+typedef struct {
+    uint64_t number;
+    bool read;
+    int verify;                /* 0, or what zb_down_open gave now (ZB_EBADSIG, ...) */
+    const Zb__Downstream *msg; /* decoded when verify is 0 (else NULL): borrowed for the call */
+} zb_node_inbox_msg;
+
+/* Same contract as zb_node_report_fn. */
+typedef int (*zb_node_inbox_fn)(void *ctx, const zb_node_inbox_msg *m);
+
+/* Every stored message in number order (only the unread ones with
+ * unread_only), each verified again against the aggregator key. Returns
+ * 0, fn's non-zero value, or ZB_ESTORE. */
+int zb_node_each_inbox(zb_node *n, bool unread_only, zb_node_inbox_fn fn, void *ctx);
+
+/* Mark message number read (local only; idempotent). ZB_ENOTFOUND when
+ * there is none; store errors. */
+int zb_node_inbox_mark_read(zb_node *n, uint64_t number);
+
+/* Messages held (1..*last) and how many of them are unread. */
+int zb_node_inbox_counts(zb_node *n, uint64_t *last, uint64_t *unread);
+
+/* The deadline this county files for next at now: of the periods from
+ * three months back to the current one, those not filed yet whose deadline
+ * (moved by the prefecture, or the default 5th 23:59:59 +08:00 of the next
+ * month) is still ahead, the earliest. period gets "YYYY-MM". 0 or
+ * ZB_ESTORE. */
+int zb_node_next_deadline(zb_node *n, int64_t now, char period[8], int64_t *deadline,
+                          int32_t *offset_min);
+
+/* ---- for the node module's own files */
+const char *zb_node_county_(const zb_node *n);
+int zb_node_commit_(zb_node *n, MDB_txn *txn);
 
 #endif

@@ -80,6 +80,7 @@ typedef struct {
     int64_t key_fail_since; /* ms: first failed handshake of a run of them (0: none) */
     int key_fails;          /* failed handshakes in that run */
     int64_t key_logged_at;  /* ms: last ZB-SYNC-KEY line (0: none in this run) */
+    uint64_t down_last;     /* highest downstream number the aggregator said it holds */
     uint64_t server_errors; /* SERVER_ERROR refusals in this run */
     int64_t server_error_logged_at; /* ms: last line about them (0: none) */
 } sync_state;
@@ -113,6 +114,8 @@ static int send_hello(sync_state *s)
         h.receipted_seq = st.receipts;
         h.has_tree_size = 1;
         h.tree_size = st.tree_size;
+        h.has_inbox_number = 1;
+        h.inbox_number = st.inbox;
     }
     Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
     m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
@@ -134,6 +137,36 @@ static uint64_t receipted_seq(sync_state *s)
 {
     zb_node_status st;
     return zb_node_get_status(s->node, &st) == 0 ? st.receipts : 0;
+}
+
+/* Every message the aggregator said it holds for us is stored here. */
+static bool inbox_complete(sync_state *s)
+{
+    zb_node_status st;
+    return zb_node_get_status(s->node, &st) == 0 && st.inbox >= s->down_last;
+}
+
+/* Store a Deliver's messages (verified first), then say what we hold. */
+static int take_delivery(sync_state *s, const Zb__Deliver *d)
+{
+    if (d->last > s->down_last)
+        s->down_last = d->last;
+    uint64_t held = 0;
+    int rc = zb_node_store_downstream(s->node, d->messages, d->n_messages, &held);
+    if (rc) {
+        /* not acknowledged: the aggregator sends them again */
+        ZB_ERR("ZB-SYNC-INBOX", "county %s: cannot store the prefecture's messages: %s",
+               s->county, zb_strerror(rc));
+        return rc == ZB_ENOMEM ? rc : ZB_OK;
+    }
+    Zb__DeliverAck da = ZB__DELIVER_ACK__INIT;
+    da.county = s->county;
+    da.number = held;
+    Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+    m.msg_case = ZB__SYNC_MSG__MSG_DELIVER_ACK;
+    m.deliver_ack = &da;
+    rc = zb_wire_send(s->sock, NULL, 0, &m);
+    return rc == ZB_ETIMEOUT ? ZB_OK : rc; /* lost: resent after a while, or at the next Hello */
 }
 
 /* The envelopes of one batch, collected by zb_node_each_report. */
@@ -236,6 +269,7 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
             return rc;
         s->acked = agg;
         s->next = agg + 1;
+        s->down_last = w->has_downstream_last ? w->downstream_last : 0;
         s->max_batch = w->max_batch ? w->max_batch : 1;
         if (s->max_batch > ZB_BATCH_MAX_ENVELOPES)
             s->max_batch = ZB_BATCH_MAX_ENVELOPES;
@@ -260,6 +294,10 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
             s->next = s->acked + 1;
         return ZB_OK;
     }
+    case ZB__SYNC_MSG__MSG_DELIVER:
+        if (strcmp(m->deliver->county, s->county) != 0)
+            return ZB_OK;
+        return take_delivery(s, m->deliver);
     case ZB__SYNC_MSG__MSG_REFUSAL: {
         const Zb__Refusal *r = m->refusal;
         if (r->code == ZB__ERROR_CODE__SEQ_GAP) {
@@ -436,7 +474,7 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
     if (s->streaming && s->acked >= s->stored && now - s->last_receipt_check >= RECEIPT_CHECK_MS) {
         s->last_receipt_check = now;
         if (receipted_seq(s) >= s->stored) {
-            if (opts->once) {
+            if (opts->once && inbox_complete(s)) {
                 *result = ZB_SYNC_DONE;
                 return false;
             }
@@ -454,8 +492,12 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
         }
     }
     if (opts->once && now >= s->deadline) {
-        ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",
-                s->county, s->stored - s->acked);
+        if (s->stored > s->acked)
+            ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: %" PRIu64 " report(s) not acknowledged",
+                    s->county, s->stored - s->acked);
+        else
+            ZB_WARN("ZB-SYNC-TIMEOUT", "county %s: the prefecture's messages could not all be "
+                    "fetched", s->county);
         *result = ZB_SYNC_PENDING;
         return false;
     }
@@ -626,11 +668,11 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
     int rc = zb_node_get_status(n, &st);
     if (rc)
         return rc;
-    if (opts->once && st.acked == st.stored && st.receipts == st.stored) {
+    if (opts->once && st.acked == st.stored && st.receipts == st.stored)
+        /* still said Hello: the prefecture may have messages for us */
         ZB_INFO("ZB-SYNC-NOTHING", "county %s: all %" PRIu64 " report(s) acknowledged and "
-                "receipted: nothing to send", st.county, st.stored);
-        return ZB_SYNC_DONE;
-    }
+                "receipted: nothing to send; asking for the prefecture's messages", st.county,
+                st.stored);
     sync_state s;
     rc = sync_setup(&s, n, opts, &st);
     if (rc == ZB_OK)

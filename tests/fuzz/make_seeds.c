@@ -2,7 +2,8 @@
  * make_seeds.c - writes the binary seeds of the checked-in corpus: real
  * signed envelopes of the three deploy/examples reports, the SyncMsg frames
  * that carry them (receipts with a signed log head and real inclusion and
- * consistency proofs), and Merkle proofs over the RFC 6962 test leaves.
+ * consistency proofs), Merkle proofs over the RFC 6962 test leaves, and one
+ * downstream message of each kind, sealed and as its bare Downstream.
  * Keys are derived from fixed seeds, so a rerun rewrites the same bytes.
  * Not a fuzz target; built only in the fuzz build and run by hand:
  *   ./build-fuzz/tests/fuzz/make_seeds . tests/fuzz/corpus
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "crypto.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "merkle.h"
 #include "report.h"
@@ -240,6 +242,76 @@ static void merkle_seeds(const char *corpus)
     write_seed(corpus, "fuzz_merkle_verify", "tree-200-leaf-150-from-100", gen2, sizeof gen2);
 }
 
+/* fuzz_downstream: each kind of downstream message sealed by agg (what
+ * zb_down_open reads) and as its bare Downstream bytes (what the target
+ * signs itself to reach the strict decoding and the content rules). */
+static void downstream_seeds(const char *corpus, const zb_identity *agg)
+{
+    Zb__Review review = ZB__REVIEW__INIT;
+    review.seq = 1;
+    review.decision = ZB__REVIEW_DECISION__RETURNED;
+    review.comment = (char *)"第3项整改进度数据有误，请核实后重新报送。";
+    review.reviewer = (char *)"王科长";
+    Zb__Reminder missing = ZB__REMINDER__INIT;
+    missing.kind = ZB__REMINDER_KIND__MONTHLY_MISSING;
+    missing.period = (char *)"2026-10";
+    missing.has_due_at = 1;
+    missing.due_at = CREATED_AT;
+    Zb__Reminder overdue = ZB__REMINDER__INIT;
+    overdue.kind = ZB__REMINDER_KIND__SUPPLEMENT_OVERDUE;
+    overdue.accident_id = (char *)"YJ-2026-0042";
+    overdue.has_due_at = 1;
+    overdue.due_at = CREATED_AT;
+    Zb__Time at = ZB__TIME__INIT;
+    at.unix = CREATED_AT + 3 * 86400; /* moved from the 5th to the 8th */
+    at.offset_min = 480;
+    Zb__Deadline deadline = ZB__DEADLINE__INIT;
+    deadline.period = (char *)"2026-10";
+    deadline.deadline = &at;
+    Zb__Notice notice = ZB__NOTICE__INIT;
+    notice.title = (char *)"关于元旦假期值班的通知";
+    notice.text = (char *)"请各县（市）安委办做好值班安排。";
+
+    static const char *const names[] = {"review", "reminder-missing", "reminder-overdue",
+                                        "deadline", "notice"};
+    for (int i = 0; i < 5; i++) {
+        Zb__Downstream d = ZB__DOWNSTREAM__INIT;
+        d.version = ZB_DOWN_VERSION;
+        d.county = (char *)COUNTY;
+        d.number = (uint64_t)i + 1;
+        d.created_at = CREATED_AT + 60 * i;
+        d.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+        switch (i) {
+        case 0: d.body_case = ZB__DOWNSTREAM__BODY_REVIEW, d.review = &review; break;
+        case 1: d.body_case = ZB__DOWNSTREAM__BODY_REMINDER, d.reminder = &missing; break;
+        case 2: d.body_case = ZB__DOWNSTREAM__BODY_REMINDER, d.reminder = &overdue; break;
+        case 3: d.body_case = ZB__DOWNSTREAM__BODY_DEADLINE, d.deadline = &deadline; break;
+        default: d.body_case = ZB__DOWNSTREAM__BODY_NOTICE, d.notice = &notice; break;
+        }
+        zb_problems problems = {0};
+        zb_down_validate(&d, &problems);
+        if (problems.n)
+            die(problems.lines[0]);
+        uint8_t *sealed;
+        size_t len;
+        if (zb_down_seal(&d, agg, &sealed, &len) != 0)
+            die("zb_down_seal");
+        if (zb_down_open(sealed, len, agg->pk, NULL) != 0)
+            die("a seed downstream message does not open");
+        char name[64];
+        snprintf(name, sizeof name, "signed-%s", names[i]);
+        write_seed(corpus, "fuzz_downstream", name, sealed, len);
+        free(sealed);
+        uint8_t bare[1024];
+        len = zb__downstream__get_packed_size(&d);
+        if (len > sizeof bare)
+            die("a seed downstream message is too big");
+        zb__downstream__pack(&d, bare);
+        snprintf(name, sizeof name, "downstream-%s", names[i]);
+        write_seed(corpus, "fuzz_downstream", name, bare, len);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -384,6 +456,7 @@ int main(int argc, char **argv)
         free(env_bytes[i]);
     }
     merkle_seeds(corpus);
+    downstream_seeds(corpus, &agg);
     zb_identity_wipe(&node);
     zb_identity_wipe(&agg);
     return 0;

@@ -9,6 +9,11 @@
  * The audit module is linked as the zb_audit library and tested through
  * audit.h alone; its streaming Merkle root is checked against
  * zb_merkle_root_of_leaves through zb_audit_opts.prefix_size.
+ *
+ * Bundles with the prefecture's downstream messages among the log's leaves
+ * (version 2) are written here record by record, with a tree head and end
+ * hash over exactly the leaves given: each broken rule is then the one
+ * finding of its bundle.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +32,7 @@
 #include "audit.h"
 #include "bundle.pb-c.h"
 #include "crypto.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "err.h"
 #include "export.h"
@@ -35,6 +41,7 @@
 #include "tlog.h"
 
 #define COUNTY "222401"
+#define COUNTY2 "222402"
 #define N_REPORTS 5
 
 typedef struct {
@@ -537,6 +544,547 @@ static void test_bundle_head_before_entry(void **state)
     free(b);
 }
 
+/* ------------------------------------------------------------ downstream leaves */
+
+#define DOWN_T0 INT64_C(1764000000) /* the first leaf's time; one leaf a minute after */
+
+/* The keys of a hand-written bundle: the aggregator's, and the two
+ * counties' (COUNTY: F.node, enrolled by setup; COUNTY2: one more). */
+static zb_identity down_agg, down_node2;
+
+static void down_keys(void)
+{
+    static bool made;
+    if (made)
+        return;
+    zb_identity_generate(&down_agg);
+    zb_identity_generate(&down_node2);
+    made = true;
+}
+
+/* One log leaf as it goes into a bundle: entry bytes (owned) and received_at. */
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    int64_t received_at;
+} leaf;
+
+typedef struct {
+    leaf l[16];
+    size_t n;
+    uint64_t seq;                  /* COUNTY's reports so far */
+    uint8_t prev[ZB_SHA256_LEN];   /* ... and the hash of its last one */
+} log_build;
+
+static void log_free(log_build *lb)
+{
+    for (size_t i = 0; i < lb->n; i++)
+        free(lb->l[i].bytes);
+    lb->n = 0;
+}
+
+static void log_push(log_build *lb, uint8_t *bytes, size_t len, int64_t received_at)
+{
+    assert_true(lb->n < sizeof lb->l / sizeof lb->l[0]);
+    lb->l[lb->n++] = (leaf){bytes, len, received_at};
+}
+
+/* COUNTY's next report, chained. */
+static void log_report(log_build *lb)
+{
+    size_t len;
+    uint8_t *e = seal_monthly(&F.node, ++lb->seq, lb->prev, "2025-10", &len);
+    Zb__Envelope *env = zb__envelope__unpack(NULL, len, e);
+    assert_non_null(env);
+    zb_report_hash(env->report.data, env->report.len, lb->prev);
+    zb__envelope__free_unpacked(env, NULL);
+    log_push(lb, e, len, DOWN_T0 + 60 * (int64_t)lb->n);
+}
+
+/* A downstream message with every field in place; one body set by the
+ * caller through the members below. */
+typedef struct {
+    Zb__Downstream d;
+    Zb__Review review;
+    Zb__Reminder reminder;
+    Zb__Deadline deadline;
+    Zb__Time deadline_at;
+    Zb__Notice notice;
+} down_msg;
+
+static void down_init(down_msg *m, const char *county, uint64_t number, int64_t created_at)
+{
+    memset(m, 0, sizeof *m);
+    m->d = (Zb__Downstream)ZB__DOWNSTREAM__INIT;
+    m->review = (Zb__Review)ZB__REVIEW__INIT;
+    m->reminder = (Zb__Reminder)ZB__REMINDER__INIT;
+    m->deadline = (Zb__Deadline)ZB__DEADLINE__INIT;
+    m->deadline_at = (Zb__Time)ZB__TIME__INIT;
+    m->notice = (Zb__Notice)ZB__NOTICE__INIT;
+    m->d.version = ZB_DOWN_VERSION;
+    m->d.county = (char *)county;
+    m->d.number = number;
+    m->d.created_at = created_at;
+    m->d.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, down_agg.pk};
+}
+
+static void down_review(down_msg *m, uint64_t seq, Zb__ReviewDecision decision,
+                        const char *comment)
+{
+    m->review.seq = seq;
+    m->review.decision = decision;
+    m->review.comment = (char *)comment;
+    m->review.reviewer = (char *)"王科长";
+    m->d.body_case = ZB__DOWNSTREAM__BODY_REVIEW;
+    m->d.review = &m->review;
+}
+
+static void down_reminder(down_msg *m, const char *period)
+{
+    m->reminder.kind = ZB__REMINDER_KIND__MONTHLY_MISSING;
+    m->reminder.period = (char *)period;
+    m->reminder.has_due_at = 1;
+    m->reminder.due_at = 1762358399; /* 2025-11-05T23:59:59+08:00 */
+    m->d.body_case = ZB__DOWNSTREAM__BODY_REMINDER;
+    m->d.reminder = &m->reminder;
+}
+
+static void down_deadline(down_msg *m, const char *period, int64_t at)
+{
+    m->deadline.period = (char *)period;
+    m->deadline_at.unix = at;
+    m->deadline_at.offset_min = 480;
+    m->deadline.deadline = &m->deadline_at;
+    m->d.body_case = ZB__DOWNSTREAM__BODY_DEADLINE;
+    m->d.deadline = &m->deadline;
+}
+
+static void down_notice(down_msg *m, const char *title, const char *text)
+{
+    m->notice.title = (char *)title;
+    m->notice.text = (char *)text;
+    m->d.body_case = ZB__DOWNSTREAM__BODY_NOTICE;
+    m->d.notice = &m->notice;
+}
+
+/* Seal m with signer and append it, received at its created_at. */
+static void log_down(log_build *lb, const down_msg *m, const zb_identity *signer)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_down_seal(&m->d, signer, &buf, &len), ZB_OK);
+    assert_true(zb_down_is_leaf(buf, len));
+    log_push(lb, buf, len, m->d.created_at);
+}
+
+/* The time the next leaf gets. */
+static int64_t log_now(const log_build *lb)
+{
+    return DOWN_T0 + 60 * (int64_t)lb->n;
+}
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t records;
+} bundle_w;
+
+static void bw_record(bundle_w *w, const Zb__BundleRecord *rec)
+{
+    size_t rl = zb__bundle_record__get_packed_size(rec);
+    if (w->len + 4 + rl > w->cap) {
+        w->cap = 2 * (w->len + 4 + rl);
+        w->buf = realloc(w->buf, w->cap);
+        assert_non_null(w->buf);
+    }
+    for (int b = 0; b < 4; b++)
+        w->buf[w->len + (size_t)b] = (uint8_t)(rl >> (24 - 8 * b));
+    zb__bundle_record__pack(rec, w->buf + w->len + 4);
+    w->len += 4 + rl;
+    w->records++;
+}
+
+/* A whole bundle (docs/bundle.md) of the given version over lb's leaves:
+ * header, COUNTY and COUNTY2 with one key each, the entries, a tree head
+ * signed by the aggregator over exactly those leaves, the end record. */
+static uint8_t *bundle_of(const log_build *lb, uint32_t version, size_t *len)
+{
+    bundle_w w = {0};
+    w.cap = 4096;
+    w.buf = malloc(w.cap);
+    assert_non_null(w.buf);
+    w.len = strlen(ZB_AUDIT_BUNDLE_MAGIC);
+    memcpy(w.buf, ZB_AUDIT_BUNDLE_MAGIC, w.len);
+
+    Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+    Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
+    h.version = version;
+    h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, down_agg.pk};
+    h.created_at = DOWN_T0 + 86400;
+    h.county_count = 2;
+    h.entry_count = lb->n;
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_HEADER;
+    rec.header = &h;
+    bw_record(&w, &rec);
+
+    const char *codes[2] = {COUNTY, COUNTY2};
+    const zb_identity *keys[2] = {&F.node, &down_node2};
+    for (int i = 0; i < 2; i++) {
+        Zb__KeyEpoch ep = ZB__KEY_EPOCH__INIT;
+        ep.key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)keys[i]->pk};
+        ep.enrolled_at = DOWN_T0 - 86400;
+        ep.first_seq = 1;
+        Zb__KeyEpoch *eps[1] = {&ep};
+        Zb__BundleCounty c = ZB__BUNDLE_COUNTY__INIT;
+        c.code = (char *)codes[i];
+        c.epochs = eps;
+        c.n_epochs = 1;
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_COUNTY;
+        rec.county = &c;
+        bw_record(&w, &rec);
+    }
+
+    uint8_t(*hashes)[ZB_HASH_LEN] = calloc(lb->n ? lb->n : 1, ZB_HASH_LEN);
+    assert_non_null(hashes);
+    int64_t latest = 0;
+    for (size_t i = 0; i < lb->n; i++) {
+        Zb__BundleEntry e = ZB__BUNDLE_ENTRY__INIT;
+        e.log_index = i;
+        e.received_at = lb->l[i].received_at;
+        e.envelope = (ProtobufCBinaryData){lb->l[i].len, lb->l[i].bytes};
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
+        rec.entry = &e;
+        bw_record(&w, &rec);
+        zb_envelope_leaf_hash(lb->l[i].bytes, lb->l[i].len, hashes[i]);
+        latest = lb->l[i].received_at > latest ? lb->l[i].received_at : latest;
+    }
+
+    uint8_t root[ZB_HASH_LEN], th_buf[256], sig[ZB_SIG_LEN];
+    zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes, lb->n, root);
+    free(hashes);
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = lb->n;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    th.timestamp = latest;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, down_agg.pk};
+    size_t th_len = zb__tree_head__get_packed_size(&th);
+    assert_true(th_len <= sizeof th_buf);
+    zb__tree_head__pack(&th, th_buf);
+    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, th_buf, th_len, &down_agg, sig), ZB_OK);
+    Zb__SignedTreeHead sth = ZB__SIGNED_TREE_HEAD__INIT;
+    sth.tree_head = (ProtobufCBinaryData){th_len, th_buf};
+    sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_TREE_HEAD;
+    rec.tree_head = &sth;
+    bw_record(&w, &rec);
+
+    uint8_t digest[ZB_SHA256_LEN];
+    zb_sha256(w.buf, w.len, digest);
+    Zb__BundleEnd end = ZB__BUNDLE_END__INIT;
+    end.record_count = w.records;
+    end.sha256 = (ProtobufCBinaryData){ZB_SHA256_LEN, digest};
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_END;
+    rec.end = &end;
+    bw_record(&w, &rec);
+    *len = w.len;
+    return w.buf;
+}
+
+/* Verify lb as a bundle of version; the findings in f. */
+static long verify_log(const log_build *lb, uint32_t version, findings *f, zb_audit_summary *s)
+{
+    size_t len;
+    uint8_t *b = bundle_of(lb, version, &len);
+    long n = verify_bytes(b, len, f, s);
+    free(b);
+    return n;
+}
+
+/* lb as a bundle has exactly one finding, want. */
+static void expect_one_finding(const log_build *lb, uint32_t version, const char *want)
+{
+    findings f = {0};
+    zb_audit_summary s;
+    long n = verify_log(lb, version, &f, &s);
+    if (n != 1 || strcmp(f.lines[0], want) != 0)
+        for (size_t i = 0; i < f.n && i < 16; i++)
+            print_message("finding: %s\n", f.lines[i]);
+    assert_int_equal(n, 1);
+    assert_string_equal(f.lines[0], want);
+}
+
+/* The loop of issue 12 in one log: reports, a return with a Chinese
+ * comment, a later acceptance, reminders, a moved deadline, notices to
+ * both counties; numbers per county interleaved in log order. */
+static void clean_log(log_build *lb)
+{
+    memset(lb, 0, sizeof *lb);
+    down_keys();
+    down_msg m;
+    log_report(lb);                                    /* 0: COUNTY seq 1 */
+    log_report(lb);                                    /* 1: seq 2 */
+    down_init(&m, COUNTY, 1, log_now(lb));             /* 2: return seq 1 */
+    down_review(&m, 1, ZB__REVIEW_DECISION__RETURNED, "第3项整改进度数据有误，请核实后重新报送。");
+    log_down(lb, &m, &down_agg);
+    down_init(&m, COUNTY2, 1, log_now(lb));            /* 3: COUNTY2's first */
+    down_reminder(&m, "2025-10");
+    log_down(lb, &m, &down_agg);
+    log_report(lb);                                    /* 4: seq 3, the new version */
+    down_init(&m, COUNTY, 2, log_now(lb));             /* 5: accept seq 3 */
+    down_review(&m, 3, ZB__REVIEW_DECISION__ACCEPTED, NULL);
+    log_down(lb, &m, &down_agg);
+    down_init(&m, COUNTY, 3, log_now(lb));             /* 6 */
+    down_deadline(&m, "2025-11", 1765209599); /* 2025-12-08T23:59:59+08:00 */
+    log_down(lb, &m, &down_agg);
+    down_init(&m, COUNTY2, 2, log_now(lb));            /* 7 */
+    down_notice(&m, "关于元旦假期值班的通知", "请各县（市）安委办做好值班安排。");
+    log_down(lb, &m, &down_agg);
+    down_init(&m, COUNTY, 4, log_now(lb));             /* 8 */
+    down_notice(&m, "关于元旦假期值班的通知", "请各县（市）安委办做好值班安排。");
+    log_down(lb, &m, &down_agg);
+}
+
+static void test_downstream_clean(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    findings f = {0};
+    zb_audit_summary s;
+    long n = verify_log(&lb, 2, &f, &s);
+    if (n)
+        fail_msg("finding: %s", f.lines[0]);
+    assert_true(s.head_ok);
+    assert_int_equal(s.entries, 9);
+    assert_int_equal(s.head.size, 9);
+    assert_int_equal(s.reports, 3);
+    assert_int_equal(s.downstream, 6);
+    assert_int_equal(s.reviews, 2);
+    assert_int_equal(s.reminders, 1);
+    assert_int_equal(s.deadlines, 1);
+    assert_int_equal(s.notices, 2);
+    /* pinned: the same key holds; another key is the header's one finding */
+    size_t len;
+    uint8_t *b = bundle_of(&lb, 2, &len);
+    FILE *fp = fmemopen(b, len, "rb");
+    assert_non_null(fp);
+    zb_audit_opts o = {.pinned_key = down_agg.pk};
+    findings f2 = {0};
+    assert_int_equal(zb_audit_verify(fp, &o, collect, &f2, &s), 0);
+    fclose(fp);
+    /* every single flipped bit of it is found */
+    for (size_t i = 0; i < len; i++) {
+        b[i] ^= 0x01;
+        findings f3 = {0};
+        if (verify_bytes(b, len, &f3, &s) <= 0)
+            fail_msg("flipping byte %zu of %zu went unnoticed", i, len);
+        b[i] ^= 0x01;
+    }
+    free(b);
+    log_free(&lb);
+}
+
+static void test_downstream_forged_signature(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    leaf *l = &lb.l[5]; /* the acceptance: its signature is the entry's last 64 bytes */
+    l->bytes[l->len - 1] ^= 0x01;
+    /* what does not verify has no number: the county's next one follows a gap */
+    findings f = {0};
+    zb_audit_summary s;
+    assert_int_equal(verify_log(&lb, 2, &f, &s), 2);
+    assert_string_equal(f.lines[0], "log entry 5: downstream message does not verify: signature "
+                                    "does not verify with the aggregator key");
+    assert_string_equal(f.lines[1], "county 222401: downstream number 3 follows 1 (gap)");
+    assert_int_equal(s.downstream, 6);
+    assert_int_equal(s.reviews, 1); /* by kind: only what opens */
+    log_free(&lb);
+
+    /* signed by someone else's key, naming the aggregator */
+    clean_log(&lb);
+    zb_identity other;
+    zb_identity_generate(&other);
+    down_msg m;
+    down_init(&m, COUNTY, 5, log_now(&lb));
+    down_review(&m, 1, ZB__REVIEW_DECISION__ACCEPTED, NULL);
+    log_down(&lb, &m, &other);
+    expect_one_finding(&lb, 2,
+                       "log entry 9: downstream message does not verify: signature does not "
+                       "verify with the aggregator key");
+    zb_identity_wipe(&other);
+    log_free(&lb);
+}
+
+static void test_downstream_wrong_aggregator_field(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    zb_identity other;
+    zb_identity_generate(&other);
+    down_msg m;
+    down_init(&m, COUNTY, 5, log_now(&lb));
+    down_notice(&m, "通知", "正文");
+    m.d.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, other.pk}; /* signed by down_agg */
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2,
+                       "log entry 9: downstream message does not verify: its aggregator field "
+                       "is not the aggregator key");
+    zb_identity_wipe(&other);
+    log_free(&lb);
+}
+
+static void test_downstream_number_gap(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    down_msg m;
+    down_init(&m, COUNTY, 6, log_now(&lb)); /* COUNTY's last was 4 */
+    down_notice(&m, "通知", "正文");
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2, "county 222401: downstream number 6 follows 4 (gap)");
+    log_free(&lb);
+
+    /* a number again: the first message repeated as a new leaf */
+    clean_log(&lb);
+    down_init(&m, COUNTY2, 1, log_now(&lb));
+    down_reminder(&m, "2025-10");
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2,
+                       "county 222402 downstream number 1: appears again (log entry 9) or out "
+                       "of order");
+    log_free(&lb);
+
+    /* a county's numbers start at 1 */
+    memset(&lb, 0, sizeof lb);
+    down_init(&m, COUNTY2, 2, log_now(&lb));
+    down_notice(&m, "通知", "正文");
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2, "county 222402: downstream number 2 follows 0 (gap)");
+    log_free(&lb);
+}
+
+static void test_downstream_review_before_report(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    down_msg m;
+    down_init(&m, COUNTY, 5, log_now(&lb)); /* seq 4 is not logged yet */
+    down_review(&m, 4, ZB__REVIEW_DECISION__ACCEPTED, NULL);
+    log_down(&lb, &m, &down_agg);
+    log_report(&lb); /* ... it comes after */
+    expect_one_finding(&lb, 2,
+                       "county 222401 downstream number 5 (log entry 9): review of seq 4, "
+                       "which is not logged before it");
+    log_free(&lb);
+
+    /* a review of the other county's report names a seq COUNTY2 never filed */
+    clean_log(&lb);
+    down_init(&m, COUNTY2, 3, log_now(&lb));
+    down_review(&m, 1, ZB__REVIEW_DECISION__RETURNED, "请补充");
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2,
+                       "county 222402 downstream number 3 (log entry 9): review of seq 1, "
+                       "which is not logged before it");
+    log_free(&lb);
+}
+
+static void test_downstream_in_version1(void **state)
+{
+    (void)state;
+    log_build lb;
+    clean_log(&lb);
+    findings f = {0};
+    zb_audit_summary s;
+    assert_int_equal(verify_log(&lb, 1, &f, &s), 6);
+    static const size_t down_at[6] = {2, 3, 5, 6, 7, 8};
+    for (size_t i = 0; i < 6; i++) {
+        char want[200];
+        snprintf(want, sizeof want,
+                 "log entry %zu: a downstream message in a version 1 bundle (whose log holds "
+                 "county reports only)", down_at[i]);
+        assert_string_equal(f.lines[i], want);
+    }
+    log_free(&lb);
+
+    /* envelopes only: version 1 still reads */
+    memset(&lb, 0, sizeof lb);
+    log_report(&lb);
+    log_report(&lb);
+    memset(&f, 0, sizeof f);
+    long n = verify_log(&lb, 1, &f, &s);
+    if (n)
+        fail_msg("finding: %s", f.lines[0]);
+    assert_int_equal(s.reports, 2);
+    assert_int_equal(s.downstream, 0);
+
+    /* a version this verifier does not know */
+    expect_one_finding(&lb, 3, "header: bundle version 3 (this verifier reads versions 1 to 2)");
+    log_free(&lb);
+}
+
+/* The other rules of a downstream leaf: content, recipient, received_at. */
+static void test_downstream_other_rules(void **state)
+{
+    (void)state;
+    log_build lb;
+    down_msg m;
+    /* signed, but the comment is over its limit */
+    clean_log(&lb);
+    char *comment = malloc(ZB_DOWN_COMMENT_MAX + 2);
+    assert_non_null(comment);
+    memset(comment, 'x', ZB_DOWN_COMMENT_MAX + 1);
+    comment[ZB_DOWN_COMMENT_MAX + 1] = '\0';
+    down_init(&m, COUNTY, 5, log_now(&lb));
+    down_review(&m, 1, ZB__REVIEW_DECISION__RETURNED, comment);
+    log_down(&lb, &m, &down_agg);
+    free(comment);
+    expect_one_finding(&lb, 2,
+                       "log entry 9: downstream message does not verify: breaks the content "
+                       "rules: comment: text over its limit (4001 characters, at most 4000)");
+    log_free(&lb);
+
+    /* to a county the bundle does not list */
+    clean_log(&lb);
+    down_init(&m, "222403", 1, log_now(&lb));
+    down_notice(&m, "通知", "正文");
+    log_down(&lb, &m, &down_agg);
+    expect_one_finding(&lb, 2,
+                       "log entry 9: downstream message to county 222403 number 1: county not "
+                       "in the bundle");
+    log_free(&lb);
+
+    /* received_at is the message's created_at */
+    clean_log(&lb);
+    lb.l[7].received_at += 1;
+    expect_one_finding(&lb, 2,
+                       "log entry 7: received_at 1764000421 is not the downstream message's "
+                       "created_at 1764000420");
+    log_free(&lb);
+
+    /* not a strict encoding: a byte appended inside the signed layer's
+     * length would break the signature, so append a second signature
+     * field to the outer message */
+    clean_log(&lb);
+    leaf *l = &lb.l[8];
+    uint8_t *grown = realloc(l->bytes, l->len + 2 + 2 + ZB_SIG_LEN);
+    assert_non_null(grown);
+    l->bytes = grown;
+    grown[l->len] = 0x8a; /* field 17, wire type 2 */
+    grown[l->len + 1] = 0x01;
+    grown[l->len + 2] = ZB_SIG_LEN;
+    memcpy(grown + l->len + 3, grown + l->len - ZB_SIG_LEN, ZB_SIG_LEN);
+    l->len += 3 + ZB_SIG_LEN;
+    expect_one_finding(&lb, 2,
+                       "log entry 8: downstream message does not verify: not a strictly "
+                       "decodable, canonically encoded message");
+    log_free(&lb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +1098,13 @@ int main(void)
         cmocka_unit_test(test_head_time_never_decreases),
         cmocka_unit_test(test_consistency_time_backwards),
         cmocka_unit_test(test_bundle_head_before_entry),
+        cmocka_unit_test(test_downstream_clean),
+        cmocka_unit_test(test_downstream_forged_signature),
+        cmocka_unit_test(test_downstream_wrong_aggregator_field),
+        cmocka_unit_test(test_downstream_number_gap),
+        cmocka_unit_test(test_downstream_review_before_report),
+        cmocka_unit_test(test_downstream_in_version1),
+        cmocka_unit_test(test_downstream_other_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,14 +45,14 @@ static zb_filing filing_at(const char *created, int year, int month)
 {
     int64_t t;
     assert_int_equal(zb_time_parse(created, &t, NULL), 0);
-    return zb_filing_status(true, t, year, month);
+    return zb_filing_status(true, t, zb_period_deadline(year, month));
 }
 
 static void test_deadline_edges(void **state)
 {
     (void)state;
-    assert_int_equal(zb_filing_status(true, DL_2026_10, 2026, 10), ZB_FILING_ON_TIME);
-    assert_int_equal(zb_filing_status(true, DL_2026_10 + 1, 2026, 10), ZB_FILING_LATE);
+    assert_int_equal(zb_filing_status(true, DL_2026_10, DL_2026_10), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status(true, DL_2026_10 + 1, DL_2026_10), ZB_FILING_LATE);
     assert_int_equal(filing_at("2026-11-05T23:59:59+08:00", 2026, 10), ZB_FILING_ON_TIME);
     assert_int_equal(filing_at("2026-11-06T00:00:00+08:00", 2026, 10), ZB_FILING_LATE);
     /* the same instants written in UTC */
@@ -61,10 +61,12 @@ static void test_deadline_edges(void **state)
     /* filed during the month itself is on time */
     assert_int_equal(filing_at("2026-10-01T00:00:00+08:00", 2026, 10), ZB_FILING_ON_TIME);
     /* December's deadline is in the next year: 2027-01-05T23:59:59+08:00 = 1799164799 */
-    assert_int_equal(zb_filing_status(true, 1799164799, 2026, 12), ZB_FILING_ON_TIME);
-    assert_int_equal(zb_filing_status(true, 1799164800, 2026, 12), ZB_FILING_LATE);
+    assert_int_equal(zb_filing_status(true, 1799164799, zb_period_deadline(2026, 12)),
+                     ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status(true, 1799164800, zb_period_deadline(2026, 12)),
+                     ZB_FILING_LATE);
     /* never filed */
-    assert_int_equal(zb_filing_status(false, 0, 2026, 10), ZB_FILING_MISSING);
+    assert_int_equal(zb_filing_status(false, 0, DL_2026_10), ZB_FILING_MISSING);
     assert_string_equal(zb_filing_name(ZB_FILING_ON_TIME), "on_time");
     assert_string_equal(zb_filing_name(ZB_FILING_LATE), "late");
     assert_string_equal(zb_filing_name(ZB_FILING_MISSING), "missing");
@@ -272,6 +274,7 @@ static void test_monthly_from_store(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "period")), "2026-10");
     assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
                         "2026-11-05T23:59:59+08:00");
+    assert_true(json_is_false(json_object_get(doc, "deadline_moved")));
     assert_true(json_is_true(json_object_get(doc, "deadline_passed")));
     const json_t *rows = json_object_get(doc, "rows");
     assert_int_equal(json_array_size(rows), 4);
@@ -292,6 +295,13 @@ static void test_monthly_from_store(void **state)
     assert_true(json_is_null(json_object_get(json_array_get(rows, 2), "inspections")));
     assert_int_equal(row_int(rows, 2, "tasks_not_reported"), 25);
     assert_string_equal(row_str(rows, 3, "status"), "missing");
+    /* no review yet: the filed are unreviewed, the missing have none */
+    assert_string_equal(row_str(rows, 0, "review"), "unreviewed");
+    assert_string_equal(row_str(rows, 1, "review"), "unreviewed");
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 2), "review")));
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "review_comment")));
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "reviewer")));
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "reviewed_at")));
     const json_t *total = json_object_get(doc, "total");
     assert_int_equal(json_integer_value(json_object_get(total, "inspections")), 16);
     assert_int_equal(json_integer_value(json_object_get(
@@ -310,14 +320,21 @@ static void test_monthly_from_store(void **state)
                                 "2026-11-06T00:00:59+08:00,false,2,4,0,0,21,11,,"));
     assert_non_null(strstr(csv, "\r\n222404,珲春市,missing,,,false,0,0,0,0,25,,"));
     assert_non_null(strstr(csv, "\r\ntotal,,,,,,3,"));
+    /* review: the last column, the ones before it in their places */
+    assert_non_null(strstr(csv, ",accident_direct_loss_yuan,review\r\n"));
+    assert_non_null(strstr(csv, ",unreviewed\r\n222402,"));
+    assert_non_null(strstr(csv, "\r\n222404,珲春市,missing,,,false,0,0,0,0,25,,,,,,,,,,,,\r\n"));
     free(csv);
     char *table = printed("monthly", doc, ZB_FORMAT_TABLE);
     /* COUNTY is as wide as "reporting" (9); the 3-character names take 6
-     * display columns, wider than "NAME"; STATUS as wide as "on_time" */
-    static const char head[] = "COUNTY     NAME    STATUS   CREATED";
+     * display columns, wider than "NAME"; STATUS as wide as "on_time",
+     * REVIEW (after it) as "unreviewed" */
+    static const char head[] = "COUNTY     NAME    STATUS   REVIEW      CREATED";
     assert_int_equal(strncmp(table, head, sizeof head - 1), 0);
-    assert_non_null(strstr(table, "\n222401     延吉市  on_time  "));
-    assert_non_null(strstr(table, "\n222402     图们市  late     "));
+    assert_non_null(strstr(table, "\n222401     延吉市  on_time  unreviewed  "));
+    assert_non_null(strstr(table, "\n222402     图们市  late     unreviewed  "));
+    assert_non_null(strstr(table, "\n222403     敦化市  missing  -           "));
+    assert_non_null(strstr(table, "period 2026-10, deadline 2026-11-05T23:59:59+08:00: "));
     free(table);
     char *js = printed("monthly", doc, ZB_FORMAT_JSON);
     json_t *back = json_loads(js, 0, NULL);

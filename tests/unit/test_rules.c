@@ -5,7 +5,8 @@
  * grade kept when the figures fall, revision 0's own clocks, corrected
  * times, follow-ups overdue at 24 h / 12 h, closing and write-off, and the
  * clock-trust flags; the road-accident story of issue 11 end to end; the
- * monthly clock flags and timeliness on an untrusted clock.
+ * monthly clock flags and timeliness on an untrusted clock, and both against
+ * a moved deadline.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,20 +328,48 @@ static void test_monthly_clock(void **state)
 {
     (void)state;
     int64_t dl = zb_period_deadline(2026, 10);
-    assert_int_equal(zb_monthly_clock_flags(dl, dl + 10, false, 2026, 10), 0);
-    assert_int_equal(zb_monthly_clock_flags(dl - 26 * DAY, dl + DAY, false, 2026, 10),
+    assert_int_equal(zb_monthly_clock_flags(dl, dl + 10, false, dl), 0);
+    assert_int_equal(zb_monthly_clock_flags(dl - 26 * DAY, dl + DAY, false, dl),
                      ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED);
-    assert_int_equal(zb_monthly_clock_flags(dl + 400, dl, true, 2026, 10),
+    assert_int_equal(zb_monthly_clock_flags(dl + 400, dl, true, dl),
                      ZB_MCLOCK_CREATED_AFTER_RECEIVED | ZB_MCLOCK_CREATED_BEFORE_PREVIOUS);
     /* signed on time offline, received later: on time (the signature
      * decides, as for every office that files without a link) */
-    assert_int_equal(zb_filing_status_trusted(true, dl, dl + 2 * DAY, 2026, 10),
-                     ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status_trusted(true, dl, dl + 2 * DAY, dl), ZB_FILING_ON_TIME);
     /* a time signed "in the future" is not credible: the receive time decides */
-    assert_int_equal(zb_filing_status_trusted(true, dl, dl - 60, 2026, 10), ZB_FILING_ON_TIME);
-    assert_int_equal(zb_filing_status_trusted(true, dl + 10 * DAY, dl - DAY, 2026, 10),
+    assert_int_equal(zb_filing_status_trusted(true, dl, dl - 60, dl), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status_trusted(true, dl + 10 * DAY, dl - DAY, dl),
                      ZB_FILING_ON_TIME);
-    assert_int_equal(zb_filing_status_trusted(false, 0, 0, 2026, 10), ZB_FILING_MISSING);
+    assert_int_equal(zb_filing_status_trusted(false, 0, 0, dl), ZB_FILING_MISSING);
+}
+
+/* A moved deadline (zhibao-agg deadline): timeliness and the clock flags
+ * are judged against the deadline given, to the second. */
+static void test_moved_deadline(void **state)
+{
+    (void)state;
+    int64_t dl = zb_period_deadline(2026, 10); /* 2026-11-05T23:59:59+08:00 */
+    int64_t moved;                             /* 2026-11-09T23:59:59+08:00 */
+    assert_int_equal(zb_time_parse("2026-11-09T23:59:59+08:00", &moved, NULL), 0);
+    assert_int_equal(moved, dl + 4 * DAY);
+    /* filed on the 7th: late by the default, on time by the moved one */
+    int64_t t = dl + 2 * DAY;
+    assert_int_equal(zb_filing_status(true, t, dl), ZB_FILING_LATE);
+    assert_int_equal(zb_filing_status(true, t, moved), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status_trusted(true, t, t + 60, moved), ZB_FILING_ON_TIME);
+    /* the moved deadline's edge */
+    assert_int_equal(zb_filing_status(true, moved, moved), ZB_FILING_ON_TIME);
+    assert_int_equal(zb_filing_status(true, moved + 1, moved), ZB_FILING_LATE);
+    assert_int_equal(zb_filing_status(false, 0, moved), ZB_FILING_MISSING);
+    /* received long after it was signed: judged on the deadline in force.
+     * Signed on the 7th, received on the 12th (> 72 h later): past the
+     * moved deadline, so flagged; signed on the 1st and received on the
+     * 7th: inside the moved deadline, so not */
+    assert_int_equal(zb_monthly_clock_flags(t, dl + 7 * DAY, false, moved),
+                     ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED);
+    assert_int_equal(zb_monthly_clock_flags(dl - 4 * DAY, t, false, dl),
+                     ZB_MCLOCK_RECEIVED_LONG_AFTER_CREATED);
+    assert_int_equal(zb_monthly_clock_flags(dl - 4 * DAY, t, false, moved), 0);
 }
 
 int main(void)
@@ -357,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_clock_trust),
         cmocka_unit_test(test_extreme_times),
         cmocka_unit_test(test_monthly_clock),
+        cmocka_unit_test(test_moved_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

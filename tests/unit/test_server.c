@@ -65,7 +65,7 @@ static fixture F;
 static void *server_main(void *arg)
 {
     (void)arg;
-    F.server_rc = zb_server_run(F.agg, F.endpoint);
+    F.server_rc = zb_server_run(F.agg, F.endpoint, NULL);
     return NULL;
 }
 
