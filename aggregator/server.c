@@ -340,10 +340,10 @@ static int apply_deliver_ack(round_state *rs, MDB_txn *txn, const inbound *in,
     if (l && l->id_len == in->id_len && memcmp(l->id, in->id, in->id_len) == 0) {
         if (da->number > l->acked)
             l->acked = da->number;
+        /* an Ack short of what was sent (the node refused a message) is
+         * resent when ZB_DELIVER_RESEND_MS have passed, not at once */
         if (l->sent_upto < l->acked)
             l->sent_upto = l->acked;
-        if (l->sent_upto > l->acked && da->number < l->sent_upto)
-            l->sent_upto = l->acked; /* stopped short (a bad or missing message): resend */
     }
     return ZB_OK;
 }

@@ -571,9 +571,12 @@ static bool sync_handshake(sync_state *s, int event, uint32_t value, int64_t t, 
         s->key_logged_at = 0;
         s->denied_since = 0;
         /* the link is up: say Hello now, not at the next backoff step (a
-         * Hello sent before the handshake was refused by ZMQ_IMMEDIATE) */
-        if (!s->streaming)
-            s->hello_due = t;
+         * Hello sent before the handshake was refused by ZMQ_IMMEDIATE);
+         * also after a reconnect while streaming: a restarted aggregator
+         * knows nothing of this session (what was in flight is resent,
+         * and it learns where to deliver the prefecture's messages) */
+        schedule_hello(s, t, false);
+        s->hello_due = t;
     }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         /* ZeroMQ does not retry a refused handshake: we do, because a

@@ -6,7 +6,10 @@
  * (a county that never filed, an on-time and a late county, a corrected
  * report), printed in json, csv and table; the indicators' window, target
  * progress, death rates, figures-file validation and the indicators report
- * from a store with loaded figures.
+ * from a store with loaded figures; the prefecture's reviews of the monthly
+ * reports (the latest version's, with comment and reviewer) and a moved
+ * deadline turning a late report on time in the monthly report and the
+ * matrix.
  *
  * Every expected Unix time was computed independently (Python's datetime)
  * and is hard-coded. The store is a real aggregator store written through
@@ -25,7 +28,9 @@
 
 #include "agg.h"
 #include "consolidate.h"
+#include "crypto.h"
 #include "domain.h"
+#include "downstream.h"
 #include "err.h"
 #include "figures.h"
 #include "render.h"
@@ -358,6 +363,173 @@ static void test_monthly_from_store(void **state)
     assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
     assert_int_equal(zb_consolidate_matrix(f->store, txn, 2026, 10, 2026, 9, &doc), ZB_EINVAL);
     mdb_txn_abort(txn);
+}
+
+/* ------------------------------------------------------------ reviews and deadlines */
+
+/* Store a downstream message to county (numbered after its last), signed
+ * by agg, with body already set in d, as dispatch.c stores one. */
+static void put_down(MDB_txn *txn, const zb_identity *agg, const char *county,
+                     int64_t created_at, Zb__Downstream *d)
+{
+    zb_down_state st;
+    assert_int_equal(zb_astore_down_state(g_store, txn, county, &st), 0);
+    d->version = ZB_DOWN_VERSION;
+    d->county = (char *)county;
+    d->number = st.last + 1;
+    d->created_at = created_at;
+    d->aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    zb_problems p = {0};
+    zb_down_validate(d, &p);
+    assert_int_equal(p.n, 0);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_down_seal(d, agg, &buf, &len), 0);
+    assert_int_equal(zb_astore_down_put(g_store, txn, county, d->number, created_at, 0, buf, len, d),
+                     0);
+    free(buf);
+}
+
+static void put_review(MDB_txn *txn, const zb_identity *agg, const char *county, uint64_t seq,
+                       bool accept, const char *comment, const char *reviewer, int64_t at)
+{
+    Zb__Downstream d = ZB__DOWNSTREAM__INIT;
+    Zb__Review r = ZB__REVIEW__INIT;
+    r.seq = seq;
+    r.decision = accept ? ZB__REVIEW_DECISION__ACCEPTED : ZB__REVIEW_DECISION__RETURNED;
+    r.comment = (char *)comment;
+    r.reviewer = (char *)reviewer;
+    d.body_case = ZB__DOWNSTREAM__BODY_REVIEW;
+    d.review = &r;
+    put_down(txn, agg, county, at, &d);
+}
+
+static json_t *monthly_doc(int64_t now)
+{
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    assert_int_equal(zb_store_begin(g_store, true, &txn), 0);
+    assert_int_equal(zb_consolidate_monthly(g_store, txn, 2026, 10, now, &doc), 0);
+    mdb_txn_abort(txn);
+    return doc;
+}
+
+static const char *row_of(const json_t *doc, size_t i, const char *key)
+{
+    return row_str(json_object_get(doc, "rows"), i, key);
+}
+
+static bool row_null(const json_t *doc, size_t i, const char *key)
+{
+    return json_is_null(json_object_get(json_array_get(json_object_get(doc, "rows"), i), key));
+}
+
+static void test_monthly_reviews(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(zb_crypto_init(), 0);
+    zb_identity agg;
+    zb_identity_generate(&agg);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    MDB_dbi cty = zb_store_dbi(f->store, AGG_DB_COUNTIES), env = zb_store_dbi(f->store, AGG_DB_ENVELOPES);
+    assert_int_equal(zb_astore_agg_key_put(g_store, txn, agg.pk), 0);
+    put_county(txn, cty, "222401");
+    put_county(txn, cty, "222402");
+    put_county(txn, cty, "222403");
+    put_county(txn, cty, "222404");
+    /* 222401: on time, returned with a comment, filed again (seq 2) */
+    put_monthly(txn, env, "222401", 1, "2026-10", DL_2026_10 - DAY, DL_2026_10 - DAY + 5, 10, 3);
+    put_review(txn, &agg, "222401", 1, false, "第5项任务进展未填写，请补充后重报。", "王科长",
+               DL_2026_10 + HOUR);
+    put_monthly(txn, env, "222401", 2, "2026-10", DL_2026_10 + DAY, DL_2026_10 + DAY + 5, 11, 4);
+    /* 222402: filed on the 7th (late by the default deadline), returned */
+    put_monthly(txn, env, "222402", 1, "2026-10", DL_2026_10 + 2 * DAY, DL_2026_10 + 2 * DAY + 5,
+                5, 0);
+    put_review(txn, &agg, "222402", 1, false, "统计数据有误", "李四", DL_2026_10 + 3 * DAY);
+    /* 222403: filed on time, accepted without a comment or reviewer */
+    put_monthly(txn, env, "222403", 1, "2026-10", DL_2026_10 - 2 * DAY, DL_2026_10 - 2 * DAY, 7, 1);
+    put_review(txn, &agg, "222403", 1, true, NULL, NULL, DL_2026_10 + 2 * HOUR);
+    /* 222404: never filed */
+    assert_int_equal(zb_store_commit(txn), 0);
+
+    json_t *doc = monthly_doc(DL_2026_10 + 5 * DAY);
+    /* the version in force of 222401 (seq 2) is not reviewed yet: the
+     * return of seq 1 does not carry over */
+    assert_string_equal(row_of(doc, 0, "status"), "on_time");
+    assert_string_equal(row_of(doc, 0, "review"), "unreviewed");
+    assert_true(row_null(doc, 0, "review_comment"));
+    assert_true(row_null(doc, 0, "reviewed_at"));
+    assert_string_equal(row_of(doc, 1, "status"), "late");
+    assert_string_equal(row_of(doc, 1, "review"), "returned");
+    assert_string_equal(row_of(doc, 1, "review_comment"), "统计数据有误");
+    assert_string_equal(row_of(doc, 1, "reviewer"), "李四");
+    assert_string_equal(row_of(doc, 1, "reviewed_at"), "2026-11-08T23:59:59+08:00");
+    assert_string_equal(row_of(doc, 2, "review"), "accepted");
+    assert_true(row_null(doc, 2, "review_comment"));
+    assert_true(row_null(doc, 2, "reviewer"));
+    assert_string_equal(row_of(doc, 2, "reviewed_at"), "2026-11-06T01:59:59+08:00");
+    assert_string_equal(row_of(doc, 3, "status"), "missing");
+    assert_true(row_null(doc, 3, "review"));
+    assert_true(row_null(doc, 3, "reviewer"));
+    assert_true(json_is_false(json_object_get(doc, "deadline_moved")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "total"), "late")), 1);
+    json_decref(doc);
+
+    /* the prefecture accepts 222401's new version; the deadline moves to
+     * the 9th 23:59:59: 222402's report of the 7th is on time */
+    assert_int_equal(zb_store_begin(f->store, false, &txn), 0);
+    put_review(txn, &agg, "222401", 2, true, "已签收", "王科长", DL_2026_10 + 2 * DAY);
+    Zb__Downstream d = ZB__DOWNSTREAM__INIT;
+    Zb__Deadline dl = ZB__DEADLINE__INIT;
+    Zb__Time at = ZB__TIME__INIT;
+    at.unix = DL_2026_10 + 4 * DAY;
+    at.offset_min = 480;
+    dl.period = "2026-10";
+    dl.deadline = &at;
+    d.body_case = ZB__DOWNSTREAM__BODY_DEADLINE;
+    d.deadline = &dl;
+    put_down(txn, &agg, "222402", DL_2026_10 - 10 * DAY, &d);
+    assert_int_equal(zb_store_commit(txn), 0);
+
+    doc = monthly_doc(DL_2026_10 + 3 * DAY);
+    assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
+                        "2026-11-09T23:59:59+08:00");
+    assert_true(json_is_true(json_object_get(doc, "deadline_moved")));
+    assert_true(json_is_false(json_object_get(doc, "deadline_passed")));
+    assert_string_equal(row_of(doc, 0, "review"), "accepted");
+    assert_string_equal(row_of(doc, 0, "review_comment"), "已签收");
+    assert_string_equal(row_of(doc, 0, "reviewer"), "王科长");
+    assert_string_equal(row_of(doc, 1, "status"), "on_time"); /* late before the move */
+    assert_string_equal(row_of(doc, 1, "review"), "returned");
+    const json_t *total = json_object_get(doc, "total");
+    assert_int_equal(json_integer_value(json_object_get(total, "on_time")), 3);
+    assert_int_equal(json_integer_value(json_object_get(total, "late")), 0);
+    assert_int_equal(json_integer_value(json_object_get(total, "missing")), 1);
+    char *table = printed("monthly", doc, ZB_FORMAT_TABLE);
+    assert_non_null(strstr(table, "\n222402     图们市  on_time  returned  20"));
+    assert_non_null(strstr(table, "period 2026-10, deadline 2026-11-09T23:59:59+08:00 (moved) "
+                                  "(not yet passed): 3 on time, 0 late, 1 missing of 4"));
+    free(table);
+    char *csv = printed("monthly", doc, ZB_FORMAT_CSV);
+    assert_non_null(strstr(csv, ",accepted\r\n222402,图们市,on_time,"));
+    assert_non_null(strstr(csv, ",returned\r\n222403,"));
+    free(csv);
+    json_decref(doc);
+
+    /* the matrix judges October against its moved deadline, September
+     * against its default */
+    assert_int_equal(zb_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(zb_consolidate_matrix(f->store, txn, 2026, 9, 2026, 10, &doc), 0);
+    mdb_txn_abort(txn);
+    const json_t *rows = json_object_get(doc, "rows");
+    assert_string_equal(row_str(rows, 1, "2026-10"), "on_time");
+    assert_string_equal(row_str(rows, 1, "2026-09"), "missing");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(doc, "totals"), "2026-10"), "on_time")),
+                     3);
+    json_decref(doc);
+    zb_identity_wipe(&agg);
 }
 
 static void test_accidents_from_store(void **state)
@@ -964,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_display_width),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test_setup_teardown(test_monthly_from_store, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_monthly_reviews, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_accidents_from_store, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_monthly_accident_count, setup_store, teardown_store),
         cmocka_unit_test(test_indicator_window),
