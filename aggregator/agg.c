@@ -12,6 +12,7 @@
 
 #include "domain.h"
 #include "envelope.h"
+#include "downstream.h"
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
@@ -465,6 +466,60 @@ static int check_one(void *vctx, const zb_stored_env *e)
     return 0;
 }
 
+/* The prefecture's messages: each verifies with the aggregator key, is
+ * stored under its own county and number (1, 2, 3... per county), and is
+ * the log leaf its record names. */
+typedef struct {
+    check_ctx *c;
+    uint8_t key[ZB_PK_LEN];
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t expect;
+} down_check;
+
+static void down_check_close(down_check *d)
+{
+    if (!d->county[0])
+        return;
+    zb_down_state st;
+    if (zb_astore_down_state(d->c->agg->store, d->c->txn, d->county, &st) != 0 ||
+        st.last != d->expect - 1 || st.delivered > st.last)
+        CFINDING(d->c, "county %s: message state says last %" PRIu64 " delivered %" PRIu64
+                 ", store holds 1..%" PRIu64, d->county, st.last, st.delivered, d->expect - 1);
+}
+
+static int check_down(void *ctx, const zb_stored_down *m)
+{
+    down_check *d = ctx;
+    check_ctx *c = d->c;
+    if (strcmp(d->county, m->county) != 0) {
+        down_check_close(d);
+        snprintf(d->county, sizeof d->county, "%s", m->county);
+        d->expect = 1;
+    }
+    Zb__Downstream *msg = NULL;
+    int vr = zb_down_open(m->msg, m->len, d->key, &msg);
+    if (vr)
+        CFINDING(c, "county %s message %" PRIu64 ": does not verify: %s", m->county, m->number,
+                 zb_strerror(vr));
+    else if (strcmp(msg->county, m->county) != 0 || msg->number != m->number)
+        CFINDING(c, "county %s message %" PRIu64 ": stored under the wrong key (it says %s/%" PRIu64
+                 ")", m->county, m->number, msg->county, msg->number);
+    if (msg)
+        zb__downstream__free_unpacked(msg, NULL);
+    if (m->number != d->expect)
+        CFINDING(c, "county %s: message %" PRIu64 " follows %" PRIu64 " (gap)", m->county,
+                 m->number, d->expect - 1);
+    zb_leaf_kind kind;
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t number;
+    if (zb_tlog_entry(c->agg->log, c->txn, m->log_index, &kind, county, &number) != 0 ||
+        kind != ZB_LEAF_DOWNSTREAM || strcmp(county, m->county) != 0 || number != m->number)
+        CFINDING(c, "county %s message %" PRIu64 ": log entry %" PRIu64 " is not this message",
+                 m->county, m->number, m->log_index);
+    d->expect = m->number + 1;
+    return 0;
+}
+
 static void check_forward(void *ctx, const char *line)
 {
     check_ctx *c = ctx;
@@ -481,6 +536,10 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void 
     rc = zb_astore_envelopes(a->store, txn, NULL, check_one, &c);
     if (rc == 0)
         check_close_county(&c);
+    down_check dc = {.c = &c};
+    if (rc == 0 && (rc = zb_astore_agg_key_get(a->store, txn, dc.key)) == 0 &&
+        (rc = zb_astore_downs(a->store, txn, NULL, 0, check_down, &dc)) == 0)
+        down_check_close(&dc);
     long idx = rc ? 0 : zb_astore_index_check(a->store, txn, NULL, check_forward, &c);
     mdb_txn_abort(txn);
     if (rc)

@@ -127,7 +127,9 @@ int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_
 
 /* Re-verify the whole store from the stored envelopes alone: every
  * signature against the county's enrolled key, seqs 1..N without gaps,
- * every prev_hash against its predecessor, the county records' counts, and
+ * every prev_hash against its predecessor, the county records' counts,
+ * every downstream message (signature by the aggregator key, numbers 1..N
+ * per county, its log entry, the delivery state), and
  * the indexes the reports read (zb_astore_index_check: rebuilt from the
  * envelopes in a scratch store under $TMPDIR and compared). Calls finding()
  * once per problem (one line, no newline). Returns the number of findings

@@ -21,10 +21,13 @@
 #include "agg.h"
 #include "consolidate.h"
 #include "crypto.h"
+#include "dispatch.h"
 #include "domain.h"
+#include "downstream.h"
 #include "err.h"
 #include "export.h"
 #include "figures.h"
+#include "fileio.h"
 #include "log.h"
 #include "query.h"
 #include "render.h"
@@ -43,7 +46,9 @@ static void usage(FILE *f)
           "  init    --dir A\n"
           "  enroll  --dir A --county CODE --key NODEKEY\n"
           "  revoke  --dir A --county CODE           (then enroll the replacement key)\n"
-          "  serve   --dir A --listen ENDPOINT      (e.g. tcp://0.0.0.0:7400)\n"
+          "  serve   --dir A --listen ENDPOINT [--remind-days 3,5]   (e.g. tcp://0.0.0.0:7400;\n"
+          "          --remind-days: on those days of the month, at 09:00 +08:00, remind every\n"
+          "          county whose report for the previous month is missing)\n"
           "  status  --dir A [--json]\n"
           "  check   --dir A                        (re-verify every stored envelope and the\n"
           "          indexes the reports read)\n"
@@ -68,6 +73,21 @@ static void usage(FILE *f)
           "  consistency-proof --dir A --from N1 --to N2 --out FILE\n"
           "  web     --dir A [--listen 127.0.0.1:8080] [--token T]   (the dashboard: read-only\n"
           "          HTTP, loopback unless --listen says otherwise; T or $ZB_WEB_TOKEN guards /api/)\n"
+          "  review  --dir A --county CODE --seq N (--accept | --return) [--comment TEXT]\n"
+          "          [--reviewer NAME]               (accept a report or return it for correction;\n"
+          "          the latest review stands; comment <= 4000 characters, name <= 64)\n"
+          "  remind  --dir A --period YYYY-MM        (remind every enrolled county whose report\n"
+          "          for the period is missing; prints those counties)\n"
+          "  remind  --dir A --supplements           (remind the county of every accident whose\n"
+          "          follow-up is overdue; prints county, accident and when it was due)\n"
+          "  deadline --dir A --period YYYY-MM --at TIME   (move the period's deadline for every\n"
+          "          county, no earlier than the 5th 23:59:59 +08:00 of the next month; TIME\n"
+          "          RFC 3339, +08:00 when without offset)\n"
+          "  notice  --dir A (--county CODE | --all) --title TEXT (--text TEXT | --file F)\n"
+          "          (title <= 200 characters, text <= 20000; F: UTF-8 text)\n"
+          "          review, remind, deadline and notice sign and log each message, store it for\n"
+          "          the county's next sync (a running serve delivers it within seconds); all or\n"
+          "          nothing\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -81,7 +101,27 @@ typedef struct {
     const char *file;                                 /* load-figures FILE */
     const char *token;                                /* web --token */
     const char *now;                                  /* report accidents --now */
+    /* review, remind, deadline, notice */
+    const char *seq, *comment, *reviewer, *at, *title, *text, *notice_file;
+    bool accept, do_return, supplements, all;
+    const char *remind_days; /* serve */
 } args;
+
+/* The options without a one-letter code. */
+enum {
+    OPT_SEQ = 256,
+    OPT_ACCEPT,
+    OPT_RETURN,
+    OPT_COMMENT,
+    OPT_REVIEWER,
+    OPT_SUPPLEMENTS,
+    OPT_AT,
+    OPT_ALL,
+    OPT_TITLE,
+    OPT_TEXT,
+    OPT_FILE,
+    OPT_REMIND_DAYS
+};
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
 {
@@ -95,6 +135,18 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"out", required_argument, 0, 'o'},    {"size", required_argument, 0, 'S'},
         {"year", required_argument, 0, 'Y'},
         {"token", required_argument, 0, 'W'},  {"now", required_argument, 0, 'N'},
+        {"seq", required_argument, 0, OPT_SEQ},
+        {"accept", no_argument, 0, OPT_ACCEPT},
+        {"return", no_argument, 0, OPT_RETURN},
+        {"comment", required_argument, 0, OPT_COMMENT},
+        {"reviewer", required_argument, 0, OPT_REVIEWER},
+        {"supplements", no_argument, 0, OPT_SUPPLEMENTS},
+        {"at", required_argument, 0, OPT_AT},
+        {"all", no_argument, 0, OPT_ALL},
+        {"title", required_argument, 0, OPT_TITLE},
+        {"text", required_argument, 0, OPT_TEXT},
+        {"file", required_argument, 0, OPT_FILE},
+        {"remind-days", required_argument, 0, OPT_REMIND_DAYS},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -115,6 +167,18 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'Y': a->year = optarg; break;
         case 'W': a->token = optarg; break;
         case 'N': a->now = optarg; break;
+        case OPT_SEQ: a->seq = optarg; break;
+        case OPT_ACCEPT: a->accept = true; break;
+        case OPT_RETURN: a->do_return = true; break;
+        case OPT_COMMENT: a->comment = optarg; break;
+        case OPT_REVIEWER: a->reviewer = optarg; break;
+        case OPT_SUPPLEMENTS: a->supplements = true; break;
+        case OPT_AT: a->at = optarg; break;
+        case OPT_ALL: a->all = true; break;
+        case OPT_TITLE: a->title = optarg; break;
+        case OPT_TEXT: a->text = optarg; break;
+        case OPT_FILE: a->notice_file = optarg; break;
+        case OPT_REMIND_DAYS: a->remind_days = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -327,12 +391,50 @@ static int lock_serve(const char *dir)
     return fd;
 }
 
+/* --remind-days: "3,5": days of the month 1..31, comma-separated, into
+ * days[] (at most 31; a day given twice counts once). 0, or -1 with the
+ * problem printed. */
+static int parse_remind_days(const char *s, int days[31], size_t *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long d = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : 0;
+        if (d < 1 || d > 31 || end - p > 2 || (*end != ',' && *end != '\0') ||
+            (*end == ',' && end[1] == '\0')) {
+            fprintf(stderr, "error: remind-days: must be days of the month from 1 to 31 "
+                            "separated by commas (e.g. 3,5), not \"%s\"\n", s);
+            return -1;
+        }
+        bool seen = false;
+        for (size_t i = 0; i < *n; i++)
+            seen |= days[i] == (int)d;
+        if (!seen)
+            days[(*n)++] = (int)d;
+        p = *end ? end + 1 : end;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "error: remind-days: must be days of the month from 1 to 31 separated "
+                        "by commas (e.g. 3,5)\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_serve(const args *a)
 {
+    int bad = 0;
     if (!a->listen) {
         fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7400)\n");
-        return EXIT_USAGE;
+        bad = 1;
     }
+    int days[31];
+    zb_server_opts opts = {days, 0};
+    if (a->remind_days && parse_remind_days(a->remind_days, days, &opts.n_remind_days) != 0)
+        bad = 1;
+    if (bad)
+        return EXIT_USAGE;
     zb_agg *agg;
     int ex = open_agg(a, false, &agg);
     if (ex)
@@ -346,7 +448,7 @@ static int cmd_serve(const args *a)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int rc = zb_server_run(agg, a->listen, NULL);
+    int rc = zb_server_run(agg, a->listen, &opts);
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {
@@ -743,6 +845,245 @@ static int cmd_web(const args *a)
     return 0;
 }
 
+/* ------------------------------------------------------------ the prefecture's acts */
+
+/* review, remind, deadline, notice: the act's problems, one "error:" line
+ * each, and the exit code for what dispatch.h returned. */
+static int act_result(const char *cmd, int rc, zb_problems *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        fprintf(stderr, "error: %s\n", p->lines[i]);
+    zb_problems_free(p);
+    if (rc == ZB_EVALIDATION)
+        return EXIT_USAGE;
+    if (rc) {
+        fprintf(stderr, "error: %s: nothing stored: %s\n", cmd, zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* "222401 延吉市", or the code alone for a county without a known name. */
+static void print_county(const char *code, const char *suffix)
+{
+    const zb_county *c = zb_county_find(code);
+    printf("%s%s%s%s\n", code, c ? " " : "", c ? c->name : "", suffix);
+}
+
+/* --county CODE: present and six digits. */
+static void check_county(const char *county, zb_problems *p)
+{
+    if (!county)
+        zb_problems_add(p, "county: missing");
+    else if (!zb_county_code_valid(county))
+        zb_problems_add(p, "county: must be a 6-digit county code (e.g. 222401)");
+}
+
+/* --period YYYY-MM. */
+static void check_period(const char *period, int *year, int *month, zb_problems *p)
+{
+    if (!period)
+        zb_problems_add(p, "period: missing (YYYY-MM, e.g. 2026-10)");
+    else if (zb_period_parse(period, year, month) != 0)
+        zb_problems_add(p, "period: must be YYYY-MM (e.g. 2026-10)");
+}
+
+/* Print the problems found before the store is opened: exit 2 if any. */
+static int usage_problems(zb_problems *p)
+{
+    if (p->n == 0)
+        return 0;
+    return act_result("", ZB_EVALIDATION, p);
+}
+
+/* `review`: accept a county's report or return it for correction. */
+static int cmd_review(const args *a)
+{
+    zb_problems p = {0};
+    check_county(a->county, &p);
+    uint64_t seq = 0;
+    if (!a->seq) {
+        zb_problems_add(&p, "seq: missing (the report's seq, e.g. 3)");
+    } else {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(a->seq, &end, 10);
+        if (errno || end == a->seq || *end || a->seq[0] < '0' || a->seq[0] > '9' || n == 0 ||
+            n > INT64_MAX)
+            zb_problems_add(&p, "seq: must be a report seq (1, 2, ...)");
+        seq = n;
+    }
+    if (a->accept == a->do_return)
+        zb_problems_add(&p, a->accept ? "return: --accept and --return exclude each other"
+                                      : "accept: missing (--accept or --return)");
+    int ex = usage_problems(&p);
+    if (ex)
+        return ex;
+    zb_agg *agg;
+    if ((ex = open_agg(a, false, &agg)))
+        return ex;
+    zb_dispatched *sent = NULL;
+    size_t n = 0;
+    int rc = zb_dispatch_review(agg, a->county, seq, a->accept, a->comment, a->reviewer,
+                                (int64_t)time(NULL), &p, &sent, &n);
+    zb_agg_close(&agg);
+    ex = act_result("review", rc, &p);
+    if (ex == 0 && n == 1)
+        printf("review of %s seq %" PRIu64 ": %s (message %" PRIu64 " to %s)\n", a->county, seq,
+               a->accept ? "accepted" : "returned", sent[0].number, sent[0].county);
+    free(sent);
+    return ex;
+}
+
+/* `remind`: the counties missing a period's report, or every overdue
+ * accident follow-up. */
+static int cmd_remind(const args *a)
+{
+    zb_problems p = {0};
+    int year = 0, month = 0;
+    if (a->period && a->supplements)
+        zb_problems_add(&p, "supplements: --period and --supplements exclude each other");
+    else if (!a->supplements && !a->period)
+        zb_problems_add(&p, "period: missing (--period YYYY-MM, or --supplements)");
+    else if (!a->supplements)
+        check_period(a->period, &year, &month, &p);
+    int ex = usage_problems(&p);
+    if (ex)
+        return ex;
+    zb_agg *agg;
+    if ((ex = open_agg(a, false, &agg)))
+        return ex;
+    zb_dispatched *sent = NULL;
+    size_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+    int rc = a->supplements ? zb_dispatch_remind_supplements(agg, now, &p, &sent, &n)
+                            : zb_dispatch_remind_period(agg, year, month, now, &p, &sent, &n);
+    zb_agg_close(&agg);
+    ex = act_result("remind", rc, &p);
+    for (size_t i = 0; ex == 0 && i < n; i++) {
+        if (a->supplements) {
+            char due[40];
+            if (zb_time_format(sent[i].due_at, ZB_CST_OFFSET_MIN, 0, due, sizeof due) != 0)
+                snprintf(due, sizeof due, "%" PRId64, sent[i].due_at);
+            printf("%s %s %s\n", sent[i].county, sent[i].accident_id, due);
+        } else {
+            print_county(sent[i].county, "");
+        }
+    }
+    if (ex == 0 && n == 0) {
+        if (a->supplements)
+            fprintf(stderr, "remind: no accident's follow-up is overdue: no reminder sent\n");
+        else
+            fprintf(stderr, "remind: no enrolled county is missing its %s report: no reminder "
+                            "sent\n", a->period);
+    }
+    fflush(stdout);
+    free(sent);
+    return ex;
+}
+
+/* `deadline`: move a period's deadline for every county. */
+static int cmd_deadline(const args *a)
+{
+    zb_problems p = {0};
+    int year = 0, month = 0;
+    check_period(a->period, &year, &month, &p);
+    int64_t at = 0;
+    int32_t offset = ZB_CST_OFFSET_MIN;
+    if (!a->at)
+        zb_problems_add(&p, "at: missing (RFC 3339, e.g. 2026-11-09T23:59:59+08:00)");
+    else if (zb_time_parse(a->at, &at, &offset) != 0)
+        zb_problems_add(&p, "at: must be an RFC 3339 time (e.g. 2026-11-09T23:59:59+08:00; "
+                            "+08:00 when without offset)");
+    int ex = usage_problems(&p);
+    if (ex)
+        return ex;
+    zb_agg *agg;
+    if ((ex = open_agg(a, false, &agg)))
+        return ex;
+    zb_dispatched *sent = NULL;
+    size_t n = 0;
+    int rc = zb_dispatch_deadline(agg, year, month, at, offset, (int64_t)time(NULL), &p, &sent,
+                                  &n);
+    zb_agg_close(&agg);
+    if (rc == 0 && n == 0) {
+        /* the deadline travels in the counties' messages: none, nothing moved */
+        zb_problems_add(&p, "period: no county is enrolled: nothing stored");
+        rc = ZB_EVALIDATION;
+    }
+    ex = act_result("deadline", rc, &p);
+    if (ex == 0) {
+        char when[40];
+        if (zb_time_format(at, offset, 0, when, sizeof when) != 0)
+            snprintf(when, sizeof when, "%s", a->at);
+        printf("deadline of %s: %s (messages to %zu %s)\n", a->period, when, n,
+               n == 1 ? "county" : "counties");
+    }
+    free(sent);
+    return ex;
+}
+
+/* `notice`: free text with a title, to one county or to all. */
+static int cmd_notice(const args *a)
+{
+    zb_problems p = {0};
+    if (a->county && a->all)
+        zb_problems_add(&p, "all: --county and --all exclude each other");
+    else if (!a->all)
+        check_county(a->county, &p);
+    if (!a->title)
+        zb_problems_add(&p, "title: missing");
+    if (a->text && a->notice_file)
+        zb_problems_add(&p, "file: --text and --file exclude each other");
+    else if (!a->text && !a->notice_file)
+        zb_problems_add(&p, "text: missing (--text TEXT or --file F)");
+    char *file_text = NULL;
+    if (!a->text && a->notice_file) {
+        /* the text limit is in characters: at most 4 bytes each in UTF-8 */
+        size_t len = 0;
+        int err = 0;
+        file_text = zb_read_file(a->notice_file, 4u * ZB_DOWN_TEXT_MAX, &len, &err);
+        if (!file_text && err == ZB_ETOOBIG)
+            zb_problems_add(&p, "file: %s is over %u bytes (the text may hold %u characters)",
+                            a->notice_file, 4u * ZB_DOWN_TEXT_MAX, (unsigned)ZB_DOWN_TEXT_MAX);
+        else if (!file_text && err == ZB_EIO)
+            zb_problems_add(&p, "file: cannot read %s: %s", a->notice_file, strerror(errno));
+        else if (!file_text)
+            zb_problems_add(&p, "file: cannot read %s: %s", a->notice_file, zb_strerror(err));
+        else if (strlen(file_text) != len)
+            zb_problems_add(&p, "file: %s holds a NUL byte: not UTF-8 text", a->notice_file);
+    }
+    int ex = usage_problems(&p);
+    if (ex) {
+        free(file_text);
+        return ex;
+    }
+    zb_agg *agg;
+    if ((ex = open_agg(a, false, &agg))) {
+        free(file_text);
+        return ex;
+    }
+    zb_dispatched *sent = NULL;
+    size_t n = 0;
+    int rc = zb_dispatch_notice(agg, a->all ? NULL : a->county, a->title,
+                                a->text ? a->text : file_text, (int64_t)time(NULL), &p, &sent, &n);
+    zb_agg_close(&agg);
+    free(file_text);
+    if (rc == 0 && n == 0) {
+        zb_problems_add(&p, "all: no county is enrolled: nothing stored");
+        rc = ZB_EVALIDATION;
+    }
+    ex = act_result("notice", rc, &p);
+    for (size_t i = 0; ex == 0 && i < n; i++) {
+        char suffix[48];
+        snprintf(suffix, sizeof suffix, ": message %" PRIu64, sent[i].number);
+        printf("notice to ");
+        print_county(sent[i].county, suffix);
+    }
+    free(sent);
+    return ex;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -767,7 +1108,11 @@ int main(int argc, char **argv)
                 {"export", cmd_export, ZB_LOG_WARN},
                 {"tree-head", cmd_tree_head, ZB_LOG_WARN},
                 {"consistency-proof", cmd_consistency_proof, ZB_LOG_WARN},
-                {"web", cmd_web, ZB_LOG_INFO}};
+                {"web", cmd_web, ZB_LOG_INFO},
+                {"review", cmd_review, ZB_LOG_WARN},
+                {"remind", cmd_remind, ZB_LOG_WARN},
+                {"deadline", cmd_deadline, ZB_LOG_WARN},
+                {"notice", cmd_notice, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;

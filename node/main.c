@@ -17,6 +17,7 @@
 
 #include "crypto.h"
 #include "domain.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "err.h"
@@ -44,13 +45,17 @@ static void usage(FILE *f)
           "  show    --dir D SEQ [--json]\n"
           "  receipts --dir D [--json]\n"
           "  verify-receipts --dir D            (signatures, inclusion and consistency proofs)\n"
+          "  inbox   --dir D [--json] [--unread] (the prefecture's messages: reviews, reminders,\n"
+          "          deadlines, notices; each verified again)\n"
+          "  inbox   --dir D --read ID          (mark message ID read; local only)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
 
 typedef struct {
     const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume, *accidents;
-    bool once, json, pending;
+    const char *read_id; /* inbox --read */
+    bool once, json, pending, unread;
     double timeout;
     int argc;
     char **argv; /* positional arguments */
@@ -66,6 +71,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"pending", no_argument, 0, 'p'},         {"log-level", required_argument, 0, 'l'},
         {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
         {"resume", required_argument, 0, 'r'},    {"accidents", required_argument, 0, 'x'},
+        {"unread", no_argument, 0, 'u'},          {"read", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
     bool use_syslog = false;
@@ -83,6 +89,8 @@ static int parse_args(int argc, char **argv, args *a)
         case 'o': a->once = true; break;
         case 'j': a->json = true; break;
         case 'p': a->pending = true; break;
+        case 'u': a->unread = true; break;
+        case 'R': a->read_id = optarg; break;
         case 's': use_syslog = true; break;
         case 't': {
             char *end;
@@ -479,12 +487,22 @@ static int cmd_status(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     zb_node_status st;
+    uint64_t inbox_last = 0, unread = 0;
+    char due_period[8] = "";
+    int64_t due_at = 0;
+    int32_t due_offset = ZB_CST_OFFSET_MIN;
     rc = zb_node_get_status(n, &st);
+    if (rc == 0)
+        rc = zb_node_inbox_counts(n, &inbox_last, &unread);
+    if (rc == 0)
+        rc = zb_node_next_deadline(n, (int64_t)time(NULL), due_period, &due_at, &due_offset);
     zb_node_close(&n);
     if (rc) {
         fprintf(stderr, "error: %s\n", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
+    char due[40] = "";
+    (void)zb_time_format(due_at, due_offset, 0, due, sizeof due);
     char key[2 * ZB_PK_LEN + 1];
     zb_hex_encode(st.node_key, ZB_PK_LEN, key);
     if (a->json) {
@@ -497,6 +515,12 @@ static int cmd_status(const args *a)
         json_object_set_new(j, "aggregator", json_string(st.endpoint));
         json_object_set_new(j, "node_key", json_string(key));
         json_object_set_new(j, "server_errors", json_integer((json_int_t)st.server_errors));
+        json_object_set_new(j, "inbox", json_integer((json_int_t)inbox_last));
+        json_object_set_new(j, "unread", json_integer((json_int_t)unread));
+        json_t *next = json_object();
+        json_object_set_new(next, "period", json_string(due_period));
+        json_object_set_new(next, "deadline", due[0] ? json_string(due) : json_null());
+        json_object_set_new(j, "next_deadline", next);
         print_json(j);
     } else {
         const zb_county *c = zb_county_find(st.county);
@@ -507,6 +531,9 @@ static int cmd_status(const args *a)
         printf("receipts    %" PRIu64 "\n", st.receipts);
         printf("aggregator  %s\n", st.endpoint);
         printf("node key    %s\n", key);
+        printf("unread      %" PRIu64 " of %" PRIu64 " message(s) from the prefecture%s\n", unread,
+               inbox_last, unread ? " (zhibao-node inbox)" : "");
+        printf("next due    monthly report %s by %s\n", due_period, due[0] ? due : "?");
     }
     return 0;
 }
@@ -523,7 +550,9 @@ static const char *sync_state_name(zb_node_sync_state s)
 
 /* One report's row, as JSON: the summary (list) or the whole report
  * (show), with its sync state ("receipted", "receipt_invalid", "acked",
- * "pending") and report hash. NULL when the stored envelope does not open. */
+ * "pending"), the prefecture's latest review ("accepted", "returned" or
+ * null; walk with ZB_NODE_WITH_REVIEW) and report hash. NULL when the
+ * stored envelope does not open. */
 static json_t *report_row(const zb_node_report *rep, bool full)
 {
     Zb__Envelope *env = NULL;
@@ -550,6 +579,9 @@ static json_t *report_row(const zb_node_report *rep, bool full)
             json_object_set_new(j, "received_at", json_string(buf));
     }
     json_object_set_new(j, "sync", json_string(sync_state_name(rep->sync)));
+    json_object_set_new(j, "review", rep->review ? json_string(zb_down_decision_name(
+                                                       (Zb__ReviewDecision)rep->review))
+                                                 : json_null());
     uint8_t h[ZB_SHA256_LEN];
     char hex[2 * ZB_SHA256_LEN + 1];
     zb_report_hash(env->report.data, env->report.len, h);
@@ -615,10 +647,11 @@ static int list_one(void *ctx, const zb_node_report *rep)
         snprintf(what, sizeof what, "%s rev %d",
                  json_string_value(json_object_get(row, "accident_id")),
                  (int)json_integer_value(json_object_get(row, "revision")));
-    printf("%-6" PRIu64 " %-8s %-25s %-28s %s\n", rep->seq,
+    const char *review = json_string_value(json_object_get(row, "review"));
+    printf("%-6" PRIu64 " %-8s %-25s %-28s %-15s %s\n", rep->seq,
            json_string_value(json_object_get(row, "type")),
            json_string_value(json_object_get(row, "created_at")), what,
-           json_string_value(json_object_get(row, "sync")));
+           json_string_value(json_object_get(row, "sync")), review ? review : "-");
     json_decref(row);
     return 0;
 }
@@ -630,9 +663,10 @@ static int cmd_list(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     table t = {.a = a, .rows = json_array()};
-    snprintf(t.header, sizeof t.header, "%-6s %-8s %-25s %-28s %s\n", "SEQ", "TYPE", "CREATED",
-             "WHAT", "SYNC");
-    unsigned flags = ZB_NODE_WITH_SYNC_STATE | (a->pending ? ZB_NODE_FROM_UNACKED : 0);
+    snprintf(t.header, sizeof t.header, "%-6s %-8s %-25s %-28s %-15s %s\n", "SEQ", "TYPE",
+             "CREATED", "WHAT", "SYNC", "REVIEW");
+    unsigned flags = ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW |
+                     (a->pending ? ZB_NODE_FROM_UNACKED : 0);
     rc = zb_node_each_report(n, 1, flags, list_one, &t);
     zb_node_close(&n);
     return table_finish(&t, rc);
@@ -663,7 +697,7 @@ static int cmd_show(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     json_t *j = NULL;
-    rc = zb_node_get_report(n, seq, ZB_NODE_WITH_SYNC_STATE, show_one, &j);
+    rc = zb_node_get_report(n, seq, ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW, show_one, &j);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
         fprintf(stderr, "error: SEQ: no report %llu in this node\n", seq);

@@ -31,6 +31,8 @@
 
 #include "agg.h"
 #include "crypto.h"
+#include "dispatch.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
@@ -557,6 +559,127 @@ static void test_plaintext_client(void **state)
     quiet_client(NULL);
 }
 
+
+/* ------------------------------------------------------------ downstream */
+
+static void send_hello_inbox(uint64_t inbox)
+{
+    Zb__Hello h = ZB__HELLO__INIT;
+    h.protocol = ZB_PROTOCOL_VERSION;
+    h.county = (char *)COUNTY;
+    h.node_key = (ProtobufCBinaryData){ZB_PK_LEN, F.node.pk};
+    h.has_receipted_seq = 1;
+    h.receipted_seq = 2;
+    h.has_inbox_number = 1;
+    h.inbox_number = inbox;
+    Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+    m.msg_case = ZB__SYNC_MSG__MSG_HELLO;
+    m.hello = &h;
+    send_msg(&m);
+}
+
+static void send_deliver_ack(uint64_t number)
+{
+    Zb__DeliverAck da = ZB__DELIVER_ACK__INIT;
+    da.county = (char *)COUNTY;
+    da.number = number;
+    Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
+    m.msg_case = ZB__SYNC_MSG__MSG_DELIVER_ACK;
+    m.deliver_ack = &da;
+    send_msg(&m);
+}
+
+static void notice(const char *title)
+{
+    zb_problems p = {0};
+    assert_int_equal(zb_dispatch_notice(F.agg, COUNTY, title, "请按时报送。", (int64_t)time(NULL),
+                                        &p, NULL, NULL),
+                     ZB_OK);
+    assert_int_equal(p.n, 0);
+}
+
+/* Assert m is a Deliver of exactly messages first..first+n-1 (titles
+ * given), the aggregator holding up to last; frees m. */
+static void check_deliver(Zb__SyncMsg *m, uint64_t first, const char *const *titles, size_t n,
+                          uint64_t last)
+{
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_DELIVER);
+    assert_string_equal(m->deliver->county, COUNTY);
+    assert_int_equal(m->deliver->last, last);
+    assert_int_equal(m->deliver->n_messages, n);
+    for (size_t i = 0; i < n; i++) {
+        Zb__Downstream *d = NULL;
+        assert_int_equal(zb_down_open_signed(m->deliver->messages[i], F.agg_pk, &d, NULL, NULL),
+                         ZB_OK);
+        assert_string_equal(d->county, COUNTY);
+        assert_int_equal(d->number, first + i);
+        assert_int_equal(d->body_case, ZB__DOWNSTREAM__BODY_NOTICE);
+        assert_string_equal(d->notice->title, titles[i]);
+        zb__downstream__free_unpacked(d, NULL);
+    }
+    zb__sync_msg__free_unpacked(m, NULL);
+}
+
+static uint64_t delivered_in_store(void)
+{
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_agg_store(F.agg), true, &txn), ZB_OK);
+    zb_down_state st;
+    assert_int_equal(zb_astore_down_state(zb_agg_store(F.agg), txn, COUNTY, &st), ZB_OK);
+    mdb_txn_abort(txn);
+    return st.delivered;
+}
+
+/* 13. A message stored while the node was away comes right after the
+ * Welcome (which says how many there are); its DeliverAck is recorded. */
+static void test_downstream_after_welcome(void **state)
+{
+    (void)state;
+    notice("通知一");
+    send_hello_inbox(0);
+    Zb__SyncMsg *m = expect_msg();
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
+    assert_true(m->welcome->has_downstream_last);
+    assert_int_equal(m->welcome->downstream_last, 1);
+    zb__sync_msg__free_unpacked(m, NULL);
+    static const char *const t1[] = {"通知一"};
+    check_deliver(expect_msg(), 1, t1, 1, 1);
+    expect_quiet();
+    send_deliver_ack(1);
+    for (int i = 0; i < 200 && delivered_in_store() < 1; i++)
+        usleep(10 * 1000);
+    assert_int_equal(delivered_in_store(), 1);
+    expect_quiet(); /* nothing more to deliver */
+}
+
+/* 14. A message stored while the node is connected is pushed without a
+ * Hello; without its DeliverAck it is sent again after the resend delay,
+ * never earlier; a Hello holding it gets a Welcome and no Deliver. */
+static void test_downstream_push_and_resend(void **state)
+{
+    (void)state;
+    notice("通知二");
+    static const char *const t2[] = {"通知二"};
+    Zb__SyncMsg *m = recv_msg(ZB_DELIVER_POLL_MS * 4);
+    assert_non_null(m); /* pushed by the poll */
+    check_deliver(m, 2, t2, 1, 2);
+    /* no DeliverAck: quiet for most of the resend delay, then again */
+    assert_null(recv_msg(ZB_DELIVER_RESEND_MS - 1000));
+    m = recv_msg(3000);
+    assert_non_null(m);
+    check_deliver(m, 2, t2, 1, 2);
+    send_deliver_ack(2);
+    for (int i = 0; i < 200 && delivered_in_store() < 2; i++)
+        usleep(10 * 1000);
+    assert_int_equal(delivered_in_store(), 2);
+    send_hello_inbox(2);
+    m = expect_msg();
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
+    assert_int_equal(m->welcome->downstream_last, 2);
+    zb__sync_msg__free_unpacked(m, NULL);
+    expect_quiet();
+}
+
 /* ------------------------------------------------------------ the store */
 
 static void print_finding(void *ctx, const char *line)
@@ -635,6 +758,8 @@ int main(void)
         cmocka_unit_test(test_unenrolled_signer),
         cmocka_unit_test(test_hello_unenrolled_county),
         cmocka_unit_test(test_store_seq2),
+        cmocka_unit_test(test_downstream_after_welcome),
+        cmocka_unit_test(test_downstream_push_and_resend),
         cmocka_unit_test(test_unenrolled_curve_client),
         cmocka_unit_test(test_plaintext_client),
         cmocka_unit_test(test_store_after),
