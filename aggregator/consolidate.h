@@ -30,9 +30,11 @@
  * Every report reads the store's indexes and decodes only the rows it
  * shows (the monthly report: the version in force of each county, and the
  * prefecture's latest review of it), so its
- * cost follows the rows returned, not the size of the store. Signatures are not re-verified
- * here: the aggregator verified each one on ingest, and `zhibao-agg check`
- * re-verifies the whole store.
+ * cost follows the rows returned, not the size of the store. The counties'
+ * signatures are not re-verified here: the aggregator verified each one on
+ * ingest, and `zhibao-agg check` re-verifies the whole store. A review shown
+ * is read from its stored message through downstream.h zb_down_open, which
+ * checks the aggregator's own signature as it decodes.
  *
  * Times: every boundary is at +08:00 (Asia/Shanghai); output times are
  * RFC 3339 with +08:00. No global state; all functions are thread-safe.

@@ -15,7 +15,8 @@
  * in *p (nothing stored), or a store error (ZB_ESTORE, ZB_EMAPFULL after
  * the map could not grow, ZB_ENOSPC..., nothing stored). *out (may be
  * NULL) gets a malloc'd array of what was sent (caller frees), *n its
- * length.
+ * length: 0 when the act addressed nobody (no county enrolled, none
+ * missing), which is not an error.
  */
 #ifndef ZB_DISPATCH_H
 #define ZB_DISPATCH_H

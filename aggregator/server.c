@@ -1095,7 +1095,7 @@ static void auto_remind(zb_agg *a, zb_zap *zap, const zb_server_opts *opts)
         ZB_ERR("ZB-AGG-REMIND", "automatic reminders not sent: %s (tried again in a minute)",
                zb_strerror(rc));
     else if (ran)
-        ZB_INFO("ZB-AGG-REMIND", "automatic reminders: %zu county(ies) without this month's "
+        ZB_INFO("ZB-AGG-REMIND", "automatic reminders: %zu county(ies) without last month's "
                 "report reminded", n);
     free(sent);
 }

@@ -17,7 +17,7 @@
       title: '延边州安全生产直报 · 汇总看板',
       lang_switch: 'English',
       matrix_title: '月度报告完成情况',
-      matrix_note: '每月进展报告须于次月5日24时前报送。点击单元格查看该县（市）当月报告。',
+      matrix_note: '每月进展报告须于次月5日24时前报送（截止时间顺延的，以顺延后为准）。点击单元格查看该县（市）当月报告。',
       on_time: '按时', late: '迟报', missing: '未报',
       county: '县（市）', total: '合计',
       indicators_title: '死亡人数与2015年基数',
@@ -47,6 +47,11 @@
       version: '版本', tasks_done: '已完成', tasks_in_progress: '推进中',
       tasks_not_started: '未启动', tasks_not_reported: '未报告', inspections: '检查次数',
       status: '状态', deadline: '截止', accidents_of: '该县（市）事故',
+      review: '审核', review_comment: '审核意见', reviewer: '审核人', reviewed_at: '审核时间',
+      reviews: { accepted: '已签收', returned: '已退回', unreviewed: '未审核' },
+      deadline_moved: '已顺延',
+      review_title: function (p) { return p + ' 月度报告签收情况'; },
+      review_note: '各县（市）最新版本的审核状态；退回的报告由县（市）报送新版本后重新审核。',
       error: '无法读取数据：',
       grades: { general: '一般', larger: '较大', serious: '重大', especially_serious: '特别重大' },
       report_tos: { prefecture: '州', province: '省', state_council: '国务院' },
@@ -73,7 +78,8 @@
       title: 'Yanbian safety direct reporting · prefecture dashboard',
       lang_switch: '中文',
       matrix_title: 'Monthly progress reports',
-      matrix_note: 'Due by the end of the 5th of the following month. Click a cell for that report.',
+      matrix_note: 'Due by the end of the 5th of the following month, or by the moved deadline. ' +
+        'Click a cell for that report.',
       on_time: 'on time', late: 'late', missing: 'missing',
       county: 'County', total: 'Total',
       indicators_title: 'Deaths against the 2015 base',
@@ -104,6 +110,12 @@
       tasks_not_started: 'Tasks not started', tasks_not_reported: 'Tasks not reported',
       inspections: 'Inspections', status: 'Status', deadline: 'Deadline',
       accidents_of: 'Accidents of this county', error: 'Cannot load data: ',
+      review: 'Review', review_comment: 'Comment', reviewer: 'Reviewer', reviewed_at: 'Reviewed',
+      reviews: { accepted: 'accepted', returned: 'returned', unreviewed: 'unreviewed' },
+      deadline_moved: 'moved',
+      review_title: function (p) { return 'Monthly reports ' + p + ': reviews'; },
+      review_note: 'The review of each county\u2019s latest version; a returned report is reviewed ' +
+        'again once the county files a new version.',
       grades: { general: 'general', larger: 'larger', serious: 'serious',
         especially_serious: 'especially serious' },
       report_tos: { prefecture: 'prefecture', province: 'province', state_council: 'State Council' },
@@ -180,6 +192,8 @@
   var params = new URLSearchParams(window.location.search);
   var token = params.get('token');
   if (params.get('lang') === 'en') state.lang = 'en';
+  // ?period=YYYY-MM: the month shown first in the monthly views (default: last month)
+  var startPeriod = /^\d{4}-(0[1-9]|1[0-2])$/.test(params.get('period') || '') ? params.get('period') : null;
   function api(path) {
     var headers = {};
     if (token) headers.Authorization = 'Bearer ' + token;
@@ -403,12 +417,53 @@
       [el('thead', null, head), el('tbody', null, rows)]));
   }
 
+  // ---- monthly reports: reviews and the deadline
+  // review: "accepted" | "returned" | "unreviewed", null for a county that did not file
+  function reviewPill(review) {
+    if (!review) return t('na');
+    return el('span', { 'class': 'pill rv rv-' + review, 'data-review': review }, lookup('reviews', review));
+  }
+  // the period's deadline, marked when the prefecture moved it (zhibao-agg deadline)
+  function deadlineText(doc) {
+    var parts = [el('span', { 'class': 'deadline' }, shortTime(doc.deadline))];
+    if (doc.deadline_moved) parts.push(' ', el('span', { 'class': 'moved' }, t('deadline_moved')));
+    return parts;
+  }
+  function renderMonthly() {
+    var title = clear($('monthly-title')), note = clear($('monthly-deadline')), box = clear($('monthly'));
+    var doc = state.monthly[state.period];
+    if (!state.period) return;
+    append(title, t('review_title')(state.period));
+    if (!doc) return;
+    append(note, [t('deadline') + ' '].concat(deadlineText(doc)).concat([' · ' + t('review_note')]));
+    var cols = ['county', 'status', 'version', 'review', 'review_comment', 'reviewer', 'reviewed_at'];
+    var head = el('tr', null, cols.map(function (k) { return el('th', { scope: 'col' }, t(k)); }));
+    var body = el('tbody', null, doc.rows.map(function (r) {
+      var tr = el('tr', { 'class': 'review-row', 'data-county': r.county, tabindex: 0 }, [
+        el('th', { scope: 'row' }, [r.name + ' ', el('span', { 'class': 'code' }, r.county)]),
+        el('td', null, el('span', { 'class': 'pill st-' + r.status }, t(r.status))),
+        el('td', { 'class': 'num' }, r.version),
+        el('td', null, reviewPill(r.review)),
+        el('td', { 'class': 'comment' }, r.review_comment || ''),
+        el('td', null, r.reviewer || ''),
+        el('td', null, shortTime(r.reviewed_at))
+      ]);
+      tr.addEventListener('click', function () { selectCounty(r.county, doc.period); });
+      tr.addEventListener('keydown', function (ev) {
+        if (ev.key === 'Enter') selectCounty(r.county, doc.period);
+      });
+      return tr;
+    }));
+    box.appendChild(el('table', { 'class': 'reviews' }, [el('thead', null, head), body]));
+  }
+
   // ---- per county
   function selectCounty(code, period) {
     state.county = code;
     if (period) state.period = period;
     $('county-select').value = code;
     loadMonthly(state.period);
+    renderMonthly();
     renderCounty();
     if (period) $('county-section').scrollIntoView({ block: 'nearest' });
   }
@@ -416,6 +471,7 @@
     if (!p || state.monthly[p]) return;
     api('monthly?period=' + encodeURIComponent(p)).then(function (doc) {
       state.monthly[p] = doc;
+      renderMonthly();
       renderCounty();
     }).catch(showError);
   }
@@ -447,7 +503,10 @@
         box.appendChild(el('h3', null, t('monthly_of')(doc.period)));
         var dl = el('dl', { 'class': 'rev' });
         [[t('status'), el('span', { 'class': 'pill st-' + r.status }, t(r.status))],
-          [t('deadline'), shortTime(doc.deadline)], [t('version'), r.version],
+          [t('deadline'), deadlineText(doc)], [t('version'), r.version],
+          [t('review'), r.review ? reviewPill(r.review) : null],
+          [t('review_comment'), r.review_comment], [t('reviewer'), r.reviewer],
+          [t('reviewed_at'), shortTime(r.reviewed_at)],
           [t('created_at'), shortTime(r.first_created_at || r.created_at)],
           [t('tasks_done'), r.tasks_done], [t('tasks_in_progress'), r.tasks_in_progress],
           [t('tasks_not_started'), r.tasks_not_started], [t('tasks_not_reported'), r.tasks_not_reported],
@@ -486,6 +545,7 @@
   function renderAll() {
     renderStatic();
     renderMatrix();
+    renderMonthly();
     renderChart();
     renderIndicators();
     renderCountySelect();
@@ -505,7 +565,7 @@
       state.status = st;
       var cur = st.current_period, first = periodAdd(cur, 1 - MONTHS);
       var today = st.now.slice(0, 10);
-      state.period = periodAdd(cur, -1);
+      state.period = startPeriod || periodAdd(cur, -1);
       return Promise.all([
         api('matrix?from=' + first + '&to=' + cur),
         api('accidents?from=' + first + '-01&to=' + today),

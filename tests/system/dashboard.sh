@@ -13,6 +13,9 @@
 # 222402 files an accident (two revisions) whose summary and place carry an
 # HTML/script payload; 222401 a serious road accident. The prefecture's 2015
 # base deaths are loaded so the chart draws the base and -20 % target lines.
+# While serve runs, the prefecture returns 222402's report of two months back
+# with a comment carrying the same payload, accepts 222401's, and moves last
+# month's deadline three days later (`zhibao-agg review`, `deadline`).
 #
 # (a) the API answers byte for byte what `zhibao-agg report ... --format
 #     json` prints (monthly, matrix, accidents; indicators by content, its
@@ -20,7 +23,9 @@
 #     the security headers, and the store is not written;
 # (b) chromium --dump-dom: one matrix row per county, the expected class per
 #     county and month, the payload as text (no injected element), the SVG
-#     chart, the per-county view; then a screenshot $ZB_BUILD/dashboard.png.
+#     chart, the per-county view, the monthly reviews (returned / accepted /
+#     none, the comment as text) and the moved deadline; then a screenshot
+#     $ZB_BUILD/dashboard.png.
 source "$(dirname "$0")/../lib.sh"
 
 command -v chromium >/dev/null || "$ZB_SOURCE_DIR/deploy/install-deps.sh"
@@ -34,7 +39,7 @@ for c in "${COUNTIES[@]}"; do node_init "$WORK/n$c" "$c" "$EP" "$AK" "$WORK/agg"
 
 # current period, the period two months back, the matrix's first period
 # (11 months back), today and accident times, all at +08:00
-read -r CUR PAST FIRST TODAY YEAR NOW40 NOW30 NOW3H NOW2H < <(python3 -c '
+read -r CUR PREV PAST FIRST TODAY YEAR NOW40 NOW30 NOW3H NOW2H < <(python3 -c '
 import datetime as d
 tz = d.timezone(d.timedelta(hours=8))
 n = d.datetime.now(tz).replace(microsecond=0)
@@ -42,7 +47,7 @@ def back(k):
     y, m = n.year, n.month - k
     while m < 1: y, m = y - 1, m + 12
     return "%04d-%02d" % (y, m)
-print(n.strftime("%Y-%m"), back(2), back(11), n.strftime("%Y-%m-%d"), n.year,
+print(n.strftime("%Y-%m"), back(1), back(2), back(11), n.strftime("%Y-%m-%d"), n.year,
       (n - d.timedelta(minutes=40)).isoformat(), (n - d.timedelta(minutes=30)).isoformat(),
       (n - d.timedelta(hours=3)).isoformat(), (n - d.timedelta(hours=2, minutes=50)).isoformat())')
 
@@ -79,8 +84,16 @@ for c in 222401 222402 222404; do
 done
 printf '{"base": [{"county": "222400", "year": 2015, "deaths": 60}]}\n' |
     "$AGG" load-figures --dir "$WORK/agg" - >/dev/null || fail "load-figures"
+# the prefecture answers, beside serve: 222402's report of $PAST (seq 1)
+# returned, 222401's (seq 2) accepted; $PREV's deadline (the 5th of this
+# month) moved to the 8th: it changes no status (nobody filed $PREV)
+"$AGG" review --dir "$WORK/agg" --county 222402 --seq 1 --return --comment "请补充 $PAYLOAD" \
+    --reviewer 王科长 >/dev/null || fail "review 222402"
+"$AGG" review --dir "$WORK/agg" --county 222401 --seq 2 --accept >/dev/null || fail "review 222401"
+"$AGG" deadline --dir "$WORK/agg" --period "$PREV" --at "$CUR-08T23:59:59" >/dev/null ||
+    fail "deadline $PREV"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || fail "serve did not stop cleanly"
-pass "8 counties enrolled, 8 reports synced, 2015 base loaded"
+pass "8 counties enrolled, 8 reports synced, 2015 base loaded, 2 reviews, $PREV's deadline moved"
 
 # ---- the server
 WPORT=$(free_port)
@@ -105,6 +118,7 @@ same() { # same NAME PATH REPORT-ARGS...
 }
 same monthly "/api/monthly?period=$PAST" monthly --period "$PAST"
 same monthly-cur "/api/monthly?period=$CUR" monthly --period "$CUR"
+same monthly-prev "/api/monthly?period=$PREV" monthly --period "$PREV"
 same matrix "/api/matrix?from=$FIRST&to=$CUR" matrix --from "$FIRST" --to "$CUR"
 same accidents "/api/accidents?from=$FIRST-01&to=$TODAY" accidents --from "$FIRST-01" --to "$TODAY"
 pass "monthly, matrix, accidents: API bytes == report --format json bytes"
@@ -137,7 +151,16 @@ H2=$(curl -sf "$URL/api/accidents/XSS-1?county=222402") || fail "accident histor
 [ "$H" = "$H2" ] || fail "/api/accidents/ID?county= differs from /api/accidents/COUNTY/ID"
 H3=$(curl -sf "$URL/api/accidents/XSS-1") || fail "accident history without county"
 [ "$H" = "$H3" ] || fail "/api/accidents/ID (unique id) differs"
-pass "matrix statuses; accident history (3 URL forms)"
+M=$(curl -sf "$URL/api/monthly?period=$PAST")
+[ "$(json_get "$M" "[(r['county'], r['status'], r['review'], r['reviewer']) for r in j['rows']][:3]")" = \
+  "[('222401', 'late', 'accepted', None), ('222402', 'late', 'returned', '王科长'), ('222403', 'missing', None, None)]" ] ||
+    fail "monthly $PAST reviews: $M"
+[ "$(json_get "$M" "(j['rows'][1]['review_comment'], j['deadline_moved'])")" = "('请补充 $PAYLOAD', False)" ] ||
+    fail "monthly $PAST comment: $M"
+M=$(curl -sf "$URL/api/monthly?period=$PREV")
+[ "$(json_get "$M" "(j['deadline'], j['deadline_moved'])")" = "('$CUR-08T23:59:59+08:00', True)" ] ||
+    fail "monthly $PREV deadline: $M"
+pass "matrix statuses; accident history (3 URL forms); reviews and the moved deadline"
 
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 is_error_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["error"], str)' "$WORK/body"; }
@@ -237,11 +260,44 @@ check(re.search(r'国务院', dom) is not None, "report_to")
 check(re.search(r'<section id="county-view"[^>]*>.*?延吉市', dom, re.S) is not None, "per-county view")
 check("延吉市" in dom and "遗漏" not in dom, "Chinese labels")
 check('id="error"' not in dom or re.search(r'id="error"[^>]*hidden', dom), "an error banner")
+# last month by default: its moved deadline marked, nobody filed it
+check(re.search(r'<p id="monthly-deadline"[^>]*>.*?<span class="moved">已顺延</span>', dom, re.S)
+      is not None, "the moved deadline marked in the monthly view")
+check(len(re.findall(r'<tr class="review-row"', dom)) == 8, "one review row per county")
+check("data-review=" not in dom, "a review shown for a month nobody filed")
 PY
 pass "browser DOM: 8 matrix rows, on_time/late/missing classes, payload as text, SVG chart"
+chrome --dump-dom "$URL/?period=$PAST" >"$WORK/dom-past.html" || fail "chromium --dump-dom ?period="
+python3 - "$WORK/dom-past.html" "$PAST" <<'PY' || fail "dashboard reviews (kept in $WORK/dom-past.html)"
+import re, sys
+dom, past = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2]
+def check(cond, what):
+    if not cond:
+        print("DOM check failed:", what, file=sys.stderr)
+        sys.exit(1)
+def row(county):
+    m = re.search(r'<tr class="review-row" data-county="%s".*?</tr>' % county, dom, re.S)
+    return m.group(0) if m else ""
+check(f"{past} 月度报告签收情况" in dom, "the monthly view of the period asked for")
+check('data-review="accepted">已签收<' in row("222401"), "222401 accepted: " + row("222401"))
+r2 = row("222402")
+check('data-review="returned">已退回<' in r2 and "王科长" in r2, "222402 returned: " + r2)
+esc = "请补充 &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+check(esc in r2, "the comment shown as text: " + r2)
+check("data-review" not in row("222403") and "—" in row("222403"), "222403 no review")
+check("<img" not in dom and len(re.findall(r"<script", dom)) == 1, "an element injected by the comment")
+check(re.search(r'<section id="county-view".*?data-review="accepted">已签收<', dom, re.S) is not None,
+      "the county view shows its review")
+PY
+pass "browser DOM ?period=$PAST: accepted / returned with the comment as text / none"
 chrome --dump-dom "$URL/?lang=en" >"$WORK/dom-en.html" || fail "chromium --dump-dom ?lang=en"
 grep -q 'Monthly progress reports' "$WORK/dom-en.html" && grep -q '<html lang="en"' "$WORK/dom-en.html" &&
-    grep -q '>on time<' "$WORK/dom-en.html" || fail "English labels (kept in $WORK/dom-en.html)"
+    grep -q '>on time<' "$WORK/dom-en.html" && grep -q '<span class="moved">moved</span>' "$WORK/dom-en.html" ||
+    fail "English labels (kept in $WORK/dom-en.html)"
+chrome --dump-dom "$URL/?lang=en&period=$PAST" >"$WORK/dom-en-past.html" || fail "chromium ?lang=en&period="
+grep -q 'data-review="returned">returned<' "$WORK/dom-en-past.html" &&
+    grep -q 'data-review="accepted">accepted<' "$WORK/dom-en-past.html" ||
+    fail "English review labels (kept in $WORK/dom-en-past.html)"
 pass "English on the switch (?lang=en)"
 
 rm -f "$ZB_BUILD/dashboard.png"

@@ -4,8 +4,10 @@
  * mkdtemp directory, one county enrolled, opened read-only as `zhibao-agg
  * web` opens it. Status codes, content types and the JSON error bodies
  * (the bytes `report ... --format json` would print), the token, and the
- * accident address checks. Every test only reads the store, so they pass
- * in any order.
+ * accident address checks; the monthly report of a county filed late,
+ * returned by the prefecture with a comment and on time by the deadline it
+ * then moved (dispatch.h). Every test only reads the store (the setup
+ * writes it), so they pass in any order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agg.h"
 #include "crypto.h"
+#include "dispatch.h"
+#include "envelope.h"
 #include "err.h"
+#include "timefmt.h"
 #include "web.h"
 
 #define COUNTY "222401"
@@ -43,6 +49,71 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* 2025-11-25T00:00:00+08:00: after the 2025-10 default deadline (the 5th) */
+#define FILED_AT 1764000000
+#define COMMENT "第5项任务进展未填写，请补充后重报。"
+
+/* Store COUNTY's report seq 1, the monthly report of 2025-10 signed by node
+ * at FILED_AT, through the acceptance rules (agg.h) as serve stores one. */
+static int store_monthly(zb_agg *w, const zb_identity *node)
+{
+    static const uint8_t prev[ZB_SHA256_LEN];
+    Zb__MonthlyReport m = ZB__MONTHLY_REPORT__INIT;
+    m.period = "2025-10";
+    Zb__Report r = ZB__REPORT__INIT;
+    r.version = 1;
+    r.county = COUNTY;
+    r.seq = 1;
+    r.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, (uint8_t *)prev};
+    r.created_at = FILED_AT;
+    r.content_case = ZB__REPORT__CONTENT_MONTHLY;
+    r.monthly = &m;
+    uint8_t rbuf[256], *ebuf = NULL;
+    size_t rlen = zb__report__get_packed_size(&r), elen;
+    if (rlen > sizeof rbuf)
+        return -1;
+    zb__report__pack(&r, rbuf);
+    if (zb_envelope_seal(rbuf, rlen, node, &ebuf, &elen) != ZB_OK)
+        return -1;
+    Zb__Envelope *env = zb__envelope__unpack(NULL, elen, ebuf);
+    free(ebuf);
+    MDB_txn *txn;
+    if (!env || zb_store_begin(zb_agg_store(w), false, &txn) != ZB_OK) {
+        zb__envelope__free_unpacked(env, NULL);
+        return -1;
+    }
+    zb_county_rec rec;
+    zb_ingest_out out;
+    int rc = zb_agg_county_get(w, txn, COUNTY, &rec);
+    if (rc == ZB_OK)
+        rc = zb_agg_ingest(w, txn, &rec, env, FILED_AT + 60, -1, &out);
+    if (rc == ZB_OK && out.result != ZB_INGEST_STORED)
+        rc = ZB_EINVAL;
+    if (rc == ZB_OK)
+        rc = zb_astore_county_put(zb_agg_store(w), txn, &rec);
+    zb__envelope__free_unpacked(env, NULL);
+    if (rc != ZB_OK) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    return zb_store_commit(txn) == ZB_OK ? 0 : -1;
+}
+
+/* The prefecture returns that report and moves 2025-10's deadline to the
+ * 30th 23:59:59 +08:00 (after FILED_AT). */
+static int answer_it(zb_agg *w)
+{
+    zb_problems p = {0};
+    int64_t now = (int64_t)time(NULL), at;
+    int rc = zb_dispatch_review(w, COUNTY, 1, false, COMMENT, "王科长", now, &p, NULL, NULL);
+    if (rc == ZB_OK && zb_time_parse("2025-11-30T23:59:59+08:00", &at, NULL) == ZB_OK)
+        rc = zb_dispatch_deadline(w, 2025, 10, at, ZB_CST_OFFSET_MIN, now, &p, NULL, NULL);
+    for (size_t i = 0; i < p.n; i++)
+        fprintf(stderr, "answer_it: %s\n", p.lines[i]);
+    zb_problems_free(&p);
+    return rc == ZB_OK ? 0 : -1;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -62,6 +133,8 @@ static int group_setup(void **state)
     uint64_t first_seq;
     uint8_t prev[ZB_SHA256_LEN];
     int rc = zb_agg_enroll(w, COUNTY, node.pk, &was_new, &first_seq, prev);
+    if (rc == ZB_OK)
+        rc = store_monthly(w, &node) || answer_it(w) ? -1 : ZB_OK;
     zb_identity_wipe(&node);
     zb_agg_close(&w); /* one LMDB environment per process at a time */
     if (rc != ZB_OK)
@@ -138,7 +211,7 @@ static void test_status(void **state)
     assert_int_equal(json_array_size(counties), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(counties, 0), "county")),
                         COUNTY);
-    assert_int_equal(json_integer_value(json_object_get(doc, "reports")), 0);
+    assert_int_equal(json_integer_value(json_object_get(doc, "reports")), 1);
     assert_true(json_is_string(json_object_get(doc, "current_period")));
     json_decref(doc);
     free(r.body);
@@ -166,6 +239,48 @@ static void test_reports(void **state)
     free(r.body);
     r = ask(NULL, "GET", "/api/indicators", PAIRS("year", "2026"), NULL);
     assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+/* The monthly report as the dashboard reads it: the review of the
+ * county's latest version with its comment and reviewer, and the moved
+ * deadline it was judged against. */
+static void test_review_and_deadline(void **state)
+{
+    (void)state;
+    reply r = ask(NULL, "GET", "/api/monthly", PAIRS("period", "2025-10"), NULL);
+    assert_int_equal(r.status, 200);
+    json_t *doc = json_loads(r.body, 0, NULL);
+    assert_non_null(doc);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
+                        "2025-11-30T23:59:59+08:00");
+    assert_true(json_is_true(json_object_get(doc, "deadline_moved")));
+    json_t *row = json_array_get(json_object_get(doc, "rows"), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "county")), COUNTY);
+    /* filed on the 25th: late by the default deadline, on time by the moved one */
+    assert_string_equal(json_string_value(json_object_get(row, "status")), "on_time");
+    assert_string_equal(json_string_value(json_object_get(row, "review")), "returned");
+    assert_string_equal(json_string_value(json_object_get(row, "review_comment")), COMMENT);
+    assert_string_equal(json_string_value(json_object_get(row, "reviewer")), "王科长");
+    assert_true(json_is_string(json_object_get(row, "reviewed_at")));
+    json_decref(doc);
+    /* another period: the default deadline, not moved; the county missing */
+    r = ask(NULL, "GET", "/api/monthly", PAIRS("period", "2025-09"), NULL);
+    assert_int_equal(r.status, 200);
+    doc = json_loads(r.body, 0, NULL);
+    assert_non_null(doc);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(doc, "deadline")),
+                        "2025-10-05T23:59:59+08:00");
+    assert_true(json_is_false(json_object_get(doc, "deadline_moved")));
+    row = json_array_get(json_object_get(doc, "rows"), 0);
+    assert_true(json_is_null(json_object_get(row, "review")));
+    json_decref(doc);
+    /* the matrix judges 2025-10 against its moved deadline */
+    r = ask(NULL, "GET", "/api/matrix", PAIRS("from", "2025-09", "to", "2025-10"), NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"2025-09\": \"missing\",\n      \"2025-10\": \"on_time\""));
     free(r.body);
 }
 
@@ -259,6 +374,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status),         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_review_and_deadline),
         cmocka_unit_test(test_bad_parameters), cmocka_unit_test(test_accident_address),
         cmocka_unit_test(test_unknown_paths),  cmocka_unit_test(test_methods),
         cmocka_unit_test(test_token),
