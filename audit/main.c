@@ -2,7 +2,7 @@
  * zhibao-audit - the auditor's tool: checks what the prefecture's
  * aggregator exported without trusting the aggregator (audit.h).
  *
- *   verify BUNDLE [--key AGGKEY]
+ *   verify BUNDLE [--key AGGKEY] [--json]
  *   consistency OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY [--proof FILE]
  *
  * Exit codes: 0 all holds; 1 a finding (one line each on stdout) or not
@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,18 @@
 
 #define EXIT_FINDING 1
 #define EXIT_USAGE 2
+/* verify --json lists at most this many findings (all are counted): a
+ * hostile bundle may hold one per byte. */
+#define JSON_FINDINGS_MAX 1000
 
 static void usage(FILE *f)
 {
     fputs("usage: zhibao-audit COMMAND [options]\n"
-          "  verify BUNDLE [--key AGGKEY]\n"
+          "  verify BUNDLE [--key AGGKEY] [--json]\n"
           "      check every signature, key, sequence, hash chain and log entry (county\n"
           "      reports and the prefecture's downstream messages) of a bundle (zhibao-agg\n"
-          "      export) and its signed tree head; --key pins the aggregator key\n"
+          "      export) and its signed tree head; --key pins the aggregator key; --json:\n"
+          "      one object with the counts and the findings\n"
           "  consistency OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
           "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
           "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
@@ -41,12 +46,14 @@ typedef struct {
     const char *key, *proof;
     const char *pos[4];
     int n_pos;
+    bool json;
 } args;
 
 static int parse_args(int argc, char **argv, args *a)
 {
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                          {"proof", required_argument, 0, 'p'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -56,6 +63,7 @@ static int parse_args(int argc, char **argv, args *a)
         switch (c) {
         case 'k': a->key = optarg; break;
         case 'p': a->proof = optarg; break;
+        case 'j': a->json = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
@@ -100,6 +108,58 @@ static void print_finding(void *ctx, const char *line)
     printf("%s\n", line);
 }
 
+/* verify --json: the findings kept for the one object printed at the end. */
+static void collect_finding(void *ctx, const char *line)
+{
+    json_t *list = ctx;
+    if (json_array_size(list) < JSON_FINDINGS_MAX)
+        json_array_append_new(list, json_string(line));
+}
+
+static json_t *hex_json(const uint8_t *bytes, size_t len)
+{
+    char hex[2 * ZB_HASH_LEN + 1];
+    if (2 * len + 1 > sizeof hex)
+        return json_null();
+    zb_hex_encode(bytes, len, hex);
+    return json_string(hex);
+}
+
+/* {"verified", "counties", "reports", "tree_size", "root", "aggregator",
+ * "downstream", "reviews", "reminders", "deadlines", "notices", "evidence",
+ * "equivocations", "finding_count", "findings": [the first lines]};
+ * tree_size and root null without a good tree head, aggregator null
+ * without a header. */
+static void print_verify_json(long n, const zb_audit_summary *s, json_t *findings)
+{
+    json_t *o = json_object();
+    if (!o) {
+        json_decref(findings);
+        return;
+    }
+    json_object_set_new(o, "verified", json_boolean(n == 0));
+    json_object_set_new(o, "counties", json_integer((json_int_t)s->counties));
+    json_object_set_new(o, "reports", json_integer((json_int_t)s->reports));
+    json_object_set_new(o, "tree_size",
+                        s->head_ok ? json_integer((json_int_t)s->head.size) : json_null());
+    json_object_set_new(o, "root", s->head_ok ? hex_json(s->head.root, ZB_HASH_LEN) : json_null());
+    json_object_set_new(o, "aggregator",
+                        s->has_header ? hex_json(s->agg_key, ZB_PK_LEN) : json_null());
+    json_object_set_new(o, "downstream", json_integer((json_int_t)s->downstream));
+    json_object_set_new(o, "reviews", json_integer((json_int_t)s->reviews));
+    json_object_set_new(o, "reminders", json_integer((json_int_t)s->reminders));
+    json_object_set_new(o, "deadlines", json_integer((json_int_t)s->deadlines));
+    json_object_set_new(o, "notices", json_integer((json_int_t)s->notices));
+    json_object_set_new(o, "evidence", json_integer((json_int_t)s->evidence));
+    json_object_set_new(o, "equivocations", json_integer((json_int_t)s->equivocations));
+    json_object_set_new(o, "finding_count", json_integer((json_int_t)n));
+    json_object_set_new(o, "findings", findings);
+    char *text = json_dumps(o, JSON_INDENT(2));
+    puts(text ? text : "{}");
+    free(text);
+    json_decref(o);
+}
+
 static int cmd_verify(const args *a)
 {
     if (a->n_pos != 1) {
@@ -114,17 +174,29 @@ static int cmd_verify(const args *a)
         return EXIT_USAGE;
     zb_audit_opts o = {.pinned_key = a->key ? key : NULL};
     zb_audit_summary s;
-    long n = zb_audit_verify(f, &o, print_finding, NULL, &s);
+    json_t *findings = a->json ? json_array() : NULL;
+    if (a->json && !findings) {
+        fclose(f);
+        fprintf(stderr, "error: out of memory\n");
+        return EXIT_USAGE;
+    }
+    long n = a->json ? zb_audit_verify(f, &o, collect_finding, findings, &s)
+                     : zb_audit_verify(f, &o, print_finding, NULL, &s);
     fclose(f);
     if (n < 0) {
+        json_decref(findings);
         fprintf(stderr, "error: BUNDLE: cannot read %s: %s\n", a->pos[0], zb_strerror((int)n));
         return EXIT_USAGE;
     }
+    if (a->json)
+        print_verify_json(n, &s, findings);
     if (n > 0) {
         fprintf(stderr, "%ld finding(s)%s\n", n,
                 s.equivocations ? " (including evidence of equivocation: act on it)" : "");
         return EXIT_FINDING;
     }
+    if (a->json)
+        return 0;
     char root[2 * ZB_HASH_LEN + 1], agg[2 * ZB_PK_LEN + 1];
     zb_hex_encode(s.head.root, ZB_HASH_LEN, root);
     zb_hex_encode(s.agg_key, ZB_PK_LEN, agg);
@@ -140,6 +212,10 @@ static int cmd_verify(const args *a)
 
 static int cmd_consistency(const args *a)
 {
+    if (a->json) {
+        fprintf(stderr, "error: --json: only verify has it\n");
+        return EXIT_USAGE;
+    }
     if (a->n_pos < 2 || a->n_pos > 3 || (a->n_pos == 3 && a->proof)) {
         fprintf(stderr, "error: consistency takes OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE and one "
                         "proof (PROOF_FILE or --proof)\n");
