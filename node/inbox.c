@@ -49,6 +49,7 @@ static int store_pass(zb_node *n, MDB_txn *txn, Zb__SignedDownstream *const *msg
     int rc = zb_store_get_u64(txn, meta, "inbox_last", last, 0);
     if (rc && rc != ZB_ENOTFOUND)
         return rc;
+    rc = ZB_OK; /* none yet: 0 (a Deliver that stores nothing must not fail) */
     uint64_t was = *last;
     *stored = 0;
     for (size_t i = 0; i < count; i++) {

@@ -45,8 +45,8 @@ static void usage(FILE *f)
           "  show    --dir D SEQ [--json]\n"
           "  receipts --dir D [--json]\n"
           "  verify-receipts --dir D            (signatures, inclusion and consistency proofs)\n"
-          "  inbox   --dir D [--json] [--unread] (the prefecture's messages: reviews, reminders,\n"
-          "          deadlines, notices; each verified again)\n"
+          "  inbox   --dir D [--json] [--unread]\n"
+          "          (the prefecture's messages: reviews, reminders, deadlines, notices)\n"
           "  inbox   --dir D --read ID          (mark message ID read; local only)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
@@ -791,6 +791,250 @@ static int cmd_verify_receipts(const args *a)
     return findings ? EXIT_RUNTIME : 0;
 }
 
+/* ------------------------------------------------------------ inbox */
+
+/* Where the text listing's message column starts (ID, NEW, DATE, KIND). */
+#define INBOX_COLUMN 36
+
+/* What the inbox walk gathers: one JSON object per message, as --json
+ * prints them (the text listing is drawn from the same objects). */
+typedef struct {
+    json_t *rows;
+    int bad; /* stored messages that do not verify any more */
+} inbox_walk;
+
+static int inbox_one(void *ctx, const zb_node_inbox_msg *m)
+{
+    inbox_walk *w = ctx;
+    json_t *o;
+    if (m->verify == 0) {
+        if (!(o = zb_down_to_json(m->msg)))
+            return ZB_ENOMEM;
+    } else { /* what can be said without trusting the bytes */
+        if (!(o = json_object()))
+            return ZB_ENOMEM;
+        json_object_set_new(o, "id", json_integer((json_int_t)m->number));
+        json_object_set_new(o, "kind", json_null());
+        json_object_set_new(o, "created_at", json_null());
+        json_object_set_new(o, "error", json_string(zb_strerror(m->verify)));
+        w->bad++;
+    }
+    json_object_set_new(o, "verified", json_boolean(m->verify == 0));
+    json_object_set_new(o, "read", json_boolean(m->read));
+    json_array_append_new(w->rows, o);
+    return 0;
+}
+
+/* Print text from the prefecture for a person: control characters (C0
+ * but tab and newline, DEL, C1) as '?', so no text can drive the
+ * terminal; each line after the first indented by indent columns;
+ * trailing line ends dropped. */
+static void print_text(const char *s, int indent)
+{
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+        len--;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n')
+            printf("\n%*s", indent, "");
+        else if (c == '\r')
+            continue;
+        else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+                 (unsigned char)s[i + 1] <= 0x9f) {
+            putchar('?');
+            i++;
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f)
+            putchar('?');
+        else
+            putchar(c);
+    }
+}
+
+/* "2026-11-06T09:12:33+08:00" as "2026-11-06 09:12" (the list's dates,
+ * all at +08:00), or "?" */
+static const char *short_time(const char *rfc3339, char buf[20])
+{
+    if (!rfc3339 || strlen(rfc3339) < 16)
+        return "?";
+    snprintf(buf, 20, "%.10s %.5s", rfc3339, rfc3339 + 11);
+    return buf;
+}
+
+/* A due time in full, with its offset: "2026-11-05 23:59:59+08:00". */
+static const char *due_time(const char *rfc3339, char buf[40])
+{
+    if (!rfc3339)
+        return "?";
+    snprintf(buf, 40, "%s", rfc3339);
+    char *t = strchr(buf, 'T');
+    if (t)
+        *t = ' ';
+    return buf;
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static int review_target(void *ctx, const zb_node_report *rep)
+{
+    *(json_t **)ctx = report_row(rep, false);
+    return 0;
+}
+
+/* A returned report's answer, on a line of its own below the review (the
+ * report looked up in this node; nothing when it is not here, e.g. filed
+ * by a predecessor node). */
+static void print_answer(zb_node *n, uint64_t seq)
+{
+    json_t *r = NULL;
+    if (zb_node_get_report(n, seq, 0, review_target, &r) != 0 || !r)
+        return;
+    const char *period = str_of(r, "period"), *accident = str_of(r, "accident_id");
+    if (period)
+        printf("%*sanswer: submit a new version of monthly report %s\n", INBOX_COLUMN, "",
+               period);
+    else if (accident)
+        printf("%*sanswer: submit the next revision of accident %s (this was revision %d)\n",
+               INBOX_COLUMN, "", accident,
+               (int)json_integer_value(json_object_get(r, "revision")));
+    json_decref(r);
+}
+
+/* One message of the text listing. */
+static void inbox_print(zb_node *n, const json_t *o)
+{
+    char date[20], when[40];
+    const char *kind = str_of(o, "kind");
+    bool verified = json_is_true(json_object_get(o, "verified"));
+    printf("%-5" PRIu64 " %-3s %-16s %-8s ", (uint64_t)json_integer_value(json_object_get(o, "id")),
+           json_is_true(json_object_get(o, "read")) ? "" : "new",
+           short_time(str_of(o, "created_at"), date), verified && kind ? kind : "?");
+    if (!verified || !kind) {
+        printf("DOES NOT VERIFY (%s): not shown\n", str_of(o, "error") ? str_of(o, "error") : "?");
+        return;
+    }
+    if (strcmp(kind, "review") == 0) {
+        uint64_t seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+        const char *decision = str_of(o, "decision"), *comment = str_of(o, "comment"),
+                   *reviewer = str_of(o, "reviewer");
+        printf("seq %" PRIu64 " %s", seq, decision ? decision : "?");
+        if (comment && *comment) {
+            fputs(": ", stdout);
+            print_text(comment, INBOX_COLUMN);
+        }
+        if (reviewer && *reviewer) {
+            fputs(" (", stdout);
+            print_text(reviewer, INBOX_COLUMN);
+            putchar(')');
+        }
+        putchar('\n');
+        if (decision && strcmp(decision, "returned") == 0)
+            print_answer(n, seq);
+    } else if (strcmp(kind, "reminder") == 0) {
+        const char *period = str_of(o, "period"), *accident = str_of(o, "accident_id"),
+                   *due = str_of(o, "due_at");
+        if (period)
+            printf("monthly report %s missing", period);
+        else
+            printf("accident %s: follow-up overdue", accident ? accident : "?");
+        if (due)
+            printf(", %s %s", period ? "due by" : "was due", due_time(due, when));
+        putchar('\n');
+    } else if (strcmp(kind, "deadline") == 0) {
+        printf("monthly report %s now due by %s\n", str_of(o, "period"),
+               due_time(str_of(o, "deadline"), when));
+    } else if (strcmp(kind, "notice") == 0) {
+        const char *title = str_of(o, "title"), *text = str_of(o, "text");
+        print_text(title ? title : "", INBOX_COLUMN);
+        putchar('\n');
+        if (text && *text) {
+            printf("%*s", INBOX_COLUMN + 2, "");
+            print_text(text, INBOX_COLUMN + 2);
+            putchar('\n');
+        }
+    } else {
+        putchar('\n');
+    }
+}
+
+/* inbox --read ID */
+static int inbox_mark_read(const args *a)
+{
+    const char *s = a->read_id;
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || errno || *end || id == 0) {
+        fprintf(stderr, "error: read: must be a message number (a positive whole number, as "
+                "inbox lists them)\n");
+        return EXIT_USAGE;
+    }
+    zb_node *n;
+    int rc = open_node(a, false, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    rc = zb_node_inbox_mark_read(n, (uint64_t)id);
+    zb_node_close(&n);
+    if (rc == ZB_ENOTFOUND) {
+        fprintf(stderr, "error: read: no message %llu\n", id);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        store_error(a, rc, "the message was not marked read");
+        return EXIT_RUNTIME;
+    }
+    printf("message %llu marked read\n", id);
+    return 0;
+}
+
+static int cmd_inbox(const args *a)
+{
+    if (a->argc != 0) {
+        fprintf(stderr, "error: inbox: unexpected argument %s (mark a message read with --read "
+                "ID)\n", a->argv[0]);
+        return EXIT_USAGE;
+    }
+    if (a->read_id)
+        return inbox_mark_read(a);
+    zb_node *n;
+    int rc = open_node(a, true, &n); /* read-only: beside a running sync */
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    inbox_walk w = {.rows = json_array()};
+    if (!w.rows) {
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    rc = zb_node_each_inbox(n, a->unread, inbox_one, &w);
+    if (rc) {
+        fprintf(stderr, "error: inbox: cannot read the store in %s: %s\n", a->dir,
+                zb_strerror(rc));
+        json_decref(w.rows);
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(w.rows, i, o)
+    {
+        if (!json_is_true(json_object_get(o, "verified")))
+            fprintf(stderr, "error: message %" PRIu64 ": the stored message does not verify (%s)\n",
+                    (uint64_t)json_integer_value(json_object_get(o, "id")), str_of(o, "error"));
+    }
+    if (a->json) {
+        print_json(w.rows);
+    } else {
+        printf("%-5s %-3s %-16s %-8s %s\n", "ID", "NEW", "DATE", "KIND", "MESSAGE");
+        json_array_foreach(w.rows, i, o) inbox_print(n, o);
+        json_decref(w.rows);
+    }
+    zb_node_close(&n);
+    return w.bad ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -807,7 +1051,8 @@ int main(int argc, char **argv)
         int (*fn)(const args *);
     } cmds[] = {{"init", cmd_init},     {"submit", cmd_submit}, {"sync", cmd_sync},
                 {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
-                {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts}};
+                {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts},
+                {"inbox", cmd_inbox}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0)
             continue;
