@@ -461,6 +461,8 @@ static int cmd_serve(const args *a)
 typedef struct {
     json_t *rows;
     uint64_t total;
+    zb_store *s;
+    MDB_txn *txn;
 } status_ctx;
 
 static int status_county(void *ctx, const zb_county_rec *rec)
@@ -477,6 +479,19 @@ static int status_county(void *ctx, const zb_county_rec *rec)
     char hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(rec->key, ZB_PK_LEN, hex);
     json_object_set_new(row, "key", json_string(hex));
+    /* the prefecture's messages to the county: written, and stored by its node */
+    zb_down_state ds;
+    int rc = zb_astore_down_state(st->s, st->txn, rec->county, &ds);
+    if (rc) {
+        json_decref(row);
+        return rc;
+    }
+    json_t *msgs = json_object();
+    json_object_set_new(msgs, "sent", json_integer((json_int_t)ds.last));
+    json_object_set_new(msgs, "delivered", json_integer((json_int_t)ds.delivered));
+    json_object_set_new(msgs, "delivered_at",
+                        ds.delivered_at ? zb_json_time(ds.delivered_at) : json_null());
+    json_object_set_new(row, "messages", msgs);
     json_array_append_new(st->rows, row);
     st->total += rec->reports;
     return 0;
@@ -501,7 +516,7 @@ static int cmd_status(const args *a)
         return EXIT_RUNTIME;
     }
     json_t *root = json_object(), *rows = json_array(), *refusals = json_object();
-    status_ctx st = {rows, 0};
+    status_ctx st = {rows, 0, s, txn};
     int rc = zb_astore_counties(s, txn, status_county, &st);
     if (rc == 0)
         rc = zb_astore_refusals(s, txn, status_refusal, refusals);
@@ -526,7 +541,8 @@ static int cmd_status(const args *a)
         puts(text ? text : "{}");
         free(text);
     } else {
-        printf("%-8s %-10s %8s %8s  %s\n", "COUNTY", "NAME", "SEQ", "REPORTS", "LAST RECEIVED");
+        printf("%-8s %-10s %8s %8s %11s  %s\n", "COUNTY", "NAME", "SEQ", "REPORTS", "MESSAGES",
+               "LAST RECEIVED");
         size_t i;
         json_t *row;
         json_array_foreach(rows, i, row)
@@ -534,11 +550,17 @@ static int cmd_status(const args *a)
             const char *name = json_string_value(json_object_get(row, "name"));
             /* pad Chinese names by display width, as the reports do */
             int width = (int)zb_display_width(name);
-            printf("%-8s %s%*s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT "  %s\n",
+            /* messages delivered / sent */
+            const json_t *m = json_object_get(row, "messages");
+            char msgs[48];
+            snprintf(msgs, sizeof msgs, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(m, "delivered")),
+                     json_integer_value(json_object_get(m, "sent")));
+            printf("%-8s %s%*s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %11s  %s\n",
                    json_string_value(json_object_get(row, "county")), name,
                    width < 10 ? 10 - width : 0, "",
                    json_integer_value(json_object_get(row, "seq")),
-                   json_integer_value(json_object_get(row, "reports")),
+                   json_integer_value(json_object_get(row, "reports")), msgs,
                    json_is_string(json_object_get(row, "last_received_at"))
                        ? json_string_value(json_object_get(row, "last_received_at"))
                        : "-");

@@ -165,7 +165,15 @@ I=$("$NODE" inbox --dir "$N2" --json)
     fail "last notice"
 [ "$(json_get "$I" "sorted(set(m['title'] for m in j if m['kind'] == 'notice')) == sorted(m['title'] for m in j if m['kind'] == 'notice')")" = True ] ||
     fail "a notice arrived twice"
-pass "$SENT notices through 12 kill -9 of the node (3 of serve): all $want messages once, in order"
+# the prefecture knows they were delivered (the DeliverAck may trail the inbox briefly)
+for _ in $(seq 1 50); do
+    D=$(json_get "$("$AGG" status --dir "$WORK/agg" --json)" \
+        "[(c['messages']['sent'], c['messages']['delivered']) for c in j['counties'] if c['county'] == '222402'][0]")
+    [ "$D" = "($want, $want)" ] && break
+    sleep 0.2
+done
+[ "$D" = "($want, $want)" ] || fail "aggregator's delivery record for 222402: $D, want ($want, $want)"
+pass "$SENT notices through 12 kill -9 of the node (3 of serve): all $want messages once, in order, recorded delivered"
 kill "$SYNC_PID" 2>/dev/null || true
 
 # ---- the auditor sees the prefecture's acts
