@@ -17,7 +17,9 @@
 # never needs the network); a sync attempt times out with exit 3 and the
 # reports stay pending; the aggregator comes up, the eight nodes sync in
 # parallel, each keeps the prefecture's signed receipts; the prefecture's
-# view per county; an integrity check of the whole store. Exits 0 only if
+# view per county; the prefecture's answers (a return with a comment, a moved
+# deadline, a notice) reaching a county, which files a corrected version that
+# is accepted; an integrity check of the whole store. Exits 0 only if
 # every county's reports arrived exactly once and every receipt verifies,
 # and leaves no process behind on any exit path.
 set -euo pipefail
@@ -356,6 +358,58 @@ section "Consolidation: who filed October on time, and every accident's current 
 say "  (the sample reports are created today, so October's are late: the deadline was 2026-11-05)"
 run zhibao-agg report monthly --dir agg --period 2026-10
 run zhibao-agg report accidents --dir agg --from 2026-10-01 --to 2026-10-31
+
+# ---------------------------------------------------------------- 12a. the prefecture answers
+section "The prefecture answers: return a report, accept one, move a deadline, send a notice"
+say "  (each is a message signed by the prefecture, numbered per county, in the same"
+say "  transparency log as the reports; serve delivers it when the county is online)"
+YANJI=${DIR[222401]}
+run zhibao-agg review --dir agg --county 222401 --seq 1 --return \
+    --comment "第5项任务进展未填写具体措施，请补充后重新报送。" --reviewer 王科长 ||
+    die "review --return"
+run zhibao-agg review --dir agg --county 222402 --seq 1 --accept --reviewer 王科长 ||
+    die "review --accept"
+# the period filed this month, and a deadline three days after its default
+read -r CUR_PERIOD MOVED_TO < <(python3 -c '
+import datetime as d
+now = d.datetime.now(d.timezone(d.timedelta(hours=8)))
+y, m = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+ny, nm = (y, m + 1) if m < 12 else (y + 1, 1)
+print(f"{y:04d}-{m:02d} {ny:04d}-{nm:02d}-08T23:59:59+08:00")')
+say "  (a holiday on the 5th: the $CUR_PERIOD report is due on the 8th instead)"
+run zhibao-agg deadline --dir agg --period "$CUR_PERIOD" --at "$MOVED_TO" || die "deadline"
+run zhibao-agg remind --dir agg --period "$CUR_PERIOD" || die "remind"
+run zhibao-agg notice --dir agg --all --title "关于开展年终安全生产大检查的通知" \
+    --text "各县（市）安委办：请于本月20日前完成自查并报送结果。" || die "notice"
+say
+say "延吉 syncs, and finds the prefecture's answer on its own machine, verified:"
+run zhibao-node sync --dir "$YANJI" --once --timeout 60 || die "sync 222401"
+run zhibao-node inbox --dir "$YANJI" || die "inbox"
+zhibao-node inbox --dir "$YANJI" --json >logs/yanji-inbox.json
+python3 - logs/yanji-inbox.json <<'PY' || die "延吉's inbox does not hold the verified return"
+import json, sys
+inbox = json.load(open(sys.argv[1], encoding="utf-8"))
+assert [m["kind"] for m in inbox] == ["review", "deadline", "reminder", "notice"], inbox
+assert all(m["verified"] for m in inbox), inbox
+assert inbox[0]["decision"] == "returned" and inbox[0]["seq"] == 1, inbox[0]
+PY
+say
+say "延吉 answers with a corrected version of its October report; the prefecture accepts it:"
+out=$(zhibao-node submit --dir "$YANJI" examples/monthly.json) || die "corrected version"
+say "  \$ zhibao-node submit --dir $YANJI examples/monthly.json      -> seq $out"
+zhibao-node sync --dir "$YANJI" --once --timeout 60 >>logs/sync-222401.log 2>&1 || die "sync 222401"
+run zhibao-agg review --dir agg --county 222401 --seq "$out" --accept --reviewer 王科长 ||
+    die "review --accept 222401"
+run zhibao-agg report monthly --dir agg --period 2026-10
+zhibao-agg report monthly --dir agg --period 2026-10 --format json >logs/monthly-reviewed.json
+python3 - logs/monthly-reviewed.json <<'PY' || die "report monthly does not show the reviews"
+import json, sys
+rows = {r["county"]: r for r in json.load(open(sys.argv[1]))["rows"]}
+assert rows["222401"]["review"] == "accepted" and rows["222401"]["version"] == 2, rows["222401"]
+assert rows["222402"]["review"] == "accepted", rows["222402"]
+assert rows["222403"]["review"] == "unreviewed", rows["222403"]
+PY
+say "  222401: returned, corrected (version 2), accepted; 222402 accepted; the rest unreviewed"
 
 # ---------------------------------------------------------------- 12b. dashboard
 section "The prefecture dashboard (zhibao-agg web: read-only, beside the running server)"

@@ -436,6 +436,9 @@ static int cmd_sync(const args *a)
     zb_sync_stats stats = {0};
     zb_sync_opts o = {.once = a->once, .timeout_s = a->timeout, .endpoint = a->endpoint,
                       .stats = &stats};
+    zb_node_status before;
+    if (zb_node_get_status(n, &before) != 0)
+        before.inbox = 0;
     rc = zb_sync_run(n, &o);
     zb_node_status st;
     int src = zb_node_get_status(n, &st);
@@ -473,7 +476,10 @@ static int cmd_sync(const args *a)
         fprintf(stderr, "sync: failed: %s\n", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    if (a->once && src == 0)
+    if (a->once && src == 0 && st.inbox > before.inbox)
+        fprintf(stderr, "sync: all %" PRIu64 " report(s) acknowledged; %" PRIu64 " new message(s) "
+                "from the prefecture (zhibao-node inbox)\n", st.acked, st.inbox - before.inbox);
+    else if (a->once && src == 0)
         fprintf(stderr, "sync: all %" PRIu64 " report(s) acknowledged\n", st.acked);
     return 0;
 }
