@@ -82,13 +82,9 @@ int zb_astore_down_index_add_(MDB_txn *txn, MDB_dbi reviews, MDB_dbi deadlines,
         if (zb_period_parse(d->deadline->period, &y, &m) != 0 || !d->deadline->deadline)
             return ZB_EDECODE;
         uint8_t k[4], v[DEADLINE_LEN];
-        uint32_t ord = (uint32_t)zb_period_ordinal(y, m);
-        k[0] = (uint8_t)(ord >> 24), k[1] = (uint8_t)(ord >> 16), k[2] = (uint8_t)(ord >> 8),
-        k[3] = (uint8_t)ord;
+        zb_be32_put(k, (uint32_t)zb_period_ordinal(y, m));
         zb_be64_put(v, (uint64_t)d->deadline->deadline->unix);
-        uint32_t off = (uint32_t)d->deadline->deadline->offset_min;
-        v[8] = (uint8_t)(off >> 24), v[9] = (uint8_t)(off >> 16), v[10] = (uint8_t)(off >> 8),
-        v[11] = (uint8_t)off;
+        zb_be32_put(v + 8, (uint32_t)d->deadline->deadline->offset_min);
         MDB_val key = {sizeof k, k}, val = {sizeof v, v};
         return zb_mdb_err(mdb_put(txn, deadlines, &key, &val, 0));
     }
@@ -248,8 +244,7 @@ static int deadline_decode(const MDB_val *v, int64_t *deadline, int32_t *offset_
         return ZB_EDECODE;
     const uint8_t *p = v->mv_data;
     *deadline = (int64_t)zb_be64_get(p);
-    *offset_min = (int32_t)((uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 |
-                            p[11]);
+    *offset_min = (int32_t)zb_be32_get(p + 8);
     return ZB_OK;
 }
 
@@ -257,9 +252,7 @@ int zb_astore_deadline_get(zb_store *s, MDB_txn *txn, int period, int64_t *deadl
                            int32_t *offset_min, bool *moved)
 {
     uint8_t k[4];
-    uint32_t ord = (uint32_t)period;
-    k[0] = (uint8_t)(ord >> 24), k[1] = (uint8_t)(ord >> 16), k[2] = (uint8_t)(ord >> 8),
-    k[3] = (uint8_t)ord;
+    zb_be32_put(k, (uint32_t)period);
     MDB_val key = {sizeof k, k}, v;
     int32_t off = ZB_CST_OFFSET_MIN;
     bool mv = false;
@@ -299,8 +292,7 @@ int zb_astore_deadlines(zb_store *s, MDB_txn *txn,
             rc = rc ? rc : ZB_EDECODE;
             break;
         }
-        const uint8_t *p = k.mv_data;
-        int period = (int)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+        int period = (int)zb_be32_get(k.mv_data);
         if ((rc = fn(ctx, period, dl, off)))
             break;
     }

@@ -40,17 +40,6 @@ static idx_dbs dbs_of(zb_store *s)
                      zb_store_dbi(s, AGG_DB_IDX_DEADLINES)};
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* signed time -> unsigned key in the same order */
 static uint64_t time_key(int64_t t) { return (uint64_t)t ^ (UINT64_C(1) << 63); }
 static int64_t time_of_key(uint64_t k) { return (int64_t)(k ^ (UINT64_C(1) << 63)); }
@@ -95,8 +84,8 @@ static int state_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, a
     const uint8_t *p = v.mv_data;
     if (v.mv_size != STATE_VAL_LEN || p[0] != IDX_LAYOUT)
         return ZB_EDECODE;
-    st->revisions = get32(p + 1);
-    st->revision = get32(p + 5);
+    st->revisions = zb_be32_get(p + 1);
+    st->revision = zb_be32_get(p + 5);
     st->seq = zb_be64_get(p + 9);
     st->occurred_at = (int64_t)zb_be64_get(p + 17);
     st->highest_grade = p[25];
@@ -108,8 +97,8 @@ static int state_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t *k, size_t klen, c
 {
     uint8_t b[STATE_VAL_LEN];
     b[0] = IDX_LAYOUT;
-    put32(b + 1, st->revisions);
-    put32(b + 5, st->revision);
+    zb_be32_put(b + 1, st->revisions);
+    zb_be32_put(b + 5, st->revision);
     zb_be64_put(b + 9, st->seq);
     zb_be64_put(b + 17, (uint64_t)st->occurred_at);
     b[25] = st->highest_grade;
@@ -126,7 +115,7 @@ static int index_monthly(MDB_txn *txn, const idx_dbs *d, const char *county, uin
         return ZB_OK; /* not a period the reports can ask for */
     uint8_t k[MONTHLY_KEY_LEN], v[MONTHLY_VAL_LEN];
     memcpy(k, county, ZB_COUNTY_LEN);
-    put32(k + ZB_COUNTY_LEN, (uint32_t)zb_period_ordinal(y, m));
+    zb_be32_put(k + ZB_COUNTY_LEN, (uint32_t)zb_period_ordinal(y, m));
     zb_be64_put(k + ZB_COUNTY_LEN + 4, seq);
     v[0] = IDX_LAYOUT;
     zb_be64_put(v + 1, (uint64_t)r->created_at);
@@ -158,16 +147,16 @@ static int index_accident(MDB_txn *txn, const idx_dbs *d, const char *county, ui
     uint8_t stage = (uint8_t)e.stage;
     uint8_t *p = v;
     *p++ = IDX_LAYOUT;
-    put32(p, e.revision), p += 4;
+    zb_be32_put(p, e.revision), p += 4;
     zb_be64_put(p, (uint64_t)e.created_at), p += 8;
     zb_be64_put(p, (uint64_t)e.received_at), p += 8;
     zb_be64_put(p, (uint64_t)e.occurred_at), p += 8;
     zb_be64_put(p, (uint64_t)e.county_notified_at), p += 8;
     zb_be64_put(p, (uint64_t)e.as_of), p += 8;
-    put32(p, (uint32_t)e.industry), p += 4;
-    put32(p, e.deaths), p += 4;
-    put32(p, e.missing), p += 4;
-    put32(p, e.serious_injuries), p += 4;
+    zb_be32_put(p, (uint32_t)e.industry), p += 4;
+    zb_be32_put(p, e.deaths), p += 4;
+    zb_be32_put(p, e.missing), p += 4;
+    zb_be32_put(p, e.serious_injuries), p += 4;
     zb_be64_put(p, e.direct_loss_yuan), p += 8;
     *p++ = (uint8_t)e.category;
     *p++ = stage;
@@ -268,7 +257,7 @@ int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, in
         return rc;
     uint8_t start[MONTHLY_KEY_LEN] = {0};
     memcpy(start, county, ZB_COUNTY_LEN);
-    put32(start + ZB_COUNTY_LEN, (uint32_t)first);
+    zb_be32_put(start + ZB_COUNTY_LEN, (uint32_t)first);
     MDB_val k = {sizeof start, start}, v;
     int m;
     for (m = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); m == 0 && rc == 0;
@@ -276,7 +265,7 @@ int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, in
         const uint8_t *kp = k.mv_data, *vp = v.mv_data;
         if (k.mv_size != MONTHLY_KEY_LEN || memcmp(kp, county, ZB_COUNTY_LEN) != 0)
             break;
-        zb_monthly_version mv = {.period = (int)get32(kp + ZB_COUNTY_LEN),
+        zb_monthly_version mv = {.period = (int)zb_be32_get(kp + ZB_COUNTY_LEN),
                                  .seq = zb_be64_get(kp + ZB_COUNTY_LEN + 4)};
         if (mv.period > last)
             break;
@@ -339,16 +328,16 @@ static int rev_decode(const MDB_val *k, const MDB_val *v, zb_accident_entry *e)
         return ZB_EDECODE;
     e->seq = zb_be64_get((const uint8_t *)k->mv_data + k->mv_size - 8);
     p++;
-    e->revision = get32(p), p += 4;
+    e->revision = zb_be32_get(p), p += 4;
     e->created_at = (int64_t)zb_be64_get(p), p += 8;
     e->received_at = (int64_t)zb_be64_get(p), p += 8;
     e->occurred_at = (int64_t)zb_be64_get(p), p += 8;
     e->county_notified_at = (int64_t)zb_be64_get(p), p += 8;
     e->as_of = (int64_t)zb_be64_get(p), p += 8;
-    e->industry = (int)get32(p), p += 4;
-    e->deaths = get32(p), p += 4;
-    e->missing = get32(p), p += 4;
-    e->serious_injuries = get32(p), p += 4;
+    e->industry = (int)zb_be32_get(p), p += 4;
+    e->deaths = zb_be32_get(p), p += 4;
+    e->missing = zb_be32_get(p), p += 4;
+    e->serious_injuries = zb_be32_get(p), p += 4;
     e->direct_loss_yuan = zb_be64_get(p), p += 8;
     e->category = p[0];
     e->stage = p[1];

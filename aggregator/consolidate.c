@@ -267,17 +267,31 @@ static int review_read(zb_store *s, MDB_txn *txn, const char *county, uint64_t s
             return rc;
         key->have = true;
     }
+    /* a stored message that cannot be read back as this review (damaged:
+     * `check` finds it) leaves the row with the index's decision and no
+     * comment, rather than failing the whole report */
     zb_stored_down m;
-    if ((rc = zb_astore_down_get(s, txn, county, c->review.number, &m)))
-        return rc == ZB_ENOTFOUND ? ZB_EDECODE : rc; /* indexed, so stored: `check` tells */
     Zb__Downstream *d = NULL;
-    if ((rc = zb_down_open(m.msg, m.len, key->pk, &d)))
-        return ZB_EDECODE;
-    if (d->body_case != ZB__DOWNSTREAM__BODY_REVIEW || !d->review || d->review->seq != seq ||
-        strcmp(d->county, county) != 0)
-        rc = ZB_EDECODE; /* the index says otherwise */
+    rc = zb_astore_down_get(s, txn, county, c->review.number, &m);
     if (rc == 0)
-        rc = dup_text(d->review->comment, &c->review_comment);
+        rc = zb_down_open(m.msg, m.len, key->pk, &d);
+    if (rc == 0 && (d->body_case != ZB__DOWNSTREAM__BODY_REVIEW || !d->review ||
+                    d->review->seq != seq || strcmp(d->county, county) != 0))
+        rc = ZB_EDECODE;
+    if (rc == ZB_ENOMEM || rc == ZB_ESTORE) {
+        if (d)
+            zb__downstream__free_unpacked(d, NULL);
+        return rc;
+    }
+    if (rc) {
+        ZB_WARN("ZB-REPORT-REVIEW", "county %s seq %" PRIu64 ": review message %" PRIu64
+                " cannot be read back (%s): shown without its comment (zhibao-agg check)",
+                county, seq, c->review.number, zb_strerror(rc));
+        if (d)
+            zb__downstream__free_unpacked(d, NULL);
+        return ZB_OK;
+    }
+    rc = dup_text(d->review->comment, &c->review_comment);
     if (rc == 0)
         rc = dup_text(d->review->reviewer, &c->reviewer);
     zb__downstream__free_unpacked(d, NULL);

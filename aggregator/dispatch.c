@@ -32,7 +32,7 @@ struct act {
     int64_t remind_day; /* > 0: record it as the day of the automatic reminders */
     /* supplement reminders: the overdue accidents found (county, id, due) */
     zb_dispatched *found;
-    size_t n_found;
+    size_t n_found, found_i; /* found_i: the one plan_supplement builds */
     /* what was sent (valid after the commit) */
     zb_dispatched *sent;
     size_t n_sent, cap_sent;
@@ -134,7 +134,7 @@ static int act_txn(void *ctx, MDB_txn *txn)
     if (x->found) {
         rc = ZB_OK;
         for (size_t i = 0; i < x->n_found && rc == 0; i++) {
-            x->seq = i; /* which accident plan_supplement builds */
+            x->found_i = i;
             rc = plan_and_send(x, txn, x->found[i].county);
         }
     } else if (x->county) {
@@ -284,7 +284,7 @@ static int plan_supplement(act *x, MDB_txn *txn, zb_dispatched *sent, Zb__Downst
 {
     (void)txn;
     bodies *b = body;
-    const zb_dispatched *f = &x->found[x->seq];
+    const zb_dispatched *f = &x->found[x->found_i];
     *sent = *f;
     zb__reminder__init(&b->reminder);
     b->reminder.kind = ZB__REMINDER_KIND__SUPPLEMENT_OVERDUE;
@@ -394,6 +394,17 @@ int zb_dispatch_deadline(zb_agg *a, int year, int month, int64_t at, int32_t off
     act x = {.a = a, .now = now, .plan = plan_deadline, .year = year, .month = month, .at = at,
              .offset_min = offset_min};
     int64_t dflt = zb_period_deadline(year, month);
+    Zb__Downstream d = ZB__DOWNSTREAM__INIT;
+    bodies b;
+    plan_deadline(&x, NULL, NULL, &d, &b);
+    size_t before = p->n;
+    zb_problems body = {0};
+    validate_body(&d, &body);
+    if (body.n) /* a time beyond what zhibao holds: the flag is --at */
+        zb_problems_add(p, "at: not a time zhibao can hold (at most 9999-12-31T23:59:59Z)");
+    zb_problems_free(&body);
+    if (p->n > before)
+        return ZB_EVALIDATION;
     if (at < dflt) {
         char buf[40];
         zb_time_format(dflt, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf);

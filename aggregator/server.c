@@ -38,6 +38,8 @@ typedef struct {
     Zb__SyncMsg *msg;
     uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
     uint64_t inbox_number;             /* a Hello's: downstream messages the node holds */
+    bool downstream;                   /* a Hello's: the node takes downstream messages */
+    uint8_t node_key[ZB_PK_LEN];       /* a Hello's: the enrolled key it spoke with */
     char user_id[8];                   /* county the ZAP handler authenticated */
     int8_t *verdicts;                  /* a Batch's signature checks, done in parallel */
 } inbound;
@@ -75,7 +77,8 @@ typedef struct {
     uint64_t acked;     /* every number <= it is stored by the node */
     uint64_t sent_upto; /* highest number sent (> acked: a Deliver in flight) */
     int64_t sent_at;    /* ms, monotonic */
-    bool welcomed;      /* its Welcome went out: Delivers may follow */
+    uint8_t key[ZB_PK_LEN]; /* the key it said Hello with: delivered to while it is active */
+    bool touched;       /* a Hello or DeliverAck in this round: deliver after it */
 } live_county;
 
 typedef struct {
@@ -85,6 +88,7 @@ typedef struct {
     live_county *live; /* across rounds */
     size_t n_live, cap_live;
     uint64_t down_gen; /* the store's down_gen at the last poll */
+    uint64_t keys_gen; /* and its keys generation (enrol, revoke) */
     sent_head *sent; /* across rounds; one per county that was acknowledged */
     size_t n_sent, cap_sent;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
@@ -280,6 +284,10 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
         to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
         to.tree_size = h->has_tree_size ? h->tree_size : 0;
         to.inbox_number = inbox;
+        /* a node of an earlier release sends no inbox_number and refuses
+         * what it does not know: nothing downstream for it */
+        to.downstream = h->has_inbox_number;
+        memcpy(to.node_key, h->node_key.data, ZB_PK_LEN);
         queue_reply(rs, &to, m);
     }
     return ZB_OK;
@@ -295,8 +303,7 @@ static live_county *live_find(round_state *rs, const char *county)
 
 /* The node of county is at routing id (a new Hello: a new session),
  * holding every message up to inbox. */
-static void live_hello(round_state *rs, const char *county, const uint8_t *id, size_t id_len,
-                       uint64_t inbox)
+static void live_hello(round_state *rs, const char *county, const inbound *to)
 {
     live_county *l = live_find(rs, county);
     if (!l) {
@@ -312,10 +319,20 @@ static void live_hello(round_state *rs, const char *county, const uint8_t *id, s
     }
     memset(l, 0, sizeof *l);
     snprintf(l->county, sizeof l->county, "%s", county);
-    memcpy(l->id, id, id_len);
-    l->id_len = id_len;
-    l->acked = l->sent_upto = inbox;
-    l->welcomed = true;
+    memcpy(l->id, to->id, to->id_len);
+    l->id_len = to->id_len;
+    memcpy(l->key, to->node_key, ZB_PK_LEN);
+    l->acked = l->sent_upto = to->inbox_number;
+    l->touched = true;
+}
+
+/* Whether l's node still holds the county's active key (a revoke while it
+ * is connected ends its deliveries: they wait for the replacement). */
+static bool live_active(round_state *rs, MDB_txn *txn, const live_county *l)
+{
+    zb_county_rec rec;
+    return zb_agg_county_get(rs->agg, txn, l->county, &rec) == 0 &&
+           memcmp(rec.key, l->key, ZB_PK_LEN) == 0;
 }
 
 static void live_drop(round_state *rs, live_county *l)
@@ -332,19 +349,28 @@ static int apply_deliver_ack(round_state *rs, MDB_txn *txn, const inbound *in,
                "this connection is authenticated for another county");
         return ZB_OK;
     }
+    /* counted only from the session its Welcome opened, with the key
+     * still active: a revoked node's acknowledgement is not a delivery */
+    live_county *l = live_find(rs, da->county);
+    if (!l || l->id_len != in->id_len || memcmp(l->id, in->id, in->id_len) != 0 ||
+        !live_active(rs, txn, l)) {
+        if (l && !live_active(rs, txn, l))
+            live_drop(rs, l);
+        refuse(rs, txn, in, da->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "no session of the county's active key on this connection: say Hello");
+        return ZB_OK;
+    }
     int rc = zb_astore_down_delivered(zb_agg_store(rs->agg), txn, da->county, da->number,
                                       (int64_t)time(NULL));
     if (rc)
         return rc;
-    live_county *l = live_find(rs, da->county);
-    if (l && l->id_len == in->id_len && memcmp(l->id, in->id, in->id_len) == 0) {
-        if (da->number > l->acked)
-            l->acked = da->number;
-        /* an Ack short of what was sent (the node refused a message) is
-         * resent when ZB_DELIVER_RESEND_MS have passed, not at once */
-        if (l->sent_upto < l->acked)
-            l->sent_upto = l->acked;
-    }
+    if (da->number > l->acked)
+        l->acked = da->number;
+    /* an Ack short of what was sent (the node refused a message) is
+     * resent when ZB_DELIVER_RESEND_MS have passed, not at once */
+    if (l->sent_upto < l->acked)
+        l->sent_upto = l->acked;
+    l->touched = true;
     return ZB_OK;
 }
 
@@ -377,8 +403,12 @@ static int fill_deliver(void *ctx, const zb_stored_down *m)
  * flight and not yet due for resending. */
 static void deliver_to(round_state *rs, MDB_txn *txn, live_county *l, int64_t now)
 {
-    if (!l->welcomed)
+    if (!live_active(rs, txn, l)) {
+        ZB_INFO("ZB-AGG-DELIVER", "county %s: the connected node's key was revoked: its "
+                "messages wait for the replacement", l->county);
+        live_drop(rs, l);
         return;
+    }
     zb_down_state st;
     if (zb_astore_down_state(zb_agg_store(rs->agg), txn, l->county, &st) != 0 ||
         st.last <= l->acked)
@@ -425,13 +455,26 @@ static void deliver_all(round_state *rs, bool polled)
         return;
     int64_t now = mono_ms();
     uint64_t gen = zb_astore_down_generation(zb_agg_store(rs->agg), txn);
-    bool due = !polled || gen != rs->down_gen;
-    for (size_t i = 0; !due && i < rs->n_live; i++)
-        due = rs->live[i].sent_upto > rs->live[i].acked &&
+    /* after a round: the counties it touched; on the timer: all of them,
+     * when a message was stored (by any process: the generation moved)
+     * or a Deliver is due for resending; a revoke is noticed there too,
+     * as the keys generation moves */
+    bool all = polled && gen != rs->down_gen;
+    for (size_t i = 0; polled && !all && i < rs->n_live; i++)
+        all = rs->live[i].sent_upto > rs->live[i].acked &&
               now - rs->live[i].sent_at >= ZB_DELIVER_RESEND_MS;
-    rs->down_gen = gen;
-    for (size_t i = rs->n_live; due && i-- > 0;)
+    if (polled) {
+        uint64_t keys_gen = zb_astore_keys_generation(zb_agg_store(rs->agg), txn);
+        all |= keys_gen != rs->keys_gen;
+        rs->keys_gen = keys_gen;
+        rs->down_gen = gen;
+    }
+    for (size_t i = rs->n_live; i-- > 0;) {
+        if (!all && !rs->live[i].touched)
+            continue;
+        rs->live[i].touched = false;
         deliver_to(rs, txn, &rs->live[i], now);
+    }
     mdb_txn_abort(txn);
 }
 
@@ -672,7 +715,8 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
     if (store_begin(rs->agg, rs->zap, true, &txn) != 0)
         return;
     zb_down_state ds;
-    if (zb_astore_down_state(zb_agg_store(rs->agg), txn, w->county, &ds) == 0 && ds.last > 0) {
+    if (to->downstream && zb_astore_down_state(zb_agg_store(rs->agg), txn, w->county, &ds) == 0 &&
+        ds.last > 0) {
         w->has_downstream_last = 1;
         w->downstream_last = ds.last;
     }
@@ -929,8 +973,15 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
         if (m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
             finish_welcome(rs, to, m->welcome);
         if (send_to(rs->sock, to->id, to->id_len, m) == 0 &&
-            m->msg_case == ZB__SYNC_MSG__MSG_WELCOME)
-            live_hello(rs, m->welcome->county, to->id, to->id_len, to->inbox_number);
+            m->msg_case == ZB__SYNC_MSG__MSG_WELCOME) {
+            /* a Hello starts a new session; one without inbox_number (a
+             * node of the previous release) ends any the county had */
+            live_county *l = live_find(rs, m->welcome->county);
+            if (to->downstream)
+                live_hello(rs, m->welcome->county, to);
+            else if (l)
+                live_drop(rs, l);
+        }
     }
     send_acks(rs, now);
     deliver_all(rs, false);

@@ -479,20 +479,6 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
     zb__envelope__free_unpacked(env, NULL);
 }
 
-/* True when bytes are exactly the canonical packing of env. */
-static bool is_canonical(const Zb__Envelope *env, const uint8_t *bytes, size_t len)
-{
-    if (zb__envelope__get_packed_size(env) != len)
-        return false;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return false;
-    zb__envelope__pack(env, buf);
-    bool same = memcmp(buf, bytes, len) == 0;
-    free(buf);
-    return same;
-}
-
 /* A log entry holding a county's report (an Envelope). */
 static void on_report(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
 {
@@ -504,7 +490,7 @@ static void on_report(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
         finding(v, "log entry %" PRIu64 ": envelope does not verify: %s", idx, zb_strerror(rc));
         return;
     }
-    if (!is_canonical(env, e->envelope.data, e->envelope.len))
+    if (!zb_pb_canonical(&env->base, e->envelope.data, e->envelope.len))
         finding(v, "log entry %" PRIu64 ": envelope is not in canonical encoding", idx);
     county_state *c = county_find(v, rep->county);
     if (!c) {

@@ -8,8 +8,22 @@
 #include "err.h"
 #include "timefmt.h"
 
+/* A control character (C0, DEL, C1) other than those allowed. s is valid UTF-8. */
+static bool has_control(const char *s, bool lines)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c < 0x20 && !(lines && (*c == '\n' || *c == '\t'))) || *c == 0x7f)
+            return true;
+        if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) /* U+0080..U+009F */
+            return true;
+    }
+    return false;
+}
+
+/* lines: a text of lines (comment, notice text) may hold newlines and
+ * tabs; a one-line field (reviewer, title) no control character at all. */
 static void check_text(zb_problems *p, const char *field, const char *s, bool required,
-                       size_t max)
+                       size_t max, bool lines)
 {
     if (!s) {
         if (required)
@@ -20,6 +34,10 @@ static void check_text(zb_problems *p, const char *field, const char *s, bool re
         zb_problems_add(p, "%s: not valid UTF-8", field);
         return;
     }
+    if (has_control(s, lines))
+        zb_problems_add(p, lines ? "%s: control characters other than newline and tab"
+                                 : "%s: control characters (one line of text)",
+                        field);
     size_t n = zb_utf8_chars(s);
     if (required && n == 0)
         zb_problems_add(p, "%s: must not be empty", field);
@@ -64,8 +82,8 @@ void zb_down_validate(const Zb__Downstream *d, zb_problems *p)
         if (r->decision != ZB__REVIEW_DECISION__ACCEPTED &&
             r->decision != ZB__REVIEW_DECISION__RETURNED)
             zb_problems_add(p, "decision: must be accepted or returned");
-        check_text(p, "comment", r->comment, false, ZB_DOWN_COMMENT_MAX);
-        check_text(p, "reviewer", r->reviewer, false, ZB_DOWN_REVIEWER_MAX);
+        check_text(p, "comment", r->comment, false, ZB_DOWN_COMMENT_MAX, true);
+        check_text(p, "reviewer", r->reviewer, false, ZB_DOWN_REVIEWER_MAX, false);
         break;
     }
     case ZB__DOWNSTREAM__BODY_REMINDER: {
@@ -92,8 +110,8 @@ void zb_down_validate(const Zb__Downstream *d, zb_problems *p)
         break;
     }
     case ZB__DOWNSTREAM__BODY_NOTICE:
-        check_text(p, "title", d->notice->title, true, ZB_DOWN_TITLE_MAX);
-        check_text(p, "text", d->notice->text, true, ZB_DOWN_TEXT_MAX);
+        check_text(p, "title", d->notice->title, true, ZB_DOWN_TITLE_MAX, false);
+        check_text(p, "text", d->notice->text, true, ZB_DOWN_TEXT_MAX, true);
         break;
     default: zb_problems_add(p, "body: missing (review, reminder, deadline or notice)"); break;
     }
@@ -132,21 +150,6 @@ int zb_down_seal(const Zb__Downstream *d, const zb_identity *id, uint8_t **out, 
     return ZB_OK;
 }
 
-/* Whether buf is exactly what msg packs to (no hidden bytes after a NUL,
- * no repeated or reordered fields: what a reader sees is what was signed). */
-static bool canonical(const ProtobufCMessage *msg, const uint8_t *buf, size_t len)
-{
-    if (protobuf_c_message_get_packed_size(msg) != len)
-        return false;
-    uint8_t *tmp = malloc(len ? len : 1);
-    if (!tmp)
-        return false;
-    protobuf_c_message_pack(msg, tmp);
-    bool same = memcmp(tmp, buf, len) == 0;
-    free(tmp);
-    return same;
-}
-
 /* The inner layer: signature, strict decoding, signer, content. */
 static int open_body(const uint8_t *body, size_t body_len, const uint8_t *sig, size_t sig_len,
                      const uint8_t agg_key[ZB_PK_LEN], Zb__Downstream **out)
@@ -158,7 +161,7 @@ static int open_body(const uint8_t *body, size_t body_len, const uint8_t *sig, s
     Zb__Downstream *d = zb__downstream__unpack(NULL, body_len, body);
     if (!d)
         return ZB_EDECODE;
-    if (zb_pb_has_unknown_fields(&d->base) || !canonical(&d->base, body, body_len)) {
+    if (zb_pb_has_unknown_fields(&d->base) || !zb_pb_canonical(&d->base, body, body_len)) {
         zb__downstream__free_unpacked(d, NULL);
         return ZB_EDECODE;
     }
@@ -193,7 +196,7 @@ int zb_down_open(const uint8_t *buf, size_t len, const uint8_t agg_key[ZB_PK_LEN
     Zb__SignedDownstream *sd = zb__signed_downstream__unpack(NULL, len, buf);
     if (!sd)
         return ZB_EDECODE;
-    int rc = zb_pb_has_unknown_fields(&sd->base) || !canonical(&sd->base, buf, len)
+    int rc = zb_pb_has_unknown_fields(&sd->base) || !zb_pb_canonical(&sd->base, buf, len)
                  ? ZB_EDECODE
                  : open_body(sd->downstream.data, sd->downstream.len, sd->signature.data,
                              sd->signature.len, agg_key, out);

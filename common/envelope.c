@@ -1,6 +1,7 @@
 /* envelope.c - see envelope.h. */
 #include "envelope.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,20 +64,16 @@ int zb_pb_has_unknown_fields(const ProtobufCMessage *msg)
     return 0;
 }
 
-/* The signed bytes must be exactly what the decoded report encodes to:
- * this refuses text hidden after a NUL in a string (C readers stop at the
- * NUL, protobuf-c keeps the rest), duplicated fields and any other encoding
- * in which what a reader sees is not all that was signed. */
-static int is_canonical(const Zb__Report *r, const uint8_t *buf, size_t len)
+bool zb_pb_canonical(const ProtobufCMessage *msg, const uint8_t *buf, size_t len)
 {
-    if (zb__report__get_packed_size(r) != len)
-        return 0;
+    if (protobuf_c_message_get_packed_size(msg) != len)
+        return false;
     uint8_t stack[4096];
     uint8_t *out = len <= sizeof stack ? stack : malloc(len);
     if (!out)
-        return 0;
-    zb__report__pack(r, out);
-    int same = memcmp(out, buf, len) == 0;
+        return false;
+    protobuf_c_message_pack(msg, out);
+    bool same = memcmp(out, buf, len) == 0;
     if (out != stack)
         free(out);
     return same;
@@ -94,7 +91,7 @@ int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
      * fields decodes, and zb_report_validate refuses it) */
     if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION ||
         zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
-        r->content_case == ZB__REPORT__CONTENT__NOT_SET || !is_canonical(r, buf, len)) {
+        r->content_case == ZB__REPORT__CONTENT__NOT_SET || !zb_pb_canonical(&r->base, buf, len)) {
         zb__report__free_unpacked(r, NULL);
         return ZB_EDECODE;
     }

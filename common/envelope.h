@@ -10,6 +10,7 @@
 #ifndef ZB_ENVELOPE_H
 #define ZB_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,13 @@ int zb_report_content_kind(const uint8_t *report, size_t len);
 
 /* True when msg or any message inside it carries unknown fields. */
 int zb_pb_has_unknown_fields(const ProtobufCMessage *msg);
+
+/* True when buf is exactly what msg (decoded from it) packs to. Signed
+ * bytes must be: this refuses text hidden after a NUL in a string (C
+ * readers stop at the NUL, protobuf-c keeps the rest), duplicated or
+ * reordered fields and any other encoding in which what a reader sees is
+ * not all that was signed. False also when out of memory. */
+bool zb_pb_canonical(const ProtobufCMessage *msg, const uint8_t *buf, size_t len);
 
 /* SHA-256 of the report bytes: what the next report's prev_hash holds and
  * what receipts cover. */

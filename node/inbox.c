@@ -31,14 +31,36 @@ static int index_message(zb_node *n, MDB_txn *txn, const Zb__Downstream *d)
     if (d->body_case == ZB__DOWNSTREAM__BODY_DEADLINE) {
         uint8_t v[12];
         zb_be64_put(v, (uint64_t)d->deadline->deadline->unix);
-        uint32_t off = (uint32_t)d->deadline->deadline->offset_min;
-        v[8] = (uint8_t)(off >> 24), v[9] = (uint8_t)(off >> 16), v[10] = (uint8_t)(off >> 8),
-        v[11] = (uint8_t)off;
+        zb_be32_put(v + 8, (uint32_t)d->deadline->deadline->offset_min);
         MDB_val key = {strlen(d->deadline->period), d->deadline->period},
                 val = {sizeof v, v};
         return zb_mdb_err(mdb_put(txn, db(n, NODE_DB_DEADLINES), &key, &val, 0));
     }
     return ZB_OK;
+}
+
+/* A message number already held comes again: the same bytes (a resend)
+ * are nothing; a different message signed under the same number is the
+ * prefecture saying two things (or an aggregator restored from an old
+ * backup): kept as evidence (inbox_evidence: number || SHA-256 -> packed
+ * SignedDownstream) and logged, the stored one stays. */
+static int check_resend(zb_node *n, MDB_txn *txn, uint64_t number, const uint8_t *packed,
+                        size_t len)
+{
+    uint8_t key[8 + ZB_SHA256_LEN];
+    zb_be64_put(key, number);
+    MDB_val k = {8, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, db(n, NODE_DB_INBOX), &k, &v));
+    if (rc)
+        return rc;
+    if (v.mv_size == 1 + len && memcmp((const uint8_t *)v.mv_data + 1, packed, len) == 0)
+        return ZB_OK;
+    zb_sha256(packed, len, key + 8);
+    ZB_ERR("ZB-SYNC-DOWN-EQUIVOCATION", "county %s: the prefecture signed two different messages "
+           "numbered %" PRIu64 ": the second is kept as evidence (zhibao-node inbox shows the "
+           "first); tell the auditors", zb_node_county_(n), number);
+    MDB_val ek = {sizeof key, key}, ev = {len, (void *)packed};
+    return zb_mdb_err(mdb_put(txn, db(n, NODE_DB_INBOX_EVIDENCE), &ek, &ev, 0));
 }
 
 /* One pass over msgs in a write transaction: *last is inbox_last after it. */
@@ -71,9 +93,12 @@ static int store_pass(zb_node *n, MDB_txn *txn, Zb__SignedDownstream *const *msg
             break;
         }
         uint64_t number = d->number;
-        if (number <= *last) { /* held already: a resend */
+        if (number <= *last) { /* held already: a resend, unless the bytes differ */
+            rc = check_resend(n, txn, number, packed, len);
             zb__downstream__free_unpacked(d, NULL);
             free(packed);
+            if (rc)
+                return rc;
             continue;
         }
         if (number != *last + 1) {
@@ -113,11 +138,14 @@ int zb_node_store_downstream(zb_node *n, Zb__SignedDownstream *const *msgs, size
         if (rc)
             return rc;
         size_t stored = 0;
-        rc = store_pass(n, txn, msgs, count, inbox_last, &stored);
+        uint64_t last = 0;
+        rc = store_pass(n, txn, msgs, count, &last, &stored);
         if (rc)
             mdb_txn_abort(txn);
         else
             rc = zb_node_commit_(n, txn); /* durable before the DeliverAck */
+        if (rc == 0)
+            *inbox_last = last;
         if (rc == 0 && stored)
             ZB_INFO("ZB-SYNC-INBOX", "county %s: %zu message(s) from the prefecture stored (up "
                     "to %" PRIu64 ")", zb_node_county_(n), stored, *inbox_last);
@@ -126,6 +154,16 @@ int zb_node_store_downstream(zb_node *n, Zb__SignedDownstream *const *msgs, size
         if ((rc = zb_store_grow(zb_node_store(n))))
             return rc;
     }
+}
+
+int zb_node_review_in_(zb_node *n, MDB_txn *txn, uint64_t seq)
+{
+    uint8_t key[8];
+    zb_be64_put(key, seq);
+    MDB_val k = {sizeof key, key}, v;
+    if (mdb_get(txn, db(n, NODE_DB_REVIEWS), &k, &v) != 0 || v.mv_size < 1)
+        return 0;
+    return ((const uint8_t *)v.mv_data)[0];
 }
 
 int zb_node_each_inbox(zb_node *n, bool unread_only, zb_node_inbox_fn fn, void *ctx)
@@ -245,8 +283,7 @@ int zb_node_next_deadline(zb_node *n, int64_t now, char period[8], int64_t *dead
         if (mdb_get(txn, db(n, NODE_DB_DEADLINES), &k, &v) == 0 && v.mv_size == 12) {
             const uint8_t *b = v.mv_data;
             dl = (int64_t)zb_be64_get(b);
-            off = (int32_t)((uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 |
-                            b[11]);
+            off = (int32_t)zb_be32_get(b + 8);
         }
         if (dl < now || (found && dl >= *deadline))
             continue;

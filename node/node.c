@@ -81,7 +81,7 @@ static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
 
 static const char *const node_dbs[NODE_DB_COUNT] = {
     "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs",
-    "inbox", "reviews", "deadlines"};
+    "inbox", "reviews", "deadlines", "inbox_evidence"};
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
@@ -1042,12 +1042,8 @@ static int visit_report(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_va
                           .envelope_len = v->mv_size, .sync = ZB_NODE_PENDING};
     if (w->flags & ZB_NODE_WITH_SYNC_STATE)
         fill_sync_state(n, txn, w->acked, &rep);
-    if (w->flags & ZB_NODE_WITH_REVIEW) {
-        MDB_val rv;
-        if (mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REVIEWS), (MDB_val *)k, &rv) == 0 &&
-            rv.mv_size >= 1)
-            rep.review = ((const uint8_t *)rv.mv_data)[0];
-    }
+    if (w->flags & ZB_NODE_WITH_REVIEW)
+        rep.review = zb_node_review_in_(n, txn, rep.seq);
     return w->fn(w->ctx, &rep);
 }
 

@@ -21,6 +21,9 @@
  *              latest review of a report
  *   deadlines  "YYYY-MM" -> deadline (i64 BE) || offset minutes (i32 BE): a
  *              period's deadline as the prefecture moved it
+ *   inbox_evidence number (u64 BE) || SHA-256 -> packed SignedDownstream: a
+ *              second, different message the prefecture signed under a
+ *              number already held (ZB-SYNC-DOWN-EQUIVOCATION)
  *   (meta also counts server_errors: SERVER_ERROR refusals, kept across
  *   runs; and holds inbox_last)
  * and sync.lock, flock'ed by the one running `sync` (its pid inside).
@@ -44,7 +47,7 @@
 
 enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_DB_PERIODS,
        NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_INBOX, NODE_DB_REVIEWS, NODE_DB_DEADLINES,
-       NODE_DB_COUNT };
+       NODE_DB_INBOX_EVIDENCE, NODE_DB_COUNT };
 
 typedef struct zb_node zb_node;
 
@@ -246,7 +249,9 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
  * and deadlines they carry, in one transaction, committed before this
  * returns. Numbers already held are skipped (a resend); the first message
  * that does not verify or does not follow stops the walk there (logged
- * ZB-SYNC-DOWN: the aggregator sends it again from inbox_last + 1).
+ * ZB-SYNC-DOWN: the aggregator sends it again from inbox_last + 1). A
+ * verified message under a number already held whose bytes differ is kept
+ * in inbox_evidence (ZB-SYNC-DOWN-EQUIVOCATION).
  * *inbox_last gets what is now held: what the DeliverAck says.
  * Errors: store errors (nothing stored), ZB_ENOSPC, ZB_ENOMEM. */
 int zb_node_store_downstream(zb_node *n, Zb__SignedDownstream *const *msgs, size_t count,
@@ -285,6 +290,8 @@ int zb_node_next_deadline(zb_node *n, int64_t now, char period[8], int64_t *dead
 
 /* ---- for the node module's own files */
 const char *zb_node_county_(const zb_node *n);
+/* The latest review of seq in txn (Zb__ReviewDecision), 0 when none. */
+int zb_node_review_in_(zb_node *n, MDB_txn *txn, uint64_t seq);
 int zb_node_commit_(zb_node *n, MDB_txn *txn);
 
 #endif

@@ -270,6 +270,12 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
         s->acked = agg;
         s->next = agg + 1;
         s->down_last = w->has_downstream_last ? w->downstream_last : 0;
+        zb_node_status ns;
+        if (w->has_downstream_last && zb_node_get_status(s->node, &ns) == 0 &&
+            ns.inbox > s->down_last)
+            ZB_ERR("ZB-SYNC-AHEAD", "county %s: the aggregator says it holds %" PRIu64
+                   " message(s) for this county, this node stored %" PRIu64 " from it "
+                   "(aggregator restored from a backup?)", s->county, s->down_last, ns.inbox);
         s->max_batch = w->max_batch ? w->max_batch : 1;
         if (s->max_batch > ZB_BATCH_MAX_ENVELOPES)
             s->max_batch = ZB_BATCH_MAX_ENVELOPES;
@@ -448,8 +454,14 @@ static void sync_teardown(sync_state *s)
 {
     if (s->mon)
         zmq_close(s->mon);
-    if (s->sock)
+    if (s->sock) {
+        /* a moment for what was just queued (the last DeliverAck of a
+         * --once run) to leave; nothing depends on it: lost, it is
+         * replaced by the next Hello's inbox_number */
+        int linger = 200;
+        zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(s->sock);
+    }
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     s->mon = s->sock = s->zctx = NULL;

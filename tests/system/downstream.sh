@@ -62,6 +62,9 @@ expect_bad reviewer review --dir "$WORK/agg" --county 222401 --seq 1 --accept \
     --reviewer "$(python3 -c 'print("x" * 65)')"
 expect_bad at deadline --dir "$WORK/agg" --period "$P" --at 2000-01-01T00:00:00+08:00
 expect_bad title notice --dir "$WORK/agg" --all --title "" --text "x"
+expect_bad at deadline --dir "$WORK/agg" --period "$P" --at 9999-12-31T23:59:59-08:00
+expect_bad reviewer review --dir "$WORK/agg" --county 222401 --seq 1 --accept \
+    --reviewer "$(printf '张\033[31m明')"
 pass "bad review, deadline and notice input refused with the field named"
 
 # ---- a reminder reaches only the county that has not filed
@@ -175,6 +178,25 @@ done
 [ "$D" = "($want, $want)" ] || fail "aggregator's delivery record for 222402: $D, want ($want, $want)"
 pass "$SENT notices through 12 kill -9 of the node (3 of serve): all $want messages once, in order, recorded delivered"
 kill "$SYNC_PID" 2>/dev/null || true
+
+# ---- a revoke ends deliveries to the node that is still connected
+N3="$WORK/n222403"
+start_bg "$NODE" sync --dir "$N3" --log-level error
+N3_PID=$LAST_PID
+"$AGG" notice --dir "$WORK/agg" --county 222403 --title "撤销前" --text "x" >/dev/null
+for _ in $(seq 1 100); do
+    [ "$(json_get "$("$NODE" status --dir "$N3" --json)" "j['inbox']")" = 4 ] && break
+    sleep 0.1
+done
+[ "$(json_get "$("$NODE" status --dir "$N3" --json)" "j['inbox']")" = 4 ] ||
+    fail "222403's daemon did not get the notice before the revoke"
+"$AGG" revoke --dir "$WORK/agg" --county 222403 >/dev/null || fail "revoke 222403"
+"$AGG" notice --dir "$WORK/agg" --county 222403 --title "撤销后" --text "不得送达旧节点" >/dev/null
+sleep 3
+[ "$(json_get "$("$NODE" inbox --dir "$N3" --json)" "[m['title'] for m in j if m['kind'] == 'notice']")" = "['年终安全生产检查', '撤销前']" ] ||
+    fail "a message reached the revoked node: $("$NODE" inbox --dir "$N3" --json)"
+kill -9 "$N3_PID" 2>/dev/null || true
+pass "revoked while connected: the next message waits for the replacement node"
 
 # ---- the auditor sees the prefecture's acts
 "$AGG" export --dir "$WORK/agg" --out "$WORK/bundle" >/dev/null || fail "export"

@@ -652,6 +652,26 @@ static void test_validate_names_fields(void **state)
     zb_problems_free(&p);
     free(comment);
 
+    /* control characters: none in one-line fields, newline and tab only in texts */
+    msg_init(&m, 1);
+    set_review(&m, 3, ZB__REVIEW_DECISION__RETURNED, "第一行\n\t第二行", "张\x1b[31m明");
+    zb_down_validate(&m.d, &p);
+    static const char *const reviewer_only[] = {"reviewer"};
+    expect_fields(&p, reviewer_only, 1);
+    assert_string_equal(p.lines[0], "reviewer: control characters (one line of text)");
+    zb_problems_free(&p);
+    set_review(&m, 3, ZB__REVIEW_DECISION__RETURNED, "a\rb", "x\xc2\x85y"); /* CR; U+0085 */
+    zb_down_validate(&m.d, &p);
+    static const char *const both[] = {"comment", "reviewer"};
+    expect_fields(&p, both, 2);
+    zb_problems_free(&p);
+    msg_init(&m, 1);
+    set_notice(&m, "标题\n第二行", "正文\n第二段\x7f");
+    zb_down_validate(&m.d, &p);
+    static const char *const title_text[] = {"title", "text"};
+    expect_fields(&p, title_text, 2);
+    zb_problems_free(&p);
+
     /* reminders */
     msg_init(&m, 1);
     set_missing(&m, "2026-1", CREATED_AT);

@@ -713,6 +713,37 @@ static uint8_t *get_raw(fixture *f, uint64_t number, size_t *len)
     return copy;
 }
 
+/* Records in inbox_evidence. */
+static size_t evidence_count(fixture *f)
+{
+    zb_store *st = zb_node_store(f->node);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(st, true, &txn), ZB_OK);
+    MDB_stat ms;
+    assert_int_equal(mdb_stat(txn, zb_store_dbi(st, NODE_DB_INBOX_EVIDENCE), &ms), 0);
+    mdb_txn_abort(txn);
+    return ms.ms_entries;
+}
+
+/* A different message signed under a number already held: the first
+ * stays, the second is kept as evidence; an identical resend is not. */
+static void test_second_message_same_number_is_evidence(void **state)
+{
+    fixture *f = *state;
+    deliver_three(f);
+    Zb__SignedDownstream *again[] = {notice(f, 3)}; /* 3 was a notice with another title */
+    deliver_expect(f, again, 1, 3);
+    assert_int_equal(evidence_count(f), 1);
+    seen s = inbox(f, false);
+    assert_string_equal(s.text[2], "年终安全生产检查");
+    msg m3;
+    msg_init(&m3, f, 3);
+    set_notice(&m3, "年终安全生产检查");
+    Zb__SignedDownstream *same[] = {sealed(f, &m3)};
+    deliver_expect(f, same, 1, 3);
+    assert_int_equal(evidence_count(f), 1);
+}
+
 static void test_tampered_listed_unverified(void **state)
 {
     fixture *f = *state;
@@ -783,6 +814,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reviews_latest_stands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_read_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_message_same_number_is_evidence, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tampered_listed_unverified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_walk_stops, setup, teardown),
     };

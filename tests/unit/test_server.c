@@ -680,6 +680,33 @@ static void test_downstream_push_and_resend(void **state)
     expect_quiet();
 }
 
+/* 15. A node of the previous release (a Hello without inbox_number) is
+ * served as before: no downstream_last in its Welcome, no Deliver, even
+ * with a message waiting; and a DeliverAck without a session is refused. */
+static void test_downstream_old_node(void **state)
+{
+    (void)state;
+    notice("通知三");
+    Zb__SyncMsg *m = exchange_hello(COUNTY, F.node.pk);
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
+    assert_false(m->welcome->has_downstream_last);
+    zb__sync_msg__free_unpacked(m, NULL);
+    assert_null(recv_msg(ZB_DELIVER_POLL_MS * 4)); /* nothing pushed either */
+    send_deliver_ack(3);
+    check_refusal(expect_msg(), COUNTY, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0);
+    assert_int_equal(delivered_in_store(), 2);
+    /* the upgraded node's Hello gets it */
+    send_hello_inbox(2);
+    m = expect_msg();
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
+    assert_int_equal(m->welcome->downstream_last, 3);
+    zb__sync_msg__free_unpacked(m, NULL);
+    static const char *const t3[] = {"通知三"};
+    check_deliver(expect_msg(), 3, t3, 1, 3);
+    send_deliver_ack(3);
+    expect_quiet();
+}
+
 /* ------------------------------------------------------------ the store */
 
 static void print_finding(void *ctx, const char *line)
@@ -760,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_store_seq2),
         cmocka_unit_test(test_downstream_after_welcome),
         cmocka_unit_test(test_downstream_push_and_resend),
+        cmocka_unit_test(test_downstream_old_node),
         cmocka_unit_test(test_unenrolled_curve_client),
         cmocka_unit_test(test_plaintext_client),
         cmocka_unit_test(test_store_after),
