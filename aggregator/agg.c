@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "envelope.h"
 #include "downstream.h"
+#include "logleaf.h"
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
@@ -135,66 +136,184 @@ static int same_key(void *ctx, const zb_key_epoch *e)
 
 static const uint8_t no_key[ZB_PK_LEN];
 
-int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
-                  uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
+/* Append the key event e (its county, epoch, kind ... filled) to the log
+ * at now, record where, inside txn. */
+static int log_key_event(zb_agg *a, MDB_txn *txn, Zb__KeyEvent *e, int64_t now)
 {
-    *was_new = false;
-    *first_seq = 1;
-    memset(prev_hash, 0, ZB_SHA256_LEN);
-    if (!zb_county_code_valid(county) || memcmp(key, no_key, ZB_PK_LEN) == 0)
-        return ZB_EINVAL;
-    MDB_txn *txn;
-    int rc = zb_store_begin(a->store, false, &txn);
+    Zb__LogLeaf leaf = ZB__LOG_LEAF__INIT;
+    leaf.timestamp = now;
+    leaf.entry_case = ZB__LOG_LEAF__ENTRY_KEY_EVENT;
+    leaf.key_event = e;
+    uint8_t *buf;
+    size_t len;
+    uint64_t index;
+    int rc = zb_leaf_pack(&leaf, &buf, &len);
     if (rc)
         return rc;
+    if ((rc = zb_tlog_append(a->log, txn, buf, len, ZB_LEAF_KEY_EVENT, e->county, e->epoch,
+                             &index)) == 0 &&
+        (rc = zb_astore_leaf_put(a->store, txn, index, buf, len)) == 0)
+        rc = zb_astore_key_event_add(a->store, txn, e->county, index);
+    free(buf);
+    return rc;
+}
+
+/* The key events of one act are covered by a head signed in their
+ * transaction, as after every round of serve. */
+static int sign_head(zb_agg *a, MDB_txn *txn, int64_t now)
+{
+    Zb__SignedTreeHead *head = NULL;
+    int rc = zb_tlog_sign_head(a->log, txn, now, &head);
+    if (head)
+        zb__signed_tree_head__free_unpacked(head, NULL);
+    return rc;
+}
+
+/* Revoke county's active key (epoch last, record rec) inside txn at now;
+ * request: the rotation that consents to it, or NULL (not consented). */
+static int revoke_in(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, zb_key_epoch *last,
+                     const uint8_t *request, size_t request_len, int64_t now)
+{
+    last->revoked_at = now;
+    last->last_seq = rec->acked_seq;
+    Zb__KeyEvent e = ZB__KEY_EVENT__INIT;
+    e.county = rec->county;
+    e.epoch = last->epoch;
+    e.kind = ZB__KEY_EVENT_KIND__REVOKED;
+    e.key = (ProtobufCBinaryData){ZB_PK_LEN, last->key};
+    e.seq = last->last_seq;
+    e.has_consented = 1;
+    e.consented = request != NULL;
+    if (request) {
+        e.has_request = 1;
+        e.request = (ProtobufCBinaryData){request_len, (uint8_t *)request};
+    }
+    uint8_t key[ZB_PK_LEN];
+    memcpy(key, rec->key, ZB_PK_LEN);
+    memcpy(rec->key, no_key, ZB_PK_LEN);
+    int rc;
+    if ((rc = zb_astore_key_put(a->store, txn, rec->county, last)) ||
+        (rc = zb_astore_county_put(a->store, txn, rec)) ||
+        (rc = zb_astore_curve_key_set(a->store, txn, key, rec->county, false)) ||
+        (rc = zb_astore_keys_generation_bump(a->store, txn)))
+        return rc;
+    return log_key_event(a, txn, &e, now);
+}
+
+int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t request_len,
+                  bool *was_new, uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN],
+                  bool *rotated)
+{
+    *was_new = *rotated = false;
+    *first_seq = 1;
+    memset(prev_hash, 0, ZB_SHA256_LEN);
+    Zb__KeyRequest *req = NULL;
+    int rc = zb_keyreq_open(request, request_len, &req);
+    if (rc)
+        return rc == ZB_ETOOBIG ? ZB_EDECODE : rc;
+    const uint8_t *key = req->key.data;
+    if ((county && strcmp(county, req->county) != 0) || !zb_county_code_valid(req->county) ||
+        memcmp(key, no_key, ZB_PK_LEN) == 0) {
+        zb__key_request__free_unpacked(req, NULL);
+        return ZB_EINVAL;
+    }
+    county = req->county;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(a->store, false, &txn))) {
+        zb__key_request__free_unpacked(req, NULL);
+        return rc;
+    }
+    int64_t now = (int64_t)time(NULL);
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
     rc = zb_astore_county_get(a->store, txn, county, &rec);
     if (rc == 0 && (rc = zb_astore_key_history(a->store, txn, county, keep_last, &last)) == 0) {
         if (memcmp(rec.key, key, ZB_PK_LEN) == 0) {
             *first_seq = last.epoch == UINT32_MAX ? 1 : last.first_seq;
-            mdb_txn_abort(txn);
-            return ZB_OK; /* idempotent (first_seq/prev_hash: see the first enrolment) */
-        }
-        if (memcmp(rec.key, no_key, ZB_PK_LEN) != 0) {
-            mdb_txn_abort(txn);
-            return ZB_EEXIST; /* another key is active */
+            rc = ZB_OK; /* idempotent (first_seq/prev_hash: see the first enrolment) */
+            goto fail;
         }
         /* a once-revoked key never comes back */
         if (zb_astore_key_history(a->store, txn, county, same_key, (void *)key) != 0) {
-            mdb_txn_abort(txn);
-            return ZB_EEXIST;
+            rc = ZB_EEXIST;
+            goto fail;
+        }
+        if (req->has_previous_key) {
+            /* a rotation: the active key consents to its own end, after the
+             * last report it signed, which must be stored here */
+            if (memcmp(rec.key, req->previous_key.data, ZB_PK_LEN) != 0 ||
+                req->after_seq != rec.acked_seq ||
+                memcmp(req->after_hash.data, rec.last_hash, ZB_SHA256_LEN) != 0) {
+                rc = ZB_EINVAL;
+                goto fail;
+            }
+            if ((rc = revoke_in(a, txn, &rec, &last, request, request_len, now)))
+                goto fail;
+            *rotated = true;
+        } else if (memcmp(rec.key, no_key, ZB_PK_LEN) != 0) {
+            rc = ZB_EEXIST; /* another key is active */
+            goto fail;
         }
     } else if (rc == ZB_ENOTFOUND) {
+        if (req->has_previous_key) {
+            rc = ZB_EINVAL; /* a rotation of a county never enrolled */
+            goto fail;
+        }
         memset(&rec, 0, sizeof rec);
         memcpy(rec.county, county, ZB_COUNTY_LEN);
-        rec.enrolled_at = (int64_t)time(NULL);
+        rec.enrolled_at = now;
         rc = ZB_OK;
     }
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
+    if (rc)
+        goto fail;
     zb_key_epoch e = {.epoch = last.epoch == UINT32_MAX ? 0 : last.epoch + 1,
-                      .enrolled_at = (int64_t)time(NULL),
+                      .enrolled_at = now,
                       .first_seq = rec.acked_seq + 1};
     memcpy(e.key, key, ZB_PK_LEN);
     memcpy(rec.key, key, ZB_PK_LEN);
+    Zb__KeyEvent ev = ZB__KEY_EVENT__INIT;
+    ev.county = rec.county;
+    ev.epoch = e.epoch;
+    ev.kind = ZB__KEY_EVENT_KIND__ENROLLED;
+    ev.key = (ProtobufCBinaryData){ZB_PK_LEN, e.key};
+    ev.seq = e.first_seq;
+    ev.has_prev_hash = 1;
+    ev.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, rec.last_hash};
+    ev.has_request = 1;
+    ev.request = (ProtobufCBinaryData){request_len, (uint8_t *)request};
     if ((rc = zb_astore_key_put(a->store, txn, county, &e)) ||
         (rc = zb_astore_county_put(a->store, txn, &rec)) ||
         (rc = zb_astore_curve_key_set(a->store, txn, key, county, true)) ||
-        (rc = zb_astore_keys_generation_bump(a->store, txn))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
+        (rc = zb_astore_keys_generation_bump(a->store, txn)) ||
+        (rc = log_key_event(a, txn, &ev, now)) || (rc = sign_head(a, txn, now)))
+        goto fail;
     rc = zb_store_commit(txn);
     if (rc == 0) {
         *was_new = true;
         *first_seq = e.first_seq;
         memcpy(prev_hash, rec.last_hash, ZB_SHA256_LEN);
-        ZB_INFO("ZB-AGG-ENROLL", "county %s: key enrolled (epoch %u) from seq %" PRIu64, county,
-                e.epoch, e.first_seq);
+        ZB_INFO("ZB-AGG-ENROLL", "county %s: key enrolled (epoch %u) from seq %" PRIu64 "%s",
+                county, e.epoch, e.first_seq, *rotated ? " (a rotation, consented)" : "");
     }
+    zb__key_request__free_unpacked(req, NULL);
+    return rc;
+fail:
+    mdb_txn_abort(txn);
+    zb__key_request__free_unpacked(req, NULL);
+    return rc;
+}
+
+int zb_agg_enroll_identity(zb_agg *a, const char *county, const zb_identity *node, bool *was_new,
+                           uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN])
+{
+    uint8_t *req;
+    size_t len;
+    int rc = zb_keyreq_make(county, node, NULL, 0, NULL, (int64_t)time(NULL), &req, &len);
+    if (rc)
+        return rc;
+    bool rotated;
+    rc = zb_agg_enroll(a, county, req, len, was_new, first_seq, prev_hash, &rotated);
+    free(req);
     return rc;
 }
 
@@ -205,6 +324,7 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
     int rc = zb_store_begin(a->store, false, &txn);
     if (rc)
         return rc;
+    int64_t now = (int64_t)time(NULL);
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
     if ((rc = zb_astore_county_get(a->store, txn, county, &rec)) ||
@@ -215,19 +335,13 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
         rc = ZB_EINVAL;
         goto fail;
     }
-    last.revoked_at = (int64_t)time(NULL);
-    last.last_seq = rec.acked_seq;
-    memcpy(rec.key, no_key, ZB_PK_LEN);
-    if ((rc = zb_astore_key_put(a->store, txn, county, &last)) ||
-        (rc = zb_astore_county_put(a->store, txn, &rec)) ||
-        (rc = zb_astore_curve_key_set(a->store, txn, last.key, county, false)) ||
-        (rc = zb_astore_keys_generation_bump(a->store, txn)))
+    if ((rc = revoke_in(a, txn, &rec, &last, NULL, 0, now)) || (rc = sign_head(a, txn, now)))
         goto fail;
     if ((rc = zb_store_commit(txn)) == 0) {
         *revoked = last;
         memcpy(last_hash, rec.last_hash, ZB_SHA256_LEN);
-        ZB_WARN("ZB-AGG-REVOKE", "county %s: key of epoch %u revoked after seq %" PRIu64, county,
-                last.epoch, last.last_seq);
+        ZB_WARN("ZB-AGG-REVOKE", "county %s: key of epoch %u revoked after seq %" PRIu64
+                " (not consented: no rotation request)", county, last.epoch, last.last_seq);
     }
     return rc;
 fail:
@@ -238,6 +352,36 @@ fail:
 int zb_agg_count_refusal(zb_agg *a, MDB_txn *txn, const char *reason)
 {
     return zb_astore_refusal_add(a->store, txn, reason, 1);
+}
+
+/* Log the equivocating report env of county's seq as evidence at now. */
+static int log_evidence(zb_agg *a, MDB_txn *txn, const char *county, uint64_t seq,
+                        const Zb__Envelope *env, int64_t now)
+{
+    size_t n = zb__envelope__get_packed_size(env);
+    uint8_t *packed = malloc(n);
+    if (!packed)
+        return ZB_ENOMEM;
+    zb__envelope__pack(env, packed);
+    Zb__Evidence ev = ZB__EVIDENCE__INIT;
+    ev.county = (char *)county;
+    ev.seq = seq;
+    ev.envelope = (ProtobufCBinaryData){n, packed};
+    Zb__LogLeaf leaf = ZB__LOG_LEAF__INIT;
+    leaf.timestamp = now;
+    leaf.entry_case = ZB__LOG_LEAF__ENTRY_EVIDENCE;
+    leaf.evidence = &ev;
+    uint8_t *buf;
+    size_t len;
+    uint64_t index;
+    int rc = zb_leaf_pack(&leaf, &buf, &len);
+    free(packed);
+    if (rc)
+        return rc;
+    if ((rc = zb_tlog_append(a->log, txn, buf, len, ZB_LEAF_EVIDENCE, county, seq, &index)) == 0)
+        rc = zb_astore_leaf_put(a->store, txn, index, buf, len);
+    free(buf);
+    return rc;
 }
 
 #define REFUSE(c, ...)                                                                             \
@@ -306,10 +450,14 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
         if (!(sig_verdict >= 0 ? sig_verdict : zb_agg_signature_verdict(env)))
             REFUSE(ZB__ERROR_CODE__BAD_SIGNATURE, "seq %" PRIu64 ": signature does not verify",
                    r->seq);
-        if ((rc = zb_astore_evidence_put(a->store, txn, rec->county, r->seq, env)))
+        rc = zb_astore_evidence_put(a->store, txn, rec->county, r->seq, env);
+        if (rc == 0)
+            rc = log_evidence(a, txn, rec->county, r->seq, env, now);
+        if (rc && rc != ZB_EEXIST) /* EEXIST: this very report is logged already */
             goto done;
+        rc = ZB_OK;
         ZB_WARN("ZB-AGG-EQUIVOCATION", "county %s seq %" PRIu64 ": a second, different signed "
-                "report: refused and kept as evidence", rec->county, r->seq);
+                "report: refused, kept as evidence and logged", rec->county, r->seq);
         REFUSE(ZB__ERROR_CODE__EQUIVOCATION,
                "seq %" PRIu64 " is already stored with different content", r->seq);
     }
@@ -344,9 +492,15 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     /* the envelope, its index entries and its log leaf (exactly the stored
      * canonical bytes), all in the round's transaction */
     zb_stored_env stored;
+    uint8_t *leaf = NULL;
+    size_t leaf_len = 0;
     if ((rc = zb_astore_envelope_put(a->store, txn, rec->county, r->seq, now, env, r, &stored)) ||
-        (rc = zb_tlog_append(a->log, txn, stored.env, stored.len, ZB_LEAF_ENVELOPE, rec->county, r->seq,
-                             &out->log_index)))
+        (rc = zb_leaf_of_envelope(now, stored.env, stored.len, &leaf, &leaf_len)))
+        goto done;
+    rc = zb_tlog_append(a->log, txn, leaf, leaf_len, ZB_LEAF_ENVELOPE, rec->county, r->seq,
+                        &out->log_index);
+    free(leaf);
+    if (rc)
         goto done;
     zb_report_hash(env->report.data, env->report.len, out->report_hash);
     memcpy(rec->last_hash, out->report_hash, ZB_SHA256_LEN);
@@ -520,6 +674,92 @@ static int check_down(void *ctx, const zb_stored_down *m)
     return 0;
 }
 
+int zb_agg_leaf_get(zb_agg *a, MDB_txn *txn, uint64_t index, zb_agg_leaf *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = zb_tlog_entry(a->log, txn, index, &out->kind, out->county, &out->seq);
+    if (rc)
+        return rc;
+    zb_stored_env e;
+    zb_stored_down d;
+    switch (out->kind) {
+    case ZB_LEAF_ENVELOPE:
+        if ((rc = zb_astore_envelope_get(a->store, txn, out->county, out->seq, &e)))
+            return rc;
+        out->time = e.received_at;
+        if (index < zb_astore_leaf_v2_from(a->store, txn)) { /* a bare envelope */
+            out->bytes = e.env;
+            out->len = e.len;
+            return ZB_OK;
+        }
+        rc = zb_leaf_of_envelope(e.received_at, e.env, e.len, &out->owned, &out->len);
+        break;
+    case ZB_LEAF_DOWNSTREAM:
+        if ((rc = zb_astore_down_get(a->store, txn, out->county, out->seq, &d)))
+            return rc;
+        out->time = d.created_at; /* a message enters the log when it is made */
+        rc = zb_leaf_of_downstream(d.created_at, d.msg, d.len, &out->owned, &out->len);
+        break;
+    default: {
+        Zb__LogLeaf *l = NULL;
+        if ((rc = zb_astore_leaf_get(a->store, txn, index, &out->bytes, &out->len)) ||
+            (rc = zb_leaf_decode(out->bytes, out->len, &l)))
+            return rc;
+        out->time = l->timestamp;
+        zb__log_leaf__free_unpacked(l, NULL);
+        return ZB_OK;
+    }
+    }
+    out->bytes = out->owned;
+    return rc;
+}
+
+void zb_agg_leaf_free(zb_agg_leaf *l)
+{
+    free(l->owned);
+    l->owned = NULL;
+    l->bytes = NULL;
+}
+
+/* Every leaf of the log rebuilt from its record hashes to what the log
+ * holds; a key event checks out on its own. */
+static void check_log(check_ctx *c)
+{
+    uint64_t n;
+    if (zb_tlog_size(c->agg->log, c->txn, &n) != 0) {
+        CFINDING(c, "log: its size cannot be read");
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        zb_agg_leaf l;
+        uint8_t want[ZB_HASH_LEN], have[ZB_HASH_LEN];
+        int rc = zb_agg_leaf_get(c->agg, c->txn, i, &l);
+        if (rc == 0)
+            rc = zb_tlog_leaf_hash(c->agg->log, c->txn, i, have);
+        if (rc) {
+            CFINDING(c, "log entry %" PRIu64 ": cannot be rebuilt (%s)", i, zb_strerror(rc));
+            zb_agg_leaf_free(&l);
+            continue;
+        }
+        zb_merkle_leaf_hash(l.bytes, l.len, want);
+        if (memcmp(want, have, ZB_HASH_LEN) != 0)
+            CFINDING(c, "log entry %" PRIu64 " (county %s): its record does not hash to the "
+                     "logged leaf", i, l.county);
+        if (l.kind == ZB_LEAF_KEY_EVENT) {
+            Zb__LogLeaf *leaf = NULL;
+            char why[160];
+            if (zb_leaf_decode(l.bytes, l.len, &leaf) != 0 ||
+                leaf->entry_case != ZB__LOG_LEAF__ENTRY_KEY_EVENT ||
+                zb_key_event_check(leaf->key_event, why, sizeof why) != 0)
+                CFINDING(c, "log entry %" PRIu64 ": key event of county %s does not check: %s", i,
+                         l.county, leaf ? why : "undecodable");
+            if (leaf)
+                zb__log_leaf__free_unpacked(leaf, NULL);
+        }
+        zb_agg_leaf_free(&l);
+    }
+}
+
 static void check_forward(void *ctx, const char *line)
 {
     check_ctx *c = ctx;
@@ -536,6 +776,8 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void 
     rc = zb_astore_envelopes(a->store, txn, NULL, check_one, &c);
     if (rc == 0)
         check_close_county(&c);
+    if (rc == 0)
+        check_log(&c);
     down_check dc = {.c = &c};
     if (rc == 0 && (rc = zb_astore_agg_key_get(a->store, txn, dc.key)) == 0 &&
         (rc = zb_astore_downs(a->store, txn, NULL, 0, check_down, &dc)) == 0)

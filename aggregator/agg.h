@@ -46,19 +46,37 @@ zb_store *zb_agg_store(zb_agg *a);
 zb_tlog *zb_agg_tlog(zb_agg *a);
 const zb_identity *zb_agg_identity(const zb_agg *a);
 
-/* Enrol key for county. A new county starts at seq 1; a county whose key
- * was revoked continues at acked_seq + 1 with the new key (*first_seq says
- * where and prev_hash is the hash of the report before it: the replacement
- * node is created with zhibao-node init --resume SEQ:HASH).
- * ZB_OK also when already enrolled with this very key (*was_new false).
- * Errors: ZB_EEXIST (another key is active: revoke it first; or this key
- * was revoked once: it never comes back), ZB_EINVAL (bad county code or an
- * all-zero key), ZB_ESTORE / ZB_EMAPFULL (nothing changed). */
-int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t key[ZB_PK_LEN], bool *was_new,
-                  uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN]);
+/* Enrol the key of request -- a packed SignedKeyRequest (logleaf.h) signed
+ * by that key: proof of possession -- for its county (county, when not
+ * NULL, must be the request's). A new county starts at seq 1; a county
+ * whose key was revoked continues at acked_seq + 1 with the new key
+ * (*first_seq says where and prev_hash is the hash of the report before
+ * it: the replacement node is created with zhibao-node init --resume
+ * SEQ:HASH). A rotation request (zhibao-node rotate-key: signed by the
+ * active key too) revokes the active key -- consented, carrying the
+ * request -- and enrols the new one in the same transaction (*rotated);
+ * its after_seq and after_hash must be the county's acked seq and last
+ * hash. Every change is a KeyEvent leaf of the log, under a new signed
+ * tree head. ZB_OK also when already enrolled with this very key
+ * (*was_new false).
+ * Errors: ZB_EBADSIG / ZB_EDECODE (the request does not verify),
+ * ZB_EEXIST (another key is active: revoke it first, or rotate; or this
+ * key was revoked once: it never comes back), ZB_EINVAL (another county
+ * than asked, a rotation that does not match the county's state),
+ * ZB_ESTORE / ZB_EMAPFULL (nothing changed). */
+int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t request_len,
+                  bool *was_new, uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN],
+                  bool *rotated);
 
-/* Revoke county's active key now: reports it signed up to the county's
- * acked seq stay valid; anything later signed with it is refused.
+/* zb_agg_enroll with a plain request made here for node (whose secret key
+ * the caller holds: tests, the benchmark's simulated nodes). */
+int zb_agg_enroll_identity(zb_agg *a, const char *county, const zb_identity *node, bool *was_new,
+                           uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN]);
+
+/* Revoke county's active key now (a lost machine: logged as a KeyEvent
+ * REVOKED, consented false, under a new signed tree head): reports it
+ * signed up to the county's acked seq stay valid; anything later signed
+ * with it is refused.
  * last_hash receives the hash of that last report: with revoked->last_seq
  * it is where the replacement node resumes (zhibao-node init --resume).
  * Errors: ZB_ENOTFOUND (not enrolled), ZB_EINVAL (no active key),
@@ -125,11 +143,30 @@ int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t 
 int zb_agg_reissue_receipts(zb_agg *a, MDB_txn *txn, const char *county, uint64_t from,
                             uint64_t to, Zb__BatchReceipt ***out, size_t *n_out);
 
+/* The exact bytes of leaf index, rebuilt from the record it holds (an
+ * envelope with its receive time, a downstream message) or as stored (a
+ * key event, evidence): what export writes and the log hashed. */
+typedef struct {
+    zb_leaf_kind kind;
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t seq;         /* as zb_tlog_entry gives it */
+    int64_t time;         /* the leaf's time (a bare envelope: its receive time) */
+    const uint8_t *bytes; /* the leaf: valid until the transaction ends or zb_agg_leaf_free */
+    size_t len;
+    uint8_t *owned;       /* what bytes points into when it was built here */
+} zb_agg_leaf;
+/* Errors: ZB_ENOTFOUND / ZB_EDECODE (a record missing or damaged),
+ * ZB_ESTORE, ZB_ENOMEM. Free with zb_agg_leaf_free (also after an error). */
+int zb_agg_leaf_get(zb_agg *a, MDB_txn *txn, uint64_t index, zb_agg_leaf *out);
+void zb_agg_leaf_free(zb_agg_leaf *l);
+
 /* Re-verify the whole store from the stored envelopes alone: every
  * signature against the county's enrolled key, seqs 1..N without gaps,
  * every prev_hash against its predecessor, the county records' counts,
  * every downstream message (signature by the aggregator key, numbers 1..N
- * per county, its log entry, the delivery state), and
+ * per county, its log entry, the delivery state), every leaf of the log
+ * (rebuilt from its record, it hashes to what the log holds; a key event
+ * passes zb_key_event_check), and
  * the indexes the reports read (zb_astore_index_check: rebuilt from the
  * envelopes in a scratch store under $TMPDIR and compared). Calls finding()
  * once per problem (one line, no newline). Returns the number of findings

@@ -23,7 +23,7 @@ static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",        "counties",    "envelopes",     "evidence",    "refusals",   "log_nodes",
     "log_entries", "env_log",     "tree_heads",    "keys",        "curve_keys", "figures",
     "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time", "idx_chain",  "down",
-    "down_state",  "idx_reviews", "idx_deadlines"};
+    "down_state",  "idx_reviews", "idx_deadlines", "leaves",     "key_events"};
 
 /* the aggregator holds years of reports: start with a large sparse map */
 #define AGG_MAP_SIZE ((size_t)16 << 30)
@@ -56,6 +56,20 @@ static int index_state_of(zb_store *s, index_state *st)
     return ZB_OK;
 }
 
+/* meta "leaf_v2_from", once: the log's size when this release first
+ * opened the store (0 for a new one); leaves from there on are LogLeafs. */
+int zb_astore_leaf_v2_mark_(zb_store *s, MDB_txn *txn)
+{
+    uint64_t v;
+    int rc = zb_store_get_u64(txn, dbi(s, AGG_DB_META), "leaf_v2_from", &v, 0);
+    if (rc != ZB_ENOTFOUND)
+        return rc;
+    MDB_stat st;
+    if ((rc = zb_mdb_err(mdb_stat(txn, dbi(s, AGG_DB_LOG_ENTRIES), &st))))
+        return rc;
+    return zb_store_put_u64(txn, dbi(s, AGG_DB_META), "leaf_v2_from", st.ms_entries);
+}
+
 static int index_mark(zb_store *s)
 {
     MDB_txn *txn;
@@ -63,7 +77,8 @@ static int index_mark(zb_store *s)
     if (rc)
         return rc;
     if ((rc = zb_store_put_u64(txn, dbi(s, AGG_DB_META), "index_version",
-                               ZB_ASTORE_INDEX_VERSION))) {
+                               ZB_ASTORE_INDEX_VERSION)) ||
+        (rc = zb_astore_leaf_v2_mark_(s, txn))) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -276,14 +291,16 @@ int zb_astore_curve_key_set(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_L
     uint8_t x[32];
     if (crypto_sign_ed25519_pk_to_curve25519(x, key) != 0)
         return ZB_EINVAL;
-    MDB_val k = {sizeof x, x}, v = {ZB_COUNTY_LEN, (void *)county};
-    int rc = active ? mdb_put(txn, dbi(s, AGG_DB_CURVE_KEYS), &k, &v, 0)
-                    : mdb_del(txn, dbi(s, AGG_DB_CURVE_KEYS), &k, NULL);
-    return rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
+    uint8_t val[ZB_COUNTY_LEN + 1];
+    memcpy(val, county, ZB_COUNTY_LEN);
+    val[ZB_COUNTY_LEN] = 0x01; /* revoked */
+    MDB_val k = {sizeof x, x}, v = {active ? ZB_COUNTY_LEN : ZB_COUNTY_LEN + 1u, val};
+    return zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_CURVE_KEYS), &k, &v, 0));
 }
 
 int zb_astore_curve_keys(zb_store *s, MDB_txn *txn,
-                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county,
+                                   bool revoked),
                          void *ctx)
 {
     MDB_cursor *cur;
@@ -293,12 +310,12 @@ int zb_astore_curve_keys(zb_store *s, MDB_txn *txn,
     MDB_val k, v;
     for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
          r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 32 || v.mv_size != ZB_COUNTY_LEN)
+        if (k.mv_size != 32 || (v.mv_size != ZB_COUNTY_LEN && v.mv_size != ZB_COUNTY_LEN + 1))
             continue;
         char county[ZB_COUNTY_LEN + 1];
         memcpy(county, v.mv_data, ZB_COUNTY_LEN);
         county[ZB_COUNTY_LEN] = '\0';
-        rc = fn(ctx, k.mv_data, county);
+        rc = fn(ctx, k.mv_data, county, v.mv_size == ZB_COUNTY_LEN + 1);
     }
     mdb_cursor_close(cur);
     return rc;
@@ -358,10 +375,12 @@ int zb_astore_evidence_put(zb_store *s, MDB_txn *txn, const char *county, uint64
     zb_report_hash(env->report.data, env->report.len, key + ZB_COUNTY_LEN + 8);
     size_t plen = zb__envelope__get_packed_size(env);
     MDB_val k = {sizeof key, key}, v = {plen, NULL};
-    int rc = zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_EVIDENCE), &k, &v, MDB_RESERVE));
+    int rc = mdb_put(txn, dbi(s, AGG_DB_EVIDENCE), &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST)
+        return ZB_EEXIST;
     if (rc == 0)
         zb__envelope__pack(env, v.mv_data);
-    return rc;
+    return zb_mdb_err(rc);
 }
 
 int zb_astore_evidence(zb_store *s, MDB_txn *txn,
@@ -508,4 +527,71 @@ int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t
         return ZB_EDECODE;
     *out = r;
     return ZB_OK;
+}
+
+/* ------------------------------------------------------------ leaves */
+
+uint64_t zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn)
+{
+    uint64_t v = 0;
+    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "leaf_v2_from", &v, 0);
+    return v;
+}
+
+int zb_astore_leaf_put(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t *leaf,
+                       size_t len)
+{
+    uint8_t k[8];
+    zb_be64_put(k, index);
+    MDB_val key = {sizeof k, k}, val = {len, (void *)leaf};
+    return zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_LEAVES), &key, &val, 0));
+}
+
+int zb_astore_leaf_get(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t **leaf,
+                       size_t *len)
+{
+    uint8_t k[8];
+    zb_be64_put(k, index);
+    MDB_val key = {sizeof k, k}, val;
+    int rc = zb_mdb_err(mdb_get(txn, dbi(s, AGG_DB_LEAVES), &key, &val));
+    if (rc)
+        return rc;
+    *leaf = val.mv_data;
+    *len = val.mv_size;
+    return ZB_OK;
+}
+
+int zb_astore_key_event_add(zb_store *s, MDB_txn *txn, const char *county, uint64_t index)
+{
+    uint8_t k[ZB_COUNTY_LEN + 8];
+    memcpy(k, county, ZB_COUNTY_LEN);
+    zb_be64_put(k + ZB_COUNTY_LEN, index);
+    MDB_val key = {sizeof k, k}, val = {0, NULL};
+    return zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_KEY_EVENTS), &key, &val, 0));
+}
+
+int zb_astore_key_events(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, uint64_t index), void *ctx)
+{
+    if (!county || strlen(county) != ZB_COUNTY_LEN)
+        return ZB_EINVAL;
+    MDB_cursor *c;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_KEY_EVENTS), &c));
+    if (rc)
+        return rc;
+    uint8_t k[ZB_COUNTY_LEN + 8] = {0};
+    memcpy(k, county, ZB_COUNTY_LEN);
+    MDB_val key = {sizeof k, k}, val;
+    int mrc;
+    for (mrc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != sizeof k || memcmp(key.mv_data, county, ZB_COUNTY_LEN) != 0)
+            break;
+        if ((rc = fn(ctx, zb_be64_get((const uint8_t *)key.mv_data + ZB_COUNTY_LEN))))
+            break;
+    }
+    mdb_cursor_close(c);
+    if (rc)
+        return rc;
+    return mrc == 0 || mrc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(mrc);
 }

@@ -18,7 +18,15 @@
  *   refusals     reason name -> count (u64 BE)
  *   keys         county || enrolment number (u32 BE) -> key history record
  *   curve_keys   X25519 key (the node key as CurveZMQ presents it) ->
- *                county, for active keys only
+ *                county (an active key) or county || 0x01 (a revoked one:
+ *                admitted to learn that it was revoked)
+ *   leaves       log index (u64 BE) -> the leaf bytes of a key event or of
+ *                evidence (the other leaves are rebuilt from their records)
+ *   key_events   county || log index (u64 BE) -> (empty): the county's key
+ *                events in the log
+ *   (meta "leaf_v2_from" (u64 BE): the first log index whose leaves are
+ *   LogLeafs (logleaf.h); the leaves before it are bare envelopes, written
+ *   by a release before log version 2)
  *   log_*, env_log, tree_heads   the transparency log's (tlog.h)
  *   figures      the yearly figures' (figures.h)
  *   down         county || number (u64 BE) -> created_at (i64 BE) ||
@@ -85,13 +93,14 @@ enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_R
        AGG_DB_LOG_NODES, AGG_DB_LOG_ENTRIES, AGG_DB_ENV_LOG, AGG_DB_TREE_HEADS, AGG_DB_KEYS,
        AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
        AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_DOWN,
-       AGG_DB_DOWN_STATE, AGG_DB_IDX_REVIEWS, AGG_DB_IDX_DEADLINES, AGG_DB_COUNT };
+       AGG_DB_DOWN_STATE, AGG_DB_IDX_REVIEWS, AGG_DB_IDX_DEADLINES, AGG_DB_LEAVES,
+       AGG_DB_KEY_EVENTS, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 #define ZB_ACCIDENT_ID_MAX 64
 /* The index layout this code writes; a store with another (or none: made
  * by a release before the indexes) is reindexed when opened. */
-#define ZB_ASTORE_INDEX_VERSION 3u
+#define ZB_ASTORE_INDEX_VERSION 4u
 
 /* ---- the environment */
 
@@ -144,12 +153,14 @@ int zb_astore_key_put(zb_store *s, MDB_txn *txn, const char *county, const zb_ke
 int zb_astore_key_history(zb_store *s, MDB_txn *txn, const char *county,
                           int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx);
 
-/* The CurveZMQ index of active keys: add or remove county's node key. */
+/* The CurveZMQ index: county's node key as active, or as revoked. */
 int zb_astore_curve_key_set(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
                             const char *county, bool active);
-/* Every active key as CurveZMQ presents it (X25519), in key order. */
+/* Every enrolled key (active or revoked) as CurveZMQ presents it
+ * (X25519), in key order. */
 int zb_astore_curve_keys(zb_store *s, MDB_txn *txn,
-                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county),
+                         int (*fn)(void *ctx, const uint8_t curve_pk[32], const char *county,
+                                   bool revoked),
                          void *ctx);
 /* meta "keys_gen": 0 when never set. bump adds one. */
 uint64_t zb_astore_keys_generation(zb_store *s, MDB_txn *txn);
@@ -163,7 +174,8 @@ int zb_astore_refusal_add(zb_store *s, MDB_txn *txn, const char *reason, uint64_
 int zb_astore_refusals(zb_store *s, MDB_txn *txn,
                        int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx);
 
-/* Keep env (a signed report refused as equivocation) as evidence. */
+/* Keep env (a signed report refused as equivocation) as evidence.
+ * ZB_EEXIST when this very report is kept already (nothing written). */
 int zb_astore_evidence_put(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
                            const Zb__Envelope *env);
 /* Every evidence record: the packed envelope, borrowed. */
@@ -311,6 +323,20 @@ int zb_astore_deadline_get(zb_store *s, MDB_txn *txn, int period, int64_t *deadl
 int zb_astore_deadlines(zb_store *s, MDB_txn *txn,
                         int (*fn)(void *ctx, int period, int64_t deadline, int32_t offset_min),
                         void *ctx);
+
+/* ---- the log's leaves that are not rebuilt from other records */
+
+/* meta "leaf_v2_from": 0 for a store begun with log version 2. */
+uint64_t zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn);
+/* The leaf bytes of a key event or evidence at log index. */
+int zb_astore_leaf_put(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t *leaf,
+                       size_t len);
+int zb_astore_leaf_get(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t **leaf,
+                       size_t *len);
+/* County's key events: record one (its log index), walk them in log order. */
+int zb_astore_key_event_add(zb_store *s, MDB_txn *txn, const char *county, uint64_t index);
+int zb_astore_key_events(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, uint64_t index), void *ctx);
 
 /* ---- maintenance */
 

@@ -21,6 +21,8 @@
 
 int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
                          int64_t received_at, const Zb__Report *r);
+/* in astore.c: meta "leaf_v2_from", set once */
+int zb_astore_leaf_v2_mark_(zb_store *s, MDB_txn *txn);
 /* in astore_down.c */
 int zb_astore_down_reindex_(zb_store *s, MDB_txn *read_txn, MDB_txn *write_txn, MDB_dbi reviews,
                             MDB_dbi deadlines);
@@ -498,6 +500,8 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
     if (rc)
         return rc;
     *envelopes = c.count;
+    if ((rc = zb_astore_leaf_v2_mark_(s, txn)))
+        return rc;
     return zb_store_put_u64(txn, zb_store_dbi(s, AGG_DB_META), "index_version",
                             ZB_ASTORE_INDEX_VERSION);
 }

@@ -7,6 +7,7 @@
 
 #include "downstream.h"
 #include "err.h"
+#include "logleaf.h"
 #include "log.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -81,8 +82,13 @@ static int send_one(act *x, MDB_txn *txn, zb_dispatched *sent, Zb__Downstream *d
     uint64_t index;
     if ((rc = zb_down_seal(d, id, &buf, &len)))
         return rc;
-    rc = zb_tlog_append(zb_agg_tlog(x->a), txn, buf, len, ZB_LEAF_DOWNSTREAM, sent->county,
-                        d->number, &index);
+    uint8_t *leaf = NULL;
+    size_t leaf_len = 0;
+    rc = zb_leaf_of_downstream(x->now, buf, len, &leaf, &leaf_len);
+    if (rc == 0)
+        rc = zb_tlog_append(zb_agg_tlog(x->a), txn, leaf, leaf_len, ZB_LEAF_DOWNSTREAM,
+                            sent->county, d->number, &index);
+    free(leaf);
     if (rc == 0)
         rc = zb_astore_down_put(s, txn, sent->county, d->number, x->now, index, buf, len, d);
     free(buf);

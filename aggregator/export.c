@@ -16,6 +16,7 @@
 #include "bundle.pb-c.h"
 #include "domain.h"
 #include "err.h"
+#include "logleaf.h"
 #include "log.h"
 #include "tlog.h"
 
@@ -210,59 +211,26 @@ static int write_counties(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
     return rc;
 }
 
-static int write_one_evidence(void *ctx, const char *county, uint64_t seq, const uint8_t *env,
-                              size_t len)
-{
-    write_ctx *w = ctx;
-    Zb__BundleEvidence e = ZB__BUNDLE_EVIDENCE__INIT;
-    e.envelope = (ProtobufCBinaryData){len, (uint8_t *)env};
-    e.county = (char *)county;
-    e.seq = seq;
-    Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
-    rec.record_case = ZB__BUNDLE_RECORD__RECORD_EVIDENCE;
-    rec.evidence = &e;
-    int rc = out_bundle_record(w->o, &rec);
-    if (rc == 0)
-        w->count++;
-    return rc;
-}
-
-static int write_evidence(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
-{
-    write_ctx w = {o, a, txn, 0};
-    int rc = zb_astore_evidence(zb_agg_store(a), txn, write_one_evidence, &w);
-    *count = w.count;
-    return rc;
-}
-
 static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) {
-        char county[ZB_COUNTY_LEN + 1];
-        uint64_t seq;
-        zb_leaf_kind kind;
-        zb_stored_env e;
-        zb_stored_down d;
         Zb__BundleEntry be = ZB__BUNDLE_ENTRY__INIT;
         be.log_index = i;
-        int rc = zb_tlog_entry(zb_agg_tlog(a), txn, i, &kind, county, &seq);
-        if (rc == 0 && kind == ZB_LEAF_ENVELOPE &&
-            (rc = zb_astore_envelope_get(zb_agg_store(a), txn, county, seq, &e)) == 0) {
-            be.received_at = e.received_at;
-            be.envelope = (ProtobufCBinaryData){e.len, (uint8_t *)e.env};
-        } else if (rc == 0 && kind == ZB_LEAF_DOWNSTREAM &&
-                   (rc = zb_astore_down_get(zb_agg_store(a), txn, county, seq, &d)) == 0) {
-            be.received_at = d.created_at; /* a message enters the log when it is made */
-            be.envelope = (ProtobufCBinaryData){d.len, (uint8_t *)d.msg};
-        }
+        zb_agg_leaf l;
+        int rc = zb_agg_leaf_get(a, txn, i, &l);
         if (rc) {
+            zb_agg_leaf_free(&l);
             ZB_ERR("ZB-EXPORT-DAMAGED", "log entry %" PRIu64 ": %s", i, zb_strerror(rc));
             return rc;
         }
+        be.received_at = l.time;
+        be.envelope = (ProtobufCBinaryData){l.len, (uint8_t *)l.bytes};
         Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
         rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
         rec.entry = &be;
-        if ((rc = out_bundle_record(o, &rec)))
+        rc = out_bundle_record(o, &rec);
+        zb_agg_leaf_free(&l);
+        if (rc)
             return rc;
     }
     return ZB_OK;
@@ -304,19 +272,20 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     }
 
     Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
-    h.version = 2; /* the log may hold downstream messages */
+    h.version = 3; /* LogLeaf leaves: times, key events and evidence in the log */
     h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)zb_agg_identity(a)->pk};
     h.created_at = (int64_t)time(NULL);
     h.county_count = zb_astore_county_count(zb_agg_store(a), txn);
     h.entry_count = size;
     h.has_evidence_count = 1;
-    h.evidence_count = zb_astore_evidence_count(zb_agg_store(a), txn);
+    h.evidence_count = 0;
+    st->evidence = zb_astore_evidence_count(zb_agg_store(a), txn); /* as log leaves */
     Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
     rec.record_case = ZB__BUNDLE_RECORD__RECORD_HEADER;
     rec.header = &h;
     if ((rc = out_open(&o, path, ZB_BUNDLE_MAGIC)) || (rc = out_bundle_record(&o, &rec)) ||
         (rc = write_counties(&o, a, txn, &st->counties)) ||
-        (rc = write_evidence(&o, a, txn, &st->evidence)) ||
+        /* evidence is in the log itself (LogLeaf evidence entries) */
         (rc = write_entries(&o, a, txn, size)))
         goto fail;
     st->entries = size;

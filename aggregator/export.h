@@ -1,7 +1,9 @@
 /*
- * export.h - what the aggregator hands an auditor: the audit bundle (every
- * enrolled key with its history, every refused equivocation kept as
- * evidence, every log entry in log order and the latest signed tree head),
+ * export.h - what the aggregator hands an auditor: the audit bundle
+ * (version 3: every enrolled key with its history -- a convenience: the
+ * history that counts is the log's key events --, every log leaf in log
+ * order, key events and equivocation evidence among them, and the latest
+ * signed tree head),
  * single signed tree heads, and consistency proofs between two of them.
  * File formats: docs/bundle.md; `zhibao-audit` reads them.
  *
@@ -24,7 +26,7 @@
 typedef struct {
     uint64_t counties;
     uint64_t entries;          /* log size = tree head size */
-    uint64_t evidence;
+    uint64_t evidence;         /* equivocations refused (leaves of the log) */
     uint8_t root[32];          /* the tree head's root (all zero for an empty log) */
 } zb_export_stats;
 

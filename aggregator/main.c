@@ -28,6 +28,7 @@
 #include "export.h"
 #include "figures.h"
 #include "fileio.h"
+#include "logleaf.h"
 #include "log.h"
 #include "query.h"
 #include "render.h"
@@ -44,7 +45,9 @@ static void usage(FILE *f)
 {
     fputs("usage: zhibao-agg COMMAND [options]\n"
           "  init    --dir A\n"
-          "  enroll  --dir A --county CODE --key NODEKEY\n"
+          "  enroll  --dir A --county CODE --request FILE [--key NODEKEY]\n"
+          "          (FILE: the node's key request, D/key-request from zhibao-node init or\n"
+          "          rotate-key; a rotation request also revokes the key it replaces)\n"
           "  revoke  --dir A --county CODE           (then enroll the replacement key)\n"
           "  serve   --dir A --listen ENDPOINT [--remind-days 3,5]   (e.g. tcp://0.0.0.0:7400;\n"
           "          --remind-days: on those days of the month, at 09:00 +08:00, remind every\n"
@@ -105,6 +108,7 @@ typedef struct {
     const char *seq, *comment, *reviewer, *at, *title, *text, *notice_file;
     bool accept, do_return, supplements, all;
     const char *remind_days; /* serve */
+    const char *request;     /* enroll */
 } args;
 
 /* The options without a one-letter code. */
@@ -120,7 +124,8 @@ enum {
     OPT_TITLE,
     OPT_TEXT,
     OPT_FILE,
-    OPT_REMIND_DAYS
+    OPT_REMIND_DAYS,
+    OPT_REQUEST
 };
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -147,6 +152,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"text", required_argument, 0, OPT_TEXT},
         {"file", required_argument, 0, OPT_FILE},
         {"remind-days", required_argument, 0, OPT_REMIND_DAYS},
+        {"request", required_argument, 0, OPT_REQUEST},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -179,6 +185,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case OPT_TEXT: a->text = optarg; break;
         case OPT_FILE: a->notice_file = optarg; break;
         case OPT_REMIND_DAYS: a->remind_days = optarg; break;
+        case OPT_REQUEST: a->request = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -246,29 +253,72 @@ static int cmd_enroll(const args *a)
         fprintf(stderr, "error: --county: must be a 6-digit county code (e.g. 222401)\n");
         bad = 1;
     }
-    if (!a->key) {
-        fprintf(stderr, "error: --key: missing (the last line zhibao-node init printed)\n");
-        bad = 1;
-    } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
+    if (a->key && zb_hex_decode(a->key, key, sizeof key) != 0) {
         fprintf(stderr, "error: --key: must be 64 hex digits\n");
         bad = 1;
     }
-    if (bad)
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    if (!a->request) {
+        fprintf(stderr, "error: --request: missing (the key request zhibao-node init or "
+                "rotate-key wrote, D/key-request: the node's proof that it holds its key)\n");
+        bad = 1;
+    } else {
+        int err = 0;
+        req = (uint8_t *)zb_read_file(a->request, ZB_KEYREQ_MAX, &req_len, &err);
+        if (!req) {
+            fprintf(stderr, "error: --request: cannot read %s (%s)\n", a->request,
+                    err == ZB_ETOOBIG ? "over 1024 bytes: not a key request" : zb_strerror(err));
+            bad = 1;
+        }
+    }
+    Zb__KeyRequest *r = NULL;
+    if (req) {
+        int vr = zb_keyreq_open(req, req_len, &r);
+        if (vr) {
+            fprintf(stderr, "error: --request: %s is not a valid key request (%s)\n", a->request,
+                    zb_strerror(vr));
+            bad = 1;
+        } else if (a->county && strcmp(r->county, a->county) != 0) {
+            fprintf(stderr, "error: --request: it is for county %s, not %s\n", r->county,
+                    a->county);
+            bad = 1;
+        } else if (a->key && memcmp(r->key.data, key, ZB_PK_LEN) != 0) {
+            fprintf(stderr, "error: --key: the request is for another key\n");
+            bad = 1;
+        }
+    }
+    bool rotation = r && r->has_previous_key;
+    if (r)
+        zb__key_request__free_unpacked(r, NULL);
+    if (bad) {
+        free(req);
         return EXIT_USAGE;
+    }
     zb_agg *agg;
     int ex = open_agg(a, false, &agg);
-    if (ex)
+    if (ex) {
+        free(req);
         return ex;
-    bool was_new;
+    }
+    bool was_new, rotated;
     uint64_t first_seq;
     uint8_t prev[ZB_SHA256_LEN];
-    int rc = zb_agg_enroll(agg, a->county, key, &was_new, &first_seq, prev);
+    int rc = zb_agg_enroll(agg, a->county, req, req_len, &was_new, &first_seq, prev, &rotated);
     zb_agg_close(&agg);
+    free(req);
     if (rc == ZB_EEXIST) {
         fprintf(stderr,
                 "error: --county: %s has another active key, or this key was revoked "
-                "(zhibao-agg revoke first; a revoked key is never enrolled again)\n",
+                "(zhibao-agg revoke first, or a rotation request from the county's node; a "
+                "revoked key is never enrolled again)\n",
                 a->county);
+        return EXIT_USAGE;
+    }
+    if (rc == ZB_EINVAL && rotation) {
+        fprintf(stderr, "error: --request: this rotation does not match the county's state here "
+                "(its key is not the active one, or reports it signed are not all received "
+                "yet: let the node sync first, then make a new request)\n");
         return EXIT_USAGE;
     }
     if (rc) {
@@ -277,14 +327,12 @@ static int cmd_enroll(const args *a)
     }
     const zb_county *c = zb_county_find(a->county);
     printf("county %s%s%s %s\n", a->county, c ? " " : "", c ? c->name : "",
-           was_new ? "enrolled" : "was already enrolled with this key");
-    if (first_seq > 1 && was_new) {
-        char hex[2 * ZB_SHA256_LEN + 1];
-        zb_hex_encode(prev, ZB_SHA256_LEN, hex);
-        printf("this key signs from seq %" PRIu64 " on; create the replacement node with\n"
-               "  zhibao-node init ... --resume %" PRIu64 ":%s\n",
-               first_seq, first_seq - 1, hex);
-    }
+           !was_new  ? "was already enrolled with this key"
+           : rotated ? "key rotated: the previous key consented and is revoked; the new key "
+                       "is enrolled"
+                     : "enrolled");
+    if (was_new)
+        printf("this key signs from seq %" PRIu64 " on (logged as a key event)\n", first_seq);
     return 0;
 }
 

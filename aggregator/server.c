@@ -92,6 +92,7 @@ typedef struct {
     sent_head *sent; /* across rounds; one per county that was acknowledged */
     size_t n_sent, cap_sent;
     Zb__SignedTreeHead *head; /* signed in this round, NULL when the log did not grow */
+    int64_t round_time;       /* the round's clock: its envelopes' receive time */
     uint64_t head_size;
     county_round *counties;
     size_t n_counties, cap_counties;
@@ -246,6 +247,11 @@ static bool speaks_for(const inbound *in, const char *county)
     return strcmp(in->user_id, county) == 0;
 }
 
+static int key_is(void *ctx, const zb_key_epoch *e)
+{
+    return memcmp(ctx, e->key, ZB_PK_LEN) == 0 ? 1 : 0;
+}
+
 static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Hello *h)
 {
     if (!speaks_for(in, h->county)) {
@@ -262,11 +268,30 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     county_round *c = round_county(rs, txn, h->county, &err);
     if (!c && err != ZB_ENOTFOUND)
         return err;
+    bool revoked = false;
+    if (c && h->node_key.len == ZB_PK_LEN && memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0)
+        revoked = zb_astore_key_history(zb_agg_store(rs->agg), txn, h->county, key_is,
+                                        h->node_key.data) == 1;
     if (!c || h->node_key.len != ZB_PK_LEN ||
-        memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0) {
+        (!revoked && memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0)) {
         ZB_WARN("ZB-AGG-UNENROLLED", "hello from a key not enrolled for county %.16s", h->county);
         refuse(rs, txn, in, h->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
                "this key is not enrolled for this county");
+        return ZB_OK;
+    }
+    if (revoked) {
+        /* a revoked key is told so by its Welcome's key events; it gets
+         * no downstream session and its batches are refused */
+        ZB_INFO("ZB-AGG-REVOKED-HELLO", "county %s: hello from a revoked key: welcomed to learn "
+                "it", h->county);
+        Zb__SyncMsg *m = make_welcome(&c->rec);
+        if (m) {
+            inbound to = *in;
+            to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
+            to.tree_size = h->has_tree_size ? h->tree_size : 0;
+            to.downstream = false;
+            queue_reply(rs, &to, m);
+        }
         return ZB_OK;
     }
     /* what the node holds of its messages is delivered */
@@ -572,6 +597,13 @@ static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__Ba
         /* a proof that cannot be built is left out: the node asks again */
         (void)zb_tlog_make_inclusions(zb_agg_tlog(rs->agg), txn, rs->head_size, seqs,
                                       c->log_index, c->n_leaves, br->proofs, &br->n_proofs);
+        /* the leaves of this round entered the log at its time */
+        uint64_t v2_from = zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn);
+        for (size_t j = 0; j < br->n_proofs; j++)
+            if (br->proofs[j]->log_index >= v2_from) {
+                br->proofs[j]->has_leaf_time = 1;
+                br->proofs[j]->leaf_time = rs->round_time;
+            }
     }
     free(seqs);
 }
@@ -702,6 +734,86 @@ static int recv_one(void *sock, inbound *in)
     return 1;
 }
 
+/* Each proof of a re-issued receipt gets its leaf's time: the envelope's
+ * receive time (a LogLeaf), or none (a bare envelope leaf). */
+static void set_leaf_times(round_state *rs, MDB_txn *txn, const char *county,
+                           Zb__BatchReceipt *br)
+{
+    uint64_t v2_from = zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn);
+    for (size_t j = 0; j < br->n_proofs; j++) {
+        Zb__InclusionProof *p = br->proofs[j];
+        zb_stored_env e;
+        if (p->log_index >= v2_from &&
+            zb_astore_envelope_get(zb_agg_store(rs->agg), txn, county, p->seq, &e) == 0) {
+            p->has_leaf_time = 1;
+            p->leaf_time = e.received_at;
+        }
+    }
+}
+
+/* The county's key events, each with its proof against the head of size
+ * size, into w (heap-built: freed with the message). */
+typedef struct {
+    round_state *rs;
+    MDB_txn *txn;
+    Zb__Welcome *w;
+    uint64_t size;
+} key_event_fill;
+
+static int add_key_event(void *ctx, uint64_t index)
+{
+    key_event_fill *f = ctx;
+    if (index >= f->size)
+        return 0; /* logged after the head: the next Welcome */
+    const uint8_t *leaf;
+    size_t len;
+    int rc = zb_astore_leaf_get(zb_agg_store(f->rs->agg), f->txn, index, &leaf, &len);
+    if (rc)
+        return rc;
+    uint8_t path[64][ZB_HASH_LEN];
+    size_t n = 0;
+    if ((rc = zb_tlog_inclusion(zb_agg_tlog(f->rs->agg), f->txn, f->size, index, path, &n)))
+        return rc;
+    Zb__KeyEventProof *p = malloc(sizeof *p);
+    Zb__KeyEventProof **grown = realloc(f->w->key_events,
+                                        (f->w->n_key_events + 1) * sizeof *grown);
+    uint8_t *copy = malloc(len);
+    ProtobufCBinaryData *hashes = n ? calloc(n, sizeof *hashes) : NULL;
+    if (grown)
+        f->w->key_events = grown;
+    if (!p || !grown || !copy || (n && !hashes)) {
+        free(p), free(copy), free(hashes);
+        return ZB_ENOMEM;
+    }
+    zb__key_event_proof__init(p);
+    p->log_index = index;
+    memcpy(copy, leaf, len);
+    p->leaf = (ProtobufCBinaryData){len, copy};
+    for (size_t i = 0; i < n; i++) {
+        hashes[i].data = malloc(ZB_HASH_LEN);
+        if (!hashes[i].data) {
+            p->path = hashes;
+            p->n_path = i;
+            zb__key_event_proof__free_unpacked(p, NULL);
+            return ZB_ENOMEM;
+        }
+        memcpy(hashes[i].data, path[i], ZB_HASH_LEN);
+        hashes[i].len = ZB_HASH_LEN;
+    }
+    p->path = hashes;
+    p->n_path = n;
+    f->w->key_events[f->w->n_key_events++] = p;
+    return 0;
+}
+
+static void attach_key_events(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uint64_t size)
+{
+    key_event_fill f = {rs, txn, w, size};
+    int rc = zb_astore_key_events(zb_agg_store(rs->agg), txn, w->county, add_key_event, &f);
+    if (rc)
+        ZB_ERR("ZB-AGG-KEYS", "county %s: key events not sent: %s", w->county, zb_strerror(rc));
+}
+
 /* A Welcome carries the county's state as committed, the current tree
  * head with a consistency proof from the node's newest, and receipts (with
  * inclusion proofs) for what the node holds no receipt of: an Ack lost to a
@@ -731,6 +843,8 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
         if (to->tree_size > 0 && to->tree_size <= size)
             (void)zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, to->tree_size, size, &w->consistency);
     }
+    if (head)
+        attach_key_events(rs, txn, w, size);
     uint64_t receipted = to->receipted_seq;
     Zb__BatchReceipt **r;
     size_t n;
@@ -758,6 +872,7 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
             if (r[i]->proofs && found)
                 (void)zb_tlog_make_inclusions(zb_agg_tlog(rs->agg), txn, size, seqs, idx, found,
                                               r[i]->proofs, &r[i]->n_proofs);
+            set_leaf_times(rs, txn, w->county, r[i]);
             free(seqs);
             free(idx);
             zb__receipt_statement__free_unpacked(s, NULL);
@@ -922,6 +1037,9 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     if (rc)
         return rc;
     int64_t now = (int64_t)time(NULL);
+    rs->round_time = now;
+    uint64_t size_before = 0;
+    rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &size_before);
     for (size_t i = 0; i < n && rc == 0; i++) {
         inbound *in = &msgs[i];
         if (!in->msg) {
@@ -940,12 +1058,14 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
             break;
         }
     }
-    bool grew = false;
     for (size_t i = 0; i < rs->n_counties && rc == 0; i++)
-        if (rs->counties[i].dirty) {
+        if (rs->counties[i].dirty)
             rc = zb_astore_county_put(zb_agg_store(rs->agg), txn, &rs->counties[i].rec);
-            grew = true;
-        }
+    /* reports stored, or evidence logged */
+    uint64_t size_after = size_before;
+    if (rc == 0)
+        rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &size_after);
+    bool grew = size_after != size_before;
     /* one signed tree head per commit that grew the log */
     if (rc == 0 && grew && (rc = zb_tlog_sign_head(zb_agg_tlog(rs->agg), txn, now, &rs->head)) == 0)
         rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &rs->head_size);

@@ -188,6 +188,11 @@ int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
     return zb_merkle_consistency_proof_src(subtree, &c, n, m, proof, count);
 }
 
+int zb_tlog_leaf_hash(zb_tlog *t, MDB_txn *txn, uint64_t index, uint8_t out[ZB_HASH_LEN])
+{
+    return get_node(t, txn, 0, index, out);
+}
+
 int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,
                      uint64_t *index)
 {
@@ -306,8 +311,9 @@ int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
     const uint8_t *p = v.mv_data;
     if (v.mv_size == ZB_COUNTY_LEN + 8) {
         *kind = ZB_LEAF_ENVELOPE;
-    } else if (v.mv_size == 1 + ZB_COUNTY_LEN + 8 && p[0] == ZB_LEAF_DOWNSTREAM) {
-        *kind = ZB_LEAF_DOWNSTREAM;
+    } else if (v.mv_size == 1 + ZB_COUNTY_LEN + 8 && p[0] >= ZB_LEAF_DOWNSTREAM &&
+               p[0] <= ZB_LEAF_EVIDENCE) {
+        *kind = (zb_leaf_kind)p[0];
         p++;
     } else {
         return ZB_EDECODE;

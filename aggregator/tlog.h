@@ -2,10 +2,11 @@
  * tlog.h - the aggregator's transparency log (RFC 6962 / RFC 9162 2.1),
  * kept in the aggregator's LMDB store.
  *
- * Every accepted envelope is appended as a leaf whose entry is the
- * envelope's canonical encoding (exactly the bytes stored); every message
- * the prefecture sends a county (downstream.h) likewise, as its packed
- * SignedDownstream. Perfect subtree
+ * Every leaf is a canonical LogLeaf (logleaf.h): an accepted envelope with
+ * its receive time, a message the prefecture sent a county, a key event,
+ * equivocation evidence (a store begun before log version 2 starts with
+ * bare envelopes). The log hashes whatever entry it is given; what the
+ * entry is, is recorded beside it (log_entries). Perfect subtree
  * hashes are stored as they complete (amortised O(1) per append), so a
  * root, an inclusion proof or a consistency proof costs O(log^2 n) lookups
  * whatever the size. After each commit the aggregator signs a tree head
@@ -16,9 +17,10 @@
  *   log_nodes   level (1 byte) || index (u64 BE) -> 32-byte hash of the
  *               perfect subtree of 2^level leaves (level 0: leaf hashes)
  *   log_entries log index (u64 BE) -> county || seq (14 bytes): which
- *               envelope a leaf is; or 0x01 || county || number (15
- *               bytes): which downstream message (one record per leaf: the
- *               log's size is their count)
+ *               envelope a leaf is; or kind (zb_leaf_kind, 1 byte) ||
+ *               county || number (15 bytes): which downstream message, key
+ *               event or evidence (one record per leaf: the log's size is
+ *               their count)
  *   env_log     county || seq -> log index (u64 BE)
  *   tree_heads  tree size (u64 BE) -> packed SignedTreeHead (one per commit)
  * All functions work inside the caller's transaction and return 0 or a
@@ -52,7 +54,12 @@ void zb_tlog_close(zb_tlog **t);
 int zb_tlog_size(zb_tlog *t, MDB_txn *txn, uint64_t *size);
 
 /* What a leaf is. */
-typedef enum { ZB_LEAF_ENVELOPE = 0, ZB_LEAF_DOWNSTREAM = 1 } zb_leaf_kind;
+typedef enum {
+    ZB_LEAF_ENVELOPE = 0,   /* seq: the county's report seq */
+    ZB_LEAF_DOWNSTREAM = 1, /* seq: the message's number */
+    ZB_LEAF_KEY_EVENT = 2,  /* seq: the key's epoch */
+    ZB_LEAF_EVIDENCE = 3    /* seq: the report seq it contradicts */
+} zb_leaf_kind;
 
 /* Append entry as leaf number *index (= the old size): county's envelope
  * seq, or its downstream message number seq; updates stored subtrees and
@@ -71,6 +78,10 @@ int zb_tlog_inclusion(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                       uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
 int zb_tlog_consistency(zb_tlog *t, MDB_txn *txn, uint64_t n, uint64_t m,
                         uint8_t (*proof)[ZB_HASH_LEN], size_t *count);
+
+/* The stored hash of leaf index (SHA-256(0x00 || entry)). ZB_ENOTFOUND,
+ * ZB_EDECODE, ZB_ESTORE. */
+int zb_tlog_leaf_hash(zb_tlog *t, MDB_txn *txn, uint64_t index, uint8_t out[ZB_HASH_LEN]);
 
 /* Log index of county's envelope seq; ZB_ENOTFOUND when not in the log. */
 int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN], uint64_t seq,

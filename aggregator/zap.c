@@ -167,8 +167,12 @@ typedef struct {
     size_t n, cap;
 } entry_list;
 
-static int collect(void *ctx, const uint8_t curve_pk[32], const char *county)
+/* Revoked keys are admitted too, bound to their county: such a node learns
+ * from its Welcome's key events that its key was revoked (its batches are
+ * refused: the key is not the county's active one). */
+static int collect(void *ctx, const uint8_t curve_pk[32], const char *county, bool revoked)
 {
+    (void)revoked;
     entry_list *l = ctx;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -184,7 +188,7 @@ static int collect(void *ctx, const uint8_t curve_pk[32], const char *county)
     return 0;
 }
 
-/* Re-read the active keys in txn when the keys generation is not the
+/* Re-read the enrolled keys in txn when the keys generation is not the
  * snapshot's (force: always). */
 static int reload(zb_zap *z, MDB_txn *txn, bool force)
 {

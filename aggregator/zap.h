@@ -4,9 +4,11 @@
  *
  * CurveZMQ without a ZAP handler admits any client that knows the server's
  * public key. This handler admits a CURVE client only when its public key
- * is the (X25519 form of the) active, enrolled key of some county, and
- * names that county as the connection's User-Id, which the server then
- * requires every Hello and Batch to match.
+ * is the (X25519 form of the) key enrolled for some county, active or
+ * revoked, and names that county as the connection's User-Id, which the
+ * server then requires every Hello and Batch to match. A revoked key is
+ * let in only to learn that it was revoked (its Welcome's key events); the
+ * server refuses its batches. A key never enrolled is refused.
  *
  * Refused connections. libzmq refuses some peers before ZAP is ever asked
  * (a NULL or PLAIN client, a CURVE client with another server key, bytes
@@ -40,7 +42,7 @@ typedef struct zb_zap zb_zap;
 /* The kinds of refused connection attempts, as counted in the store's
  * refusals (zhibao-agg status) under zb_zap_refusal_name(kind). */
 typedef enum {
-    ZB_CONN_UNENROLLED,  /* "UNENROLLED_CONNECTION": CURVE key not enrolled, or revoked (ZAP 400) */
+    ZB_CONN_UNENROLLED,  /* "UNENROLLED_CONNECTION": CURVE key never enrolled (ZAP 400) */
     ZB_CONN_MECHANISM,   /* "BAD_MECHANISM": NULL or PLAIN instead of CURVE */
     ZB_CONN_CURVE,       /* "CURVE_FAILED": CURVE handshake that does not decrypt (another
                           * aggregator key at the client, or altered bytes) */
@@ -50,7 +52,7 @@ typedef enum {
     ZB_CONN_KINDS
 } zb_conn_refusal;
 
-/* Bind the handler in ctx and start its thread, admitting the keys active
+/* Bind the handler in ctx and start its thread, admitting the keys enrolled
  * in a's store now (a must outlive the handler). Must be called before the
  * server socket binds. 0 or ZB_ENET / ZB_ENOMEM / ZB_ESTORE. */
 int zb_zap_start(zb_zap **out, void *ctx, zb_agg *a);

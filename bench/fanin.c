@@ -91,7 +91,7 @@ static int cmd_enroll(const char *dir, size_t nodes)
         bool was_new = false;
         uint64_t first_seq = 0;
         uint8_t prev_hash[ZB_SHA256_LEN];
-        rc = zb_agg_enroll(a, county, id.pk, &was_new, &first_seq, prev_hash);
+        rc = zb_agg_enroll_identity(a, county, &id, &was_new, &first_seq, prev_hash);
         zb_identity_wipe(&id);
         fresh += was_new;
         if (rc != 0)

@@ -172,13 +172,15 @@ done <"$CONF"
 
 say "for each county:"
 say "  \$ zhibao-node init --dir nodes/CODE-pinyin --county CODE --aggregator $EP --aggregator-key AGGKEY"
-say "  \$ zhibao-agg enroll --dir agg --county CODE --key NODEKEY     (NODEKEY: last line of init)"
+say "  \$ zhibao-agg enroll --dir agg --county CODE --request nodes/CODE-pinyin/key-request"
+say "    (the node's key request, signed by its new key: proof that it holds it)"
 for code in "${CODES[@]}"; do
     out=$(zhibao-node init --dir "${DIR[$code]}" --county "$code" --aggregator "$EP" \
         --aggregator-key "$AGGKEY")
     nodekey=$(printf '%s\n' "$out" | tail -n 1)
     [[ "$nodekey" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-node init $code: last line is not a key"
-    enrolled=$(zhibao-agg enroll --dir agg --county "$code" --key "$nodekey")
+    enrolled=$(zhibao-agg enroll --dir agg --county "$code" --request "${DIR[$code]}/key-request" \
+        --key "$nodekey")
     printf '  %s %s %-9s node key %.16s...  -> %s\n' "$code" "${NAME[$code]}" \
         "${PINYIN[$code]}" "$nodekey" "$enrolled"
 done

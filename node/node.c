@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -26,6 +27,7 @@
 #include "fileio.h"
 #include "err.h"
 #include "log.h"
+#include "logleaf.h"
 #include "merkle.h"
 #include "timefmt.h"
 #include "treehead.h"
@@ -81,11 +83,104 @@ static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
 
 static const char *const node_dbs[NODE_DB_COUNT] = {
     "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs",
-    "inbox", "reviews", "deadlines", "inbox_evidence"};
+    "inbox", "reviews", "deadlines", "inbox_evidence", "own_keys", "key_events"};
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
     return snprintf(buf, len, "%s/" ZB_IDENTITY_FILE, dir) >= (int)len ? ZB_EINVAL : ZB_OK;
+}
+
+/* The new identity of a rotation, between its commit and its rename. */
+#define IDENTITY_NEW_FILE ZB_IDENTITY_FILE ".new"
+
+static int staged_key_path(const char *dir, char *buf, size_t len)
+{
+    return snprintf(buf, len, "%s/" IDENTITY_NEW_FILE, dir) >= (int)len ? ZB_EINVAL : ZB_OK;
+}
+
+/* fsync the directory holding path (or dir itself when is_dir): a rename
+ * in it is durable once the directory is. Best effort. */
+static void fsync_dir_of(const char *path, bool is_dir)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return;
+    if (!is_dir) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+}
+
+int zb_node_write_file_(const char *path, const void *buf, size_t len, unsigned mode)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return ZB_EINVAL;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) {
+        zb_log_warn_errno("ZB-NODE-FILE", "cannot create %s", tmp);
+        return ZB_EIO;
+    }
+    /* a file left by an earlier run keeps its mode under O_TRUNC */
+    bool ok = fchmod(fd, (mode_t)mode) == 0;
+    const uint8_t *p = buf;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok)
+            done += (size_t)w;
+    }
+    if (!ok || fsync(fd) != 0) {
+        zb_log_warn_errno("ZB-NODE-FILE", "cannot write %s", tmp);
+        close(fd);
+        unlink(tmp);
+        return ZB_EIO;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        zb_log_warn_errno("ZB-NODE-FILE", "cannot rename %s to %s", tmp, path);
+        unlink(tmp);
+        return ZB_EIO;
+    }
+    fsync_dir_of(path, false);
+    return ZB_OK;
+}
+
+/* A rotation interrupted between its commit and the rename of its key
+ * (zb_node_identity_adopt_): the store names the staged key; finish it.
+ * A staged key the store does not name (a rotation that never committed)
+ * is left alone: the next rotate-key removes it. */
+static void finish_rotation(const char *dir, const uint8_t node_key[ZB_PK_LEN])
+{
+    char staged[4096], kp[4096];
+    if (staged_key_path(dir, staged, sizeof staged) || key_path(dir, kp, sizeof kp) ||
+        access(staged, F_OK) != 0)
+        return;
+    zb_identity id;
+    if (zb_identity_load(staged, &id) != 0)
+        return;
+    bool named = memcmp(id.pk, node_key, ZB_PK_LEN) == 0;
+    zb_identity_wipe(&id);
+    if (!named)
+        return;
+    if (rename(staged, kp) != 0) {
+        zb_log_warn_errno("ZB-NODE-KEY", "cannot finish the key rotation: rename %s", staged);
+        return;
+    }
+    fsync_dir_of(dir, true);
+    ZB_WARN("ZB-NODE-KEY", "finished a key rotation that was interrupted: %s is the node's "
+            "new key", kp);
 }
 
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
@@ -142,7 +237,15 @@ int zb_node_create(const char *dir, const char *county, const char *endpoint,
         mdb_txn_abort(txn);
         goto out;
     }
+    if ((rc = zb_node_keys_create_(s, txn, dir, county, &id, (int64_t)time(NULL)))) {
+        mdb_txn_abort(txn);
+        unlink(kp);
+        goto out;
+    }
     if ((rc = zb_store_commit(txn))) {
+        char rq[4096];
+        if (snprintf(rq, sizeof rq, "%s/" ZB_NODE_KEY_REQUEST_FILE, dir) < (int)sizeof rq)
+            unlink(rq);
         unlink(kp);
         goto out;
     }
@@ -303,6 +406,7 @@ int zb_node_open(zb_node **out, const char *dir, bool readonly)
         goto fail;
     }
     if (!readonly) {
+        finish_rotation(dir, node_key);
         if ((rc = zb_identity_load_dir(dir, node_key, &n->id)))
             goto fail;
         n->has_identity = true;
@@ -329,6 +433,7 @@ void zb_node_close(zb_node **np)
 
 zb_store *zb_node_store(zb_node *n) { return n->store; }
 const char *zb_node_county_(const zb_node *n) { return n->county; }
+const char *zb_node_dir_(const zb_node *n) { return n->dir; }
 int zb_node_commit_(zb_node *n, MDB_txn *txn) { return node_commit(n, txn); }
 const zb_identity *zb_node_identity(const zb_node *n) { return n->has_identity ? &n->id : NULL; }
 const uint8_t *zb_node_aggregator_key(const zb_node *n) { return n->agg_key; }

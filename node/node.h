@@ -24,9 +24,21 @@
  *   inbox_evidence number (u64 BE) || SHA-256 -> packed SignedDownstream: a
  *              second, different message the prefecture signed under a
  *              number already held (ZB-SYNC-DOWN-EQUIVOCATION)
+ *   own_keys   Ed25519 public key (32 bytes) -> when it became this node's
+ *              key (i64 BE, Unix s; 0 unknown): every key the node has held
+ *              (keys.c; a store of an older release lists none: its
+ *              node_key is its own key all the same)
+ *   key_events log index (u64 BE) -> the LogLeaf bytes of a key event of
+ *              this county, proven included under a tree head the node
+ *              accepted (keys.c): what the prefecture's log says about the
+ *              county's keys, kept as evidence
  *   (meta also counts server_errors: SERVER_ERROR refusals, kept across
- *   runs; and holds inbox_last)
- * and sync.lock, flock'ed by the one running `sync` (its pid inside).
+ *   runs; holds inbox_last; key_request: the packed SignedKeyRequest last
+ *   made for node_key (init or rotate-key); key_alarm: the first key alarm,
+ *   kept for good)
+ * and sync.lock, flock'ed by the one running `sync` (its pid inside), and
+ * key-request: the packed SignedKeyRequest for the prefecture (init and
+ * rotate-key write it; `zhibao-agg enroll --request` reads it).
  * Submitting is one write transaction: a report is stored whole or not at all.
  *
  * Write errors: a full file system (or quota) is ZB_ENOSPC, from a commit
@@ -43,11 +55,19 @@
 #include "crypto.h"
 #include "report.h"
 #include "store.h"
+#include "treehead.h"
 #include "zhibao.pb-c.h"
 
 enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_DB_PERIODS,
        NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_INBOX, NODE_DB_REVIEWS, NODE_DB_DEADLINES,
-       NODE_DB_INBOX_EVIDENCE, NODE_DB_COUNT };
+       NODE_DB_INBOX_EVIDENCE, NODE_DB_OWN_KEYS, NODE_DB_KEY_EVENTS, NODE_DB_COUNT };
+
+/* The key request init writes into the node directory (0600). */
+#define ZB_NODE_KEY_REQUEST_FILE "key-request"
+/* The tree-head file format of `zhibao-node tree-head`, as `zhibao-agg
+ * tree-head` writes it and zhibao-audit reads it: this magic, then one
+ * record: its length (u32 BE) and the packed SignedTreeHead. */
+#define ZB_NODE_STH_MAGIC "ZBSTH1\n"
 
 typedef struct zb_node zb_node;
 
@@ -65,7 +85,10 @@ typedef struct {
 } zb_node_status;
 
 /* Create a node in dir (created if absent; refuses ZB_EEXIST when a node
- * already lives there). Writes the node's public key hex to pk_hex. */
+ * already lives there). Writes the node's public key hex to pk_hex, and
+ * DIR/key-request (ZB_NODE_KEY_REQUEST_FILE, 0600, written atomically):
+ * the packed SignedKeyRequest, signed by the new key, that the prefecture
+ * enrols it with (zb_keyreq_make, no previous key). */
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
                    const char *agg_key_hex, char pk_hex[2 * ZB_PK_LEN + 1]);
 
@@ -288,8 +311,139 @@ int zb_node_inbox_counts(zb_node *n, uint64_t *last, uint64_t *unread);
 int zb_node_next_deadline(zb_node *n, int64_t now, char period[8], int64_t *deadline,
                           int32_t *offset_min);
 
+/* Write the newest tree head this node accepted to path in the tree-head
+ * file format (ZB_NODE_STH_MAGIC; byte for byte what `zhibao-agg
+ * tree-head` writes for that head), atomically (path.tmp, fsync, rename;
+ * mode 0644: a tree head is public). *size gets its tree size.
+ * ZB_ENOTFOUND when the node has accepted no head yet; ZB_EIO, ZB_ESTORE. */
+int zb_node_write_tree_head(zb_node *n, const char *path, uint64_t *size);
+
+/* ---- the county's keys (keys.c)
+ *
+ * Every key event of the county (docs/protocol.md §7) comes with each
+ * Welcome, proven against the Welcome's tree head. The node keeps those it
+ * could prove against a head it accepted and judges them against the keys
+ * it has held itself (own_keys, and node_key):
+ *   - own_epoch: the epoch of the ENROLLED event of its first own key in
+ *     log order;
+ *   - alarm "enrolled": an ENROLLED event with epoch > own_epoch of a key
+ *     this node never held (someone else may sign the county's reports);
+ *   - alarm "revoked": a REVOKED event of an own key without consent;
+ *   - alarm "invalid": a leaf proven in the log as this county's key event
+ *     that does not decode, is not a key event of this county, or fails
+ *     zb_key_event_check (the prefecture's log holds a forgery);
+ *   - state: "revoked" when the last event of the current key revokes it,
+ *     "active" when it enrols it, "unknown" before either is seen.
+ * The first alarm is kept (meta key_alarm) and never cleared: it is
+ * evidence. Each new alarm is logged ZB-SYNC-KEY (error). */
+
+typedef enum { ZB_NODE_KEY_UNKNOWN, ZB_NODE_KEY_ACTIVE, ZB_NODE_KEY_REVOKED } zb_node_key_state;
+
+typedef enum {
+    ZB_NODE_ALARM_NONE = 0,
+    ZB_NODE_ALARM_ENROLLED, /* a key this node never held enrolled for the county */
+    ZB_NODE_ALARM_REVOKED,  /* a key of this node revoked without its consent */
+    ZB_NODE_ALARM_INVALID   /* a logged key event that does not verify */
+} zb_node_alarm;
+
+/* One logged key event, as the node saw it. */
+typedef struct {
+    uint64_t log_index;
+    int64_t time;   /* the leaf's timestamp: when it entered the log (Unix s) */
+    uint32_t epoch;
+    bool has_key;   /* false: an invalid leaf with no key to show */
+    uint8_t key[ZB_PK_LEN];
+    bool consented; /* a revocation the key consented to (a rotation) */
+} zb_node_key_event;
+
+typedef struct {
+    zb_node_key_state state;
+    zb_node_key_event revocation; /* state REVOKED: the event that revoked the current key */
+    zb_node_alarm alarm;          /* the first alarm, ZB_NODE_ALARM_NONE when none */
+    zb_node_key_event alarm_event;
+    uint64_t events;              /* key events held */
+    /* the current key came from rotate-key and is not seen enrolled yet:
+     * the prefecture has not applied its rotation request (as far as this
+     * node knows) */
+    bool rotation_waiting;
+} zb_node_keys;
+
+/* "enrolled", "revoked", "invalid" (NULL for ZB_NODE_ALARM_NONE). */
+const char *zb_node_alarm_name(zb_node_alarm a);
+
+/* The county's key state as this node knows it, from one read
+ * transaction. 0 or ZB_ESTORE. */
+int zb_node_key_status(zb_node *n, zb_node_keys *out);
+
+/* Take the key events of a Welcome: head is the Welcome's tree head
+ * (already passed to zb_node_record_ack). Unless this node accepted that
+ * very head (signature, and stored as accepted: same size and root), none
+ * is trusted (logged at debug level) and nothing changes. Each proof is
+ * checked: RFC 6962 inclusion of SHA-256(0x00 || leaf) at log_index under
+ * the head; one that fails is ignored (ZB-SYNC-KEY warning). Those
+ * included are kept in key_events (a different leaf at an index held is
+ * logged, the first kept), then every held event is judged as above, in
+ * one write transaction committed before this returns. 0, or store errors
+ * (ZB_ENOSPC, ZB_EMAPFULL, ZB_ESTORE), ZB_ENOMEM. */
+int zb_node_take_key_events(zb_node *n, const Zb__SignedTreeHead *head,
+                            Zb__KeyEventProof *const *proofs, size_t count);
+
+/* What zb_node_rotate_key did, or why it did not. */
+typedef struct {
+    uint8_t old_key[ZB_PK_LEN];
+    uint8_t new_key[ZB_PK_LEN];
+    uint64_t after_seq;  /* the last seq the old key signed */
+    uint64_t pending;    /* ZB_EINVAL: reports not acknowledged yet */
+    long lock_holder;    /* ZB_ELOCKED: the pid holding sync.lock (0 unknown) */
+    /* a rotation made earlier still waits for the prefecture (its key is
+     * not seen enrolled): its request was written to out again, nothing
+     * else changed (new_key is that rotation's key) */
+    bool rewritten;
+    bool request_written; /* false: rotated, but out could not be written (run again) */
+} zb_node_rotation;
+
+/* zhibao-node rotate-key: replace the node's key with a new one, as a
+ * rotation the old key consents to. Takes the sync lock (zb_node_lock_sync)
+ * for the rest of n's life, so no sync runs with the old key meanwhile.
+ * Only when every stored report is acknowledged. Makes a new identity and
+ * the rotation request (zb_keyreq_make: after_seq = last_seq, after_hash =
+ * its report hash, signed by the new key and the old), then in one write
+ * transaction: meta node_key and key_request, own_keys[new] = now;
+ * identity.key is replaced after that commit (identity.key.new renamed
+ * over it: an interrupted rotation is finished by the next writable
+ * zb_node_open); then the request is written to out (NULL: DIR/key-request;
+ * 0600, atomically). n signs with the new key from then on. Until the
+ * prefecture applies the request (zhibao-agg enroll --request) the
+ * aggregator refuses the new key.
+ * Errors (nothing changed): ZB_EINVAL (r->pending reports not
+ * acknowledged), ZB_ELOCKED (a sync runs: r->lock_holder), ZB_ENOTENROLLED
+ * (the node's key is revoked in the prefecture's log: a replacement node
+ * is made with init --resume), ZB_EIO (the key file), store errors. After
+ * the commit it returns 0 even when out cannot be written
+ * (r->request_written false: running it again writes it, r->rewritten). */
+int zb_node_rotate_key(zb_node *n, const char *out, int64_t now, zb_node_rotation *r);
+
 /* ---- for the node module's own files */
 const char *zb_node_county_(const zb_node *n);
+const char *zb_node_dir_(const zb_node *n);
+/* Whether head (verified) is a head this node accepted, in txn. */
+bool zb_node_head_accepted_(zb_node *n, MDB_txn *txn, const zb_tree_head *head);
+/* Write buf to path atomically: path.tmp created with mode, written,
+ * fsync'ed, renamed over path, the directory fsync'ed. 0 or ZB_EIO
+ * (logged ZB-NODE-FILE; path.tmp removed). */
+int zb_node_write_file_(const char *path, const void *buf, size_t len, unsigned mode);
+/* The node's key rotation, around the commit that records it: stage
+ * writes the new identity to DIR/identity.key.new (0600, fsync'ed; a stale
+ * one is removed first); unstage removes it (the commit failed); adopt
+ * renames it over identity.key, fsyncs the directory and makes it n's
+ * identity. 0 or ZB_EIO. */
+int zb_node_identity_stage_(zb_node *n, const zb_identity *id);
+void zb_node_identity_unstage_(zb_node *n);
+int zb_node_identity_adopt_(zb_node *n, const zb_identity *id);
+/* keys.c's part of zb_node_create, inside its transaction: own_keys, the
+ * key request in meta and in DIR/key-request. */
+int zb_node_keys_create_(zb_store *s, MDB_txn *txn, const char *dir, const char *county,
+                         const zb_identity *id, int64_t now);
 /* The latest review of seq in txn (Zb__ReviewDecision), 0 when none. */
 int zb_node_review_in_(zb_node *n, MDB_txn *txn, uint64_t seq);
 int zb_node_commit_(zb_node *n, MDB_txn *txn);

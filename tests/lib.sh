@@ -34,7 +34,7 @@ agg_init() { "$AGG" init --dir "$1" | tail -n 1; }
 node_init() {
     local key
     key=$("$NODE" init --dir "$1" --county "$2" --aggregator "$3" --aggregator-key "$4" | tail -n 1)
-    "$AGG" enroll --dir "$5" --county "$2" --key "$key" >/dev/null
+    "$AGG" enroll --dir "$5" --county "$2" --request "$1/key-request" --key "$key" >/dev/null
 }
 
 # json_get FILE-OR-STRING EXPR: evaluate a python expression on parsed JSON "j"

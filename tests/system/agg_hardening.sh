@@ -78,7 +78,7 @@ for i in $(seq 10 29); do
     c="3100$i"
     key=$("$NODE" init --dir "$WORK/e$i" --county "$c" --aggregator "$EP" --aggregator-key "$AK" 2>/dev/null | tail -n 1)
     gen_reports 1 "E$i" | "$NODE" submit --dir "$WORK/e$i" - >/dev/null 2>&1
-    "$AGG" enroll --dir "$WORK/agg" --county "$c" --key "$key" >/dev/null
+    "$AGG" enroll --dir "$WORK/agg" --county "$c" --request "$WORK/e$i/key-request" --key "$key" >/dev/null
     "$NODE" sync --dir "$WORK/e$i" --once --timeout 30 2>"$WORK/e$i.log" ||
         fail "county $c: sync right after enroll failed: $(cat "$WORK/e$i.log")"
     ! grep -q ZB-SYNC-DENIED "$WORK/e$i.log" || fail "county $c: denied right after enroll"

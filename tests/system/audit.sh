@@ -50,7 +50,8 @@ resume=$("$AGG" revoke --dir "$WORK/agg" --county 222404 | grep -o -- '--resume 
          cut -d' ' -f2)
 NEWKEY=$("$NODE" init --dir "$WORK/n222404b" --county 222404 --aggregator "$EP" \
            --aggregator-key "$AK" --resume "$resume" | tail -n 1)
-"$AGG" enroll --dir "$WORK/agg" --county 222404 --key "$NEWKEY" >/dev/null || fail "enroll new key"
+"$AGG" enroll --dir "$WORK/agg" --county 222404 --request "$WORK/n222404b/key-request" \
+    --key "$NEWKEY" >/dev/null || fail "enroll new key"
 start_bg "$AGG" serve --dir "$WORK/agg" --listen "$EP" --log-level error
 AGG_PID=$LAST_PID
 gen_reports 2 K2 | "$NODE" submit --dir "$WORK/n222404b" - >/dev/null 2>&1

@@ -9,7 +9,7 @@ EP="tcp://127.0.0.1:$PORT"
 AK=$(agg_init "$WORK/agg")
 A="$WORK/old" B="$WORK/new"
 OLDKEY=$("$NODE" init --dir "$A" --county 222401 --aggregator "$EP" --aggregator-key "$AK" | tail -n 1)
-"$AGG" enroll --dir "$WORK/agg" --county 222401 --key "$OLDKEY" >/dev/null
+"$AGG" enroll --dir "$WORK/agg" --county 222401 --request "$A/key-request" --key "$OLDKEY" >/dev/null
 # accident reports: X is opened then closed, Z stays open
 acc() { # acc ID REVISION [STAGE]
     python3 -c 'import json, sys, datetime as d
@@ -74,7 +74,8 @@ set -e
 grep -q "^error: revision: accident X was closed at revision 1" "$WORK/x2.err" ||
     fail "refusal is not for the closing: $(cat "$WORK/x2.err")"
 pass "the replacement node refuses a revision after the predecessor closed the accident"
-"$AGG" enroll --dir "$WORK/agg" --county 222401 --key "$NEWKEY" >/dev/null || fail "enroll replacement"
+"$AGG" enroll --dir "$WORK/agg" --county 222401 --request "$B/key-request" --key "$NEWKEY" >/dev/null ||
+    fail "enroll replacement"
 [ "$({ acc Z 1; gen_reports 1 NEW; } | "$NODE" submit --dir "$B" - 2>/dev/null)" = "4 5" ] ||
     fail "replacement node does not continue at seq 4 with Z's next revision"
 "$NODE" sync --dir "$B" --once --timeout 30 2>/dev/null || fail "replacement sync"
@@ -84,7 +85,7 @@ pass "the replacement node refuses a revision after the predecessor closed the a
 pass "replacement node continues at seq 4; both keys' reports verify"
 
 set +e
-"$AGG" enroll --dir "$WORK/agg" --county 222401 --key "$OLDKEY" >/dev/null 2>&1
+"$AGG" enroll --dir "$WORK/agg" --county 222401 --request "$A/key-request" >/dev/null 2>&1
 rc=$?
 set -e
 [ $rc -eq 2 ] || fail "re-enrolling a revoked key exited $rc, expected 2"

@@ -137,7 +137,7 @@ static int setup(void **state)
     bool was_new;
     uint64_t first;
     uint8_t prev[32];
-    return zb_agg_enroll(F.agg, COUNTY, F.node.pk, &was_new, &first, prev) == ZB_OK ? 0 : -1;
+    return zb_agg_enroll_identity(F.agg, COUNTY, &F.node, &was_new, &first, prev) == ZB_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -148,7 +148,7 @@ static int group_setup(void **state)
     bool was_new = false;
     uint64_t first_seq = 0;
     uint8_t prev[32];
-    if (zb_agg_enroll(F.agg, COUNTY, F.node.pk, &was_new, &first_seq, prev) != ZB_OK || !was_new ||
+    if (zb_agg_enroll_identity(F.agg, COUNTY, &F.node, &was_new, &first_seq, prev) != ZB_OK || !was_new ||
         first_seq != 1)
         return -1;
 

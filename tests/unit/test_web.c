@@ -132,7 +132,7 @@ static int group_setup(void **state)
     bool was_new;
     uint64_t first_seq;
     uint8_t prev[ZB_SHA256_LEN];
-    int rc = zb_agg_enroll(w, COUNTY, node.pk, &was_new, &first_seq, prev);
+    int rc = zb_agg_enroll_identity(w, COUNTY, &node, &was_new, &first_seq, prev);
     if (rc == ZB_OK)
         rc = store_monthly(w, &node) || answer_it(w) ? -1 : ZB_OK;
     zb_identity_wipe(&node);
