@@ -226,6 +226,8 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
     int64_t now = (int64_t)time(NULL);
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
+    if ((rc = zb_tlog_leaf_time(a->log, txn, now, &now)))
+        goto fail;
     rc = zb_astore_county_get(a->store, txn, county, &rec);
     if (rc == 0 && (rc = zb_astore_key_history(a->store, txn, county, keep_last, &last)) == 0) {
         if (memcmp(rec.key, key, ZB_PK_LEN) == 0) {
@@ -327,7 +329,8 @@ int zb_agg_revoke(zb_agg *a, const char *county, zb_key_epoch *revoked,
     int64_t now = (int64_t)time(NULL);
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
-    if ((rc = zb_astore_county_get(a->store, txn, county, &rec)) ||
+    if ((rc = zb_tlog_leaf_time(a->log, txn, now, &now)) ||
+        (rc = zb_astore_county_get(a->store, txn, county, &rec)) ||
         (rc = zb_astore_key_history(a->store, txn, county, keep_last, &last)))
         goto fail;
     if (last.epoch == UINT32_MAX || last.revoked_at != 0 ||

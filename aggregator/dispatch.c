@@ -136,7 +136,9 @@ static int act_txn(void *ctx, MDB_txn *txn)
 {
     act *x = ctx;
     x->n_sent = 0; /* a retry starts over */
-    int rc;
+    int rc = zb_tlog_leaf_time(zb_agg_tlog(x->a), txn, x->now, &x->now);
+    if (rc)
+        return rc;
     if (x->found) {
         rc = ZB_OK;
         for (size_t i = 0; i < x->n_found && rc == 0; i++) {

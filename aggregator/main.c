@@ -389,7 +389,8 @@ static int cmd_revoke(const args *a)
     else
         printf("replacement node: zhibao-node init ... --county %s (no report to resume after)\n",
                a->county);
-    printf("then enroll its key: zhibao-agg enroll --dir A --county %s --key NEWKEY\n",
+    printf("then enroll its key: zhibao-agg enroll --dir A --county %s --request "
+           "NEWDIR/key-request (the request the new node's init wrote)\n",
            a->county);
     return 0;
 }

@@ -1036,10 +1036,14 @@ static int run_round(round_state *rs, inbound *msgs, size_t n)
     int rc = store_begin(rs->agg, rs->zap, false, &txn);
     if (rc)
         return rc;
+    /* the round's time: its envelopes' receive time and their leaves'
+     * (never before the newest head's: leaf times do not decrease) */
     int64_t now = (int64_t)time(NULL);
+    rc = zb_tlog_leaf_time(zb_agg_tlog(rs->agg), txn, now, &now);
     rs->round_time = now;
     uint64_t size_before = 0;
-    rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &size_before);
+    if (rc == 0)
+        rc = zb_tlog_size(zb_agg_tlog(rs->agg), txn, &size_before);
     for (size_t i = 0; i < n && rc == 0; i++) {
         inbound *in = &msgs[i];
         if (!in->msg) {

@@ -249,6 +249,11 @@ static int head_time(zb_tlog *t, MDB_txn *txn, int64_t now, int64_t *at)
     return ZB_OK;
 }
 
+int zb_tlog_leaf_time(zb_tlog *t, MDB_txn *txn, int64_t now, int64_t *at)
+{
+    return head_time(t, txn, now, at);
+}
+
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out)
 {
     *out = NULL;

@@ -96,6 +96,12 @@ int zb_tlog_index_of(zb_tlog *t, MDB_txn *txn, const char county[ZB_COUNTY_LEN],
  * without a signer), ZB_ENOMEM, ZB_ESTORE / ZB_EMAPFULL (abort). */
 int zb_tlog_sign_head(zb_tlog *t, MDB_txn *txn, int64_t now, Zb__SignedTreeHead **out);
 
+/* The time a leaf appended now gets, and the head signed over it: now, or
+ * the newest head's timestamp when the clock is behind it, so that leaf
+ * times never decrease along the log and no head is older than its
+ * leaves. Errors: ZB_EDECODE, ZB_ESTORE. */
+int zb_tlog_leaf_time(zb_tlog *t, MDB_txn *txn, int64_t now, int64_t *at);
+
 /* The timestamp a head signed at now gets after one signed at previous
  * (Unix s): the later of the two. */
 int64_t zb_tlog_head_time(int64_t previous, int64_t now);
