@@ -45,6 +45,10 @@ static void usage(FILE *f)
           "  show    --dir D SEQ [--json]\n"
           "  receipts --dir D [--json]\n"
           "  verify-receipts --dir D            (signatures, inclusion and consistency proofs)\n"
+          "  rotate-key --dir D [--out FILE]    (a new key, the old one consenting; FILE,\n"
+          "          default D/key-request, goes to the prefecture: zhibao-agg enroll --request)\n"
+          "  tree-head --dir D --out FILE       (the newest tree head this node accepted, for\n"
+          "          auditors: zhibao-audit verify --head FILE)\n"
           "  inbox   --dir D [--json] [--unread]\n"
           "          (the prefecture's messages: reviews, reminders, deadlines, notices)\n"
           "  inbox   --dir D --read ID          (mark message ID read; local only)\n"
@@ -55,6 +59,7 @@ static void usage(FILE *f)
 typedef struct {
     const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume, *accidents;
     const char *read_id; /* inbox --read */
+    const char *out;     /* rotate-key, tree-head */
     bool once, json, pending, unread;
     double timeout;
     int argc;
@@ -72,7 +77,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
         {"resume", required_argument, 0, 'r'},    {"accidents", required_argument, 0, 'x'},
         {"unread", no_argument, 0, 'u'},          {"read", required_argument, 0, 'R'},
-        {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'O'},       {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
     bool use_syslog = false;
     optind = 1;
@@ -91,6 +96,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 'p': a->pending = true; break;
         case 'u': a->unread = true; break;
         case 'R': a->read_id = optarg; break;
+        case 'O': a->out = optarg; break;
         case 's': use_syslog = true; break;
         case 't': {
             char *end;
@@ -250,8 +256,10 @@ static int cmd_init(const args *a)
         printf("took over the predecessor's accidents from %s\n", a->accidents);
     printf("node created for county %s%s%s in %s\n", a->county, c ? " " : "", c ? c->name : "",
            a->dir);
-    printf("enroll it at the prefecture with: zhibao-agg enroll --dir A --county %s --key %s\n",
-           a->county, pk);
+    /* the request, signed by the new key, is its proof of possession */
+    printf("key request: %s/" ZB_NODE_KEY_REQUEST_FILE " (the prefecture enrols this node "
+           "with: zhibao-agg enroll --dir A --county %s --request %s/" ZB_NODE_KEY_REQUEST_FILE
+           ")\n", a->dir, a->county, a->dir);
     printf("%s\n", pk);
     return 0;
 }
@@ -366,6 +374,12 @@ static int cmd_submit(const args *a)
         exit_code = EXIT_USAGE;
         goto out;
     }
+    if (rc == ZB_ECONFIG) {
+        fprintf(stderr, "error: store: this node's key was rotated (rotate-key) while submitting: "
+                "nothing was stored; submit again\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
     if (rc) {
         store_error(a, rc, "nothing was stored");
         exit_code = EXIT_RUNTIME;
@@ -398,6 +412,142 @@ out:
     zb_problems_free(&warnings);
     zb_node_close(&n);
     return exit_code;
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* What a key alarm means, for a person, into buf. current: the node's key. */
+static void alarm_text(const zb_node_keys *k, const uint8_t current[ZB_PK_LEN], char *buf,
+                       size_t len)
+{
+    const zb_node_key_event *e = &k->alarm_event;
+    char key[2 * ZB_PK_LEN + 1] = "?";
+    if (e->has_key)
+        zb_hex_encode(e->key, ZB_PK_LEN, key);
+    switch (k->alarm) {
+    case ZB_NODE_ALARM_ENROLLED:
+        snprintf(buf, len, "the prefecture's log enrols key %s for this county (log index %"
+                 PRIu64 "), a key this node never held: someone else can sign this county's "
+                 "reports", key, e->log_index);
+        break;
+    case ZB_NODE_ALARM_REVOKED:
+        snprintf(buf, len, "the prefecture's log revokes %s key %s without its consent (log "
+                 "index %" PRIu64 ")",
+                 memcmp(e->key, current, ZB_PK_LEN) == 0 ? "this node's" : "a former", key,
+                 e->log_index);
+        break;
+    case ZB_NODE_ALARM_INVALID:
+        snprintf(buf, len, "the prefecture's log holds a key event of this county that does not "
+                 "verify (log index %" PRIu64 ")", e->log_index);
+        break;
+    default: snprintf(buf, len, "none"); break;
+    }
+}
+
+static const char *key_state_name(zb_node_key_state s)
+{
+    switch (s) {
+    case ZB_NODE_KEY_ACTIVE: return "active";
+    case ZB_NODE_KEY_REVOKED: return "revoked";
+    default: return "unknown";
+    }
+}
+
+static int cmd_rotate_key(const args *a)
+{
+    if (a->argc != 0) {
+        fprintf(stderr, "error: rotate-key: unexpected argument %s\n", a->argv[0]);
+        return EXIT_USAGE;
+    }
+    zb_node *n;
+    int rc = open_node(a, false, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    zb_node_status st;
+    if ((rc = zb_node_get_status(n, &st)) != 0) {
+        fprintf(stderr, "error: rotate-key: cannot read the store in %s: %s\n", a->dir,
+                zb_strerror(rc));
+        zb_node_close(&n);
+        return EXIT_RUNTIME;
+    }
+    zb_node_rotation r;
+    rc = zb_node_rotate_key(n, a->out, (int64_t)time(NULL), &r);
+    zb_node_close(&n);
+    char file[4096];
+    if (a->out)
+        snprintf(file, sizeof file, "%s", a->out);
+    else
+        snprintf(file, sizeof file, "%s/" ZB_NODE_KEY_REQUEST_FILE, a->dir);
+    if (rc == ZB_EINVAL && r.pending > 0) {
+        fprintf(stderr, "error: rotate-key: %" PRIu64 " report(s) not acknowledged yet: sync "
+                "first\n", r.pending);
+        return EXIT_USAGE;
+    }
+    if (rc == ZB_ELOCKED) {
+        if (r.lock_holder > 0)
+            fprintf(stderr, "error: rotate-key: a zhibao-node sync holds %s (pid %ld): stop it, "
+                    "rotate the key, then start it again\n", a->dir, r.lock_holder);
+        else
+            fprintf(stderr, "error: rotate-key: a zhibao-node sync holds %s: stop it, rotate "
+                    "the key, then start it again\n", a->dir);
+        return EXIT_RUNTIME;
+    }
+    if (rc == ZB_ENOTENROLLED) {
+        fprintf(stderr, "error: rotate-key: the prefecture's log revokes this node's key: a "
+                "revoked key cannot consent to a rotation (a replacement node is made with "
+                "zhibao-node init --resume, as zhibao-agg revoke printed)\n");
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        store_error(a, rc, "the key was not rotated");
+        return EXIT_RUNTIME;
+    }
+    char old_hex[2 * ZB_PK_LEN + 1], new_hex[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(r.old_key, ZB_PK_LEN, old_hex);
+    zb_hex_encode(r.new_key, ZB_PK_LEN, new_hex);
+    if (r.rewritten)
+        printf("a rotation made before still waits for the prefecture: key %s replacing %s "
+               "after seq %" PRIu64 " (nothing changed)\n", new_hex, old_hex, r.after_seq);
+    else
+        printf("key rotated: this node signs with a new key from now on; the previous key %s "
+               "signed its reports up to seq %" PRIu64 "\n", old_hex, r.after_seq);
+    if (!r.request_written) {
+        fprintf(stderr, "error: rotate-key: the rotation request could not be written to %s: "
+                "run zhibao-node rotate-key --dir %s%s%s again to write it\n", file, a->dir,
+                a->out ? " --out " : "", a->out ? a->out : "");
+        return EXIT_RUNTIME;
+    }
+    printf("rotation request: %s (give it to the prefecture, which applies it with: zhibao-agg "
+           "enroll --dir A --county %s --request %s)\n", file, st.county, file);
+    printf("until the prefecture has applied it, sync is refused\n");
+    printf("%s\n", new_hex);
+    return 0;
+}
+
+static int cmd_tree_head(const args *a)
+{
+    if (!a->out) {
+        fprintf(stderr, "error: --out: missing (the tree-head file to write)\n");
+        return EXIT_USAGE;
+    }
+    zb_node *n;
+    int rc = open_node(a, true, &n); /* read-only: beside a running sync */
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    uint64_t size = 0;
+    rc = zb_node_write_tree_head(n, a->out, &size);
+    zb_node_close(&n);
+    if (rc == ZB_ENOTFOUND) {
+        fprintf(stderr, "error: tree-head: this node has accepted no tree head yet (sync "
+                "first)\n");
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "error: tree-head: cannot write %s: %s\n", a->out, zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf("signed tree head of size %" PRIu64 " written to %s\n", size, a->out);
+    return 0;
 }
 
 /* ------------------------------------------------------------ sync */
@@ -439,10 +589,20 @@ static int cmd_sync(const args *a)
     zb_node_status before;
     if (zb_node_get_status(n, &before) != 0)
         before.inbox = 0;
+    uint8_t loaded[ZB_PK_LEN]; /* the key this process signs and connects with */
+    memcpy(loaded, zb_node_identity(n)->pk, ZB_PK_LEN);
     rc = zb_sync_run(n, &o);
     zb_node_status st;
     int src = zb_node_get_status(n, &st);
+    zb_node_keys keys;
+    bool has_keys = zb_node_key_status(n, &keys) == 0;
     zb_node_close(&n);
+    if (has_keys && keys.alarm != ZB_NODE_ALARM_NONE && src == 0) {
+        char what[400];
+        alarm_text(&keys, st.node_key, what, sizeof what);
+        fprintf(stderr, "sync: ALARM: %s: keep %s as evidence and tell the county office "
+                "(zhibao-node status)\n", what, a->dir);
+    }
     const char *endpoint = a->endpoint ? a->endpoint : src == 0 ? st.endpoint : "?";
     if (rc == ZB_SYNC_PENDING && stats.server_errors > 0) {
         fprintf(stderr,
@@ -472,6 +632,33 @@ static int cmd_sync(const args *a)
         store_error(a, rc, "the sync stopped (nothing acknowledged is lost: run it again)");
         return EXIT_RUNTIME;
     }
+    if (rc == ZB_ECONFIG && src == 0 && memcmp(loaded, st.node_key, ZB_PK_LEN) != 0) {
+        fprintf(stderr, "sync: failed: this node's key was rotated (rotate-key) as this sync "
+                "started: run it again\n");
+        return EXIT_RUNTIME;
+    }
+    if (rc == ZB_ENOTENROLLED && has_keys && keys.state == ZB_NODE_KEY_REVOKED) {
+        char when[40] = "?";
+        (void)zb_time_format(keys.revocation.time, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
+        fprintf(stderr, "sync: refused: this node's key is not enrolled any more: the prefecture "
+                "revoked it (log index %" PRIu64 ", %s), %s: this node can no longer file "
+                "reports%s\n",
+                keys.revocation.log_index, when,
+                keys.revocation.consented
+                    ? "consented (a rotation request signed with this node's key replaced it)"
+                    : "NOT consented (as for a lost machine)",
+                keys.revocation.consented ? ""
+                                          : "; if this machine was not lost, keep this "
+                                            "directory as evidence and tell the county office");
+        return EXIT_RUNTIME;
+    }
+    if (rc == ZB_ENOTENROLLED && has_keys && keys.rotation_waiting) {
+        fprintf(stderr, "sync: refused: this node's new key (rotate-key) is not enrolled yet: "
+                "give the rotation request (%s/" ZB_NODE_KEY_REQUEST_FILE " or rotate-key's "
+                "--out file) to the prefecture: zhibao-agg enroll --dir A --county %s --request "
+                "FILE\n", a->dir, src == 0 ? st.county : "CODE");
+        return EXIT_RUNTIME;
+    }
     if (rc) {
         fprintf(stderr, "sync: failed: %s\n", zb_strerror(rc));
         return EXIT_RUNTIME;
@@ -486,6 +673,27 @@ static int cmd_sync(const args *a)
 
 /* ------------------------------------------------------------ read-only */
 
+/* {"event", "log_index", "key"} of a key event, with "consented" and
+ * "time" when full. */
+static json_t *key_event_json(const char *event, const zb_node_key_event *e, bool full)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "event", json_string(event));
+    json_object_set_new(o, "log_index", json_integer((json_int_t)e->log_index));
+    char key[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(e->key, ZB_PK_LEN, key);
+    json_object_set_new(o, "key", e->has_key ? json_string(key) : json_null());
+    if (!full)
+        return o;
+    json_object_set_new(o, "consented", json_boolean(e->consented));
+    char when[40];
+    json_object_set_new(o, "time", zb_time_format(e->time, ZB_CST_OFFSET_MIN, 0, when,
+                                                  sizeof when) == 0
+                                       ? json_string(when)
+                                       : json_null());
+    return o;
+}
+
 static int cmd_status(const args *a)
 {
     zb_node *n;
@@ -497,7 +705,10 @@ static int cmd_status(const args *a)
     char due_period[8] = "";
     int64_t due_at = 0;
     int32_t due_offset = ZB_CST_OFFSET_MIN;
+    zb_node_keys keys;
     rc = zb_node_get_status(n, &st);
+    if (rc == 0)
+        rc = zb_node_key_status(n, &keys);
     if (rc == 0)
         rc = zb_node_inbox_counts(n, &inbox_last, &unread);
     if (rc == 0)
@@ -527,8 +738,24 @@ static int cmd_status(const args *a)
         json_object_set_new(next, "period", json_string(due_period));
         json_object_set_new(next, "deadline", due[0] ? json_string(due) : json_null());
         json_object_set_new(j, "next_deadline", next);
+        json_object_set_new(j, "key_state", json_string(key_state_name(keys.state)));
+        json_object_set_new(j, "key_event", keys.state == ZB_NODE_KEY_REVOKED
+                                                ? key_event_json("revoked", &keys.revocation, true)
+                                                : json_null());
+        json_object_set_new(j, "key_alarm",
+                            keys.alarm != ZB_NODE_ALARM_NONE
+                                ? key_event_json(zb_node_alarm_name(keys.alarm),
+                                                 &keys.alarm_event, false)
+                                : json_null());
+        json_object_set_new(j, "key_rotation_waiting", json_boolean(keys.rotation_waiting));
         print_json(j);
     } else {
+        if (keys.alarm != ZB_NODE_ALARM_NONE) {
+            char what[400];
+            alarm_text(&keys, st.node_key, what, sizeof what);
+            printf("ALARM       %s: keep this directory as evidence and tell the county "
+                   "office\n", what);
+        }
         const zb_county *c = zb_county_find(st.county);
         printf("county      %s %s\n", st.county, c ? c->name : "");
         printf("stored      %" PRIu64 "\n", st.stored);
@@ -537,6 +764,20 @@ static int cmd_status(const args *a)
         printf("receipts    %" PRIu64 "\n", st.receipts);
         printf("aggregator  %s\n", st.endpoint);
         printf("node key    %s\n", key);
+        if (keys.state == ZB_NODE_KEY_REVOKED) {
+            char when[40] = "?";
+            (void)zb_time_format(keys.revocation.time, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
+            printf("key state   REVOKED by the prefecture at log index %" PRIu64 " (%s), %s: "
+                   "this node can no longer file reports\n", keys.revocation.log_index, when,
+                   keys.revocation.consented ? "consented" : "NOT consented");
+        } else if (keys.state == ZB_NODE_KEY_ACTIVE) {
+            printf("key state   active (enrolled in the prefecture's log)\n");
+        } else if (keys.rotation_waiting) {
+            printf("key state   unknown: rotated, waiting for the prefecture to apply the "
+                   "rotation request\n");
+        } else {
+            printf("key state   unknown (not seen in the prefecture's log yet)\n");
+        }
         printf("unread      %" PRIu64 " of %" PRIu64 " message(s) from the prefecture%s\n", unread,
                inbox_last, unread ? " (zhibao-node inbox)" : "");
         printf("next due    monthly report %s by %s\n", due_period, due[0] ? due : "?");
@@ -1058,7 +1299,8 @@ int main(int argc, char **argv)
     } cmds[] = {{"init", cmd_init},     {"submit", cmd_submit}, {"sync", cmd_sync},
                 {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
                 {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts},
-                {"inbox", cmd_inbox}};
+                {"inbox", cmd_inbox},   {"rotate-key", cmd_rotate_key},
+                {"tree-head", cmd_tree_head}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0)
             continue;

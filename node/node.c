@@ -1,12 +1,17 @@
 /*
  * node.c - see node.h.
  *
- * Why one file of about 1,150 lines: this is the node store's one owner.
- * Every record layout of the node's LMDB (reports, receipts, accidents,
- * periods, tree heads and their proofs, meta) is written and read here and
- * nowhere else, so that changing a layout is a change to one translation
- * unit with its static helpers. Sections: create/open, submit, acks and
- * receipts (tree heads, inclusion proofs), walks, coverage and verify_all.
+ * Why one file of about 1,500 lines: this is the node store's owner. The
+ * record layouts of the node's LMDB (reports, receipts, accidents, periods,
+ * tree heads and their proofs, meta) are written and read here and nowhere
+ * else, so that changing a layout is a change to one translation unit with
+ * its static helpers; the prefecture's messages are inbox.c's, the county's
+ * keys (own_keys, key_events, meta key_request / key_alarm) keys.c's, and
+ * the identity files (identity.key, and identity.key.new during a rotation)
+ * this file's. Sections: create/open (an interrupted rotation finished),
+ * files, submit, acks and receipts (tree heads, inclusion proofs of
+ * version-1 and version-2 leaves, the tree-head file), walks, coverage and
+ * verify_all.
  */
 #include "node.h"
 
@@ -516,6 +521,44 @@ int zb_node_lock_sync(zb_node *n, long *holder_pid)
     return ZB_OK;
 }
 
+int zb_node_identity_stage_(zb_node *n, const zb_identity *id)
+{
+    char staged[4096];
+    if (staged_key_path(n->dir, staged, sizeof staged))
+        return ZB_EINVAL;
+    if (unlink(staged) != 0 && errno != ENOENT) { /* left by a rotation that never committed */
+        zb_log_warn_errno("ZB-NODE-KEY", "cannot remove %s", staged);
+        return ZB_EIO;
+    }
+    int rc = zb_identity_save(staged, id); /* 0600, fsync'ed */
+    return rc == ZB_EEXIST ? ZB_EIO : rc;
+}
+
+void zb_node_identity_unstage_(zb_node *n)
+{
+    char staged[4096];
+    if (staged_key_path(n->dir, staged, sizeof staged) == 0)
+        unlink(staged);
+}
+
+int zb_node_identity_adopt_(zb_node *n, const zb_identity *id)
+{
+    char staged[4096], kp[4096];
+    if (staged_key_path(n->dir, staged, sizeof staged) || key_path(n->dir, kp, sizeof kp))
+        return ZB_EINVAL;
+    /* in memory first: the store already names the new key */
+    zb_identity_wipe(&n->id);
+    n->id = *id;
+    n->has_identity = true;
+    if (rename(staged, kp) != 0) {
+        zb_log_warn_errno("ZB-NODE-KEY", "cannot rename %s to %s (the next start finishes it)",
+                          staged, kp);
+        return ZB_EIO;
+    }
+    fsync_dir_of(n->dir, true);
+    return ZB_OK;
+}
+
 /* The accidents record (accident_id -> value): the last revision stored,
  * u64 BE (8 bytes, the layout of every earlier release), while the
  * accident is open; once a closing or write_off revision is stored, that
@@ -616,10 +659,17 @@ static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t n
         return rc;
     MDB_dbi meta = zb_store_dbi(n->store, NODE_DB_META);
     uint64_t seq;
-    uint8_t prev[ZB_SHA256_LEN];
+    uint8_t prev[ZB_SHA256_LEN], node_key[ZB_PK_LEN];
     if ((rc = zb_store_get_u64(txn, meta, "last_seq", &seq, 0)) ||
-        (rc = zb_store_get_bin(txn, meta, "last_hash", prev, sizeof prev)))
+        (rc = zb_store_get_bin(txn, meta, "last_hash", prev, sizeof prev)) ||
+        (rc = zb_store_get_bin(txn, meta, "node_key", node_key, sizeof node_key)))
         goto fail;
+    if (memcmp(node_key, n->id.pk, ZB_PK_LEN) != 0) {
+        /* rotate-key ran since this handle was opened: signing with the
+         * key it replaced would make reports the aggregator refuses */
+        rc = ZB_ECONFIG;
+        goto fail;
+    }
     *first = seq + 1;
     size_t problems_before = p->n;
     for (size_t i = 0; i < count; i++) {
@@ -802,7 +852,10 @@ static int verify_log_proofs(zb_node *n, MDB_txn *txn, const Zb__BatchReceipt *b
         MDB_val k = {8, key}, v;
         if ((rc = zb_mdb_err(mdb_get(txn, zb_store_dbi(n->store, NODE_DB_REPORTS), &k, &v))))
             break;
-        zb_envelope_leaf_hash(v.mv_data, v.mv_size, leaves[i]);
+        /* a version-2 log holds the envelope inside a LogLeaf with its
+         * receive time (leaf_time); a version-1 log the bare envelope */
+        rc = zb_leaf_hash_envelope(v.mv_data, v.mv_size, p->has_leaf_time, p->leaf_time,
+                                   leaves[i]);
     }
     /* a receipt's reports are neighbours in the log: their proofs share
      * their upper paths, checked once */
@@ -810,6 +863,51 @@ static int verify_log_proofs(zb_node *n, MDB_txn *txn, const Zb__BatchReceipt *b
         rc = zb_inclusion_verify_many_pb(br->proofs, (const uint8_t(*)[ZB_HASH_LEN])leaves,
                                          br->n_proofs, &head);
     free(leaves);
+    return rc;
+}
+
+bool zb_node_head_accepted_(zb_node *n, MDB_txn *txn, const zb_tree_head *head)
+{
+    zb_tree_head accepted;
+    return stored_head(n, txn, head->size, &accepted) == 0 &&
+           memcmp(accepted.root, head->root, ZB_HASH_LEN) == 0;
+}
+
+int zb_node_write_tree_head(zb_node *n, const char *path, uint64_t *size)
+{
+    *size = 0;
+    MDB_txn *txn;
+    int rc = zb_store_begin(n->store, true, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    uint8_t *file = NULL;
+    size_t len = 0;
+    if ((rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(n->store, NODE_DB_HEADS), &cur)))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_val k, v;
+    rc = zb_mdb_err(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+    if (rc == 0 && (k.mv_size != 8 || v.mv_size > UINT32_MAX))
+        rc = ZB_ESTORE;
+    const size_t magic = sizeof ZB_NODE_STH_MAGIC - 1;
+    if (rc == 0 && !(file = malloc(magic + 4 + v.mv_size)))
+        rc = ZB_ENOMEM;
+    if (rc == 0) {
+        /* stored as packed when accepted (zb__signed_tree_head__pack):
+         * the very bytes zhibao-agg tree-head packs for this head */
+        memcpy(file, ZB_NODE_STH_MAGIC, magic);
+        zb_be32_put(file + magic, (uint32_t)v.mv_size);
+        memcpy(file + magic + 4, v.mv_data, v.mv_size);
+        len = magic + 4 + v.mv_size;
+        *size = zb_be64_get(k.mv_data);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == 0)
+        rc = zb_node_write_file_(path, file, len, 0644);
+    free(file);
     return rc;
 }
 

@@ -267,6 +267,26 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
                                     w->consistency);
         if (rc)
             return rc;
+        /* the county's key events, against the head just accepted (or
+         * not trusted at all) */
+        if ((rc = zb_node_take_key_events(s->node, w->tree_head, w->key_events,
+                                          w->n_key_events)))
+            return rc;
+        zb_node_keys keys;
+        if (zb_node_key_status(s->node, &keys) == 0 && keys.state == ZB_NODE_KEY_REVOKED) {
+            /* admitted only to learn it: every batch would be refused */
+            ZB_ERR("ZB-SYNC-DENIED", "county %s: the prefecture's log revokes this node's key "
+                   "(log index %" PRIu64 ", %s): this node can no longer file reports",
+                   s->county, keys.revocation.log_index,
+                   keys.revocation.consented ? "consented" : "not consented");
+            if (s->opts->once)
+                return ZB_ENOTENROLLED;
+            /* a daemon asks again now and then: only a new enrolment of
+             * this key in the log would change it */
+            s->hello_backoff_ms = HELLO_RETRY_MAX_MS;
+            schedule_hello(s, now, false);
+            return ZB_OK;
+        }
         s->acked = agg;
         s->next = agg + 1;
         s->down_last = w->has_downstream_last ? w->downstream_last : 0;
@@ -683,6 +703,14 @@ int zb_sync_run(zb_node *n, const zb_sync_opts *opts)
     int rc = zb_node_get_status(n, &st);
     if (rc)
         return rc;
+    const zb_identity *id = zb_node_identity(n);
+    if (id && memcmp(id->pk, st.node_key, ZB_PK_LEN) != 0) {
+        /* rotate-key ran between this process's open and its sync lock:
+         * never go on with the key it replaced */
+        ZB_ERR("ZB-NODE-KEY", "county %s: the node's key was rotated since this process "
+               "opened it: run it again", st.county);
+        return ZB_ECONFIG;
+    }
     if (opts->once && st.acked == st.stored && st.receipts == st.stored)
         /* still said Hello: the prefecture may have messages for us */
         ZB_INFO("ZB-SYNC-NOTHING", "county %s: all %" PRIu64 " report(s) acknowledged and "

@@ -2,7 +2,8 @@
  * sync.h - the node's side of the sync protocol (docs/protocol.md).
  *
  * One DEALER socket to the aggregator. Hello -> Welcome gives the
- * aggregator's high-water mark; envelopes from there on go out in batches
+ * aggregator's high-water mark (and the county's key events, which the
+ * node checks against its own keys: node.h, "the county's keys"); envelopes from there on go out in batches
  * with a credit window of reports in flight; every Ack moves acked_seq and
  * brings receipts, which are verified and stored. Anything lost in flight
  * (aggregator restart, dead link) is detected by silence and resumed with a
@@ -41,9 +42,15 @@ typedef struct {
  * node's key (ZB_ENOTENROLLED, logged ZB-SYNC-DENIED), or the aggregator
  * does not hold the key given at init: every CURVE handshake fails on the
  * client side (ZB_EPEERKEY, logged ZB-SYNC-KEY); a daemon logs both and
- * keeps trying. A SERVER_ERROR refusal is logged ZB-SYNC-REFUSED, counted
+ * keeps trying. Every Welcome's key events are taken
+ * (zb_node_take_key_events); when they show this node's key revoked, a
+ * --once run ends with ZB_ENOTENROLLED (logged ZB-SYNC-DENIED, nothing
+ * sent) and a daemon logs it and asks again every HELLO_RETRY_MAX_MS (30 s).
+ * A SERVER_ERROR refusal is logged ZB-SYNC-REFUSED, counted
  * (zb_node_count_server_error, opts->stats) and retried. The caller should
- * hold the node's sync lock (zb_node_lock_sync). */
+ * hold the node's sync lock (zb_node_lock_sync); a node whose store names
+ * another key than the one n loaded (rotate-key ran meanwhile) is refused
+ * with ZB_ECONFIG before anything is sent. */
 int zb_sync_run(zb_node *n, const zb_sync_opts *opts);
 
 /* Set (to 1) by a signal handler to ask zb_sync_run to stop; the loop

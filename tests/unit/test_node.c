@@ -33,6 +33,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "logleaf.h"
 #include "merkle.h"
 #include "node.h"
 #include "report.h"
@@ -223,13 +224,22 @@ typedef struct {
     uint8_t leaves[MAX_REPORTS][ZB_HASH_LEN];
     uint8_t report_leaves[MAX_REPORTS][ZB_HASH_LEN];
     uint64_t n;
+    /* a version-2 log: each envelope in a LogLeaf entered at leaf_time
+     * (the receipt's proofs say proof_time); else bare envelopes */
+    bool timed;
+    int64_t leaf_time, proof_time;
 } node_log;
 
 static int log_one(void *ctx, const zb_node_report *r)
 {
     node_log *l = ctx;
     assert_true(l->n < MAX_REPORTS);
-    zb_envelope_leaf_hash(r->envelope, r->envelope_len, l->leaves[l->n]);
+    if (l->timed)
+        assert_int_equal(zb_leaf_hash_envelope(r->envelope, r->envelope_len, true, l->leaf_time,
+                                               l->leaves[l->n]),
+                         ZB_OK);
+    else
+        zb_envelope_leaf_hash(r->envelope, r->envelope_len, l->leaves[l->n]);
     Zb__Envelope *env = zb__envelope__unpack(NULL, r->envelope_len, r->envelope);
     assert_non_null(env);
     uint8_t h[ZB_SHA256_LEN];
@@ -341,6 +351,8 @@ static Zb__BatchReceipt *make_receipt(fixture *f, const node_log *l, uint64_t fi
         zb__inclusion_proof__init(&proofs[i]);
         proofs[i].seq = seq;
         proofs[i].log_index = seq - 1;
+        proofs[i].has_leaf_time = l->timed;
+        proofs[i].leaf_time = l->proof_time;
         proofs[i].n_path = count;
         proofs[i].path = path_bins[i];
         proof_ptrs[i] = &proofs[i];
@@ -696,6 +708,48 @@ static void test_verify_all_clean(void **state)
     assert_int_equal(newest, 6);
 }
 
+/* Issue 13: in a version-2 log a report's leaf is a LogLeaf holding its
+ * envelope and receive time; the receipt's proofs carry that time
+ * (InclusionProof.leaf_time) and the node hashes the leaf from it. */
+static void test_receipt_leaf_time(void **state)
+{
+    fixture *f = *state;
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        submit_ok(f, monthly("2026-10"), seq);
+    node_log l = {.timed = true, .leaf_time = NOW + 1, .proof_time = NOW + 2};
+    assert_int_equal(zb_node_each_report(f->node, 1, 0, log_one, &l), ZB_OK);
+    Zb__SignedTreeHead *head = sign_head(f, &l);
+    /* a proof that misstates the leaf's time does not reach the root */
+    Zb__BatchReceipt *r = make_receipt(f, &l, 1, 3, head, RECEIPT_GOOD);
+    assert_int_equal(zb_node_record_ack(f->node, 3, &r, 1, head, NULL), ZB_OK);
+    zb__batch_receipt__free_unpacked(r, NULL);
+    assert_int_equal(status(f).receipts, 0);
+    /* nor one that says nothing of it (a bare-envelope leaf) */
+    l.timed = false;
+    r = make_receipt(f, &l, 1, 3, head, RECEIPT_GOOD);
+    assert_int_equal(zb_node_record_ack(f->node, 3, &r, 1, head, NULL), ZB_OK);
+    zb__batch_receipt__free_unpacked(r, NULL);
+    assert_int_equal(status(f).receipts, 0);
+    /* the time as logged: kept, and verified again by verify_all */
+    l.timed = true;
+    l.proof_time = NOW + 1;
+    r = make_receipt(f, &l, 1, 3, head, RECEIPT_GOOD);
+    assert_int_equal(zb_node_record_ack(f->node, 3, &r, 1, head, NULL), ZB_OK);
+    zb__batch_receipt__free_unpacked(r, NULL);
+    zb__signed_tree_head__free_unpacked(head, NULL);
+    assert_int_equal(status(f).receipts, 3);
+    walked w = walk(f, 1, ZB_NODE_WITH_SYNC_STATE);
+    for (size_t i = 0; i < w.n; i++)
+        assert_int_equal(w.sync[i], ZB_NODE_RECEIPTED);
+    findings fs = {0};
+    uint64_t receipts, reports, newest;
+    assert_int_equal(zb_node_verify_all(f->node, on_finding, &fs, &receipts, &reports, &newest),
+                     0);
+    assert_int_equal(receipts, 1);
+    assert_int_equal(reports, 3);
+}
+
+
 /* ------------------------------------------------------------ issue 17 */
 
 /* What the code under test logs to stderr while `capture` is on: fd 2
@@ -940,6 +994,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_receipt_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_receipts_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_all_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receipt_leaf_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_walk_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_dated_backwards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_dated_after_a_later_one, setup, teardown),
