@@ -17,9 +17,10 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "treehead.h"
 
 #define ZB_BUNDLE_MAGIC "ZBBUNDLE1\n"       /* bundle file: then records */
-#define ZB_STH_MAGIC "ZBSTH1\n"             /* tree-head file: then one SignedTreeHead record */
+#define ZB_STH_MAGIC ZB_STH_FILE_MAGIC       /* tree-head file: then one SignedTreeHead record */
 #define ZB_CONSISTENCY_MAGIC "ZBCONS1\n"    /* proof file: then one ConsistencyProof record */
 #define ZB_BUNDLE_RECORD_MAX (1u << 20)     /* bytes per record, writers and readers */
 

@@ -6,15 +6,16 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "bundle.pb-c.h"
 #include "domain.h"
 #include "downstream.h"
 #include "envelope.h"
 #include "err.h"
+#include "logleaf.h"
 #include "merkle.h"
-
-#define AUDIT_COUNTY_LEN 6 /* a county code: 6 ASCII digits */
+#include "timefmt.h"
 
 /* ---------------------------------------------------------------- framing */
 
@@ -26,6 +27,7 @@ typedef struct {
     uint8_t *buf;                   /* the current record's bytes */
     size_t len;
     uint64_t records;               /* records read so far */
+    off_t start;                    /* file offset of the current record (-1: unknown) */
 } rec_reader;
 
 enum { READ_OK = 1, READ_EOF = 0, READ_TRUNCATED = -1, READ_TOO_BIG = -2, READ_IO = -3 };
@@ -39,11 +41,16 @@ static size_t read_exact(FILE *f, void *p, size_t n)
     return got;
 }
 
-static int reader_magic(rec_reader *r, FILE *f, const char *magic)
+static void reader_init(rec_reader *r, FILE *f)
 {
     memset(r, 0, sizeof *r);
     r->f = f;
     crypto_hash_sha256_init(&r->sha);
+}
+
+static int reader_magic(rec_reader *r, FILE *f, const char *magic)
+{
+    reader_init(r, f);
     char buf[16];
     size_t n = strlen(magic);
     size_t got = read_exact(f, buf, n);
@@ -59,6 +66,7 @@ static int reader_magic(rec_reader *r, FILE *f, const char *magic)
 static int reader_next(rec_reader *r)
 {
     r->before = r->sha;
+    r->start = ftello(r->f);
     uint8_t hdr[4];
     size_t got = read_exact(r->f, hdr, 4);
     if (got == (size_t)-1)
@@ -176,33 +184,78 @@ static void acc_root(const merkle_acc *m, uint8_t out[ZB_HASH_LEN])
 
 /* ---------------------------------------------------------------- verifier state */
 
+/* One key epoch of a BundleCounty record. */
 typedef struct {
     uint8_t key[ZB_PK_LEN];
     uint64_t first_seq, last_seq;
-    int64_t revoked_at;
+    int64_t enrolled_at, revoked_at;
 } epoch;
 
 typedef struct {
-    char code[AUDIT_COUNTY_LEN + 1];
-    epoch *epochs;
+    char code[ZB_AUDIT_COUNTY_LEN + 1];
+    bool listed;                    /* has a BundleCounty record */
+    bool unlisted_reported;         /* ... and the finding that it has none was made */
+    epoch *epochs;                  /* the BundleCounty record's (trusted for bare leaves only) */
     size_t n_epochs;
     uint64_t next_seq;              /* the seq the next entry must carry */
     uint8_t prev[ZB_SHA256_LEN];    /* hash of the last report seen */
-    /* Seqs 1..reports_logged were all logged so far: what a review may name.
-     * Seqs come in order, so this one number stands for the set (O(1) per
-     * county, whatever the log's length). */
+    /* Seqs 1..reports_logged were all logged so far: what a review or
+     * evidence may name. Seqs come in order, so this one number stands
+     * for the set (O(1) per county, whatever the log's length). */
     uint64_t reports_logged;
     uint64_t next_number;           /* the downstream number the next message must carry */
+
+    /* The county's key as the log has it at the current leaf: from its
+     * KeyEvent leaves, or (pre_log) carried over from the key that signed
+     * its last bare envelope in a log begun before log version 2. */
+    uint32_t next_epoch;            /* the epoch the next ENROLLED must carry (0: never keyed) */
+    bool active;
+    bool pre_log;
+    uint8_t key[ZB_PK_LEN];         /* the active key */
+    uint32_t epoch;                 /* ... its epoch */
+    uint64_t first_seq;             /* ... the first seq it may sign */
+    uint64_t enrolled_index;        /* ... the log index of its ENROLLED event */
+    bool has_revoked;               /* the last event of the county is a REVOKED */
+    uint8_t revoked_key[ZB_PK_LEN];
+    uint32_t revoked_epoch;
+    uint64_t revoked_index;
+    bool revoked_consented;
+    uint8_t consent_to[ZB_PK_LEN];  /* a consented revocation: the key its rotation enrols */
+
+    const uint8_t *pin;             /* --county-key (opts.pins), NULL: none */
+    bool pin_seen;                  /* the pinned key was enrolled in the log ... */
+    uint32_t pin_epoch;
+    bool pin_revoked;               /* ... and revoked */
+    uint64_t pin_revoked_index;
+    bool pin_revoked_consented;
 } county_state;
 
+/* A piece of equivocation evidence: a BundleEvidence record (versions 1
+ * and 2) or an Evidence leaf (version 3) that verified, to be matched
+ * against the logged report for its (county, seq). */
 typedef struct {
-    char code[AUDIT_COUNTY_LEN + 1];
+    char code[ZB_AUDIT_COUNTY_LEN + 1];
     uint64_t seq;
     uint8_t report_hash[ZB_SHA256_LEN];
     bool valid;                     /* verified: signature and enrolled key */
     bool matched;                   /* the stored report for (county, seq) was seen */
     bool differs;                   /* ... and it is a different report */
+    uint64_t log_index;             /* a leaf: its log index */
+    uint64_t position;              /* a leaf: the entries before it */
 } evidence_state;
+
+/* A log size whose root is wanted, in size order: one of opts.prefixes or
+ * a --head's. */
+typedef struct {
+    uint64_t size;
+    zb_audit_prefix *out;
+} prefix_target;
+
+typedef struct {
+    bool verified;                  /* signed by the aggregator key */
+    zb_tree_head head;
+    zb_audit_prefix prefix;         /* the bundle's root at head.size */
+} head_state;
 
 enum phase { PH_START, PH_HEADER, PH_COUNTY, PH_EVIDENCE, PH_ENTRY, PH_HEAD, PH_END };
 
@@ -213,17 +266,31 @@ typedef struct {
     const zb_audit_opts *opts;
     zb_audit_summary *sum;
     Zb__BundleHeader *header;       /* kept for the count checks at the end */
+    uint32_t version;               /* the header's; the newest read without one */
     county_state *counties;
     size_t n_counties, cap_counties;
     uint32_t *slot;                 /* open-addressing table: index in counties + 1, 0 empty */
     size_t slot_cap;                /* a power of two, >= 2 * n_counties */
-    evidence_state *evidence;
+    char last_listed[ZB_AUDIT_COUNTY_LEN + 1]; /* the last BundleCounty code (code order) */
+    evidence_state *evidence;       /* BundleEvidence records */
     size_t n_evidence, cap_evidence;
     bool evidence_sorted;
+    uint64_t evidence_records;
+    evidence_state *ev_leaves;      /* Evidence leaves, in log order */
+    size_t n_ev_leaves, cap_ev_leaves;
+    off_t entries_at;               /* file offset of the first entry record (-1: unknown) */
     merkle_acc acc;
+    bool prepared;                  /* heads verified and prefix targets set */
+    head_state *heads;              /* one per opts.heads */
+    prefix_target *targets;
+    size_t n_targets, next_target;
     uint64_t next_index;            /* the log index the next entry must carry */
     int64_t latest_received;        /* the latest received_at of the entries so far */
     uint64_t latest_received_index; /* ... and the log index of the first entry with it */
+    bool saw_logleaf;               /* a LogLeaf entry was seen ... */
+    uint64_t first_logleaf_index;   /* ... first at this index */
+    int64_t leaf_time;              /* the previous LogLeaf's timestamp */
+    uint64_t leaf_time_index;       /* ... and its log index */
     enum phase phase;
     bool saw_head, saw_end;
 } verifier;
@@ -231,7 +298,7 @@ typedef struct {
 static void finding(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void finding(verifier *v, const char *fmt, ...)
 {
-    char line[400];
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -240,6 +307,20 @@ static void finding(verifier *v, const char *fmt, ...)
     if (v->finding)
         v->finding(v->ctx, line);
 }
+
+/* The first 16 hex digits of a key, as findings and key event lines show
+ * it (followed by "…"). */
+typedef struct {
+    char s[17];
+} short_key;
+
+static short_key key_short(const uint8_t key[ZB_PK_LEN])
+{
+    short_key k;
+    zb_hex_encode(key, 8, k.s);
+    return k;
+}
+#define KEY(k) (key_short(k).s)
 
 static int cmp_evidence(const void *a, const void *b)
 {
@@ -250,11 +331,13 @@ static int cmp_evidence(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* ---------------------------------------------------------------- counties */
+
 /* A valid county code as a number 0..999999 (the slot table's index). */
 static uint32_t code_number(const char *code)
 {
     uint32_t n = 0;
-    for (int i = 0; i < AUDIT_COUNTY_LEN; i++)
+    for (int i = 0; i < ZB_AUDIT_COUNTY_LEN; i++)
         n = n * 10 + (uint32_t)(code[i] - '0');
     return n;
 }
@@ -274,7 +357,8 @@ static uint32_t *slot_of(const verifier *v, uint32_t number)
     }
 }
 
-/* O(1) whatever the number of counties a (hostile) bundle lists. */
+/* O(1) whatever the number of counties a (hostile) bundle lists. The
+ * pointer is valid until the next county_add. */
 static county_state *county_find(verifier *v, const char *code)
 {
     if (!v->slot || !zb_county_code_valid(code))
@@ -300,6 +384,64 @@ static int slot_reserve(verifier *v)
     return ZB_OK;
 }
 
+/* A new county (code valid, not present yet): NULL when out of memory
+ * (a finding). Invalidates county_state pointers held. */
+static county_state *county_add(verifier *v, const char *code)
+{
+    if (slot_reserve(v) != ZB_OK)
+        goto oom;
+    if (v->n_counties == v->cap_counties) {
+        size_t cap = v->cap_counties ? 2 * v->cap_counties : 16;
+        county_state *n = realloc(v->counties, cap * sizeof *n);
+        if (!n)
+            goto oom;
+        v->counties = n;
+        v->cap_counties = cap;
+    }
+    county_state *s = &v->counties[v->n_counties++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->code, sizeof s->code, "%s", code);
+    s->next_seq = 1;
+    s->next_number = 1;
+    for (size_t i = 0; i < v->opts->n_pins; i++)
+        if (strcmp(v->opts->pins[i].county, code) == 0)
+            s->pin = v->opts->pins[i].key;
+    *slot_of(v, code_number(code)) = (uint32_t)v->n_counties;
+    return s;
+oom:
+    finding(v, "county %s: out of memory", code);
+    return NULL;
+}
+
+/* The key enrolled for seq by the BundleCounty record, as the aggregator
+ * decides it (agg.c): what bare envelopes are checked against. */
+static const epoch *key_for_seq(const county_state *c, uint64_t seq, uint32_t *index)
+{
+    for (size_t i = 0; i < c->n_epochs; i++) {
+        const epoch *e = &c->epochs[i];
+        if (seq >= e->first_seq && (e->revoked_at == 0 || seq <= e->last_seq)) {
+            if (index)
+                *index = (uint32_t)i;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static bool evidence_push(evidence_state **arr, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 8;
+        evidence_state *a = realloc(*arr, c * sizeof *a);
+        if (!a)
+            return false;
+        *arr = a;
+        *cap = c;
+    }
+    memset(&(*arr)[(*n)++], 0, sizeof **arr);
+    return true;
+}
+
 static evidence_state *evidence_find(verifier *v, const char *code, uint64_t seq)
 {
     if (!v->n_evidence)
@@ -319,16 +461,111 @@ static evidence_state *evidence_find(verifier *v, const char *code, uint64_t seq
     return e;
 }
 
-/* The key enrolled for seq, as the aggregator decides it (agg.c). */
-static const epoch *key_for_seq(const county_state *c, uint64_t seq)
+/* ---------------------------------------------------------------- heads and prefixes */
+
+/* The aggregator key everything is checked with: the auditor's, else the
+ * header's; NULL when there is neither. */
+static const uint8_t *agg_key(const verifier *v)
 {
-    for (size_t i = 0; i < c->n_epochs; i++) {
-        const epoch *e = &c->epochs[i];
-        if (seq >= e->first_seq && (e->revoked_at == 0 || seq <= e->last_seq))
-            return e;
-    }
-    return NULL;
+    if (v->opts->pinned_key)
+        return v->opts->pinned_key;
+    return v->sum->has_header ? v->sum->agg_key : NULL;
 }
+
+static int cmp_target(const void *a, const void *b)
+{
+    const prefix_target *x = a, *y = b;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* Compute the roots wanted at the current leaf count. */
+static void advance_targets(verifier *v)
+{
+    while (v->next_target < v->n_targets) {
+        prefix_target *t = &v->targets[v->next_target];
+        if (t->size > v->acc.leaves)
+            return;
+        if (t->size == v->acc.leaves) {
+            acc_root(&v->acc, t->out->root);
+            t->out->found = true;
+        } /* a size already passed (a prefix asked for too late): not found */
+        v->next_target++;
+    }
+}
+
+/* Once, before the first entry (or at the end): verify the --head heads
+ * with the aggregator key and list every log size whose root is wanted. */
+static void prepare(verifier *v)
+{
+    if (v->prepared)
+        return;
+    v->prepared = true;
+    const zb_audit_opts *o = v->opts;
+    size_t n = o->n_prefixes + o->n_heads;
+    v->heads = o->n_heads ? calloc(o->n_heads, sizeof *v->heads) : NULL;
+    v->targets = n ? calloc(n, sizeof *v->targets) : NULL;
+    if ((o->n_heads && !v->heads) || (n && !v->targets)) {
+        finding(v, "heads: out of memory");
+        free(v->heads);
+        free(v->targets);
+        v->heads = NULL;
+        v->targets = NULL;
+        return;
+    }
+    for (size_t i = 0; i < o->n_prefixes; i++) {
+        o->prefixes[i].found = false;
+        v->targets[v->n_targets++] = (prefix_target){o->prefixes[i].size, &o->prefixes[i]};
+    }
+    const uint8_t *key = agg_key(v);
+    for (size_t i = 0; i < o->n_heads; i++) {
+        head_state *h = &v->heads[i];
+        int rc = key ? zb_tree_head_verify(o->heads[i].sth, key, &h->head) : ZB_EBADSIG;
+        if (!key) {
+            finding(v, "head %s: no aggregator key to check it with", o->heads[i].name);
+            continue;
+        }
+        if (rc) {
+            finding(v, "head %s: does not verify with the aggregator key: %s", o->heads[i].name,
+                    zb_strerror(rc));
+            continue;
+        }
+        h->verified = true;
+        h->prefix.size = h->head.size;
+        v->targets[v->n_targets++] = (prefix_target){h->head.size, &h->prefix};
+    }
+    if (v->n_targets > 1)
+        qsort(v->targets, v->n_targets, sizeof *v->targets, cmp_target);
+    advance_targets(v);
+}
+
+/* The --head findings, at the end: the bundle must hold each head's
+ * leaves, with its root, and a head no older than it. */
+static void check_heads(verifier *v)
+{
+    for (size_t i = 0; v->heads && i < v->opts->n_heads; i++) {
+        const head_state *h = &v->heads[i];
+        const char *name = v->opts->heads[i].name;
+        if (!h->verified)
+            continue; /* already a finding */
+        if (!h->prefix.found)
+            finding(v, "head %s (size %" PRIu64 ", signed at %" PRId64 "): the bundle's log has "
+                    "only %" PRIu64 " entries: it does not extend this head (a trimmed or stale "
+                    "log)", name, h->head.size, h->head.timestamp, v->acc.leaves);
+        else if (memcmp(h->prefix.root, h->head.root, ZB_HASH_LEN) != 0)
+            finding(v, "head %s (size %" PRIu64 "): the root of the bundle's first %" PRIu64
+                    " entries is not this head's root: the bundle does not extend it (history "
+                    "rewritten)", name, h->head.size, h->head.size);
+        else if (v->sum->head_ok && h->head.timestamp > v->sum->head.timestamp)
+            finding(v, "head %s (size %" PRIu64 "): signed at %" PRId64 ", after the bundle's "
+                    "tree head (signed at %" PRId64 "): the bundle is older than a head the "
+                    "aggregator already gave out", name, h->head.size, h->head.timestamp,
+                    v->sum->head.timestamp);
+        else
+            v->sum->heads_extended++;
+    }
+}
+
+/* ---------------------------------------------------------------- records */
 
 static const char *phase_name(enum phase p)
 {
@@ -356,6 +593,8 @@ static void on_header(verifier *v, Zb__BundleHeader *h, uint64_t rec_no)
         return;
     }
     v->header = h;
+    v->version = h->version;
+    v->sum->version = h->version;
     if (rec_no != 1)
         finding(v, "record %" PRIu64 ": the header is not the first record", rec_no);
     if (h->version < ZB_AUDIT_BUNDLE_VERSION_MIN || h->version > ZB_AUDIT_BUNDLE_VERSION)
@@ -378,29 +617,20 @@ static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
         finding(v, "record %" PRIu64 ": county code is not 6 digits", rec_no);
         return;
     }
-    if (slot_reserve(v) != ZB_OK) {
-        finding(v, "county %s: out of memory", c->code);
-        return;
-    }
     if (county_find(v, c->code)) {
         finding(v, "county %s: listed twice", c->code);
         return;
     }
-    if (v->n_counties == v->cap_counties) {
-        size_t cap = v->cap_counties ? 2 * v->cap_counties : 16;
-        county_state *n = realloc(v->counties, cap * sizeof *n);
-        if (!n) {
-            finding(v, "county %s: out of memory", c->code);
-            return;
-        }
-        v->counties = n;
-        v->cap_counties = cap;
-    }
-    county_state *s = &v->counties[v->n_counties];
-    memset(s, 0, sizeof *s);
-    snprintf(s->code, sizeof s->code, "%s", c->code);
-    s->next_seq = 1;
-    s->next_number = 1;
+    if (strcmp(c->code, v->last_listed) < 0)
+        finding(v, "county %s: listed after county %s (the county records are not in code order)",
+                c->code, v->last_listed);
+    else
+        snprintf(v->last_listed, sizeof v->last_listed, "%s", c->code);
+    county_state *s = county_add(v, c->code);
+    if (!s)
+        return;
+    s->listed = true;
+    v->sum->counties++;
     s->epochs = c->n_epochs ? calloc(c->n_epochs, sizeof *s->epochs) : NULL;
     if (c->n_epochs && !s->epochs) {
         finding(v, "county %s: out of memory", c->code);
@@ -418,39 +648,38 @@ static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
         memcpy(d->key, e->key.data, ZB_PK_LEN);
         d->first_seq = e->first_seq;
         d->last_seq = e->last_seq;
+        d->enrolled_at = e->enrolled_at;
         d->revoked_at = e->revoked_at;
         if (i + 1 < c->n_epochs && e->revoked_at == 0)
             finding(v, "county %s: key epoch %zu is active but a later key was enrolled",
                     c->code, i);
     }
-    v->n_counties++;
-    *slot_of(v, code_number(c->code)) = (uint32_t)v->n_counties;
-    v->sum->counties++;
 }
 
+/* A BundleEvidence record (versions 1 and 2): matched against the logged
+ * report as the entries go by. */
 static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_no)
 {
     bool in_place = v->phase <= PH_EVIDENCE;
     enter_phase(v, PH_EVIDENCE, rec_no);
+    v->evidence_records++;
     v->sum->evidence++;
+    if (v->version >= 3) {
+        finding(v, "record %" PRIu64 ": an evidence record in a version %" PRIu32
+                " bundle (whose evidence is in the log)", rec_no, v->version);
+        return;
+    }
     if (!in_place)
         return; /* already a finding; matching it would need the entries again */
     if (!zb_county_code_valid(e->county)) {
         finding(v, "record %" PRIu64 ": evidence county code is not 6 digits", rec_no);
         return;
     }
-    if (v->n_evidence == v->cap_evidence) {
-        size_t cap = v->cap_evidence ? 2 * v->cap_evidence : 8;
-        evidence_state *n = realloc(v->evidence, cap * sizeof *n);
-        if (!n) {
-            finding(v, "evidence: out of memory");
-            return;
-        }
-        v->evidence = n;
-        v->cap_evidence = cap;
+    if (!evidence_push(&v->evidence, &v->n_evidence, &v->cap_evidence)) {
+        finding(v, "evidence: out of memory");
+        return;
     }
-    evidence_state *s = &v->evidence[v->n_evidence++];
-    memset(s, 0, sizeof *s);
+    evidence_state *s = &v->evidence[v->n_evidence - 1];
     v->evidence_sorted = false;
     snprintf(s->code, sizeof s->code, "%s", e->county);
     s->seq = e->seq;
@@ -463,7 +692,7 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
         return;
     }
     const county_state *c = county_find(v, s->code);
-    const epoch *k = c ? key_for_seq(c, s->seq) : NULL;
+    const epoch *k = c ? key_for_seq(c, s->seq, NULL) : NULL;
     if (strcmp(rep->county, s->code) != 0 || rep->seq != s->seq)
         finding(v, "evidence county %s seq %" PRIu64 ": the signed report is for county %.16s seq %"
                 PRIu64, s->code, s->seq, rep->county, rep->seq);
@@ -479,29 +708,84 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
     zb__envelope__free_unpacked(env, NULL);
 }
 
-/* A log entry holding a county's report (an Envelope). */
-static void on_report(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
+/* ---------------------------------------------------------------- log entries */
+
+/* Whether signer is the county's key active at this point of the log
+ * (version 3: its KeyEvent leaves); else a finding, what names the leaf. */
+static bool signed_by_active(verifier *v, const county_state *c, const uint8_t *signer,
+                             const char *what)
+{
+    if (!c->active && c->next_epoch == 0) {
+        finding(v, "%s: no key of the county was enrolled before it in the log", what);
+        return false;
+    }
+    if (!c->active) {
+        finding(v, "%s: no key of the county is active at that point of the log (epoch %" PRIu32
+                " was revoked at log entry %" PRIu64 ")", what, c->revoked_epoch,
+                c->revoked_index);
+        return false;
+    }
+    if (memcmp(signer, c->key, ZB_PK_LEN) != 0) {
+        finding(v, "%s: signed by %s…, not by the county's active key (epoch %" PRIu32 ", %s…)",
+                what, KEY(signer), c->epoch, KEY(c->key));
+        return false;
+    }
+    return true;
+}
+
+/* A log entry holding a county's report (an Envelope): bare (a log begun
+ * before log version 2: checked against the BundleCounty keys) or inside
+ * a LogLeaf (logged: checked against the log's own key history). */
+static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t idx, bool logged)
 {
     v->sum->reports++;
     Zb__Envelope *env = NULL;
     Zb__Report *rep = NULL;
-    int rc = zb_envelope_open(e->envelope.data, e->envelope.len, &env, &rep);
+    int rc = zb_envelope_open(bytes, len, &env, &rep);
     if (rc) {
         finding(v, "log entry %" PRIu64 ": envelope does not verify: %s", idx, zb_strerror(rc));
         return;
     }
-    if (!zb_pb_canonical(&env->base, e->envelope.data, e->envelope.len))
+    if (!zb_pb_canonical(&env->base, bytes, len))
         finding(v, "log entry %" PRIu64 ": envelope is not in canonical encoding", idx);
     county_state *c = county_find(v, rep->county);
     if (!c) {
-        finding(v, "log entry %" PRIu64 ": county %.16s seq %" PRIu64
-                ": county not enrolled in the bundle", idx, rep->county, rep->seq);
+        if (logged)
+            finding(v, "log entry %" PRIu64 ": county %.16s seq %" PRIu64
+                    ": no key of the county was enrolled before it in the log", idx, rep->county,
+                    rep->seq);
+        else
+            finding(v, "log entry %" PRIu64 ": county %.16s seq %" PRIu64
+                    ": county not enrolled in the bundle", idx, rep->county, rep->seq);
         goto done;
     }
-    const epoch *k = key_for_seq(c, rep->seq);
-    if (!k || memcmp(k->key, env->signer.data, ZB_PK_LEN) != 0)
-        finding(v, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
-                c->code, rep->seq);
+    if (logged) {
+        char what[80];
+        snprintf(what, sizeof what, "county %s seq %" PRIu64 " (log entry %" PRIu64 ")", c->code,
+                 rep->seq, idx);
+        (void)signed_by_active(v, c, env->signer.data, what);
+    } else {
+        uint32_t ei = 0;
+        const epoch *k = key_for_seq(c, rep->seq, &ei);
+        if (!k || memcmp(k->key, env->signer.data, ZB_PK_LEN) != 0) {
+            finding(v, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
+                    c->code, rep->seq);
+        } else {
+            /* the key the log's LogLeafs continue with, until a REVOKED event */
+            c->active = true;
+            c->pre_log = true;
+            c->has_revoked = false;
+            memcpy(c->key, k->key, ZB_PK_LEN);
+            c->epoch = ei;
+            c->first_seq = k->first_seq;
+            if (c->next_epoch <= ei)
+                c->next_epoch = ei + 1;
+            if (c->pin && memcmp(c->pin, k->key, ZB_PK_LEN) == 0) {
+                c->pin_seen = true;
+                c->pin_epoch = ei;
+            }
+        }
+    }
     if (rep->seq < c->next_seq) {
         finding(v, "county %s seq %" PRIu64 ": appears again (log entry %" PRIu64
                 ") or out of order", c->code, rep->seq, idx);
@@ -573,15 +857,16 @@ static void downstream_failure(const uint8_t *buf, size_t len, const uint8_t key
 }
 
 /* A log entry holding one of the prefecture's downstream messages (a
- * SignedDownstream): signed by the aggregator key, to a county of the
- * bundle, numbered 1, 2, 3... per county in log order, and a review only
- * of a report logged before it. */
-static void on_downstream(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
+ * SignedDownstream, bare or in a LogLeaf entered at time): signed by the
+ * aggregator key, to a county of the bundle, numbered 1, 2, 3... per
+ * county in log order, a review only of a report logged before it. */
+static void on_downstream(verifier *v, const uint8_t *bytes, size_t len, uint64_t idx,
+                          int64_t time, bool logged)
 {
     v->sum->downstream++;
-    if (v->header && v->header->version < 2)
+    if (!logged && v->version < 2)
         finding(v, "log entry %" PRIu64 ": a downstream message in a version %" PRIu32
-                " bundle (whose log holds county reports only)", idx, v->header->version);
+                " bundle (whose log holds county reports only)", idx, v->version);
     const uint8_t *key = v->sum->has_header ? v->sum->agg_key : v->opts->pinned_key;
     if (!key) {
         finding(v, "log entry %" PRIu64 ": downstream message: no aggregator key to check it with",
@@ -589,10 +874,10 @@ static void on_downstream(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
         return;
     }
     Zb__Downstream *d = NULL;
-    int rc = zb_down_open(e->envelope.data, e->envelope.len, key, &d);
+    int rc = zb_down_open(bytes, len, key, &d);
     if (rc) {
         char why[300];
-        downstream_failure(e->envelope.data, e->envelope.len, key, rc, why, sizeof why);
+        downstream_failure(bytes, len, key, rc, why, sizeof why);
         finding(v, "log entry %" PRIu64 ": downstream message does not verify: %s", idx, why);
         return;
     }
@@ -603,16 +888,25 @@ static void on_downstream(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
     case ZB__DOWNSTREAM__BODY_NOTICE: v->sum->notices++; break;
     default: break; /* zb_down_open refuses a message without a body */
     }
-    if (e->received_at != d->created_at)
-        finding(v, "log entry %" PRIu64 ": received_at %" PRId64
-                " is not the downstream message's created_at %" PRId64, idx, e->received_at,
-                d->created_at);
+    if (time != d->created_at) {
+        if (logged)
+            finding(v, "log entry %" PRIu64 ": the downstream message's created_at %" PRId64
+                    " is not the leaf's timestamp %" PRId64, idx, d->created_at, time);
+        else
+            finding(v, "log entry %" PRIu64 ": received_at %" PRId64
+                    " is not the downstream message's created_at %" PRId64, idx, time,
+                    d->created_at);
+    }
     county_state *c = county_find(v, d->county);
     if (!c) {
         finding(v, "log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
                 ": county not in the bundle", idx, d->county, d->number);
         goto done;
     }
+    if (logged && c->next_epoch == 0)
+        finding(v, "log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
+                ": no key of the county was enrolled before it in the log", idx, d->county,
+                d->number);
     if (d->number < c->next_number) {
         finding(v, "county %s downstream number %" PRIu64 ": appears again (log entry %" PRIu64
                 ") or out of order", c->code, d->number, idx);
@@ -630,17 +924,276 @@ done:
     zb__downstream__free_unpacked(d, NULL);
 }
 
-static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
+#define KE_FMT "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): "
+#define KE_ARGS c->code, e->epoch, idx
+
+/* An ENROLLED event: the county has no active key, the epoch is the next,
+ * the key takes the seq after the county's last one and continues its
+ * chain; a rotation is consented by the key revoked just before it. */
+static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
+                        const Zb__KeyRequest *req, uint64_t idx, int64_t t,
+                        zb_audit_key_event *out)
+{
+    uint64_t last = c->next_seq - 1;
+    bool rotation = req && req->has_previous_key;
+    if (c->active)
+        finding(v, KE_FMT "enrolled while epoch %" PRIu32 " (%s…) is still active (no "
+                "revocation before it)", KE_ARGS, c->epoch, KEY(c->key));
+    if (e->epoch != c->next_epoch)
+        finding(v, KE_FMT "out of order: the county's next key epoch is %" PRIu32, KE_ARGS,
+                c->next_epoch);
+    if (e->seq != last + 1)
+        finding(v, KE_FMT "enrolled from seq %" PRIu64 ", but the county's reports in the log "
+                "end at seq %" PRIu64, KE_ARGS, e->seq, last);
+    else if (e->has_prev_hash && e->prev_hash.len == ZB_SHA256_LEN &&
+             memcmp(e->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0) {
+        if (last == 0)
+            finding(v, KE_FMT "its prev_hash is not zero (the county has no report before it)",
+                    KE_ARGS);
+        else
+            finding(v, KE_FMT "its prev_hash is not the hash of the county's seq %" PRIu64
+                    " in the log", KE_ARGS, last);
+    }
+    out->consented = -1;
+    if (c->has_revoked) {
+        out->previous_epoch = c->revoked_epoch;
+        bool as_consented = c->revoked_consented && memcmp(e->key.data, c->consent_to,
+                                                           ZB_PK_LEN) == 0;
+        if (c->revoked_consented && !as_consented)
+            finding(v, KE_FMT "enrols %s…, but the revocation of epoch %" PRIu32 " (log entry %"
+                    PRIu64 ") consented to a rotation to %s…", KE_ARGS, KEY(e->key.data),
+                    c->revoked_epoch, c->revoked_index, KEY(c->consent_to));
+        if (rotation && memcmp(req->previous_key.data, c->revoked_key, ZB_PK_LEN) != 0)
+            finding(v, KE_FMT "a rotation from %s…, which is not the key revoked before it "
+                    "(epoch %" PRIu32 ", %s…)", KE_ARGS, KEY(req->previous_key.data),
+                    c->revoked_epoch, KEY(c->revoked_key));
+        else if (rotation && !c->revoked_consented)
+            finding(v, KE_FMT "a rotation consented by epoch %" PRIu32 ", whose revocation (log "
+                    "entry %" PRIu64 ") is logged as not consented", KE_ARGS, c->revoked_epoch,
+                    c->revoked_index);
+        out->consented = as_consented ? 1 : 0;
+    } else if (rotation) {
+        finding(v, KE_FMT "a rotation from %s…, but no key of the county was revoked before it",
+                KE_ARGS, KEY(req->previous_key.data));
+    }
+    if (c->listed) {
+        if (e->epoch >= c->n_epochs) {
+            finding(v, KE_FMT "enrolled in the log, but the bundle's county record lists %zu key "
+                    "epoch(s)", KE_ARGS, c->n_epochs);
+        } else {
+            const epoch *b = &c->epochs[e->epoch];
+            if (memcmp(b->key, e->key.data, ZB_PK_LEN) != 0 || b->first_seq != e->seq ||
+                b->enrolled_at != t)
+                finding(v, KE_FMT "the bundle's county record disagrees with this ENROLLED event "
+                        "(it says key %s…, first seq %" PRIu64 ", enrolled at %" PRId64 ")",
+                        KE_ARGS, KEY(b->key), b->first_seq, b->enrolled_at);
+        }
+    }
+    if (out->consented == 1)
+        v->sum->rotations++;
+    c->active = true;
+    c->pre_log = false;
+    c->has_revoked = false;
+    memcpy(c->key, e->key.data, ZB_PK_LEN);
+    c->epoch = e->epoch;
+    c->first_seq = e->seq;
+    c->enrolled_index = idx;
+    if (e->epoch >= c->next_epoch)
+        c->next_epoch = e->epoch == UINT32_MAX ? UINT32_MAX : e->epoch + 1;
+    if (c->pin && memcmp(c->pin, e->key.data, ZB_PK_LEN) == 0) {
+        c->pin_seen = true;
+        c->pin_epoch = e->epoch;
+        c->pin_revoked = false;
+    }
+}
+
+/* A REVOKED event: of the active key, after the county's last seq. */
+static void on_revoked(verifier *v, county_state *c, const Zb__KeyEvent *e,
+                       const Zb__KeyRequest *req, uint64_t idx, int64_t t,
+                       zb_audit_key_event *out)
+{
+    uint64_t last = c->next_seq - 1;
+    bool consented = e->has_consented && e->consented;
+    if (!c->active)
+        finding(v, KE_FMT "revoked, but no key of the county is active", KE_ARGS);
+    else if (e->epoch != c->epoch || memcmp(e->key.data, c->key, ZB_PK_LEN) != 0)
+        finding(v, KE_FMT "revokes %s…, but the county's active key is epoch %" PRIu32 " (%s…)",
+                KE_ARGS, KEY(e->key.data), c->epoch, KEY(c->key));
+    /* the last seq it signed: the county's last, or 0 for a key that
+     * signed nothing (its first seq is still to come) */
+    bool signed_none = c->active && c->first_seq > last;
+    if (e->seq != last && !(e->seq == 0 && signed_none))
+        finding(v, KE_FMT "revoked after seq %" PRIu64 ", but the county's reports in the log "
+                "end at seq %" PRIu64, KE_ARGS, e->seq, last);
+    if (c->listed && e->epoch < c->n_epochs) {
+        const epoch *b = &c->epochs[e->epoch];
+        if (b->revoked_at == 0)
+            finding(v, KE_FMT "the bundle's county record disagrees with this REVOKED event (it "
+                    "says the key is still active)", KE_ARGS);
+        else if (b->revoked_at != t || b->last_seq != e->seq)
+            finding(v, KE_FMT "the bundle's county record disagrees with this REVOKED event (it "
+                    "says revoked at %" PRId64 " after seq %" PRIu64 ")", KE_ARGS, b->revoked_at,
+                    b->last_seq);
+    }
+    out->consented = consented ? 1 : 0;
+    if (!consented)
+        v->sum->revocations_unconsented++;
+    if (consented && req)
+        memcpy(c->consent_to, req->key.data, ZB_PK_LEN);
+    else
+        memset(c->consent_to, 0, ZB_PK_LEN);
+    c->active = false;
+    c->has_revoked = true;
+    memcpy(c->revoked_key, e->key.data, ZB_PK_LEN);
+    c->revoked_epoch = e->epoch;
+    c->revoked_index = idx;
+    c->revoked_consented = consented;
+    if (c->pin && memcmp(c->pin, e->key.data, ZB_PK_LEN) == 0) {
+        if (!c->pin_seen) {
+            c->pin_seen = true;
+            c->pin_epoch = e->epoch;
+        }
+        c->pin_revoked = true;
+        c->pin_revoked_index = idx;
+        c->pin_revoked_consented = consented;
+    }
+}
+
+/* A KeyEvent leaf entered at t: checked on its own (zb_key_event_check),
+ * then against the county's history so far; reported to opts.key_event. */
+static void on_key_event(verifier *v, const Zb__KeyEvent *e, uint64_t idx, int64_t t)
+{
+    v->sum->key_events++;
+    char why[200];
+    if (zb_key_event_check(e, why, sizeof why) != 0)
+        finding(v, "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): key event does not "
+                "verify: %s", e->county, e->epoch, idx, why);
+    Zb__KeyRequest *req = NULL;
+    if (e->has_request && zb_keyreq_open(e->request.data, e->request.len, &req) != 0)
+        req = NULL; /* already a finding */
+    county_state *c = county_find(v, e->county);
+    if (!c && !(c = county_add(v, e->county)))
+        goto done;
+    if (!c->listed && !c->unlisted_reported) {
+        finding(v, "county %s (log entry %" PRIu64 "): in the log's key history, but the bundle "
+                "has no county record for it", c->code, idx);
+        c->unlisted_reported = true;
+    }
+    zb_audit_key_event out = {0};
+    snprintf(out.county, sizeof out.county, "%s", c->code);
+    out.epoch = e->epoch;
+    out.enrolled = e->kind == ZB__KEY_EVENT_KIND__ENROLLED;
+    memcpy(out.key, e->key.data, ZB_PK_LEN);
+    out.seq = e->seq;
+    out.log_index = idx;
+    out.time = t;
+    if (out.enrolled)
+        on_enrolled(v, c, e, req, idx, t, &out);
+    else
+        on_revoked(v, c, e, req, idx, t, &out);
+    if (v->opts->key_event)
+        v->opts->key_event(v->opts->key_event_ctx, &out);
+done:
+    if (req)
+        zb__key_request__free_unpacked(req, NULL);
+}
+
+/* An Evidence leaf: a second, different report the aggregator refused for
+ * a (county, seq) the log holds before it, signed by the county's key
+ * active at that point. Whether it differs is decided at the end (the
+ * logged report may have to be read again). */
+static void on_evidence_leaf(verifier *v, const Zb__Evidence *ev, uint64_t idx)
+{
+    v->sum->evidence++;
+    char what[96];
+    snprintf(what, sizeof what, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 ")",
+             ev->county, ev->seq, idx);
+    Zb__Envelope *env = NULL;
+    Zb__Report *rep = NULL;
+    int rc = zb_envelope_open(ev->envelope.data, ev->envelope.len, &env, &rep);
+    if (rc) {
+        finding(v, "%s: envelope does not verify: %s", what, zb_strerror(rc));
+        return;
+    }
+    const county_state *c = county_find(v, ev->county);
+    if (strcmp(rep->county, ev->county) != 0 || rep->seq != ev->seq)
+        finding(v, "%s: the signed report is for county %.16s seq %" PRIu64, what, rep->county,
+                rep->seq);
+    else if (!c || c->next_epoch == 0)
+        finding(v, "%s: no key of the county was enrolled before it in the log", what);
+    else if (ev->seq > c->reports_logged)
+        finding(v, "%s: no logged report for that (county, seq) before it to conflict with", what);
+    else if (signed_by_active(v, c, env->signer.data, what)) {
+        if (!evidence_push(&v->ev_leaves, &v->n_ev_leaves, &v->cap_ev_leaves)) {
+            finding(v, "evidence: out of memory");
+        } else {
+            evidence_state *s = &v->ev_leaves[v->n_ev_leaves - 1];
+            snprintf(s->code, sizeof s->code, "%s", ev->county);
+            s->seq = ev->seq;
+            s->valid = true;
+            s->log_index = idx;
+            s->position = v->sum->entries - 1;
+            zb_report_hash(env->report.data, env->report.len, s->report_hash);
+            if (ev->seq == c->next_seq - 1) { /* the county's latest: its hash is at hand */
+                s->matched = true;
+                s->differs = memcmp(s->report_hash, c->prev, ZB_SHA256_LEN) != 0;
+            }
+        }
+    }
+    zb__report__free_unpacked(rep, NULL);
+    zb__envelope__free_unpacked(env, NULL);
+}
+
+/* A LogLeaf entry (log version 2): its time, then what it holds. */
+static void on_logleaf(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
+{
+    Zb__LogLeaf *leaf = NULL;
+    if (zb_leaf_decode(e->envelope.data, e->envelope.len, &leaf) != 0) {
+        finding(v, "log entry %" PRIu64 ": not a well-formed LogLeaf (strictly decodable, "
+                "canonical, one entry)", idx);
+        return;
+    }
+    if (v->version < 3)
+        finding(v, "log entry %" PRIu64 ": a LogLeaf in a version %" PRIu32
+                " bundle (whose log has none)", idx, v->version);
+    if (!v->saw_logleaf) {
+        v->saw_logleaf = true;
+        v->first_logleaf_index = idx;
+    } else if (leaf->timestamp < v->leaf_time) {
+        finding(v, "log entry %" PRIu64 ": its time %" PRId64 " is before log entry %" PRIu64
+                "'s (%" PRId64 "): the log's times run backwards", idx, leaf->timestamp,
+                v->leaf_time_index, v->leaf_time);
+    }
+    v->leaf_time = leaf->timestamp;
+    v->leaf_time_index = idx;
+    if (e->received_at != leaf->timestamp)
+        finding(v, "log entry %" PRIu64 ": received_at %" PRId64 " is not the leaf's timestamp %"
+                PRId64, idx, e->received_at, leaf->timestamp);
+    switch (leaf->entry_case) {
+    case ZB__LOG_LEAF__ENTRY_ENVELOPE:
+        on_report(v, leaf->envelope.data, leaf->envelope.len, idx, true);
+        break;
+    case ZB__LOG_LEAF__ENTRY_DOWNSTREAM:
+        on_downstream(v, leaf->downstream.data, leaf->downstream.len, idx, leaf->timestamp, true);
+        break;
+    case ZB__LOG_LEAF__ENTRY_KEY_EVENT: on_key_event(v, leaf->key_event, idx, leaf->timestamp); break;
+    case ZB__LOG_LEAF__ENTRY_EVIDENCE: on_evidence_leaf(v, leaf->evidence, idx); break;
+    default: break; /* zb_leaf_decode refuses a leaf without an entry */
+    }
+    zb__log_leaf__free_unpacked(leaf, NULL);
+}
+
+static void on_entry(verifier *v, const Zb__BundleEntry *e, const rec_reader *r, uint64_t rec_no)
 {
     enter_phase(v, PH_ENTRY, rec_no);
+    prepare(v);
+    if (v->sum->entries == 0)
+        v->entries_at = r->start;
     v->sum->entries++;
     uint8_t leaf[ZB_HASH_LEN];
-    zb_envelope_leaf_hash(e->envelope.data, e->envelope.len, leaf);
+    zb_merkle_leaf_hash(e->envelope.data, e->envelope.len, leaf);
     acc_add(&v->acc, leaf);
-    if (v->opts->prefix_size && v->acc.leaves == v->opts->prefix_size) {
-        acc_root(&v->acc, v->sum->prefix_root);
-        v->sum->has_prefix_root = true;
-    }
+    advance_targets(v);
     uint64_t idx = e->log_index;
     if (idx != v->next_index) {
         if (idx < v->next_index)
@@ -655,11 +1208,23 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, uint64_t rec_no)
         v->latest_received = e->received_at;
         v->latest_received_index = idx;
     }
-    /* the first bytes tell the two kinds of leaf apart (zhibao.proto) */
-    if (zb_down_is_leaf(e->envelope.data, e->envelope.len))
-        on_downstream(v, e, idx);
-    else
-        on_report(v, e, idx);
+    /* the first bytes tell the kinds of leaf apart (zhibao.proto, logleaf.h) */
+    const uint8_t *b = e->envelope.data;
+    size_t n = e->envelope.len;
+    if (zb_leaf_is_logleaf(b, n)) {
+        on_logleaf(v, e, idx);
+    } else if (zb_down_is_leaf(b, n)) {
+        if (v->version >= 3)
+            finding(v, "log entry %" PRIu64 ": a bare downstream message in a version %" PRIu32
+                    " bundle (whose downstream messages are LogLeafs)", idx, v->version);
+        on_downstream(v, b, n, idx, e->received_at, false);
+    } else {
+        if (v->saw_logleaf)
+            finding(v, "log entry %" PRIu64 ": a bare envelope after the log's first LogLeaf (log "
+                    "entry %" PRIu64 "): once the log holds LogLeafs, every leaf is one", idx,
+                    v->first_logleaf_index);
+        on_report(v, b, n, idx, false);
+    }
 }
 
 static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t rec_no)
@@ -716,9 +1281,175 @@ static void on_end(verifier *v, const Zb__BundleEnd *e, const rec_reader *r, uin
                 "added or re-ordered bytes)");
 }
 
-/* The checks that need the whole bundle. */
-static void at_end(verifier *v)
+/* ---------------------------------------------------------------- the end */
+
+static int cmp_evidence_ptr(const void *a, const void *b)
 {
+    return cmp_evidence(*(const evidence_state *const *)a, *(const evidence_state *const *)b);
+}
+
+/* Pass 2: the logged report of each evidence leaf not matched on the way,
+ * read again from the entries (only reports before the evidence count). */
+static void match_report(evidence_state **pending, size_t n, const uint8_t *bytes, size_t len,
+                         uint64_t pos)
+{
+    Zb__LogLeaf *leaf = NULL;
+    const uint8_t *env = NULL, *rb;
+    size_t env_len = 0, rl;
+    if (zb_leaf_is_logleaf(bytes, len)) {
+        if (zb_leaf_decode(bytes, len, &leaf) == 0 &&
+            leaf->entry_case == ZB__LOG_LEAF__ENTRY_ENVELOPE) {
+            env = leaf->envelope.data;
+            env_len = leaf->envelope.len;
+        }
+    } else if (!zb_down_is_leaf(bytes, len)) {
+        env = bytes;
+        env_len = len;
+    }
+    Zb__Report *rep = NULL;
+    if (env && zb_envelope_report_view(env, env_len, &rb, &rl) == 0 &&
+        (rep = zb__report__unpack(NULL, rl, rb)) != NULL && zb_county_code_valid(rep->county)) {
+        evidence_state key, *kp = &key;
+        snprintf(key.code, sizeof key.code, "%s", rep->county);
+        key.seq = rep->seq;
+        evidence_state **at = bsearch(&kp, pending, n, sizeof *pending, cmp_evidence_ptr);
+        while (at && at > pending && cmp_evidence(at[-1], &key) == 0)
+            at--;
+        uint8_t h[ZB_SHA256_LEN];
+        zb_report_hash(rb, rl, h);
+        for (; at && at < pending + n && cmp_evidence(*at, &key) == 0; at++) {
+            if ((*at)->matched || (*at)->position <= pos)
+                continue;
+            (*at)->matched = true;
+            (*at)->differs = memcmp((*at)->report_hash, h, ZB_SHA256_LEN) != 0;
+        }
+    }
+    if (rep)
+        zb__report__free_unpacked(rep, NULL);
+    if (leaf)
+        zb__log_leaf__free_unpacked(leaf, NULL);
+}
+
+static int rematch_evidence(verifier *v, FILE *f)
+{
+    size_t n = 0;
+    uint64_t last = 0;
+    for (size_t i = 0; i < v->n_ev_leaves; i++)
+        if (!v->ev_leaves[i].matched) {
+            n++;
+            last = v->ev_leaves[i].position > last ? v->ev_leaves[i].position : last;
+        }
+    if (n == 0)
+        return ZB_OK;
+    if (v->entries_at < 0 || fseeko(f, v->entries_at, SEEK_SET) != 0)
+        return ZB_EIO;
+    evidence_state **pending = malloc(n * sizeof *pending);
+    if (!pending)
+        return ZB_ENOMEM;
+    n = 0;
+    for (size_t i = 0; i < v->n_ev_leaves; i++)
+        if (!v->ev_leaves[i].matched)
+            pending[n++] = &v->ev_leaves[i];
+    qsort(pending, n, sizeof *pending, cmp_evidence_ptr);
+    rec_reader r;
+    reader_init(&r, f);
+    int rc = ZB_OK;
+    for (uint64_t pos = 0; pos < last;) {
+        int got = reader_next(&r);
+        if (got == READ_IO) {
+            rc = ZB_EIO;
+            break;
+        }
+        if (got != READ_OK)
+            break;
+        Zb__BundleRecord *rec = zb__bundle_record__unpack(NULL, r.len, r.buf);
+        if (rec && !zb_pb_has_unknown_fields(&rec->base) &&
+            rec->record_case == ZB__BUNDLE_RECORD__RECORD_ENTRY) {
+            match_report(pending, n, rec->entry->envelope.data, rec->entry->envelope.len, pos);
+            pos++;
+        }
+        if (rec)
+            zb__bundle_record__free_unpacked(rec, NULL);
+    }
+    reader_free(&r);
+    free(pending);
+    return rc;
+}
+
+/* Version 3: the BundleCounty records against the history the log built. */
+static void check_county_records(verifier *v)
+{
+    for (size_t i = 0; i < v->n_counties; i++) {
+        const county_state *c = &v->counties[i];
+        if (!c->listed)
+            continue;
+        for (size_t k = c->next_epoch; k < c->n_epochs; k++)
+            finding(v, "county %s: the bundle's county record lists key epoch %zu (%s…), which "
+                    "no ENROLLED event in the log enrolls", c->code, k, KEY(c->epochs[k].key));
+        if (c->active && c->epoch < c->n_epochs && c->epochs[c->epoch].revoked_at != 0)
+            finding(v, "county %s epoch %" PRIu32 ": the bundle's county record says it was "
+                    "revoked (at %" PRId64 "), the log has no REVOKED event for it", c->code,
+                    c->epoch, c->epochs[c->epoch].revoked_at);
+    }
+}
+
+/* --county-key: each county office's key is its county's active key at
+ * the end of the log (of the BundleCounty record, before version 3). */
+static void check_pins(verifier *v)
+{
+    for (size_t i = 0; i < v->opts->n_pins; i++) {
+        const zb_audit_pin *p = &v->opts->pins[i];
+        const county_state *c = county_find(v, p->county);
+        char now[160];
+        if (v->version < 3) {
+            const epoch *last = c && c->n_epochs ? &c->epochs[c->n_epochs - 1] : NULL;
+            if (last && last->revoked_at == 0 && memcmp(last->key, p->key, ZB_PK_LEN) == 0) {
+                v->sum->pins_active++;
+                continue;
+            }
+            if (last && last->revoked_at == 0)
+                snprintf(now, sizeof now, "epoch %zu, %s…", c->n_epochs - 1, KEY(last->key));
+            else
+                snprintf(now, sizeof now, "no key is active");
+            finding(v, "county %s: its own key %s… (--county-key) is not the active key of the "
+                    "bundle's county record (%s)", p->county, KEY(p->key), now);
+            continue;
+        }
+        if (!c || c->next_epoch == 0) {
+            finding(v, "county %s: its own key %s… (--county-key): the log enrols no key for the "
+                    "county", p->county, KEY(p->key));
+            continue;
+        }
+        if (c->active && memcmp(c->key, p->key, ZB_PK_LEN) == 0) {
+            v->sum->pins_active++;
+            continue;
+        }
+        if (!c->active)
+            snprintf(now, sizeof now, "no key is active");
+        else if (c->pre_log)
+            snprintf(now, sizeof now, "the active key is epoch %" PRIu32 " (%s…, from before the "
+                     "log recorded key events)", c->epoch, KEY(c->key));
+        else
+            snprintf(now, sizeof now, "the active key is epoch %" PRIu32 " (%s…, enrolled at log "
+                     "entry %" PRIu64 ")", c->epoch, KEY(c->key), c->enrolled_index);
+        if (c->pin_seen && c->pin_revoked)
+            finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked "
+                    "at log entry %" PRIu64 " (%s); %s", p->county, KEY(p->key), c->pin_epoch,
+                    c->pin_revoked_index, c->pin_revoked_consented ? "consented" : "NOT consented",
+                    now);
+        else if (c->pin_seen)
+            finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", replaced "
+                    "without a revocation; %s", p->county, KEY(p->key), c->pin_epoch, now);
+        else
+            finding(v, "county %s: its own key %s… (--county-key) was never enrolled in the log; "
+                    "%s", p->county, KEY(p->key), now);
+    }
+}
+
+/* The checks that need the whole bundle. */
+static int at_end(verifier *v, FILE *f)
+{
+    prepare(v);
     if (!v->header) {
         finding(v, "bundle: no header record");
     } else {
@@ -730,15 +1461,15 @@ static void at_end(verifier *v)
             finding(v, "header: says %" PRIu64 " log entries, the bundle has %" PRIu64,
                     h->entry_count, v->sum->entries);
         uint64_t ev = h->has_evidence_count ? h->evidence_count : 0;
-        if (ev != v->sum->evidence)
+        if (ev != v->evidence_records)
             finding(v, "header: says %" PRIu64 " evidence records, the bundle has %" PRIu64, ev,
-                    v->sum->evidence);
+                    v->evidence_records);
     }
     if (!v->saw_head && v->sum->entries > 0)
         finding(v, "bundle: no signed tree head");
     if (!v->saw_head && v->sum->entries == 0 && v->sum->has_header)
         v->sum->head_ok = false;
-    /* evidence, in (county, seq) order */
+    /* evidence records, in (county, seq) order */
     if (v->n_evidence && !v->evidence_sorted) {
         qsort(v->evidence, v->n_evidence, sizeof *v->evidence, cmp_evidence);
         v->evidence_sorted = true;
@@ -759,15 +1490,44 @@ static void at_end(verifier *v)
             v->sum->equivocations++;
         }
     }
+    /* evidence leaves, in log order */
+    int rc = rematch_evidence(v, f);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < v->n_ev_leaves; i++) {
+        const evidence_state *e = &v->ev_leaves[i];
+        if (!e->matched)
+            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): no logged "
+                    "report for that (county, seq) before it to conflict with", e->code, e->seq,
+                    e->log_index);
+        else if (!e->differs)
+            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): identical to "
+                    "the logged report (no conflict)", e->code, e->seq, e->log_index);
+        else {
+            finding(v, "equivocation: county %s seq %" PRIu64 ": two different signed reports",
+                    e->code, e->seq);
+            v->sum->equivocations++;
+        }
+    }
+    if (v->version >= 3)
+        check_county_records(v);
+    check_heads(v);
+    check_pins(v);
     if (!v->saw_end)
         finding(v, "bundle: no end record (truncated?)");
+    return ZB_OK;
 }
 
 long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn, void *ctx,
                      zb_audit_summary *sum)
 {
     static const zb_audit_opts no_opts;
-    verifier v = {.finding = fn, .ctx = ctx, .opts = opts ? opts : &no_opts, .sum = sum};
+    verifier v = {.finding = fn,
+                  .ctx = ctx,
+                  .opts = opts ? opts : &no_opts,
+                  .sum = sum,
+                  .version = ZB_AUDIT_BUNDLE_VERSION,
+                  .entries_at = -1};
     memset(sum, 0, sizeof *sum);
     rec_reader r;
     int rc = reader_magic(&r, f, ZB_AUDIT_BUNDLE_MAGIC);
@@ -816,16 +1576,16 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
             break;
         case ZB__BUNDLE_RECORD__RECORD_COUNTY: on_county(&v, rec->county, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_EVIDENCE: on_evidence(&v, rec->evidence, rec_no); break;
-        case ZB__BUNDLE_RECORD__RECORD_ENTRY: on_entry(&v, rec->entry, rec_no); break;
+        case ZB__BUNDLE_RECORD__RECORD_ENTRY: on_entry(&v, rec->entry, &r, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_TREE_HEAD: on_tree_head(&v, rec->tree_head, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_END: on_end(&v, rec->end, &r, rec_no); break;
         default: finding(&v, "record %" PRIu64 ": empty or of an unknown kind", rec_no); break;
         }
         zb__bundle_record__free_unpacked(rec, NULL);
     }
-    at_end(&v);
     sum->records = r.records;
-    result = v.findings;
+    rc = at_end(&v, f);
+    result = rc ? rc : v.findings;
 done:
     reader_free(&r);
     for (size_t i = 0; i < v.n_counties; i++)
@@ -833,9 +1593,43 @@ done:
     free(v.counties);
     free(v.slot);
     free(v.evidence);
+    free(v.ev_leaves);
+    free(v.heads);
+    free(v.targets);
     if (v.header)
         zb__bundle_header__free_unpacked(v.header, NULL);
     return result;
+}
+
+void zb_audit_key_event_line(const zb_audit_key_event *e, char *buf, size_t buf_len)
+{
+    char when[40], hex[2 * ZB_PK_LEN + 1];
+    if (zb_time_format(e->time, ZB_CST_OFFSET_MIN, 0, when, sizeof when) != 0)
+        snprintf(when, sizeof when, "%" PRId64, e->time);
+    zb_hex_encode(e->key, 8, hex);
+    if (e->enrolled) {
+        char how[64];
+        if (e->consented > 0)
+            snprintf(how, sizeof how, "rotation, consented by epoch %" PRIu32, e->previous_epoch);
+        else if (e->consented == 0)
+            snprintf(how, sizeof how, "replacement, NOT consented by epoch %" PRIu32,
+                     e->previous_epoch);
+        else
+            snprintf(how, sizeof how, "first key");
+        snprintf(buf, buf_len, "key %s epoch %" PRIu32 " enrolled %s…  from seq %" PRIu64
+                 "  (%s)  [log entry %" PRIu64 ", %s]", e->county, e->epoch, hex, e->seq, how,
+                 e->log_index, when);
+    } else {
+        char after[48];
+        if (e->seq)
+            snprintf(after, sizeof after, "after seq %" PRIu64, e->seq);
+        else
+            snprintf(after, sizeof after, "before signing any report");
+        snprintf(buf, buf_len, "key %s epoch %" PRIu32 " revoked %s  %s  [log entry %" PRIu64
+                 ", %s]", e->county, e->epoch, after,
+                 e->consented ? "consented (rotation)" : "NOT consented (lost machine?)",
+                 e->log_index, when);
+    }
 }
 
 /* ---------------------------------------------------------------- consistency */
@@ -851,101 +1645,93 @@ static bool starts_with(FILE *f, const char *magic)
 
 #define MSG(...) snprintf(msg, msg_len, __VA_ARGS__)
 
+/* The signed head of a tree-head file, or of a bundle (the head that
+ * covers its entries; prefix, if not NULL, computed on the way). which:
+ * "old" or "new", for msg. */
+static int head_of(FILE *f, const char *which, const uint8_t key[ZB_PK_LEN],
+                   zb_audit_prefix *prefix, zb_tree_head *out, bool *is_bundle, char *msg,
+                   size_t msg_len)
+{
+    *is_bundle = starts_with(f, ZB_AUDIT_BUNDLE_MAGIC);
+    if (*is_bundle) {
+        zb_audit_opts o = {.pinned_key = key, .prefixes = prefix, .n_prefixes = prefix ? 1 : 0};
+        zb_audit_summary sum;
+        long n = zb_audit_verify(f, &o, NULL, NULL, &sum);
+        if (n < 0) {
+            MSG("%s: cannot read the bundle", which);
+            return (int)n;
+        }
+        if (!sum.has_header || memcmp(sum.agg_key, key, ZB_PK_LEN) != 0 || !sum.head_ok) {
+            MSG("%s: the bundle has no tree head signed by the aggregator key that covers its "
+                "entries (run zhibao-audit verify on it)", which);
+            return ZB_EBADSIG;
+        }
+        *out = sum.head;
+        return ZB_OK;
+    }
+    Zb__SignedTreeHead *sth = NULL;
+    int rc = zb_audit_read_tree_head(f, &sth);
+    if (rc) {
+        MSG("%s tree head: not a tree-head file or bundle", which);
+        return rc;
+    }
+    if (zb_tree_head_verify(sth, key, out) != 0) {
+        MSG("%s tree head: signature does not verify with the aggregator key", which);
+        rc = ZB_EBADSIG;
+    }
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    return rc;
+}
+
 int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t key[ZB_PK_LEN],
                          char *msg, size_t msg_len)
 {
-    Zb__SignedTreeHead *old_sth = NULL, *new_sth = NULL;
     Zb__ConsistencyProof *proof = NULL;
     zb_tree_head old_head, new_head;
-    int rc = zb_audit_read_tree_head(old_f, &old_sth);
-    if (rc) {
-        MSG("old tree head: not a tree-head file");
+    bool old_bundle, new_bundle;
+    int rc = head_of(old_f, "old", key, NULL, &old_head, &old_bundle, msg, msg_len);
+    if (rc)
         return rc;
-    }
-    if (zb_tree_head_verify(old_sth, key, &old_head) != 0) {
-        MSG("old tree head: signature does not verify with the aggregator key");
-        rc = ZB_EBADSIG;
-        goto done;
-    }
-    bool from_bundle = starts_with(new_f, ZB_AUDIT_BUNDLE_MAGIC);
-    zb_audit_summary sum;
-    if (from_bundle) {
-        zb_audit_opts o = {.pinned_key = key, .prefix_size = old_head.size};
-        long n = zb_audit_verify(new_f, &o, NULL, NULL, &sum);
-        if (n < 0) {
-            MSG("new: cannot read the bundle");
-            rc = (int)n;
-            goto done;
-        }
-        if (!sum.has_header || memcmp(sum.agg_key, key, ZB_PK_LEN) != 0 || !sum.head_ok) {
-            MSG("new: the bundle has no tree head signed by the aggregator key that covers its "
-                "entries (run zhibao-audit verify on it)");
-            rc = ZB_EBADSIG;
-            goto done;
-        }
-        new_head = sum.head;
-    } else {
-        if ((rc = zb_audit_read_tree_head(new_f, &new_sth))) {
-            MSG("new tree head: not a tree-head file or bundle");
-            goto done;
-        }
-        if (zb_tree_head_verify(new_sth, key, &new_head) != 0) {
-            MSG("new tree head: signature does not verify with the aggregator key");
-            rc = ZB_EBADSIG;
-            goto done;
-        }
-    }
+    zb_audit_prefix prefix = {.size = old_head.size};
+    rc = head_of(new_f, "new", key, &prefix, &new_head, &new_bundle, msg, msg_len);
+    if (rc)
+        return rc;
     if (old_head.size > new_head.size) {
         MSG("old tree head has %" PRIu64 " entries, the new one only %" PRIu64
             ": the log shrank", old_head.size, new_head.size);
-        rc = ZB_EBADSIG;
-        goto done;
+        return ZB_EBADSIG;
     }
     if (proof_f) {
         if ((rc = zb_audit_read_consistency(proof_f, &proof))) {
             MSG("proof: not a consistency-proof file");
-            goto done;
+            return rc;
         }
-        if (zb_consistency_verify_pb(proof, &old_head, &new_head) != 0) {
+        rc = zb_consistency_verify_pb(proof, &old_head, &new_head);
+        zb__consistency_proof__free_unpacked(proof, NULL);
+        if (rc != 0) {
             MSG("NOT consistent: the proof from size %" PRIu64 " to %" PRIu64
                 " does not verify (history rewritten, or the proof is for other heads)",
                 old_head.size, new_head.size);
-            rc = ZB_EBADSIG;
-            goto done;
+            return ZB_EBADSIG;
         }
-    } else if (from_bundle) {
-        uint8_t empty[ZB_HASH_LEN];
-        zb_sha256("", 0, empty);
-        const uint8_t *prefix = old_head.size == 0 ? empty : sum.prefix_root;
-        if ((old_head.size && !sum.has_prefix_root) ||
-            memcmp(prefix, old_head.root, ZB_HASH_LEN) != 0) {
+    } else if (new_bundle) {
+        if (!prefix.found || memcmp(prefix.root, old_head.root, ZB_HASH_LEN) != 0) {
             MSG("NOT consistent: the bundle's first %" PRIu64
                 " entries do not hash to the old tree head's root (history rewritten)",
                 old_head.size);
-            rc = ZB_EBADSIG;
-            goto done;
+            return ZB_EBADSIG;
         }
     } else {
         MSG("no consistency proof given (PROOF_FILE or --proof)");
-        rc = ZB_EINVAL;
-        goto done;
+        return ZB_EINVAL;
     }
     if (new_head.timestamp < old_head.timestamp) {
         MSG("tree head timestamps go backwards: the new head (size %" PRIu64 ") is signed at %"
             PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64,
             new_head.size, new_head.timestamp, old_head.size, old_head.timestamp);
-        rc = ZB_EBADSIG;
-        goto done;
+        return ZB_EBADSIG;
     }
     MSG("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64,
         new_head.size, old_head.size);
-    rc = ZB_OK;
-done:
-    if (old_sth)
-        zb__signed_tree_head__free_unpacked(old_sth, NULL);
-    if (new_sth)
-        zb__signed_tree_head__free_unpacked(new_sth, NULL);
-    if (proof)
-        zb__consistency_proof__free_unpacked(proof, NULL);
-    return rc;
+    return ZB_OK;
 }

@@ -1,18 +1,24 @@
 /*
  * audit.h - the auditor's checks, independent of the aggregator's store:
- * an audit bundle (docs/bundle.md) verified from its bytes alone, and the
- * consistency of two signed tree heads.
+ * an audit bundle (docs/bundle.md) verified from its bytes alone, against
+ * what the auditor brings from outside (the aggregator key the prefecture
+ * published, tree heads the counties' nodes accepted, keys the county
+ * offices state), and the consistency of two signed tree heads.
  *
  * Everything reads from a FILE * (a file, or fmemopen'd bytes in the fuzz
- * target) as a stream: memory is O(counties + evidence + log n), not
- * O(entries). Nothing in a bundle is trusted: every length is capped before
- * it is read, every message decoded strictly, every signature checked.
+ * target) as a stream: memory is O(counties + heads + evidence + log n),
+ * never O(entries). A version 3 bundle with evidence whose logged report
+ * is not the county's latest is read a second time, from its first entry
+ * (f must be seekable: a regular file or fmemopen'd bytes). Nothing in a
+ * bundle is trusted: every length is capped before it is read, every
+ * message decoded strictly, every signature checked.
  * Uses only common/ (no LMDB store): an auditor needs no aggregator.
  */
 #ifndef ZB_AUDIT_H
 #define ZB_AUDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,45 +30,105 @@
 #define ZB_AUDIT_STH_MAGIC "ZBSTH1\n"
 #define ZB_AUDIT_CONSISTENCY_MAGIC "ZBCONS1\n"
 #define ZB_AUDIT_RECORD_MAX (1u << 20) /* bytes per record; longer is refused unread */
-/* Bundle versions read: 1 (the log holds county reports only) and 2 (the
- * log also holds the prefecture's downstream messages, downstream.h). */
+/* Bundle versions read: 1 (the log holds county reports only), 2 (also the
+ * prefecture's downstream messages, downstream.h) and 3 (every leaf a
+ * LogLeaf with its time: reports, downstream messages, key events and
+ * evidence; logleaf.h). */
 #define ZB_AUDIT_BUNDLE_VERSION_MIN 1
-#define ZB_AUDIT_BUNDLE_VERSION 2
+#define ZB_AUDIT_BUNDLE_VERSION 3
+
+#define ZB_AUDIT_COUNTY_LEN 6 /* a county code: 6 ASCII digits */
 
 /* One finding: a single line, no newline. */
 typedef void (*zb_audit_finding_fn)(void *ctx, const char *line);
 
+/* A log size whose root the verifier computes on the way (in: size; out:
+ * found when the bundle has at least size entries, and their root). */
 typedef struct {
-    const uint8_t *pinned_key; /* the aggregator key the auditor expects; NULL: the header's */
-    uint64_t prefix_size;      /* > 0: also compute the root of the first prefix_size leaves */
+    uint64_t size;
+    bool found;
+    uint8_t root[ZB_HASH_LEN];
+} zb_audit_prefix;
+
+/* A county office's own statement of its current key (--county-key). */
+typedef struct {
+    char county[ZB_AUDIT_COUNTY_LEN + 1];
+    uint8_t key[ZB_PK_LEN];
+} zb_audit_pin;
+
+/* A tree head the auditor collected (--head: from a county's node,
+ * zhibao-node tree-head); the bundle must extend it. */
+typedef struct {
+    const char *name;                /* what findings call it (the file name) */
+    const Zb__SignedTreeHead *sth;   /* borrowed for the call */
+} zb_audit_head;
+
+/* One key event of the log (version 3), as read, in log order. Events
+ * that break a rule are reported too (a finding names the rule). */
+typedef struct {
+    char county[ZB_AUDIT_COUNTY_LEN + 1];
+    uint32_t epoch;
+    bool enrolled;                   /* ENROLLED; false: REVOKED */
+    uint8_t key[ZB_PK_LEN];
+    uint64_t seq;                    /* ENROLLED: first seq; REVOKED: last seq signed (0 none) */
+    /* REVOKED: 1 consented (a rotation signed by the revoked key), 0 not
+     * (a lost machine). ENROLLED: 1 a rotation consented by the previous
+     * key (epoch previous_epoch), 0 a replacement without that consent,
+     * -1 the county's first key. */
+    int consented;
+    uint32_t previous_epoch;         /* ENROLLED with consented >= 0 */
+    uint64_t log_index;
+    int64_t time;                    /* the LogLeaf's timestamp: Unix s, aggregator clock */
+} zb_audit_key_event;
+
+typedef void (*zb_audit_key_event_fn)(void *ctx, const zb_audit_key_event *e);
+
+typedef struct {
+    /* the aggregator key the auditor expects (the CLI requires it); NULL:
+     * the header's */
+    const uint8_t *pinned_key;
+    zb_audit_prefix *prefixes;       /* roots to compute on the way (filled in) */
+    size_t n_prefixes;
+    const zb_audit_pin *pins;        /* each county's active key at the end must be its pin */
+    size_t n_pins;
+    const zb_audit_head *heads;      /* signed by the aggregator key; the bundle extends each */
+    size_t n_heads;
+    zb_audit_key_event_fn key_event; /* called once per key event leaf (may be NULL) */
+    void *key_event_ctx;
 } zb_audit_opts;
 
 typedef struct {
     bool has_header;
+    uint32_t version;             /* the header's (0 without a header) */
     uint8_t agg_key[ZB_PK_LEN];   /* from the header */
-    uint64_t counties, entries, evidence, equivocations, records;
-    uint64_t reports;             /* log entries that are not downstream messages (envelopes) */
-    uint64_t downstream;          /* log entries that are downstream messages (zb_down_is_leaf) */
+    uint64_t counties, entries, records;
+    uint64_t evidence;            /* evidence records (versions 1, 2) or leaves (3) */
+    uint64_t equivocations;       /* evidence that holds: two reports a county key signed */
+    uint64_t reports;             /* log entries holding a county's envelope */
+    uint64_t downstream;          /* log entries holding a downstream message */
     uint64_t reviews, reminders, deadlines, notices; /* the downstream messages that open, by kind */
+    uint64_t key_events, rotations, revocations_unconsented;
+    uint64_t heads_extended;      /* opts.heads the bundle extends (signed, root and time hold) */
+    uint64_t pins_active;         /* opts.pins that are their county's active key at the end */
     bool head_ok;                 /* tree head signed by agg_key, size and root = the entries' */
     zb_tree_head head;            /* valid when head_ok */
-    bool has_prefix_root;         /* opts.prefix_size leaves were there */
-    uint8_t prefix_root[ZB_HASH_LEN];
 } zb_audit_summary;
 
 /* Verify the bundle read from f (see docs/bundle.md for every check).
- * finding() is called once per problem, in file order; evidence of
- * equivocation is a finding too ("equivocation: county X seq N: ...").
- * A log entry is a county's report or, in a version 2 bundle, a downstream
- * message (zb_down_is_leaf): opened with the header's aggregator key (the
- * pinned key when there is no header), to a county of the bundle, numbered
- * 1, 2, 3... per county in log order, a review naming a report logged
- * before it.
+ * finding() is called once per problem; evidence of equivocation is a
+ * finding too ("equivocation: county X seq N: ..."). opts may be NULL.
  * Returns the number of findings (0: the bundle holds), or ZB_EIO when f
  * cannot be read (a short file is a finding, not an error). */
 __attribute__((warn_unused_result)) long zb_audit_verify(FILE *f, const zb_audit_opts *opts,
                                                          zb_audit_finding_fn finding, void *ctx,
                                                          zb_audit_summary *sum);
+
+/* One line for a key event, as `zhibao-audit verify` prints it, e.g.
+ *   key 222401 epoch 1 enrolled 5f3a0c1d2e3f4a5b…  from seq 4  (rotation, consented by
+ *   epoch 0)  [log entry 9, 2026-11-05T10:00:00+08:00]
+ *   key 222401 epoch 0 revoked after seq 3  NOT consented (lost machine?)  [log entry 8, ...]
+ * (each on one line). Truncated to buf_len. */
+void zb_audit_key_event_line(const zb_audit_key_event *e, char *buf, size_t buf_len);
 
 /* Read a tree-head file (ZBSTH1) into *out (heap-built; free with
  * zb__signed_tree_head__free_unpacked). ZB_EDECODE for anything else. */
@@ -73,14 +139,15 @@ __attribute__((warn_unused_result)) int zb_audit_read_tree_head(FILE *f,
 __attribute__((warn_unused_result)) int zb_audit_read_consistency(FILE *f,
                                                                   Zb__ConsistencyProof **out);
 
-/* Prove that the log behind new_src extends the log behind the tree-head
- * file old_f. new_f is a tree-head file or a bundle; proof_f (may be NULL
- * when new_f is a bundle, whose entries then give the proof) a
- * consistency-proof file. Both heads must be signed by key, and the new
- * head's timestamp must not be before the old one's. Returns 0 when
- * consistent, ZB_EBADSIG when not (why in msg: a failed proof or
+/* Prove that the log behind new_f extends the log behind old_f. old_f is
+ * a tree-head file or a bundle (its tree head is the old head); new_f a
+ * tree-head file or a bundle; proof_f (may be NULL when new_f is a bundle,
+ * whose first entries then give the proof) a consistency-proof file. Both
+ * heads must be signed by key (a bundle's must also cover its entries),
+ * and the new head's timestamp must not be before the old one's. Returns
+ * 0 when consistent, ZB_EBADSIG when not (why in msg: a failed proof or
  * signature, a log that shrank, timestamps going backwards), ZB_EDECODE
- * for unreadable files, ZB_EINVAL for a missing proof. */
+ * for unreadable files, ZB_EINVAL for a missing proof, ZB_EIO. */
 __attribute__((warn_unused_result)) int zb_audit_consistency(FILE *old_f, FILE *new_f,
                                                              FILE *proof_f,
                                                              const uint8_t key[ZB_PK_LEN],

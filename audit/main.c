@@ -2,8 +2,8 @@
  * zhibao-audit - the auditor's tool: checks what the prefecture's
  * aggregator exported without trusting the aggregator (audit.h).
  *
- *   verify BUNDLE [--key AGGKEY] [--json]
- *   consistency OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY [--proof FILE]
+ *   verify BUNDLE --key AGGKEY [--county-key CODE:HEX]... [--head FILE]... [--json]
+ *   consistency OLD NEW [PROOF_FILE] --key AGGKEY [--proof FILE]
  *
  * Exit codes: 0 all holds; 1 a finding (one line each on stdout) or not
  * consistent; 2 bad usage or an unreadable file.
@@ -17,24 +17,34 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "domain.h"
 #include "err.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define EXIT_FINDING 1
 #define EXIT_USAGE 2
-/* verify --json lists at most this many findings (all are counted): a
- * hostile bundle may hold one per byte. */
+/* verify lists at most this many findings in --json and key events in
+ * either form (all are counted): a hostile bundle may hold one per byte. */
 #define JSON_FINDINGS_MAX 1000
+#define KEY_EVENTS_MAX 1000
+/* --county-key and --head given at most this many times each */
+#define PINS_MAX 1000
+#define HEADS_MAX 1000
 
 static void usage(FILE *f)
 {
     fputs("usage: zhibao-audit COMMAND [options]\n"
-          "  verify BUNDLE [--key AGGKEY] [--json]\n"
-          "      check every signature, key, sequence, hash chain and log entry (county\n"
-          "      reports and the prefecture's downstream messages) of a bundle (zhibao-agg\n"
-          "      export) and its signed tree head; --key pins the aggregator key; --json:\n"
-          "      one object with the counts and the findings\n"
-          "  consistency OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
+          "  verify BUNDLE --key AGGKEY [--county-key CODE:HEX]... [--head FILE]... [--json]\n"
+          "      check every signature, key, key event, sequence, hash chain, time and log\n"
+          "      entry (county reports, the prefecture's downstream messages, key events,\n"
+          "      evidence) of a bundle (zhibao-agg export) and its signed tree head.\n"
+          "      --key: the aggregator's public key, as the prefecture published it (required);\n"
+          "      --county-key: a county's key as its office states it (the log must end with\n"
+          "      it active); --head: a tree-head file a county's node accepted (zhibao-node\n"
+          "      tree-head): the bundle must extend it; --json: one object with the counts,\n"
+          "      the key events and the findings\n"
+          "  consistency OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
           "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
           "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
           "      and is not needed when the new side is a bundle)\n"
@@ -47,6 +57,10 @@ typedef struct {
     const char *pos[4];
     int n_pos;
     bool json;
+    const char *county_keys[PINS_MAX];
+    size_t n_county_keys;
+    const char *heads[HEADS_MAX];
+    size_t n_heads;
 } args;
 
 static int parse_args(int argc, char **argv, args *a)
@@ -54,6 +68,8 @@ static int parse_args(int argc, char **argv, args *a)
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                          {"proof", required_argument, 0, 'p'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"county-key", required_argument, 0, 'c'},
+                                         {"head", required_argument, 0, 'H'},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -64,6 +80,20 @@ static int parse_args(int argc, char **argv, args *a)
         case 'k': a->key = optarg; break;
         case 'p': a->proof = optarg; break;
         case 'j': a->json = true; break;
+        case 'c':
+            if (a->n_county_keys == PINS_MAX) {
+                fprintf(stderr, "error: --county-key: at most %d\n", PINS_MAX);
+                return -1;
+            }
+            a->county_keys[a->n_county_keys++] = optarg;
+            break;
+        case 'H':
+            if (a->n_heads == HEADS_MAX) {
+                fprintf(stderr, "error: --head: at most %d\n", HEADS_MAX);
+                return -1;
+            }
+            a->heads[a->n_heads++] = optarg;
+            break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
@@ -85,11 +115,45 @@ static int parse_args(int argc, char **argv, args *a)
     return 0;
 }
 
+/* The aggregator key, required by both commands. */
 static int parse_key(const char *hex, uint8_t key[ZB_PK_LEN])
 {
+    if (!hex) {
+        fprintf(stderr, "error: --key: required (the aggregator's public key, as the prefecture "
+                        "published it)\n");
+        return -1;
+    }
     if (zb_hex_decode(hex, key, ZB_PK_LEN) != 0) {
         fprintf(stderr, "error: --key: must be 64 hex digits (the aggregator's public key)\n");
         return -1;
+    }
+    return 0;
+}
+
+/* --county-key CODE:HEX, each county once. */
+static int parse_pins(const args *a, zb_audit_pin *pins)
+{
+    for (size_t i = 0; i < a->n_county_keys; i++) {
+        const char *s = a->county_keys[i];
+        const char *colon = strchr(s, ':');
+        zb_audit_pin *p = &pins[i];
+        if (!colon || colon - s != ZB_AUDIT_COUNTY_LEN) {
+            fprintf(stderr, "error: --county-key: %s: must be CODE:HEX (a 6-digit county code, a "
+                            "colon and the county's 64-hex-digit public key)\n", s);
+            return -1;
+        }
+        memcpy(p->county, s, ZB_AUDIT_COUNTY_LEN);
+        p->county[ZB_AUDIT_COUNTY_LEN] = '\0';
+        if (!zb_county_code_valid(p->county) || zb_hex_decode(colon + 1, p->key, ZB_PK_LEN) != 0) {
+            fprintf(stderr, "error: --county-key: %s: must be CODE:HEX (a 6-digit county code, a "
+                            "colon and the county's 64-hex-digit public key)\n", s);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(pins[j].county, p->county) == 0) {
+                fprintf(stderr, "error: --county-key: county %s given twice\n", p->county);
+                return -1;
+            }
     }
     return 0;
 }
@@ -100,6 +164,25 @@ static FILE *open_input(const char *what, const char *path)
     if (!f)
         fprintf(stderr, "error: %s: cannot open %s\n", what, path);
     return f;
+}
+
+/* --head FILE...: each a tree-head file (ZBSTH1). */
+static int read_heads(const args *a, zb_audit_head *heads, Zb__SignedTreeHead **sths)
+{
+    for (size_t i = 0; i < a->n_heads; i++) {
+        FILE *f = open_input("--head", a->heads[i]);
+        if (!f)
+            return -1;
+        int rc = zb_audit_read_tree_head(f, &sths[i]);
+        fclose(f);
+        if (rc) {
+            fprintf(stderr, "error: --head: %s is not a tree-head file (%s)\n", a->heads[i],
+                    rc == ZB_EIO ? "unreadable" : "no ZBSTH1 head");
+            return -1;
+        }
+        heads[i] = (zb_audit_head){a->heads[i], sths[i]};
+    }
+    return 0;
 }
 
 static void print_finding(void *ctx, const char *line)
@@ -116,6 +199,41 @@ static void collect_finding(void *ctx, const char *line)
         json_array_append_new(list, json_string(line));
 }
 
+/* The key events, kept for the end (the first KEY_EVENTS_MAX). */
+typedef struct {
+    zb_audit_key_event *e;
+    size_t n, cap;
+    uint64_t total;
+} key_events;
+
+static void collect_key_event(void *ctx, const zb_audit_key_event *e)
+{
+    key_events *k = ctx;
+    k->total++;
+    if (k->n == KEY_EVENTS_MAX)
+        return;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        zb_audit_key_event *n = realloc(k->e, cap * sizeof *n);
+        if (!n)
+            return;
+        k->e = n;
+        k->cap = cap;
+    }
+    k->e[k->n++] = *e;
+}
+
+static void print_key_events(FILE *out, const key_events *k)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        char line[300];
+        zb_audit_key_event_line(&k->e[i], line, sizeof line);
+        fprintf(out, "%s\n", line);
+    }
+    if (k->total > k->n)
+        fprintf(out, "... and %" PRIu64 " more key events\n", k->total - k->n);
+}
+
 static json_t *hex_json(const uint8_t *bytes, size_t len)
 {
     char hex[2 * ZB_HASH_LEN + 1];
@@ -125,39 +243,107 @@ static json_t *hex_json(const uint8_t *bytes, size_t len)
     return json_string(hex);
 }
 
-/* {"verified", "counties", "reports", "tree_size", "root", "aggregator",
- * "downstream", "reviews", "reminders", "deadlines", "notices", "evidence",
- * "equivocations", "finding_count", "findings": [the first lines]};
- * tree_size and root null without a good tree head, aggregator null
- * without a header. */
-static void print_verify_json(long n, const zb_audit_summary *s, json_t *findings)
+static json_t *key_event_json(const zb_audit_key_event *e)
 {
+    char when[40];
     json_t *o = json_object();
-    if (!o) {
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "county", json_string(e->county));
+    json_object_set_new(o, "epoch", json_integer(e->epoch));
+    json_object_set_new(o, "event", json_string(e->enrolled ? "enrolled" : "revoked"));
+    json_object_set_new(o, "key", hex_json(e->key, ZB_PK_LEN));
+    json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
+    /* enrolled: whether the key it follows consented (null: the first key) */
+    json_object_set_new(o, "consented", e->consented < 0 ? json_null()
+                                                          : json_boolean(e->consented > 0));
+    if (e->enrolled && e->consented >= 0)
+        json_object_set_new(o, "previous_epoch", json_integer(e->previous_epoch));
+    json_object_set_new(o, "log_index", json_integer((json_int_t)e->log_index));
+    json_object_set_new(o, "time",
+                        zb_time_format(e->time, ZB_CST_OFFSET_MIN, 0, when, sizeof when) == 0
+                            ? json_string(when)
+                            : json_null());
+    return o;
+}
+
+/* {"verified", "version", "counties", "reports", "tree_size", "root",
+ * "aggregator", "downstream", "reviews", "reminders", "deadlines",
+ * "notices", "evidence", "equivocations", "key_event_count", "rotations",
+ * "revocations_unconsented", "key_events": [...], "heads", "heads_extended",
+ * "county_keys", "county_keys_active", "finding_count", "findings": [the
+ * first lines]}; tree_size and root null without a good tree head,
+ * aggregator and version null without a header. */
+static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_opts *o,
+                              const key_events *k, json_t *findings)
+{
+    json_t *obj = json_object();
+    json_t *events = json_array();
+    if (!obj || !events) {
+        json_decref(obj);
+        json_decref(events);
         json_decref(findings);
         return;
     }
-    json_object_set_new(o, "verified", json_boolean(n == 0));
-    json_object_set_new(o, "counties", json_integer((json_int_t)s->counties));
-    json_object_set_new(o, "reports", json_integer((json_int_t)s->reports));
-    json_object_set_new(o, "tree_size",
+    for (size_t i = 0; i < k->n; i++) {
+        json_t *e = key_event_json(&k->e[i]);
+        if (e)
+            json_array_append_new(events, e);
+    }
+    json_object_set_new(obj, "verified", json_boolean(n == 0));
+    json_object_set_new(obj, "version",
+                        s->has_header ? json_integer(s->version) : json_null());
+    json_object_set_new(obj, "counties", json_integer((json_int_t)s->counties));
+    json_object_set_new(obj, "reports", json_integer((json_int_t)s->reports));
+    json_object_set_new(obj, "tree_size",
                         s->head_ok ? json_integer((json_int_t)s->head.size) : json_null());
-    json_object_set_new(o, "root", s->head_ok ? hex_json(s->head.root, ZB_HASH_LEN) : json_null());
-    json_object_set_new(o, "aggregator",
+    json_object_set_new(obj, "root",
+                        s->head_ok ? hex_json(s->head.root, ZB_HASH_LEN) : json_null());
+    json_object_set_new(obj, "aggregator",
                         s->has_header ? hex_json(s->agg_key, ZB_PK_LEN) : json_null());
-    json_object_set_new(o, "downstream", json_integer((json_int_t)s->downstream));
-    json_object_set_new(o, "reviews", json_integer((json_int_t)s->reviews));
-    json_object_set_new(o, "reminders", json_integer((json_int_t)s->reminders));
-    json_object_set_new(o, "deadlines", json_integer((json_int_t)s->deadlines));
-    json_object_set_new(o, "notices", json_integer((json_int_t)s->notices));
-    json_object_set_new(o, "evidence", json_integer((json_int_t)s->evidence));
-    json_object_set_new(o, "equivocations", json_integer((json_int_t)s->equivocations));
-    json_object_set_new(o, "finding_count", json_integer((json_int_t)n));
-    json_object_set_new(o, "findings", findings);
-    char *text = json_dumps(o, JSON_INDENT(2));
+    json_object_set_new(obj, "downstream", json_integer((json_int_t)s->downstream));
+    json_object_set_new(obj, "reviews", json_integer((json_int_t)s->reviews));
+    json_object_set_new(obj, "reminders", json_integer((json_int_t)s->reminders));
+    json_object_set_new(obj, "deadlines", json_integer((json_int_t)s->deadlines));
+    json_object_set_new(obj, "notices", json_integer((json_int_t)s->notices));
+    json_object_set_new(obj, "evidence", json_integer((json_int_t)s->evidence));
+    json_object_set_new(obj, "equivocations", json_integer((json_int_t)s->equivocations));
+    json_object_set_new(obj, "key_event_count", json_integer((json_int_t)s->key_events));
+    json_object_set_new(obj, "rotations", json_integer((json_int_t)s->rotations));
+    json_object_set_new(obj, "revocations_unconsented",
+                        json_integer((json_int_t)s->revocations_unconsented));
+    json_object_set_new(obj, "key_events", events);
+    json_object_set_new(obj, "heads", json_integer((json_int_t)o->n_heads));
+    json_object_set_new(obj, "heads_extended", json_integer((json_int_t)s->heads_extended));
+    json_object_set_new(obj, "county_keys", json_integer((json_int_t)o->n_pins));
+    json_object_set_new(obj, "county_keys_active", json_integer((json_int_t)s->pins_active));
+    json_object_set_new(obj, "finding_count", json_integer((json_int_t)n));
+    json_object_set_new(obj, "findings", findings);
+    char *text = json_dumps(obj, JSON_INDENT(2));
     puts(text ? text : "{}");
     free(text);
-    json_decref(o);
+    json_decref(obj);
+}
+
+static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
+{
+    char root[2 * ZB_HASH_LEN + 1], agg[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(s->head.root, ZB_HASH_LEN, root);
+    zb_hex_encode(s->agg_key, ZB_PK_LEN, agg);
+    /* the fields of version 1 first, in their places; the log's other
+     * leaves after them, then what the auditor brought */
+    printf("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
+           ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
+           " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64 " notices), %" PRIu64
+           " key events (%" PRIu64 " rotations, %" PRIu64 " revocations without consent)",
+           s->counties, s->reports, s->head.size, s->head_ok ? root : "-", agg, s->downstream,
+           s->reviews, s->reminders, s->deadlines, s->notices, s->key_events, s->rotations,
+           s->revocations_unconsented);
+    if (o->n_heads)
+        printf(", extends the %zu tree heads given", o->n_heads);
+    if (o->n_pins)
+        printf(", the %zu county keys given are active", o->n_pins);
+    putchar('\n');
 }
 
 static int cmd_verify(const args *a)
@@ -166,71 +352,92 @@ static int cmd_verify(const args *a)
         fprintf(stderr, "error: verify takes one BUNDLE\n");
         return EXIT_USAGE;
     }
+    if (a->proof) {
+        fprintf(stderr, "error: --proof: only consistency has it\n");
+        return EXIT_USAGE;
+    }
     uint8_t key[ZB_PK_LEN];
-    if (a->key && parse_key(a->key, key) != 0)
+    if (parse_key(a->key, key) != 0)
         return EXIT_USAGE;
-    FILE *f = open_input("BUNDLE", a->pos[0]);
-    if (!f)
-        return EXIT_USAGE;
-    zb_audit_opts o = {.pinned_key = a->key ? key : NULL};
-    zb_audit_summary s;
-    json_t *findings = a->json ? json_array() : NULL;
-    if (a->json && !findings) {
-        fclose(f);
+    int rc = EXIT_USAGE;
+    zb_audit_pin *pins = a->n_county_keys ? calloc(a->n_county_keys, sizeof *pins) : NULL;
+    zb_audit_head *heads = a->n_heads ? calloc(a->n_heads, sizeof *heads) : NULL;
+    Zb__SignedTreeHead **sths = a->n_heads ? calloc(a->n_heads, sizeof *sths) : NULL;
+    key_events k = {0};
+    json_t *findings = NULL;
+    FILE *f = NULL;
+    if ((a->n_county_keys && !pins) || (a->n_heads && (!heads || !sths))) {
         fprintf(stderr, "error: out of memory\n");
-        return EXIT_USAGE;
+        goto done;
+    }
+    if (parse_pins(a, pins) != 0 || read_heads(a, heads, sths) != 0)
+        goto done;
+    if (!(f = open_input("BUNDLE", a->pos[0])))
+        goto done;
+    zb_audit_opts o = {.pinned_key = key,
+                       .pins = pins,
+                       .n_pins = a->n_county_keys,
+                       .heads = heads,
+                       .n_heads = a->n_heads,
+                       .key_event = collect_key_event,
+                       .key_event_ctx = &k};
+    zb_audit_summary s;
+    if (a->json && !(findings = json_array())) {
+        fprintf(stderr, "error: out of memory\n");
+        goto done;
     }
     long n = a->json ? zb_audit_verify(f, &o, collect_finding, findings, &s)
                      : zb_audit_verify(f, &o, print_finding, NULL, &s);
-    fclose(f);
     if (n < 0) {
-        json_decref(findings);
         fprintf(stderr, "error: BUNDLE: cannot read %s: %s\n", a->pos[0], zb_strerror((int)n));
-        return EXIT_USAGE;
+        goto done;
     }
-    if (a->json)
-        print_verify_json(n, &s, findings);
-    if (n > 0) {
+    if (a->json) {
+        print_verify_json(n, &s, &o, &k, findings);
+        findings = NULL; /* print_verify_json took it */
+    } else if (n == 0) {
+        print_verified(&s, &o);
+        print_key_events(stdout, &k);
+    } else {
+        /* stdout holds the findings only, one a line; the history to stderr */
+        print_key_events(stderr, &k);
+    }
+    if (n > 0)
         fprintf(stderr, "%ld finding(s)%s\n", n,
                 s.equivocations ? " (including evidence of equivocation: act on it)" : "");
-        return EXIT_FINDING;
-    }
-    if (a->json)
-        return 0;
-    char root[2 * ZB_HASH_LEN + 1], agg[2 * ZB_PK_LEN + 1];
-    zb_hex_encode(s.head.root, ZB_HASH_LEN, root);
-    zb_hex_encode(s.agg_key, ZB_PK_LEN, agg);
-    /* the fields of version 1 first, in their places; the downstream
-     * messages (the log's other leaves) after them */
-    printf("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
-           ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
-           " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64 " notices)\n",
-           s.counties, s.reports, s.head.size, s.head_ok ? root : "-", agg, s.downstream,
-           s.reviews, s.reminders, s.deadlines, s.notices);
-    return 0;
+    rc = n > 0 ? EXIT_FINDING : 0;
+done:
+    if (f)
+        fclose(f);
+    json_decref(findings);
+    for (size_t i = 0; sths && i < a->n_heads; i++)
+        if (sths[i])
+            zb__signed_tree_head__free_unpacked(sths[i], NULL);
+    free(sths);
+    free(heads);
+    free(pins);
+    free(k.e);
+    return rc;
 }
 
 static int cmd_consistency(const args *a)
 {
-    if (a->json) {
-        fprintf(stderr, "error: --json: only verify has it\n");
+    if (a->json || a->n_county_keys || a->n_heads) {
+        fprintf(stderr, "error: %s: only verify has it\n",
+                a->json ? "--json" : a->n_heads ? "--head" : "--county-key");
         return EXIT_USAGE;
     }
     if (a->n_pos < 2 || a->n_pos > 3 || (a->n_pos == 3 && a->proof)) {
-        fprintf(stderr, "error: consistency takes OLD_TREE_HEAD NEW_TREE_HEAD|BUNDLE and one "
-                        "proof (PROOF_FILE or --proof)\n");
-        return EXIT_USAGE;
-    }
-    if (!a->key) {
-        fprintf(stderr, "error: --key: missing (the aggregator's public key)\n");
+        fprintf(stderr, "error: consistency takes OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE and "
+                        "at most one proof (PROOF_FILE or --proof)\n");
         return EXIT_USAGE;
     }
     uint8_t key[ZB_PK_LEN];
     if (parse_key(a->key, key) != 0)
         return EXIT_USAGE;
     const char *proof_path = a->n_pos == 3 ? a->pos[2] : a->proof;
-    FILE *old_f = open_input("OLD_TREE_HEAD", a->pos[0]);
-    FILE *new_f = old_f ? open_input("NEW_TREE_HEAD", a->pos[1]) : NULL;
+    FILE *old_f = open_input("OLD", a->pos[0]);
+    FILE *new_f = old_f ? open_input("NEW", a->pos[1]) : NULL;
     FILE *proof_f = new_f && proof_path ? open_input("PROOF_FILE", proof_path) : NULL;
     if (!old_f || !new_f || (proof_path && !proof_f)) {
         if (old_f)

@@ -187,7 +187,8 @@ presign_nodes() {
     done
     for i in "${pids[@]}"; do wait "$i"; done
     for c in ${fresh[@]+"${fresh[@]}"}; do
-        "$AGG" enroll --dir "$aggdir" --county "$c" --key "$(tail -n 1 "$base/$c.key.out")" >/dev/null
+        "$AGG" enroll --dir "$aggdir" --county "$c" --request "$base/$c/key-request" \
+            --key "$(tail -n 1 "$base/$c.key.out")" >/dev/null
     done
 }
 
@@ -410,7 +411,8 @@ if has latency; then
     key=$(new_agg "$D/agg")
     "$BIN/zb-bench-presign" --dir "$D/$A" --county "$A" --count 0 \
         --endpoint tcp://127.0.0.1:1 --agg-key "$key" >"$D/$A.key"
-    "$AGG" enroll --dir "$D/agg" --county "$A" --key "$(tail -n 1 "$D/$A.key")" >/dev/null
+    "$AGG" enroll --dir "$D/agg" --county "$A" --request "$D/$A/key-request" \
+        --key "$(tail -n 1 "$D/$A.key")" >/dev/null
     saved=("${COUNTIES[@]}")
     COUNTIES=("${others[@]}")
     presign_nodes "$D/agg" "$key" "$D/bulk" "$BACKLOG"

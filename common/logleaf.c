@@ -224,8 +224,10 @@ int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len)
             WHY("its key request is for another county or key");
             rc = ZB_EBADSIG;
         } else if (!e->has_prev_hash || e->seq < 1 ||
-                   (r->has_after_seq && r->after_seq + 1 != e->seq)) {
-            WHY("its first seq does not follow the request");
+                   (r->has_after_seq && (r->after_seq + 1 != e->seq ||
+                                         memcmp(r->after_hash.data, e->prev_hash.data,
+                                                ZB_SHA256_LEN) != 0))) {
+            WHY("its first seq and chain do not follow the request");
             rc = ZB_EDECODE;
         } else if (e->has_consented) {
             WHY("consented is for revocations");

@@ -13,6 +13,11 @@
 #include "merkle.h"
 #include "zhibao.pb-c.h"
 
+/* A tree-head file (zhibao-agg tree-head, zhibao-node tree-head; read by
+ * zhibao-audit): this magic, then one record (u32 BE length, packed
+ * SignedTreeHead). */
+#define ZB_STH_FILE_MAGIC "ZBSTH1\n"
+
 typedef struct {
     uint64_t size;
     uint8_t root[ZB_HASH_LEN];

@@ -67,7 +67,7 @@ enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_
 /* The tree-head file format of `zhibao-node tree-head`, as `zhibao-agg
  * tree-head` writes it and zhibao-audit reads it: this magic, then one
  * record: its length (u32 BE) and the packed SignedTreeHead. */
-#define ZB_NODE_STH_MAGIC "ZBSTH1\n"
+#define ZB_NODE_STH_MAGIC ZB_STH_FILE_MAGIC
 
 typedef struct zb_node zb_node;
 

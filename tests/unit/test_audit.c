@@ -242,14 +242,19 @@ static void test_streaming_root(void **state)
         assert_non_null(fp);
         findings f = {0};
         zb_audit_summary s;
-        zb_audit_opts o = {.prefix_size = k};
+        /* k, and k again, 1 and N + 1 (never there) in one pass, out of order */
+        zb_audit_prefix p[4] = {{.size = k}, {.size = N + 1}, {.size = 1}, {.size = k}};
+        zb_audit_opts o = {.prefixes = p, .n_prefixes = 4};
         assert_true(zb_audit_verify(fp, &o, collect, &f, &s) > 0); /* no header, head, end */
         fclose(fp);
         assert_int_equal(s.entries, N);
-        assert_true(s.has_prefix_root);
+        assert_true(p[0].found && p[2].found && p[3].found);
+        assert_false(p[1].found);
         uint8_t want[ZB_HASH_LEN];
         zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])leaves, k, want);
-        assert_memory_equal(s.prefix_root, want, ZB_HASH_LEN);
+        assert_memory_equal(p[0].root, want, ZB_HASH_LEN);
+        assert_memory_equal(p[3].root, want, ZB_HASH_LEN);
+        assert_memory_equal(p[2].root, leaves[0], ZB_HASH_LEN);
     }
     free(bundle);
 }
@@ -704,10 +709,54 @@ static void bw_record(bundle_w *w, const Zb__BundleRecord *rec)
     w->records++;
 }
 
-/* A whole bundle (docs/bundle.md) of the given version over lb's leaves:
- * header, COUNTY and COUNTY2 with one key each, the entries, a tree head
- * signed by the aggregator over exactly those leaves, the end record. */
-static uint8_t *bundle_of(const log_build *lb, uint32_t version, size_t *len)
+/* A tree head over the first k leaves, signed by agg at t: *sth (heap,
+ * free with zb__signed_tree_head__free_unpacked). */
+static Zb__SignedTreeHead *head_over(const leaf *l, size_t k, int64_t t, const zb_identity *agg)
+{
+    uint8_t(*hashes)[ZB_HASH_LEN] = calloc(k ? k : 1, ZB_HASH_LEN);
+    assert_non_null(hashes);
+    for (size_t i = 0; i < k; i++)
+        zb_merkle_leaf_hash(l[i].bytes, l[i].len, hashes[i]);
+    uint8_t root[ZB_HASH_LEN], th_buf[256], sig[ZB_SIG_LEN], sth_buf[512];
+    zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes, k, root);
+    free(hashes);
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = k;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    th.timestamp = t;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    size_t th_len = zb__tree_head__get_packed_size(&th);
+    assert_true(th_len <= sizeof th_buf);
+    zb__tree_head__pack(&th, th_buf);
+    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, th_buf, th_len, agg, sig), ZB_OK);
+    Zb__SignedTreeHead sth = ZB__SIGNED_TREE_HEAD__INIT;
+    sth.tree_head = (ProtobufCBinaryData){th_len, th_buf};
+    sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    size_t n = zb__signed_tree_head__get_packed_size(&sth);
+    assert_true(n <= sizeof sth_buf);
+    zb__signed_tree_head__pack(&sth, sth_buf);
+    Zb__SignedTreeHead *out = zb__signed_tree_head__unpack(NULL, n, sth_buf);
+    assert_non_null(out);
+    return out;
+}
+
+/* What a hand-written bundle holds. */
+typedef struct {
+    uint32_t version;
+    const leaf *l;
+    size_t n;
+    Zb__BundleCounty **counties;
+    size_t n_counties;
+    Zb__BundleEvidence **evidence; /* records (versions 1, 2) */
+    size_t n_evidence;
+    const zb_identity *agg;
+    int64_t head_time;             /* the tree head's timestamp */
+} bundle_spec;
+
+/* A whole bundle (docs/bundle.md): header, the county records, the
+ * evidence records, the entries, a tree head signed by the aggregator
+ * over exactly those leaves, the end record. */
+static uint8_t *bundle_write(const bundle_spec *b, size_t *len)
 {
     bundle_w w = {0};
     w.cap = 4096;
@@ -718,65 +767,42 @@ static uint8_t *bundle_of(const log_build *lb, uint32_t version, size_t *len)
 
     Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
     Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
-    h.version = version;
-    h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, down_agg.pk};
+    h.version = b->version;
+    h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)b->agg->pk};
     h.created_at = DOWN_T0 + 86400;
-    h.county_count = 2;
-    h.entry_count = lb->n;
+    h.county_count = b->n_counties;
+    h.entry_count = b->n;
+    if (b->n_evidence) {
+        h.has_evidence_count = 1;
+        h.evidence_count = b->n_evidence;
+    }
     rec.record_case = ZB__BUNDLE_RECORD__RECORD_HEADER;
     rec.header = &h;
     bw_record(&w, &rec);
-
-    const char *codes[2] = {COUNTY, COUNTY2};
-    const zb_identity *keys[2] = {&F.node, &down_node2};
-    for (int i = 0; i < 2; i++) {
-        Zb__KeyEpoch ep = ZB__KEY_EPOCH__INIT;
-        ep.key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)keys[i]->pk};
-        ep.enrolled_at = DOWN_T0 - 86400;
-        ep.first_seq = 1;
-        Zb__KeyEpoch *eps[1] = {&ep};
-        Zb__BundleCounty c = ZB__BUNDLE_COUNTY__INIT;
-        c.code = (char *)codes[i];
-        c.epochs = eps;
-        c.n_epochs = 1;
+    for (size_t i = 0; i < b->n_counties; i++) {
         rec.record_case = ZB__BUNDLE_RECORD__RECORD_COUNTY;
-        rec.county = &c;
+        rec.county = b->counties[i];
         bw_record(&w, &rec);
     }
-
-    uint8_t(*hashes)[ZB_HASH_LEN] = calloc(lb->n ? lb->n : 1, ZB_HASH_LEN);
-    assert_non_null(hashes);
-    int64_t latest = 0;
-    for (size_t i = 0; i < lb->n; i++) {
+    for (size_t i = 0; i < b->n_evidence; i++) {
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_EVIDENCE;
+        rec.evidence = b->evidence[i];
+        bw_record(&w, &rec);
+    }
+    for (size_t i = 0; i < b->n; i++) {
         Zb__BundleEntry e = ZB__BUNDLE_ENTRY__INIT;
         e.log_index = i;
-        e.received_at = lb->l[i].received_at;
-        e.envelope = (ProtobufCBinaryData){lb->l[i].len, lb->l[i].bytes};
+        e.received_at = b->l[i].received_at;
+        e.envelope = (ProtobufCBinaryData){b->l[i].len, b->l[i].bytes};
         rec.record_case = ZB__BUNDLE_RECORD__RECORD_ENTRY;
         rec.entry = &e;
         bw_record(&w, &rec);
-        zb_envelope_leaf_hash(lb->l[i].bytes, lb->l[i].len, hashes[i]);
-        latest = lb->l[i].received_at > latest ? lb->l[i].received_at : latest;
     }
-
-    uint8_t root[ZB_HASH_LEN], th_buf[256], sig[ZB_SIG_LEN];
-    zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes, lb->n, root);
-    free(hashes);
-    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
-    th.size = lb->n;
-    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
-    th.timestamp = latest;
-    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, down_agg.pk};
-    size_t th_len = zb__tree_head__get_packed_size(&th);
-    assert_true(th_len <= sizeof th_buf);
-    zb__tree_head__pack(&th, th_buf);
-    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, th_buf, th_len, &down_agg, sig), ZB_OK);
-    Zb__SignedTreeHead sth = ZB__SIGNED_TREE_HEAD__INIT;
-    sth.tree_head = (ProtobufCBinaryData){th_len, th_buf};
-    sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    Zb__SignedTreeHead *sth = head_over(b->l, b->n, b->head_time, b->agg);
     rec.record_case = ZB__BUNDLE_RECORD__RECORD_TREE_HEAD;
-    rec.tree_head = &sth;
+    rec.tree_head = sth;
     bw_record(&w, &rec);
+    zb__signed_tree_head__free_unpacked(sth, NULL);
 
     uint8_t digest[ZB_SHA256_LEN];
     zb_sha256(w.buf, w.len, digest);
@@ -788,6 +814,41 @@ static uint8_t *bundle_of(const log_build *lb, uint32_t version, size_t *len)
     bw_record(&w, &rec);
     *len = w.len;
     return w.buf;
+}
+
+/* A whole bundle of the given version over lb's leaves: COUNTY and
+ * COUNTY2 with one key each, a tree head at the latest leaf's time. */
+static uint8_t *bundle_of(const log_build *lb, uint32_t version, size_t *len)
+{
+    const char *codes[2] = {COUNTY, COUNTY2};
+    const zb_identity *keys[2] = {&F.node, &down_node2};
+    Zb__KeyEpoch ep[2];
+    Zb__KeyEpoch *eps[2][1];
+    Zb__BundleCounty c[2];
+    Zb__BundleCounty *cs[2];
+    for (int i = 0; i < 2; i++) {
+        ep[i] = (Zb__KeyEpoch)ZB__KEY_EPOCH__INIT;
+        ep[i].key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)keys[i]->pk};
+        ep[i].enrolled_at = DOWN_T0 - 86400;
+        ep[i].first_seq = 1;
+        eps[i][0] = &ep[i];
+        c[i] = (Zb__BundleCounty)ZB__BUNDLE_COUNTY__INIT;
+        c[i].code = (char *)codes[i];
+        c[i].epochs = eps[i];
+        c[i].n_epochs = 1;
+        cs[i] = &c[i];
+    }
+    int64_t latest = 0;
+    for (size_t i = 0; i < lb->n; i++)
+        latest = lb->l[i].received_at > latest ? lb->l[i].received_at : latest;
+    bundle_spec b = {.version = version,
+                     .l = lb->l,
+                     .n = lb->n,
+                     .counties = cs,
+                     .n_counties = 2,
+                     .agg = &down_agg,
+                     .head_time = latest};
+    return bundle_write(&b, len);
 }
 
 /* Verify lb as a bundle of version; the findings in f. */
@@ -1023,7 +1084,7 @@ static void test_downstream_in_version1(void **state)
     assert_int_equal(s.downstream, 0);
 
     /* a version this verifier does not know */
-    expect_one_finding(&lb, 3, "header: bundle version 3 (this verifier reads versions 1 to 2)");
+    expect_one_finding(&lb, 4, "header: bundle version 4 (this verifier reads versions 1 to 3)");
     log_free(&lb);
 }
 
