@@ -954,6 +954,9 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
             finding(v, KE_FMT "its prev_hash is not the hash of the county's seq %" PRIu64
                     " in the log", KE_ARGS, last);
     }
+    if (c->has_revoked && memcmp(e->key.data, c->revoked_key, ZB_PK_LEN) == 0)
+        finding(v, KE_FMT "enrols again the key revoked at log entry %" PRIu64 " (a revoked key "
+                "never comes back)", KE_ARGS, c->revoked_index);
     out->consented = -1;
     if (c->has_revoked) {
         out->previous_epoch = c->revoked_epoch;
@@ -1115,6 +1118,8 @@ static void on_evidence_leaf(verifier *v, const Zb__Evidence *ev, uint64_t idx)
         finding(v, "%s: envelope does not verify: %s", what, zb_strerror(rc));
         return;
     }
+    if (!zb_pb_canonical(&env->base, ev->envelope.data, ev->envelope.len))
+        finding(v, "%s: envelope is not in canonical encoding", what);
     const county_state *c = county_find(v, ev->county);
     if (strcmp(rep->county, ev->county) != 0 || rep->seq != ev->seq)
         finding(v, "%s: the signed report is for county %.16s seq %" PRIu64, what, rep->county,

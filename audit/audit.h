@@ -27,7 +27,7 @@
 #include "zhibao.pb-c.h"
 
 #define ZB_AUDIT_BUNDLE_MAGIC "ZBBUNDLE1\n"
-#define ZB_AUDIT_STH_MAGIC "ZBSTH1\n"
+#define ZB_AUDIT_STH_MAGIC ZB_STH_FILE_MAGIC
 #define ZB_AUDIT_CONSISTENCY_MAGIC "ZBCONS1\n"
 #define ZB_AUDIT_RECORD_MAX (1u << 20) /* bytes per record; longer is refused unread */
 /* Bundle versions read: 1 (the log holds county reports only), 2 (also the

@@ -156,7 +156,7 @@ say "it will listen on $EP (a free loopback port)"
 # ---------------------------------------------------------------- 5. counties
 section "The eight counties: create each node, enrol its key at the prefecture"
 CODES=()
-declare -A NAME PINYIN DIR EXPECT
+declare -A NAME PINYIN DIR EXPECT NODEKEY
 while read -r code name pinyin rest; do
     case "$code" in '' | '#'*) continue ;; esac
     if ! [[ "$code" =~ ^[0-9]{6}$ ]] || [ -z "$pinyin" ] || [ -n "$rest" ]; then
@@ -178,6 +178,7 @@ for code in "${CODES[@]}"; do
     out=$(zhibao-node init --dir "${DIR[$code]}" --county "$code" --aggregator "$EP" \
         --aggregator-key "$AGGKEY")
     nodekey=$(printf '%s\n' "$out" | tail -n 1)
+    NODEKEY[$code]=$nodekey
     [[ "$nodekey" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-node init $code: last line is not a key"
     enrolled=$(zhibao-agg enroll --dir agg --county "$code" --request "${DIR[$code]}/key-request" \
         --key "$nodekey")
@@ -456,6 +457,23 @@ say "  /api/monthly?period=2026-10 is byte for byte zhibao-agg report monthly --
 section "Integrity check of the prefecture store (what an auditor re-runs)"
 run zhibao-agg check --dir agg
 run zhibao-node verify-receipts --dir "${DIR[222401]}"
+say
+say "An auditor trusts nothing on the prefecture's server: the bundle, the aggregator's key as the"
+say "prefecture published it, each county's key as the county office states it, and the tree"
+say "heads the counties hold (a prefecture that rewrote and re-signed its log would not extend them)"
+run zhibao-agg export --dir agg --out logs/yanbian.bundle || die "export"
+pins=()
+heads=()
+for code in "${CODES[@]}"; do
+    pins+=(--county-key "$code:${NODEKEY[$code]}")
+    zhibao-node tree-head --dir "${DIR[$code]}" --out "logs/head-$code" >/dev/null ||
+        die "tree-head $code"
+    heads+=(--head "logs/head-$code")
+done
+say "  \$ zhibao-node tree-head --dir nodes/CODE-pinyin --out logs/head-CODE      (each county)"
+printf '  $ zhibao-audit verify logs/yanbian.bundle --key %.16s... --county-key CODE:KEY... --head logs/head-CODE...\n' "$AGGKEY"
+zhibao-audit verify logs/yanbian.bundle --key "$AGGKEY" "${pins[@]}" "${heads[@]}" 2>&1 | indent
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "zhibao-audit verify found something in the honest bundle"
 
 # ---------------------------------------------------------------- 14. stop
 section "Stopping the aggregator (SIGTERM, as systemd does)"

@@ -5,19 +5,47 @@
  * bytes. The bundle reader must never trust a length, must stop at 1 MiB
  * per record, and must report a finding rather than crash on anything.
  *
+ * Besides "no crash": the findings counted are the findings returned; no
+ * bundle holds unless a signed head covers every entry; an equivocation
+ * needs evidence; every key event leaf is reported once, with a county
+ * code and a printable line; the roots asked for are found exactly when
+ * the bundle has that many entries. A bundle signed by the seeds'
+ * aggregator key (tests/unit/test_audit.c writes the version-3 seeds with
+ * keys from fixed seeds) is verified twice more against a tree head signed
+ * here: over its own first k entries (the findings stay the same), and
+ * over a root one bit off (exactly one finding more).
+ *
  * Linked with the zb_audit library, which the fuzz build instruments for
  * coverage like zb_common (tests/fuzz/CMakeLists.txt).
- * Seeds (corpus/fuzz_bundle/): a small real bundle, one with equivocation
- * evidence, a tree-head file and a consistency-proof file.
+ * Seeds (corpus/fuzz_bundle/): bundles of versions 1 and 2 from real
+ * aggregators (honest, with equivocation evidence, with downstream
+ * messages); version 3 (key events with a rotation and a lost machine,
+ * evidence leaves, a log begun before log version 2); a tree-head file
+ * and a consistency-proof file.
  */
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "audit.h"
 #include "crypto.h"
 #include "err.h"
 #include "fuzz.h"
+
+/* The seeds' aggregator (fill 0xa1) and county 222401's last key (0xb2),
+ * as tests/unit/test_audit.c makes them. */
+static zb_identity seed_agg;
+static zb_audit_pin seed_pin = {"222401", {0}};
+
+static void seeded_identity(uint8_t fill, zb_identity *id)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, fill, sizeof seed);
+    if (crypto_sign_seed_keypair(id->pk, id->sk, seed) != 0)
+        abort();
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -25,13 +53,61 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (zb_crypto_init() != 0)
         abort();
+    seeded_identity(0xa1, &seed_agg);
+    zb_identity county;
+    seeded_identity(0xb2, &county);
+    memcpy(seed_pin.key, county.pk, ZB_PK_LEN);
     return 0;
 }
 
 static void count(void *ctx, const char *line)
 {
-    FUZZ_CHECK(line != NULL && line[0] != '\0');
+    FUZZ_CHECK(line != NULL && line[0] != '\0' && strchr(line, '\n') == NULL);
     (*(long *)ctx)++;
+}
+
+static void key_event(void *ctx, const zb_audit_key_event *e)
+{
+    FUZZ_CHECK(strlen(e->county) == 6);
+    FUZZ_CHECK(e->consented >= -1 && e->consented <= 1);
+    FUZZ_CHECK(e->enrolled || e->consented >= 0);
+    char line[300];
+    zb_audit_key_event_line(e, line, sizeof line);
+    FUZZ_CHECK(strncmp(line, "key ", 4) == 0 && strchr(line, '\n') == NULL);
+    (*(uint64_t *)ctx)++;
+}
+
+/* A head over size entries with root, signed by the seeds' aggregator at t. */
+static Zb__SignedTreeHead *sign_head(uint64_t size, const uint8_t root[ZB_HASH_LEN], int64_t t,
+                                     uint8_t *th_buf, size_t th_cap, uint8_t sig[ZB_SIG_LEN],
+                                     Zb__SignedTreeHead *sth)
+{
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = size;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, (uint8_t *)root};
+    th.timestamp = t;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, seed_agg.pk};
+    size_t len = zb__tree_head__get_packed_size(&th);
+    FUZZ_CHECK(len <= th_cap);
+    zb__tree_head__pack(&th, th_buf);
+    FUZZ_CHECK(zb_sign_tagged(ZB_TAG_TREE_HEAD, th_buf, len, &seed_agg, sig) == 0);
+    *sth = (Zb__SignedTreeHead)ZB__SIGNED_TREE_HEAD__INIT;
+    sth->tree_head = (ProtobufCBinaryData){len, th_buf};
+    sth->signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+    return sth;
+}
+
+/* Verify f again (with the pin) and one head given: the number of findings. */
+static long verify_with_head(FILE *f, const Zb__SignedTreeHead *sth)
+{
+    rewind(f);
+    zb_audit_head head = {"fuzz.sth", sth};
+    zb_audit_opts o = {.heads = &head, .n_heads = 1, .pins = &seed_pin, .n_pins = 1};
+    zb_audit_summary sum;
+    long lines = 0;
+    long n = zb_audit_verify(f, &o, count, &lines, &sum);
+    FUZZ_CHECK(n == lines);
+    return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,13 +118,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f)
         return 0;
     long lines = 0;
+    uint64_t events = 0;
     zb_audit_summary sum;
-    zb_audit_opts opts = {.prefix_size = 1};
+    zb_audit_prefix prefixes[3] = {{.size = 1}, {.size = 3}, {.size = 1}};
+    zb_audit_opts opts = {.prefixes = prefixes,
+                          .n_prefixes = 3,
+                          .pins = &seed_pin,
+                          .n_pins = 1,
+                          .key_event = key_event,
+                          .key_event_ctx = &events};
     long n = zb_audit_verify(f, &opts, count, &lines, &sum);
     FUZZ_CHECK(n >= 0 && n == lines);
     /* nothing holds unless a signed head covers every entry */
     FUZZ_CHECK(n > 0 || sum.entries == 0 || sum.head_ok);
     FUZZ_CHECK(sum.equivocations <= sum.evidence);
+    FUZZ_CHECK(events == sum.key_events);
+    FUZZ_CHECK(sum.rotations + sum.revocations_unconsented <= sum.key_events);
+    FUZZ_CHECK(sum.pins_active <= 1);
+    for (int i = 0; i < 3; i++)
+        FUZZ_CHECK(prefixes[i].found == (sum.entries >= prefixes[i].size));
+    FUZZ_CHECK(memcmp(prefixes[0].root, prefixes[2].root, ZB_HASH_LEN) == 0);
+
+    /* a bundle of the seeds' aggregator: a head over its own first entries
+     * changes nothing, a head one bit off is one finding more */
+    if (sum.has_header && sum.head_ok && sum.entries >= 1 &&
+        memcmp(sum.agg_key, seed_agg.pk, ZB_PK_LEN) == 0) {
+        uint8_t th_buf[256], sig[ZB_SIG_LEN], root[ZB_HASH_LEN];
+        Zb__SignedTreeHead sth;
+        memcpy(root, prefixes[0].root, ZB_HASH_LEN);
+        sign_head(1, root, sum.head.timestamp, th_buf, sizeof th_buf, sig, &sth);
+        FUZZ_CHECK(verify_with_head(f, &sth) == n);
+        root[data[0] % ZB_HASH_LEN] ^= 0x01;
+        sign_head(1, root, sum.head.timestamp, th_buf, sizeof th_buf, sig, &sth);
+        FUZZ_CHECK(verify_with_head(f, &sth) == n + 1);
+    }
 
     rewind(f);
     Zb__SignedTreeHead *sth = NULL;

@@ -143,3 +143,7 @@ nrc=$?
 set -e
 [ "$nrc" = 2 ] || fail "verify without --key exited $nrc, expected 2"
 pass "zhibao-audit verify without --key: exit 2"
+
+# the honest store itself re-verifies, key events and evidence included
+"$AGG" check --dir "$WORK/agg" >"$WORK/check.out" || fail "check: $(cat "$WORK/check.out")"
+pass "zhibao-agg check: every leaf rebuilt hashes to the log, every key event checks"

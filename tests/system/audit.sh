@@ -39,7 +39,7 @@ done
 
 # time 1: a signed tree head over the first two counties
 "$AGG" tree-head --dir "$WORK/agg" --out "$WORK/th1" >/dev/null || fail "tree-head"
-SIZE1=206
+SIZE1=210 # 4 enrolments (key events), then 206 reports
 
 # county 222404: three reports under its first key, then the key is replaced
 # (with the aggregator stopped: key changes need no running server)
@@ -63,7 +63,8 @@ pass "synced: 4 counties, 314 reports, one key replaced"
 "$AGG" export --dir "$WORK/agg" --out "$WORK/b" >/dev/null || fail "export"
 [ ! -e "$WORK/b.tmp" ] || fail "export left its temporary file"
 out=$("$AUDIT" verify "$WORK/b" --key "$AK") || fail "verify of the honest bundle: $out"
-grep -q "4 counties, 314 reports, tree size 314" <<<"$out" || fail "summary: $out"
+# the log: 314 reports and 6 key events (4 enrolments, a revocation, a replacement)
+grep -q "4 counties, 314 reports, tree size 320" <<<"$out" || fail "summary: $out"
 pass "honest bundle verifies: $out"
 
 # ---- tampered copies: every one exits 1 naming the problem
@@ -88,8 +89,9 @@ def write(name, rs):
 def flip(r, at):
     b = bytearray(r); b[at] ^= 0x01; return bytes(b)
 e = entries[57]
-# a byte inside the signed report (well inside the envelope, which ends the record)
-write("flip", recs[:e] + [flip(recs[e], len(recs[e]) - 200)] + recs[e + 1:])
+# a byte inside the signed report: the envelope ends the record (its leaf's
+# last field) with the signer (2 + 32 bytes) and the signature (2 + 64)
+write("flip", recs[:e] + [flip(recs[e], len(recs[e]) - 110)] + recs[e + 1:])
 write("drop", recs[:e] + recs[e + 1:])
 write("dup", recs[:e + 1] + [recs[e]] + recs[e + 1:])
 f = entries[100]
@@ -116,7 +118,7 @@ expect_finding() { # NAME REGEX [verify args]: verify must exit 1 with a matchin
     local name=$1 re=$2 rc
     shift 2
     set +e
-    "$AUDIT" verify "$WORK/t_$name" "$@" >"$WORK/v_$name.out" 2>"$WORK/v_$name.err"
+    "$AUDIT" verify "$WORK/t_$name" --key "$AK" "$@" >"$WORK/v_$name.out" 2>"$WORK/v_$name.err"
     rc=$?
     set -e
     [ $rc -eq 1 ] || fail "tampered bundle '$name': verify exited $rc, expected 1: $(cat "$WORK/v_$name.out" "$WORK/v_$name.err")"
@@ -124,7 +126,7 @@ expect_finding() { # NAME REGEX [verify args]: verify must exit 1 with a matchin
     pass "$name: $(grep -E "$re" "$WORK/v_$name.out" | head -n 1)"
 }
 expect_finding flip "log entry 57: envelope does not verify"
-grep -q "root of the bundle's 314 log entries is not the signed root" "$WORK/v_flip.out" ||
+grep -q "root of the bundle's 320 log entries is not the signed root" "$WORK/v_flip.out" ||
     fail "flip: the tree head mismatch is not reported"
 expect_finding drop "log entry 58: entries 57..57 are missing"
 expect_finding dup "log entry 57: appears again"
@@ -133,19 +135,22 @@ expect_finding trunc "truncated|no end record"
 expect_finding trunc_end "no end record"
 expect_finding head "tree head: does not verify"
 expect_finding received_at "end: the SHA-256"
-expect_finding county_drop "not enrolled in the bundle"
+expect_finding county_drop "in the log.s key history, but the bundle has no county record for it"
 cp "$WORK/b" "$WORK/t_wrongkey"
 expect_finding wrongkey "aggregator key is not the expected one" --key "$(printf '%064d' 0)"
 set +e
-"$AUDIT" verify "$WORK/nonexistent" >/dev/null 2>&1; rc=$?
+"$AUDIT" verify "$WORK/nonexistent" --key "$AK" >/dev/null 2>&1; rc=$?
 "$AUDIT" verify >/dev/null 2>&1; rc2=$?
+"$AUDIT" verify "$WORK/b" 2>"$WORK/nokey.err" >/dev/null; rc3=$?
 set -e
-[ $rc -eq 2 ] && [ $rc2 -eq 2 ] || fail "usage errors exited $rc/$rc2, expected 2"
+[ $rc -eq 2 ] && [ $rc2 -eq 2 ] && [ $rc3 -eq 2 ] || fail "usage errors exited $rc/$rc2/$rc3, expected 2"
+grep -qx "error: --key: required (the aggregator's public key, as the prefecture published it)" \
+    "$WORK/nokey.err" || fail "verify without --key: $(cat "$WORK/nokey.err")"
 pass "usage errors exit 2"
 
 # ---- consistency: time 1 -> time 2 (more reports synced since)
 "$AGG" tree-head --dir "$WORK/agg" --out "$WORK/th2" >/dev/null || fail "tree-head 2"
-"$AGG" consistency-proof --dir "$WORK/agg" --from $SIZE1 --to 314 --out "$WORK/p12" >/dev/null ||
+"$AGG" consistency-proof --dir "$WORK/agg" --from $SIZE1 --to 320 --out "$WORK/p12" >/dev/null ||
     fail "consistency-proof"
 out=$("$AUDIT" consistency "$WORK/th1" "$WORK/th2" "$WORK/p12" --key "$AK") ||
     fail "consistency th1 -> th2: $out"
@@ -172,7 +177,7 @@ for c in 222402 222401 222403; do
         2>/dev/null || fail "sync $c to the rewriting aggregator"
 done
 "$AGG" tree-head --dir "$WORK/agg_rewrite" --out "$WORK/thr" >/dev/null
-"$AGG" consistency-proof --dir "$WORK/agg_rewrite" --from $SIZE1 --to 309 --out "$WORK/pr" >/dev/null
+"$AGG" consistency-proof --dir "$WORK/agg_rewrite" --from $SIZE1 --to 313 --out "$WORK/pr" >/dev/null
 "$AGG" export --dir "$WORK/agg_rewrite" --out "$WORK/br" >/dev/null
 "$AUDIT" verify "$WORK/br" --key "$AK" >/dev/null || fail "the rewritten log is internally valid"
 set +e

@@ -4,22 +4,35 @@
  * exported with zb_agg_export and checked with zb_audit_verify; then every
  * single-byte change, every truncation and every dropped, duplicated or
  * swapped record of a small bundle must give a finding; equivocation kept
- * as evidence is reported; tree-head and proof files prove consistency.
+ * as evidence is reported; tree-head and proof files prove consistency; the
+ * aggregator's own key history (a rotation, a lost machine, a replacement)
+ * verifies with its county records.
  *
  * The audit module is linked as the zb_audit library and tested through
  * audit.h alone; its streaming Merkle root is checked against
- * zb_merkle_root_of_leaves through zb_audit_opts.prefix_size.
+ * zb_merkle_root_of_leaves through zb_audit_opts.prefixes.
  *
  * Bundles with the prefecture's downstream messages among the log's leaves
- * (version 2) are written here record by record, with a tree head and end
- * hash over exactly the leaves given: each broken rule is then the one
- * finding of its bundle.
+ * (version 2), and version 3 bundles (LogLeafs with their times, key events
+ * with real key requests, evidence in the log), are written here record by
+ * record, with a tree head and end hash over exactly the leaves given and
+ * keys from fixed seeds: each broken rule is then the one finding of its
+ * bundle, and the attack of issue 13 (a forged revocation and enrolment) is
+ * caught by the county's pinned key and, rewritten, by the county's head.
+ * The command line is run from ctest (ZB_BIN): --key required, the human
+ * and --json outputs. With ZB_AUDIT_SEEDS=DIR the version 3 bundles are
+ * written to DIR as fuzz seeds (test_write_fuzz_seeds).
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <sys/wait.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,12 +50,15 @@
 #include "err.h"
 #include "export.h"
 #include "log.h"
+#include "logleaf.h"
+#include "timefmt.h"
 #include "merkle.h"
 #include "tlog.h"
 
 #define COUNTY "222401"
 #define COUNTY2 "222402"
 #define N_REPORTS 5
+#define LOG_SIZE (N_REPORTS + 1) /* the enrolment's key event, then the reports */
 
 typedef struct {
     char dir[512];
@@ -51,18 +67,22 @@ typedef struct {
     zb_identity node;
     uint8_t prev[ZB_SHA256_LEN];
     uint64_t seq;
+    /* the times the aggregator's log is given, after the enrolment's key
+     * event (logged at the wall clock): leaf times never decrease */
+    int64_t t0;
 } fixture;
 
 static fixture F;
 
-static uint8_t *seal_monthly(const zb_identity *id, uint64_t seq, const uint8_t prev[32],
-                             const char *period, size_t *len)
+/* A monthly report of county, sealed by id: the packed envelope (malloc'd). */
+static uint8_t *seal_report(const char *county, const zb_identity *id, uint64_t seq,
+                            const uint8_t prev[32], const char *period, size_t *len)
 {
     Zb__MonthlyReport m = ZB__MONTHLY_REPORT__INIT;
     m.period = (char *)period;
     Zb__Report r = ZB__REPORT__INIT;
     r.version = 1;
-    r.county = (char *)COUNTY;
+    r.county = (char *)county;
     r.seq = seq;
     r.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, (uint8_t *)prev};
     r.created_at = 1764000000;
@@ -78,6 +98,12 @@ static uint8_t *seal_monthly(const zb_identity *id, uint64_t seq, const uint8_t 
     return ebuf;
 }
 
+static uint8_t *seal_monthly(const zb_identity *id, uint64_t seq, const uint8_t prev[32],
+                             const char *period, size_t *len)
+{
+    return seal_report(COUNTY, id, seq, prev, period, len);
+}
+
 /* Ingest one envelope as the server does, received at received_at,
  * signing a head at head_at when it was stored. */
 static zb_ingest_result ingest_at(const uint8_t *ebuf, size_t elen, int64_t received_at,
@@ -87,11 +113,15 @@ static zb_ingest_result ingest_at(const uint8_t *ebuf, size_t elen, int64_t rece
     assert_non_null(env);
     MDB_txn *txn;
     assert_int_equal(zb_store_begin(zb_agg_store(F.agg), false, &txn), ZB_OK);
+    /* as the server does: a round's time is floored at the newest head's */
+    assert_int_equal(zb_tlog_leaf_time(zb_agg_tlog(F.agg), txn, received_at, &received_at),
+                     ZB_OK);
     zb_county_rec rec;
     assert_int_equal(zb_agg_county_get(F.agg, txn, COUNTY, &rec), ZB_OK);
     zb_ingest_out out;
     assert_int_equal(zb_agg_ingest(F.agg, txn, &rec, env, received_at, -1, &out), ZB_OK);
-    if (out.result == ZB_INGEST_STORED) {
+    /* the log grew: a report stored, or evidence of equivocation logged */
+    if (out.result == ZB_INGEST_STORED || out.code == ZB__ERROR_CODE__EQUIVOCATION) {
         Zb__SignedTreeHead *sth = NULL;
         assert_int_equal(zb_astore_county_put(zb_agg_store(F.agg), txn, &rec), ZB_OK);
         assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(F.agg), txn, head_at, &sth), ZB_OK);
@@ -104,7 +134,7 @@ static zb_ingest_result ingest_at(const uint8_t *ebuf, size_t elen, int64_t rece
 
 static zb_ingest_result ingest(const uint8_t *ebuf, size_t elen)
 {
-    return ingest_at(ebuf, elen, 1764000100, 1764000100);
+    return ingest_at(ebuf, elen, F.t0 + 100, F.t0 + 100);
 }
 
 static void add_report(const char *period)
@@ -137,7 +167,10 @@ static int setup(void **state)
     bool was_new;
     uint64_t first;
     uint8_t prev[32];
-    return zb_agg_enroll_identity(F.agg, COUNTY, &F.node, &was_new, &first, prev) == ZB_OK ? 0 : -1;
+    if (zb_agg_enroll_identity(F.agg, COUNTY, &F.node, &was_new, &first, prev) != ZB_OK)
+        return -1;
+    F.t0 = (int64_t)time(NULL) + 3600;
+    return 0;
 }
 
 static int teardown(void **state)
@@ -268,9 +301,12 @@ static void test_empty_bundle(void **state)
     uint8_t *b = slurp(F.path, &len);
     findings f = {0};
     zb_audit_summary s;
-    assert_int_equal(verify_bytes(b, len, &f, &s), 0);
+    long n = verify_bytes(b, len, &f, &s);
+    if (n)
+        fail_msg("finding: %s", f.lines[0]);
     assert_int_equal(s.counties, 1);
-    assert_int_equal(s.entries, 0);
+    assert_int_equal(s.entries, 1); /* the enrolment: a key event */
+    assert_int_equal(s.key_events, 1);
     free(b);
 }
 
@@ -281,7 +317,7 @@ static void test_honest_bundle(void **state)
         add_report("2025-10");
     zb_export_stats st;
     assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
-    assert_int_equal(st.entries, N_REPORTS);
+    assert_int_equal(st.entries, LOG_SIZE);
     assert_int_equal(access(F.path, F_OK), 0);
     size_t len;
     uint8_t *b = slurp(F.path, &len);
@@ -291,7 +327,9 @@ static void test_honest_bundle(void **state)
     if (n)
         fail_msg("finding: %s", f.lines[0]);
     assert_true(s.head_ok);
-    assert_int_equal(s.head.size, N_REPORTS);
+    assert_int_equal(s.head.size, LOG_SIZE);
+    assert_int_equal(s.reports, N_REPORTS);
+    assert_int_equal(s.key_events, 1);
     assert_memory_equal(s.head.root, st.root, ZB_HASH_LEN);
     assert_memory_equal(s.agg_key, zb_agg_identity(F.agg)->pk, ZB_PK_LEN);
     free(b);
@@ -375,9 +413,9 @@ static void test_consistency_files(void **state)
     assert_int_equal(zb_agg_export_tree_head(F.agg, 2, th_old, &got), ZB_OK);
     assert_int_equal(got, 2);
     assert_int_equal(zb_agg_export_tree_head(F.agg, 0, th_new, &got), ZB_OK);
-    assert_int_equal(got, N_REPORTS);
+    assert_int_equal(got, LOG_SIZE);
     assert_int_equal(zb_agg_export_tree_head(F.agg, 99, th_new, &got), ZB_ENOTFOUND);
-    assert_int_equal(zb_agg_export_consistency(F.agg, 2, N_REPORTS, proof), ZB_OK);
+    assert_int_equal(zb_agg_export_consistency(F.agg, 2, LOG_SIZE, proof), ZB_OK);
     assert_int_equal(zb_agg_export_consistency(F.agg, 0, 2, proof), ZB_EINVAL);
     assert_int_equal(zb_agg_export_consistency(F.agg, 2, 99, proof), ZB_EINVAL);
     const uint8_t *key = zb_agg_identity(F.agg)->pk;
@@ -430,8 +468,8 @@ static void test_head_time_never_decreases(void **state)
     assert_int_equal(zb_tlog_head_time(1000, 1100), 1100);
     assert_int_equal(zb_tlog_head_time(0, -5), 0);
     const uint8_t *key = zb_agg_identity(F.agg)->pk;
-    static const int64_t clocks[] = {1764000000, 1763000000, 1764000100, 1764000200};
-    static const int64_t expect[] = {1764000100, 1764000100, 1764000100, 1764000200};
+    const int64_t clocks[] = {F.t0, F.t0 - 1000000, F.t0 + 100, F.t0 + 200};
+    const int64_t expect[] = {F.t0 + 100, F.t0 + 100, F.t0 + 100, F.t0 + 200};
     for (size_t i = 0; i < 4; i++) {
         MDB_txn *txn;
         assert_int_equal(zb_store_begin(zb_agg_store(F.agg), false, &txn), ZB_OK);
@@ -533,7 +571,7 @@ static void test_bundle_head_before_entry(void **state)
     size_t len;
     uint8_t *e = seal_monthly(&F.node, ++F.seq, F.prev, "2025-10", &len);
     /* received an hour after the head that now covers it */
-    assert_int_equal(ingest_at(e, len, 1764003700, 1764000100), ZB_INGEST_STORED);
+    assert_int_equal(ingest_at(e, len, F.t0 + 3700, F.t0 + 100), ZB_INGEST_STORED);
     free(e);
     zb_export_stats st;
     assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
@@ -557,14 +595,19 @@ static void test_bundle_head_before_entry(void **state)
  * counties' (COUNTY: F.node, enrolled by setup; COUNTY2: one more). */
 static zb_identity down_agg, down_node2;
 
+/* An identity from a fixed seed (every byte fill): the same keys, and so
+ * the same hand-written bundles, on every run (the fuzz seeds are some). */
+static void seeded_identity(uint8_t fill, zb_identity *id)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    memset(seed, fill, sizeof seed);
+    assert_int_equal(crypto_sign_seed_keypair(id->pk, id->sk, seed), 0);
+}
+
 static void down_keys(void)
 {
-    static bool made;
-    if (made)
-        return;
-    zb_identity_generate(&down_agg);
-    zb_identity_generate(&down_node2);
-    made = true;
+    seeded_identity(0xa1, &down_agg);
+    seeded_identity(0xa2, &down_node2);
 }
 
 /* One log leaf as it goes into a bundle: entry bytes (owned) and received_at. */
@@ -1083,8 +1126,11 @@ static void test_downstream_in_version1(void **state)
     assert_int_equal(s.reports, 2);
     assert_int_equal(s.downstream, 0);
 
-    /* a version this verifier does not know */
-    expect_one_finding(&lb, 4, "header: bundle version 4 (this verifier reads versions 1 to 3)");
+    /* a version this verifier does not know (read by the newest rules:
+     * COUNTY2's key, enrolled in no KeyEvent, is a finding too) */
+    memset(&f, 0, sizeof f);
+    assert_int_equal(verify_log(&lb, 4, &f, &s), 2);
+    assert_string_equal(f.lines[0], "header: bundle version 4 (this verifier reads versions 1 to 3)");
     log_free(&lb);
 }
 
@@ -1146,6 +1192,1497 @@ static void test_downstream_other_rules(void **state)
     log_free(&lb);
 }
 
+/* ------------------------------------------------------------ version 3: LogLeafs */
+
+/* Version-3 logs written leaf by leaf as the aggregator of log version 2
+ * writes them (LogLeaf entries with their times; key events with real
+ * key requests; evidence in the log), with the county records an honest
+ * export derives from them; each broken rule is then the finding of its
+ * bundle. */
+
+#define V3_MAX 64
+#define V3_EPOCHS 8
+
+typedef struct {
+    const char *code;
+    zb_identity key;                   /* the key the county signs with now */
+    uint32_t epoch;                    /* ... its epoch */
+    uint64_t seq;                      /* reports logged */
+    uint8_t prev[ZB_SHA256_LEN];       /* hash of the last */
+    uint8_t hash[V3_MAX][ZB_SHA256_LEN]; /* hash[s]: report seq s */
+    uint64_t number;                   /* downstream messages logged */
+    /* the county record an honest export writes */
+    Zb__KeyEpoch ep[V3_EPOCHS];
+    uint8_t ep_key[V3_EPOCHS][ZB_PK_LEN];
+    size_t n_ep;
+} v3_county;
+
+typedef struct {
+    leaf l[V3_MAX];
+    size_t n;
+    int64_t now;                       /* the last leaf's time */
+    v3_county c[2];                    /* COUNTY, COUNTY2 */
+    /* the records as written: tests edit them */
+    Zb__KeyEpoch *eps[2][V3_EPOCHS];
+    Zb__BundleCounty rec[2];
+    Zb__BundleCounty *recs[2];
+    size_t n_recs;
+} v3_log;
+
+/* COUNTY's keys k[0..2], COUNTY2's m, the prefecture's forger (fixed seeds,
+ * tests/fuzz/fuzz_bundle.c knows them). */
+static zb_identity v3_k[3], v3_m, v3_forger;
+
+static void v3_keys(void)
+{
+    for (int i = 0; i < 3; i++)
+        seeded_identity((uint8_t)(0xb0 + i), &v3_k[i]);
+    seeded_identity(0xb8, &v3_m);
+    seeded_identity(0xbf, &v3_forger);
+    down_keys();
+}
+
+static void v3_init(v3_log *g)
+{
+    v3_keys();
+    memset(g, 0, sizeof *g);
+    g->now = DOWN_T0;
+    g->c[0].code = COUNTY;
+    g->c[1].code = COUNTY2;
+}
+
+static void v3_free(v3_log *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->l[i].bytes);
+    g->n = 0;
+}
+
+static int64_t v3_tick(v3_log *g)
+{
+    return g->now += 60;
+}
+
+static void v3_push(v3_log *g, const Zb__LogLeaf *ll)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_leaf_pack(ll, &buf, &len), ZB_OK);
+    assert_true(g->n < V3_MAX);
+    g->l[g->n++] = (leaf){buf, len, ll->timestamp};
+}
+
+/* A KeyEvent leaf at time t; request and prev_hash may be NULL,
+ * consented < 0: absent. */
+static void v3_key_event(v3_log *g, int ci, Zb__KeyEventKind kind, const uint8_t *key,
+                         uint32_t epoch_no, uint64_t seq, const uint8_t *prev_hash,
+                         const uint8_t *req, size_t req_len, int consented, int64_t t)
+{
+    Zb__KeyEvent e = ZB__KEY_EVENT__INIT;
+    e.county = (char *)g->c[ci].code;
+    e.epoch = epoch_no;
+    e.kind = kind;
+    e.key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)key};
+    e.seq = seq;
+    if (prev_hash) {
+        e.has_prev_hash = 1;
+        e.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, (uint8_t *)prev_hash};
+    }
+    if (req) {
+        e.has_request = 1;
+        e.request = (ProtobufCBinaryData){req_len, (uint8_t *)req};
+    }
+    if (consented >= 0) {
+        e.has_consented = 1;
+        e.consented = consented != 0;
+    }
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = t;
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_KEY_EVENT;
+    ll.key_event = &e;
+    v3_push(g, &ll);
+}
+
+/* The county record's entries, as an honest export derives them. */
+static void v3_record_enrol(v3_county *c, const uint8_t *key, uint64_t first_seq, int64_t t)
+{
+    assert_true(c->n_ep < V3_EPOCHS);
+    Zb__KeyEpoch *ep = &c->ep[c->n_ep];
+    *ep = (Zb__KeyEpoch)ZB__KEY_EPOCH__INIT;
+    memcpy(c->ep_key[c->n_ep], key, ZB_PK_LEN);
+    ep->key = (ProtobufCBinaryData){ZB_PK_LEN, c->ep_key[c->n_ep]};
+    ep->enrolled_at = t;
+    ep->first_seq = first_seq;
+    c->n_ep++;
+}
+
+static void v3_record_revoke(v3_county *c, uint64_t last_seq, int64_t t)
+{
+    assert_true(c->n_ep > 0);
+    c->ep[c->n_ep - 1].revoked_at = t;
+    c->ep[c->n_ep - 1].last_seq = last_seq;
+}
+
+/* Enrol key for county ci with its signed request (proof of possession). */
+static void v3_enrol(v3_log *g, int ci, const zb_identity *key)
+{
+    v3_county *c = &g->c[ci];
+    int64_t t = v3_tick(g);
+    uint8_t *req;
+    size_t len;
+    assert_int_equal(zb_keyreq_make(c->code, key, NULL, 0, NULL, t, &req, &len), ZB_OK);
+    uint32_t e = (uint32_t)c->n_ep;
+    v3_key_event(g, ci, ZB__KEY_EVENT_KIND__ENROLLED, key->pk, e, c->seq + 1, c->prev, req, len,
+                 -1, t);
+    free(req);
+    v3_record_enrol(c, key->pk, c->seq + 1, t);
+    c->key = *key;
+    c->epoch = e;
+}
+
+/* A voluntary rotation (zhibao-node rotate-key, then zhibao-agg enroll
+ * --request): REVOKED consented and ENROLLED, one request, one time. */
+static void v3_rotate(v3_log *g, int ci, const zb_identity *key)
+{
+    v3_county *c = &g->c[ci];
+    int64_t t = v3_tick(g);
+    uint8_t *req;
+    size_t len;
+    assert_int_equal(zb_keyreq_make(c->code, key, &c->key, c->seq, c->prev, t, &req, &len), ZB_OK);
+    v3_key_event(g, ci, ZB__KEY_EVENT_KIND__REVOKED, c->key.pk, c->epoch, c->seq, NULL, req, len,
+                 1, t);
+    v3_record_revoke(c, c->seq, t);
+    v3_key_event(g, ci, ZB__KEY_EVENT_KIND__ENROLLED, key->pk, c->epoch + 1, c->seq + 1, c->prev,
+                 req, len, -1, t);
+    free(req);
+    v3_record_enrol(c, key->pk, c->seq + 1, t);
+    c->key = *key;
+    c->epoch++;
+}
+
+/* A lost machine: zhibao-agg revoke, no consent. */
+static void v3_revoke(v3_log *g, int ci)
+{
+    v3_county *c = &g->c[ci];
+    int64_t t = v3_tick(g);
+    v3_key_event(g, ci, ZB__KEY_EVENT_KIND__REVOKED, c->key.pk, c->epoch, c->seq, NULL, NULL, 0, 0,
+                 t);
+    v3_record_revoke(c, c->seq, t);
+}
+
+/* County ci's next report, signed by signer (its key: NULL), in a LogLeaf. */
+static void v3_report_by(v3_log *g, int ci, const zb_identity *signer)
+{
+    v3_county *c = &g->c[ci];
+    size_t len;
+    uint8_t *env = seal_report(c->code, signer ? signer : &c->key, ++c->seq, c->prev, "2025-10",
+                               &len);
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = v3_tick(g);
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_ENVELOPE;
+    ll.envelope = (ProtobufCBinaryData){len, env};
+    v3_push(g, &ll);
+    const uint8_t *rep;
+    size_t rl;
+    assert_int_equal(zb_envelope_report_view(env, len, &rep, &rl), ZB_OK);
+    zb_report_hash(rep, rl, c->prev);
+    assert_true(c->seq < V3_MAX);
+    memcpy(c->hash[c->seq], c->prev, ZB_SHA256_LEN);
+    free(env);
+}
+
+static void v3_report(v3_log *g, int ci)
+{
+    v3_report_by(g, ci, NULL);
+}
+
+/* A downstream message to county ci in a LogLeaf entered at its created_at. */
+static void v3_notice(v3_log *g, int ci)
+{
+    down_msg m;
+    down_init(&m, g->c[ci].code, ++g->c[ci].number, v3_tick(g));
+    down_notice(&m, "关于元旦假期值班的通知", "请各县（市）安委办做好值班安排。");
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_down_seal(&m.d, &down_agg, &buf, &len), ZB_OK);
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = m.d.created_at;
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_DOWNSTREAM;
+    ll.downstream = (ProtobufCBinaryData){len, buf};
+    v3_push(g, &ll);
+    free(buf);
+}
+
+static void v3_review(v3_log *g, int ci, uint64_t seq)
+{
+    down_msg m;
+    down_init(&m, g->c[ci].code, ++g->c[ci].number, v3_tick(g));
+    down_review(&m, seq, ZB__REVIEW_DECISION__ACCEPTED, NULL);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_down_seal(&m.d, &down_agg, &buf, &len), ZB_OK);
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = m.d.created_at;
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_DOWNSTREAM;
+    ll.downstream = (ProtobufCBinaryData){len, buf};
+    v3_push(g, &ll);
+    free(buf);
+}
+
+/* An Evidence leaf for county ci's seq holding env (owned by the caller). */
+static void v3_evidence_env(v3_log *g, int ci, uint64_t seq, const uint8_t *env, size_t len)
+{
+    Zb__Evidence ev = ZB__EVIDENCE__INIT;
+    ev.county = (char *)g->c[ci].code;
+    ev.seq = seq;
+    ev.envelope = (ProtobufCBinaryData){len, (uint8_t *)env};
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = v3_tick(g);
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_EVIDENCE;
+    ll.evidence = &ev;
+    v3_push(g, &ll);
+}
+
+/* Evidence: a second, different report for seq (continuing the same
+ * chain), signed by signer (the county's key: NULL). */
+static void v3_evidence(v3_log *g, int ci, uint64_t seq, const zb_identity *signer)
+{
+    v3_county *c = &g->c[ci];
+    size_t len;
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    uint8_t *env = seal_report(c->code, signer ? signer : &c->key, seq,
+                               seq > 1 && seq <= c->seq ? c->hash[seq - 1] : zero, "2025-09", &len);
+    v3_evidence_env(g, ci, seq, env, len);
+    free(env);
+}
+
+/* The county records: every county with a key, as the log made them. */
+static void v3_records(v3_log *g)
+{
+    g->n_recs = 0;
+    for (int i = 0; i < 2; i++) {
+        v3_county *c = &g->c[i];
+        if (!c->n_ep)
+            continue;
+        for (size_t k = 0; k < c->n_ep; k++)
+            g->eps[i][k] = &c->ep[k];
+        g->rec[i] = (Zb__BundleCounty)ZB__BUNDLE_COUNTY__INIT;
+        g->rec[i].code = (char *)c->code;
+        g->rec[i].epochs = g->eps[i];
+        g->rec[i].n_epochs = c->n_ep;
+        g->recs[g->n_recs++] = &g->rec[i];
+    }
+}
+
+/* The bundle of g's first n leaves, its head signed at head_time; the
+ * county records as g->recs holds them (v3_records first). */
+static uint8_t *v3_bundle_n(const v3_log *g, uint32_t version, size_t n, int64_t head_time,
+                            size_t *len)
+{
+    bundle_spec b = {.version = version,
+                     .l = g->l,
+                     .n = n,
+                     .counties = (Zb__BundleCounty **)g->recs,
+                     .n_counties = g->n_recs,
+                     .agg = &down_agg,
+                     .head_time = head_time};
+    return bundle_write(&b, len);
+}
+
+/* Key event lines, as zhibao-audit prints them. */
+typedef struct {
+    char lines[16][300];
+    size_t n;
+} key_lines;
+
+static void collect_key_line(void *ctx, const zb_audit_key_event *e)
+{
+    key_lines *k = ctx;
+    if (k->n < 16)
+        zb_audit_key_event_line(e, k->lines[k->n], sizeof k->lines[0]);
+    k->n++;
+}
+
+/* Verify bytes with the aggregator key pinned and opts' pins and heads;
+ * key event lines into k (may be NULL). */
+static long v3_verify_bytes(const uint8_t *b, size_t len, zb_audit_opts *o, findings *f,
+                            zb_audit_summary *s, key_lines *k)
+{
+    FILE *fp = fmemopen((void *)b, len, "rb");
+    assert_non_null(fp);
+    zb_audit_opts none = {0};
+    if (!o)
+        o = &none;
+    o->pinned_key = down_agg.pk;
+    o->key_event = k ? collect_key_line : NULL;
+    o->key_event_ctx = k;
+    long n = zb_audit_verify(fp, o, collect, f, s);
+    fclose(fp);
+    return n;
+}
+
+/* g (all its leaves, records as the log made them, head at the last
+ * leaf's time) verified: the number of findings. */
+static long v3_verify(v3_log *g, zb_audit_opts *o, findings *f, zb_audit_summary *s,
+                      key_lines *k)
+{
+    if (!g->n_recs)
+        v3_records(g);
+    size_t len;
+    uint8_t *b = v3_bundle_n(g, 3, g->n, g->now, &len);
+    long n = v3_verify_bytes(b, len, o, f, s, k);
+    free(b);
+    return n;
+}
+
+static void print_findings(const findings *f)
+{
+    for (size_t i = 0; i < f->n && i < 16; i++)
+        print_message("finding: %s\n", f->lines[i]);
+}
+
+/* g as a bundle has exactly the findings want[0..n). */
+static void v3_expect(v3_log *g, zb_audit_opts *o, size_t n, const char *const *want)
+{
+    findings f = {0};
+    zb_audit_summary s;
+    long got = v3_verify(g, o, &f, &s, NULL);
+    bool ok = got == (long)n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = strcmp(f.lines[i], want[i]) == 0;
+    if (!ok) {
+        print_findings(&f);
+        for (size_t i = 0; i < n; i++)
+            print_message("wanted:  %s\n", want[i]);
+    }
+    assert_true(ok);
+}
+
+static void v3_expect_one(v3_log *g, zb_audit_opts *o, const char *want)
+{
+    v3_expect(g, o, 1, &want);
+}
+
+/* The first 16 hex digits of a key. */
+static const char *hex16(const uint8_t *key, char out[17])
+{
+    zb_hex_encode(key, 8, out);
+    return out;
+}
+
+static const char *when(int64_t t, char out[40])
+{
+    assert_int_equal(zb_time_format(t, ZB_CST_OFFSET_MIN, 0, out, 40), ZB_OK);
+    return out;
+}
+
+/* COUNTY: a first key, three reports, a voluntary rotation, a report,
+ * a lost machine revoked without consent, a replacement key, a report;
+ * COUNTY2: a key, a report, a review of it and a notice. */
+static void v3_clean_log(v3_log *g)
+{
+    v3_init(g);
+    v3_enrol(g, 0, &v3_k[0]);  /* 0 */
+    v3_enrol(g, 1, &v3_m);     /* 1 */
+    v3_report(g, 0);           /* 2: seq 1 */
+    v3_report(g, 0);           /* 3: seq 2 */
+    v3_report(g, 1);           /* 4: COUNTY2 seq 1 */
+    v3_review(g, 1, 1);        /* 5 */
+    v3_rotate(g, 0, &v3_k[1]); /* 6, 7: epoch 0 revoked consented, epoch 1 from seq 3 */
+    v3_report(g, 0);           /* 8: seq 3 */
+    v3_notice(g, 1);           /* 9 */
+    v3_revoke(g, 0);           /* 10: epoch 1 revoked after seq 3, not consented */
+    v3_enrol(g, 0, &v3_k[2]);  /* 11: epoch 2 from seq 4 */
+    v3_report(g, 0);           /* 12: seq 4 */
+}
+
+static void test_v3_clean(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_clean_log(&g);
+    v3_records(&g);
+    /* the heads two county nodes accepted: after leaf 5, and the latest */
+    Zb__SignedTreeHead *h1 = head_over(g.l, 6, g.l[5].received_at, &down_agg);
+    Zb__SignedTreeHead *h2 = head_over(g.l, g.n, g.now, &down_agg);
+    zb_audit_head heads[2] = {{"yanji.sth", h1}, {"tumen.sth", h2}};
+    zb_audit_pin pins[2] = {{COUNTY, {0}}, {COUNTY2, {0}}};
+    memcpy(pins[0].key, v3_k[2].pk, ZB_PK_LEN);
+    memcpy(pins[1].key, v3_m.pk, ZB_PK_LEN);
+    zb_audit_opts o = {.heads = heads, .n_heads = 2, .pins = pins, .n_pins = 2};
+    findings f = {0};
+    zb_audit_summary s;
+    key_lines k = {0};
+    long n = v3_verify(&g, &o, &f, &s, &k);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    assert_true(s.head_ok);
+    assert_int_equal(s.version, 3);
+    assert_int_equal(s.entries, 13);
+    assert_int_equal(s.reports, 5);
+    assert_int_equal(s.downstream, 2);
+    assert_int_equal(s.reviews, 1);
+    assert_int_equal(s.notices, 1);
+    assert_int_equal(s.key_events, 6);
+    assert_int_equal(s.rotations, 1);
+    assert_int_equal(s.revocations_unconsented, 1);
+    assert_int_equal(s.heads_extended, 2);
+    assert_int_equal(s.pins_active, 2);
+    assert_int_equal(s.evidence, 0);
+    /* the rotation and the lost machine told apart */
+    assert_int_equal(k.n, 6);
+    char k0[17], k1[17], k2[17], m[17], t[40], want[300];
+    hex16(v3_k[0].pk, k0), hex16(v3_k[1].pk, k1), hex16(v3_k[2].pk, k2), hex16(v3_m.pk, m);
+    snprintf(want, sizeof want, "key 222401 epoch 0 enrolled %s…  from seq 1  (first key)  "
+             "[log entry 0, 2025-11-25T00:01:00+08:00]", k0);
+    assert_string_equal(k.lines[0], want);
+    snprintf(want, sizeof want, "key 222402 epoch 0 enrolled %s…  from seq 1  (first key)  "
+             "[log entry 1, 2025-11-25T00:02:00+08:00]", m);
+    assert_string_equal(k.lines[1], want);
+    snprintf(want, sizeof want, "key 222401 epoch 0 revoked after seq 2  consented (rotation)  "
+             "[log entry 6, %s]", when(g.l[6].received_at, t));
+    assert_string_equal(k.lines[2], want);
+    snprintf(want, sizeof want, "key 222401 epoch 1 enrolled %s…  from seq 3  (rotation, "
+             "consented by epoch 0)  [log entry 7, %s]", k1, when(g.l[7].received_at, t));
+    assert_string_equal(k.lines[3], want);
+    snprintf(want, sizeof want, "key 222401 epoch 1 revoked after seq 3  NOT consented (lost "
+             "machine?)  [log entry 10, %s]", when(g.l[10].received_at, t));
+    assert_string_equal(k.lines[4], want);
+    snprintf(want, sizeof want, "key 222401 epoch 2 enrolled %s…  from seq 4  (replacement, NOT "
+             "consented by epoch 1)  [log entry 11, %s]", k2, when(g.l[11].received_at, t));
+    assert_string_equal(k.lines[5], want);
+
+    /* every flipped bit, every cut and every dropped record is found */
+    size_t len;
+    uint8_t *b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    for (size_t i = 0; i < len; i++) {
+        b[i] ^= 0x01;
+        findings f2 = {0};
+        if (v3_verify_bytes(b, len, NULL, &f2, &s, NULL) <= 0)
+            fail_msg("flipping byte %zu of %zu went unnoticed", i, len);
+        b[i] ^= 0x01;
+    }
+    for (size_t cut = strlen(ZB_AUDIT_BUNDLE_MAGIC); cut < len; cut += 7) {
+        findings f2 = {0};
+        if (v3_verify_bytes(b, cut, NULL, &f2, &s, NULL) <= 0)
+            fail_msg("a bundle cut to %zu of %zu bytes went unnoticed", cut, len);
+    }
+    free(b);
+    zb__signed_tree_head__free_unpacked(h1, NULL);
+    zb__signed_tree_head__free_unpacked(h2, NULL);
+    v3_free(&g);
+}
+
+/* An enrolment without proof of possession, or with someone else's. */
+static void test_v3_enrol_without_request(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    /* epoch 1 with no request at all */
+    int64_t t = v3_tick(&g);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__ENROLLED, v3_k[1].pk, 1, 2, g.c[0].prev, NULL, 0, -1,
+                 t);
+    v3_record_enrol(&g.c[0], v3_k[1].pk, 2, t);
+    g.c[0].key = v3_k[1];
+    g.c[0].epoch = 1;
+    v3_report(&g, 0);
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 3): key event does not verify: an "
+                            "enrolment without the key's signed request (no proof of possession)");
+    v3_free(&g);
+
+    /* epoch 1 with a request the key did not sign: another key's */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    t = v3_tick(&g);
+    uint8_t *req;
+    size_t len;
+    assert_int_equal(zb_keyreq_make(COUNTY, &v3_forger, NULL, 0, NULL, t, &req, &len), ZB_OK);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__ENROLLED, v3_k[1].pk, 1, 2, g.c[0].prev, req, len, -1,
+                 t);
+    v3_record_enrol(&g.c[0], v3_k[1].pk, 2, t);
+    g.c[0].key = v3_k[1];
+    g.c[0].epoch = 1;
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 3): key event does not verify: its "
+                            "key request is for another county or key");
+    /* ... or one whose signature was altered */
+    v3_free(&g);
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    req[len - 1] ^= 0x01; /* the request's signature: its last byte */
+    t = v3_tick(&g);
+    v3_key_event(&g, 1, ZB__KEY_EVENT_KIND__ENROLLED, v3_forger.pk, 0, 1, g.c[1].prev, req, len,
+                 -1, t);
+    v3_record_enrol(&g.c[1], v3_forger.pk, 1, t);
+    free(req);
+    v3_expect_one(&g, NULL, "county 222402 epoch 0 (log entry 1): key event does not verify: its "
+                            "key request does not verify (signature or proof does not verify)");
+    v3_free(&g);
+}
+
+/* Every report is signed by the key active at its place in the log. */
+static void test_v3_report_wrong_key(void **state)
+{
+    (void)state;
+    v3_log g;
+    char a[17], b[17], want[300];
+    /* after a rotation, the old key signs on */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_rotate(&g, 0, &v3_k[1]);
+    v3_report_by(&g, 0, &v3_k[0]); /* 4: seq 2 */
+    snprintf(want, sizeof want, "county 222401 seq 2 (log entry 4): signed by %s…, not by the "
+             "county's active key (epoch 1, %s…)", hex16(v3_k[0].pk, a), hex16(v3_k[1].pk, b));
+    v3_expect_one(&g, NULL, want);
+    v3_free(&g);
+
+    /* after a revocation, before a new key: nobody may sign */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    v3_report(&g, 0);             /* 3: seq 2, by the revoked key */
+    v3_expect_one(&g, NULL, "county 222401 seq 2 (log entry 3): no key of the county is active at "
+                            "that point of the log (epoch 0 was revoked at log entry 2)");
+    v3_free(&g);
+
+    /* a county's report before its first key */
+    v3_init(&g);
+    g.c[1].key = v3_m;
+    v3_report(&g, 1);             /* 0 */
+    v3_enrol(&g, 1, &v3_m);       /* 1: from seq 2 */
+    v3_report(&g, 1);
+    v3_expect_one(&g, NULL, "county 222402 seq 1 (log entry 0): no key of the county was enrolled "
+                            "before it in the log");
+    v3_free(&g);
+}
+
+/* The attack of issue 13: a forged revocation of a county's key (no
+ * consent), the prefecture's own key enrolled (with a valid request: it
+ * holds that key), reports signed by it, the head re-signed. Internally
+ * valid; what catches it is the county office's own statement of its key,
+ * and the node's head when the forger rewrites instead of appending. */
+static void test_v3_forged_revocation(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_enrol(&g, 1, &v3_m);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    v3_report(&g, 1);
+    v3_report(&g, 0); /* 5: seq 3 */
+    size_t honest = g.n;
+    Zb__SignedTreeHead *node_head = head_over(g.l, honest, g.now, &down_agg);
+    v3_revoke(&g, 0);              /* 6 */
+    v3_enrol(&g, 0, &v3_forger);   /* 7 */
+    v3_report(&g, 0);              /* seq 4, forged */
+    v3_report(&g, 0);              /* seq 5, forged */
+
+    /* on its own, the bundle holds: the history says a key was lost ... */
+    findings f = {0};
+    zb_audit_summary s;
+    key_lines k = {0};
+    zb_audit_head heads[1] = {{"yanji.sth", node_head}};
+    zb_audit_opts o = {.heads = heads, .n_heads = 1};
+    assert_int_equal(v3_verify(&g, &o, &f, &s, &k), 0);
+    assert_int_equal(s.heads_extended, 1); /* appended: the node's head is extended */
+    assert_int_equal(k.n, 4);
+    char t[40], want[300], kf[17], k0[17];
+    snprintf(want, sizeof want, "key 222401 epoch 0 revoked after seq 3  NOT consented (lost "
+             "machine?)  [log entry 6, %s]", when(g.l[6].received_at, t));
+    assert_string_equal(k.lines[2], want);
+    snprintf(want, sizeof want, "key 222401 epoch 1 enrolled %s…  from seq 4  (replacement, NOT "
+             "consented by epoch 0)  [log entry 7, %s]", hex16(v3_forger.pk, kf),
+             when(g.l[7].received_at, t));
+    assert_string_equal(k.lines[3], want);
+
+    /* ... which the county office denies: its key is still k[0] */
+    zb_audit_pin pins[1] = {{COUNTY, {0}}};
+    memcpy(pins[0].key, v3_k[0].pk, ZB_PK_LEN);
+    zb_audit_opts o2 = {.pins = pins, .n_pins = 1, .heads = heads, .n_heads = 1};
+    snprintf(want, sizeof want, "county 222401: its own key %s… (--county-key) is epoch 0, revoked "
+             "at log entry 6 (NOT consented); the active key is epoch 1 (%s…, enrolled at log "
+             "entry 7)", hex16(v3_k[0].pk, k0), kf);
+    v3_expect_one(&g, &o2, want);
+
+    /* a pin the log never saw */
+    memcpy(pins[0].key, v3_k[2].pk, ZB_PK_LEN);
+    snprintf(want, sizeof want, "county 222401: its own key %s… (--county-key) was never enrolled "
+             "in the log; the active key is epoch 1 (%s…, enrolled at log entry 7)",
+             hex16(v3_k[2].pk, k0), kf);
+    v3_expect_one(&g, &o2, want);
+    v3_free(&g);
+
+    /* rewriting instead: the forger's key from the start, every report
+     * re-signed; the node's head is then not extended */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_forger);
+    v3_enrol(&g, 1, &v3_m);
+    for (int i = 0; i < 3; i++)
+        v3_report(&g, 0);
+    v3_report(&g, 1);
+    v3_report(&g, 0);
+    snprintf(want, sizeof want, "head yanji.sth (size %zu): the root of the bundle's first %zu "
+             "entries is not this head's root: the bundle does not extend it (history rewritten)",
+             honest, honest);
+    v3_expect_one(&g, &o, want);
+    v3_free(&g);
+    zb__signed_tree_head__free_unpacked(node_head, NULL);
+}
+
+/* --head: the bundle must extend every head given. */
+static void test_v3_heads(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_clean_log(&g);
+    v3_records(&g);
+    size_t n = g.n;
+    Zb__SignedTreeHead *full = head_over(g.l, n, g.now, &down_agg);
+    Zb__SignedTreeHead *early = head_over(g.l, 5, g.l[4].received_at, &down_agg);
+    zb_identity other;
+    zb_identity_generate(&other);
+    Zb__SignedTreeHead *forged = head_over(g.l, 5, g.l[4].received_at, &other);
+    /* the log's first 5 leaves, signed later than the bundle's head */
+    Zb__SignedTreeHead *late = head_over(g.l, 5, g.now + 600, &down_agg);
+    findings f = {0};
+    zb_audit_summary s;
+    char want[3][300];
+
+    /* a trimmed log: COUNTY's newest report dropped, the head re-signed */
+    size_t len;
+    uint8_t *b = v3_bundle_n(&g, 3, n - 1, g.l[n - 2].received_at, &len);
+    zb_audit_head heads[4] = {{"tumen.sth", early}, {"yanji.sth", full}};
+    zb_audit_opts o = {.heads = heads, .n_heads = 2};
+    assert_int_equal(v3_verify_bytes(b, len, &o, &f, &s, NULL), 1);
+    snprintf(want[0], sizeof want[0], "head yanji.sth (size %zu, signed at %" PRId64 "): the "
+             "bundle's log has only %zu entries: it does not extend this head (a trimmed or stale "
+             "log)", n, g.now, n - 1);
+    assert_string_equal(f.lines[0], want[0]);
+    assert_int_equal(s.heads_extended, 1); /* tumen's */
+    free(b);
+
+    /* the whole log extends both; a head signed by another key, and one
+     * signed after the bundle's own head, are findings */
+    heads[2] = (zb_audit_head){"forged.sth", forged};
+    heads[3] = (zb_audit_head){"late.sth", late};
+    o.n_heads = 4;
+    snprintf(want[0], sizeof want[0], "head forged.sth: does not verify with the aggregator key: "
+             "signature or proof does not verify");
+    snprintf(want[1], sizeof want[1], "head late.sth (size 5): signed at %" PRId64 ", after the "
+             "bundle's tree head (signed at %" PRId64 "): the bundle is older than a head the "
+             "aggregator already gave out", g.now + 600, g.now);
+    const char *w[2] = {want[0], want[1]};
+    v3_expect(&g, &o, 2, w);
+    memset(&f, 0, sizeof f);
+    o.n_heads = 2;
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 0);
+    assert_int_equal(s.heads_extended, 2);
+    zb_identity_wipe(&other);
+    zb__signed_tree_head__free_unpacked(full, NULL);
+    zb__signed_tree_head__free_unpacked(early, NULL);
+    zb__signed_tree_head__free_unpacked(forged, NULL);
+    zb__signed_tree_head__free_unpacked(late, NULL);
+    v3_free(&g);
+}
+
+/* Leaf times run forwards, are the entries' received_at, and the head is
+ * not older than the last; no bare leaf after a LogLeaf. */
+static void test_v3_times(void **state)
+{
+    (void)state;
+    v3_log g;
+    char want[300];
+    /* a report's leaf time set back before the leaf before it */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    int64_t t2 = g.now;
+    v3_report(&g, 0);
+    g.now = t2 - 3600;  /* leaf 4's time */
+    v3_report(&g, 0);
+    g.now = t2 + 120;
+    v3_report(&g, 0);   /* after leaf 3 again: one finding, not one per leaf */
+    snprintf(want, sizeof want, "log entry 4: its time %" PRId64 " is before log entry 3's (%"
+             PRId64 "): the log's times run backwards", t2 - 3600 + 60, t2 + 60);
+    v3_expect_one(&g, NULL, want);
+    v3_free(&g);
+
+    /* received_at is the leaf's timestamp */
+    v3_clean_log(&g);
+    g.l[8].received_at += 5;
+    snprintf(want, sizeof want, "log entry 8: received_at %" PRId64 " is not the leaf's timestamp %"
+             PRId64, g.l[8].received_at, g.l[8].received_at - 5);
+    v3_expect_one(&g, NULL, want);
+    v3_free(&g);
+
+    /* the tree head signed before the last leaf entered */
+    v3_clean_log(&g);
+    v3_records(&g);
+    size_t len;
+    uint8_t *b = v3_bundle_n(&g, 3, g.n, g.now - 1, &len);
+    findings f = {0};
+    zb_audit_summary s;
+    assert_int_equal(v3_verify_bytes(b, len, NULL, &f, &s, NULL), 1);
+    snprintf(want, sizeof want, "tree head: signed at %" PRId64 ", before log entry 12 was received "
+             "(received_at %" PRId64 "): the aggregator's clock went backwards", g.now - 1, g.now);
+    assert_string_equal(f.lines[0], want);
+    free(b);
+    v3_free(&g);
+
+    /* a bare envelope after the first LogLeaf */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    size_t elen;
+    uint8_t *env = seal_report(COUNTY, &v3_k[0], ++g.c[0].seq, g.c[0].prev, "2025-10", &elen);
+    g.l[g.n++] = (leaf){env, elen, v3_tick(&g)};
+    v3_expect_one(&g, NULL, "log entry 2: a bare envelope after the log's first LogLeaf (log entry "
+                            "0): once the log holds LogLeafs, every leaf is one");
+    v3_free(&g);
+
+    /* a downstream message whose created_at is not its leaf's time */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    down_msg m;
+    down_init(&m, COUNTY, 1, v3_tick(&g));
+    down_notice(&m, "通知", "正文");
+    uint8_t *buf;
+    assert_int_equal(zb_down_seal(&m.d, &down_agg, &buf, &len), ZB_OK);
+    Zb__LogLeaf ll = ZB__LOG_LEAF__INIT;
+    ll.timestamp = m.d.created_at + 30;
+    ll.entry_case = ZB__LOG_LEAF__ENTRY_DOWNSTREAM;
+    ll.downstream = (ProtobufCBinaryData){len, buf};
+    v3_push(&g, &ll);
+    free(buf);
+    g.now += 30;
+    snprintf(want, sizeof want, "log entry 1: the downstream message's created_at %" PRId64
+             " is not the leaf's timestamp %" PRId64, m.d.created_at, m.d.created_at + 30);
+    v3_expect_one(&g, NULL, want);
+    v3_free(&g);
+}
+
+/* Evidence in the log: verified, for a report logged before it, and
+ * different from it; else a finding saying why. */
+static void test_v3_evidence(void **state)
+{
+    (void)state;
+    v3_log g;
+    char want[300], a[17], b[17];
+    findings f = {0};
+    zb_audit_summary s;
+    /* seq 2 (not the latest: read again from the entries) and seq 3 */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    for (int i = 0; i < 3; i++)
+        v3_report(&g, 0);
+    v3_evidence(&g, 0, 2, NULL);
+    v3_evidence(&g, 0, 3, NULL);
+    v3_report(&g, 0);
+    const char *w2[2] = {"equivocation: county 222401 seq 2: two different signed reports",
+                         "equivocation: county 222401 seq 3: two different signed reports"};
+    v3_expect(&g, NULL, 2, w2);
+    assert_int_equal(v3_verify(&g, NULL, &f, &s, NULL), 2);
+    assert_int_equal(s.evidence, 2);
+    assert_int_equal(s.equivocations, 2);
+    v3_free(&g);
+
+    /* the logged report itself as "evidence" (an aggregator fabricating) */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    Zb__LogLeaf *logged;
+    assert_int_equal(zb_leaf_decode(g.l[2].bytes, g.l[2].len, &logged), ZB_OK);
+    v3_evidence_env(&g, 0, 2, logged->envelope.data, logged->envelope.len);
+    /* ... and an envelope altered after signing */
+    uint8_t *bad = malloc(logged->envelope.len);
+    assert_non_null(bad);
+    memcpy(bad, logged->envelope.data, logged->envelope.len);
+    bad[logged->envelope.len - 1] ^= 0x01;
+    v3_evidence_env(&g, 0, 2, bad, logged->envelope.len);
+    free(bad);
+    zb__log_leaf__free_unpacked(logged, NULL);
+    v3_evidence(&g, 0, 3, &v3_forger); /* signed by a key not the county's */
+    v3_evidence(&g, 0, 9, NULL);       /* a seq the log does not hold */
+    snprintf(want, sizeof want, "evidence county 222401 seq 3 (log entry 6): signed by %s…, not by "
+             "the county's active key (epoch 0, %s…)", hex16(v3_forger.pk, a),
+             hex16(v3_k[0].pk, b));
+    const char *w4[4] = {
+        "evidence county 222401 seq 2 (log entry 5): envelope does not verify: signature or proof "
+        "does not verify",
+        want,
+        "evidence county 222401 seq 9 (log entry 7): no logged report for that (county, seq) "
+        "before it to conflict with",
+        "evidence county 222401 seq 2 (log entry 4): identical to the logged report (no "
+        "conflict)"};
+    v3_expect(&g, NULL, 4, w4);
+    v3_free(&g);
+}
+
+/* The key history's own rules, one broken at a time. */
+static void test_v3_key_history_rules(void **state)
+{
+    (void)state;
+    v3_log g;
+    char want[2][300], a[17], b[17];
+    uint8_t *req;
+    size_t len;
+    int64_t t;
+
+    /* a second key enrolled with the first still active */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_enrol(&g, 0, &v3_k[1]);
+    v3_report(&g, 0);
+    snprintf(want[0], sizeof want[0], "county 222401: key epoch 0 is active but a later key was "
+             "enrolled");
+    snprintf(want[1], sizeof want[1], "county 222401 epoch 1 (log entry 2): enrolled while epoch 0 "
+             "(%s…) is still active (no revocation before it)", hex16(v3_k[0].pk, a));
+    const char *w[2] = {want[0], want[1]};
+    v3_expect(&g, NULL, 2, w);
+    v3_free(&g);
+
+    /* an enrolment that does not take the county's next seq */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    g.c[0].seq++; /* the new key's first seq: 4, where the log ends at 2 */
+    v3_enrol(&g, 0, &v3_k[1]);
+    g.c[0].seq--;
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 4): enrolled from seq 4, but the "
+                            "county's reports in the log end at seq 2");
+    v3_free(&g);
+
+    /* an enrolment whose prev_hash is not the chain's */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    uint8_t keep[ZB_SHA256_LEN];
+    memcpy(keep, g.c[0].prev, ZB_SHA256_LEN);
+    memset(g.c[0].prev, 0x5a, ZB_SHA256_LEN);
+    v3_enrol(&g, 0, &v3_k[1]);
+    memcpy(g.c[0].prev, keep, ZB_SHA256_LEN);
+    v3_report(&g, 0);
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 3): its prev_hash is not the hash of "
+                            "the county's seq 1 in the log");
+    v3_free(&g);
+
+    /* a revocation that does not name the county's last seq */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_report(&g, 0);
+    g.c[0].seq--;
+    v3_revoke(&g, 0);
+    g.c[0].seq++;
+    v3_expect_one(&g, NULL, "county 222401 epoch 0 (log entry 3): revoked after seq 1, but the "
+                            "county's reports in the log end at seq 2");
+    v3_free(&g);
+
+    /* epochs out of order: epoch 2 after epoch 0 */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_revoke(&g, 0);
+    t = v3_tick(&g);
+    assert_int_equal(zb_keyreq_make(COUNTY, &v3_k[1], NULL, 0, NULL, t, &req, &len), ZB_OK);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__ENROLLED, v3_k[1].pk, 2, 1, g.c[0].prev, req, len, -1,
+                 t);
+    free(req);
+    v3_record_enrol(&g.c[0], v3_k[1].pk, 1, t);
+    const char *w3[2] = {
+        "county 222401 epoch 2 (log entry 2): out of order: the county's next key epoch is 1",
+        "county 222401 epoch 2 (log entry 2): enrolled in the log, but the bundle's county record "
+        "lists 2 key epoch(s)"};
+    v3_expect(&g, NULL, 2, w3);
+    v3_free(&g);
+
+    /* a consented rotation to k[1], then k[2] enrolled instead */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    t = v3_tick(&g);
+    assert_int_equal(zb_keyreq_make(COUNTY, &v3_k[1], &v3_k[0], 1, g.c[0].prev, t, &req, &len),
+                     ZB_OK);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__REVOKED, v3_k[0].pk, 0, 1, NULL, req, len, 1, t);
+    free(req);
+    v3_record_revoke(&g.c[0], 1, t);
+    v3_enrol(&g, 0, &v3_k[2]);
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 3): enrols %s…, but the "
+             "revocation of epoch 0 (log entry 2) consented to a rotation to %s…",
+             hex16(v3_k[2].pk, a), hex16(v3_k[1].pk, b));
+    v3_expect_one(&g, NULL, want[0]);
+    v3_free(&g);
+
+    /* a revoked key enrolled again */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    t = v3_tick(&g);
+    assert_int_equal(zb_keyreq_make(COUNTY, &v3_k[0], NULL, 0, NULL, t, &req, &len), ZB_OK);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__ENROLLED, v3_k[0].pk, 1, 2, g.c[0].prev, req, len, -1,
+                 t);
+    free(req);
+    v3_record_enrol(&g.c[0], v3_k[0].pk, 2, t);
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 3): enrols again the key revoked at "
+                            "log entry 2 (a revoked key never comes back)");
+    v3_free(&g);
+
+    /* a rotation's enrolment after a revocation logged as not consented */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_revoke(&g, 0);
+    t = v3_tick(&g);
+    assert_int_equal(zb_keyreq_make(COUNTY, &v3_k[1], &v3_k[0], 1, g.c[0].prev, t, &req, &len),
+                     ZB_OK);
+    v3_key_event(&g, 0, ZB__KEY_EVENT_KIND__ENROLLED, v3_k[1].pk, 1, 2, g.c[0].prev, req, len, -1,
+                 t);
+    free(req);
+    v3_record_enrol(&g.c[0], v3_k[1].pk, 2, t);
+    v3_expect_one(&g, NULL, "county 222401 epoch 1 (log entry 3): a rotation consented by epoch 0, "
+                            "whose revocation (log entry 2) is logged as not consented");
+    v3_free(&g);
+
+    v3_free(&g);
+}
+
+/* The county records: a convenience the verifier checks against the log. */
+static void test_v3_county_records(void **state)
+{
+    (void)state;
+    v3_log g;
+    char want[2][300], a[17];
+    /* an epoch's first seq that is not its ENROLLED event's */
+    v3_clean_log(&g);
+    v3_records(&g);
+    g.c[0].ep[1].first_seq = 2;
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 7): the bundle's county "
+             "record disagrees with this ENROLLED event (it says key %s…, first seq 2, enrolled "
+             "at %" PRId64 ")", hex16(v3_k[1].pk, a), g.l[7].received_at);
+    v3_expect_one(&g, NULL, want[0]);
+    v3_free(&g);
+
+    /* a revocation time that is not its REVOKED event's */
+    v3_clean_log(&g);
+    v3_records(&g);
+    g.c[0].ep[1].revoked_at += 3600;
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 10): the bundle's county "
+             "record disagrees with this REVOKED event (it says revoked at %" PRId64 " after seq "
+             "3)", g.l[10].received_at + 3600);
+    v3_expect_one(&g, NULL, want[0]);
+    v3_free(&g);
+
+    /* a key the record lists and no event enrolled (its epoch 0 revoked) */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_enrol(&g, 1, &v3_m);
+    v3_report(&g, 0);
+    v3_record_revoke(&g.c[0], 1, g.now);
+    v3_record_enrol(&g.c[0], v3_forger.pk, 2, g.now);
+    snprintf(want[0], sizeof want[0], "county 222401: the bundle's county record lists key epoch 1 "
+             "(%s…), which no ENROLLED event in the log enrolls", hex16(v3_forger.pk, a));
+    snprintf(want[1], sizeof want[1], "county 222401 epoch 0: the bundle's county record says it "
+             "was revoked (at %" PRId64 "), the log has no REVOKED event for it", g.now);
+    const char *w[2] = {want[0], want[1]};
+    v3_expect(&g, NULL, 2, w);
+    v3_free(&g);
+
+    /* records out of code order */
+    v3_clean_log(&g);
+    v3_records(&g);
+    Zb__BundleCounty *first = g.recs[0];
+    g.recs[0] = g.recs[1];
+    g.recs[1] = first;
+    v3_expect_one(&g, NULL, "county 222401: listed after county 222402 (the county records are not "
+                            "in code order)");
+    v3_free(&g);
+
+    /* a county in the log's key history with no record */
+    v3_clean_log(&g);
+    v3_records(&g);
+    g.n_recs = 1;
+    v3_expect_one(&g, NULL, "county 222402 (log entry 1): in the log's key history, but the bundle "
+                            "has no county record for it");
+    v3_free(&g);
+}
+
+/* What each bundle version may hold. */
+static void test_v3_versions(void **state)
+{
+    (void)state;
+    v3_log g;
+    /* a bare downstream message in a version 3 bundle */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    down_msg m;
+    down_init(&m, COUNTY, 1, v3_tick(&g));
+    down_notice(&m, "通知", "正文");
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(zb_down_seal(&m.d, &down_agg, &buf, &len), ZB_OK);
+    g.l[g.n++] = (leaf){buf, len, m.d.created_at};
+    v3_expect_one(&g, NULL, "log entry 1: a bare downstream message in a version 3 bundle (whose "
+                            "downstream messages are LogLeafs)");
+    v3_free(&g);
+
+    /* LogLeafs in a version 2 bundle */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_report(&g, 0);
+    v3_records(&g);
+    g.n_recs = 1;
+    uint8_t *b = v3_bundle_n(&g, 2, g.n, g.now, &len);
+    findings f = {0};
+    zb_audit_summary s;
+    assert_int_equal(v3_verify_bytes(b, len, NULL, &f, &s, NULL), 2);
+    assert_string_equal(f.lines[0], "log entry 0: a LogLeaf in a version 2 bundle (whose log has "
+                                    "none)");
+    assert_string_equal(f.lines[1], "log entry 1: a LogLeaf in a version 2 bundle (whose log has "
+                                    "none)");
+    free(b);
+
+    /* an evidence record in a version 3 bundle */
+    size_t elen;
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    uint8_t *env = seal_report(COUNTY, &v3_k[0], 1, zero, "2025-09", &elen);
+    Zb__BundleEvidence ev = ZB__BUNDLE_EVIDENCE__INIT;
+    ev.envelope = (ProtobufCBinaryData){elen, env};
+    ev.county = (char *)COUNTY;
+    ev.seq = 1;
+    Zb__BundleEvidence *evs[1] = {&ev};
+    bundle_spec spec = {.version = 3,
+                        .l = g.l,
+                        .n = g.n,
+                        .counties = g.recs,
+                        .n_counties = 1,
+                        .evidence = evs,
+                        .n_evidence = 1,
+                        .agg = &down_agg,
+                        .head_time = g.now};
+    b = bundle_write(&spec, &len);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify_bytes(b, len, NULL, &f, &s, NULL), 1);
+    assert_string_equal(f.lines[0], "record 3: an evidence record in a version 3 bundle (whose "
+                                    "evidence is in the log)");
+    free(b);
+    free(env);
+    v3_free(&g);
+}
+
+/* A log begun before log version 2: bare envelopes, checked against the
+ * county records, then LogLeafs that go on with the key that signed them
+ * until a logged revocation. */
+static void test_v3_migrated_log(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_init(&g);
+    v3_county *c = &g.c[0];
+    c->key = v3_k[0];
+    v3_record_enrol(c, v3_k[0].pk, 1, DOWN_T0 - 86400);
+    for (int i = 0; i < 2; i++) { /* bare: seq 1, 2 */
+        size_t len;
+        uint8_t *env = seal_report(COUNTY, &v3_k[0], ++c->seq, c->prev, "2025-10", &len);
+        const uint8_t *rep;
+        size_t rl;
+        assert_int_equal(zb_envelope_report_view(env, len, &rep, &rl), ZB_OK);
+        zb_report_hash(rep, rl, c->prev);
+        g.l[g.n++] = (leaf){env, len, v3_tick(&g)};
+    }
+    v3_report(&g, 0);            /* 2: seq 3 in a LogLeaf, the same key */
+    v3_rotate(&g, 0, &v3_k[1]);  /* 3, 4 */
+    v3_report(&g, 0);            /* 5: seq 4 */
+    v3_records(&g);
+    g.n_recs = 1;
+    zb_audit_pin pin = {COUNTY, {0}};
+    memcpy(pin.key, v3_k[1].pk, ZB_PK_LEN);
+    zb_audit_opts o = {.pins = &pin, .n_pins = 1};
+    findings f = {0};
+    zb_audit_summary s;
+    key_lines k = {0};
+    long n = v3_verify(&g, &o, &f, &s, &k);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.reports, 4);
+    assert_int_equal(s.rotations, 1);
+    assert_int_equal(s.pins_active, 1);
+    assert_int_equal(k.n, 2);
+    v3_free(&g);
+}
+
+/* Write path: the one record of a tree-head (ZBSTH1) or proof (ZBCONS1) file. */
+static void write_single(const char *path, const char *magic, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    protobuf_c_message_pack(m, buf);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    assert_int_equal(fwrite(magic, 1, strlen(magic), f), strlen(magic));
+    assert_int_equal(fwrite(hdr, 1, 4, f), 4);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(buf);
+}
+
+static void write_bytes(const char *path, const uint8_t *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* consistency OLD NEW with OLD a bundle: its head is the old head. */
+static void test_v3_consistency_old_bundle(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_clean_log(&g);
+    v3_records(&g);
+    char old_b[700], new_b[700], new_th[700], proof[700], msg[300];
+    snprintf(old_b, sizeof old_b, "%s/v3_old", F.dir);
+    snprintf(new_b, sizeof new_b, "%s/v3_new", F.dir);
+    snprintf(new_th, sizeof new_th, "%s/v3_new_th", F.dir);
+    snprintf(proof, sizeof proof, "%s/v3_proof", F.dir);
+    size_t len, k = 6;
+    uint8_t *b = v3_bundle_n(&g, 3, k, g.l[k - 1].received_at, &len);
+    write_bytes(old_b, b, len);
+    free(b);
+    b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    write_bytes(new_b, b, len);
+    free(b);
+    Zb__SignedTreeHead *nh = head_over(g.l, g.n, g.now, &down_agg);
+    write_single(new_th, ZB_AUDIT_STH_MAGIC, &nh->base);
+    zb__signed_tree_head__free_unpacked(nh, NULL);
+    uint8_t(*hashes)[ZB_HASH_LEN] = calloc(g.n, ZB_HASH_LEN);
+    assert_non_null(hashes);
+    for (size_t i = 0; i < g.n; i++)
+        zb_merkle_leaf_hash(g.l[i].bytes, g.l[i].len, hashes[i]);
+    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    size_t count;
+    assert_int_equal(zb_merkle_consistency_proof((const uint8_t(*)[ZB_HASH_LEN])hashes, g.n, k,
+                                                 path, &count),
+                     ZB_OK);
+    free(hashes);
+    ProtobufCBinaryData items[ZB_MERKLE_MAX_PROOF];
+    for (size_t i = 0; i < count; i++)
+        items[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
+    Zb__ConsistencyProof cp = ZB__CONSISTENCY_PROOF__INIT;
+    cp.old_size = k;
+    cp.new_size = g.n;
+    cp.n_path = count;
+    cp.path = items;
+    write_single(proof, ZB_AUDIT_CONSISTENCY_MAGIC, &cp.base);
+
+    FILE *o = fopen(old_b, "rb"), *n = fopen(new_b, "rb"), *p = fopen(proof, "rb");
+    FILE *nt = fopen(new_th, "rb");
+    if (zb_audit_consistency(o, n, NULL, down_agg.pk, msg, sizeof msg) != ZB_OK)
+        fail_msg("%s", msg);
+    assert_string_equal(msg, "consistent: the log of size 13 extends the log of size 6");
+    rewind(o);
+    assert_int_equal(zb_audit_consistency(o, nt, p, down_agg.pk, msg, sizeof msg), ZB_OK);
+    rewind(o), rewind(n);
+    /* the other way round: the log would have shrunk */
+    assert_int_equal(zb_audit_consistency(n, o, NULL, down_agg.pk, msg, sizeof msg), ZB_EBADSIG);
+    assert_string_equal(msg, "old tree head has 13 entries, the new one only 6: the log shrank");
+    fclose(o), fclose(n), fclose(p), fclose(nt);
+
+    /* a rewritten history as NEW: the same counties enrolled in the
+     * other order, and more reports */
+    v3_log r;
+    v3_init(&r);
+    v3_enrol(&r, 1, &v3_m);
+    v3_enrol(&r, 0, &v3_k[0]);
+    for (int i = 0; i < 6; i++)
+        v3_report(&r, i % 2);
+    v3_records(&r);
+    b = v3_bundle_n(&r, 3, r.n, r.now, &len);
+    write_bytes(new_b, b, len);
+    free(b);
+    o = fopen(old_b, "rb"), n = fopen(new_b, "rb");
+    assert_int_equal(zb_audit_consistency(o, n, NULL, down_agg.pk, msg, sizeof msg), ZB_EBADSIG);
+    assert_string_equal(msg, "NOT consistent: the bundle's first 6 entries do not hash to the old "
+                             "tree head's root (history rewritten)");
+    fclose(o), fclose(n);
+    v3_free(&r);
+    v3_free(&g);
+}
+
+/* The command line: --key required; verify's human and --json output. */
+static int run(const char *cmd, char *out, size_t out_len)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, out_len - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    const char *bin = getenv("ZB_BIN");
+    char exe[600];
+    snprintf(exe, sizeof exe, "%s/zhibao-audit", bin ? bin : "");
+    if (!bin || access(exe, X_OK) != 0)
+        skip(); /* run from ctest, after the build */
+    v3_log g;
+    v3_clean_log(&g);
+    v3_records(&g);
+    char path[700], cmd[4096], agg[2 * ZB_PK_LEN + 1], k0[2 * ZB_PK_LEN + 1],
+        k2[2 * ZB_PK_LEN + 1];
+    snprintf(path, sizeof path, "%s/v3_cli", F.dir);
+    size_t len;
+    uint8_t *b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    write_bytes(path, b, len);
+    free(b);
+    zb_hex_encode(down_agg.pk, ZB_PK_LEN, agg);
+    zb_hex_encode(v3_k[0].pk, ZB_PK_LEN, k0);
+    zb_hex_encode(v3_k[2].pk, ZB_PK_LEN, k2);
+    static char out[65536];
+
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' 2>&1", exe, path);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    assert_string_equal(out, "error: --key: required (the aggregator's public key, as the "
+                             "prefecture published it)\n");
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401=%s 2>&1", exe, path,
+             agg, k2);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "error: --county-key: 222401="));
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --head '%s/nonexistent' 2>&1", exe, path,
+             agg, F.dir);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+
+    /* verified: the summary, then one line per key event */
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401:%s 2>/dev/null", exe,
+             path, agg, k2);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "bundle verified: 2 counties, 5 reports, tree size 13, "));
+    assert_non_null(strstr(out, "6 key events (1 rotations, 1 revocations without consent), the "
+                                "1 county keys given are active\n"));
+    assert_non_null(strstr(out, "\nkey 222401 epoch 0 revoked after seq 2  consented (rotation)  "));
+    assert_non_null(strstr(out, "\nkey 222401 epoch 1 revoked after seq 3  NOT consented (lost "
+                                "machine?)  "));
+
+    /* a pin contradicted: the finding on stdout, the history on stderr */
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401:%s 2>/dev/null", exe,
+             path, agg, k0);
+    assert_int_equal(run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "county 222401: its own key "));
+    assert_null(strstr(out, "\nkey "));
+
+    /* --json: the key events with every field */
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --json", exe, path, agg);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "verified")));
+    assert_int_equal(json_integer_value(json_object_get(j, "evidence")), 0);
+    json_t *ev = json_object_get(j, "key_events");
+    assert_int_equal(json_array_size(ev), 6);
+    json_t *r1 = json_array_get(ev, 4); /* epoch 1 revoked, lost */
+    assert_string_equal(json_string_value(json_object_get(r1, "county")), "222401");
+    assert_int_equal(json_integer_value(json_object_get(r1, "epoch")), 1);
+    assert_string_equal(json_string_value(json_object_get(r1, "event")), "revoked");
+    assert_int_equal(json_integer_value(json_object_get(r1, "seq")), 3);
+    assert_true(json_is_false(json_object_get(r1, "consented")));
+    assert_int_equal(json_integer_value(json_object_get(r1, "log_index")), 10);
+    char t[40];
+    assert_string_equal(json_string_value(json_object_get(r1, "time")),
+                        when(g.l[10].received_at, t));
+    char k1[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(v3_k[1].pk, ZB_PK_LEN, k1);
+    assert_string_equal(json_string_value(json_object_get(r1, "key")), k1);
+    json_t *e1 = json_array_get(ev, 3); /* epoch 1 enrolled, a rotation */
+    assert_string_equal(json_string_value(json_object_get(e1, "event")), "enrolled");
+    assert_true(json_is_true(json_object_get(e1, "consented")));
+    assert_true(json_is_null(json_object_get(json_array_get(ev, 0), "consented")));
+    json_decref(j);
+    v3_free(&g);
+}
+
+/* The aggregator's own key history, end to end: enrolment, a voluntary
+ * rotation (zb_agg_enroll with a rotation request), a lost machine revoked
+ * (zb_agg_revoke), a replacement; exported and verified, the county
+ * records agreeing with the KeyEvent leaves, the two told apart. */
+static void test_agg_key_history(void **state)
+{
+    (void)state;
+    char dir[600], path[700], pk_hex[2 * ZB_PK_LEN + 1];
+    snprintf(dir, sizeof dir, "%s/keys-agg", F.dir);
+    snprintf(path, sizeof path, "%s/keys-bundle", F.dir);
+    v3_keys();
+    zb_agg *a = NULL;
+    assert_int_equal(zb_agg_create(dir, pk_hex), ZB_OK);
+    assert_int_equal(zb_agg_open(&a, dir, false), ZB_OK);
+    bool was_new, rotated;
+    uint64_t first;
+    uint8_t prev[ZB_SHA256_LEN], chain[ZB_SHA256_LEN] = {0};
+    uint64_t seq = 0;
+    assert_int_equal(zb_agg_enroll_identity(a, COUNTY, &v3_k[0], &was_new, &first, prev), ZB_OK);
+    const zb_identity *signers[4] = {&v3_k[0], &v3_k[0], &v3_k[1], &v3_k[2]};
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) { /* rotation to k[1] after seq 2 */
+            uint8_t *req;
+            size_t len;
+            assert_int_equal(zb_keyreq_make(COUNTY, &v3_k[1], &v3_k[0], seq, chain,
+                                            (int64_t)time(NULL), &req, &len),
+                             ZB_OK);
+            assert_int_equal(zb_agg_enroll(a, COUNTY, req, len, &was_new, &first, prev, &rotated),
+                             ZB_OK);
+            assert_true(rotated);
+            free(req);
+        } else if (i == 3) { /* k[1]'s machine lost: revoked, k[2] enrolled */
+            zb_key_epoch revoked;
+            assert_int_equal(zb_agg_revoke(a, COUNTY, &revoked, prev), ZB_OK);
+            assert_int_equal(zb_agg_enroll_identity(a, COUNTY, &v3_k[2], &was_new, &first, prev),
+                             ZB_OK);
+            assert_int_equal(first, seq + 1);
+        }
+        size_t len;
+        uint8_t *env = seal_report(COUNTY, signers[i], ++seq, chain, "2025-10", &len);
+        Zb__Envelope *e = zb__envelope__unpack(NULL, len, env);
+        assert_non_null(e);
+        MDB_txn *txn;
+        assert_int_equal(zb_store_begin(zb_agg_store(a), false, &txn), ZB_OK);
+        int64_t now = (int64_t)time(NULL);
+        assert_int_equal(zb_tlog_leaf_time(zb_agg_tlog(a), txn, now, &now), ZB_OK);
+        zb_county_rec rec;
+        assert_int_equal(zb_agg_county_get(a, txn, COUNTY, &rec), ZB_OK);
+        zb_ingest_out out;
+        assert_int_equal(zb_agg_ingest(a, txn, &rec, e, now, -1, &out), ZB_OK);
+        if (out.result != ZB_INGEST_STORED)
+            fail_msg("report %d: %s", i, out.reason);
+        Zb__SignedTreeHead *sth = NULL;
+        assert_int_equal(zb_astore_county_put(zb_agg_store(a), txn, &rec), ZB_OK);
+        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(a), txn, now, &sth), ZB_OK);
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+        assert_int_equal(zb_store_commit(txn), ZB_OK);
+        zb_report_hash(e->report.data, e->report.len, chain);
+        zb__envelope__free_unpacked(e, NULL);
+        free(env);
+    }
+    zb_export_stats st;
+    assert_int_equal(zb_agg_export(a, path, &st), ZB_OK);
+    size_t len;
+    uint8_t *b = slurp(path, &len);
+    findings f = {0};
+    zb_audit_summary s;
+    key_lines k = {0};
+    zb_audit_pin pin = {COUNTY, {0}};
+    memcpy(pin.key, v3_k[2].pk, ZB_PK_LEN);
+    zb_audit_opts o = {.pinned_key = zb_agg_identity(a)->pk,
+                       .pins = &pin,
+                       .n_pins = 1,
+                       .key_event = collect_key_line,
+                       .key_event_ctx = &k};
+    FILE *fp = fmemopen(b, len, "rb");
+    assert_non_null(fp);
+    long n = zb_audit_verify(fp, &o, collect, &f, &s);
+    fclose(fp);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.version, 3);
+    assert_int_equal(s.reports, 4);
+    assert_int_equal(s.key_events, 5);
+    assert_int_equal(s.rotations, 1);
+    assert_int_equal(s.revocations_unconsented, 1);
+    assert_int_equal(s.pins_active, 1);
+    assert_int_equal(k.n, 5);
+    assert_non_null(strstr(k.lines[1], "key 222401 epoch 0 revoked after seq 2  consented (rotation)"));
+    assert_non_null(strstr(k.lines[2], "(rotation, consented by epoch 0)"));
+    assert_non_null(strstr(k.lines[3], "key 222401 epoch 1 revoked after seq 3  NOT consented"));
+    assert_non_null(strstr(k.lines[4], "(replacement, NOT consented by epoch 1)"));
+    free(b);
+    zb_agg_close(&a);
+}
+
+/* Not a test: with ZB_AUDIT_SEEDS=DIR set, write version-3 bundles of
+ * the logs above into DIR, the fuzz_bundle corpus (fixed keys and times:
+ * a rerun writes the same bytes):
+ *   ZB_AUDIT_SEEDS=tests/fuzz/corpus/fuzz_bundle ./build/tests/test_audit */
+static void test_write_fuzz_seeds(void **state)
+{
+    (void)state;
+    const char *dir = getenv("ZB_AUDIT_SEEDS");
+    if (!dir || !*dir)
+        skip();
+    char path[4096];
+    size_t len;
+    uint8_t *b;
+    v3_log g;
+    /* a rotation, a lost machine, downstream messages */
+    v3_clean_log(&g);
+    v3_records(&g);
+    b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    snprintf(path, sizeof path, "%s/bundle-v3-keys", dir);
+    write_bytes(path, b, len);
+    free(b);
+    v3_free(&g);
+    /* evidence leaves: an equivocation (read again) and a fabricated one */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    for (int i = 0; i < 3; i++)
+        v3_report(&g, 0);
+    v3_evidence(&g, 0, 2, NULL);
+    Zb__LogLeaf *logged;
+    assert_int_equal(zb_leaf_decode(g.l[3].bytes, g.l[3].len, &logged), ZB_OK);
+    v3_evidence_env(&g, 0, 3, logged->envelope.data, logged->envelope.len);
+    zb__log_leaf__free_unpacked(logged, NULL);
+    v3_records(&g);
+    b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    snprintf(path, sizeof path, "%s/bundle-v3-evidence", dir);
+    write_bytes(path, b, len);
+    free(b);
+    v3_free(&g);
+    /* a log begun before log version 2: bare envelopes, then LogLeafs */
+    v3_init(&g);
+    v3_county *c = &g.c[0];
+    c->key = v3_k[0];
+    v3_record_enrol(c, v3_k[0].pk, 1, DOWN_T0 - 86400);
+    size_t elen;
+    uint8_t *env = seal_report(COUNTY, &v3_k[0], ++c->seq, c->prev, "2025-10", &elen);
+    const uint8_t *rep;
+    size_t rl;
+    assert_int_equal(zb_envelope_report_view(env, elen, &rep, &rl), ZB_OK);
+    zb_report_hash(rep, rl, c->prev);
+    g.l[g.n++] = (leaf){env, elen, v3_tick(&g)};
+    v3_report(&g, 0);
+    v3_rotate(&g, 0, &v3_k[1]);
+    v3_report(&g, 0);
+    v3_records(&g);
+    b = v3_bundle_n(&g, 3, g.n, g.now, &len);
+    snprintf(path, sizeof path, "%s/bundle-v3-migrated", dir);
+    write_bytes(path, b, len);
+    free(b);
+    v3_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1166,6 +2703,21 @@ int main(void)
         cmocka_unit_test(test_downstream_review_before_report),
         cmocka_unit_test(test_downstream_in_version1),
         cmocka_unit_test(test_downstream_other_rules),
+        cmocka_unit_test(test_v3_clean),
+        cmocka_unit_test(test_v3_enrol_without_request),
+        cmocka_unit_test(test_v3_report_wrong_key),
+        cmocka_unit_test(test_v3_forged_revocation),
+        cmocka_unit_test(test_v3_heads),
+        cmocka_unit_test(test_v3_times),
+        cmocka_unit_test(test_v3_evidence),
+        cmocka_unit_test(test_v3_key_history_rules),
+        cmocka_unit_test(test_v3_county_records),
+        cmocka_unit_test(test_v3_versions),
+        cmocka_unit_test(test_v3_migrated_log),
+        cmocka_unit_test(test_v3_consistency_old_bundle),
+        cmocka_unit_test(test_agg_key_history),
+        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_write_fuzz_seeds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
