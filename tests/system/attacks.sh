@@ -80,7 +80,9 @@ attack() { # attack NAME HEAD WHAT CMD [OPTS...]: tamper, verify alone (passes),
         fail "$name: the finding does not name the county's head: $(findings "$name")"
     pass "$what: re-signed, verifies alone, caught with $(basename "$head")"
 }
-attack moved "$WORK/head1" "a receive time moved back a day" move-time --county 222401 --seq 2 --by -86400
+# (the newest report's receive time, a day later: the log's times still run
+# forwards, so only a county's head shows it)
+attack moved "$WORK/head1" "the newest receive time moved a day later" move-time --county 222402 --seq 5 --by 86400
 attack dropped "$WORK/head2" "the equivocation evidence dropped" drop-evidence
 attack trimmed "$WORK/head1" "222401's newest reports trimmed" trim --county 222401 --keep 1
 

@@ -9,7 +9,8 @@
  * does not control: tree heads the counties hold (zhibao-audit --head).
  *
  *   zb-tamper move-time IN OUT --agg-dir A --county CODE --seq N --by SECONDS
- *       the receive time of the county's report N moved by SECONDS
+ *       the receive time of the county's report N moved by SECONDS (the
+ *       head re-signed no earlier than the newest leaf)
  *   zb-tamper drop-evidence IN OUT --agg-dir A
  *       every equivocation evidence leaf removed
  *   zb-tamper trim IN OUT --agg-dir A --county CODE --keep SEQ
@@ -148,13 +149,17 @@ static int resign(records *r, const zb_identity *agg)
     if (!leaves)
         return ZB_ENOMEM;
     uint64_t k = 0;
+    int64_t newest = 0; /* the head is not signed before its newest leaf */
     for (size_t i = 0; i < r->n; i++) {
         Zb__BundleRecord *rec = r->v[i];
         if (rec->record_case == ZB__BUNDLE_RECORD__RECORD_HEADER)
             rec->header->entry_count = n;
-        if (rec->record_case == ZB__BUNDLE_RECORD__RECORD_ENTRY)
+        if (rec->record_case == ZB__BUNDLE_RECORD__RECORD_ENTRY) {
             zb_merkle_leaf_hash(rec->entry->envelope.data, rec->entry->envelope.len,
                                 leaves[k++]);
+            if (rec->entry->received_at > newest)
+                newest = rec->entry->received_at;
+        }
     }
     uint8_t root[ZB_HASH_LEN];
     zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])leaves, n, root);
@@ -169,6 +174,8 @@ static int resign(records *r, const zb_identity *agg)
             return ZB_EDECODE;
         th->size = n;
         memcpy(th->root.data, root, ZB_HASH_LEN);
+        if (th->timestamp < newest)
+            th->timestamp = newest;
         size_t len = zb__tree_head__get_packed_size(th);
         uint8_t *buf = malloc(len);
         if (!buf)
