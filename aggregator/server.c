@@ -40,7 +40,9 @@ typedef struct {
     uint64_t inbox_number;             /* a Hello's: downstream messages the node holds */
     bool downstream;                   /* a Hello's: the node takes downstream messages */
     uint8_t node_key[ZB_PK_LEN];       /* a Hello's: the enrolled key it spoke with */
-    char user_id[8];                   /* county the ZAP handler authenticated */
+    char user_id[ZB_ZAP_USER_ID_LEN];  /* what the ZAP handler authenticated:
+                                          "CODE:" || hex(CURVE key) (zap.h) */
+    bool revoked;                      /* a Hello's Welcome for a revoked key */
     int8_t *verdicts;                  /* a Batch's signature checks, done in parallel */
 } inbound;
 
@@ -244,12 +246,70 @@ static void refuse(round_state *rs, MDB_txn *txn, const inbound *in, const char 
 /* The connection's authenticated county must be the one it speaks for. */
 static bool speaks_for(const inbound *in, const char *county)
 {
-    return strcmp(in->user_id, county) == 0;
+    return strlen(county) == ZB_COUNTY_LEN && strncmp(in->user_id, county, ZB_COUNTY_LEN) == 0 &&
+           in->user_id[ZB_COUNTY_LEN] == ':';
 }
 
-static int key_is(void *ctx, const zb_key_epoch *e)
+/* Whether the connection authenticated with the Ed25519 key's CURVE form. */
+static bool authenticated_as(const inbound *in, const uint8_t key[ZB_PK_LEN])
 {
-    return memcmp(ctx, e->key, ZB_PK_LEN) == 0 ? 1 : 0;
+    uint8_t x[32], have[32];
+    return crypto_sign_ed25519_pk_to_curve25519(x, key) == 0 &&
+           strlen(in->user_id) == ZB_ZAP_USER_ID_LEN - 1 &&
+           zb_hex_decode(in->user_id + ZB_COUNTY_LEN + 1, have, sizeof have) == 0 &&
+           sodium_memcmp(x, have, sizeof x) == 0;
+}
+
+/* The epoch of a revoked key (found by the key its Hello names, which
+ * must be a revoked key of the county). */
+typedef struct {
+    const uint8_t *key;
+    zb_key_epoch found;
+    bool ok;
+} revoked_find;
+
+static int find_revoked(void *ctx, const zb_key_epoch *e)
+{
+    revoked_find *f = ctx;
+    if (memcmp(f->key, e->key, ZB_PK_LEN) == 0 && e->revoked_at != 0) {
+        f->found = *e;
+        f->ok = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* A revoked key's Hello: a Welcome that tells it -- its key events --
+ * with the county's state as that key left it (acknowledged up to the
+ * last seq it signed: what came after is another key's), no downstream
+ * session; its batches are refused (the connection speaks for nobody). */
+static int welcome_revoked(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Hello *h)
+{
+    zb_county_rec rec;
+    int rc = zb_agg_county_get(rs->agg, txn, h->county, &rec);
+    revoked_find f = {.key = h->node_key.len == ZB_PK_LEN ? h->node_key.data : NULL};
+    if (rc == 0 && f.key)
+        rc = zb_astore_key_history(zb_agg_store(rs->agg), txn, h->county, find_revoked, &f);
+    if (rc < 0 && rc != ZB_ENOTFOUND)
+        return rc;
+    if (!f.ok) {
+        refuse(rs, txn, in, h->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
+               "this key is not enrolled for this county");
+        return ZB_OK;
+    }
+    ZB_INFO("ZB-AGG-REVOKED-HELLO", "county %s: hello from the key of epoch %u, revoked: "
+            "welcomed to learn it", h->county, f.found.epoch);
+    rec.acked_seq = f.found.last_seq;
+    Zb__SyncMsg *m = make_welcome(&rec);
+    if (m) {
+        inbound to = *in;
+        to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
+        to.tree_size = h->has_tree_size ? h->tree_size : 0;
+        to.downstream = false;
+        to.revoked = true;
+        queue_reply(rs, &to, m);
+    }
+    return ZB_OK;
 }
 
 static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Zb__Hello *h)
@@ -268,30 +328,16 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     county_round *c = round_county(rs, txn, h->county, &err);
     if (!c && err != ZB_ENOTFOUND)
         return err;
-    bool revoked = false;
-    if (c && h->node_key.len == ZB_PK_LEN && memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0)
-        revoked = zb_astore_key_history(zb_agg_store(rs->agg), txn, h->county, key_is,
-                                        h->node_key.data) == 1;
-    if (!c || h->node_key.len != ZB_PK_LEN ||
-        (!revoked && memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0)) {
+    /* the Hello names the key the connection authenticated with (zap.h);
+     * a revoked one is told its key events, nothing more */
+    if (c && h->node_key.len == ZB_PK_LEN && authenticated_as(in, h->node_key.data) &&
+        memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0)
+        return welcome_revoked(rs, txn, in, h);
+    if (!c || h->node_key.len != ZB_PK_LEN || !authenticated_as(in, h->node_key.data) ||
+        memcmp(h->node_key.data, c->rec.key, ZB_PK_LEN) != 0) {
         ZB_WARN("ZB-AGG-UNENROLLED", "hello from a key not enrolled for county %.16s", h->county);
         refuse(rs, txn, in, h->county, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0,
                "this key is not enrolled for this county");
-        return ZB_OK;
-    }
-    if (revoked) {
-        /* a revoked key is told so by its Welcome's key events; it gets
-         * no downstream session and its batches are refused */
-        ZB_INFO("ZB-AGG-REVOKED-HELLO", "county %s: hello from a revoked key: welcomed to learn "
-                "it", h->county);
-        Zb__SyncMsg *m = make_welcome(&c->rec);
-        if (m) {
-            inbound to = *in;
-            to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
-            to.tree_size = h->has_tree_size ? h->tree_size : 0;
-            to.downstream = false;
-            queue_reply(rs, &to, m);
-        }
         return ZB_OK;
     }
     /* what the node holds of its messages is delivered */
@@ -820,7 +866,7 @@ static void attach_key_events(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uin
  * crash or a dead link. */
 static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
 {
-    for (size_t j = 0; j < rs->n_counties; j++)
+    for (size_t j = 0; !to->revoked && j < rs->n_counties; j++)
         if (strcmp(rs->counties[j].rec.county, w->county) == 0)
             w->acked_seq = rs->counties[j].rec.acked_seq;
     MDB_txn *txn;

@@ -25,9 +25,13 @@
 #define LOG_SLOTS 256   /* (kind, address) pairs remembered for the log's rate limit */
 #define LOG_EVERY_S 60  /* one line per (kind, address) per minute at most */
 
+/* The User-Id an admitted key gets: "CODE:" and the hex of the CURVE key
+ * it authenticated with (zap.h ZB_ZAP_USER_ID_LEN). */
+#define USER_ID_LEN ZB_ZAP_USER_ID_LEN
+
 typedef struct {
     uint8_t key[32];
-    char county[8];
+    char county[USER_ID_LEN];
 } zap_entry;
 
 /* A connection the server accepted (handler thread only). explained: its
@@ -151,14 +155,15 @@ static int cmp_entry(const void *a, const void *b)
     return memcmp(((const zap_entry *)a)->key, ((const zap_entry *)b)->key, 32);
 }
 
-/* The county of an admitted key: copies it to county (8 bytes); 0 or -1. */
-static int lookup(const zb_zap *z, const uint8_t key[32], char county[8])
+/* The User-Id of an admitted key: copies it to county (USER_ID_LEN
+ * bytes); 0 or -1. */
+static int lookup(const zb_zap *z, const uint8_t key[32], char county[USER_ID_LEN])
 {
     zap_entry probe;
     memcpy(probe.key, key, 32);
     const zap_entry *e = z->n ? bsearch(&probe, z->entries, z->n, sizeof *e, cmp_entry) : NULL;
     if (e)
-        memcpy(county, e->county, 8);
+        memcpy(county, e->county, USER_ID_LEN);
     return e ? 0 : -1;
 }
 
@@ -167,9 +172,9 @@ typedef struct {
     size_t n, cap;
 } entry_list;
 
-/* Revoked keys are admitted too, bound to their county: such a node learns
- * from its Welcome's key events that its key was revoked (its batches are
- * refused: the key is not the county's active one). */
+/* Revoked keys are admitted too: such a node learns from its Welcome's key
+ * events that its key was revoked, and nothing else (server.c tells the
+ * active key from a revoked one by the key in the User-Id). */
 static int collect(void *ctx, const uint8_t curve_pk[32], const char *county, bool revoked)
 {
     (void)revoked;
@@ -183,7 +188,9 @@ static int collect(void *ctx, const uint8_t curve_pk[32], const char *county, bo
         l->cap = cap;
     }
     memcpy(l->v[l->n].key, curve_pk, 32);
-    snprintf(l->v[l->n].county, sizeof l->v[l->n].county, "%s", county);
+    char hex[65];
+    zb_hex_encode(curve_pk, 32, hex);
+    snprintf(l->v[l->n].county, sizeof l->v[l->n].county, "%.6s:%s", county, hex);
     l->n++;
     return 0;
 }
@@ -273,7 +280,7 @@ static void handle(zb_zap *z)
             zmq_msg_close(&f[i]);
         return;
     }
-    char county[8] = "";
+    char county[USER_ID_LEN] = "";
     const char *why = NULL;
     char addr[ADDR_MAX] = "?";
     if (n >= 4) {

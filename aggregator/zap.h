@@ -5,10 +5,13 @@
  * CurveZMQ without a ZAP handler admits any client that knows the server's
  * public key. This handler admits a CURVE client only when its public key
  * is the (X25519 form of the) key enrolled for some county, active or
- * revoked, and names that county as the connection's User-Id, which the
- * server then requires every Hello and Batch to match. A revoked key is
- * let in only to learn that it was revoked (its Welcome's key events); the
- * server refuses its batches. A key never enrolled is refused.
+ * revoked, and names that county and the very key as the connection's
+ * User-Id ("CODE:" and the 64 hex digits of the CURVE key), which the
+ * server then requires every Hello and Batch to match: a Hello must name
+ * the key the connection authenticated with, and only the county's active
+ * key is served as the county; a revoked one is let in only to learn that
+ * it was revoked (its Welcome's key events). A key never enrolled is
+ * refused.
  *
  * Refused connections. libzmq refuses some peers before ZAP is ever asked
  * (a NULL or PLAIN client, a CURVE client with another server key, bytes
@@ -36,6 +39,9 @@
 #include <stdint.h>
 
 #include "agg.h"
+
+/* The User-Id of an admitted connection: "CODE:" || hex(CURVE key), NUL. */
+#define ZB_ZAP_USER_ID_LEN (6 + 1 + 64 + 1)
 
 typedef struct zb_zap zb_zap;
 

@@ -707,6 +707,43 @@ static void test_downstream_old_node(void **state)
     expect_quiet();
 }
 
+/* ------------------------------------------------------------ a revoked key */
+
+/* 16. The county's key is revoked and another enrolled while its node is
+ * connected: that connection is told (a Welcome at the last seq its key
+ * signed, with the county's key events, no downstream session), cannot
+ * pass for the new key, and gets no message. */
+static void test_revoked_key_told(void **state)
+{
+    (void)state;
+    zb_key_epoch revoked;
+    uint8_t last_hash[ZB_SHA256_LEN], prev[ZB_SHA256_LEN];
+    assert_int_equal(zb_agg_revoke(F.agg, COUNTY, &revoked, last_hash), ZB_OK);
+    bool was_new;
+    uint64_t first_seq;
+    assert_int_equal(zb_agg_enroll_identity(F.agg, COUNTY, &F.other, &was_new, &first_seq, prev),
+                     ZB_OK);
+    assert_int_equal(first_seq, 3);
+    notice("撤销之后");
+
+    /* claiming the new key on the old key's connection */
+    Zb__SyncMsg *m = exchange_hello(COUNTY, F.other.pk);
+    check_refusal(m, COUNTY, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0);
+
+    /* its own key: told */
+    send_hello_inbox(3);
+    m = expect_msg();
+    assert_int_equal(m->msg_case, ZB__SYNC_MSG__MSG_WELCOME);
+    assert_int_equal(m->welcome->acked_seq, 2);
+    assert_false(m->welcome->has_downstream_last);
+    assert_int_equal(m->welcome->n_key_events, 3); /* enrolled, revoked, enrolled */
+    zb__sync_msg__free_unpacked(m, NULL);
+    expect_quiet(); /* no Deliver */
+    send_deliver_ack(4);
+    check_refusal(expect_msg(), COUNTY, ZB__ERROR_CODE__NOT_ENROLLED, 0, 0);
+    assert_int_equal(delivered_in_store(), 3);
+}
+
 /* ------------------------------------------------------------ the store */
 
 static void print_finding(void *ctx, const char *line)
@@ -731,7 +768,7 @@ static void test_store_after(void **state)
     zb_county_rec rec;
     assert_int_equal(zb_agg_county_get(ro, txn, COUNTY, &rec), ZB_OK);
     assert_string_equal(rec.county, COUNTY);
-    assert_memory_equal(rec.key, F.node.pk, ZB_PK_LEN);
+    assert_memory_equal(rec.key, F.other.pk, ZB_PK_LEN); /* test_revoked_key_told */
     assert_int_equal(rec.acked_seq, 2);
     assert_int_equal(rec.reports, 2);
     assert_int_equal(zb_agg_county_get(ro, txn, OTHER_COUNTY, &rec), ZB_ENOTFOUND);
@@ -790,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_downstream_old_node),
         cmocka_unit_test(test_unenrolled_curve_client),
         cmocka_unit_test(test_plaintext_client),
+        cmocka_unit_test(test_revoked_key_told),
         cmocka_unit_test(test_store_after),
     };
     if (zb_crypto_init() != ZB_OK)
