@@ -690,7 +690,10 @@ int zb_agg_leaf_get(zb_agg *a, MDB_txn *txn, uint64_t index, zb_agg_leaf *out)
         if ((rc = zb_astore_envelope_get(a->store, txn, out->county, out->seq, &e)))
             return rc;
         out->time = e.received_at;
-        if (index < zb_astore_leaf_v2_from(a->store, txn)) { /* a bare envelope */
+        uint64_t v2_from;
+        if ((rc = zb_astore_leaf_v2_from(a->store, txn, &v2_from)))
+            return rc;
+        if (index < v2_from) { /* a bare envelope */
             out->bytes = e.env;
             out->len = e.len;
             return ZB_OK;

@@ -531,11 +531,9 @@ int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t
 
 /* ------------------------------------------------------------ leaves */
 
-uint64_t zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn)
+int zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn, uint64_t *from)
 {
-    uint64_t v = 0;
-    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "leaf_v2_from", &v, 0);
-    return v;
+    return zb_store_get_u64(txn, dbi(s, AGG_DB_META), "leaf_v2_from", from, 0);
 }
 
 int zb_astore_leaf_put(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t *leaf,

@@ -326,8 +326,10 @@ int zb_astore_deadlines(zb_store *s, MDB_txn *txn,
 
 /* ---- the log's leaves that are not rebuilt from other records */
 
-/* meta "leaf_v2_from": 0 for a store begun with log version 2. */
-uint64_t zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn);
+/* meta "leaf_v2_from" into *from: 0 for a store begun with log version 2.
+ * ZB_ENOTFOUND for a store not opened by this release yet (astore_open
+ * sets it), ZB_ESTORE. */
+int zb_astore_leaf_v2_from(zb_store *s, MDB_txn *txn, uint64_t *from);
 /* The leaf bytes of a key event or evidence at log index. */
 int zb_astore_leaf_put(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t *leaf,
                        size_t len);

@@ -643,8 +643,10 @@ static void attach_proofs(round_state *rs, MDB_txn *txn, county_round *c, Zb__Ba
         /* a proof that cannot be built is left out: the node asks again */
         (void)zb_tlog_make_inclusions(zb_agg_tlog(rs->agg), txn, rs->head_size, seqs,
                                       c->log_index, c->n_leaves, br->proofs, &br->n_proofs);
-        /* the leaves of this round entered the log at its time */
-        uint64_t v2_from = zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn);
+        /* the leaves of this round entered the log at its time (a store
+         * whose marker cannot be read: no leaf time, the node asks again) */
+        uint64_t v2_from = UINT64_MAX;
+        (void)zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn, &v2_from);
         for (size_t j = 0; j < br->n_proofs; j++)
             if (br->proofs[j]->log_index >= v2_from) {
                 br->proofs[j]->has_leaf_time = 1;
@@ -785,7 +787,8 @@ static int recv_one(void *sock, inbound *in)
 static void set_leaf_times(round_state *rs, MDB_txn *txn, const char *county,
                            Zb__BatchReceipt *br)
 {
-    uint64_t v2_from = zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn);
+    uint64_t v2_from = UINT64_MAX;
+    (void)zb_astore_leaf_v2_from(zb_agg_store(rs->agg), txn, &v2_from);
     for (size_t j = 0; j < br->n_proofs; j++) {
         Zb__InclusionProof *p = br->proofs[j];
         zb_stored_env e;
@@ -856,8 +859,16 @@ static void attach_key_events(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uin
 {
     key_event_fill f = {rs, txn, w, size};
     int rc = zb_astore_key_events(zb_agg_store(rs->agg), txn, w->county, add_key_event, &f);
-    if (rc)
+    if (rc) {
+        /* all or none: a partial list would look like a history without
+         * its later events */
         ZB_ERR("ZB-AGG-KEYS", "county %s: key events not sent: %s", w->county, zb_strerror(rc));
+        for (size_t i = 0; i < w->n_key_events; i++)
+            zb__key_event_proof__free_unpacked(w->key_events[i], NULL);
+        free(w->key_events);
+        w->key_events = NULL;
+        w->n_key_events = 0;
+    }
 }
 
 /* A Welcome carries the county's state as committed, the current tree

@@ -23,6 +23,8 @@
 #define ZB_TAG_RECEIPT "zhibao/receipt/v1"
 #define ZB_TAG_TREE_HEAD "zhibao/tree-head/v1"
 #define ZB_TAG_DOWNSTREAM "zhibao/downstream/v1"
+#define ZB_TAG_KEY_REQUEST "zhibao/key-request/v1" /* by the key to enrol (logleaf.h) */
+#define ZB_TAG_KEY_CONSENT "zhibao/key-consent/v1" /* by the key a rotation replaces */
 
 typedef struct {
     uint8_t pk[ZB_PK_LEN];

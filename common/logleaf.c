@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "envelope.h"
 #include "err.h"
 #include "merkle.h"
@@ -67,16 +68,6 @@ int zb_leaf_hash_envelope(const uint8_t *env, size_t len, bool timed, int64_t t,
     return ZB_OK;
 }
 
-static bool county_ok(const char *c)
-{
-    if (!c || strlen(c) != 6)
-        return false;
-    for (int i = 0; i < 6; i++)
-        if (c[i] < '0' || c[i] > '9')
-            return false;
-    return true;
-}
-
 int zb_leaf_decode(const uint8_t *buf, size_t len, Zb__LogLeaf **out)
 {
     *out = NULL;
@@ -93,13 +84,13 @@ int zb_leaf_decode(const uint8_t *buf, size_t len, Zb__LogLeaf **out)
     case ZB__LOG_LEAF__ENTRY_DOWNSTREAM: break;
     case ZB__LOG_LEAF__ENTRY_KEY_EVENT: {
         const Zb__KeyEvent *e = l->key_event;
-        ok = ok && county_ok(e->county) && e->key.len == ZB_PK_LEN &&
+        ok = ok && zb_county_code_valid(e->county) && e->key.len == ZB_PK_LEN &&
              (e->kind == ZB__KEY_EVENT_KIND__ENROLLED || e->kind == ZB__KEY_EVENT_KIND__REVOKED) &&
              (!e->has_prev_hash || e->prev_hash.len == ZB_SHA256_LEN);
         break;
     }
     case ZB__LOG_LEAF__ENTRY_EVIDENCE:
-        ok = ok && county_ok(l->evidence->county) && l->evidence->seq >= 1;
+        ok = ok && zb_county_code_valid(l->evidence->county) && l->evidence->seq >= 1;
         break;
     default: ok = false; break;
     }
@@ -178,7 +169,7 @@ int zb_keyreq_open(const uint8_t *buf, size_t len, Zb__KeyRequest **req)
         rc = ZB_EDECODE;
     if (rc == 0 &&
         (zb_pb_has_unknown_fields(&r->base) ||
-         !zb_pb_canonical(&r->base, s->request.data, s->request.len) || !county_ok(r->county) ||
+         !zb_pb_canonical(&r->base, s->request.data, s->request.len) || !zb_county_code_valid(r->county) ||
          r->key.len != ZB_PK_LEN ||
          (r->has_previous_key != s->has_previous_signature) ||
          (r->has_previous_key && (r->previous_key.len != ZB_PK_LEN || !r->has_after_seq ||
@@ -206,6 +197,15 @@ int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len)
 {
     if (why && why_len)
         why[0] = '\0';
+    if (!zb_county_code_valid(e->county) || e->key.len != ZB_PK_LEN ||
+        (e->has_prev_hash && e->prev_hash.len != ZB_SHA256_LEN)) {
+        WHY("malformed (county, key or prev_hash)");
+        return ZB_EDECODE;
+    }
+    if (e->kind == ZB__KEY_EVENT_KIND__REVOKED && !e->has_consented) {
+        WHY("a revocation must say whether it was consented");
+        return ZB_EDECODE;
+    }
     Zb__KeyRequest *r = NULL;
     int rc = ZB_OK;
     if (e->has_request) {
@@ -233,10 +233,13 @@ int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len)
             WHY("consented is for revocations");
             rc = ZB_EDECODE;
         }
-    } else {
+    } else if (e->kind == ZB__KEY_EVENT_KIND__REVOKED) {
         bool rotation = r && r->has_previous_key;
-        bool consented = e->has_consented && e->consented;
-        if (consented != rotation) {
+        bool consented = e->consented;
+        if (r && !rotation) {
+            WHY("a revocation carrying a plain enrolment request (only a rotation consents)");
+            rc = ZB_EBADSIG;
+        } else if (consented != rotation) {
             WHY(consented ? "consented without a rotation request signed by the revoked key"
                           : "a key request on a revocation that does not say consented");
             rc = ZB_EBADSIG;
@@ -249,6 +252,9 @@ int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len)
             WHY("prev_hash is for enrolments");
             rc = ZB_EDECODE;
         }
+    } else {
+        WHY("unknown kind of key event");
+        rc = ZB_EDECODE;
     }
     if (r)
         zb__key_request__free_unpacked(r, NULL);

@@ -27,8 +27,6 @@
 #include "merkle.h"
 #include "zhibao.pb-c.h"
 
-#define ZB_TAG_KEY_REQUEST "zhibao/key-request/v1"
-#define ZB_TAG_KEY_CONSENT "zhibao/key-consent/v1"
 
 /* The largest leaf: a downstream message or an evidence envelope, plus
  * the LogLeaf's own fields. */

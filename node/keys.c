@@ -237,20 +237,22 @@ static int judge(zb_node *n, MDB_txn *txn, zb_node_keys *out, alarm_fn on_alarm,
         return rc;
     }
     out->events = count;
-    /* own_epoch: the enrolment of the first own key in log order */
-    bool has_own_epoch = false;
-    uint32_t own_epoch = 0;
-    for (size_t i = 0; i < count && !has_own_epoch; i++)
+    /* where this node's own history begins: the enrolment of its first own
+     * key, by its position in the log (not by the epoch number, which the
+     * prefecture writes) */
+    bool has_own = false;
+    uint64_t own_index = 0;
+    for (size_t i = 0; i < count && !has_own; i++)
         if (held[i].valid && held[i].enrolled && held[i].own) {
-            has_own_epoch = true;
-            own_epoch = held[i].ev.epoch;
+            has_own = true;
+            own_index = held[i].ev.log_index;
         }
     for (size_t i = 0; i < count; i++) {
         const held_event *h = &held[i];
         zb_node_alarm a = ZB_NODE_ALARM_NONE;
         if (!h->valid)
             a = ZB_NODE_ALARM_INVALID;
-        else if (h->enrolled && !h->own && has_own_epoch && h->ev.epoch > own_epoch)
+        else if (h->enrolled && !h->own && has_own && h->ev.log_index > own_index)
             a = ZB_NODE_ALARM_ENROLLED;
         else if (!h->enrolled && h->own && !h->ev.consented)
             a = ZB_NODE_ALARM_REVOKED;
@@ -583,6 +585,12 @@ static int rotate_txn(zb_node *n, const zb_identity *fresh, int64_t now, const c
     if (keys.rotation_waiting) {
         rc = rewrite_request(n, txn, path, r);
         return rc ? rc : 1;
+    }
+    /* the key to replace must be seen enrolled in the log first: a
+     * rotation of a key the prefecture never enrolled can never apply */
+    if (keys.state != ZB_NODE_KEY_ACTIVE) {
+        rc = ZB_ENOTFOUND;
+        goto fail;
     }
     r->after_seq = last;
     if ((rc = zb_keyreq_make(zb_node_county_(n), fresh, old, last, last_hash, now, req, req_len)))

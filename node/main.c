@@ -492,6 +492,12 @@ static int cmd_rotate_key(const args *a)
                     "the key, then start it again\n", a->dir);
         return EXIT_RUNTIME;
     }
+    if (rc == ZB_ENOTFOUND) {
+        fprintf(stderr, "error: rotate-key: this node's key is not seen enrolled in the "
+                "prefecture's log yet (sync first: only an enrolled key can consent to its "
+                "replacement)\n");
+        return EXIT_USAGE;
+    }
     if (rc == ZB_ENOTENROLLED) {
         fprintf(stderr, "error: rotate-key: the prefecture's log revokes this node's key: a "
                 "revoked key cannot consent to a rotation (a replacement node is made with "

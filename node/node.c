@@ -531,6 +531,8 @@ int zb_node_identity_stage_(zb_node *n, const zb_identity *id)
         return ZB_EIO;
     }
     int rc = zb_identity_save(staged, id); /* 0600, fsync'ed */
+    if (rc == 0)
+        fsync_dir_of(staged, false); /* the name too, before the commit names it */
     return rc == ZB_EEXIST ? ZB_EIO : rc;
 }
 

@@ -79,7 +79,7 @@ typedef struct {
     int64_t reconnect_at;  /* ms: reconnect after a refused handshake (0: not due) */
     int64_t key_fail_since; /* ms: first failed handshake of a run of them (0: none) */
     int key_fails;          /* failed handshakes in that run */
-    int64_t key_logged_at;  /* ms: last ZB-SYNC-KEY line (0: none in this run) */
+    int64_t key_logged_at;  /* ms: last ZB-SYNC-PEERKEY line (0: none in this run) */
     uint64_t down_last;     /* highest downstream number the aggregator said it holds */
     uint64_t server_errors; /* SERVER_ERROR refusals in this run */
     int64_t server_error_logged_at; /* ms: last line about them (0: none) */
@@ -577,7 +577,7 @@ static bool sync_handshake(sync_state *s, int event, uint32_t value, int64_t t, 
         if (s->key_fails >= KEY_FAILS_MIN &&
             (!s->key_logged_at || t - s->key_logged_at >= KEY_LOG_MS)) {
             s->key_logged_at = t;
-            ZB_ERR("ZB-SYNC-KEY", "county %s: the aggregator at %s does not hold the key given "
+            ZB_ERR("ZB-SYNC-PEERKEY", "county %s: the aggregator at %s does not hold the key given "
                    "at init (--aggregator-key): check it (%d CURVE handshakes failed)",
                    s->county, s->endpoint, s->key_fails);
         }
