@@ -222,13 +222,44 @@ typedef struct {
     bool revoked_consented;
     uint8_t consent_to[ZB_PK_LEN];  /* a consented revocation: the key its rotation enrols */
 
-    const uint8_t *pin;             /* --county-key (opts.pins), NULL: none */
-    bool pin_seen;                  /* the pinned key was enrolled in the log ... */
-    uint32_t pin_epoch;
-    bool pin_revoked;               /* ... and revoked */
-    uint64_t pin_revoked_index;
-    bool pin_revoked_consented;
+    uint8_t prev_signer[ZB_PK_LEN]; /* the key that signed the last report seen */
+
+    /* --county-key: the county office's list of its keys (docs/bundle.md §5, check 11) */
+    struct pin_state *pins;         /* its pins in verifier.pins, n_pins of them (0: none) */
+    size_t n_pins;
+    const struct pin_state *first_pin; /* the pin the log enrolled first (NULL: none yet) */
+    uint64_t first_pin_index;       /* ... at this log index */
 } county_state;
+
+/* One --county-key: what the log did with that key of its county. What
+ * is recorded here is never undone by a later event (a key enrolled again
+ * after a revocation stays revoked). */
+typedef struct pin_state {
+    const zb_audit_pin *pin;
+    bool duplicate;                 /* the same county and key as the pin before it */
+    bool seen;                      /* enrolled in the log (or signed its bare prefix) ... */
+    bool pre_log;                   /* ... from before the log recorded key events */
+    uint32_t epoch;                 /* ... as epoch */
+    uint64_t enrolled_index;        /* ... first at this log index */
+    bool revoked;                   /* revoked in the log (the first unconsented revocation, */
+    bool revoked_consented;         /*  else the first consented one) */
+    uint32_t revoked_epoch;
+    uint64_t revoked_index;
+} pin_state;
+
+/* Every key the log enrolled, once each, and the keys that signed the bare
+ * prefix of a log begun before log version 2: a key is enrolled once (its
+ * signed request is in the log, and anyone can replay it), so an ENROLLED
+ * event of a key found here is a finding. Open addressing on SipHash
+ * (crypto_shorthash) under a key drawn per verification, so a hostile
+ * bundle cannot pile its keys into one probe sequence. */
+typedef struct {
+    uint8_t key[ZB_PK_LEN];
+    bool used;
+    bool pre_log;                   /* signed the bare prefix; not enrolled by an event */
+    uint32_t county;                /* index in verifier.counties */
+    uint64_t log_index;             /* its ENROLLED event (pre_log: the first bare envelope) */
+} known_key;
 
 /* A piece of equivocation evidence: a BundleEvidence record (versions 1
  * and 2) or an Evidence leaf (version 3) that verified, to be matched
@@ -237,9 +268,11 @@ typedef struct {
     char code[ZB_AUDIT_COUNTY_LEN + 1];
     uint64_t seq;
     uint8_t report_hash[ZB_SHA256_LEN];
+    uint8_t signer[ZB_PK_LEN];      /* the key that signed the evidence's envelope */
     bool valid;                     /* verified: signature and enrolled key */
     bool matched;                   /* the stored report for (county, seq) was seen */
     bool differs;                   /* ... and it is a different report */
+    uint8_t logged_signer[ZB_PK_LEN]; /* ... signed by this key */
     uint64_t log_index;             /* a leaf: its log index */
     uint64_t position;              /* a leaf: the entries before it */
 } evidence_state;
@@ -271,6 +304,12 @@ typedef struct {
     size_t n_counties, cap_counties;
     uint32_t *slot;                 /* open-addressing table: index in counties + 1, 0 empty */
     size_t slot_cap;                /* a power of two, >= 2 * n_counties */
+    pin_state *pins;                /* opts.pins in (county, key) order */
+    size_t n_pins;
+    known_key *keys;                /* every key enrolled so far: a table of keys_cap slots */
+    size_t n_keys, keys_cap;        /* keys_cap a power of two, >= 2 * n_keys */
+    bool keys_oom;                  /* the table could not grow (a finding, once) */
+    uint8_t keys_hash_key[crypto_shorthash_KEYBYTES];
     char last_listed[ZB_AUDIT_COUNTY_LEN + 1]; /* the last BundleCounty code (code order) */
     evidence_state *evidence;       /* BundleEvidence records */
     size_t n_evidence, cap_evidence;
@@ -384,6 +423,118 @@ static int slot_reserve(verifier *v)
     return ZB_OK;
 }
 
+/* ---------------------------------------------------------------- pins and known keys */
+
+static int cmp_pin(const void *a, const void *b)
+{
+    const pin_state *x = a, *y = b;
+    int c = strcmp(x->pin->county, y->pin->county);
+    return c ? c : memcmp(x->pin->key, y->pin->key, ZB_PK_LEN);
+}
+
+/* opts.pins in (county, key) order, each county's pins side by side. Out
+ * of memory: a finding, and no pin is checked. */
+static void pins_init(verifier *v)
+{
+    size_t n = v->opts->n_pins;
+    if (!n)
+        return;
+    v->pins = calloc(n, sizeof *v->pins);
+    if (!v->pins) {
+        finding(v, "county keys (--county-key): out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        v->pins[i].pin = &v->opts->pins[i];
+    qsort(v->pins, n, sizeof *v->pins, cmp_pin);
+    for (size_t i = 1; i < n; i++)
+        v->pins[i].duplicate = cmp_pin(&v->pins[i - 1], &v->pins[i]) == 0;
+    v->n_pins = n;
+    for (size_t i = 0; i < n; i++)
+        if (!v->pins[i].duplicate && (i == 0 || strcmp(v->pins[i - 1].pin->county,
+                                                        v->pins[i].pin->county) != 0))
+            v->sum->pin_counties++;
+}
+
+/* Point s at its county's pins (a binary search: a hostile bundle may list
+ * many counties). */
+static void pins_of_county(verifier *v, county_state *s)
+{
+    size_t lo = 0, hi = v->n_pins;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v->pins[mid].pin->county, s->code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    s->pins = v->pins ? v->pins + lo : NULL;
+    while (lo + s->n_pins < v->n_pins && strcmp(v->pins[lo + s->n_pins].pin->county, s->code) == 0)
+        s->n_pins++;
+}
+
+/* The pin of c that is key, or NULL. */
+static pin_state *pin_of(const county_state *c, const uint8_t key[ZB_PK_LEN])
+{
+    for (size_t i = 0; i < c->n_pins; i++)
+        if (memcmp(c->pins[i].pin->key, key, ZB_PK_LEN) == 0)
+            return &c->pins[i];
+    return NULL;
+}
+
+/* The slot of key in the known-key table, or the empty slot where it goes. */
+static size_t key_slot(const verifier *v, const known_key *table, size_t cap,
+                       const uint8_t key[ZB_PK_LEN])
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, ZB_PK_LEN, v->keys_hash_key);
+    uint64_t x;
+    memcpy(&x, h, sizeof x);
+    size_t i = (size_t)x & (cap - 1);
+    while (table[i].used && memcmp(table[i].key, key, ZB_PK_LEN) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Where the log enrolled key first, or NULL. */
+static const known_key *key_known(const verifier *v, const uint8_t key[ZB_PK_LEN])
+{
+    if (!v->keys_cap)
+        return NULL;
+    const known_key *k = &v->keys[key_slot(v, v->keys, v->keys_cap, key)];
+    return k->used ? k : NULL;
+}
+
+/* Remember key (not known yet) as enrolled for county at log_index. */
+static void key_remember(verifier *v, const uint8_t key[ZB_PK_LEN], const county_state *county,
+                         uint64_t log_index, bool pre_log)
+{
+    if (2 * (v->n_keys + 1) > v->keys_cap) {
+        size_t cap = v->keys_cap ? 2 * v->keys_cap : 64;
+        known_key *t = calloc(cap, sizeof *t);
+        if (!t) {
+            if (!v->keys_oom)
+                finding(v, "key events: out of memory (keys enrolled twice are not looked for "
+                        "beyond log entry %" PRIu64 ")", log_index);
+            v->keys_oom = true;
+            return;
+        }
+        for (size_t i = 0; i < v->keys_cap; i++)
+            if (v->keys[i].used)
+                t[key_slot(v, t, cap, v->keys[i].key)] = v->keys[i];
+        free(v->keys);
+        v->keys = t;
+        v->keys_cap = cap;
+    }
+    known_key *k = &v->keys[key_slot(v, v->keys, v->keys_cap, key)];
+    memcpy(k->key, key, ZB_PK_LEN);
+    k->used = true;
+    k->pre_log = pre_log;
+    k->county = (uint32_t)(county - v->counties);
+    k->log_index = log_index;
+    v->n_keys++;
+}
+
 /* A new county (code valid, not present yet): NULL when out of memory
  * (a finding). Invalidates county_state pointers held. */
 static county_state *county_add(verifier *v, const char *code)
@@ -403,9 +554,7 @@ static county_state *county_add(verifier *v, const char *code)
     snprintf(s->code, sizeof s->code, "%s", code);
     s->next_seq = 1;
     s->next_number = 1;
-    for (size_t i = 0; i < v->opts->n_pins; i++)
-        if (strcmp(v->opts->pins[i].county, code) == 0)
-            s->pin = v->opts->pins[i].key;
+    pins_of_county(v, s);
     *slot_of(v, code_number(code)) = (uint32_t)v->n_counties;
     return s;
 oom:
@@ -704,6 +853,7 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
     else
         s->valid = true;
     zb_report_hash(env->report.data, env->report.len, s->report_hash);
+    memcpy(s->signer, env->signer.data, ZB_PK_LEN);
     zb__report__free_unpacked(rep, NULL);
     zb__envelope__free_unpacked(env, NULL);
 }
@@ -731,6 +881,34 @@ static bool signed_by_active(verifier *v, const county_state *c, const uint8_t *
         return false;
     }
     return true;
+}
+
+/* A county's key changed in the bare prefix of a log begun before log
+ * version 2 (key: the county record's epoch ei, first signing seq at log
+ * entry idx): a key the log may not enrol again, and a pin seen. */
+static void pre_log_key(verifier *v, county_state *c, const uint8_t key[ZB_PK_LEN], uint32_t ei,
+                        uint64_t seq, uint64_t idx)
+{
+    if (!key_known(v, key))
+        key_remember(v, key, c, idx, true);
+    pin_state *p = pin_of(c, key);
+    if (p) {
+        if (!p->seen) {
+            p->seen = true;
+            p->pre_log = true;
+            p->epoch = ei;
+            p->enrolled_index = idx;
+        }
+        if (!c->first_pin) {
+            c->first_pin = p;
+            c->first_pin_index = idx;
+        }
+    } else if (c->first_pin) {
+        finding(v, "county %s seq %" PRIu64 " (log entry %" PRIu64 "): signed by %s… (the "
+                "bundle's county record, epoch %" PRIu32 "), which is not one of the county's own "
+                "keys (--county-key), after its own key %s… (log entry %" PRIu64 ")", c->code,
+                seq, idx, KEY(key), ei, KEY(c->first_pin->pin->key), c->first_pin_index);
+    }
 }
 
 /* A log entry holding a county's report (an Envelope): bare (a log begun
@@ -771,6 +949,7 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
             finding(v, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
                     c->code, rep->seq);
         } else {
+            bool changed = !c->active || memcmp(c->key, k->key, ZB_PK_LEN) != 0;
             /* the key the log's LogLeafs continue with, until a REVOKED event */
             c->active = true;
             c->pre_log = true;
@@ -780,10 +959,8 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
             c->first_seq = k->first_seq;
             if (c->next_epoch <= ei)
                 c->next_epoch = ei + 1;
-            if (c->pin && memcmp(c->pin, k->key, ZB_PK_LEN) == 0) {
-                c->pin_seen = true;
-                c->pin_epoch = ei;
-            }
+            if (changed)
+                pre_log_key(v, c, k->key, ei, rep->seq, idx);
         }
     }
     if (rep->seq < c->next_seq) {
@@ -799,6 +976,7 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
         if (rep->seq == c->reports_logged + 1)
             c->reports_logged = rep->seq;
         zb_report_hash(env->report.data, env->report.len, c->prev);
+        memcpy(c->prev_signer, env->signer.data, ZB_PK_LEN);
     }
     uint8_t h[ZB_SHA256_LEN];
     zb_report_hash(env->report.data, env->report.len, h);
@@ -808,6 +986,7 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
          ev++) {
         ev->matched = true;
         ev->differs = memcmp(ev->report_hash, h, ZB_SHA256_LEN) != 0;
+        memcpy(ev->logged_signer, env->signer.data, ZB_PK_LEN);
     }
 done:
     zb__report__free_unpacked(rep, NULL);
@@ -927,6 +1106,41 @@ done:
 #define KE_FMT "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): "
 #define KE_ARGS c->code, e->epoch, idx
 
+/* An ENROLLED event of c against its pins (before c's state moves on to
+ * it): once the log has enrolled one of the county office's keys, every
+ * key enrolled for the county after it must be one of them. */
+static void enrolled_pin(verifier *v, county_state *c, const Zb__KeyEvent *e, uint64_t idx)
+{
+    if (!c->n_pins)
+        return;
+    pin_state *p = pin_of(c, e->key.data);
+    if (p) {
+        if (!p->seen) {
+            p->seen = true;
+            p->epoch = e->epoch;
+            p->enrolled_index = idx;
+        }
+        if (!c->first_pin) {
+            c->first_pin = p;
+            c->first_pin_index = idx;
+        }
+        return;
+    }
+    if (!c->first_pin)
+        return; /* before the office's first key: history it does not vouch for */
+    char how[160];
+    if (c->has_revoked)
+        snprintf(how, sizeof how, "it replaces epoch %" PRIu32 " (%s…), revoked at log entry %"
+                 PRIu64 " (%s)", c->revoked_epoch, KEY(c->revoked_key), c->revoked_index,
+                 c->revoked_consented ? "consented" : "NOT consented");
+    else /* a pin was enrolled, and no revocation since: a key is active */
+        snprintf(how, sizeof how, "enrolled while epoch %" PRIu32 " (%s…) is active", c->epoch,
+                 KEY(c->key));
+    finding(v, KE_FMT "enrols %s…, which is not one of the county's own keys (--county-key), "
+            "after its own key %s… (log entry %" PRIu64 "); %s", KE_ARGS, KEY(e->key.data),
+            KEY(c->first_pin->pin->key), c->first_pin_index, how);
+}
+
 /* An ENROLLED event: the county has no active key, the epoch is the next,
  * the key takes the seq after the county's last one and continues its
  * chain; a rotation is consented by the key revoked just before it. */
@@ -954,9 +1168,27 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
             finding(v, KE_FMT "its prev_hash is not the hash of the county's seq %" PRIu64
                     " in the log", KE_ARGS, last);
     }
+    /* a key is enrolled once: its request is in the log, where anyone can
+     * read it and log it again (a replay), so a second enrolment of a key
+     * proves nothing of its holder */
+    const known_key *before = key_known(v, e->key.data);
     if (c->has_revoked && memcmp(e->key.data, c->revoked_key, ZB_PK_LEN) == 0)
         finding(v, KE_FMT "enrols again the key revoked at log entry %" PRIu64 " (a revoked key "
                 "never comes back)", KE_ARGS, c->revoked_index);
+    else if (before && before->pre_log)
+        finding(v, KE_FMT "enrols %s… again, the key of county %s from before the log recorded "
+                "key events (it signed log entry %" PRIu64 ") (a key is enrolled once)", KE_ARGS,
+                KEY(e->key.data), v->counties[before->county].code, before->log_index);
+    else if (before && &v->counties[before->county] != c)
+        finding(v, KE_FMT "enrols %s… again, enrolled before for county %s at log entry %" PRIu64
+                " (a key is enrolled once, for one county)", KE_ARGS, KEY(e->key.data),
+                v->counties[before->county].code, before->log_index);
+    else if (before)
+        finding(v, KE_FMT "enrols %s… again, enrolled before at log entry %" PRIu64 " (a key is "
+                "enrolled once: a replayed request)", KE_ARGS, KEY(e->key.data),
+                before->log_index);
+    if (!before)
+        key_remember(v, e->key.data, c, idx, false);
     out->consented = -1;
     if (c->has_revoked) {
         out->previous_epoch = c->revoked_epoch;
@@ -994,6 +1226,7 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
     }
     if (out->consented == 1)
         v->sum->rotations++;
+    enrolled_pin(v, c, e, idx);
     c->active = true;
     c->pre_log = false;
     c->has_revoked = false;
@@ -1003,11 +1236,6 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
     c->enrolled_index = idx;
     if (e->epoch >= c->next_epoch)
         c->next_epoch = e->epoch == UINT32_MAX ? UINT32_MAX : e->epoch + 1;
-    if (c->pin && memcmp(c->pin, e->key.data, ZB_PK_LEN) == 0) {
-        c->pin_seen = true;
-        c->pin_epoch = e->epoch;
-        c->pin_revoked = false;
-    }
 }
 
 /* A REVOKED event: of the active key, after the county's last seq. */
@@ -1051,14 +1279,14 @@ static void on_revoked(verifier *v, county_state *c, const Zb__KeyEvent *e,
     c->revoked_epoch = e->epoch;
     c->revoked_index = idx;
     c->revoked_consented = consented;
-    if (c->pin && memcmp(c->pin, e->key.data, ZB_PK_LEN) == 0) {
-        if (!c->pin_seen) {
-            c->pin_seen = true;
-            c->pin_epoch = e->epoch;
-        }
-        c->pin_revoked = true;
-        c->pin_revoked_index = idx;
-        c->pin_revoked_consented = consented;
+    /* a pin once revoked stays revoked: the first revocation without
+     * consent is kept (else the first consented one) */
+    pin_state *p = pin_of(c, e->key.data);
+    if (p && (!p->revoked || (p->revoked_consented && !consented))) {
+        p->revoked = true;
+        p->revoked_consented = consented;
+        p->revoked_epoch = e->epoch;
+        p->revoked_index = idx;
     }
 }
 
@@ -1139,9 +1367,11 @@ static void on_evidence_leaf(verifier *v, const Zb__Evidence *ev, uint64_t idx)
             s->log_index = idx;
             s->position = v->sum->entries - 1;
             zb_report_hash(env->report.data, env->report.len, s->report_hash);
+            memcpy(s->signer, env->signer.data, ZB_PK_LEN);
             if (ev->seq == c->next_seq - 1) { /* the county's latest: its hash is at hand */
                 s->matched = true;
                 s->differs = memcmp(s->report_hash, c->prev, ZB_SHA256_LEN) != 0;
+                memcpy(s->logged_signer, c->prev_signer, ZB_PK_LEN);
             }
         }
     }
@@ -1294,13 +1524,14 @@ static int cmp_evidence_ptr(const void *a, const void *b)
 }
 
 /* Pass 2: the logged report of each evidence leaf not matched on the way,
- * read again from the entries (only reports before the evidence count). */
+ * read again from the entries (only reports before the evidence count):
+ * its hash and the key that signed it. */
 static void match_report(evidence_state **pending, size_t n, const uint8_t *bytes, size_t len,
                          uint64_t pos)
 {
     Zb__LogLeaf *leaf = NULL;
-    const uint8_t *env = NULL, *rb;
-    size_t env_len = 0, rl;
+    const uint8_t *env = NULL;
+    size_t env_len = 0;
     if (zb_leaf_is_logleaf(bytes, len)) {
         if (zb_leaf_decode(bytes, len, &leaf) == 0 &&
             leaf->entry_case == ZB__LOG_LEAF__ENTRY_ENVELOPE) {
@@ -1311,9 +1542,12 @@ static void match_report(evidence_state **pending, size_t n, const uint8_t *byte
         env = bytes;
         env_len = len;
     }
-    Zb__Report *rep = NULL;
-    if (env && zb_envelope_report_view(env, env_len, &rb, &rl) == 0 &&
-        (rep = zb__report__unpack(NULL, rl, rb)) != NULL && zb_county_code_valid(rep->county)) {
+    /* (the first pass verified these bytes; only their fields are wanted) */
+    Zb__Envelope *e = env ? zb__envelope__unpack(NULL, env_len, env) : NULL;
+    Zb__Report *rep = e && e->signer.len == ZB_PK_LEN
+                          ? zb__report__unpack(NULL, e->report.len, e->report.data)
+                          : NULL;
+    if (rep && zb_county_code_valid(rep->county)) {
         evidence_state key, *kp = &key;
         snprintf(key.code, sizeof key.code, "%s", rep->county);
         key.seq = rep->seq;
@@ -1321,16 +1555,19 @@ static void match_report(evidence_state **pending, size_t n, const uint8_t *byte
         while (at && at > pending && cmp_evidence(at[-1], &key) == 0)
             at--;
         uint8_t h[ZB_SHA256_LEN];
-        zb_report_hash(rb, rl, h);
+        zb_report_hash(e->report.data, e->report.len, h);
         for (; at && at < pending + n && cmp_evidence(*at, &key) == 0; at++) {
             if ((*at)->matched || (*at)->position <= pos)
                 continue;
             (*at)->matched = true;
             (*at)->differs = memcmp((*at)->report_hash, h, ZB_SHA256_LEN) != 0;
+            memcpy((*at)->logged_signer, e->signer.data, ZB_PK_LEN);
         }
     }
     if (rep)
         zb__report__free_unpacked(rep, NULL);
+    if (e)
+        zb__envelope__free_unpacked(e, NULL);
     if (leaf)
         zb__log_leaf__free_unpacked(leaf, NULL);
 }
@@ -1398,57 +1635,122 @@ static void check_county_records(verifier *v)
     }
 }
 
-/* --county-key: each county office's key is its county's active key at
- * the end of the log (of the BundleCounty record, before version 3). */
+/* What the log has active for c at its end, for the pin findings. */
+static void active_now(const county_state *c, char *buf, size_t len)
+{
+    if (!c->active)
+        snprintf(buf, len, "no key is active");
+    else if (c->pre_log)
+        snprintf(buf, len, "the active key is epoch %" PRIu32 " (%s…, from before the log "
+                 "recorded key events)", c->epoch, KEY(c->key));
+    else
+        snprintf(buf, len, "the active key is epoch %" PRIu32 " (%s…, enrolled at log entry %"
+                 PRIu64 ")", c->epoch, KEY(c->key), c->enrolled_index);
+}
+
+/* Before version 3: the county record's last epoch is the active key, and
+ * it must be one of the county's pins[0..n). */
+static void check_pins_records(verifier *v, const char *code, const pin_state *pins, size_t n)
+{
+    const county_state *c = county_find(v, code);
+    const epoch *last = c && c->n_epochs ? &c->epochs[c->n_epochs - 1] : NULL;
+    char now[160];
+    size_t given = 0;
+    for (size_t i = 0; i < n; i++)
+        given += !pins[i].duplicate;
+    if (last && last->revoked_at == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (memcmp(last->key, pins[i].pin->key, ZB_PK_LEN) == 0) {
+                v->sum->pins_active++;
+                return;
+            }
+        snprintf(now, sizeof now, "epoch %zu, %s…", c->n_epochs - 1, KEY(last->key));
+    } else {
+        snprintf(now, sizeof now, "no key is active");
+    }
+    if (given == 1)
+        finding(v, "county %s: its own key %s… (--county-key) is not the active key of the "
+                "bundle's county record (%s)", code, KEY(pins[0].pin->key), now);
+    else
+        finding(v, "county %s: none of its own keys (--county-key, %zu given) is the active key "
+                "of the bundle's county record (%s)", code, given, now);
+}
+
+/* Version 3: the rules of a county office's list of keys pins[0..n)
+ * (docs/bundle.md §5, check 11) at the end of the log; the rule "every
+ * key enrolled after the first pin is a pin" was applied on the way
+ * (enrolled_pin). */
+static void check_pins_log(verifier *v, const char *code, pin_state *pins, size_t n)
+{
+    county_state *c = county_find(v, code);
+    char now[160];
+    if (!c || c->next_epoch == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!pins[i].duplicate)
+                finding(v, "county %s: its own key %s… (--county-key): the log enrols no key for "
+                        "the county", code, KEY(pins[i].pin->key));
+        }
+        return;
+    }
+    active_now(c, now, sizeof now);
+    bool reported = false;
+    const pin_state *last = NULL; /* the pin the log enrolled last (first enrolments) */
+    for (size_t i = 0; i < n; i++) {
+        const pin_state *p = &pins[i];
+        if (p->duplicate)
+            continue; /* its first copy stands for it */
+        if (!p->seen) {
+            finding(v, "county %s: its own key %s… (--county-key) was never enrolled in the log; "
+                    "%s", code, KEY(p->pin->key), now);
+            reported = true;
+        } else if (!last || p->enrolled_index > last->enrolled_index) {
+            last = p;
+        }
+    }
+    /* an earlier key revoked without consent is a lost machine the office
+     * lists a replacement for; its last key, never */
+    if (last && last->revoked && !last->revoked_consented) {
+        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
+                "log entry %" PRIu64 " (NOT consented); %s", code, KEY(last->pin->key),
+                last->revoked_epoch, last->revoked_index, now);
+        reported = true;
+    }
+    if (c->active && pin_of(c, c->key)) {
+        v->sum->pins_active++;
+        return;
+    }
+    if (reported || !last)
+        return; /* already a finding that names the active key */
+    if (last->revoked)
+        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
+                "log entry %" PRIu64 " (consented); %s", code, KEY(last->pin->key),
+                last->revoked_epoch, last->revoked_index, now);
+    else
+        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", replaced "
+                "without a revocation; %s", code, KEY(last->pin->key), last->epoch, now);
+}
+
+/* --county-key, county by county (in code order): each office's list of
+ * its keys against the log (the county record before version 3). */
 static void check_pins(verifier *v)
 {
-    for (size_t i = 0; i < v->opts->n_pins; i++) {
-        const zb_audit_pin *p = &v->opts->pins[i];
-        const county_state *c = county_find(v, p->county);
-        char now[160];
-        if (v->version < 3) {
-            const epoch *last = c && c->n_epochs ? &c->epochs[c->n_epochs - 1] : NULL;
-            if (last && last->revoked_at == 0 && memcmp(last->key, p->key, ZB_PK_LEN) == 0) {
-                v->sum->pins_active++;
-                continue;
-            }
-            if (last && last->revoked_at == 0)
-                snprintf(now, sizeof now, "epoch %zu, %s…", c->n_epochs - 1, KEY(last->key));
-            else
-                snprintf(now, sizeof now, "no key is active");
-            finding(v, "county %s: its own key %s… (--county-key) is not the active key of the "
-                    "bundle's county record (%s)", p->county, KEY(p->key), now);
-            continue;
-        }
-        if (!c || c->next_epoch == 0) {
-            finding(v, "county %s: its own key %s… (--county-key): the log enrols no key for the "
-                    "county", p->county, KEY(p->key));
-            continue;
-        }
-        if (c->active && memcmp(c->key, p->key, ZB_PK_LEN) == 0) {
-            v->sum->pins_active++;
-            continue;
-        }
-        if (!c->active)
-            snprintf(now, sizeof now, "no key is active");
-        else if (c->pre_log)
-            snprintf(now, sizeof now, "the active key is epoch %" PRIu32 " (%s…, from before the "
-                     "log recorded key events)", c->epoch, KEY(c->key));
+    for (size_t i = 0, j; i < v->n_pins; i = j) {
+        const char *code = v->pins[i].pin->county;
+        for (j = i; j < v->n_pins && strcmp(v->pins[j].pin->county, code) == 0;)
+            j++;
+        if (v->version < 3)
+            check_pins_records(v, code, &v->pins[i], j - i);
         else
-            snprintf(now, sizeof now, "the active key is epoch %" PRIu32 " (%s…, enrolled at log "
-                     "entry %" PRIu64 ")", c->epoch, KEY(c->key), c->enrolled_index);
-        if (c->pin_seen && c->pin_revoked)
-            finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked "
-                    "at log entry %" PRIu64 " (%s); %s", p->county, KEY(p->key), c->pin_epoch,
-                    c->pin_revoked_index, c->pin_revoked_consented ? "consented" : "NOT consented",
-                    now);
-        else if (c->pin_seen)
-            finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", replaced "
-                    "without a revocation; %s", p->county, KEY(p->key), c->pin_epoch, now);
-        else
-            finding(v, "county %s: its own key %s… (--county-key) was never enrolled in the log; "
-                    "%s", p->county, KEY(p->key), now);
+            check_pins_log(v, code, &v->pins[i], j - i);
     }
+}
+
+/* Evidence that holds: one key signed two different reports for one seq. */
+static void equivocation(verifier *v, const evidence_state *e)
+{
+    finding(v, "equivocation: county %s seq %" PRIu64 ": two different signed reports", e->code,
+            e->seq);
+    v->sum->equivocations++;
 }
 
 /* The checks that need the whole bundle. */
@@ -1489,11 +1791,12 @@ static int at_end(verifier *v, FILE *f)
         else if (!e->differs)
             finding(v, "evidence county %s seq %" PRIu64
                     ": identical to the logged report (no conflict)", e->code, e->seq);
-        else {
-            finding(v, "equivocation: county %s seq %" PRIu64 ": two different signed reports",
-                    e->code, e->seq);
-            v->sum->equivocations++;
-        }
+        else if (memcmp(e->signer, e->logged_signer, ZB_PK_LEN) != 0)
+            finding(v, "evidence county %s seq %" PRIu64 ": the logged report was signed by %s…, "
+                    "this one by %s…: two keys signed for the same seq (a key-history conflict)",
+                    e->code, e->seq, KEY(e->logged_signer), KEY(e->signer));
+        else
+            equivocation(v, e);
     }
     /* evidence leaves, in log order */
     int rc = rematch_evidence(v, f);
@@ -1508,11 +1811,13 @@ static int at_end(verifier *v, FILE *f)
         else if (!e->differs)
             finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): identical to "
                     "the logged report (no conflict)", e->code, e->seq, e->log_index);
-        else {
-            finding(v, "equivocation: county %s seq %" PRIu64 ": two different signed reports",
-                    e->code, e->seq);
-            v->sum->equivocations++;
-        }
+        else if (memcmp(e->signer, e->logged_signer, ZB_PK_LEN) != 0)
+            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): the logged "
+                    "report was signed by %s…, this one by %s…: two keys signed for the same seq "
+                    "(a key-history conflict)", e->code, e->seq, e->log_index,
+                    KEY(e->logged_signer), KEY(e->signer));
+        else
+            equivocation(v, e);
     }
     if (v->version >= 3)
         check_county_records(v);
@@ -1534,7 +1839,9 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
                   .version = ZB_AUDIT_BUNDLE_VERSION,
                   .entries_at = -1};
     memset(sum, 0, sizeof *sum);
+    randombytes_buf(v.keys_hash_key, sizeof v.keys_hash_key);
     rec_reader r;
+    long result = 0;
     int rc = reader_magic(&r, f, ZB_AUDIT_BUNDLE_MAGIC);
     if (rc == ZB_EIO)
         return ZB_EIO;
@@ -1542,7 +1849,7 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
         finding(&v, "bundle: not a zhibao bundle (no ZBBUNDLE1 magic)");
         return v.findings;
     }
-    long result = 0;
+    pins_init(&v);
     for (;;) {
         int got = reader_next(&r);
         uint64_t rec_no = r.records + 1; /* of the record just attempted */
@@ -1601,6 +1908,8 @@ done:
     free(v.ev_leaves);
     free(v.heads);
     free(v.targets);
+    free(v.pins);
+    free(v.keys);
     if (v.header)
         zb__bundle_header__free_unpacked(v.header, NULL);
     return result;

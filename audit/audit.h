@@ -6,8 +6,9 @@
  * offices state), and the consistency of two signed tree heads.
  *
  * Everything reads from a FILE * (a file, or fmemopen'd bytes in the fuzz
- * target) as a stream: memory is O(counties + heads + evidence + log n),
- * never O(entries). A version 3 bundle with evidence whose logged report
+ * target) as a stream: memory is O(counties + pins + heads + evidence +
+ * key events + log n) (every enrolled key is remembered: a key is enrolled
+ * once), never O(entries). A version 3 bundle with evidence whose logged report
  * is not the county's latest is read a second time, from its first entry
  * (f must be seekable: a regular file or fmemopen'd bytes). Nothing in a
  * bundle is trusted: every length is capped before it is read, every
@@ -50,7 +51,14 @@ typedef struct {
     uint8_t root[ZB_HASH_LEN];
 } zb_audit_prefix;
 
-/* A county office's own statement of its current key (--county-key). */
+/* One key a county office states as its own (--county-key). A county may
+ * have several: the office's list of its keys, in no particular order
+ * (docs/bundle.md §5, check 11): each must be enrolled in the log for the
+ * county; once the first of them is enrolled, every key enrolled for the
+ * county must be one of them; the county's last key must be one of them
+ * and active at the end of the log; and a key of the list revoked without
+ * consent must have a later key of the list after it (a lost machine the
+ * office replaced). */
 typedef struct {
     char county[ZB_AUDIT_COUNTY_LEN + 1];
     uint8_t key[ZB_PK_LEN];
@@ -89,7 +97,7 @@ typedef struct {
     const uint8_t *pinned_key;
     zb_audit_prefix *prefixes;       /* roots to compute on the way (filled in) */
     size_t n_prefixes;
-    const zb_audit_pin *pins;        /* each county's active key at the end must be its pin */
+    const zb_audit_pin *pins;        /* the county offices' keys (see zb_audit_pin) */
     size_t n_pins;
     const zb_audit_head *heads;      /* signed by the aggregator key; the bundle extends each */
     size_t n_heads;
@@ -110,13 +118,17 @@ typedef struct {
     uint64_t key_events, rotations, revocations_unconsented;
     uint64_t heads_extended;      /* opts.heads the bundle extends (signed, root and time hold) */
     uint64_t pins_active;         /* opts.pins that are their county's active key at the end */
+    uint64_t pin_counties;        /* counties opts.pins names (each one's keys, one list) */
     bool head_ok;                 /* tree head signed by agg_key, size and root = the entries' */
     zb_tree_head head;            /* valid when head_ok */
 } zb_audit_summary;
 
 /* Verify the bundle read from f (see docs/bundle.md for every check).
  * finding() is called once per problem; evidence of equivocation is a
- * finding too ("equivocation: county X seq N: ..."). opts may be NULL.
+ * finding too ("equivocation: county X seq N: ...": the logged report and
+ * the evidence signed by one key; by two keys, it is a key-history
+ * conflict, "evidence county X seq N ...: two keys signed for the same
+ * seq"). opts may be NULL.
  * Returns the number of findings (0: the bundle holds), or ZB_EIO when f
  * cannot be read (a short file is a finding, not an error). */
 __attribute__((warn_unused_result)) long zb_audit_verify(FILE *f, const zb_audit_opts *opts,

@@ -40,10 +40,11 @@ static void usage(FILE *f)
           "      entry (county reports, the prefecture's downstream messages, key events,\n"
           "      evidence) of a bundle (zhibao-agg export) and its signed tree head.\n"
           "      --key: the aggregator's public key, as the prefecture published it (required);\n"
-          "      --county-key: a county's key as its office states it (the log must end with\n"
-          "      it active); --head: a tree-head file a county's node accepted (zhibao-node\n"
-          "      tree-head): the bundle must extend it; --json: one object with the counts,\n"
-          "      the key events and the findings\n"
+          "      --county-key: a county's key as its office states it; once per key, the\n"
+          "      office's list of its keys (each enrolled once, no other key after the first,\n"
+          "      the last one active at the end); --head: a tree-head file a county's node\n"
+          "      accepted (zhibao-node tree-head): the bundle must extend it; --json: one\n"
+          "      object with the counts, the key events and the findings\n"
           "  consistency OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
           "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
           "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
@@ -130,7 +131,8 @@ static int parse_key(const char *hex, uint8_t key[ZB_PK_LEN])
     return 0;
 }
 
-/* --county-key CODE:HEX, each county once. */
+/* --county-key CODE:HEX: a county may be given several times (the
+ * office's list of its keys), a key once. */
 static int parse_pins(const args *a, zb_audit_pin *pins)
 {
     for (size_t i = 0; i < a->n_county_keys; i++) {
@@ -150,8 +152,9 @@ static int parse_pins(const args *a, zb_audit_pin *pins)
             return -1;
         }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(pins[j].county, p->county) == 0) {
-                fprintf(stderr, "error: --county-key: county %s given twice\n", p->county);
+            if (strcmp(pins[j].county, p->county) == 0 &&
+                memcmp(pins[j].key, p->key, ZB_PK_LEN) == 0) {
+                fprintf(stderr, "error: --county-key: %s given twice\n", s);
                 return -1;
             }
     }
@@ -271,7 +274,8 @@ static json_t *key_event_json(const zb_audit_key_event *e)
  * "aggregator", "downstream", "reviews", "reminders", "deadlines",
  * "notices", "evidence", "equivocations", "key_event_count", "rotations",
  * "revocations_unconsented", "key_events": [...], "heads", "heads_extended",
- * "county_keys", "county_keys_active", "finding_count", "findings": [the
+ * "county_keys", "county_keys_counties", "county_keys_active",
+ * "finding_count", "findings": [the
  * first lines]}; tree_size and root null without a good tree head,
  * aggregator and version null without a header. */
 static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_opts *o,
@@ -316,6 +320,7 @@ static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_
     json_object_set_new(obj, "heads", json_integer((json_int_t)o->n_heads));
     json_object_set_new(obj, "heads_extended", json_integer((json_int_t)s->heads_extended));
     json_object_set_new(obj, "county_keys", json_integer((json_int_t)o->n_pins));
+    json_object_set_new(obj, "county_keys_counties", json_integer((json_int_t)s->pin_counties));
     json_object_set_new(obj, "county_keys_active", json_integer((json_int_t)s->pins_active));
     json_object_set_new(obj, "finding_count", json_integer((json_int_t)n));
     json_object_set_new(obj, "findings", findings);
@@ -341,8 +346,11 @@ static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
            s->revocations_unconsented);
     if (o->n_heads)
         printf(", extends the %zu tree heads given", o->n_heads);
-    if (o->n_pins)
+    if (o->n_pins && o->n_pins == s->pin_counties)
         printf(", the %zu county keys given are active", o->n_pins);
+    else if (o->n_pins)
+        printf(", the %zu county keys given hold for their %" PRIu64 " counties (each county's "
+               "last one active)", o->n_pins, s->pin_counties);
     putchar('\n');
 }
 

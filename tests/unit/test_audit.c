@@ -1805,14 +1805,21 @@ static void test_v3_forged_revocation(void **state)
              when(g.l[7].received_at, t));
     assert_string_equal(k.lines[3], want);
 
-    /* ... which the county office denies: its key is still k[0] */
+    /* ... which the county office denies: its key is still k[0]: the
+     * prefecture's key enrolled after it, and k[0] revoked without consent */
     zb_audit_pin pins[1] = {{COUNTY, {0}}};
     memcpy(pins[0].key, v3_k[0].pk, ZB_PK_LEN);
     zb_audit_opts o2 = {.pins = pins, .n_pins = 1, .heads = heads, .n_heads = 1};
+    char want2[300];
+    snprintf(want2, sizeof want2, "county 222401 epoch 1 (log entry 7): enrols %s…, which is not "
+             "one of the county's own keys (--county-key), after its own key %s… (log entry 0); "
+             "it replaces epoch 0 (%s…), revoked at log entry 6 (NOT consented)", kf,
+             hex16(v3_k[0].pk, k0), k0);
     snprintf(want, sizeof want, "county 222401: its own key %s… (--county-key) is epoch 0, revoked "
              "at log entry 6 (NOT consented); the active key is epoch 1 (%s…, enrolled at log "
-             "entry 7)", hex16(v3_k[0].pk, k0), kf);
-    v3_expect_one(&g, &o2, want);
+             "entry 7)", k0, kf);
+    const char *w2[2] = {want2, want};
+    v3_expect(&g, &o2, 2, w2);
 
     /* a pin the log never saw */
     memcpy(pins[0].key, v3_k[2].pk, ZB_PK_LEN);
@@ -1837,6 +1844,211 @@ static void test_v3_forged_revocation(void **state)
     v3_expect_one(&g, &o, want);
     v3_free(&g);
     zb__signed_tree_head__free_unpacked(node_head, NULL);
+}
+
+/* The request bytes of the ENROLLED event at leaf i (a malloc'd copy):
+ * what anyone reading the log can replay. */
+static uint8_t *v3_logged_request(const v3_log *g, size_t i, size_t *len)
+{
+    Zb__LogLeaf *ll;
+    assert_int_equal(zb_leaf_decode(g->l[i].bytes, g->l[i].len, &ll), ZB_OK);
+    assert_int_equal(ll->entry_case, ZB__LOG_LEAF__ENTRY_KEY_EVENT);
+    assert_true(ll->key_event->has_request);
+    *len = ll->key_event->request.len;
+    uint8_t *r = malloc(*len);
+    assert_non_null(r);
+    memcpy(r, ll->key_event->request.data, *len);
+    zb__log_leaf__free_unpacked(ll, NULL);
+    return r;
+}
+
+/* Enrol key for county ci with the request bytes given (a replay). */
+static void v3_enrol_with(v3_log *g, int ci, const zb_identity *key, const uint8_t *req,
+                          size_t len)
+{
+    v3_county *c = &g->c[ci];
+    int64_t t = v3_tick(g);
+    uint32_t e = (uint32_t)c->n_ep;
+    v3_key_event(g, ci, ZB__KEY_EVENT_KIND__ENROLLED, key->pk, e, c->seq + 1, c->prev, req, len,
+                 -1, t);
+    v3_record_enrol(c, key->pk, c->seq + 1, t);
+    c->key = *key;
+    c->epoch = e;
+}
+
+/* The replay found in review: a key's enrolment request is in the log, so
+ * the prefecture can log it again. K0 revoked without consent, its own key
+ * Kp enrolled, reports forged with Kp, Kp revoked, K0 enrolled again with
+ * its epoch-0 request: the log ends with K0 active, as the county office
+ * says, and it extends the county's head. A key is enrolled once; the
+ * office's key was revoked without consent and a key not its own came
+ * after it; the county's honest reports for the forged seqs, refused and
+ * logged as evidence, are two keys' reports for one seq, not K0's
+ * equivocation. */
+static void test_v3_replayed_enrolment(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]); /* 0 */
+    v3_enrol(&g, 1, &v3_m);    /* 1 */
+    for (int i = 0; i < 3; i++)
+        v3_report(&g, 0);      /* 2..4: seq 1..3 */
+    Zb__SignedTreeHead *node_head = head_over(g.l, g.n, g.now, &down_agg);
+    v3_revoke(&g, 0);            /* 5 */
+    v3_enrol(&g, 0, &v3_forger); /* 6: epoch 1 */
+    v3_report(&g, 0);            /* 7: seq 4, forged */
+    v3_report(&g, 0);            /* 8: seq 5, forged */
+    v3_revoke(&g, 0);            /* 9 */
+    size_t rlen;
+    uint8_t *replay = v3_logged_request(&g, 0, &rlen);
+    v3_enrol_with(&g, 0, &v3_k[0], replay, rlen); /* 10: epoch 2, K0 again */
+    free(replay);
+    v3_evidence(&g, 0, 4, NULL); /* 11: the county's own seq 4 (read again) */
+    v3_evidence(&g, 0, 5, NULL); /* 12: ... and seq 5 (the latest: matched on the way) */
+
+    char k0[17], kf[17], want[6][300];
+    hex16(v3_k[0].pk, k0);
+    hex16(v3_forger.pk, kf);
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 6): enrols %s…, which is "
+             "not one of the county's own keys (--county-key), after its own key %s… (log entry "
+             "0); it replaces epoch 0 (%s…), revoked at log entry 5 (NOT consented)", kf, k0, k0);
+    snprintf(want[1], sizeof want[1], "county 222401 epoch 2 (log entry 10): enrols %s… again, "
+             "enrolled before at log entry 0 (a key is enrolled once: a replayed request)", k0);
+    snprintf(want[2], sizeof want[2], "evidence county 222401 seq 4 (log entry 11): the logged "
+             "report was signed by %s…, this one by %s…: two keys signed for the same seq (a "
+             "key-history conflict)", kf, k0);
+    snprintf(want[3], sizeof want[3], "evidence county 222401 seq 5 (log entry 12): the logged "
+             "report was signed by %s…, this one by %s…: two keys signed for the same seq (a "
+             "key-history conflict)", kf, k0);
+    snprintf(want[4], sizeof want[4], "county 222401: its own key %s… (--county-key) is epoch 0, "
+             "revoked at log entry 5 (NOT consented); the active key is epoch 2 (%s…, enrolled at "
+             "log entry 10)", k0, k0);
+
+    /* with the county's head only: the replay, and no equivocation */
+    zb_audit_head heads[1] = {{"yanji.sth", node_head}};
+    zb_audit_opts o = {.heads = heads, .n_heads = 1};
+    const char *w3[3] = {want[1], want[2], want[3]};
+    v3_expect(&g, &o, 3, w3);
+    findings f = {0};
+    zb_audit_summary s;
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 3);
+    assert_int_equal(s.heads_extended, 1);
+    assert_int_equal(s.evidence, 2);
+    assert_int_equal(s.equivocations, 0);
+
+    /* with K0 pinned: also the pin's findings; K0 is active at the end */
+    zb_audit_pin pin = {COUNTY, {0}};
+    memcpy(pin.key, v3_k[0].pk, ZB_PK_LEN);
+    o.pins = &pin;
+    o.n_pins = 1;
+    const char *w5[5] = {want[0], want[1], want[2], want[3], want[4]};
+    v3_expect(&g, &o, 5, w5);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 5);
+    assert_int_equal(s.pins_active, 1);
+    v3_free(&g);
+
+    /* a key enrolled for two counties */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    v3_enrol(&g, 1, &v3_k[0]);
+    snprintf(want[0], sizeof want[0], "county 222402 epoch 0 (log entry 1): enrols %s… again, "
+             "enrolled before for county 222401 at log entry 0 (a key is enrolled once, for one "
+             "county)", k0);
+    v3_expect_one(&g, NULL, want[0]);
+    v3_free(&g);
+    zb__signed_tree_head__free_unpacked(node_head, NULL);
+}
+
+/* --county-key given several times for a county: the office's list of its
+ * keys. A lost machine replaced (K0 revoked without consent, K1) holds
+ * with both listed; a key of the prefecture's between them does not. */
+static void test_v3_pin_list(void **state)
+{
+    (void)state;
+    v3_log g;
+    char k0[17], k1[17], k2[17], kf[17], want[2][300];
+    hex16(v3_k[0].pk, k0), hex16(v3_k[1].pk, k1), hex16(v3_k[2].pk, k2);
+    hex16(v3_forger.pk, kf);
+    zb_audit_pin pins[4] = {{COUNTY, {0}}, {COUNTY, {0}}, {COUNTY, {0}}, {COUNTY2, {0}}};
+    zb_audit_opts o = {.pins = pins};
+    findings f = {0};
+    zb_audit_summary s;
+
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]); /* 0 */
+    v3_enrol(&g, 1, &v3_m);    /* 1 */
+    v3_report(&g, 0);          /* 2 */
+    v3_report(&g, 0);          /* 3 */
+    v3_revoke(&g, 0);          /* 4: the machine was lost */
+    v3_enrol(&g, 0, &v3_k[1]); /* 5 */
+    v3_report(&g, 0);          /* 6 */
+    /* K1, K0 (in any order), and COUNTY2's key: clean */
+    memcpy(pins[0].key, v3_k[1].pk, ZB_PK_LEN);
+    memcpy(pins[1].key, v3_k[0].pk, ZB_PK_LEN);
+    memcpy(pins[2].key, v3_k[1].pk, ZB_PK_LEN); /* the same pin twice: no matter */
+    memcpy(pins[3].key, v3_m.pk, ZB_PK_LEN);
+    o.n_pins = 4;
+    long n = v3_verify(&g, &o, &f, &s, NULL);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.pins_active, 2);
+    assert_int_equal(s.pin_counties, 2);
+    /* K1 alone: clean too */
+    o.n_pins = 1;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 0);
+    /* K0 alone: the office says K0 is its key; K1 is not its own */
+    memcpy(pins[0].key, v3_k[0].pk, ZB_PK_LEN);
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 5): enrols %s…, which is "
+             "not one of the county's own keys (--county-key), after its own key %s… (log entry "
+             "0); it replaces epoch 0 (%s…), revoked at log entry 4 (NOT consented)", k1, k0, k0);
+    snprintf(want[1], sizeof want[1], "county 222401: its own key %s… (--county-key) is epoch 0, "
+             "revoked at log entry 4 (NOT consented); the active key is epoch 1 (%s…, enrolled at "
+             "log entry 5)", k0, k1);
+    const char *w[2] = {want[0], want[1]};
+    v3_expect(&g, &o, 2, w);
+    /* K0, K1 and a K2 the log never enrolled */
+    memcpy(pins[1].key, v3_k[1].pk, ZB_PK_LEN);
+    memcpy(pins[2].key, v3_k[2].pk, ZB_PK_LEN);
+    o.n_pins = 3;
+    snprintf(want[0], sizeof want[0], "county 222401: its own key %s… (--county-key) was never "
+             "enrolled in the log; the active key is epoch 1 (%s…, enrolled at log entry 5)", k2,
+             k1);
+    v3_expect_one(&g, &o, want[0]);
+    v3_free(&g);
+
+    /* the prefecture's key Kp between K0's revocation and K1's enrolment */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);   /* 0 */
+    v3_report(&g, 0);            /* 1 */
+    v3_report(&g, 0);            /* 2 */
+    v3_revoke(&g, 0);            /* 3 */
+    v3_enrol(&g, 0, &v3_forger); /* 4 */
+    v3_report(&g, 0);            /* 5: seq 3, forged */
+    v3_revoke(&g, 0);            /* 6 */
+    v3_enrol(&g, 0, &v3_k[1]);   /* 7 */
+    v3_report(&g, 0);            /* 8 */
+    /* without pins, or with K1 alone (Kp comes before it), nothing shows */
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, NULL, &f, &s, NULL), 0);
+    memcpy(pins[0].key, v3_k[1].pk, ZB_PK_LEN);
+    o.n_pins = 1;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 0);
+    /* with K0 and K1, the office's whole list: Kp is named */
+    memcpy(pins[1].key, v3_k[0].pk, ZB_PK_LEN);
+    o.n_pins = 2;
+    snprintf(want[0], sizeof want[0], "county 222401 epoch 1 (log entry 4): enrols %s…, which is "
+             "not one of the county's own keys (--county-key), after its own key %s… (log entry "
+             "0); it replaces epoch 0 (%s…), revoked at log entry 3 (NOT consented)", kf, k0, k0);
+    v3_expect_one(&g, &o, want[0]);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, &o, &f, &s, NULL), 1);
+    assert_int_equal(s.pins_active, 1);
+    v3_free(&g);
 }
 
 /* --head: the bundle must extend every head given. */
@@ -2028,6 +2240,31 @@ static void test_v3_evidence(void **state)
         "evidence county 222401 seq 2 (log entry 4): identical to the logged report (no "
         "conflict)"};
     v3_expect(&g, NULL, 4, w4);
+    v3_free(&g);
+
+    /* evidence signed by another key than the logged report (the key
+     * rotated in between): two keys for one seq, not an equivocation */
+    v3_init(&g);
+    v3_enrol(&g, 0, &v3_k[0]);
+    for (int i = 0; i < 3; i++)
+        v3_report(&g, 0);          /* 1..3: seq 1..3 by K0 */
+    v3_rotate(&g, 0, &v3_k[1]);    /* 4, 5 */
+    v3_evidence(&g, 0, 2, NULL);   /* 6: by K1 (read again) */
+    v3_evidence(&g, 0, 3, NULL);   /* 7: by K1 (the latest) */
+    hex16(v3_k[0].pk, a), hex16(v3_k[1].pk, b);
+    char want2[300];
+    snprintf(want, sizeof want, "evidence county 222401 seq 2 (log entry 6): the logged report was "
+             "signed by %s…, this one by %s…: two keys signed for the same seq (a key-history "
+             "conflict)", a, b);
+    snprintf(want2, sizeof want2, "evidence county 222401 seq 3 (log entry 7): the logged report "
+             "was signed by %s…, this one by %s…: two keys signed for the same seq (a key-history "
+             "conflict)", a, b);
+    const char *wk[2] = {want, want2};
+    v3_expect(&g, NULL, 2, wk);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify(&g, NULL, &f, &s, NULL), 2);
+    assert_int_equal(s.evidence, 2);
+    assert_int_equal(s.equivocations, 0);
     v3_free(&g);
 }
 
@@ -2325,6 +2562,26 @@ static void test_v3_migrated_log(void **state)
     assert_int_equal(s.rotations, 1);
     assert_int_equal(s.pins_active, 1);
     assert_int_equal(k.n, 2);
+    /* the office's list: the key of the bare prefix and its rotation */
+    zb_audit_pin both[2] = {{COUNTY, {0}}, {COUNTY, {0}}};
+    memcpy(both[0].key, v3_k[0].pk, ZB_PK_LEN);
+    memcpy(both[1].key, v3_k[1].pk, ZB_PK_LEN);
+    zb_audit_opts o2 = {.pins = both, .n_pins = 2};
+    memset(&f, 0, sizeof f);
+    n = v3_verify(&g, &o2, &f, &s, NULL);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    /* the key of the bare prefix enrolled by an event later: a key is
+     * enrolled once */
+    v3_revoke(&g, 0);            /* 6 */
+    v3_enrol(&g, 0, &v3_k[0]);   /* 7 */
+    char want[300], k0[17];
+    snprintf(want, sizeof want, "county 222401 epoch 2 (log entry 7): enrols %s… again, the key of "
+             "county 222401 from before the log recorded key events (it signed log entry 0) (a key "
+             "is enrolled once)", hex16(v3_k[0].pk, k0));
+    v3_records(&g);
+    v3_expect_one(&g, NULL, want);
     v3_free(&g);
 }
 
@@ -2486,6 +2743,20 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "\nkey 222401 epoch 0 revoked after seq 2  consented (rotation)  "));
     assert_non_null(strstr(out, "\nkey 222401 epoch 1 revoked after seq 3  NOT consented (lost "
                                 "machine?)  "));
+
+    /* the office's list of its keys: k[1] (rotated to, then lost) and k[2] */
+    char k1h[2 * ZB_PK_LEN + 1];
+    zb_hex_encode(v3_k[1].pk, ZB_PK_LEN, k1h);
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401:%s --county-key "
+             "222401:%s 2>/dev/null", exe, path, agg, k2, k1h);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, ", the 2 county keys given hold for their 1 counties (each "
+                                "county's last one active)\n"));
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401:%s --county-key "
+             "222401:%s 2>&1", exe, path, agg, k2, k2);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "error: --county-key: 222401:"));
+    assert_non_null(strstr(out, " given twice\n"));
 
     /* a pin contradicted: the finding on stdout, the history on stderr */
     snprintf(cmd, sizeof cmd, "'%s' verify '%s' --key %s --county-key 222401:%s 2>/dev/null", exe,
@@ -2707,6 +2978,8 @@ int main(void)
         cmocka_unit_test(test_v3_enrol_without_request),
         cmocka_unit_test(test_v3_report_wrong_key),
         cmocka_unit_test(test_v3_forged_revocation),
+        cmocka_unit_test(test_v3_replayed_enrolment),
+        cmocka_unit_test(test_v3_pin_list),
         cmocka_unit_test(test_v3_heads),
         cmocka_unit_test(test_v3_times),
         cmocka_unit_test(test_v3_evidence),
