@@ -8,7 +8,7 @@
 #   4. one sync per node directory (flock on D/sync.lock), gone with kill -9;
 #   5. an identity.key open to others (0644) is refused, naming the fix;
 #   6. an aggregator holding another key than the one given at init: exit 1
-#      with ZB-SYNC-KEY, not a timeout.
+#      with ZB-SYNC-PEERKEY, not a timeout.
 # (3, tree heads dated backwards, is unit.node: heads signed by the test.)
 # Parts 1 and 2 need tmpfs mounts (root); without them they are skipped
 # with a message, the rest still runs.
@@ -135,10 +135,10 @@ took=$((SECONDS - s0))
 set -e
 [ $rc -eq 1 ] || fail "sync facing an aggregator of another key exited $rc, expected 1: $(cat "$WORK/mismatch.err")"
 [ $took -lt 20 ] || fail "the key mismatch took ${took}s to be reported (a timeout, not a detection)"
-grep -q "ZB-SYNC-KEY" "$WORK/mismatch.err" || fail "no ZB-SYNC-KEY line: $(cat "$WORK/mismatch.err")"
+grep -q "ZB-SYNC-PEERKEY" "$WORK/mismatch.err" || fail "no ZB-SYNC-PEERKEY line: $(cat "$WORK/mismatch.err")"
 [ "$(tail -n 1 "$WORK/mismatch.err")" = "sync: failed: the aggregator at tcp://127.0.0.1:$P2 does not hold the key given at init (--aggregator-key): check it" ] ||
     fail "last line does not name the key mismatch: $(tail -n 1 "$WORK/mismatch.err")"
-pass "an aggregator of another key: ZB-SYNC-KEY and exit 1 in ${took}s"
+pass "an aggregator of another key: ZB-SYNC-PEERKEY and exit 1 in ${took}s"
 
 # ---------------------------------------------------------------- 1. submit on a full disk
 if ! small_fs "$WORK/full"; then
