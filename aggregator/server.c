@@ -519,8 +519,11 @@ static void deliver_to(round_state *rs, MDB_txn *txn, live_county *l, int64_t no
  * messages other processes stored (zhibao-agg review, notice ...). */
 static void deliver_all(round_state *rs, bool polled)
 {
-    if (rs->n_live == 0)
-        return;
+    bool touched = false;
+    for (size_t i = 0; !polled && !touched && i < rs->n_live; i++)
+        touched = rs->live[i].touched;
+    if (rs->n_live == 0 || (!polled && !touched))
+        return; /* a round of reports only: no transaction to open */
     MDB_txn *txn;
     if (store_begin(rs->agg, rs->zap, true, &txn) != 0)
         return;
