@@ -1,17 +1,22 @@
 /*
  * fuzz_wire.c - one ZeroMQ frame from a peer, as the node and the aggregator
  * read it: zb_wire_unpack, then every envelope of a Batch through
- * zb_envelope_verify. The bytes are arbitrary, so signatures fail except on
- * seeds and their near copies; what matters is that nothing reads out of
- * bounds, leaks or trips UBSan, and that a decoded message is what
- * zb_wire_unpack promises (a oneof set).
+ * zb_envelope_verify; a Deliver's messages through zb_down_open_signed; a
+ * Welcome's key events through zb_leaf_decode and zb_key_event_check. The
+ * bytes are arbitrary, so signatures fail except on seeds and their near
+ * copies; what matters is that nothing reads out of bounds, leaks or trips
+ * UBSan, and that a decoded message is what zb_wire_unpack promises (a
+ * oneof set).
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "crypto.h"
+#include "downstream.h"
 #include "envelope.h"
 #include "err.h"
 #include "fuzz.h"
+#include "logleaf.h"
 #include "treehead.h"
 #include "wire.h"
 
@@ -96,6 +101,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(rc == 0 || rc == ZB_EBADSIG || rc == ZB_EDECODE);
         }
         check_consistency(w->consistency);
+        for (size_t i = 0; i < w->n_key_events; i++) {
+            const Zb__KeyEventProof *p = w->key_events[i];
+            Zb__LogLeaf *l = NULL;
+            rc = zb_leaf_decode(p->leaf.data, p->leaf.len, &l);
+            FUZZ_CHECK(rc == 0 || rc == ZB_EDECODE || rc == ZB_ETOOBIG);
+            FUZZ_CHECK((rc == 0) == (l != NULL));
+            if (l && l->entry_case == ZB__LOG_LEAF__ENTRY_KEY_EVENT) {
+                char why[200];
+                int kr = zb_key_event_check(l->key_event, why, sizeof why);
+                FUZZ_CHECK(kr == 0 || kr == ZB_EBADSIG || kr == ZB_EDECODE);
+            }
+            if (l)
+                zb__log_leaf__free_unpacked(l, NULL);
+        }
+    }
+    if (m->msg_case == ZB__SYNC_MSG__MSG_DELIVER) {
+        for (size_t i = 0; i < m->deliver->n_messages; i++) {
+            Zb__Downstream *d = NULL;
+            uint8_t *packed = NULL;
+            size_t len = 0;
+            rc = zb_down_open_signed(m->deliver->messages[i], agg_pk, &d, &packed, &len);
+            FUZZ_CHECK(rc == 0 || rc == ZB_EDECODE || rc == ZB_EBADSIG || rc == ZB_ETOOBIG ||
+                       rc == ZB_EVALIDATION);
+            FUZZ_CHECK((rc == 0) == (d != NULL));
+            if (d)
+                zb__downstream__free_unpacked(d, NULL);
+            free(packed);
+        }
     }
     if (m->msg_case == ZB__SYNC_MSG__MSG_ACK) {
         check_receipts(m->ack->receipts, m->ack->n_receipts);
