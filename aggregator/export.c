@@ -16,6 +16,7 @@
 #include "bundle.pb-c.h"
 #include "domain.h"
 #include "err.h"
+#include "fileio.h"
 #include "logleaf.h"
 #include "log.h"
 #include "tlog.h"
@@ -82,21 +83,7 @@ static int out_finish(out_file *o)
         unlink(o->tmp);
         return ZB_EIO;
     }
-    /* the rename is durable once the directory is */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", o->path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    zb_fsync_dir_of(o->path, false); /* the rename is durable once the directory is */
     return ZB_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 #include "logleaf.h"
 #include "merkle.h"
@@ -99,7 +100,7 @@ int zb_node_keys_create_(zb_store *s, MDB_txn *txn, const char *dir, const char 
         return rc;
     rc = request_put(txn, zb_store_dbi(s, NODE_DB_META), req, len);
     if (rc == 0)
-        rc = zb_node_write_file_(path, req, len, 0600);
+        rc = zb_write_file_atomic(path, req, len, 0600);
     free(req);
     return rc;
 }
@@ -536,7 +537,7 @@ static int rewrite_request(zb_node *n, MDB_txn *txn, const char *path, zb_node_r
         memcpy(r->old_key, kr->previous_key.data, ZB_PK_LEN);
         r->after_seq = kr->after_seq;
         zb__key_request__free_unpacked(kr, NULL);
-        rc = zb_node_write_file_(path, req, len, 0600);
+        rc = zb_write_file_atomic(path, req, len, 0600);
         r->request_written = rc == 0;
     }
     free(req);
@@ -651,7 +652,7 @@ int zb_node_rotate_key(zb_node *n, const char *out, int64_t now, zb_node_rotatio
                     "county %s: key rotated after seq %" PRIu64 ": the "
                     "rotation request waits for the prefecture",
                     zb_node_county_(n), r->after_seq);
-            r->request_written = zb_node_write_file_(path, req, req_len, 0600) == 0;
+            r->request_written = zb_write_file_atomic(path, req, req_len, 0600) == 0;
             break;
         }
         if (rc != ZB_EMAPFULL || attempt >= 8)

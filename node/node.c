@@ -103,65 +103,6 @@ static int staged_key_path(const char *dir, char *buf, size_t len)
     return snprintf(buf, len, "%s/" IDENTITY_NEW_FILE, dir) >= (int)len ? ZB_EINVAL : ZB_OK;
 }
 
-/* fsync the directory holding path (or dir itself when is_dir): a rename
- * in it is durable once the directory is. Best effort. */
-static void fsync_dir_of(const char *path, bool is_dir)
-{
-    char dir[4096];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return;
-    if (!is_dir) {
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else if (slash == dir)
-            dir[1] = '\0';
-        else
-            *slash = '\0';
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-}
-
-int zb_node_write_file_(const char *path, const void *buf, size_t len, unsigned mode)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return ZB_EINVAL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) {
-        zb_log_warn_errno("ZB-NODE-FILE", "cannot create %s", tmp);
-        return ZB_EIO;
-    }
-    /* a file left by an earlier run keeps its mode under O_TRUNC */
-    bool ok = fchmod(fd, (mode_t)mode) == 0;
-    const uint8_t *p = buf;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        if (ok)
-            done += (size_t)w;
-    }
-    if (!ok || fsync(fd) != 0) {
-        zb_log_warn_errno("ZB-NODE-FILE", "cannot write %s", tmp);
-        close(fd);
-        unlink(tmp);
-        return ZB_EIO;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        zb_log_warn_errno("ZB-NODE-FILE", "cannot rename %s to %s", tmp, path);
-        unlink(tmp);
-        return ZB_EIO;
-    }
-    fsync_dir_of(path, false);
-    return ZB_OK;
-}
-
 /* A rotation interrupted between its commit and the rename of its key
  * (zb_node_identity_adopt_): the store names the staged key; finish it.
  * A staged key the store does not name (a rotation that never committed)
@@ -183,7 +124,7 @@ static void finish_rotation(const char *dir, const uint8_t node_key[ZB_PK_LEN])
         zb_log_warn_errno("ZB-NODE-KEY", "cannot finish the key rotation: rename %s", staged);
         return;
     }
-    fsync_dir_of(dir, true);
+    zb_fsync_dir_of(dir, true);
     ZB_WARN("ZB-NODE-KEY", "finished a key rotation that was interrupted: %s is the node's "
             "new key", kp);
 }
@@ -532,7 +473,7 @@ int zb_node_identity_stage_(zb_node *n, const zb_identity *id)
     }
     int rc = zb_identity_save(staged, id); /* 0600, fsync'ed */
     if (rc == 0)
-        fsync_dir_of(staged, false); /* the name too, before the commit names it */
+        zb_fsync_dir_of(staged, false); /* the name too, before the commit names it */
     return rc == ZB_EEXIST ? ZB_EIO : rc;
 }
 
@@ -557,7 +498,7 @@ int zb_node_identity_adopt_(zb_node *n, const zb_identity *id)
                           staged, kp);
         return ZB_EIO;
     }
-    fsync_dir_of(n->dir, true);
+    zb_fsync_dir_of(n->dir, true);
     return ZB_OK;
 }
 
@@ -908,7 +849,7 @@ int zb_node_write_tree_head(zb_node *n, const char *path, uint64_t *size)
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc == 0)
-        rc = zb_node_write_file_(path, file, len, 0644);
+        rc = zb_write_file_atomic(path, file, len, 0644);
     free(file);
     return rc;
 }

@@ -428,10 +428,6 @@ const char *zb_node_county_(const zb_node *n);
 const char *zb_node_dir_(const zb_node *n);
 /* Whether head (verified) is a head this node accepted, in txn. */
 bool zb_node_head_accepted_(zb_node *n, MDB_txn *txn, const zb_tree_head *head);
-/* Write buf to path atomically: path.tmp created with mode, written,
- * fsync'ed, renamed over path, the directory fsync'ed. 0 or ZB_EIO
- * (logged ZB-NODE-FILE; path.tmp removed). */
-int zb_node_write_file_(const char *path, const void *buf, size_t len, unsigned mode);
 /* The node's key rotation, around the commit that records it: stage
  * writes the new identity to DIR/identity.key.new (0600, fsync'ed; a stale
  * one is removed first); unstage removes it (the commit failed); adopt
