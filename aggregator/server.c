@@ -260,6 +260,26 @@ static bool authenticated_as(const inbound *in, const uint8_t key[ZB_PK_LEN])
            sodium_memcmp(x, have, sizeof x) == 0;
 }
 
+/* Queue the Welcome answering Hello h (sent after the commit, with rec's
+ * state): for the county's active key, a downstream session when the node
+ * takes messages (a node of an earlier release sends no inbox_number and
+ * refuses what it does not know); for a revoked key, none. */
+static void queue_welcome(round_state *rs, const inbound *in, const Zb__Hello *h,
+                          const zb_county_rec *rec, bool revoked)
+{
+    Zb__SyncMsg *m = make_welcome(rec);
+    if (!m)
+        return;
+    inbound to = *in;
+    to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
+    to.tree_size = h->has_tree_size ? h->tree_size : 0;
+    to.inbox_number = h->has_inbox_number ? h->inbox_number : 0;
+    to.downstream = !revoked && h->has_inbox_number;
+    to.revoked = revoked;
+    memcpy(to.node_key, h->node_key.data, ZB_PK_LEN);
+    queue_reply(rs, &to, m);
+}
+
 /* The epoch of a revoked key (found by the key its Hello names, which
  * must be a revoked key of the county). */
 typedef struct {
@@ -300,15 +320,7 @@ static int welcome_revoked(round_state *rs, MDB_txn *txn, const inbound *in, con
     ZB_INFO("ZB-AGG-REVOKED-HELLO", "county %s: hello from the key of epoch %u, revoked: "
             "welcomed to learn it", h->county, f.found.epoch);
     rec.acked_seq = f.found.last_seq;
-    Zb__SyncMsg *m = make_welcome(&rec);
-    if (m) {
-        inbound to = *in;
-        to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
-        to.tree_size = h->has_tree_size ? h->tree_size : 0;
-        to.downstream = false;
-        to.revoked = true;
-        queue_reply(rs, &to, m);
-    }
+    queue_welcome(rs, in, h, &rec, true);
     return ZB_OK;
 }
 
@@ -349,18 +361,7 @@ static int apply_hello(round_state *rs, MDB_txn *txn, const inbound *in, const Z
     /* answered after the commit, with the county's state as committed */
     memcpy(c->reply_to, in->id, in->id_len);
     c->reply_len = in->id_len;
-    Zb__SyncMsg *m = make_welcome(&c->rec);
-    if (m) {
-        inbound to = *in;
-        to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
-        to.tree_size = h->has_tree_size ? h->tree_size : 0;
-        to.inbox_number = inbox;
-        /* a node of an earlier release sends no inbox_number and refuses
-         * what it does not know: nothing downstream for it */
-        to.downstream = h->has_inbox_number;
-        memcpy(to.node_key, h->node_key.data, ZB_PK_LEN);
-        queue_reply(rs, &to, m);
-    }
+    queue_welcome(rs, in, h, &c->rec, false);
     return ZB_OK;
 }
 
