@@ -133,19 +133,6 @@ static int refresh_stored(sync_state *s)
     return ZB_OK;
 }
 
-static uint64_t receipted_seq(sync_state *s)
-{
-    zb_node_status st;
-    return zb_node_get_status(s->node, &st) == 0 ? st.receipts : 0;
-}
-
-/* Every message the aggregator said it holds for us is stored here. */
-static bool inbox_complete(sync_state *s)
-{
-    zb_node_status st;
-    return zb_node_get_status(s->node, &st) == 0 && st.inbox >= s->down_last;
-}
-
 /* Store a Deliver's messages (verified first), then say what we hold. */
 static int take_delivery(sync_state *s, const Zb__Deliver *d)
 {
@@ -505,14 +492,19 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
      * receipt; receipts deferred or lost come back after a new Hello */
     if (s->streaming && s->acked >= s->stored && now - s->last_receipt_check >= RECEIPT_CHECK_MS) {
         s->last_receipt_check = now;
-        if (receipted_seq(s) >= s->stored) {
-            if (opts->once && inbox_complete(s)) {
+        /* one read of the store: receipts, and the prefecture's messages */
+        zb_node_status st;
+        if (zb_node_get_status(s->node, &st) != 0)
+            st.receipts = st.inbox = 0;
+        uint64_t have = st.receipts;
+        if (have >= s->stored) {
+            /* done once every message the aggregator said it holds is here too */
+            if (opts->once && st.inbox >= s->down_last) {
                 *result = ZB_SYNC_DONE;
                 return false;
             }
         } else if (now - s->last_heard > (s->receipt_ask_ms ? s->receipt_ask_ms
                                                              : RECEIPT_CHECK_MS)) {
-            uint64_t have = receipted_seq(s);
             s->receipt_ask_ms = have > s->receipt_asked_at || !s->receipt_ask_ms
                                     ? RECEIPT_CHECK_MS
                                     : (s->receipt_ask_ms * 2 > HELLO_RETRY_MAX_MS
