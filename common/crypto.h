@@ -25,6 +25,7 @@
 #define ZB_TAG_DOWNSTREAM "zhibao/downstream/v1"
 #define ZB_TAG_KEY_REQUEST "zhibao/key-request/v1" /* by the key to enrol (logleaf.h) */
 #define ZB_TAG_KEY_CONSENT "zhibao/key-consent/v1" /* by the key a rotation replaces */
+#define ZB_TAG_COSIGNATURE "zhibao/cosignature/v1" /* by a witness (cosig.h) */
 
 typedef struct {
     uint8_t pk[ZB_PK_LEN];
