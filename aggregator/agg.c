@@ -93,7 +93,7 @@ int zb_agg_open(zb_agg **out, const char *dir, bool readonly)
     zb_store *s = a->store;
     if ((rc = zb_tlog_open(&a->log, zb_store_dbi(s, AGG_DB_LOG_NODES),
                            zb_store_dbi(s, AGG_DB_LOG_ENTRIES), zb_store_dbi(s, AGG_DB_ENV_LOG),
-                           zb_store_dbi(s, AGG_DB_TREE_HEADS),
+                           zb_store_dbi(s, AGG_DB_TREE_HEADS), zb_store_dbi(s, AGG_DB_COSIGS),
                            a->has_identity ? &a->id : NULL)))
         goto fail;
     *out = a;

@@ -23,7 +23,7 @@ static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",        "counties",    "envelopes",     "evidence",    "refusals",   "log_nodes",
     "log_entries", "env_log",     "tree_heads",    "keys",        "curve_keys", "figures",
     "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time", "idx_chain",  "down",
-    "down_state",  "idx_reviews", "idx_deadlines", "leaves",     "key_events"};
+    "down_state",  "idx_reviews", "idx_deadlines", "leaves",     "key_events", "cosigs", "witnesses"};
 
 /* the aggregator holds years of reports: start with a large sparse map */
 #define AGG_MAP_SIZE ((size_t)16 << 30)
@@ -343,6 +343,67 @@ int zb_astore_refusal_add(zb_store *s, MDB_txn *txn, const char *reason, uint64_
     if (rc && rc != ZB_ENOTFOUND)
         return rc;
     return zb_store_put_u64(txn, dbi(s, AGG_DB_REFUSALS), reason, count + n);
+}
+
+/* ------------------------------------------------------------ witnesses */
+
+static int witness_gen_bump(zb_store *s, MDB_txn *txn)
+{
+    return zb_store_put_u64(txn, dbi(s, AGG_DB_META), "witness_gen",
+                            zb_astore_witness_gen(s, txn) + 1);
+}
+
+uint64_t zb_astore_witness_gen(zb_store *s, MDB_txn *txn)
+{
+    uint64_t gen = 0;
+    (void)zb_store_get_u64(txn, dbi(s, AGG_DB_META), "witness_gen", &gen, 0);
+    return gen;
+}
+
+int zb_astore_witness_put(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
+                          const char *endpoint, int64_t now)
+{
+    size_t len = strlen(endpoint);
+    if (len == 0 || len > ZB_WITNESS_ENDPOINT_MAX)
+        return ZB_EINVAL;
+    uint8_t rec[8 + ZB_WITNESS_ENDPOINT_MAX];
+    zb_be64_put(rec, (uint64_t)now);
+    memcpy(rec + 8, endpoint, len);
+    MDB_val k = {ZB_PK_LEN, (void *)key}, v = {8 + len, rec};
+    int rc = zb_mdb_err(mdb_put(txn, dbi(s, AGG_DB_WITNESSES), &k, &v, 0));
+    return rc ? rc : witness_gen_bump(s, txn);
+}
+
+int zb_astore_witness_del(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN])
+{
+    MDB_val k = {ZB_PK_LEN, (void *)key};
+    int rc = zb_mdb_err(mdb_del(txn, dbi(s, AGG_DB_WITNESSES), &k, NULL));
+    return rc ? rc : witness_gen_bump(s, txn);
+}
+
+int zb_astore_witnesses(zb_store *s, MDB_txn *txn,
+                        int (*fn)(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
+                                  int64_t added_at),
+                        void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, dbi(s, AGG_DB_WITNESSES), &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != ZB_PK_LEN || v.mv_size <= 8 || v.mv_size > 8 + ZB_WITNESS_ENDPOINT_MAX) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        char endpoint[ZB_WITNESS_ENDPOINT_MAX + 1];
+        memcpy(endpoint, (const uint8_t *)v.mv_data + 8, v.mv_size - 8);
+        endpoint[v.mv_size - 8] = '\0';
+        rc = fn(ctx, k.mv_data, endpoint, (int64_t)zb_be64_get(v.mv_data));
+    }
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 int zb_astore_refusals(zb_store *s, MDB_txn *txn,

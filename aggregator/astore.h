@@ -38,6 +38,11 @@
  *                delivered_at (i64 BE, 0: never)
  *   (meta "down_gen" (u64 BE) is bumped by every message written: a
  *   running serve polls it to push new messages)
+ *   witnesses    witness key (32) -> added_at (i64 BE) || endpoint (text):
+ *                the witnesses serve sends each new tree head to
+ *                (zhibao-agg witness; meta "witness_gen" (u64 BE) is bumped
+ *                by every change, so a running serve picks it up)
+ *   cosigs       the transparency log's (tlog.h): witnesses' cosignatures
  * and these indexes, written in the same transaction as each envelope (or
  * downstream message) and rebuildable from the envelopes (and the down
  * records) alone (zb_astore_reindex):
@@ -94,7 +99,7 @@ enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_R
        AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
        AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_DOWN,
        AGG_DB_DOWN_STATE, AGG_DB_IDX_REVIEWS, AGG_DB_IDX_DEADLINES, AGG_DB_LEAVES,
-       AGG_DB_KEY_EVENTS, AGG_DB_COUNT };
+       AGG_DB_KEY_EVENTS, AGG_DB_COSIGS, AGG_DB_WITNESSES, AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 #define ZB_ACCIDENT_ID_MAX 64
@@ -171,6 +176,26 @@ int zb_astore_keys_generation_bump(zb_store *s, MDB_txn *txn);
 /* Count one refusal under reason (a Zb__ErrorCode name, or a connection
  * refusal) by n. */
 int zb_astore_refusal_add(zb_store *s, MDB_txn *txn, const char *reason, uint64_t n);
+
+/* ---- witnesses (zhibao-agg witness) */
+
+#define ZB_WITNESS_ENDPOINT_MAX 255
+
+/* Add (or change the endpoint of) a witness; bumps witness_gen.
+ * ZB_EINVAL for an endpoint longer than ZB_WITNESS_ENDPOINT_MAX. */
+int zb_astore_witness_put(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
+                          const char *endpoint, int64_t now);
+/* Remove a witness (its cosignatures stay); bumps witness_gen.
+ * ZB_ENOTFOUND when it was not configured. */
+int zb_astore_witness_del(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN]);
+/* Every configured witness in key order; endpoint is NUL-terminated and
+ * valid during the call. */
+int zb_astore_witnesses(zb_store *s, MDB_txn *txn,
+                        int (*fn)(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
+                                  int64_t added_at),
+                        void *ctx);
+/* meta "witness_gen" (0 when never changed). */
+uint64_t zb_astore_witness_gen(zb_store *s, MDB_txn *txn);
 int zb_astore_refusals(zb_store *s, MDB_txn *txn,
                        int (*fn)(void *ctx, const char *reason, uint64_t count), void *ctx);
 

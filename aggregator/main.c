@@ -36,6 +36,7 @@
 #include "server.h"
 #include "timefmt.h"
 #include "web.h"
+#include "witcli.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -91,6 +92,11 @@ static void usage(FILE *f)
           "          review, remind, deadline and notice sign and log each message, store it for\n"
           "          the county's next sync (a running serve delivers it within seconds); all or\n"
           "          nothing\n"
+          "  witness --dir A --add WKEY --endpoint ENDPOINT   (serve sends every new tree head to\n"
+          "          this witness, zhibao-witness, and keeps its cosignatures; ENDPOINT e.g.\n"
+          "          tcp://witness.example:7500)\n"
+          "  witness --dir A --remove WKEY          (its cosignatures stay)\n"
+          "  witness --dir A [--json]               (the witnesses, and what each cosigned)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -109,6 +115,7 @@ typedef struct {
     bool accept, do_return, supplements, all;
     const char *remind_days; /* serve */
     const char *request;     /* enroll */
+    const char *witness_add, *witness_remove, *endpoint; /* witness */
 } args;
 
 /* The options without a one-letter code. */
@@ -125,7 +132,10 @@ enum {
     OPT_TEXT,
     OPT_FILE,
     OPT_REMIND_DAYS,
-    OPT_REQUEST
+    OPT_REQUEST,
+    OPT_ADD,
+    OPT_REMOVE,
+    OPT_ENDPOINT
 };
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -153,6 +163,9 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"file", required_argument, 0, OPT_FILE},
         {"remind-days", required_argument, 0, OPT_REMIND_DAYS},
         {"request", required_argument, 0, OPT_REQUEST},
+        {"add", required_argument, 0, OPT_ADD},
+        {"remove", required_argument, 0, OPT_REMOVE},
+        {"endpoint", required_argument, 0, OPT_ENDPOINT},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -186,6 +199,9 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case OPT_FILE: a->notice_file = optarg; break;
         case OPT_REMIND_DAYS: a->remind_days = optarg; break;
         case OPT_REQUEST: a->request = optarg; break;
+        case OPT_ADD: a->witness_add = optarg; break;
+        case OPT_REMOVE: a->witness_remove = optarg; break;
+        case OPT_ENDPOINT: a->endpoint = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -1155,6 +1171,86 @@ static int cmd_notice(const args *a)
     return ex;
 }
 
+static int cmd_witness(const args *a)
+{
+    zb_problems p = {0};
+    uint8_t key[ZB_PK_LEN];
+    const char *hex = a->witness_add ? a->witness_add : a->witness_remove;
+    if (a->witness_add && a->witness_remove)
+        zb_problems_add(&p, "--add, --remove: give one of them");
+    else if (hex && zb_hex_decode(hex, key, ZB_PK_LEN) != 0)
+        zb_problems_add(&p, "%s: must be the witness's public key (64 hex digits, the last line "
+                        "of zhibao-witness init)", a->witness_add ? "--add" : "--remove");
+    if (a->witness_add && !a->endpoint)
+        zb_problems_add(&p, "--endpoint: missing (where the witness listens, e.g. "
+                        "tcp://witness.example:7500)");
+    else if (a->endpoint && !a->witness_add)
+        zb_problems_add(&p, "--endpoint: only with --add");
+    else if (a->endpoint && (strlen(a->endpoint) > ZB_WITNESS_ENDPOINT_MAX ||
+                             !strstr(a->endpoint, "://")))
+        zb_problems_add(&p, "--endpoint: must be a ZeroMQ endpoint such as tcp://HOST:PORT "
+                        "(at most %d characters)", ZB_WITNESS_ENDPOINT_MAX);
+    int ex = usage_problems(&p);
+    if (ex)
+        return ex;
+    zb_agg *agg;
+    if ((ex = open_agg(a, !hex, &agg)))
+        return ex;
+    int rc;
+    if (a->witness_add) {
+        bool was_new = false;
+        rc = zb_witcli_add(agg, key, a->endpoint, &was_new);
+        if (rc == 0)
+            printf("witness %s %s at %s: a running serve sends it every new tree head within a "
+                   "second\n", hex, was_new ? "added" : "now", a->endpoint);
+        else if (rc == ZB_ETOOBIG)
+            fprintf(stderr, "error: --add: already %d witnesses: remove one first\n",
+                    ZB_WITNESS_MAX);
+    } else if (a->witness_remove) {
+        rc = zb_witcli_remove(agg, key);
+        if (rc == 0)
+            printf("witness %s removed (the cosignatures it gave are kept)\n", hex);
+        else if (rc == ZB_ENOTFOUND)
+            fprintf(stderr, "error: --remove: %s is not a witness of this aggregator\n", hex);
+    } else {
+        json_t *doc = NULL;
+        if ((rc = zb_witcli_list(agg, &doc)) == 0) {
+            if (a->json) {
+                char *text = json_dumps(doc, JSON_INDENT(2));
+                puts(text ? text : "{}");
+                free(text);
+            } else {
+                size_t i;
+                json_t *row;
+                printf("%-64s  %-32s  %s\n", "WITNESS", "ENDPOINT", "COSIGNED");
+                json_array_foreach(json_object_get(doc, "witnesses"), i, row)
+                {
+                    json_t *size = json_object_get(row, "cosigned_size");
+                    char cosigned[96] = "nothing yet";
+                    if (json_is_integer(size))
+                        snprintf(cosigned, sizeof cosigned, "size %" JSON_INTEGER_FORMAT " at %s",
+                                 json_integer_value(size),
+                                 json_string_value(json_object_get(row, "cosigned_at")));
+                    printf("%-64s  %-32s  %s\n", json_string_value(json_object_get(row, "key")),
+                           json_string_value(json_object_get(row, "endpoint")), cosigned);
+                }
+                printf("log size %" JSON_INTEGER_FORMAT ", newest witnessed head %" JSON_INTEGER_FORMAT
+                       "\n", json_integer_value(json_object_get(doc, "log_size")),
+                       json_integer_value(json_object_get(doc, "witnessed_size")));
+            }
+            json_decref(doc);
+        }
+    }
+    zb_agg_close(&agg);
+    if (rc == ZB_ETOOBIG || rc == ZB_ENOTFOUND)
+        return EXIT_USAGE;
+    if (rc) {
+        fprintf(stderr, "error: witness: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -1183,7 +1279,8 @@ int main(int argc, char **argv)
                 {"review", cmd_review, ZB_LOG_WARN},
                 {"remind", cmd_remind, ZB_LOG_WARN},
                 {"deadline", cmd_deadline, ZB_LOG_WARN},
-                {"notice", cmd_notice, ZB_LOG_WARN}};
+                {"notice", cmd_notice, ZB_LOG_WARN},
+                {"witness", cmd_witness, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;

@@ -15,7 +15,9 @@
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
+#include "cosig.h"
 #include "tlog.h"
+#include "witcli.h"
 #include "zap.h"
 
 #include <sodium.h>
@@ -875,6 +877,29 @@ static void attach_key_events(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uin
     }
 }
 
+/* The newest head witnesses cosigned, when the Welcome's head (of size)
+ * has no cosignature yet: with a proof that it is a prefix of that head,
+ * so a node that wants a quorum can count it (protocol.md section 13). */
+static void attach_witnessed(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uint64_t size)
+{
+    if (w->tree_head->n_cosignatures > 0)
+        return;
+    Zb__SignedTreeHead *wh;
+    if (zb_tlog_witnessed_head(zb_agg_tlog(rs->agg), txn, size, &wh) != 0)
+        return;
+    Zb__TreeHead *th = zb__tree_head__unpack(NULL, wh->tree_head.len, wh->tree_head.data);
+    uint64_t wsize = th ? th->size : 0;
+    if (th)
+        zb__tree_head__free_unpacked(th, NULL);
+    if (wsize == 0 || wsize >= size ||
+        zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, wsize, size,
+                                 &w->witnessed_consistency) != 0) {
+        zb__signed_tree_head__free_unpacked(wh, NULL);
+        return;
+    }
+    w->witnessed = wh; /* freed with the message */
+}
+
 /* A Welcome carries the county's state as committed, the current tree
  * head with a consistency proof from the node's newest, and receipts (with
  * inclusion proofs) for what the node holds no receipt of: an Ack lost to a
@@ -903,6 +928,7 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
         w->tree_head = head; /* freed with the message */
         if (to->tree_size > 0 && to->tree_size <= size)
             (void)zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, to->tree_size, size, &w->consistency);
+        attach_witnessed(rs, txn, w, size);
     }
     if (head)
         attach_key_events(rs, txn, w, size);
@@ -1380,6 +1406,13 @@ int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts)
         return ZB_ENET;
     }
     uint64_t refused_counted[ZB_CONN_KINDS] = {0};
+    zb_witcli *witnesses = NULL; /* the tree heads go to the witnesses from this loop */
+    if (zb_witcli_open(&witnesses, ctx, a, zap) != 0) {
+        zmq_close(sock);
+        zb_zap_stop(&zap);
+        zmq_ctx_term(ctx);
+        return ZB_ENOMEM;
+    }
     ZB_INFO("ZB-AGG-START", "serving on %s", endpoint);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     verify_pool pool;
@@ -1395,8 +1428,9 @@ int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts)
     int rc = d[0].msgs && d[1].msgs && urgent.msgs ? ZB_OK : ZB_ENOMEM;
     while (rc == 0 && !zb_server_stop) {
         /* wait only when nothing is ready to be written */
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, cur->n ? 0 : 200) < 0) {
+        zmq_pollitem_t items[1 + ZB_WITNESS_MAX] = {{sock, 0, ZMQ_POLLIN, 0}};
+        size_t n_items = 1 + zb_witcli_pollitems(witnesses, items + 1, ZB_WITNESS_MAX);
+        if (zmq_poll(items, (int)n_items, cur->n ? 0 : 200) < 0) {
             if (errno == EINTR)
                 continue;
             rc = ZB_ENET;
@@ -1404,6 +1438,7 @@ int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts)
         }
         count_refused(a, zap, refused_counted);
         int64_t tnow = mono_ms();
+        zb_witcli_tick(witnesses, tnow);
         if (tnow - last_deliver_poll >= ZB_DELIVER_POLL_MS) {
             last_deliver_poll = tnow;
             deliver_all(&rs, true);
@@ -1446,6 +1481,7 @@ int zb_server_run(zb_agg *a, const char *endpoint, const zb_server_opts *opts)
     free(rs.counties);
     free(rs.replies);
     free(rs.reply_to);
+    zb_witcli_close(&witnesses);
     zmq_close(sock);
     count_refused(a, zap, refused_counted);
     zb_zap_stop(&zap);

@@ -7,11 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cosig.h"
 #include "err.h"
 #include "log.h"
+#include "treehead.h"
 
 struct zb_tlog {
-    MDB_dbi nodes, entries, env_log, heads;
+    MDB_dbi nodes, entries, env_log, heads, cosigs;
     const zb_identity *signer; /* borrowed; NULL: cannot sign */
     int64_t clock_warned_at;   /* monotonic s of the last ZB-AGG-CLOCK line (0: none) */
 };
@@ -37,13 +39,13 @@ typedef struct {
 } tlog_ctx;
 
 int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
-                 const zb_identity *signer)
+                 MDB_dbi cosigs, const zb_identity *signer)
 {
     *out = NULL;
     zb_tlog *t = calloc(1, sizeof *t);
     if (!t)
         return ZB_ENOMEM;
-    *t = (zb_tlog){nodes, entries, env_log, heads, signer, 0};
+    *t = (zb_tlog){nodes, entries, env_log, heads, cosigs, signer, 0};
     *out = t;
     return ZB_OK;
 }
@@ -329,6 +331,60 @@ int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
     return ZB_OK;
 }
 
+/* Attach the cosignatures stored for head size n to sth (heap-built: freed
+ * with it). */
+static int attach_cosigs(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead *sth)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
+    if (rc)
+        return rc;
+    uint8_t key[8];
+    zb_be64_put(key, n);
+    MDB_val k = {8, key}, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; r == 0 && k.mv_size == 8 + ZB_PK_LEN && memcmp(k.mv_data, key, 8) == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Zb__Cosignature *c = zb__cosignature__unpack(NULL, v.mv_size, v.mv_data);
+        if (!c) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        Zb__Cosignature **grown =
+            realloc(sth->cosignatures, (sth->n_cosignatures + 1) * sizeof *grown);
+        if (!grown) {
+            zb__cosignature__free_unpacked(c, NULL);
+            rc = ZB_ENOMEM;
+            break;
+        }
+        sth->cosignatures = grown;
+        sth->cosignatures[sth->n_cosignatures++] = c;
+    }
+    if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Unpack a stored head (stored without cosignatures) and attach its own. */
+static int head_of_record(zb_tlog *t, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                          Zb__SignedTreeHead **out)
+{
+    *out = zb__signed_tree_head__unpack(NULL, v->mv_size, v->mv_data);
+    if (!*out || k->mv_size != 8) {
+        if (*out)
+            zb__signed_tree_head__free_unpacked(*out, NULL);
+        *out = NULL;
+        return ZB_EDECODE;
+    }
+    int rc = attach_cosigs(t, txn, zb_be64_get(k->mv_data), *out);
+    if (rc) {
+        zb__signed_tree_head__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out)
 {
     *out = NULL;
@@ -338,27 +394,181 @@ int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out)
     int rc = zb_mdb_err(mdb_get(txn, t->heads, &k, &v));
     if (rc)
         return rc;
-    *out = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? ZB_OK : ZB_EDECODE;
+    return head_of_record(t, txn, &k, &v, out);
 }
 
 int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out)
 {
     *out = NULL;
     MDB_cursor *cur;
-    int rc = zb_mdb_err(
-        mdb_cursor_open(txn, t->heads, &cur));
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->heads, &cur));
     if (rc)
         return rc;
     MDB_val k, v;
     rc = zb_mdb_err(mdb_cursor_get(cur, &k, &v, MDB_LAST));
-    if (rc == 0) {
-        *out = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
-        if (!*out)
-            rc = ZB_EDECODE;
-    }
+    if (rc == 0)
+        rc = head_of_record(t, txn, &k, &v, out);
     mdb_cursor_close(cur);
     return rc;
+}
+
+int zb_tlog_add_cosignature(zb_tlog *t, MDB_txn *txn, const uint8_t agg_pk[ZB_PK_LEN],
+                            uint64_t size, const Zb__Cosignature *c)
+{
+    uint8_t key[8 + ZB_PK_LEN];
+    zb_be64_put(key, size);
+    MDB_val k = {8, key}, v;
+    int rc = zb_mdb_err(mdb_get(txn, t->heads, &k, &v));
+    if (rc)
+        return rc;
+    Zb__SignedTreeHead *sth = zb__signed_tree_head__unpack(NULL, v.mv_size, v.mv_data);
+    if (!sth)
+        return ZB_EDECODE;
+    zb_tree_head head;
+    rc = zb_tree_head_verify(sth, agg_pk, &head);
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    if (rc)
+        return rc == ZB_EBADSIG ? ZB_EDECODE : rc; /* our own head: damaged */
+    if ((rc = zb_cosig_verify(c, agg_pk, &head)))
+        return rc;
+    memcpy(key + 8, c->witness.data, ZB_PK_LEN);
+    k = (MDB_val){sizeof key, key};
+    if (mdb_get(txn, t->cosigs, &k, &v) == 0) {
+        Zb__Cosignature *held = zb__cosignature__unpack(NULL, v.mv_size, v.mv_data);
+        bool keep = held && held->timestamp <= c->timestamp;
+        if (held)
+            zb__cosignature__free_unpacked(held, NULL);
+        if (keep)
+            return ZB_OK;
+    }
+    size_t len = zb__cosignature__get_packed_size(c);
+    v = (MDB_val){len, NULL};
+    rc = zb_mdb_err(mdb_put(txn, t->cosigs, &k, &v, MDB_RESERVE));
+    if (rc == 0)
+        zb__cosignature__pack(c, v.mv_data);
+    return rc;
+}
+
+int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
+                           Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
+    if (rc)
+        return rc;
+    /* the last cosignature key below (max_size + 1) || 00..: its size */
+    uint8_t key[8 + ZB_PK_LEN] = {0};
+    zb_be64_put(key, max_size == UINT64_MAX ? max_size : max_size + 1);
+    MDB_val k = {max_size == UINT64_MAX ? sizeof key : 8, key}, v;
+    if (max_size == UINT64_MAX)
+        memset(key + 8, 0xff, ZB_PK_LEN);
+    int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    uint64_t size = 0;
+    if (r == 0 && k.mv_size == 8 + ZB_PK_LEN)
+        size = zb_be64_get(k.mv_data);
+    mdb_cursor_close(cur);
+    if (r == MDB_NOTFOUND)
+        return ZB_ENOTFOUND;
+    if (r)
+        return zb_mdb_err(r);
+    if (size > max_size)
+        return ZB_ENOTFOUND;
+    return zb_tlog_head(t, txn, size, out);
+}
+
+int zb_tlog_witnessed_heads(zb_tlog *t, MDB_txn *txn,
+                            int (*fn)(void *ctx, const Zb__SignedTreeHead *head), void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    uint64_t last = UINT64_MAX;
+    int r;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0 && rc == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 + ZB_PK_LEN) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        uint64_t size = zb_be64_get(k.mv_data);
+        if (size == last)
+            continue;
+        last = size;
+        Zb__SignedTreeHead *sth;
+        if ((rc = zb_tlog_head(t, txn, size, &sth)))
+            break;
+        rc = fn(ctx, sth);
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+    }
+    if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int zb_tlog_cosigned_by(zb_tlog *t, MDB_txn *txn, const uint8_t witness[ZB_PK_LEN],
+                        uint64_t *size, int64_t *at)
+{
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int r;
+    rc = ZB_ENOTFOUND;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_LAST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        if (k.mv_size != 8 + ZB_PK_LEN ||
+            memcmp((const uint8_t *)k.mv_data + 8, witness, ZB_PK_LEN) != 0)
+            continue;
+        Zb__Cosignature *c = zb__cosignature__unpack(NULL, v.mv_size, v.mv_data);
+        if (!c) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        *size = zb_be64_get(k.mv_data);
+        *at = c->timestamp;
+        zb__cosignature__free_unpacked(c, NULL);
+        rc = ZB_OK;
+        break;
+    }
+    if (r != 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int count_head(void *ctx, const Zb__SignedTreeHead *head)
+{
+    (void)head;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+int zb_tlog_witnessed_count(zb_tlog *t, MDB_txn *txn, uint64_t *heads, uint64_t *newest)
+{
+    *heads = 0;
+    *newest = 0;
+    int rc = zb_tlog_witnessed_heads(t, txn, count_head, heads);
+    if (rc)
+        return rc;
+    Zb__SignedTreeHead *sth;
+    rc = zb_tlog_witnessed_head(t, txn, UINT64_MAX, &sth);
+    if (rc == ZB_ENOTFOUND)
+        return ZB_OK;
+    if (rc)
+        return rc;
+    Zb__TreeHead *th = zb__tree_head__unpack(NULL, sth->tree_head.len, sth->tree_head.data);
+    if (th) {
+        *newest = th->size;
+        zb__tree_head__free_unpacked(th, NULL);
+    }
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    return th ? ZB_OK : ZB_EDECODE;
 }
 
 /* A heap-built list of proof hashes as protobuf bytes fields. */

@@ -12,7 +12,7 @@
  * whatever the size. After each commit the aggregator signs a tree head
  * (size, root, time) and keeps every head it signed.
  *
- * The log owns four databases of the aggregator's LMDB environment, handed
+ * The log owns five databases of the aggregator's LMDB environment, handed
  * to zb_tlog_open (astore.h names them):
  *   log_nodes   level (1 byte) || index (u64 BE) -> 32-byte hash of the
  *               perfect subtree of 2^level leaves (level 0: leaf hashes)
@@ -23,6 +23,9 @@
  *               their count)
  *   env_log     county || seq -> log index (u64 BE)
  *   tree_heads  tree size (u64 BE) -> packed SignedTreeHead (one per commit)
+ *   cosigs      tree size (u64 BE) || witness key (32) -> packed Cosignature:
+ *               witnesses' cosignatures of the stored head of that size
+ *               (cosig.h), each verified before it is stored
  * All functions work inside the caller's transaction and return 0 or a
  * negative ZB_E*: ZB_ENOTFOUND (no such leaf, node or head), ZB_EDECODE (a
  * record of the wrong size), ZB_EINVAL (sizes out of range; signing with a
@@ -46,7 +49,7 @@ typedef struct zb_tlog zb_tlog;
 /* A log over the given databases. signer (borrowed, must outlive the log)
  * signs tree heads; NULL for a log that is only read. Errors: ZB_ENOMEM. */
 int zb_tlog_open(zb_tlog **out, MDB_dbi nodes, MDB_dbi entries, MDB_dbi env_log, MDB_dbi heads,
-                 const zb_identity *signer);
+                 MDB_dbi cosigs, const zb_identity *signer);
 /* NULL-safe, idempotent; clears *t. */
 void zb_tlog_close(zb_tlog **t);
 
@@ -112,13 +115,45 @@ int64_t zb_tlog_head_time(int64_t previous, int64_t now);
 int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
                   char county[ZB_COUNTY_LEN + 1], uint64_t *seq);
 
-/* The stored signed tree head of size n (heap-built). Errors: ZB_ENOTFOUND
- * (none of that size), ZB_EDECODE, ZB_ESTORE. */
+/* The stored signed tree head of size n (heap-built), with every
+ * cosignature stored for it. Errors: ZB_ENOTFOUND (none of that size),
+ * ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out);
 
-/* The newest stored signed tree head (heap-built). Errors: ZB_ENOTFOUND (the
- * log never grew), ZB_EDECODE, ZB_ESTORE. */
+/* The newest stored signed tree head (heap-built), with its cosignatures.
+ * Errors: ZB_ENOTFOUND (the log never grew), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out);
+
+/* ---- witnesses' cosignatures (cosig.h) */
+
+/* Store a witness's cosignature of the stored head of size: it must verify
+ * for that head under agg_pk (the log's key). A witness's later
+ * cosignature of the same head replaces its earlier one only when it is
+ * earlier in time (the earliest proof of when the head was seen is kept).
+ * Errors: ZB_ENOTFOUND (no head of that size), ZB_EBADSIG (does not verify
+ * for it), ZB_EDECODE, ZB_ESTORE / ZB_EMAPFULL (abort). */
+int zb_tlog_add_cosignature(zb_tlog *t, MDB_txn *txn, const uint8_t agg_pk[ZB_PK_LEN],
+                            uint64_t size, const Zb__Cosignature *c);
+
+/* The newest stored head of size <= max_size that has at least one
+ * cosignature (heap-built, with them). ZB_ENOTFOUND when none. */
+int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
+                           Zb__SignedTreeHead **out);
+
+/* Every head with cosignatures, ascending size: fn(ctx, head) with a head
+ * (and its cosignatures) valid only during the call; a non-zero return
+ * stops the walk and is returned. */
+int zb_tlog_witnessed_heads(zb_tlog *t, MDB_txn *txn,
+                            int (*fn)(void *ctx, const Zb__SignedTreeHead *head), void *ctx);
+
+/* The newest head witness cosigned: its size and the cosignature's time.
+ * ZB_ENOTFOUND when none is stored. Walks back from the newest. */
+int zb_tlog_cosigned_by(zb_tlog *t, MDB_txn *txn, const uint8_t witness[ZB_PK_LEN],
+                        uint64_t *size, int64_t *at);
+
+/* Number of heads that have cosignatures, and the size of the newest one
+ * (0 when none). */
+int zb_tlog_witnessed_count(zb_tlog *t, MDB_txn *txn, uint64_t *heads, uint64_t *newest);
 
 /* Heap-built InclusionProof for the report seq at leaf index, against a
  * tree of n leaves. Errors: as zb_tlog_inclusion, and ZB_ENOMEM. */
