@@ -115,3 +115,45 @@ int zb_cosig_parse_keys(const char *const *hex, size_t n, uint8_t (*out)[ZB_PK_L
     }
     return ZB_OK;
 }
+
+int zb_witness_answer_open(const uint8_t *bytes, size_t len, const uint8_t witness_pk[ZB_PK_LEN],
+                           const uint8_t agg_pk[ZB_PK_LEN], const zb_tree_head *head,
+                           zb_witness_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len > ZB_WITNESS_FRAME_MAX)
+        return ZB_EDECODE;
+    Zb__WitnessResponse *r = zb__witness_response__unpack(NULL, len, bytes);
+    if (!r)
+        return ZB_EDECODE;
+    int rc = ZB_OK;
+    out->status = r->status;
+    out->size = r->has_size ? r->size : 0;
+    if (r->reason) { /* printable ASCII only: it goes to the log */
+        size_t j = 0;
+        for (const char *p = r->reason; *p && j + 1 < sizeof out->reason; p++)
+            out->reason[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+        out->reason[j] = '\0';
+    }
+    switch (r->status) {
+    case ZB__WITNESS_STATUS__COSIGNED:
+        if (!r->cosignature || r->cosignature->witness.len != ZB_PK_LEN ||
+            memcmp(r->cosignature->witness.data, witness_pk, ZB_PK_LEN) != 0 ||
+            zb_cosig_verify(r->cosignature, agg_pk, head) != 0) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        out->cosignature = r->cosignature;
+        r->cosignature = NULL; /* handed over */
+        break;
+    case ZB__WITNESS_STATUS__CONFLICT:
+    case ZB__WITNESS_STATUS__REFUSED:
+    case ZB__WITNESS_STATUS__UNKNOWN_LOG:
+    case ZB__WITNESS_STATUS__BAD_REQUEST:
+        break;
+    default:
+        rc = ZB_EDECODE;
+    }
+    zb__witness_response__free_unpacked(r, NULL);
+    return rc;
+}

@@ -60,6 +60,30 @@ void zb_cosig_tally_head(const Zb__SignedTreeHead *sth, const uint8_t agg_pk[ZB_
  * quorum 0 is ZB_EINVAL. */
 int zb_cosig_quorum_time(const zb_cosig_tally *t, size_t quorum, int64_t *at);
 
+/* The largest WitnessRequest / WitnessResponse frame (a head, a
+ * consistency proof of at most ZB_MERKLE_MAX_PROOF hashes, a reason). */
+#define ZB_WITNESS_FRAME_MAX (16u * 1024u)
+
+/* What a witness answered to a request for head (of log agg_pk), as the
+ * aggregator reads it. */
+typedef struct {
+    Zb__WitnessStatus status;
+    uint64_t size;      /* CONFLICT, REFUSED: the witness's cosigned size (0: not said) */
+    char reason[200];   /* REFUSED, BAD_REQUEST: printable ASCII, may be empty */
+    Zb__Cosignature *cosignature; /* COSIGNED: verified for head by witness_pk; heap-built,
+                                     free with zb__cosignature__free_unpacked */
+} zb_witness_answer;
+
+/* Decode a WitnessResponse from the witness witness_pk to a request for
+ * head: a COSIGNED answer must carry a cosignature by witness_pk that
+ * verifies for head. 0 (out filled), ZB_EDECODE (too long, undecodable, an
+ * unknown status, a COSIGNED without a valid cosignature: out->status
+ * says what was claimed). */
+__attribute__((warn_unused_result)) int
+zb_witness_answer_open(const uint8_t *bytes, size_t len, const uint8_t witness_pk[ZB_PK_LEN],
+                       const uint8_t agg_pk[ZB_PK_LEN], const zb_tree_head *head,
+                       zb_witness_answer *out);
+
 /* Parse a list of witness keys given as hex ("--witness-key"), without
  * repeats. 0, or ZB_EINVAL with field/reason in err (one line). */
 int zb_cosig_parse_keys(const char *const *hex, size_t n, uint8_t (*out)[ZB_PK_LEN], char *err,
