@@ -223,6 +223,14 @@ static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
     return ZB_OK;
 }
 
+static int write_witnessed(void *ctx, const Zb__SignedTreeHead *head)
+{
+    Zb__BundleRecord rec = ZB__BUNDLE_RECORD__INIT;
+    rec.record_case = ZB__BUNDLE_RECORD__RECORD_WITNESSED_HEAD;
+    rec.witnessed_head = (Zb__SignedTreeHead *)head;
+    return out_bundle_record(ctx, &rec);
+}
+
 int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
 {
     memset(st, 0, sizeof *st);
@@ -259,7 +267,7 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     }
 
     Zb__BundleHeader h = ZB__BUNDLE_HEADER__INIT;
-    h.version = 3; /* LogLeaf leaves: times, key events and evidence in the log */
+    h.version = 4; /* LogLeaf leaves: times, key events and evidence in the log; witnessed heads */
     h.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)zb_agg_identity(a)->pk};
     h.created_at = (int64_t)time(NULL);
     h.county_count = zb_astore_county_count(zb_agg_store(a), txn);
@@ -273,7 +281,8 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     if ((rc = out_open(&o, path, ZB_BUNDLE_MAGIC)) || (rc = out_bundle_record(&o, &rec)) ||
         (rc = write_counties(&o, a, txn, &st->counties)) ||
         /* evidence is in the log itself (LogLeaf evidence entries) */
-        (rc = write_entries(&o, a, txn, size)))
+        (rc = write_entries(&o, a, txn, size)) ||
+        (rc = zb_tlog_witnessed_heads(zb_agg_tlog(a), txn, write_witnessed, &o)))
         goto fail;
     st->entries = size;
     if (sth) {
