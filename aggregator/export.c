@@ -281,8 +281,10 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
     if ((rc = out_open(&o, path, ZB_BUNDLE_MAGIC)) || (rc = out_bundle_record(&o, &rec)) ||
         (rc = write_counties(&o, a, txn, &st->counties)) ||
         /* evidence is in the log itself (LogLeaf evidence entries) */
-        (rc = write_entries(&o, a, txn, size)) ||
-        (rc = zb_tlog_witnessed_heads(zb_agg_tlog(a), txn, write_witnessed, &o)))
+        /* before the entries: a streaming verifier learns which prefix
+         * roots to compute on the way */
+        (rc = zb_tlog_witnessed_heads(zb_agg_tlog(a), txn, write_witnessed, &o)) ||
+        (rc = write_entries(&o, a, txn, size)))
         goto fail;
     st->entries = size;
     if (sth) {
