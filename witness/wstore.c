@@ -1,0 +1,407 @@
+/* wstore.c - see wstore.h. */
+#include "wstore.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "store.h"
+
+struct zb_wstore {
+    zb_store *store;
+};
+
+static const char *const wstore_dbs[] = {"meta", "logs", "evidence"};
+enum { DB_META, DB_LOGS, DB_EVIDENCE };
+
+#define WSTORE_VERSION 1
+#define RECORD_VERSION 1
+#define EVIDENCE_KEY_LEN (ZB_PK_LEN + 8 + ZB_HASH_LEN)
+
+/* ------------------------------------------------------------ byte records */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    bool failed;
+} wbuf;
+
+static void put_bytes(wbuf *b, const void *v, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p, b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, v, n);
+    b->len += n;
+}
+static void put_u8(wbuf *b, uint8_t v) { put_bytes(b, &v, 1); }
+static void put_u16(wbuf *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    put_bytes(b, x, 2);
+}
+static void put_u32(wbuf *b, uint32_t v)
+{
+    uint8_t x[4];
+    zb_be32_put(x, v);
+    put_bytes(b, x, 4);
+}
+static void put_u64(wbuf *b, uint64_t v)
+{
+    uint8_t x[8];
+    zb_be64_put(x, v);
+    put_bytes(b, x, 8);
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+} rbuf;
+
+static const uint8_t *get_bytes(rbuf *r, size_t n)
+{
+    if (r->bad || r->left < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *v = r->p;
+    r->p += n, r->left -= n;
+    return v;
+}
+static uint8_t get_u8(rbuf *r)
+{
+    const uint8_t *v = get_bytes(r, 1);
+    return v ? v[0] : 0;
+}
+static uint16_t get_u16(rbuf *r)
+{
+    const uint8_t *v = get_bytes(r, 2);
+    return v ? (uint16_t)(v[0] << 8 | v[1]) : 0;
+}
+static uint32_t get_u32(rbuf *r)
+{
+    const uint8_t *v = get_bytes(r, 4);
+    return v ? zb_be32_get(v) : 0;
+}
+static uint64_t get_u64(rbuf *r)
+{
+    const uint8_t *v = get_bytes(r, 8);
+    return v ? zb_be64_get(v) : 0;
+}
+static void get_copy(rbuf *r, void *out, size_t n)
+{
+    const uint8_t *v = get_bytes(r, n);
+    if (v)
+        memcpy(out, v, n);
+    else
+        memset(out, 0, n);
+}
+
+/* ------------------------------------------------------------ open, close */
+
+int zb_wstore_open(zb_wstore **out, const char *dir, bool create, bool readonly)
+{
+    *out = NULL;
+    zb_wstore *s = calloc(1, sizeof *s);
+    if (!s)
+        return ZB_ENOMEM;
+    /* the state is a few records per log: 64 MiB is ample, and grows */
+    int rc = zb_store_open(&s->store, dir, wstore_dbs, sizeof wstore_dbs / sizeof wstore_dbs[0],
+                           64u << 20, create, readonly);
+    if (rc == 0 && create && !readonly) {
+        MDB_txn *txn;
+        if ((rc = zb_store_begin(s->store, false, &txn)) == 0) {
+            uint64_t v;
+            if (zb_store_get_u64(txn, zb_store_dbi(s->store, DB_META), "version", &v, 0) ==
+                ZB_ENOTFOUND)
+                rc = zb_store_put_u64(txn, zb_store_dbi(s->store, DB_META), "version",
+                                      WSTORE_VERSION);
+            if (rc)
+                mdb_txn_abort(txn);
+            else
+                rc = zb_store_commit(txn);
+        }
+    }
+    if (rc) {
+        zb_wstore_close(&s);
+        return rc;
+    }
+    *out = s;
+    return ZB_OK;
+}
+
+void zb_wstore_close(zb_wstore **sp)
+{
+    if (!sp || !*sp)
+        return;
+    zb_store_close(&(*sp)->store);
+    free(*sp);
+    *sp = NULL;
+}
+
+int zb_wstore_write(zb_wstore *s, int (*fn)(void *ctx, MDB_txn *txn), void *ctx)
+{
+    return zb_store_write(s->store, fn, ctx);
+}
+
+int zb_wstore_read_begin(zb_wstore *s, MDB_txn **txn)
+{
+    return zb_store_begin(s->store, true, txn);
+}
+
+int zb_wstore_witness_key_get(zb_wstore *s, MDB_txn *txn, uint8_t pk[ZB_PK_LEN])
+{
+    return zb_store_get_bin(txn, zb_store_dbi(s->store, DB_META), "witness_key", pk, ZB_PK_LEN);
+}
+
+int zb_wstore_witness_key_put(zb_wstore *s, MDB_txn *txn, const uint8_t pk[ZB_PK_LEN])
+{
+    uint8_t old[ZB_PK_LEN];
+    int rc = zb_wstore_witness_key_get(s, txn, old);
+    if (rc == 0)
+        return ZB_EEXIST;
+    if (rc != ZB_ENOTFOUND)
+        return rc;
+    return zb_store_put_bin(txn, zb_store_dbi(s->store, DB_META), "witness_key", pk, ZB_PK_LEN);
+}
+
+/* ------------------------------------------------------------ logs */
+
+static int log_decode(const MDB_val *k, const MDB_val *v, zb_wlog *out)
+{
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != ZB_PK_LEN)
+        return ZB_EDECODE;
+    memcpy(out->key, k->mv_data, ZB_PK_LEN);
+    rbuf r = {v->mv_data, v->mv_size, false};
+    if (get_u8(&r) != RECORD_VERSION)
+        return ZB_EDECODE;
+    size_t name_len = get_u8(&r);
+    if (name_len > ZB_WLOG_NAME_MAX)
+        return ZB_EDECODE;
+    get_copy(&r, out->name, name_len);
+    out->name[name_len] = '\0';
+    out->size = get_u64(&r);
+    get_copy(&r, out->root, ZB_HASH_LEN);
+    out->cosigned = get_u8(&r) != 0;
+    out->cosigned_at = (int64_t)get_u64(&r);
+    get_copy(&r, out->signature, ZB_SIG_LEN);
+    out->sth_len = get_u32(&r);
+    out->sth = out->sth_len ? get_bytes(&r, out->sth_len) : NULL;
+    if (r.bad || r.left != 0 || (out->size > 0 && !out->cosigned))
+        return ZB_EDECODE;
+    return ZB_OK;
+}
+
+static int log_put(zb_wstore *s, MDB_txn *txn, const zb_wlog *log)
+{
+    size_t name_len = strlen(log->name);
+    if (name_len > ZB_WLOG_NAME_MAX || log->sth_len > UINT32_MAX)
+        return ZB_EINVAL;
+    wbuf b = {0};
+    put_u8(&b, RECORD_VERSION);
+    put_u8(&b, (uint8_t)name_len);
+    put_bytes(&b, log->name, name_len);
+    put_u64(&b, log->size);
+    put_bytes(&b, log->root, ZB_HASH_LEN);
+    put_u8(&b, log->cosigned ? 1 : 0);
+    put_u64(&b, (uint64_t)log->cosigned_at);
+    put_bytes(&b, log->signature, ZB_SIG_LEN);
+    put_u32(&b, (uint32_t)log->sth_len);
+    put_bytes(&b, log->sth, log->sth_len);
+    if (b.failed) {
+        free(b.p);
+        return ZB_ENOMEM;
+    }
+    MDB_val k = {ZB_PK_LEN, (void *)log->key}, v = {b.len, b.p};
+    int rc = zb_mdb_err(mdb_put(txn, zb_store_dbi(s->store, DB_LOGS), &k, &v, 0));
+    free(b.p);
+    return rc;
+}
+
+int zb_wstore_log_get(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], zb_wlog *out)
+{
+    MDB_val k = {ZB_PK_LEN, (void *)key}, v;
+    int rc = mdb_get(txn, zb_store_dbi(s->store, DB_LOGS), &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    return log_decode(&k, &v, out);
+}
+
+int zb_wstore_log_add(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], const char *name,
+                      bool *was_new)
+{
+    if (strlen(name) > ZB_WLOG_NAME_MAX)
+        return ZB_EINVAL;
+    zb_wlog log;
+    int rc = zb_wstore_log_get(s, txn, key, &log);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    *was_new = rc == ZB_ENOTFOUND;
+    if (*was_new) {
+        memset(&log, 0, sizeof log);
+        memcpy(log.key, key, ZB_PK_LEN);
+        zb_sha256("", 0, log.root); /* MTH({}) */
+    }
+    /* the name is the only field changed: copy it in (log.sth stays
+     * borrowed from this transaction until the put) */
+    memcpy(log.name, name, strlen(name) + 1);
+    return log_put(s, txn, &log);
+}
+
+int zb_wstore_log_put_state(zb_wstore *s, MDB_txn *txn, const zb_wlog *log)
+{
+    zb_wlog cur;
+    int rc = zb_wstore_log_get(s, txn, log->key, &cur);
+    if (rc)
+        return rc;
+    zb_wlog next = *log;
+    memcpy(next.name, cur.name, sizeof next.name);
+    return log_put(s, txn, &next);
+}
+
+int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log),
+                   void *ctx)
+{
+    MDB_cursor *c;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s->store, DB_LOGS), &c));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (mrc == 0 && rc == 0) {
+        zb_wlog log;
+        rc = log_decode(&k, &v, &log);
+        if (rc == 0)
+            rc = fn(ctx, &log);
+        if (rc == 0)
+            mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = zb_mdb_err(mrc);
+    return rc;
+}
+
+/* ------------------------------------------------------------ evidence */
+
+static void evidence_key(const zb_wevidence *ev, uint8_t out[EVIDENCE_KEY_LEN])
+{
+    memcpy(out, ev->key, ZB_PK_LEN);
+    zb_be64_put(out + ZB_PK_LEN, ev->size);
+    memcpy(out + ZB_PK_LEN + 8, ev->root, ZB_HASH_LEN);
+}
+
+static int evidence_decode(const MDB_val *k, const MDB_val *v, zb_wevidence *out)
+{
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != EVIDENCE_KEY_LEN)
+        return ZB_EDECODE;
+    const uint8_t *kp = k->mv_data;
+    memcpy(out->key, kp, ZB_PK_LEN);
+    out->size = zb_be64_get(kp + ZB_PK_LEN);
+    memcpy(out->root, kp + ZB_PK_LEN + 8, ZB_HASH_LEN);
+    rbuf r = {v->mv_data, v->mv_size, false};
+    if (get_u8(&r) != RECORD_VERSION)
+        return ZB_EDECODE;
+    out->head_time = (int64_t)get_u64(&r);
+    out->held_size = get_u64(&r);
+    get_copy(&r, out->held_root, ZB_HASH_LEN);
+    out->at = (int64_t)get_u64(&r);
+    size_t reason_len = get_u16(&r); /* with its NUL */
+    const uint8_t *reason = get_bytes(&r, reason_len);
+    out->request_len = get_u32(&r);
+    out->request = get_bytes(&r, out->request_len);
+    out->held_sth_len = get_u32(&r);
+    out->held_sth = out->held_sth_len ? get_bytes(&r, out->held_sth_len) : NULL;
+    if (r.bad || r.left != 0 || reason_len == 0 || reason[reason_len - 1] != '\0' ||
+        memchr(reason, '\0', reason_len) != reason + reason_len - 1)
+        return ZB_EDECODE;
+    out->reason = (const char *)reason;
+    return ZB_OK;
+}
+
+int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bool *was_new)
+{
+    MDB_dbi meta = zb_store_dbi(s->store, DB_META);
+    uint64_t refused;
+    int rc = zb_store_get_u64(txn, meta, "refused", &refused, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    if ((rc = zb_store_put_u64(txn, meta, "refused", refused + 1)))
+        return rc;
+    size_t reason_len = strlen(ev->reason) + 1;
+    if (reason_len > UINT16_MAX || ev->request_len > UINT32_MAX || ev->held_sth_len > UINT32_MAX)
+        return ZB_EINVAL;
+    wbuf b = {0};
+    put_u8(&b, RECORD_VERSION);
+    put_u64(&b, (uint64_t)ev->head_time);
+    put_u64(&b, ev->held_size);
+    put_bytes(&b, ev->held_root, ZB_HASH_LEN);
+    put_u64(&b, (uint64_t)ev->at);
+    put_u16(&b, (uint16_t)reason_len);
+    put_bytes(&b, ev->reason, reason_len);
+    put_u32(&b, (uint32_t)ev->request_len);
+    put_bytes(&b, ev->request, ev->request_len);
+    put_u32(&b, (uint32_t)ev->held_sth_len);
+    put_bytes(&b, ev->held_sth, ev->held_sth_len);
+    if (b.failed) {
+        free(b.p);
+        return ZB_ENOMEM;
+    }
+    uint8_t key[EVIDENCE_KEY_LEN];
+    evidence_key(ev, key);
+    MDB_val k = {sizeof key, key}, v = {b.len, b.p};
+    rc = mdb_put(txn, zb_store_dbi(s->store, DB_EVIDENCE), &k, &v, MDB_NOOVERWRITE);
+    free(b.p);
+    *was_new = rc == 0;
+    return rc == MDB_KEYEXIST ? ZB_OK : zb_mdb_err(rc);
+}
+
+int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn,
+                       int (*fn)(void *ctx, const zb_wevidence *ev), void *ctx)
+{
+    MDB_cursor *c;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s->store, DB_EVIDENCE), &c));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (mrc == 0 && rc == 0) {
+        zb_wevidence ev;
+        rc = evidence_decode(&k, &v, &ev);
+        if (rc == 0)
+            rc = fn(ctx, &ev);
+        if (rc == 0)
+            mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = zb_mdb_err(mrc);
+    return rc;
+}
+
+int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence)
+{
+    int rc = zb_store_get_u64(txn, zb_store_dbi(s->store, DB_META), "refused", refused, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    MDB_stat st;
+    rc = mdb_stat(txn, zb_store_dbi(s->store, DB_EVIDENCE), &st);
+    if (rc)
+        return zb_mdb_err(rc);
+    *evidence = st.ms_entries;
+    return ZB_OK;
+}
