@@ -6,6 +6,7 @@
  * aggregator); 2 bad usage or bad input (nothing stored); 3 sync timed out
  * with reports pending.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 
 #include "crypto.h"
 #include "domain.h"
+#include "cosig.h"
 #include "downstream.h"
 #include "envelope.h"
 #include "fileio.h"
@@ -38,6 +40,9 @@ static void usage(FILE *f)
           "  init    --dir D --county CODE --aggregator ENDPOINT --aggregator-key KEY\n"
           "          [--resume SEQ:HASH [--accidents FILE]]  (replacement node after a key\n"
           "          revocation; both as zhibao-agg revoke printed)\n"
+          "          [--witness-key WKEY]... [--witness-quorum K]   (a tree head counts as final\n"
+          "          only when K of these witnesses cosigned it or a later head; default 0: no\n"
+          "          witnesses needed)\n"
           "  submit  --dir D FILE.json|-        (one report, a JSON array, or JSON Lines)\n"
           "  sync    --dir D [--once] [--timeout SECONDS] [--endpoint ENDPOINT]\n"
           "  status  --dir D [--json]\n"
@@ -52,6 +57,8 @@ static void usage(FILE *f)
           "  inbox   --dir D [--json] [--unread]\n"
           "          (the prefecture's messages: reviews, reminders, deadlines, notices)\n"
           "  inbox   --dir D --read ID          (mark message ID read; local only)\n"
+          "  witnesses --dir D [--witness-key WKEY]... [--witness-quorum K]   (set the witnesses\n"
+          "          and quorum, as init does; without options: show them)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -60,6 +67,10 @@ typedef struct {
     const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume, *accidents;
     const char *read_id; /* inbox --read */
     const char *out;     /* rotate-key, tree-head */
+    const char *witness_keys[ZB_WITNESS_MAX + 1]; /* init, witnesses: --witness-key */
+    size_t n_witness_keys;
+    bool too_many_witness_keys;
+    const char *witness_quorum;
     bool once, json, pending, unread;
     double timeout;
     int argc;
@@ -77,7 +88,8 @@ static int parse_args(int argc, char **argv, args *a)
         {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
         {"resume", required_argument, 0, 'r'},    {"accidents", required_argument, 0, 'x'},
         {"unread", no_argument, 0, 'u'},          {"read", required_argument, 0, 'R'},
-        {"out", required_argument, 0, 'O'},       {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'O'},       {"witness-key", required_argument, 0, 'W'},
+        {"witness-quorum", required_argument, 0, 'Q'}, {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
     bool use_syslog = false;
     optind = 1;
@@ -97,6 +109,13 @@ static int parse_args(int argc, char **argv, args *a)
         case 'u': a->unread = true; break;
         case 'R': a->read_id = optarg; break;
         case 'O': a->out = optarg; break;
+        case 'W':
+            if (a->n_witness_keys < ZB_WITNESS_MAX)
+                a->witness_keys[a->n_witness_keys++] = optarg;
+            else
+                a->too_many_witness_keys = true;
+            break;
+        case 'Q': a->witness_quorum = optarg; break;
         case 's': use_syslog = true; break;
         case 't': {
             char *end;
@@ -176,9 +195,40 @@ static void print_json(json_t *j)
 
 /* ------------------------------------------------------------ init */
 
-static int cmd_init(const args *a)
+/* --witness-key and --witness-quorum: 0, or 1 after one line per problem. */
+static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], uint64_t *quorum)
 {
     int bad = 0;
+    char err[200];
+    if (a->too_many_witness_keys) {
+        fprintf(stderr, "error: --witness-key: at most %d witnesses\n", ZB_WITNESS_MAX);
+        bad = 1;
+    } else if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
+        bad = 1;
+    }
+    *quorum = 0;
+    if (a->witness_quorum) {
+        char *end;
+        errno = 0;
+        unsigned long long q = strtoull(a->witness_quorum, &end, 10);
+        if (errno || *end || !isdigit((unsigned char)a->witness_quorum[0]) ||
+            q > a->n_witness_keys) {
+            fprintf(stderr, "error: --witness-quorum: must be a whole number from 0 to the number "
+                    "of --witness-key given (%zu)\n", a->n_witness_keys);
+            bad = 1;
+        } else {
+            *quorum = q;
+        }
+    }
+    return bad;
+}
+
+static int cmd_init(const args *a)
+{
+    uint8_t wkeys[ZB_WITNESS_MAX][ZB_PK_LEN];
+    uint64_t wquorum;
+    int bad = parse_witnesses(a, wkeys, &wquorum);
     if (!a->county) {
         fprintf(stderr, "error: --county: missing\n");
         bad = 1;
@@ -248,6 +298,21 @@ static int cmd_init(const args *a)
             return rc == ZB_EVALIDATION || rc == ZB_EIO || rc == ZB_ETOOBIG ? EXIT_USAGE
                                                                               : EXIT_RUNTIME;
         }
+    }
+    if (a->n_witness_keys) {
+        zb_node *n;
+        if ((rc = zb_node_open(&n, a->dir, false)) == 0) {
+            rc = zb_node_set_witnesses(n, (const uint8_t(*)[ZB_PK_LEN])wkeys, a->n_witness_keys,
+                                       wquorum);
+            zb_node_close(&n);
+        }
+        if (rc) {
+            fprintf(stderr, "error: --witness-key: %s\n", zb_strerror(rc));
+            fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
+            return EXIT_RUNTIME;
+        }
+        printf("%zu witness(es); a tree head is final with %" PRIu64 " cosignature(s)%s\n",
+               a->n_witness_keys, wquorum, wquorum ? "" : " (none needed)");
     }
     const zb_county *c = zb_county_find(a->county);
     if (a->resume)
@@ -719,6 +784,10 @@ static int cmd_status(const args *a)
         rc = zb_node_inbox_counts(n, &inbox_last, &unread);
     if (rc == 0)
         rc = zb_node_next_deadline(n, (int64_t)time(NULL), due_period, &due_at, &due_offset);
+    zb_node_witnessing wit;
+    uint64_t unwitnessed = 0;
+    if (rc == 0)
+        rc = zb_node_witness_summary(n, &wit, &unwitnessed);
     zb_node_close(&n);
     if (rc) {
         fprintf(stderr, "error: %s\n", zb_strerror(rc));
@@ -754,6 +823,10 @@ static int cmd_status(const args *a)
                                                  &keys.alarm_event, false)
                                 : json_null());
         json_object_set_new(j, "key_rotation_waiting", json_boolean(keys.rotation_waiting));
+        json_object_set_new(j, "tree_size", json_integer((json_int_t)st.tree_size));
+        json_object_set_new(j, "witness_quorum", json_integer((json_int_t)wit.quorum));
+        json_object_set_new(j, "witnessed_size", json_integer((json_int_t)wit.witnessed_size));
+        json_object_set_new(j, "unwitnessed_receipts", json_integer((json_int_t)unwitnessed));
         print_json(j);
     } else {
         if (keys.alarm != ZB_NODE_ALARM_NONE) {
@@ -787,7 +860,65 @@ static int cmd_status(const args *a)
         printf("unread      %" PRIu64 " of %" PRIu64 " message(s) from the prefecture%s\n", unread,
                inbox_last, unread ? " (zhibao-node inbox)" : "");
         printf("next due    monthly report %s by %s\n", due_period, due[0] ? due : "?");
+        if (wit.quorum)
+            printf("witnessed   log up to size %" PRIu64 " of %" PRIu64 " (quorum %" PRIu64 " of %zu "
+                   "witnesses); %" PRIu64 " receipt(s) not witnessed yet\n", wit.witnessed_size,
+                   st.tree_size, wit.quorum, wit.n_keys, unwitnessed);
     }
+    return 0;
+}
+
+/* `witnesses`: set the witnesses and quorum, or show them. */
+static int cmd_witnesses(const args *a)
+{
+    uint8_t keys[ZB_WITNESS_MAX][ZB_PK_LEN];
+    uint64_t quorum;
+    if (parse_witnesses(a, keys, &quorum))
+        return EXIT_USAGE;
+    bool set = a->n_witness_keys > 0 || a->witness_quorum;
+    zb_node *n;
+    int rc = open_node(a, !set, &n);
+    if (rc)
+        return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
+    if (set)
+        rc = zb_node_set_witnesses(n, (const uint8_t(*)[ZB_PK_LEN])keys, a->n_witness_keys, quorum);
+    zb_node_witnessing w;
+    uint64_t unwitnessed = 0;
+    if (rc == 0)
+        rc = zb_node_witness_summary(n, &w, &unwitnessed);
+    zb_node_close(&n);
+    if (rc) {
+        fprintf(stderr, "error: witnesses: %s\n", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (a->json) {
+        json_t *j = json_object(), *arr = json_array();
+        for (size_t i = 0; i < w.n_keys; i++) {
+            char hex[2 * ZB_PK_LEN + 1];
+            zb_hex_encode(w.keys[i], ZB_PK_LEN, hex);
+            json_array_append_new(arr, json_string(hex));
+        }
+        json_object_set_new(j, "witnesses", arr);
+        json_object_set_new(j, "witness_quorum", json_integer((json_int_t)w.quorum));
+        json_object_set_new(j, "witnessed_size", json_integer((json_int_t)w.witnessed_size));
+        json_object_set_new(j, "unwitnessed_receipts", json_integer((json_int_t)unwitnessed));
+        print_json(j);
+        return 0;
+    }
+    for (size_t i = 0; i < w.n_keys; i++) {
+        char hex[2 * ZB_PK_LEN + 1];
+        zb_hex_encode(w.keys[i], ZB_PK_LEN, hex);
+        printf("witness     %s\n", hex);
+    }
+    if (w.quorum)
+        printf("quorum      %" PRIu64 ": a tree head is final when %" PRIu64 " of them cosigned it "
+               "(or a later head it is proven part of)\nwitnessed   up to size %" PRIu64
+               "; %" PRIu64 " receipt(s) not witnessed yet\n", w.quorum, w.quorum,
+               w.witnessed_size, unwitnessed);
+    else
+        printf("quorum      0: tree heads are accepted without witnesses\n");
+    if (set)
+        printf("%s\n", "set (heads are judged again from the next sync)");
     return 0;
 }
 
@@ -1302,7 +1433,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const args *);
-    } cmds[] = {{"init", cmd_init},     {"submit", cmd_submit}, {"sync", cmd_sync},
+    } cmds[] = {{"init", cmd_init},     {"witnesses", cmd_witnesses},     {"submit", cmd_submit}, {"sync", cmd_sync},
                 {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
                 {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts},
                 {"inbox", cmd_inbox},   {"rotate-key", cmd_rotate_key},

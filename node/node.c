@@ -88,7 +88,8 @@ static uint64_t extend_coverage(zb_node *n, MDB_txn *txn, uint64_t covered);
 
 static const char *const node_dbs[NODE_DB_COUNT] = {
     "meta", "reports", "receipts", "accidents", "periods", "tree_heads", "head_proofs",
-    "inbox", "reviews", "deadlines", "inbox_evidence", "own_keys", "key_events"};
+    "inbox", "reviews", "deadlines", "inbox_evidence", "own_keys", "key_events",
+    "final_heads", "witnessed"};
 
 static int key_path(const char *dir, char *buf, size_t len)
 {
@@ -1241,6 +1242,15 @@ typedef struct {
 } receipt_walk;
 
 /* Re-verify one stored receipt and hand it to the caller's fn. */
+/* The size of the tree head a stored receipt's proofs are against (0: none,
+ * or one that does not verify). */
+static uint64_t receipt_head_size(zb_node *n, const Zb__BatchReceipt *br)
+{
+    zb_tree_head h;
+    return br && br->tree_head && zb_tree_head_verify(br->tree_head, n->agg_key, &h) == 0 ? h.size
+                                                                                         : 0;
+}
+
 static int visit_receipt(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
                          void *walk)
 {
@@ -1260,6 +1270,8 @@ static int visit_receipt(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_v
         memcpy(rec.signature, br->signature.data, ZB_SIG_LEN);
         rec.has_signature = true;
     }
+    rec.head_size = receipt_head_size(n, br);
+    rec.witnessed = rec.head_size > 0 && zb_node_head_final(n, txn, rec.head_size);
     if (br)
         zb__batch_receipt__free_unpacked(br, NULL);
     return w->fn(w->ctx, &rec);
@@ -1341,6 +1353,8 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
     if (rc)
         return rc;
     long findings = 0;
+    uint64_t quorum = 0;
+    (void)zb_store_get_u64(txn, zb_store_dbi(n->store, NODE_DB_META), "witness_quorum", &quorum, 0);
     MDB_cursor *cur;
     MDB_val k, v;
     /* the chain of accepted heads: each proven to extend the one before,
@@ -1392,13 +1406,23 @@ long zb_node_verify_all(zb_node *n, void (*finding)(void *ctx, const char *line)
         uint64_t f = 0, l = 0;
         int64_t at;
         int vr = zb_node_verify_receipt(n, txn, v.mv_data, v.mv_size, &f, &l, &at);
-        if (vr)
+        if (vr) {
             FINDING("receipt from seq %" PRIu64 ": does not verify (%s)", zb_be64_get(k.mv_data),
                     zb_strerror(vr));
-        else {
-            (*receipts)++;
-            *reports += l - f + 1;
+            continue;
         }
+        (*receipts)++;
+        *reports += l - f + 1;
+        Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, v.mv_size, v.mv_data);
+        uint64_t head = receipt_head_size(n, br);
+        if (br)
+            zb__batch_receipt__free_unpacked(br, NULL);
+        if (!zb_node_head_final(n, txn, head))
+            FINDING("receipt for seq %" PRIu64 "..%" PRIu64 ": its tree head (size %" PRIu64
+                    ") has no witness quorum yet: not %" PRIu64 " of this node's witnesses "
+                    "cosigned it or a later head it is proven part of (the next sync fetches "
+                    "cosignatures; if it stays so, the prefecture showed this node a log the "
+                    "witnesses did not see)", f, l, head, quorum);
     }
     mdb_cursor_close(cur);
     uint64_t acked = 0;

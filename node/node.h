@@ -32,6 +32,13 @@
  *              this county, proven included under a tree head the node
  *              accepted (keys.c): what the prefecture's log says about the
  *              county's keys, kept as evidence
+ *   final_heads tree size (u64 BE) -> (empty): an accepted head proven a
+ *              prefix of a head that carries the node's witness quorum
+ *              (witness.c; only with --witness-quorum)
+ *   witnessed  tree size (u64 BE) -> packed SignedTreeHead with the
+ *              cosignatures that made it count: the witnessed heads taken
+ *   (meta witness_keys: the witnesses' keys, 32 bytes each, witness_quorum
+ *   (u64 BE, 0: heads are accepted without witnesses), witnessed_size)
  *   (meta also counts server_errors: SERVER_ERROR refusals, kept across
  *   runs; holds inbox_last; key_request: the packed SignedKeyRequest last
  *   made for node_key (init or rotate-key); key_alarm: the first key alarm,
@@ -52,6 +59,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cosig.h"
 #include "crypto.h"
 #include "report.h"
 #include "store.h"
@@ -60,7 +68,8 @@
 
 enum { NODE_DB_META, NODE_DB_REPORTS, NODE_DB_RECEIPTS, NODE_DB_ACCIDENTS, NODE_DB_PERIODS,
        NODE_DB_HEADS, NODE_DB_HEAD_PROOFS, NODE_DB_INBOX, NODE_DB_REVIEWS, NODE_DB_DEADLINES,
-       NODE_DB_INBOX_EVIDENCE, NODE_DB_OWN_KEYS, NODE_DB_KEY_EVENTS, NODE_DB_COUNT };
+       NODE_DB_INBOX_EVIDENCE, NODE_DB_OWN_KEYS, NODE_DB_KEY_EVENTS, NODE_DB_FINAL_HEADS,
+       NODE_DB_WITNESSED, NODE_DB_COUNT };
 
 /* The key request init writes into the node directory (0600). */
 #define ZB_NODE_KEY_REQUEST_FILE "key-request"
@@ -213,6 +222,8 @@ typedef struct {
     int64_t received_at; /* Unix s */
     bool has_signature;  /* the receipt decodes and carries a signature of ZB_SIG_LEN */
     uint8_t signature[ZB_SIG_LEN];
+    uint64_t head_size;  /* the size of the tree head its proofs are against (0: none) */
+    bool witnessed;      /* that head is final (zb_node_head_final): always without a quorum */
 } zb_node_receipt;
 
 /* Same contract as zb_node_report_fn. */
@@ -422,6 +433,51 @@ typedef struct {
  * the commit it returns 0 even when out cannot be written
  * (r->request_written false: running it again writes it, r->rewritten). */
 int zb_node_rotate_key(zb_node *n, const char *out, int64_t now, zb_node_rotation *r);
+
+/* ---- witnesses (witness.c; docs/protocol.md section 13)
+ *
+ * With a quorum K > 0 the node treats a tree head as final only when it is
+ * proven a prefix of a head that K of its witnesses cosigned: a receipt
+ * whose head is not final is reported by verify-receipts and counted in
+ * status. The aggregator cannot show such a node a log the witnesses have
+ * not seen (a split view) without the node noticing: its receipts stay
+ * unwitnessed. Heads are still accepted as before (their consistency is
+ * what lets a later witnessed head make them final). */
+
+/* Set the witness keys (at most ZB_WITNESS_MAX, no repeats) and quorum
+ * (0..n_keys) of a node, replacing what was set. One write transaction.
+ * ZB_EINVAL for a quorum above the number of keys; store errors. */
+int zb_node_set_witnesses(zb_node *n, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys,
+                          uint64_t quorum);
+
+typedef struct {
+    size_t n_keys;
+    uint8_t keys[ZB_WITNESS_MAX][ZB_PK_LEN];
+    uint64_t quorum;         /* 0: witnesses not required */
+    uint64_t witnessed_size; /* the largest head proven witnessed (0: none) */
+} zb_node_witnessing;
+
+/* The node's witness settings and progress, in txn. */
+int zb_node_witnessing_get(zb_node *n, MDB_txn *txn, zb_node_witnessing *w);
+
+/* Take what a Welcome (or an Ack's receipt head) says about witnesses:
+ * head is the head just offered (accepted, or not: then nothing happens);
+ * witnessed/proof (may be NULL) an older head with cosignatures and its
+ * proof PROOF(witnessed.size, head.size). A head with the node's quorum of
+ * valid cosignatures, proven a prefix of an accepted head A, makes final
+ * every accepted head of size <= its size on A's chain of admission
+ * (each admitted by a consistency proof from the one before). Quorum 0:
+ * nothing is done. One write transaction. 0 or store errors; heads that do
+ * not verify or lack the quorum are ignored (logged at debug level). */
+int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
+                           const Zb__SignedTreeHead *witnessed, const Zb__ConsistencyProof *proof);
+
+/* The witness settings and progress, and how many stored receipts have a
+ * head that is not final (0 with quorum 0), in one read transaction. */
+int zb_node_witness_summary(zb_node *n, zb_node_witnessing *w, uint64_t *unwitnessed_receipts);
+
+/* Whether the accepted head of size is final (always with quorum 0). */
+bool zb_node_head_final(zb_node *n, MDB_txn *txn, uint64_t size);
 
 /* ---- for the node module's own files */
 const char *zb_node_county_(const zb_node *n);

@@ -254,6 +254,10 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
                                     w->consistency);
         if (rc)
             return rc;
+        /* what witnesses cosigned, against the head just accepted */
+        if ((rc = zb_node_take_witnessed(s->node, w->tree_head, w->witnessed,
+                                         w->witnessed_consistency)))
+            return rc;
         /* the county's key events, against the head just accepted (or
          * not trusted at all) */
         if ((rc = zb_node_take_key_events(s->node, w->tree_head, w->key_events,
