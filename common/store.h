@@ -20,7 +20,7 @@
 
 typedef struct zb_store zb_store;
 
-#define ZB_STORE_MAX_DBS 24
+#define ZB_STORE_MAX_DBS 32
 
 /* Open (creating when create is true) the store in directory dir with the
  * named databases dbs[0..n_dbs). map_size in bytes (0 = 1 GiB); it only
