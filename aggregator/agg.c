@@ -14,6 +14,7 @@
 #include "envelope.h"
 #include "downstream.h"
 #include "logleaf.h"
+#include "cosig.h"
 #include "err.h"
 #include "log.h"
 #include "merkle.h"
@@ -766,6 +767,26 @@ static void check_log(check_ctx *c)
     }
 }
 
+/* Every stored cosignature verifies for the head it is stored with, and
+ * that head is the log's own prefix (its root rebuilt from the log). */
+static int check_witnessed(void *ctx, const Zb__SignedTreeHead *sth)
+{
+    check_ctx *c = ctx;
+    zb_tree_head h;
+    uint8_t root[ZB_HASH_LEN];
+    if (zb_tree_head_verify(sth, c->agg->id.pk, &h) != 0) {
+        CFINDING(c, "a witnessed tree head does not verify under the aggregator key");
+        return 0;
+    }
+    if (zb_tlog_root(c->agg->log, c->txn, h.size, root) != 0 ||
+        memcmp(root, h.root, ZB_HASH_LEN) != 0)
+        CFINDING(c, "witnessed tree head %" PRIu64 ": its root is not the log's", h.size);
+    for (size_t i = 0; i < sth->n_cosignatures; i++)
+        if (zb_cosig_verify(sth->cosignatures[i], c->agg->id.pk, &h) != 0)
+            CFINDING(c, "tree head %" PRIu64 ": cosignature %zu does not verify", h.size, i + 1);
+    return 0;
+}
+
 static void check_forward(void *ctx, const char *line)
 {
     check_ctx *c = ctx;
@@ -788,6 +809,8 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void 
     if (rc == 0 && (rc = zb_astore_agg_key_get(a->store, txn, dc.key)) == 0 &&
         (rc = zb_astore_downs(a->store, txn, NULL, 0, check_down, &dc)) == 0)
         down_check_close(&dc);
+    if (rc == 0)
+        rc = zb_tlog_witnessed_heads(a->log, txn, check_witnessed, &c);
     long idx = rc ? 0 : zb_astore_index_check(a->store, txn, NULL, check_forward, &c);
     mdb_txn_abort(txn);
     if (rc)
