@@ -446,6 +446,15 @@ static uint8_t *seed_req(const zb_identity *agg, const hash_t *leaves, uint64_t 
     return make_request(agg, &h, old > 0, old, proof, n, len);
 }
 
+/* One chunk: the head of leaves at size with PROOF(old, size) (none when old is 0). */
+static void seed_add(seed *sd, int8_t step, const zb_identity *agg, const hash_t *leaves,
+                     uint64_t size, uint64_t old)
+{
+    size_t len;
+    uint8_t *req = seed_req(agg, leaves, size, old, &len);
+    seed_chunk(sd, step, req, len);
+}
+
 static int write_seed(const char *dir, const char *name, const seed *sd)
 {
     char p[4096];
@@ -473,34 +482,33 @@ static int cmd_seeds(const char *dir)
         e[1] = i >= 5 ? 1 : 0; /* the fork differs from leaf 5 on */
         zb_merkle_leaf_hash(e, sizeof e, fork[i]);
     }
-    size_t len;
     int rc = 0;
     seed sd;
     for (uint8_t mode = 0; mode < 2; mode++) { /* as signed; re-signed by the target */
         sd.len = 0;
         sd.buf[sd.len++] = mode;
-        seed_chunk(&sd, 0, seed_req(&agg, good, 3, 0, &len), len);     /* first */
-        seed_chunk(&sd, 1, seed_req(&agg, good, 7, 3, &len), len);     /* consistent */
-        seed_chunk(&sd, -2, seed_req(&agg, good, 7, 3, &len), len);    /* again */
-        seed_chunk(&sd, 1, seed_req(&agg, good, 2, 0, &len), len);     /* smaller */
-        seed_chunk(&sd, 0, seed_req(&agg, fork, 7, 0, &len), len);     /* same size fork */
-        seed_chunk(&sd, 1, seed_req(&agg, fork, 12, 7, &len), len);    /* larger fork */
-        seed_chunk(&sd, 1, seed_req(&agg, good, 12, 7, &len), len);    /* good again */
+        seed_add(&sd, 0, &agg, (const hash_t *)good, 3, 0);     /* first */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 7, 3);     /* consistent */
+        seed_add(&sd, -2, &agg, (const hash_t *)good, 7, 3);    /* again */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 2, 0);     /* smaller */
+        seed_add(&sd, 0, &agg, (const hash_t *)fork, 7, 0);     /* same size fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)fork, 12, 7);    /* larger fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 12, 7);    /* good again */
         rc |= write_seed(dir, mode ? "resigned-sequence" : "signed-sequence", &sd);
     }
     sd.len = 0;
     sd.buf[sd.len++] = 0;
-    seed_chunk(&sd, 0, seed_req(&agg, good, 4, 0, &len), len);
-    seed_chunk(&sd, 0, seed_req(&agg, good, 9, 2, &len), len);         /* conflict */
-    seed_chunk(&sd, 0, seed_req(&agg, good, 9, 0, &len), len);         /* no proof: conflict */
-    seed_chunk(&sd, 0, seed_req(&agg, good, 9, 4, &len), len);
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 4, 0);
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 2);         /* conflict */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 0);         /* no proof: conflict */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 4);
     rc |= write_seed(dir, "conflict", &sd);
     sd.len = 0;
     sd.buf[sd.len++] = 0;
-    seed_chunk(&sd, 0, seed_req(&agg, good, 0, 0, &len), len);         /* the empty tree */
-    seed_chunk(&sd, 0, seed_req(&agg, good, 0, 0, &len), len);
-    seed_chunk(&sd, -1, seed_req(&agg, good, 5, 0, &len), len);
-    seed_chunk(&sd, 0, seed_req(&other, good, 5, 0, &len), len);       /* not followed */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 0, 0);         /* the empty tree */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 0, 0);
+    seed_add(&sd, -1, &agg, (const hash_t *)good, 5, 0);
+    seed_add(&sd, 0, &other, (const hash_t *)good, 5, 0);       /* not followed */
     rc |= write_seed(dir, "empty-and-unknown", &sd);
     zb_identity_wipe(&agg);
     zb_identity_wipe(&other);
