@@ -26,7 +26,7 @@
 #include "wstore.h"
 
 #define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
 
 static void usage(FILE *f)
 {
@@ -50,12 +50,15 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},    {"key", required_argument, 0, 'k'},
-        {"name", required_argument, 0, 'n'},   {"listen", required_argument, 0, 'L'},
-        {"json", no_argument, 0, 'j'},         {"log-level", required_argument, 0, 'l'},
-        {"syslog", no_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"name", required_argument, 0, 'n'},
+                                         {"listen", required_argument, 0, 'L'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"log-level", required_argument, 0, 'l'},
+                                         {"syslog", no_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
     optind = 1;
@@ -93,11 +96,12 @@ static int open_witness(const args *a, bool readonly, zb_witness **out)
 {
     int rc = zb_witness_open(out, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        fprintf(stderr, "error: --dir: no witness in %s (run zhibao-witness init first)\n",
-                a->dir);
+        fprintf(stderr, "error: --dir: no witness in %s (run zhibao-witness init first)\n", a->dir);
     else if (rc == ZB_EKEYPERM)
-        fprintf(stderr, "error: --dir: %s/" ZB_IDENTITY_FILE " is open to group or others "
-                "(chmod 600 it)\n", a->dir);
+        fprintf(stderr,
+                "error: --dir: %s/" ZB_IDENTITY_FILE " is open to group or others "
+                "(chmod 600 it)\n",
+                a->dir);
     else if (rc)
         fprintf(stderr, "error: --dir: cannot open the witness in %s: %s\n", a->dir,
                 zb_strerror(rc));
@@ -162,7 +166,8 @@ static int cmd_add_log(const args *a)
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->key) {
-        fprintf(stderr, "error: --key: missing (the aggregator's key, zhibao-agg init printed it)\n");
+        fprintf(stderr,
+                "error: --key: missing (the aggregator's key, zhibao-agg init printed it)\n");
         bad = 1;
     } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
         fprintf(stderr, "error: --key: must be 64 hex digits\n");
@@ -242,8 +247,7 @@ static int serve_one(zb_witness *w, void *sock, zmq_msg_t *frames, int n)
     zb_witness_outcome o;
     int rc = zb_witness_handle(w, req, len, (int64_t)time(NULL), &resp, &resp_len, &o);
     if (rc) {
-        ZB_ERR("ZB-WIT-STORE", "request not answered (the sender retries): %s",
-               zb_strerror(rc));
+        ZB_ERR("ZB-WIT-STORE", "request not answered (the sender retries): %s", zb_strerror(rc));
         return rc == ZB_ENOMEM || rc == ZB_EMAPFULL ? 0 : rc; /* the store is gone: stop */
     }
     zb_witness_log_outcome(&o);
@@ -315,8 +319,10 @@ static int serve_loop(zb_witness *w, const char *endpoint)
             if (shape_ok)
                 rc = serve_one(w, sock, frames, n);
             else
-                ZB_WARN("ZB-WIT-BADREQ", "message of %d%s frames dropped (one request frame "
-                        "expected)", n, over ? "+" : "");
+                ZB_WARN("ZB-WIT-BADREQ",
+                        "message of %d%s frames dropped (one request frame "
+                        "expected)",
+                        n, over ? "+" : "");
             for (int j = 0; j < n; j++)
                 zmq_msg_close(&frames[j]);
         }
@@ -358,7 +364,8 @@ static int status_log(void *ctx, const zb_wlog *log)
     json_object_set_new(row, "key", json_hex(log->key, ZB_PK_LEN));
     json_object_set_new(row, "name", json_string(log->name));
     json_object_set_new(row, "size", json_integer((json_int_t)log->size));
-    json_object_set_new(row, "root", log->cosigned ? json_hex(log->root, ZB_HASH_LEN) : json_null());
+    json_object_set_new(row, "root",
+                        log->cosigned ? json_hex(log->root, ZB_HASH_LEN) : json_null());
     json_object_set_new(row, "cosigned_at",
                         log->cosigned ? json_time(log->cosigned_at) : json_null());
     json_array_append_new(ctx, row);
@@ -386,8 +393,7 @@ static int evidence_row(void *ctx, const zb_wevidence *ev)
 }
 
 /* Read the logs or the evidence (rows) and the counts in one transaction. */
-static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refused,
-                     uint64_t *kept)
+static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refused, uint64_t *kept)
 {
     zb_witness *w;
     int ex = open_witness(a, true, &w);

@@ -102,12 +102,18 @@ void zb_witness_close(zb_witness **wp)
     *wp = NULL;
 }
 
-const uint8_t *zb_witness_key(const zb_witness *w) { return w->id.pk; }
+const uint8_t *zb_witness_key(const zb_witness *w)
+{
+    return w->id.pk;
+}
 const zb_identity *zb_witness_identity(const zb_witness *w)
 {
     return w->readonly ? NULL : &w->id;
 }
-zb_wstore *zb_witness_store(zb_witness *w) { return w->store; }
+zb_wstore *zb_witness_store(zb_witness *w)
+{
+    return w->store;
+}
 
 typedef struct {
     zb_wstore *s;
@@ -122,8 +128,7 @@ static int add_log(void *ctx, MDB_txn *txn)
     return zb_wstore_log_add(a->s, txn, a->key, a->name, &a->was_new);
 }
 
-int zb_witness_add_log(zb_witness *w, const uint8_t agg[ZB_PK_LEN], const char *name,
-                       bool *was_new)
+int zb_witness_add_log(zb_witness *w, const uint8_t agg[ZB_PK_LEN], const char *name, bool *was_new)
 {
     if (strlen(name) > ZB_WLOG_NAME_MAX)
         return ZB_EINVAL;
@@ -198,8 +203,8 @@ static int decide(void *vctx, MDB_txn *txn)
                      "no consistency proof: this witness holds size %" PRIu64, log.size);
         else
             snprintf(o->reason, sizeof o->reason,
-                     "proof from size %" PRIu64 " to %" PRIu64
-                     ": this witness holds size %" PRIu64 ", the head has %" PRIu64,
+                     "proof from size %" PRIu64 " to %" PRIu64 ": this witness holds size %" PRIu64
+                     ", the head has %" PRIu64,
                      p->old_size, p->new_size, log.size, h->size);
         return ZB_OK;
     } else {
@@ -273,8 +278,9 @@ static int check_request(const Zb__WitnessRequest *m, Zb__TreeHead **th, zb_tree
         return ZB_EDECODE;
     }
     if (zb_tree_head_verify(sth, (*th)->aggregator.data, head) != 0) {
-        snprintf(reason, rlen, "the tree head's signature does not verify under its "
-                               "aggregator key");
+        snprintf(reason, rlen,
+                 "the tree head's signature does not verify under its "
+                 "aggregator key");
         return ZB_EBADSIG;
     }
     const Zb__ConsistencyProof *p = m->consistency;
@@ -381,26 +387,27 @@ void zb_witness_log_outcome(const zb_witness_outcome *o)
     switch (o->status) {
     case ZB__WITNESS_STATUS__COSIGNED:
         if (o->fresh)
-            ZB_INFO("ZB-WIT-COSIGN", "log %s: cosigned size %" PRIu64 " (held %" PRIu64
-                    ") at %" PRId64, key, o->size, o->held_size, o->timestamp);
+            ZB_INFO("ZB-WIT-COSIGN",
+                    "log %s: cosigned size %" PRIu64 " (held %" PRIu64 ") at %" PRId64, key,
+                    o->size, o->held_size, o->timestamp);
         else
-            ZB_DEBUG("ZB-WIT-COSIGN", "log %s: size %" PRIu64 " cosigned before: the same "
-                     "cosignature again", key, o->size);
+            ZB_DEBUG("ZB-WIT-COSIGN",
+                     "log %s: size %" PRIu64 " cosigned before: the same "
+                     "cosignature again",
+                     key, o->size);
         break;
     case ZB__WITNESS_STATUS__REFUSED:
-        ZB_ERR("ZB-WIT-REFUSED", "log %s: head of size %" PRIu64 " refused (held %" PRIu64
-               "): %s%s", key, o->size, o->held_size, o->reason,
+        ZB_ERR("ZB-WIT-REFUSED",
+               "log %s: head of size %" PRIu64 " refused (held %" PRIu64 "): %s%s", key, o->size,
+               o->held_size, o->reason,
                o->new_evidence ? " (evidence kept)" : " (evidence already kept)");
         break;
     case ZB__WITNESS_STATUS__CONFLICT:
-        ZB_INFO("ZB-WIT-CONFLICT", "log %s: head of size %" PRIu64 ": %s", key, o->size,
-                o->reason);
+        ZB_INFO("ZB-WIT-CONFLICT", "log %s: head of size %" PRIu64 ": %s", key, o->size, o->reason);
         break;
     case ZB__WITNESS_STATUS__UNKNOWN_LOG:
         ZB_WARN("ZB-WIT-UNKNOWN", "log %s: not followed (zhibao-witness add-log)", key);
         break;
-    default:
-        ZB_WARN("ZB-WIT-BADREQ", "bad request: %s", o->reason);
-        break;
+    default: ZB_WARN("ZB-WIT-BADREQ", "bad request: %s", o->reason); break;
     }
 }

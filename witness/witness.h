@@ -89,14 +89,14 @@ int zb_witness_add_log(zb_witness *w, const uint8_t agg[ZB_PK_LEN], const char *
 
 /* What one request came to, for the caller's log line. */
 typedef struct {
-    int status;                   /* a Zb__WitnessStatus value */
-    bool fresh;                   /* COSIGNED: a new cosignature (false: the one held) */
-    bool new_evidence;            /* REFUSED: first time this head was refused */
-    bool have_log;                /* log and the sizes below are known (rules b-g) */
+    int status;        /* a Zb__WitnessStatus value */
+    bool fresh;        /* COSIGNED: a new cosignature (false: the one held) */
+    bool new_evidence; /* REFUSED: first time this head was refused */
+    bool have_log;     /* log and the sizes below are known (rules b-g) */
     uint8_t log[ZB_PK_LEN];
-    uint64_t size, held_size;     /* the head's size; S before the request */
-    int64_t timestamp;            /* COSIGNED: the cosignature's */
-    char reason[160];             /* REFUSED, BAD_REQUEST, CONFLICT: one line */
+    uint64_t size, held_size; /* the head's size; S before the request */
+    int64_t timestamp;        /* COSIGNED: the cosignature's */
+    char reason[160];         /* REFUSED, BAD_REQUEST, CONFLICT: one line */
 } zb_witness_outcome;
 
 /* Answer the request req[0..len) received at now (Unix s, witness clock):

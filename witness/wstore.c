@@ -14,8 +14,8 @@ struct zb_wstore {
 static const char *const wstore_dbs[] = {"meta", "logs", "evidence"};
 enum { DB_META, DB_LOGS, DB_EVIDENCE };
 
-#define WSTORE_VERSION 1
-#define RECORD_VERSION 1
+#define WSTORE_VERSION   1
+#define RECORD_VERSION   1
 #define EVIDENCE_KEY_LEN (ZB_PK_LEN + 8 + ZB_HASH_LEN)
 
 /* ------------------------------------------------------------ byte records */
@@ -45,7 +45,10 @@ static void put_bytes(wbuf *b, const void *v, size_t n)
         memcpy(b->p + b->len, v, n);
     b->len += n;
 }
-static void put_u8(wbuf *b, uint8_t v) { put_bytes(b, &v, 1); }
+static void put_u8(wbuf *b, uint8_t v)
+{
+    put_bytes(b, &v, 1);
+}
 static void put_u16(wbuf *b, uint16_t v)
 {
     uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
@@ -272,8 +275,7 @@ int zb_wstore_log_put_state(zb_wstore *s, MDB_txn *txn, const zb_wlog *log)
     return log_put(s, txn, &next);
 }
 
-int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log),
-                   void *ctx)
+int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log), void *ctx)
 {
     MDB_cursor *c;
     int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s->store, DB_LOGS), &c));
@@ -370,8 +372,8 @@ int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bo
     return rc == MDB_KEYEXIST ? ZB_OK : zb_mdb_err(rc);
 }
 
-int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn,
-                       int (*fn)(void *ctx, const zb_wevidence *ev), void *ctx)
+int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wevidence *ev),
+                       void *ctx)
 {
     MDB_cursor *c;
     int rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s->store, DB_EVIDENCE), &c));

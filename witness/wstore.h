@@ -54,16 +54,16 @@ typedef struct {
 /* One refused head. Pointers borrowed as in zb_wlog. */
 typedef struct {
     uint8_t key[ZB_PK_LEN];
-    uint64_t size;                    /* the refused head's */
+    uint64_t size; /* the refused head's */
     uint8_t root[ZB_HASH_LEN];
-    int64_t head_time;                /* its TreeHead.timestamp (aggregator clock) */
-    uint64_t held_size;               /* what the witness held then */
+    int64_t head_time;  /* its TreeHead.timestamp (aggregator clock) */
+    uint64_t held_size; /* what the witness held then */
     uint8_t held_root[ZB_HASH_LEN];
-    int64_t at;                       /* witness clock when refused (first time) */
-    const char *reason;               /* NUL-terminated, one line */
-    const uint8_t *request;           /* the packed WitnessRequest as received */
+    int64_t at;             /* witness clock when refused (first time) */
+    const char *reason;     /* NUL-terminated, one line */
+    const uint8_t *request; /* the packed WitnessRequest as received */
     size_t request_len;
-    const uint8_t *held_sth;          /* packed SignedTreeHead the witness held (may be NULL) */
+    const uint8_t *held_sth; /* packed SignedTreeHead the witness held (may be NULL) */
     size_t held_sth_len;
 } zb_wevidence;
 
@@ -90,23 +90,21 @@ int zb_wstore_witness_key_put(zb_wstore *s, MDB_txn *txn, const uint8_t pk[ZB_PK
 int zb_wstore_log_add(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], const char *name,
                       bool *was_new);
 /* The state of log key: 0, ZB_ENOTFOUND (not followed), ZB_EDECODE (bad record). */
-__attribute__((warn_unused_result)) int zb_wstore_log_get(zb_wstore *s, MDB_txn *txn,
-                                                          const uint8_t key[ZB_PK_LEN],
-                                                          zb_wlog *out);
+__attribute__((warn_unused_result)) int
+zb_wstore_log_get(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], zb_wlog *out);
 /* Replace log->key's cosigned state by log's (size, root, cosigned,
  * cosigned_at, signature, sth); the name stored is kept. */
 int zb_wstore_log_put_state(zb_wstore *s, MDB_txn *txn, const zb_wlog *log);
 /* Call fn for each log in key order; a nonzero return stops and is returned. */
-int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log),
-                   void *ctx);
+int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log), void *ctx);
 
 /* Keep ev unless evidence for (key, size, root) is kept already
  * (*was_new false then; the first one stays), and count one refusal
  * either way. */
 int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bool *was_new);
 /* Call fn for each evidence record in key order (log, size, root). */
-int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn,
-                       int (*fn)(void *ctx, const zb_wevidence *ev), void *ctx);
+int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wevidence *ev),
+                       void *ctx);
 /* Refusals answered (all, repeats included) and evidence records kept. */
 int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence);
 

@@ -45,7 +45,7 @@
 #include "zhibao.pb-c.h"
 
 #define MAX_CHUNKS 8
-#define T0 1760000000
+#define T0         1760000000
 
 static zb_identity agg;
 static char dir[512];
@@ -108,8 +108,7 @@ static void read_state(zb_witness *w, state *st)
 static bool same_state(const state *a, const state *b)
 {
     return a->size == b->size && memcmp(a->root, b->root, ZB_HASH_LEN) == 0 &&
-           a->cosigned == b->cosigned && a->at == b->at &&
-           memcmp(a->sig, b->sig, ZB_SIG_LEN) == 0;
+           a->cosigned == b->cosigned && a->at == b->at && memcmp(a->sig, b->sig, ZB_SIG_LEN) == 0;
 }
 
 /* A COSIGNED answer to req: checked from scratch against the state held. */
@@ -167,9 +166,8 @@ static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t n
     case ZB__WITNESS_STATUS__COSIGNED:
         check_cosigned(w, req, len, r, &before, &after);
         if (o.fresh)
-            FUZZ_CHECK(r->cosignature->timestamp == (before.cosigned && before.at > now
-                                                         ? before.at
-                                                         : now));
+            FUZZ_CHECK(r->cosignature->timestamp ==
+                       (before.cosigned && before.at > now ? before.at : now));
         else
             FUZZ_CHECK(same_state(&before, &after));
         break;
@@ -188,8 +186,7 @@ static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t n
         FUZZ_CHECK(after.refused == before.refused && after.evidence == before.evidence);
         FUZZ_CHECK(r->cosignature == NULL);
         break;
-    default:
-        FUZZ_CHECK(!"an undocumented status");
+    default: FUZZ_CHECK(!"an undocumented status");
     }
     zb__witness_response__free_unpacked(r, NULL);
 }

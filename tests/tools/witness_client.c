@@ -47,8 +47,8 @@
 typedef uint8_t hash_t[ZB_HASH_LEN];
 
 #define FORK_EVERY 16
-#define REPLY_MS 300
-#define GIVE_UP_S 120 /* no answer at all for this long: the witness is gone */
+#define REPLY_MS   300
+#define GIVE_UP_S  120 /* no answer at all for this long: the witness is gone */
 
 /* ------------------------------------------------------------ the tree */
 
@@ -399,8 +399,8 @@ static int cmd_run(char **argv)
     printf("{\"heads\": %" PRIu64 ", \"cosignatures\": %zu, \"max_size\": %" PRIu64
            ", \"root\": \"%s\", \"forks\": %" PRIu64 ", \"forks_refused\": %" PRIu64
            ", \"conflicts\": %" PRIu64 ", \"resends\": %" PRIu64 ", \"failures\": %" PRIu64 "}\n",
-           heads, s.n_cosigned, s.cosigned[s.n_cosigned - 1].size, hex, s.n_forks,
-           s.forks_refused, s.conflicts, s.link.retries, s.failures);
+           heads, s.n_cosigned, s.cosigned[s.n_cosigned - 1].size, hex, s.n_forks, s.forks_refused,
+           s.conflicts, s.link.retries, s.failures);
     fclose(s.out);
     fclose(s.forks);
     zmq_close(s.link.sock);
@@ -487,28 +487,28 @@ static int cmd_seeds(const char *dir)
     for (uint8_t mode = 0; mode < 2; mode++) { /* as signed; re-signed by the target */
         sd.len = 0;
         sd.buf[sd.len++] = mode;
-        seed_add(&sd, 0, &agg, (const hash_t *)good, 3, 0);     /* first */
-        seed_add(&sd, 1, &agg, (const hash_t *)good, 7, 3);     /* consistent */
-        seed_add(&sd, -2, &agg, (const hash_t *)good, 7, 3);    /* again */
-        seed_add(&sd, 1, &agg, (const hash_t *)good, 2, 0);     /* smaller */
-        seed_add(&sd, 0, &agg, (const hash_t *)fork, 7, 0);     /* same size fork */
-        seed_add(&sd, 1, &agg, (const hash_t *)fork, 12, 7);    /* larger fork */
-        seed_add(&sd, 1, &agg, (const hash_t *)good, 12, 7);    /* good again */
+        seed_add(&sd, 0, &agg, (const hash_t *)good, 3, 0);  /* first */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 7, 3);  /* consistent */
+        seed_add(&sd, -2, &agg, (const hash_t *)good, 7, 3); /* again */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 2, 0);  /* smaller */
+        seed_add(&sd, 0, &agg, (const hash_t *)fork, 7, 0);  /* same size fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)fork, 12, 7); /* larger fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 12, 7); /* good again */
         rc |= write_seed(dir, mode ? "resigned-sequence" : "signed-sequence", &sd);
     }
     sd.len = 0;
     sd.buf[sd.len++] = 0;
     seed_add(&sd, 0, &agg, (const hash_t *)good, 4, 0);
-    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 2);         /* conflict */
-    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 0);         /* no proof: conflict */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 2); /* conflict */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 0); /* no proof: conflict */
     seed_add(&sd, 0, &agg, (const hash_t *)good, 9, 4);
     rc |= write_seed(dir, "conflict", &sd);
     sd.len = 0;
     sd.buf[sd.len++] = 0;
-    seed_add(&sd, 0, &agg, (const hash_t *)good, 0, 0);         /* the empty tree */
+    seed_add(&sd, 0, &agg, (const hash_t *)good, 0, 0); /* the empty tree */
     seed_add(&sd, 0, &agg, (const hash_t *)good, 0, 0);
     seed_add(&sd, -1, &agg, (const hash_t *)good, 5, 0);
-    seed_add(&sd, 0, &other, (const hash_t *)good, 5, 0);       /* not followed */
+    seed_add(&sd, 0, &other, (const hash_t *)good, 5, 0); /* not followed */
     rc |= write_seed(dir, "empty-and-unknown", &sd);
     zb_identity_wipe(&agg);
     zb_identity_wipe(&other);

@@ -28,7 +28,7 @@
 #include "zhibao.pb-c.h"
 
 #define MAX_LEAVES 64
-#define T0 1760000000 /* 2025-10-09, witness clock in the tests */
+#define T0         1760000000 /* 2025-10-09, witness clock in the tests */
 
 typedef uint8_t hash_t[ZB_HASH_LEN];
 
@@ -100,9 +100,8 @@ static uint8_t *request_ex(const agg_log *l, uint64_t size, uint64_t old, bool w
     if (with_proof) {
         size_t n = 0;
         if (old > 0 && old <= size)
-            assert_int_equal(zb_merkle_consistency_proof((const hash_t *)l->leaves, size, old,
-                                                         proof, &n),
-                             0);
+            assert_int_equal(
+                zb_merkle_consistency_proof((const hash_t *)l->leaves, size, old, proof, &n), 0);
         for (size_t i = 0; i < n; i++)
             path[i] = (ProtobufCBinaryData){ZB_HASH_LEN, proof[i]};
         cp.old_size = old;
@@ -192,8 +191,8 @@ typedef struct {
     size_t sth_len;
 } state_copy;
 
-static void read_state(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st,
-                       uint64_t *refused, uint64_t *evidence)
+static void read_state(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st, uint64_t *refused,
+                       uint64_t *evidence)
 {
     zb_wstore *s = zb_witness_store(f->w);
     MDB_txn *txn;
