@@ -10,7 +10,7 @@ set -euo pipefail
 build_pkgs=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-    liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
+    liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev libmicrohttpd-dev gettext
 )
 # chromium: the dashboard's browser test (tests/system/dashboard.sh) loads the
 # page headless; fonts-noto-cjk draws its Chinese labels in the screenshot;

@@ -1,0 +1,53 @@
+/*
+ * i18n.h - the language of what people read: Chinese (zh) or English (en).
+ *
+ * Chosen once by main: --lang zh|en when given, else the locale variables
+ * as gettext reads them (LC_ALL, then LC_MESSAGES, then LANG: a value
+ * starting "zh" is Chinese), else English. Human-facing text goes through
+ * _() (GNU gettext, domain "zhibao"; catalogs built from po/ with msgfmt
+ * into share/locale next to the binaries' bin/, or $ZB_LOCALEDIR). Machine
+ * output never changes with the language: JSON, log ids, exit codes, the
+ * log lines themselves (English, for operators and grep).
+ *
+ * The system need not have a zh_CN locale installed: the catalog is looked
+ * up through LANGUAGE under C.UTF-8's message category, and delivered as
+ * UTF-8 whatever the locale's codeset. LC_NUMERIC and the rest stay "C"
+ * (JSON numbers are printed with a '.').
+ *
+ * The chosen language is the one process-wide setting besides the logger
+ * (set by main before any thread starts, read-only afterwards).
+ */
+#ifndef ZB_I18N_H
+#define ZB_I18N_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { ZB_LANG_EN = 0, ZB_LANG_ZH = 1 } zb_lang;
+
+/* Choose the language (override: "zh", "en", or NULL for the locale) and
+ * bind the catalog. 0, or ZB_EINVAL for an override that is neither. */
+int zb_i18n_init(const char *override);
+
+zb_lang zb_i18n_lang(void);
+
+/* The translation of msgid in the chosen language (msgid itself in English
+ * or when the catalog lacks it). The result is static: never free it. */
+const char *zb_tr(const char *msgid);
+
+#define _(s) zb_tr(s)
+#define N_(s) (s) /* marks a string for xgettext, translated where it is used */
+
+/* Domain labels, in the chosen language: a filing status ("on_time",
+ * "late", "missing"), a grade ("general", "larger", "serious",
+ * "especially_serious"), where an accident must be reported ("prefecture",
+ * "province", "state_council"), a review state ("accepted", "returned",
+ * "unreviewed"), an industry or category code name (as the JSON gives
+ * them). English: the code itself. Unknown codes come back unchanged. */
+const char *zb_label(const char *code);
+
+/* Money as an office reads it: Chinese, 万元 with two decimals ("12.35");
+ * English, whole yuan ("123456"). Writes into buf; returns buf. */
+const char *zb_money(uint64_t yuan, char *buf, size_t len);
+
+#endif
