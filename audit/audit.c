@@ -290,7 +290,16 @@ typedef struct {
     zb_audit_prefix prefix;         /* the bundle's root at head.size */
 } head_state;
 
-enum phase { PH_START, PH_HEADER, PH_COUNTY, PH_EVIDENCE, PH_ENTRY, PH_HEAD, PH_END };
+/* A witnessed_head record (version 4): a head of the log witnesses
+ * cosigned, whose root the verifier computes on the way. */
+typedef struct {
+    bool verified;                  /* signed by the aggregator key, in its place */
+    zb_tree_head head;
+    zb_audit_prefix prefix;         /* the bundle's root at head.size */
+    zb_cosig_tally tally;           /* its cosignatures against opts.witness_keys */
+} witnessed_state;
+
+enum phase { PH_START, PH_HEADER, PH_COUNTY, PH_EVIDENCE, PH_WITNESSED, PH_ENTRY, PH_HEAD, PH_END };
 
 typedef struct {
     zb_audit_finding_fn finding;
@@ -321,6 +330,11 @@ typedef struct {
     merkle_acc acc;
     bool prepared;                  /* heads verified and prefix targets set */
     head_state *heads;              /* one per opts.heads */
+    witnessed_state *witnessed;     /* the witnessed_head records, in bundle order */
+    size_t n_witnessed, cap_witnessed;
+    bool final_verified;            /* the tree_head record verified with the aggregator key */
+    zb_tree_head final_head;        /* ... decoded */
+    zb_cosig_tally final_tally;     /* ... its cosignatures */
     prefix_target *targets;
     size_t n_targets, next_target;
     uint64_t next_index;            /* the log index the next entry must carry */
@@ -650,7 +664,7 @@ static void prepare(verifier *v)
         return;
     v->prepared = true;
     const zb_audit_opts *o = v->opts;
-    size_t n = o->n_prefixes + o->n_heads;
+    size_t n = o->n_prefixes + o->n_heads + v->n_witnessed;
     v->heads = o->n_heads ? calloc(o->n_heads, sizeof *v->heads) : NULL;
     v->targets = n ? calloc(n, sizeof *v->targets) : NULL;
     if ((o->n_heads && !v->heads) || (n && !v->targets)) {
@@ -681,6 +695,15 @@ static void prepare(verifier *v)
         h->verified = true;
         h->prefix.size = h->head.size;
         v->targets[v->n_targets++] = (prefix_target){h->head.size, &h->prefix};
+    }
+    /* the witnessed heads came before the first entry: their sizes are
+     * known before the roots go by */
+    for (size_t i = 0; i < v->n_witnessed; i++) {
+        witnessed_state *w = &v->witnessed[i];
+        if (!w->verified)
+            continue;
+        w->prefix.size = w->head.size;
+        v->targets[v->n_targets++] = (prefix_target){w->head.size, &w->prefix};
     }
     if (v->n_targets > 1)
         qsort(v->targets, v->n_targets, sizeof *v->targets, cmp_target);
@@ -719,7 +742,7 @@ static void check_heads(verifier *v)
 static const char *phase_name(enum phase p)
 {
     static const char *const names[] = {"start", "header", "county", "evidence",
-                                        "entry", "tree head", "end"};
+                                        "witnessed head", "entry", "tree head", "end"};
     size_t i = (size_t)p;
     return i < sizeof names / sizeof names[0] ? names[i] : "?";
 }
@@ -914,7 +937,8 @@ static void pre_log_key(verifier *v, county_state *c, const uint8_t key[ZB_PK_LE
 /* A log entry holding a county's report (an Envelope): bare (a log begun
  * before log version 2: checked against the BundleCounty keys) or inside
  * a LogLeaf (logged: checked against the log's own key history). */
-static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t idx, bool logged)
+static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t idx, int64_t time,
+                      bool logged)
 {
     v->sum->reports++;
     Zb__Envelope *env = NULL;
@@ -926,6 +950,8 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
     }
     if (!zb_pb_canonical(&env->base, bytes, len))
         finding(v, "log entry %" PRIu64 ": envelope is not in canonical encoding", idx);
+    if (v->opts->report)
+        v->opts->report(v->opts->observe_ctx, rep, idx, time);
     county_state *c = county_find(v, rep->county);
     if (!c) {
         if (logged)
@@ -1060,6 +1086,8 @@ static void on_downstream(verifier *v, const uint8_t *bytes, size_t len, uint64_
         finding(v, "log entry %" PRIu64 ": downstream message does not verify: %s", idx, why);
         return;
     }
+    if (v->opts->downstream)
+        v->opts->downstream(v->opts->observe_ctx, d, idx, time);
     switch (d->body_case) {
     case ZB__DOWNSTREAM__BODY_REVIEW: v->sum->reviews++; break;
     case ZB__DOWNSTREAM__BODY_REMINDER: v->sum->reminders++; break;
@@ -1406,7 +1434,7 @@ static void on_logleaf(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
                 PRId64, idx, e->received_at, leaf->timestamp);
     switch (leaf->entry_case) {
     case ZB__LOG_LEAF__ENTRY_ENVELOPE:
-        on_report(v, leaf->envelope.data, leaf->envelope.len, idx, true);
+        on_report(v, leaf->envelope.data, leaf->envelope.len, idx, leaf->timestamp, true);
         break;
     case ZB__LOG_LEAF__ENTRY_DOWNSTREAM:
         on_downstream(v, leaf->downstream.data, leaf->downstream.len, idx, leaf->timestamp, true);
@@ -1458,8 +1486,169 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, const rec_reader *r,
             finding(v, "log entry %" PRIu64 ": a bare envelope after the log's first LogLeaf (log "
                     "entry %" PRIu64 "): once the log holds LogLeafs, every leaf is one", idx,
                     v->first_logleaf_index);
-        on_report(v, b, n, idx, false);
+        on_report(v, b, n, idx, e->received_at, false);
     }
+}
+
+/* ---------------------------------------------------------------- witnesses */
+
+/* Whether key is one of the auditor's witnesses (opts.witness_keys). */
+static bool witness_listed(const zb_audit_opts *o, const ProtobufCBinaryData *key)
+{
+    if (key->len != ZB_PK_LEN)
+        return false;
+    for (size_t i = 0; i < o->n_witness_keys; i++)
+        if (memcmp(o->witness_keys[i], key->data, ZB_PK_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* The cosignatures of head (decoded from sth, verified with key; what
+ * names it in findings): each by a listed witness must verify, one finding
+ * per one that does not, naming the witness; the others are counted, not
+ * checked. Tallied into t (cosig.h). */
+static void check_cosignatures(verifier *v, const Zb__SignedTreeHead *sth, const uint8_t *key,
+                               const zb_tree_head *head, const char *what, zb_cosig_tally *t)
+{
+    const zb_audit_opts *o = v->opts;
+    for (size_t i = 0; i < sth->n_cosignatures; i++) {
+        const Zb__Cosignature *c = sth->cosignatures[i];
+        v->sum->cosignatures++;
+        if (!witness_listed(o, &c->witness)) {
+            v->sum->cosignatures_unlisted++;
+            continue;
+        }
+        int rc = zb_cosig_verify(c, key, head);
+        if (rc)
+            finding(v, "%s: the cosignature of witness %s… (--witness-key), dated %" PRId64
+                    ", does not verify (%s)", what, KEY(c->witness.data), c->timestamp,
+                    rc == ZB_EDECODE ? "its signature is not 64 bytes"
+                                     : "not its signature of this head of this log at that time");
+    }
+    zb_cosig_tally_head(sth, key, head, o->witness_keys, o->n_witness_keys, t);
+}
+
+/* A witnessed_head record (version 4): between the county records and the
+ * first entry (so that its root is computed on the way), in strictly
+ * ascending size, signed by the aggregator key, its cosignatures checked;
+ * whether it is a head of the bundle's log is decided at the end. */
+static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t rec_no)
+{
+    bool in_place = v->phase <= PH_WITNESSED && !v->prepared;
+    enter_phase(v, PH_WITNESSED, rec_no);
+    v->sum->witnessed_heads++;
+    if (v->version < 4) {
+        finding(v, "record %" PRIu64 ": a witnessed head record in a version %" PRIu32
+                " bundle (whose heads carry no cosignatures)", rec_no, v->version);
+        return;
+    }
+    if (!in_place)
+        return; /* already a finding: the entries it needs the root of went by */
+    const uint8_t *key = agg_key(v);
+    if (!key) {
+        finding(v, "record %" PRIu64 ": witnessed head: no aggregator key to check it with",
+                rec_no);
+        return;
+    }
+    zb_tree_head head;
+    int rc = zb_tree_head_verify(sth, key, &head);
+    if (rc) {
+        finding(v, "record %" PRIu64 ": witnessed head: does not verify with the aggregator key: "
+                "%s", rec_no, zb_strerror(rc));
+        return;
+    }
+    const witnessed_state *prev = NULL;
+    for (size_t i = v->n_witnessed; i-- > 0 && !prev;)
+        if (v->witnessed[i].verified)
+            prev = &v->witnessed[i];
+    if (prev && head.size <= prev->head.size)
+        finding(v, "witnessed head (size %" PRIu64 "): after the witnessed head of size %" PRIu64
+                " (witnessed heads come in strictly ascending size)", head.size,
+                prev->head.size);
+    else if (prev && head.timestamp < prev->head.timestamp)
+        finding(v, "witnessed head (size %" PRIu64 "): signed at %" PRId64 ", before the "
+                "witnessed head of size %" PRIu64 " (signed at %" PRId64 "): the aggregator's "
+                "clock went backwards", head.size, head.timestamp, prev->head.size,
+                prev->head.timestamp);
+    if (v->n_witnessed == v->cap_witnessed) {
+        size_t cap = v->cap_witnessed ? 2 * v->cap_witnessed : 8;
+        witnessed_state *n = realloc(v->witnessed, cap * sizeof *n);
+        if (!n) {
+            finding(v, "witnessed heads: out of memory");
+            return;
+        }
+        v->witnessed = n;
+        v->cap_witnessed = cap;
+    }
+    witnessed_state *w = &v->witnessed[v->n_witnessed++];
+    memset(w, 0, sizeof *w);
+    w->verified = true;
+    w->head = head;
+    char what[64];
+    snprintf(what, sizeof what, "witnessed head (size %" PRIu64 ")", head.size);
+    check_cosignatures(v, sth, key, &head, what, &w->tally);
+}
+
+/* At the end: each witnessed head is a head of the bundle's log (its size
+ * within it, the root of that prefix its root) and not signed after the
+ * bundle's head; with witness keys, the largest head of the log a quorum
+ * cosigned is the witnessed size, and a non-empty log needs one. The heads
+ * go to opts.cosigned_head. */
+static void check_witnessed(verifier *v)
+{
+    const zb_audit_opts *o = v->opts;
+    size_t quorum = o->n_witness_keys ? (o->witness_quorum ? o->witness_quorum : 1) : 0;
+    bool reached = false;
+    uint64_t witnessed_size = 0;
+    for (size_t i = 0; i < v->n_witnessed; i++) {
+        const witnessed_state *w = &v->witnessed[i];
+        if (!w->verified)
+            continue;
+        bool of_log = false;
+        if (!w->prefix.found)
+            finding(v, "witnessed head (size %" PRIu64 ", signed at %" PRId64 "): the bundle's "
+                    "log has only %" PRIu64 " entries: the witnesses cosigned a longer log of this "
+                    "aggregator key than the bundle's (a trimmed or stale log)", w->head.size,
+                    w->head.timestamp, v->acc.leaves);
+        else if (memcmp(w->prefix.root, w->head.root, ZB_HASH_LEN) != 0)
+            finding(v, "witnessed head (size %" PRIu64 "): the root of the bundle's first %" PRIu64
+                    " entries is not this head's root: the witnesses cosigned a different log of "
+                    "this aggregator key than the bundle's (a split view or a rewritten log)",
+                    w->head.size, w->head.size);
+        else
+            of_log = true;
+        if (of_log && v->final_verified && w->head.timestamp > v->final_head.timestamp)
+            finding(v, "witnessed head (size %" PRIu64 "): signed at %" PRId64 ", after the "
+                    "bundle's tree head (signed at %" PRId64 "): the aggregator's clock went "
+                    "backwards", w->head.size, w->head.timestamp, v->final_head.timestamp);
+        if (of_log && quorum && w->tally.valid >= quorum) {
+            reached = true;
+            witnessed_size = w->head.size > witnessed_size ? w->head.size : witnessed_size;
+        }
+        if (o->cosigned_head) {
+            zb_audit_cosigned_head h = {false, w->head, of_log, w->tally};
+            o->cosigned_head(o->observe_ctx, &h);
+        }
+    }
+    if (v->final_verified) {
+        if (v->sum->head_ok && quorum && v->final_tally.valid >= quorum) {
+            reached = true;
+            witnessed_size = v->final_head.size > witnessed_size ? v->final_head.size
+                                                                 : witnessed_size;
+        }
+        if (o->cosigned_head) {
+            zb_audit_cosigned_head h = {true, v->final_head, v->sum->head_ok, v->final_tally};
+            o->cosigned_head(o->observe_ctx, &h);
+        }
+    }
+    v->sum->witness_quorum = quorum;
+    if (!quorum)
+        return;
+    v->sum->witnessed_size = witnessed_size;
+    v->sum->unwitnessed_entries = v->acc.leaves - witnessed_size;
+    if (v->acc.leaves > 0 && !reached)
+        finding(v, "witnesses: no tree head carries a quorum of %zu cosignatures of the given "
+                "witnesses (--witness-key)", quorum);
 }
 
 static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t rec_no)
@@ -1478,6 +1667,9 @@ static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
         finding(v, "tree head: does not verify with the aggregator key: %s", zb_strerror(rc));
         return;
     }
+    v->final_verified = true;
+    v->final_head = head;
+    check_cosignatures(v, sth, v->sum->agg_key, &head, "tree head", &v->final_tally);
     uint8_t root[ZB_HASH_LEN];
     acc_root(&v->acc, root);
     bool ok = true;
@@ -1822,6 +2014,7 @@ static int at_end(verifier *v, FILE *f)
     if (v->version >= 3)
         check_county_records(v);
     check_heads(v);
+    check_witnessed(v);
     check_pins(v);
     if (!v->saw_end)
         finding(v, "bundle: no end record (truncated?)");
@@ -1889,6 +2082,9 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
         case ZB__BUNDLE_RECORD__RECORD_COUNTY: on_county(&v, rec->county, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_EVIDENCE: on_evidence(&v, rec->evidence, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_ENTRY: on_entry(&v, rec->entry, &r, rec_no); break;
+        case ZB__BUNDLE_RECORD__RECORD_WITNESSED_HEAD:
+            on_witnessed(&v, rec->witnessed_head, rec_no);
+            break;
         case ZB__BUNDLE_RECORD__RECORD_TREE_HEAD: on_tree_head(&v, rec->tree_head, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_END: on_end(&v, rec->end, &r, rec_no); break;
         default: finding(&v, "record %" PRIu64 ": empty or of an unknown kind", rec_no); break;
@@ -1907,6 +2103,7 @@ done:
     free(v.evidence);
     free(v.ev_leaves);
     free(v.heads);
+    free(v.witnessed);
     free(v.targets);
     free(v.pins);
     free(v.keys);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cosig.h"
 #include "crypto.h"
 #include "treehead.h"
 #include "zhibao.pb-c.h"
@@ -32,11 +33,12 @@
 #define ZB_AUDIT_CONSISTENCY_MAGIC "ZBCONS1\n"
 #define ZB_AUDIT_RECORD_MAX (1u << 20) /* bytes per record; longer is refused unread */
 /* Bundle versions read: 1 (the log holds county reports only), 2 (also the
- * prefecture's downstream messages, downstream.h) and 3 (every leaf a
+ * prefecture's downstream messages, downstream.h), 3 (every leaf a
  * LogLeaf with its time: reports, downstream messages, key events and
- * evidence; logleaf.h). */
+ * evidence; logleaf.h) and 4 (also every head witnesses cosigned, as
+ * witnessed_head records before the entries; cosig.h). */
 #define ZB_AUDIT_BUNDLE_VERSION_MIN 1
-#define ZB_AUDIT_BUNDLE_VERSION 3
+#define ZB_AUDIT_BUNDLE_VERSION 4
 
 #define ZB_AUDIT_COUNTY_LEN 6 /* a county code: 6 ASCII digits */
 
@@ -91,6 +93,35 @@ typedef struct {
 
 typedef void (*zb_audit_key_event_fn)(void *ctx, const zb_audit_key_event *e);
 
+/* A county's report as the log holds it, once its envelope opened (it may
+ * still break a rule: a finding says so). report is borrowed for the call.
+ * time: the LogLeaf's timestamp (the aggregator's clock, signed with the
+ * root); for a bare envelope (a log begun before log version 2) the
+ * entry's received_at, which nobody signed. */
+typedef void (*zb_audit_report_fn)(void *ctx, const Zb__Report *report, uint64_t log_index,
+                                   int64_t time);
+
+/* A downstream message of the prefecture, once it opened (signed by the
+ * aggregator key, content rules held); d is borrowed for the call; time as
+ * for a report. */
+typedef void (*zb_audit_downstream_fn)(void *ctx, const Zb__Downstream *d, uint64_t log_index,
+                                       int64_t time);
+
+/* A signed tree head of the bundle with what its cosignatures say: every
+ * witnessed_head record that verifies with the aggregator key, in bundle
+ * order, then the bundle's tree_head if it verifies. Reported once the
+ * whole bundle is read. */
+typedef struct {
+    bool final;                      /* the tree_head record; false: a witnessed_head record */
+    zb_tree_head head;
+    /* the head is of the bundle's log: its root is the root of the
+     * bundle's first head.size entries (the tree_head: it covers them all) */
+    bool of_log;
+    zb_cosig_tally tally;            /* against zb_audit_opts.witness_keys */
+} zb_audit_cosigned_head;
+
+typedef void (*zb_audit_head_fn)(void *ctx, const zb_audit_cosigned_head *h);
+
 typedef struct {
     /* the aggregator key the auditor expects (the CLI requires it); NULL:
      * the header's */
@@ -103,6 +134,21 @@ typedef struct {
     size_t n_heads;
     zb_audit_key_event_fn key_event; /* called once per key event leaf (may be NULL) */
     void *key_event_ctx;
+    /* The witnesses the auditor trusts (--witness-key, at most
+     * ZB_WITNESS_MAX, no repeats): every cosignature by one of them must
+     * verify; and a non-empty log needs a head with at least
+     * witness_quorum (1..n_witness_keys; 0 means 1) valid cosignatures of
+     * them. Cosignatures by other keys are counted, not checked. None:
+     * nothing about witnesses is required (witnessed heads are still
+     * checked against the log). */
+    const uint8_t (*witness_keys)[ZB_PK_LEN];
+    size_t n_witness_keys;
+    size_t witness_quorum;
+    /* observers (each may be NULL), all called with observe_ctx */
+    zb_audit_report_fn report;
+    zb_audit_downstream_fn downstream;
+    zb_audit_head_fn cosigned_head;
+    void *observe_ctx;
 } zb_audit_opts;
 
 typedef struct {
@@ -121,6 +167,15 @@ typedef struct {
     uint64_t pin_counties;        /* counties opts.pins names (each one's keys, one list) */
     bool head_ok;                 /* tree head signed by agg_key, size and root = the entries' */
     zb_tree_head head;            /* valid when head_ok */
+    uint64_t witnessed_heads;     /* witnessed_head records (version 4) */
+    uint64_t cosignatures;        /* on them and on the tree head */
+    uint64_t cosignatures_unlisted; /* ... by keys not in opts.witness_keys (not checked) */
+    size_t witness_quorum;        /* the quorum applied (0: no witness keys given) */
+    /* With witness keys: the largest size of a head of the bundle's log
+     * with a quorum of valid cosignatures (0: none), and the log entries
+     * after it, which no quorum of witnesses has seen yet (not a finding). */
+    uint64_t witnessed_size;
+    uint64_t unwitnessed_entries;
 } zb_audit_summary;
 
 /* Verify the bundle read from f (see docs/bundle.md for every check).

@@ -2,7 +2,10 @@
  * zhibao-audit - the auditor's tool: checks what the prefecture's
  * aggregator exported without trusting the aggregator (audit.h).
  *
- *   verify BUNDLE --key AGGKEY [--county-key CODE:HEX]... [--head FILE]... [--json]
+ *   verify BUNDLE --key AGGKEY [--county-key CODE:HEX]... [--head FILE]...
+ *          [--witness-key WKEY]... [--witness-quorum K] [--json]
+ *   timeliness BUNDLE --key AGGKEY --witness-key WKEY... [--witness-quorum K]
+ *          --period YYYY-MM [--json]
  *   consistency OLD NEW [PROOF_FILE] --key AGGKEY [--proof FILE]
  *
  * Exit codes: 0 all holds; 1 a finding (one line each on stdout) or not
@@ -16,11 +19,13 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cosig.h"
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
 #include "log.h"
 #include "timefmt.h"
+#include "timeliness.h"
 
 #define EXIT_FINDING 1
 #define EXIT_USAGE 2
@@ -44,7 +49,14 @@ static void usage(FILE *f)
           "      office's list of its keys (each enrolled once, no other key after the first,\n"
           "      the last one active at the end); --head: a tree-head file a county's node\n"
           "      accepted (zhibao-node tree-head): the bundle must extend it; --json: one\n"
-          "      object with the counts, the key events and the findings\n"
+          "      object with the counts, the key events and the findings;\n"
+          "      --witness-key: a witness's public key (at most 16): every cosignature of\n"
+          "      one must verify, and a head must carry --witness-quorum K of them (default 1)\n"
+          "  timeliness BUNDLE --key AGGKEY --witness-key WKEY... [--witness-quorum K]\n"
+          "             --period YYYY-MM [--json]\n"
+          "      verify the bundle as verify does, then per county the period's first monthly\n"
+          "      report against its deadline, and whether a quorum of the witnesses had\n"
+          "      cosigned a head covering it by the deadline (on time proven)"
           "  consistency OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
           "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
           "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
@@ -62,6 +74,9 @@ typedef struct {
     size_t n_county_keys;
     const char *heads[HEADS_MAX];
     size_t n_heads;
+    const char *witness_keys[ZB_WITNESS_MAX + 1]; /* one more: "at most" is told by cosig.c */
+    size_t n_witness_keys;
+    const char *witness_quorum, *period;
 } args;
 
 static int parse_args(int argc, char **argv, args *a)
@@ -71,6 +86,9 @@ static int parse_args(int argc, char **argv, args *a)
                                          {"json", no_argument, 0, 'j'},
                                          {"county-key", required_argument, 0, 'c'},
                                          {"head", required_argument, 0, 'H'},
+                                         {"witness-key", required_argument, 0, 'w'},
+                                         {"witness-quorum", required_argument, 0, 'q'},
+                                         {"period", required_argument, 0, 'P'},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -95,6 +113,16 @@ static int parse_args(int argc, char **argv, args *a)
             }
             a->heads[a->n_heads++] = optarg;
             break;
+        case 'w':
+            if (a->n_witness_keys == ZB_WITNESS_MAX + 1) {
+                fprintf(stderr, "error: --witness-key: at most %d witness keys\n",
+                        ZB_WITNESS_MAX);
+                return -1;
+            }
+            a->witness_keys[a->n_witness_keys++] = optarg;
+            break;
+        case 'q': a->witness_quorum = optarg; break;
+        case 'P': a->period = optarg; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
@@ -158,6 +186,38 @@ static int parse_pins(const args *a, zb_audit_pin *pins)
                 return -1;
             }
     }
+    return 0;
+}
+
+/* --witness-key and --witness-quorum: the keys (no repeats) and the
+ * quorum (1 when keys are given without one; 0 without keys). Each
+ * problem one line on stderr; -1 when there was one. */
+static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *quorum)
+{
+    *quorum = 0;
+    char err[200];
+    if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return -1;
+    }
+    if (!a->witness_quorum) {
+        *quorum = a->n_witness_keys ? 1 : 0;
+        return 0;
+    }
+    if (!a->n_witness_keys) {
+        fprintf(stderr, "error: --witness-quorum: needs --witness-key (the witnesses whose "
+                        "cosignatures count)\n");
+        return -1;
+    }
+    char *end;
+    unsigned long k = strtoul(a->witness_quorum, &end, 10);
+    if (a->witness_quorum[0] < '0' || a->witness_quorum[0] > '9' || *end || k < 1 ||
+        k > a->n_witness_keys) {
+        fprintf(stderr, "error: --witness-quorum: must be a number from 1 to %zu (the number of "
+                        "--witness-key given)\n", a->n_witness_keys);
+        return -1;
+    }
+    *quorum = (size_t)k;
     return 0;
 }
 
@@ -275,7 +335,8 @@ static json_t *key_event_json(const zb_audit_key_event *e)
  * "notices", "evidence", "equivocations", "key_event_count", "rotations",
  * "revocations_unconsented", "key_events": [...], "heads", "heads_extended",
  * "county_keys", "county_keys_counties", "county_keys_active",
- * "finding_count", "findings": [the
+ * "witness_quorum", "witnessed_size", "witnessed_heads", "unwitnessed_entries",
+ * "cosignatures_unlisted", "finding_count", "findings": [the
  * first lines]}; tree_size and root null without a good tree head,
  * aggregator and version null without a header. */
 static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_opts *o,
@@ -322,6 +383,18 @@ static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_
     json_object_set_new(obj, "county_keys", json_integer((json_int_t)o->n_pins));
     json_object_set_new(obj, "county_keys_counties", json_integer((json_int_t)s->pin_counties));
     json_object_set_new(obj, "county_keys_active", json_integer((json_int_t)s->pins_active));
+    /* the witnesses: the quorum applied, the size it reached and the
+     * entries after it (null without --witness-key) */
+    bool w = s->witness_quorum > 0;
+    json_object_set_new(obj, "witness_quorum",
+                        w ? json_integer((json_int_t)s->witness_quorum) : json_null());
+    json_object_set_new(obj, "witnessed_size",
+                        w ? json_integer((json_int_t)s->witnessed_size) : json_null());
+    json_object_set_new(obj, "witnessed_heads", json_integer((json_int_t)s->witnessed_heads));
+    json_object_set_new(obj, "unwitnessed_entries",
+                        w ? json_integer((json_int_t)s->unwitnessed_entries) : json_null());
+    json_object_set_new(obj, "cosignatures_unlisted",
+                        json_integer((json_int_t)s->cosignatures_unlisted));
     json_object_set_new(obj, "finding_count", json_integer((json_int_t)n));
     json_object_set_new(obj, "findings", findings);
     char *text = json_dumps(obj, JSON_INDENT(2));
@@ -352,6 +425,86 @@ static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
         printf(", the %zu county keys given hold for their %" PRIu64 " counties (each county's "
                "last one active)", o->n_pins, s->pin_counties);
     putchar('\n');
+    if (s->witness_quorum) {
+        printf("witnessed: size %" PRIu64 " cosigned by a quorum of %zu of the %zu witnesses "
+               "given (%" PRIu64 " witnessed heads)", s->witnessed_size, s->witness_quorum,
+               o->n_witness_keys, s->witnessed_heads);
+        if (s->unwitnessed_entries)
+            printf(", %" PRIu64 " entries after it not yet cosigned by a quorum",
+                   s->unwitnessed_entries);
+        if (s->cosignatures_unlisted)
+            printf(", %" PRIu64 " cosignatures of other witnesses not checked",
+                   s->cosignatures_unlisted);
+        putchar('\n');
+    } else if (s->witnessed_heads || s->cosignatures) {
+        printf("witnessed: %" PRIu64 " witnessed heads, %" PRIu64 " cosignatures not checked (no "
+               "--witness-key)\n", s->witnessed_heads, s->cosignatures);
+    }
+}
+
+/* What verify and timeliness bring besides the bundle: the aggregator key,
+ * the witnesses, the county keys and the heads (each loaded with its
+ * problems on stderr). */
+typedef struct {
+    uint8_t key[ZB_PK_LEN];
+    uint8_t witness_keys[ZB_WITNESS_MAX][ZB_PK_LEN];
+    size_t quorum;
+    zb_audit_pin *pins;
+    zb_audit_head *heads;
+    Zb__SignedTreeHead **sths;
+    size_t n_sths;
+} inputs;
+
+static void inputs_free(inputs *in)
+{
+    for (size_t i = 0; in->sths && i < in->n_sths; i++)
+        if (in->sths[i])
+            zb__signed_tree_head__free_unpacked(in->sths[i], NULL);
+    free(in->sths);
+    free(in->heads);
+    free(in->pins);
+    memset(in, 0, sizeof *in);
+}
+
+/* The options (problems: one line each); then the county keys and head
+ * files. 0, or -1 (exit 2). */
+static int inputs_load(const args *a, bool witnesses_required, inputs *in)
+{
+    memset(in, 0, sizeof *in);
+    int bad = parse_key(a->key, in->key);
+    if (witnesses_required && !a->n_witness_keys) {
+        fprintf(stderr, "error: --witness-key: required (a witness's public key: the clocks of "
+                        "witnesses the prefecture does not own prove when the log held a "
+                        "report)\n");
+        bad = -1;
+    }
+    if (parse_witnesses(a, in->witness_keys, &in->quorum) != 0)
+        bad = -1;
+    if (bad)
+        return -1;
+    in->pins = a->n_county_keys ? calloc(a->n_county_keys, sizeof *in->pins) : NULL;
+    in->heads = a->n_heads ? calloc(a->n_heads, sizeof *in->heads) : NULL;
+    in->sths = a->n_heads ? calloc(a->n_heads, sizeof *in->sths) : NULL;
+    in->n_sths = a->n_heads;
+    if ((a->n_county_keys && !in->pins) || (a->n_heads && (!in->heads || !in->sths))) {
+        fprintf(stderr, "error: out of memory\n");
+        return -1;
+    }
+    if (parse_pins(a, in->pins) != 0 || read_heads(a, in->heads, in->sths) != 0)
+        return -1;
+    return 0;
+}
+
+static zb_audit_opts inputs_opts(const args *a, const inputs *in)
+{
+    return (zb_audit_opts){.pinned_key = in->key,
+                           .pins = in->pins,
+                           .n_pins = a->n_county_keys,
+                           .heads = in->heads,
+                           .n_heads = a->n_heads,
+                           .witness_keys = (const uint8_t(*)[ZB_PK_LEN])in->witness_keys,
+                           .n_witness_keys = a->n_witness_keys,
+                           .witness_quorum = in->quorum};
 }
 
 static int cmd_verify(const args *a)
@@ -360,35 +513,23 @@ static int cmd_verify(const args *a)
         fprintf(stderr, "error: verify takes one BUNDLE\n");
         return EXIT_USAGE;
     }
-    if (a->proof) {
-        fprintf(stderr, "error: --proof: only consistency has it\n");
+    if (a->proof || a->period) {
+        fprintf(stderr, "error: %s\n", a->proof ? "--proof: only consistency has it"
+                                                : "--period: only timeliness has it");
         return EXIT_USAGE;
     }
-    uint8_t key[ZB_PK_LEN];
-    if (parse_key(a->key, key) != 0)
-        return EXIT_USAGE;
     int rc = EXIT_USAGE;
-    zb_audit_pin *pins = a->n_county_keys ? calloc(a->n_county_keys, sizeof *pins) : NULL;
-    zb_audit_head *heads = a->n_heads ? calloc(a->n_heads, sizeof *heads) : NULL;
-    Zb__SignedTreeHead **sths = a->n_heads ? calloc(a->n_heads, sizeof *sths) : NULL;
+    inputs in;
     key_events k = {0};
     json_t *findings = NULL;
     FILE *f = NULL;
-    if ((a->n_county_keys && !pins) || (a->n_heads && (!heads || !sths))) {
-        fprintf(stderr, "error: out of memory\n");
-        goto done;
-    }
-    if (parse_pins(a, pins) != 0 || read_heads(a, heads, sths) != 0)
+    if (inputs_load(a, false, &in) != 0)
         goto done;
     if (!(f = open_input("BUNDLE", a->pos[0])))
         goto done;
-    zb_audit_opts o = {.pinned_key = key,
-                       .pins = pins,
-                       .n_pins = a->n_county_keys,
-                       .heads = heads,
-                       .n_heads = a->n_heads,
-                       .key_event = collect_key_event,
-                       .key_event_ctx = &k};
+    zb_audit_opts o = inputs_opts(a, &in);
+    o.key_event = collect_key_event;
+    o.key_event_ctx = &k;
     zb_audit_summary s;
     if (a->json && !(findings = json_array())) {
         fprintf(stderr, "error: out of memory\n");
@@ -418,21 +559,98 @@ done:
     if (f)
         fclose(f);
     json_decref(findings);
-    for (size_t i = 0; sths && i < a->n_heads; i++)
-        if (sths[i])
-            zb__signed_tree_head__free_unpacked(sths[i], NULL);
-    free(sths);
-    free(heads);
-    free(pins);
+    inputs_free(&in);
     free(k.e);
+    return rc;
+}
+
+static void print_json(json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_INDENT(2)) : NULL;
+    puts(text ? text : "{}");
+    free(text);
+    json_decref(obj);
+}
+
+/* The bundle first, as verify checks it: with findings nothing is judged
+ * (exit 1); then each county's first monthly report of the period against
+ * its deadline, and what the witnesses prove of it (timeliness.h). */
+static int cmd_timeliness(const args *a)
+{
+    if (a->n_pos != 1) {
+        fprintf(stderr, "error: timeliness takes one BUNDLE\n");
+        return EXIT_USAGE;
+    }
+    if (a->proof) {
+        fprintf(stderr, "error: --proof: only consistency has it\n");
+        return EXIT_USAGE;
+    }
+    int year = 0, month = 0, rc = EXIT_USAGE;
+    bool bad = false;
+    if (!a->period) {
+        fprintf(stderr, "error: --period: required (the month judged, YYYY-MM)\n");
+        bad = true;
+    } else if (zb_period_parse(a->period, &year, &month) != 0) {
+        fprintf(stderr, "error: --period: '%.40s' is not a month (YYYY-MM, e.g. 2025-10)\n",
+                a->period);
+        bad = true;
+    }
+    inputs in;
+    FILE *f = NULL;
+    json_t *findings = NULL;
+    zb_timeliness t = {0};
+    if (inputs_load(a, true, &in) != 0 || bad)
+        goto done;
+    if (!(f = open_input("BUNDLE", a->pos[0])))
+        goto done;
+    if (a->json && !(findings = json_array())) {
+        fprintf(stderr, "error: out of memory\n");
+        goto done;
+    }
+    zb_audit_opts o = inputs_opts(a, &in);
+    long n = a->json ? zb_timeliness_judge(f, &o, year, month, collect_finding, findings, &t)
+                     : zb_timeliness_judge(f, &o, year, month, print_finding, NULL, &t);
+    if (n < 0) {
+        fprintf(stderr, "error: BUNDLE: cannot read %s: %s\n", a->pos[0], zb_strerror((int)n));
+        goto done;
+    }
+    if (n > 0) {
+        if (a->json) {
+            print_json(json_pack("{s:s, s:b, s:I, s:o}", "period", a->period, "verified", 0,
+                                 "finding_count", (json_int_t)n, "findings", findings));
+            findings = NULL;
+        }
+        fprintf(stderr, "%ld finding(s): the bundle does not verify, nothing is judged from "
+                        "it\n", n);
+        rc = EXIT_FINDING;
+        goto done;
+    }
+    if (a->json)
+        print_json(zb_timeliness_json(&t, (const uint8_t(*)[ZB_PK_LEN])in.witness_keys,
+                                      a->n_witness_keys));
+    else
+        zb_timeliness_print(stdout, &t);
+    rc = 0;
+done:
+    if (f)
+        fclose(f);
+    json_decref(findings);
+    zb_timeliness_free(&t);
+    inputs_free(&in);
     return rc;
 }
 
 static int cmd_consistency(const args *a)
 {
-    if (a->json || a->n_county_keys || a->n_heads) {
-        fprintf(stderr, "error: %s: only verify has it\n",
-                a->json ? "--json" : a->n_heads ? "--head" : "--county-key");
+    if (a->json || a->n_county_keys || a->n_heads || a->n_witness_keys || a->witness_quorum ||
+        a->period) {
+        fprintf(stderr, "error: %s\n",
+                a->period ? "--period: only timeliness has it"
+                : a->json ? "--json: only verify and timeliness have it"
+                : a->n_heads ? "--head: only verify and timeliness have it"
+                : a->n_county_keys ? "--county-key: only verify and timeliness have it"
+                : a->n_witness_keys ? "--witness-key: only verify and timeliness have it"
+                                    : "--witness-quorum: only verify and timeliness have it");
         return EXIT_USAGE;
     }
     if (a->n_pos < 2 || a->n_pos > 3 || (a->n_pos == 3 && a->proof)) {
@@ -483,7 +701,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const args *);
-    } cmds[] = {{"verify", cmd_verify}, {"consistency", cmd_consistency}};
+    } cmds[] = {{"verify", cmd_verify},
+                {"timeliness", cmd_timeliness},
+                {"consistency", cmd_consistency}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;
