@@ -34,7 +34,7 @@ static void usage(FILE *f)
           "  init     --dir W                  (a new witness: prints its public key last)\n"
           "  add-log  --dir W --key AGGKEY [--name TEXT]   (follow that aggregator's log from\n"
           "           size 0; again for the same key: only the name changes; TEXT <= 128 bytes)\n"
-          "  serve    --dir W --listen ENDPOINT            (e.g. tcp://0.0.0.0:7410: CurveZMQ\n"
+          "  serve    --dir W --listen ENDPOINT            (e.g. tcp://0.0.0.0:7500: CurveZMQ\n"
           "           with the witness key; answers WitnessRequests until SIGINT/SIGTERM)\n"
           "  status   --dir W [--json]         (per log: size and root last cosigned, when;\n"
           "           refusals answered and evidence kept)\n"
@@ -336,7 +336,7 @@ static int serve_loop(zb_witness *w, const char *endpoint)
 static int cmd_serve(const args *a)
 {
     if (!a->listen) {
-        fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7410)\n");
+        fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7500)\n");
         return EXIT_USAGE;
     }
     zb_witness *w;

@@ -345,8 +345,8 @@ int zb_witness_handle(zb_witness *w, const uint8_t *req, size_t len, int64_t now
     int rc = ZB_OK;
     o->status = ZB__WITNESS_STATUS__BAD_REQUEST;
     if (len > ZB_WITNESS_REQUEST_MAX) {
-        snprintf(o->reason, sizeof o->reason, "request of %zu bytes (at most %d)", len,
-                 ZB_WITNESS_REQUEST_MAX);
+        snprintf(o->reason, sizeof o->reason, "request of %zu bytes (at most %u)", len,
+                 (unsigned)ZB_WITNESS_REQUEST_MAX);
     } else if (!(m = zb__witness_request__unpack(NULL, len, req))) {
         snprintf(o->reason, sizeof o->reason, "undecodable WitnessRequest");
     } else if (check_request(m, &th, &c.head, o->reason, sizeof o->reason) == 0) {

@@ -51,14 +51,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cosig.h"
 #include "crypto.h"
 #include "wstore.h"
 
 typedef struct zb_witness zb_witness;
 
-/* Largest request answered (bytes): a head and a proof of at most 64
- * hashes need under 3 KiB. Also the serve socket's ZMQ_MAXMSGSIZE. */
-#define ZB_WITNESS_REQUEST_MAX 65536
+/* Largest request answered (bytes): the witness frame cap both sides use
+ * (cosig.h; a head and a proof of 64 hashes need under 3 KiB). Also the
+ * serve socket's ZMQ_MAXMSGSIZE. */
+#define ZB_WITNESS_REQUEST_MAX ZB_WITNESS_FRAME_MAX
 
 /* Create a witness in dir (made 0700 when absent): a new identity in
  * dir/identity.key (0600) and the store. pk receives the public key.
