@@ -50,6 +50,13 @@
 static zb_identity agg;
 static char dir[512];
 
+static void remove_witness(void);
+static void remove_dir(void)
+{
+    remove_witness();
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -65,6 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(dir, sizeof dir, "%s/zb-fuzz-witness-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(dir))
         abort();
+    atexit(remove_dir);
     return 0;
 }
 
