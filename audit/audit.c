@@ -1597,8 +1597,7 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
 static void check_witnessed(verifier *v)
 {
     const zb_audit_opts *o = v->opts;
-    size_t quorum = o->n_witness_keys ? (o->witness_quorum ? o->witness_quorum : 1) : 0;
-    bool reached = false;
+    size_t quorum = v->sum->witness_quorum;
     uint64_t witnessed_size = 0;
     for (size_t i = 0; i < v->n_witnessed; i++) {
         const witnessed_state *w = &v->witnessed[i];
@@ -1621,32 +1620,27 @@ static void check_witnessed(verifier *v)
             finding(v, "witnessed head (size %" PRIu64 "): signed at %" PRId64 ", after the "
                     "bundle's tree head (signed at %" PRId64 "): the aggregator's clock went "
                     "backwards", w->head.size, w->head.timestamp, v->final_head.timestamp);
-        if (of_log && quorum && w->tally.valid >= quorum) {
-            reached = true;
+        if (of_log && quorum && w->tally.valid >= quorum)
             witnessed_size = w->head.size > witnessed_size ? w->head.size : witnessed_size;
-        }
         if (o->cosigned_head) {
             zb_audit_cosigned_head h = {false, w->head, of_log, w->tally};
             o->cosigned_head(o->observe_ctx, &h);
         }
     }
     if (v->final_verified) {
-        if (v->sum->head_ok && quorum && v->final_tally.valid >= quorum) {
-            reached = true;
+        if (v->sum->head_ok && quorum && v->final_tally.valid >= quorum)
             witnessed_size = v->final_head.size > witnessed_size ? v->final_head.size
                                                                  : witnessed_size;
-        }
         if (o->cosigned_head) {
             zb_audit_cosigned_head h = {true, v->final_head, v->sum->head_ok, v->final_tally};
             o->cosigned_head(o->observe_ctx, &h);
         }
     }
-    v->sum->witness_quorum = quorum;
     if (!quorum)
         return;
     v->sum->witnessed_size = witnessed_size;
     v->sum->unwitnessed_entries = v->acc.leaves - witnessed_size;
-    if (v->acc.leaves > 0 && !reached)
+    if (v->acc.leaves > 0 && witnessed_size == 0) /* (a head of size 0 proves nothing) */
         finding(v, "witnesses: no tree head carries a quorum of %zu cosignatures of the given "
                 "witnesses (--witness-key)", quorum);
 }
@@ -2032,6 +2026,9 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
                   .version = ZB_AUDIT_BUNDLE_VERSION,
                   .entries_at = -1};
     memset(sum, 0, sizeof *sum);
+    /* the quorum applied: 1 when witness keys come without one, 0 without keys */
+    if (v.opts->n_witness_keys)
+        sum->witness_quorum = v.opts->witness_quorum ? v.opts->witness_quorum : 1;
     randombytes_buf(v.keys_hash_key, sizeof v.keys_hash_key);
     rec_reader r;
     long result = 0;

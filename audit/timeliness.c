@@ -1,4 +1,4 @@
-/* timeliness.c - see timeliness.h; the rules are in docs/bundle.md §8. */
+/* timeliness.c - see timeliness.h; the rules are in docs/bundle.md §7. */
 #include "timeliness.h"
 
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /*
  * timeliness.h - which counties filed a period's monthly report on time,
- * and which of those claims the witnesses prove (docs/bundle.md §8,
+ * and which of those claims the witnesses prove (docs/bundle.md §7,
  * `zhibao-audit timeliness`).
  *
  * A county's report carries its signed created_at (the county's clock)

@@ -13,15 +13,21 @@
  * aggregator key (tests/unit/test_audit.c writes the version-3 seeds with
  * keys from fixed seeds) is verified twice more against a tree head signed
  * here: over its own first k entries (the findings stay the same), and
- * over a root one bit off (exactly one finding more).
+ * over a root one bit off (exactly one finding more). Every run lists the
+ * seeds' witness (0xc1) as --witness-key does: the witnessed size is a
+ * size of the log, found in every bundle that holds, and a bundle that
+ * holds is judged for timeliness (period 2025-10, the seeds'): only what
+ * a quorum cosigned by the deadline is proven.
  *
  * Linked with the zb_audit library, which the fuzz build instruments for
  * coverage like zb_common (tests/fuzz/CMakeLists.txt).
  * Seeds (corpus/fuzz_bundle/): bundles of versions 1 and 2 from real
  * aggregators (honest, with equivocation evidence, with downstream
  * messages); version 3 (key events with a rotation and a lost machine,
- * evidence leaves, a log begun before log version 2); a tree-head file
- * and a consistency-proof file.
+ * evidence leaves, a log begun before log version 2); version 4
+ * (witnessed heads cosigned by the listed witness and another; one head
+ * of another log: a split view); a tree-head file and a consistency-proof
+ * file.
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -30,14 +36,18 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cosig.h"
 #include "crypto.h"
 #include "err.h"
 #include "fuzz.h"
+#include "timeliness.h"
 
 /* The seeds' aggregator (fill 0xa1) and county 222401's last key (0xb2),
  * as tests/unit/test_audit.c makes them. */
 static zb_identity seed_agg;
 static zb_audit_pin seed_pin = {"222401", {0}};
+/* The seeds' listed witness (fill 0xc1). */
+static uint8_t seed_witness[1][ZB_PK_LEN];
 
 static void seeded_identity(uint8_t fill, zb_identity *id)
 {
@@ -57,6 +67,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     zb_identity county;
     seeded_identity(0xb2, &county);
     memcpy(seed_pin.key, county.pk, ZB_PK_LEN);
+    zb_identity witness;
+    seeded_identity(0xc1, &witness);
+    memcpy(seed_witness[0], witness.pk, ZB_PK_LEN);
     return 0;
 }
 
@@ -102,7 +115,12 @@ static long verify_with_head(FILE *f, const Zb__SignedTreeHead *sth)
 {
     rewind(f);
     zb_audit_head head = {"fuzz.sth", sth};
-    zb_audit_opts o = {.heads = &head, .n_heads = 1, .pins = &seed_pin, .n_pins = 1};
+    zb_audit_opts o = {.heads = &head,
+                       .n_heads = 1,
+                       .pins = &seed_pin,
+                       .n_pins = 1,
+                       .witness_keys = (const uint8_t(*)[ZB_PK_LEN])seed_witness,
+                       .n_witness_keys = 1};
     zb_audit_summary sum;
     long lines = 0;
     long n = zb_audit_verify(f, &o, count, &lines, &sum);
@@ -126,7 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           .pins = &seed_pin,
                           .n_pins = 1,
                           .key_event = key_event,
-                          .key_event_ctx = &events};
+                          .key_event_ctx = &events,
+                          .witness_keys = (const uint8_t(*)[ZB_PK_LEN])seed_witness,
+                          .n_witness_keys = 1};
     long n = zb_audit_verify(f, &opts, count, &lines, &sum);
     FUZZ_CHECK(n >= 0 && n == lines);
     /* nothing holds unless a signed head covers every entry */
@@ -138,6 +158,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 3; i++)
         FUZZ_CHECK(prefixes[i].found == (sum.entries >= prefixes[i].size));
     FUZZ_CHECK(memcmp(prefixes[0].root, prefixes[2].root, ZB_HASH_LEN) == 0);
+    /* the witnesses: the witnessed size is a size of the log, and a
+     * bundle that holds has one (unless it is empty) */
+    FUZZ_CHECK(sum.witness_quorum == 1);
+    FUZZ_CHECK(sum.witnessed_size <= sum.entries);
+    FUZZ_CHECK(sum.unwitnessed_entries == sum.entries - sum.witnessed_size);
+    FUZZ_CHECK(sum.cosignatures_unlisted <= sum.cosignatures);
+    FUZZ_CHECK(n > 0 || sum.entries == 0 || sum.witnessed_size > 0);
+
+    /* a bundle that holds is judged: only what a quorum cosigned by the
+     * deadline is proven, and only for a report the head covers */
+    if (n == 0 && sum.has_header) {
+        rewind(f);
+        zb_audit_opts t_opts = {.pinned_key = sum.agg_key,
+                                .witness_keys = (const uint8_t(*)[ZB_PK_LEN])seed_witness,
+                                .n_witness_keys = 1};
+        zb_timeliness t;
+        long tn = zb_timeliness_judge(f, &t_opts, 2025, 10, count, &lines, &t);
+        FUZZ_CHECK(tn == 0 || tn == ZB_ENOMEM);
+        FUZZ_CHECK(t.proven <= t.n_rows);
+        for (size_t i = 0; i < t.n_rows; i++) {
+            const zb_timeliness_row *r = &t.rows[i];
+            FUZZ_CHECK(!r->on_time_proven || (r->logged && r->witnessed_at <= r->deadline));
+            FUZZ_CHECK(!r->logged || (r->status != ZB_TIMELINESS_MISSING &&
+                                      r->logged_size > r->log_index &&
+                                      r->logged_size <= sum.entries && r->n_witnesses >= 1));
+            FUZZ_CHECK(i == 0 || strcmp(t.rows[i - 1].county, r->county) < 0);
+        }
+        zb_timeliness_free(&t);
+    }
 
     /* a bundle of the seeds' aggregator: a head over its own first entries
      * changes nothing, a head one bit off is one finding more */

@@ -44,6 +44,7 @@
 #include "agg.h"
 #include "audit.h"
 #include "bundle.pb-c.h"
+#include "cosig.h"
 #include "crypto.h"
 #include "downstream.h"
 #include "envelope.h"
@@ -794,6 +795,9 @@ typedef struct {
     size_t n_evidence;
     const zb_identity *agg;
     int64_t head_time;             /* the tree head's timestamp */
+    Zb__SignedTreeHead **witnessed; /* version 4: witnessed_head records, before the entries */
+    size_t n_witnessed;
+    Zb__SignedTreeHead *(*cosign_head)(Zb__SignedTreeHead *sth); /* the tree head's (may be NULL) */
 } bundle_spec;
 
 /* A whole bundle (docs/bundle.md): header, the county records, the
@@ -832,6 +836,11 @@ static uint8_t *bundle_write(const bundle_spec *b, size_t *len)
         rec.evidence = b->evidence[i];
         bw_record(&w, &rec);
     }
+    for (size_t i = 0; i < b->n_witnessed; i++) {
+        rec.record_case = ZB__BUNDLE_RECORD__RECORD_WITNESSED_HEAD;
+        rec.witnessed_head = b->witnessed[i];
+        bw_record(&w, &rec);
+    }
     for (size_t i = 0; i < b->n; i++) {
         Zb__BundleEntry e = ZB__BUNDLE_ENTRY__INIT;
         e.log_index = i;
@@ -842,6 +851,8 @@ static uint8_t *bundle_write(const bundle_spec *b, size_t *len)
         bw_record(&w, &rec);
     }
     Zb__SignedTreeHead *sth = head_over(b->l, b->n, b->head_time, b->agg);
+    if (b->cosign_head)
+        sth = b->cosign_head(sth);
     rec.record_case = ZB__BUNDLE_RECORD__RECORD_TREE_HEAD;
     rec.tree_head = sth;
     bw_record(&w, &rec);
@@ -2894,6 +2905,124 @@ static void test_agg_key_history(void **state)
     zb_agg_close(&a);
 }
 
+/* ------------------------------------------------------------ version 4: witnessed heads */
+
+/* The seeds' witnesses (fixed seeds; tests/fuzz/fuzz_bundle.c lists 0xc1):
+ * v4_w[0] listed, v4_w[1] another witness. */
+static zb_identity v4_w[2];
+
+/* sth (heap, freed) with a cosignature of v4_w[i] for i < n, each dated
+ * 30 s after the head: a new heap head. */
+static Zb__SignedTreeHead *v4_cosigned(Zb__SignedTreeHead *sth, size_t n)
+{
+    seeded_identity(0xc1, &v4_w[0]);
+    seeded_identity(0xc2, &v4_w[1]);
+    zb_tree_head head;
+    assert_int_equal(zb_tree_head_verify(sth, down_agg.pk, &head), ZB_OK);
+    Zb__Cosignature c[2], *cp[2];
+    uint8_t sig[2][ZB_SIG_LEN], buf[1024];
+    for (size_t i = 0; i < n && i < 2; i++) {
+        int64_t at = head.timestamp + 30 * (int64_t)(i + 1);
+        assert_int_equal(zb_cosig_sign(&v4_w[i], down_agg.pk, &head, at, sig[i]), ZB_OK);
+        c[i] = (Zb__Cosignature)ZB__COSIGNATURE__INIT;
+        c[i].witness = (ProtobufCBinaryData){ZB_PK_LEN, v4_w[i].pk};
+        c[i].timestamp = at;
+        c[i].signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig[i]};
+        cp[i] = &c[i];
+    }
+    Zb__SignedTreeHead copy = *sth;
+    copy.n_cosignatures = n;
+    copy.cosignatures = cp;
+    size_t len = zb__signed_tree_head__get_packed_size(&copy);
+    assert_true(len <= sizeof buf);
+    zb__signed_tree_head__pack(&copy, buf);
+    zb__signed_tree_head__free_unpacked(sth, NULL);
+    Zb__SignedTreeHead *out = zb__signed_tree_head__unpack(NULL, len, buf);
+    assert_non_null(out);
+    return out;
+}
+
+static Zb__SignedTreeHead *v4_cosign_both(Zb__SignedTreeHead *sth)
+{
+    return v4_cosigned(sth, 2);
+}
+
+/* g as a version 4 bundle with witnessed heads of the given sizes (each
+ * signed at its last leaf's time, cosigned by the listed witness and, for
+ * the second, the other one too); split: the last one's root is that of
+ * other leaves (a head of another log the witnesses cosigned). The tree
+ * head is cosigned by both. */
+static uint8_t *v4_bundle(const v3_log *g, const size_t *sizes, size_t n, bool split,
+                          size_t *len)
+{
+    Zb__SignedTreeHead *w[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        const leaf *from = split && i + 1 == n ? g->l + 1 : g->l;
+        w[i] = v4_cosigned(head_over(from, sizes[i], g->l[sizes[i] - 1].received_at, &down_agg),
+                           i == 1 ? 2 : 1);
+    }
+    bundle_spec b = {.version = 4,
+                     .l = g->l,
+                     .n = g->n,
+                     .counties = (Zb__BundleCounty **)g->recs,
+                     .n_counties = g->n_recs,
+                     .agg = &down_agg,
+                     .head_time = g->now,
+                     .witnessed = w,
+                     .n_witnessed = n,
+                     .cosign_head = v4_cosign_both};
+    uint8_t *out = bundle_write(&b, len);
+    for (size_t i = 0; i < n; i++)
+        zb__signed_tree_head__free_unpacked(w[i], NULL);
+    return out;
+}
+
+/* The seeds' version 4 bundles hold: with the listed witness at quorum 1
+ * (the witnessed size is the log's), at quorum 2 with both, and the split
+ * one is the one finding. */
+static void test_v4_seeds(void **state)
+{
+    (void)state;
+    v3_log g;
+    v3_clean_log(&g);
+    v3_records(&g);
+    static const size_t sizes[3] = {3, 8, 13};
+    size_t len;
+    uint8_t *b = v4_bundle(&g, sizes, 3, false, &len);
+    uint8_t keys[2][ZB_PK_LEN];
+    memcpy(keys[0], v4_w[0].pk, ZB_PK_LEN);
+    memcpy(keys[1], v4_w[1].pk, ZB_PK_LEN);
+    zb_audit_opts o = {.witness_keys = (const uint8_t(*)[ZB_PK_LEN])keys, .n_witness_keys = 1};
+    findings f = {0};
+    zb_audit_summary s;
+    long n = v3_verify_bytes(b, len, &o, &f, &s, NULL);
+    if (n)
+        print_findings(&f);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.version, 4);
+    assert_int_equal(s.witnessed_heads, 3);
+    assert_int_equal(s.cosignatures, 6);
+    assert_int_equal(s.cosignatures_unlisted, 2);
+    assert_int_equal(s.witnessed_size, 13);
+    o.n_witness_keys = 2;
+    o.witness_quorum = 2;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify_bytes(b, len, &o, &f, &s, NULL), 0);
+    assert_int_equal(s.witnessed_size, 13);
+    assert_int_equal(s.cosignatures_unlisted, 0);
+    free(b);
+    b = v4_bundle(&g, sizes, 2, true, &len);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(v3_verify_bytes(b, len, &o, &f, &s, NULL), 1);
+    assert_string_equal(f.lines[0], "witnessed head (size 8): the root of the bundle's first 8 "
+                                    "entries is not this head's root: the witnesses cosigned a "
+                                    "different log of this aggregator key than the bundle's (a "
+                                    "split view or a rewritten log)");
+    free(b);
+    v3_free(&g);
+}
+
 /* Not a test: with ZB_AUDIT_SEEDS=DIR set, write version-3 bundles of
  * the logs above into DIR, the fuzz_bundle corpus (fixed keys and times:
  * a rerun writes the same bytes):
@@ -2953,6 +3082,20 @@ static void test_write_fuzz_seeds(void **state)
     write_bytes(path, b, len);
     free(b);
     v3_free(&g);
+    /* version 4: witnessed heads, cosigned by the listed witness (0xc1)
+     * and another; and one head of another log (a split view) */
+    static const size_t sizes[3] = {3, 8, 13};
+    v3_clean_log(&g);
+    v3_records(&g);
+    b = v4_bundle(&g, sizes, 3, false, &len);
+    snprintf(path, sizeof path, "%s/bundle-v4-witnessed", dir);
+    write_bytes(path, b, len);
+    free(b);
+    b = v4_bundle(&g, sizes, 2, true, &len);
+    snprintf(path, sizeof path, "%s/bundle-v4-split", dir);
+    write_bytes(path, b, len);
+    free(b);
+    v3_free(&g);
 }
 
 int main(void)
@@ -2990,6 +3133,7 @@ int main(void)
         cmocka_unit_test(test_v3_migrated_log),
         cmocka_unit_test(test_v3_consistency_old_bundle),
         cmocka_unit_test(test_agg_key_history),
+        cmocka_unit_test(test_v4_seeds),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_write_fuzz_seeds),
     };
