@@ -6,9 +6,11 @@
  * offices state), and the consistency of two signed tree heads.
  *
  * Everything reads from a FILE * (a file, or fmemopen'd bytes in the fuzz
- * target) as a stream: memory is O(counties + pins + heads + evidence +
- * key events + log n) (every enrolled key is remembered: a key is enrolled
- * once), never O(entries). A version 3 bundle with evidence whose logged report
+ * target) as a stream: memory is O(counties + pins + heads + witnessed
+ * heads + evidence + key events + log n) (every enrolled key is
+ * remembered: a key is enrolled once), never O(entries). Witnessed heads
+ * (version 4) come before the entries, so the roots of their sizes are
+ * computed on the way (docs/bundle.md §5, check 13). A version 3 bundle with evidence whose logged report
  * is not the county's latest is read a second time, from its first entry
  * (f must be seekable: a regular file or fmemopen'd bytes). Nothing in a
  * bundle is trusted: every length is capped before it is read, every
@@ -179,6 +181,10 @@ typedef struct {
 } zb_audit_summary;
 
 /* Verify the bundle read from f (see docs/bundle.md for every check).
+ * With opts->witness_keys, every cosignature by one of them must verify
+ * and a non-empty log needs a head with a quorum of them ("witnesses: no
+ * tree head carries a quorum ..."); a witnessed head whose root is not
+ * the bundle's is "... (a split view or a rewritten log)".
  * finding() is called once per problem; evidence of equivocation is a
  * finding too ("equivocation: county X seq N: ...": the logged report and
  * the evidence signed by one key; by two keys, it is a key-history

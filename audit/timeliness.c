@@ -23,11 +23,11 @@ typedef struct {
 typedef struct {
     zb_tree_head head;
     zb_cosig_tally tally;
-    int64_t quorum_at;               /* the quorum-th earliest valid cosignature */
+    int64_t quorum_at; /* the quorum-th earliest valid cosignature */
 } quorum_head;
 
 typedef struct {
-    char period[8];                  /* "YYYY-MM" */
+    char period[8]; /* "YYYY-MM" */
     size_t quorum;
     char (*codes)[ZB_AUDIT_COUNTY_LEN + 1]; /* counties with a key event (repeats) */
     size_t n_codes, cap_codes;
@@ -87,7 +87,8 @@ static void on_downstream(void *ctx, const Zb__Downstream *d, uint64_t log_index
 {
     (void)time;
     judge_ctx *j = ctx;
-    if (d->body_case != ZB__DOWNSTREAM__BODY_DEADLINE || strcmp(d->deadline->period, j->period) != 0)
+    if (d->body_case != ZB__DOWNSTREAM__BODY_DEADLINE ||
+        strcmp(d->deadline->period, j->period) != 0)
         return;
     if (!grow(j, (void **)&j->deadlines, j->n_deadlines, &j->cap_deadlines, sizeof *j->deadlines))
         return;
@@ -311,21 +312,19 @@ static json_t *row_json(const zb_timeliness_row *r)
         json_t *w = json_array();
         for (size_t i = 0; w && i < r->n_witnesses; i++)
             json_array_append_new(w, key_json(r->witnesses[i]));
-        by = json_pack("{s:I, s:o, s:o?}", "tree_size", (json_int_t)r->logged_size,
-                       "witnessed_at", time_json(r->witnessed_at), "witnesses", w);
+        by = json_pack("{s:I, s:o, s:o?}", "tree_size", (json_int_t)r->logged_size, "witnessed_at",
+                       time_json(r->witnessed_at), "witnesses", w);
     }
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o?, s:b}", "county", r->county,
-                     "status", status_name(r->status),
-                     "seq", filed ? json_integer((json_int_t)r->seq) : json_null(),
-                     "log_index", filed ? json_integer((json_int_t)r->log_index) : json_null(),
-                     "created_at", filed ? time_json(r->created_at) : json_null(),
-                     "received_at", filed ? time_json(r->received_at) : json_null(),
-                     "deadline", time_json(r->deadline), "logged_by", by, "on_time_proven",
-                     r->on_time_proven);
+                     "status", status_name(r->status), "seq",
+                     filed ? json_integer((json_int_t)r->seq) : json_null(), "log_index",
+                     filed ? json_integer((json_int_t)r->log_index) : json_null(), "created_at",
+                     filed ? time_json(r->created_at) : json_null(), "received_at",
+                     filed ? time_json(r->received_at) : json_null(), "deadline",
+                     time_json(r->deadline), "logged_by", by, "on_time_proven", r->on_time_proven);
 }
 
-json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN],
-                           size_t n_keys)
+json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys)
 {
     char period[8];
     json_t *witnesses = json_array(), *counties = json_array();
@@ -345,8 +344,8 @@ json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_L
         }
     }
     return json_pack("{s:s, s:o, s:I, s:o, s:o}", "period", period, "aggregator",
-                     key_json(t->aggregator), "witness_quorum", (json_int_t)t->quorum,
-                     "witnesses", witnesses, "counties", counties);
+                     key_json(t->aggregator), "witness_quorum", (json_int_t)t->quorum, "witnesses",
+                     witnesses, "counties", counties);
 }
 
 enum { COLS = 10, CELL = 40 };
@@ -367,10 +366,9 @@ static void print_row(FILE *out, const char *const *cells, const size_t *width)
 
 void zb_timeliness_print(FILE *out, const zb_timeliness *t)
 {
-    static const char *const head[COLS] = {"county",   "status",      "seq",
-                                           "log_index", "created_at", "received_at",
-                                           "deadline", "witnessed_at", "tree_size",
-                                           "on_time_proven"};
+    static const char *const head[COLS] = {
+        "county",      "status",   "seq",          "log_index", "created_at",
+        "received_at", "deadline", "witnessed_at", "tree_size", "on_time_proven"};
     size_t width[COLS];
     for (int c = 0; c < COLS; c++)
         width[c] = strlen(head[c]);

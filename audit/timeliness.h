@@ -34,9 +34,9 @@
 #include "audit.h"
 
 typedef enum {
-    ZB_TIMELINESS_MISSING,   /* no monthly report of the period in the log */
-    ZB_TIMELINESS_ON_TIME,   /* the first version's signed created_at <= the deadline */
-    ZB_TIMELINESS_LATE,      /* ... after it */
+    ZB_TIMELINESS_MISSING, /* no monthly report of the period in the log */
+    ZB_TIMELINESS_ON_TIME, /* the first version's signed created_at <= the deadline */
+    ZB_TIMELINESS_LATE,    /* ... after it */
 } zb_timeliness_status;
 
 /* One county's verdict. The report fields are valid when status is not
@@ -45,28 +45,28 @@ typedef struct {
     char county[ZB_AUDIT_COUNTY_LEN + 1];
     zb_timeliness_status status;
     uint64_t seq, log_index;
-    int64_t created_at;              /* signed by the county (its clock) */
-    int64_t received_at;             /* the leaf's timestamp (the aggregator's clock) */
+    int64_t created_at;  /* signed by the county (its clock) */
+    int64_t received_at; /* the leaf's timestamp (the aggregator's clock) */
     int64_t deadline;
-    bool deadline_moved;             /* by a Deadline message in the log */
+    bool deadline_moved; /* by a Deadline message in the log */
     /* logged_by: the head of the bundle's log covering the report (size >
      * log_index) with a quorum of valid cosignatures whose quorum time is
      * the earliest (normally the smallest such head) */
     bool logged;
     uint64_t logged_size;
-    int64_t witnessed_at;            /* the quorum-th earliest valid cosignature's time */
-    size_t n_witnesses;              /* the head's valid cosigners (listed witnesses) ... */
+    int64_t witnessed_at; /* the quorum-th earliest valid cosignature's time */
+    size_t n_witnesses;   /* the head's valid cosigners (listed witnesses) ... */
     uint8_t witnesses[ZB_WITNESS_MAX][ZB_PK_LEN]; /* ... in the order of their times */
-    bool on_time_proven;             /* logged and witnessed_at <= deadline */
+    bool on_time_proven;                          /* logged and witnessed_at <= deadline */
 } zb_timeliness_row;
 
 typedef struct {
-    int year, month;                 /* the period */
+    int year, month; /* the period */
     uint8_t aggregator[ZB_PK_LEN];
     size_t quorum;
-    zb_timeliness_row *rows;         /* code order */
+    zb_timeliness_row *rows; /* code order */
     size_t n_rows;
-    size_t proven;                   /* rows with on_time_proven */
+    size_t proven; /* rows with on_time_proven */
 } zb_timeliness;
 
 /* Verify the bundle read from f with opts (as zb_audit_verify: findings
@@ -79,8 +79,8 @@ typedef struct {
  * ZB_EINVAL (no witness keys or pinned key: a programmer error). */
 __attribute__((warn_unused_result)) long zb_timeliness_judge(FILE *f, const zb_audit_opts *opts,
                                                              int year, int month,
-                                                             zb_audit_finding_fn finding,
-                                                             void *ctx, zb_timeliness *out);
+                                                             zb_audit_finding_fn finding, void *ctx,
+                                                             zb_timeliness *out);
 
 void zb_timeliness_free(zb_timeliness *t);
 
@@ -92,8 +92,7 @@ void zb_timeliness_free(zb_timeliness *t);
  * "on_time_proven"}]}; times RFC 3339 at +08:00; the report's fields null
  * for a missing report. keys: the witness keys given. New reference, NULL
  * when out of memory. */
-json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN],
-                           size_t n_keys);
+json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys);
 
 /* The verdict as `timeliness` prints it: a header row, one aligned row per
  * county, and "proven on time: N of M counties". */
