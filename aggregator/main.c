@@ -28,6 +28,7 @@
 #include "export.h"
 #include "figures.h"
 #include "fileio.h"
+#include "i18n.h"
 #include "logleaf.h"
 #include "log.h"
 #include "query.h"
@@ -37,6 +38,7 @@
 #include "timefmt.h"
 #include "web.h"
 #include "witcli.h"
+#include "xlsx.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -57,7 +59,8 @@ static void usage(FILE *f)
           "  check   --dir A                        (re-verify every stored envelope and the\n"
           "          indexes the reports read)\n"
           "  reindex --dir A                        (rebuild those indexes from the envelopes)\n"
-          "  report  monthly --dir A --period YYYY-MM [--format table|csv|json]\n"
+          "  report  monthly --dir A --period YYYY-MM [--format table|csv|json|xlsx] [--out FILE]\n"
+          "          (xlsx: an Excel workbook, --out required; --out: any format to FILE)\n"
           "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--now TIME] [--format ...]\n"
           "          (counted by the statistical basis: the 7/30-day window, the highest grade,\n"
           "          write-offs out of the totals; follow-ups judged at --now, default now)\n"
@@ -97,7 +100,8 @@ static void usage(FILE *f)
           "          tcp://witness.example:7500)\n"
           "  witness --dir A --remove WKEY          (its cosignatures stay)\n"
           "  witness --dir A [--json]               (the witnesses, and what each cosigned)\n"
-          "common options: --log-level error|warn|info|debug, --syslog\n",
+          "common options: --log-level error|warn|info|debug, --syslog, --lang zh|en (default: the\n"
+          "          locale, LC_ALL / LC_MESSAGES / LANG zh_CN.* is Chinese)\n",
           f);
 }
 
@@ -116,6 +120,7 @@ typedef struct {
     const char *remind_days; /* serve */
     const char *request;     /* enroll */
     const char *witness_add, *witness_remove, *endpoint; /* witness */
+    const char *lang;                                    /* --lang zh|en (i18n.h) */
 } args;
 
 /* The options without a one-letter code. */
@@ -166,6 +171,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"add", required_argument, 0, OPT_ADD},
         {"remove", required_argument, 0, OPT_REMOVE},
         {"endpoint", required_argument, 0, OPT_ENDPOINT},
+        {"lang", required_argument, 0, 'G'},
         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
@@ -202,6 +208,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case OPT_ADD: a->witness_add = optarg; break;
         case OPT_REMOVE: a->witness_remove = optarg; break;
         case OPT_ENDPOINT: a->endpoint = optarg; break;
+        case 'G': a->lang = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -212,6 +219,11 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
+    }
+    /* the language of everything printed from here on (NULL: the locale's) */
+    if (zb_i18n_init(a->lang) != 0) {
+        fprintf(stderr, "error: --lang: must be zh or en\n");
+        return -1;
     }
     if (optind < argc && strcmp(argv[0], "report") == 0)
         a->report = argv[optind++]; /* report KIND */
@@ -732,6 +744,11 @@ static int cmd_report(const args *a)
         zb_agg_close(&agg);
         return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
     }
+    if (q.format == ZB_FORMAT_XLSX && !a->out) {
+        fprintf(stderr, "error: --out: required with --format xlsx\n");
+        zb_agg_close(&agg);
+        return EXIT_USAGE;
+    }
     zb_store *s = zb_agg_store(agg);
     MDB_txn *txn;
     if ((rc = zb_store_begin(s, true, &txn))) {
@@ -743,7 +760,11 @@ static int cmd_report(const args *a)
     rc = zb_consolidate_query(txn, s, &q, now, &doc);
     mdb_txn_abort(txn);
     const char *kind = zb_query_kind_name(q.kind);
-    if (rc == 0)
+    if (rc == 0 && q.format == ZB_FORMAT_XLSX)
+        rc = zb_xlsx_write(a->out, kind, doc);
+    else if (rc == 0 && a->out)
+        rc = zb_render_write_file(a->out, kind, doc, q.format);
+    else if (rc == 0)
         rc = zb_render_print(stdout, kind, doc, q.format);
     json_decref(doc);
     zb_agg_close(&agg);

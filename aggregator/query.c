@@ -153,7 +153,7 @@ int zb_query_parse(const char *kind, zb_query_lookup lookup, void *ctx, zb_query
     if (dialect == ZB_QUERY_CLI) {
         int fmt = zb_format_parse(get(lookup, ctx, "format"));
         if (fmt < 0) {
-            zb_problems_add(p, "--format: must be table, csv or json");
+            zb_problems_add(p, "--format: must be table, csv, json or xlsx");
             *out = (zb_query){0};
             return ZB_EVALIDATION;
         }

@@ -11,7 +11,7 @@
  * line "FIELD: reason" each, in the order the checks run:
  *
  *   kind        parameters (all text)            checks
- *   (all)       format   (CLI only)              table | csv | json; absent = table.
+ *   (all)       format   (CLI only)              table | csv | json | xlsx; absent = table.
  *                                                A bad format is the only problem
  *                                                reported (nothing else is checked)
  *   monthly     period   YYYY-MM                 present, a valid period

@@ -11,12 +11,14 @@ build_pkgs=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
     liblmdb-dev libsodium-dev libjansson-dev libcmocka-dev libmicrohttpd-dev gettext
+    libxlsxwriter-dev
 )
 # chromium: the dashboard's browser test (tests/system/dashboard.sh) loads the
 # page headless; fonts-noto-cjk draws its Chinese labels in the screenshot;
-# faketime: nodes with clocks set back or ahead (tests/system/accident_stats.sh)
-test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk faketime)
-runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4 libmicrohttpd12)
+# faketime: nodes with clocks set back or ahead (tests/system/accident_stats.sh);
+# python3-openpyxl: opens the reports' workbooks (tests/system/report_xlsx.sh)
+test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk faketime python3-openpyxl)
+runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4 libmicrohttpd12 libxlsxwriter4)
 
 want=()
 case "${1:-}" in

@@ -245,9 +245,9 @@ static void test_format_and_kind(void **state)
     assert_int_equal(q.format, ZB_FORMAT_TABLE);
     /* a bad format is the only problem reported, whatever else is wrong */
     expect_problem("monthly", ZB_QUERY_CLI, NOW_2026, PAIRS("format", "xml"),
-                   "--format: must be table, csv or json");
+                   "--format: must be table, csv, json or xlsx");
     expect_problem("bogus", ZB_QUERY_CLI, NOW_2026, PAIRS("format", ""),
-                   "--format: must be table, csv or json");
+                   "--format: must be table, csv, json or xlsx");
     /* the API answers JSON: it does not read a format parameter */
     assert_int_equal(parse("monthly", ZB_QUERY_API, NOW_2026, &q, text, sizeof text,
                            PAIRS("period", "2026-10", "format", "xml")),
