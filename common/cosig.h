@@ -24,7 +24,8 @@
 #include "zhibao.pb-c.h"
 
 /* At most this many witness keys are configured anywhere (node, aggregator,
- * auditor); at most this many cosignatures are looked at on one head. */
+ * auditor); zb_cosig_tally_head looks at no more than 4 times as many
+ * cosignatures on one head (room for unlisted witnesses). */
 #define ZB_WITNESS_MAX 16
 
 /* Sign head of log agg_pk at timestamp as witness. 0 or ZB_ENOMEM. */

@@ -124,3 +124,32 @@ kill -9 "$COPY_PID"
 [ "$(json_get "$(cat "$WORK/ws.json")" "j['logs'][0]['size'] == $(json_get "$("$AGG" witness --dir "$A" --json)" "j['witnessed_size']")")" = True ] ||
     fail "the witness's size is not the honest log's"
 pass "the honest log goes on being cosigned"
+
+# --- the auditor: cosignatures checked, timeliness proven by the witness's clock
+"$AGG" export --dir "$A" --out "$WORK/a.bundle" >/dev/null
+"$AUDIT" verify "$WORK/a.bundle" --key "$AGGKEY" --witness-key "$WKEY" --json >"$WORK/verify.json" ||
+    fail "verify with the witness key: $(cat "$WORK/verify.json")"
+[ "$(json_get "$(cat "$WORK/verify.json")" "j['witnessed_size'] > 0 and j['witness_quorum'] == 1")" = True ] ||
+    fail "verify did not report the witnessed size: $(cat "$WORK/verify.json")"
+"$AUDIT" timeliness "$WORK/a.bundle" --key "$AGGKEY" --witness-key "$WKEY" --period "$NOW_PERIOD" \
+    --json >"$WORK/t-now.json" || fail "timeliness $NOW_PERIOD: $(cat "$WORK/t-now.json")"
+row() { json_get "$(cat "$1")" "[c for c in j['counties'] if c['county'] == '$2'][0]$3"; }
+[ "$(row "$WORK/t-now.json" 222401 "['on_time_proven']")" = True ] ||
+    fail "an on-time report, witnessed at once, not proven: $(cat "$WORK/t-now.json")"
+[ "$(row "$WORK/t-now.json" 222401 "['logged_by']['witnesses'] == ['$WKEY']")" = True ] ||
+    fail "logged_by does not name the witness: $(cat "$WORK/t-now.json")"
+[ "$(row "$WORK/t-now.json" 222402 "['status']")" = missing ] ||
+    fail "222402 filed only with the copy: missing here: $(cat "$WORK/t-now.json")"
+"$AUDIT" timeliness "$WORK/a.bundle" --key "$AGGKEY" --witness-key "$WKEY" --period "$OLD_PERIOD" \
+    --json >"$WORK/t-old.json" || fail "timeliness $OLD_PERIOD"
+[ "$(row "$WORK/t-old.json" 222403 "['status']")" = on_time ] ||
+    fail "222403 signed before the moved deadline: $(cat "$WORK/t-old.json")"
+[ "$(row "$WORK/t-old.json" 222403 "['on_time_proven']")" = False ] ||
+    fail "a report logged after the deadline was proven on time: $(cat "$WORK/t-old.json")"
+# both at +08:00: the witness saw it after the deadline
+[ "$(json_get "$(cat "$WORK/t-old.json")" "[c['logged_by']['witnessed_at'] > c['deadline'] for c in j['counties'] if c['county'] == '222403'][0]")" = True ] ||
+    fail "the witness's time is not after the deadline: $(cat "$WORK/t-old.json")"
+"$AUDIT" timeliness "$WORK/a.bundle" --key "$AGGKEY" --witness-key "$WKEY" --period "$OLD_PERIOD" \
+    >"$WORK/t-old.txt" || fail "timeliness table"
+grep -q "proven on time: 0 of 3 counties" "$WORK/t-old.txt" || fail "table summary: $(cat "$WORK/t-old.txt")"
+pass "timeliness: the on-time report proven by the witness's clock; the one the county signed in time but the prefecture logged late is not"
