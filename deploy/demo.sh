@@ -111,13 +111,14 @@ section "Build (cmake into build/, binaries in build/bin/)"
 # Keeps whatever options build/ was configured with (tests/run.sh uses the
 # same directory); only rebuilds what changed.
 cmake -S "$ROOT" -B "$ROOT/build" >/dev/null || die "cmake could not configure build/ (errors above)"
-cmake --build "$ROOT/build" -j"$(nproc)" --target zhibao-node zhibao-agg | indent ||
+cmake --build "$ROOT/build" -j"$(nproc)" --target zhibao-node zhibao-agg zhibao-audit \
+    zhibao-witness zb_locale | indent ||
     die "the build failed (compiler errors above)"
 export PATH="$ROOT/build/bin:$PATH"
-for b in zhibao-node zhibao-agg; do
+for b in zhibao-node zhibao-agg zhibao-audit zhibao-witness; do
     [ -x "$ROOT/build/bin/$b" ] || die "build/bin/$b was not built"
 done
-say "using $ROOT/build/bin/zhibao-node and zhibao-agg"
+say "using $ROOT/build/bin/zhibao-node, zhibao-agg, zhibao-audit and zhibao-witness"
 
 # ---------------------------------------------------------------- 3. work dir
 section "Work directory"
@@ -273,6 +274,23 @@ done
 grep -q ZB-AGG-START logs/agg.log || die "zhibao-agg serve did not report ZB-AGG-START within 5 s"
 say "  aggregator running, pid $AGG_PID:"
 indent <logs/agg.log
+
+# ---------------------------------------------------------------- 8b. witness
+section "A witness the prefecture does not control (the province's zhibao-witness)"
+say "  it cosigns each new head of the prefecture's log only if it extends the last one it"
+say "  cosigned, dated by its own clock; 延吉 counts a receipt final only once it is witnessed"
+WKEY=$(zhibao-witness init --dir witness | tail -n 1)
+[[ "$WKEY" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-witness init: last line is not a key: $WKEY"
+say "  \$ zhibao-witness init --dir witness                 -> key ${WKEY:0:16}..."
+run zhibao-witness add-log --dir witness --key "$AGGKEY" --name 延边州 || die "add-log"
+WEP="tcp://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+printf '  $ zhibao-witness serve --dir witness --listen %s >logs/witness.log 2>&1 &\n' "$WEP"
+zhibao-witness serve --dir witness --listen "$WEP" >logs/witness.log 2>&1 &
+WIT_PID=$!
+PIDS+=("$WIT_PID")
+run zhibao-agg witness --dir agg --add "$WKEY" --endpoint "$WEP" || die "agg witness --add"
+run zhibao-node witnesses --dir "${DIR[222401]}" --witness-key "$WKEY" --witness-quorum 1 ||
+    die "node witnesses"
 
 # ---------------------------------------------------------------- 9. sync
 section "All eight counties sync in parallel"
@@ -453,6 +471,27 @@ cmp -s logs/web-monthly.json logs/cli-monthly.json ||
 say "  dashboard running, pid $WEB_PID: $WEB_URL"
 say "  /api/monthly?period=2026-10 is byte for byte zhibao-agg report monthly --format json"
 
+# ---------------------------------------------------------------- 12b. witnessed
+section "The witness has cosigned the prefecture's log; 延吉's receipts are final"
+for _ in $(seq 100); do
+    zhibao-agg witness --dir agg --json >logs/witness-agg.json
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["witnessed_size"] == j["log_size"] > 0 else 1)' \
+        logs/witness-agg.json && break
+    sleep 0.1
+done
+run zhibao-agg witness --dir agg
+run zhibao-witness status --dir witness
+zhibao-node sync --dir "${DIR[222401]}" --once --timeout 60 >>logs/sync-222401.log 2>&1 ||
+    die "sync 222401 (cosignatures)"
+zhibao-node status --dir "${DIR[222401]}" --json >logs/yanji-status.json
+python3 - logs/yanji-status.json <<'PY' || die "延吉's receipts are not witnessed"
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st["witness_quorum"] == 1 and st["unwitnessed_receipts"] == 0, st
+assert st["witnessed_size"] == st["tree_size"] > 0, st
+PY
+say "  延吉: the log up to size $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["witnessed_size"])' logs/yanji-status.json) witnessed; every receipt final"
+
 # ---------------------------------------------------------------- 13. check
 section "Integrity check of the prefecture store (what an auditor re-runs)"
 run zhibao-agg check --dir agg
@@ -461,6 +500,19 @@ say
 say "An auditor trusts nothing on the prefecture's server: the bundle, the aggregator's key as the"
 say "prefecture published it, each county's key as the county office states it, and the tree"
 say "heads the counties hold (a prefecture that rewrote and re-signed its log would not extend them)"
+NOW_PERIOD=$(TZ=Asia/Shanghai date +%Y-%m)
+say "延吉 files this month's ($NOW_PERIOD) report early; the witness sees it within a second:"
+printf '{"type":"monthly","period":"%s","tasks":[{"task":3,"status":"in_progress","progress":"按计划推进"}]}\n' \
+    "$NOW_PERIOD" >logs/monthly-now.json
+out=$(zhibao-node submit --dir "$YANJI" logs/monthly-now.json) || die "submit $NOW_PERIOD"
+say "  \$ zhibao-node submit --dir $YANJI logs/monthly-now.json      -> seq $out"
+zhibao-node sync --dir "$YANJI" --once --timeout 60 >>logs/sync-222401.log 2>&1 || die "sync 222401"
+for _ in $(seq 100); do
+    zhibao-agg witness --dir agg --json >logs/witness-agg.json
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["witnessed_size"] == j["log_size"] else 1)' \
+        logs/witness-agg.json && break
+    sleep 0.1
+done
 run zhibao-agg export --dir agg --out logs/yanbian.bundle || die "export"
 pins=()
 heads=()
@@ -471,9 +523,26 @@ for code in "${CODES[@]}"; do
     heads+=(--head "logs/head-$code")
 done
 say "  \$ zhibao-node tree-head --dir nodes/CODE-pinyin --out logs/head-CODE      (each county)"
-printf '  $ zhibao-audit verify logs/yanbian.bundle --key %.16s... --county-key CODE:KEY... --head logs/head-CODE...\n' "$AGGKEY"
-zhibao-audit verify logs/yanbian.bundle --key "$AGGKEY" "${pins[@]}" "${heads[@]}" 2>&1 | indent
+printf '  $ zhibao-audit verify logs/yanbian.bundle --key %.16s... --county-key CODE:KEY... --head logs/head-CODE... --witness-key %.16s...\n' "$AGGKEY" "$WKEY"
+zhibao-audit verify logs/yanbian.bundle --key "$AGGKEY" "${pins[@]}" "${heads[@]}" \
+    --witness-key "$WKEY" 2>&1 | indent
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "zhibao-audit verify found something in the honest bundle"
+say
+say "Did the prefecture have 延吉's $NOW_PERIOD report before the deadline? Not by the prefecture's"
+say "word, nor the county's clock: by the witness's (the others have not filed $NOW_PERIOD yet):"
+printf '  $ zhibao-audit timeliness logs/yanbian.bundle --key %.16s... --witness-key %.16s... --period %s\n' \
+    "$AGGKEY" "$WKEY" "$NOW_PERIOD"
+zhibao-audit timeliness logs/yanbian.bundle --key "$AGGKEY" --witness-key "$WKEY" \
+    --period "$NOW_PERIOD" 2>&1 | indent
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "zhibao-audit timeliness"
+zhibao-audit timeliness logs/yanbian.bundle --key "$AGGKEY" --witness-key "$WKEY" \
+    --period "$NOW_PERIOD" --json >logs/timeliness.json || die "timeliness --json"
+python3 - logs/timeliness.json <<'PY' || die "延吉's report is not proven on time"
+import json, sys
+rows = {c["county"]: c for c in json.load(open(sys.argv[1]))["counties"]}
+assert rows["222401"]["on_time_proven"] is True, rows["222401"]
+assert rows["222402"]["status"] == "missing", rows["222402"]
+PY
 
 # ---------------------------------------------------------------- 14. stop
 section "Stopping the aggregator (SIGTERM, as systemd does)"
@@ -485,6 +554,9 @@ PIDS=()
 tail -n 1 logs/agg.log | indent
 [ "$rc" -eq 0 ] || die "zhibao-agg serve exited $rc after SIGTERM"
 say "  aggregator stopped cleanly (exit 0)"
+kill -TERM "$WIT_PID"
+wait "$WIT_PID" || die "zhibao-witness serve exited $? after SIGTERM"
+say "  witness stopped"
 if [ "$WEB" = 1 ]; then
     PIDS=("$WEB_PID") # the dashboard reads the store alone now; cleanup stops it
 else
