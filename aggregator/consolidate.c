@@ -920,6 +920,12 @@ static int indicator_load(MDB_txn *txn, MDB_dbi figures, const char *county, int
 
 int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, json_t **out)
 {
+    return zb_consolidate_indicators_to(s, txn, year, now, now, out);
+}
+
+int zb_consolidate_indicators_to(zb_store *s, MDB_txn *txn, int year, int64_t to, int64_t now,
+                                 json_t **out)
+{
     *out = NULL;
     MDB_dbi figures = zb_store_dbi(s, AGG_DB_FIGURES);
     county_list cl = {0};
@@ -930,7 +936,7 @@ int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, 
     if (!doc || !rows || !total || !imc)
         goto fail;
     zb_indicator_window w;
-    zb_indicator_window_of(year, now, &w);
+    zb_indicator_window_of(year, to, &w);
     /* the previous year's window ends where this year's begins or before */
     if ((rc = county_list_read(s, txn, &cl)) ||
         (rc = accidents_read(s, txn, w.prev_from, w.to, now, &al)))

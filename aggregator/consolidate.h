@@ -129,6 +129,14 @@ int zb_consolidate_matrix(zb_store *s, MDB_txn *txn, int y0, int m0, int y1, int
  * Every real is rounded to 6 decimal places. */
 int zb_consolidate_indicators(zb_store *s, MDB_txn *txn, int year, int64_t now, json_t **out);
 
+/* The same with the year's window ending at to (Unix s; clamped to the
+ * year) while the accidents are counted at now: a month's bulletin gives
+ * the year to the end of that month (bulletin.h) with the figures as known
+ * today, as `report accidents` counts them. zb_consolidate_indicators is
+ * this with to = now. */
+int zb_consolidate_indicators_to(zb_store *s, MDB_txn *txn, int year, int64_t to, int64_t now,
+                                 json_t **out);
+
 /* Build the report q asks for (checked by zb_query_parse) from the
  * aggregator's store s, read in txn (a read transaction of s the caller
  * begins and ends; the envelopes, counties and figures databases at the

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "bulletin.h"
 #include "consolidate.h"
 #include "domain.h"
 #include "envelope.h"
@@ -33,6 +34,7 @@
 #include "timefmt.h"
 
 #define JSON_TYPE "application/json; charset=utf-8"
+#define HTML_TYPE "text/html; charset=utf-8"
 
 /* Headers on every answer: nothing runs that the dashboard did not ship. */
 #define CSP                                                                                        \
@@ -375,6 +377,33 @@ done:
     return rc;
 }
 
+/* /bulletin?period=YYYY-MM: the monthly bulletin, the bytes `zhibao-agg
+ * report bulletin --period P` writes (bulletin.h: the same parser of the
+ * period and the same builder). A bad period is a 400 {"error"}. */
+static int page_bulletin(zb_agg *agg, const query *q, answer *a)
+{
+    int64_t now = (int64_t)time(NULL);
+    zb_problems p = {0};
+    int year, month;
+    int rc = zb_bulletin_parse(q->fn, q->ctx, ZB_QUERY_API, now, &year, &month, &p);
+    if (rc == ZB_EVALIDATION) {
+        /* no line: out of memory while adding it */
+        rc = p.n ? answer_error(a, 400, p.lines[0]) : ZB_ENOMEM;
+    } else if (rc == ZB_OK) {
+        reading r;
+        char *html = NULL;
+        size_t len = 0;
+        if ((rc = reading_begin(agg, &r)) == ZB_OK) {
+            rc = zb_bulletin_build(r.s, r.txn, year, month, now, &html, &len);
+            mdb_txn_abort(r.txn);
+        }
+        if (rc == ZB_OK)
+            *a = (answer){200, HTML_TYPE, html, len};
+    }
+    zb_problems_free(&p);
+    return rc;
+}
+
 /* ------------------------------------------------------------ routing */
 
 static bool token_ok(const char *token, const char *authorization, const query *q)
@@ -436,6 +465,12 @@ int zb_web_answer(zb_agg *agg, const char *token, const char *method, const char
             rc = answer_error(&a, 401, "token required: Authorization: Bearer TOKEN or ?token=");
         else
             rc = route_api(agg, path + 5, &q, &a);
+    } else if (strcmp(path, "/bulletin") == 0) {
+        /* the page holds the store's data: the token rule of /api/ */
+        if (!token_ok(token, authorization, &q))
+            rc = answer_error(&a, 401, "token required: Authorization: Bearer TOKEN or ?token=");
+        else
+            rc = page_bulletin(agg, &q, &a);
     } else {
         rc = answer_error(&a, 404, "no such path");
         for (size_t i = 0; rc == 0 && i < zb_web_assets_count; i++) {
@@ -706,7 +741,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", type);
-    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    /* the bulletin is a page of its own: its one inline stylesheet (by
+     * hash, bulletin.h) and nothing else, besides what every answer denies */
+    char policy[192], bulletin_csp[256];
+    if (strcmp(url, "/bulletin") == 0 && zb_bulletin_csp(policy, sizeof policy) == ZB_OK &&
+        snprintf(bulletin_csp, sizeof bulletin_csp, "%s; frame-ancestors 'none'", policy) <
+            (int)sizeof bulletin_csp) {
+        MHD_add_response_header(resp, "Content-Security-Policy", bulletin_csp);
+    } else {
+        MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    }
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "Cache-Control", "no-store");

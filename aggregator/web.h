@@ -18,13 +18,17 @@
  *   GET /api/accidents/COUNTY/ID   every stored revision of one accident
  *   GET /api/accidents/ID[?county=COUNTY]   the same; without county the
  *                              id must be unique across counties (else 400)
+ *   GET /bulletin?period=YYYY-MM  the monthly bulletin (bulletin.h): the
+ *                              bytes `report bulletin` writes, text/html,
+ *                              with the page's own CSP (its stylesheet by
+ *                              hash); a bad period is a 400 {"error"}
  *
  * Answers: 200 JSON; 400 {"error"} for a bad query parameter (the same
  * checks as the CLI); 401 without the token when one is set; 404 for an
  * unknown path or accident; 405 for a method other than GET or HEAD.
  * Every answer carries a strict Content-Security-Policy, nosniff,
- * no-referrer and no-store. The token (when set) guards /api/ only: the
- * static files hold no data. The store is opened read-only and read in one
+ * no-referrer and no-store. The token (when set) guards /api/ and
+ * /bulletin (it holds the store's data) only: the static files hold no data. The store is opened read-only and read in one
  * read transaction per request, beside a running `serve`.
  *
  * A request target holding %00 is a 400 {"error"} whatever the path

@@ -51,6 +51,7 @@
       reviews: { accepted: '已签收', returned: '已退回', unreviewed: '未审核' },
       deadline_moved: '已顺延',
       review_title: function (p) { return p + ' 月度报告签收情况'; },
+      bulletin: '本月通报（可打印）',
       review_note: '各县（市）最新版本的审核状态；退回的报告由县（市）报送新版本后重新审核。',
       error: '无法读取数据：',
       grades: { general: '一般', larger: '较大', serious: '重大', especially_serious: '特别重大' },
@@ -114,6 +115,7 @@
       reviews: { accepted: 'accepted', returned: 'returned', unreviewed: 'unreviewed' },
       deadline_moved: 'moved',
       review_title: function (p) { return 'Monthly reports ' + p + ': reviews'; },
+      bulletin: 'Monthly bulletin (printable, in Chinese)',
       review_note: 'The review of each county\u2019s latest version; a returned report is reviewed ' +
         'again once the county files a new version.',
       grades: { general: 'general', larger: 'larger', serious: 'serious',
@@ -436,6 +438,11 @@
     append(title, t('review_title')(state.period));
     if (!doc) return;
     append(note, [t('deadline') + ' '].concat(deadlineText(doc)).concat([' · ' + t('review_note')]));
+    // the period's bulletin (月度通报), the page `zhibao-agg report bulletin` writes
+    var href = 'bulletin?period=' + encodeURIComponent(state.period) +
+      (token ? '&token=' + encodeURIComponent(token) : '');
+    append(note, [' · ', el('a', { id: 'bulletin-link', 'class': 'bulletin-link', href: href,
+      target: '_blank', rel: 'noopener' }, t('bulletin'))]);
     var cols = ['county', 'status', 'version', 'review', 'review_comment', 'reviewer', 'reviewed_at'];
     var head = el('tr', null, cols.map(function (k) { return el('th', { scope: 'col' }, t(k)); }));
     var body = el('tbody', null, doc.rows.map(function (r) {
