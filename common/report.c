@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "domain.h"
+#include "i18n.h"
 #include "timefmt.h"
 
 /* domain.h's tables are indexed by the proto enum values. */
@@ -19,6 +20,14 @@ _Static_assert(ZB__STAGE__INITIAL == ZB_STAGE_MIN && ZB__STAGE__WRITE_OFF == ZB_
                "domain.h stages follow enum Stage");
 
 /* ------------------------------------------------------------ problems */
+
+/* zb_tr, its result checked as the format it translates (msgfmt --check
+ * keeps the conversions of every translation the same). */
+static const char *tr_format(const char *fmt) __attribute__((format_arg(1)));
+static const char *tr_format(const char *fmt)
+{
+    return zb_tr(fmt);
+}
 
 void zb_problems_add(zb_problems *p, const char *fmt, ...)
 {
@@ -33,7 +42,7 @@ void zb_problems_add(zb_problems *p, const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(buf, sizeof buf, p->localize ? tr_format(fmt) : fmt, ap);
     va_end(ap);
     char *s = strdup(buf);
     if (s)
@@ -154,12 +163,12 @@ static int get_count(jctx *c, const json_t *obj, const char *path, const char *k
     }
     json_int_t i = json_integer_value(v);
     if (i < 0) {
-        PROBLEM(c, "%s%s%s: negative count (%" JSON_INTEGER_FORMAT ")", c->prefix, path, key, i);
+        PROBLEM(c, "%s%s%s: negative count (%" PRId64 ")", c->prefix, path, key, (int64_t)i);
         return 0;
     }
     if ((uint64_t)i > max) {
-        PROBLEM(c, "%s%s%s: out of range (%" JSON_INTEGER_FORMAT " > %" PRIu64 ")", c->prefix,
-                path, key, i, max);
+        PROBLEM(c, "%s%s%s: out of range (%" PRId64 " > %" PRIu64 ")", c->prefix, path, key,
+                (int64_t)i, max);
         return 0;
     }
     *out = (uint64_t)i;

@@ -5,6 +5,9 @@
  *
  * Problems are collected, one line per problem, each naming the field path
  * and the reason: "tasks[2].status: must be one of not_started, in_progress, done".
+ * Every format given to zb_problems_add is a msgid (xgettext
+ * --keyword=zb_problems_add:2 --keyword=PROBLEM:2), translated only for a
+ * zb_problems with localize set.
  */
 #ifndef ZB_REPORT_H
 #define ZB_REPORT_H
@@ -36,6 +39,11 @@
 typedef struct {
     char **lines;
     size_t n, cap;
+    /* Set by a caller that shows the lines to a person: each line is then
+     * added in the chosen language (i18n.h; the format strings are the
+     * msgids, po/zh_CN/report.po), the field path kept as it is. Zero (the
+     * default) keeps them English: logs, refusals on the wire. */
+    bool localize;
 } zb_problems;
 
 void zb_problems_add(zb_problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

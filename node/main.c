@@ -24,77 +24,74 @@
 #include "fileio.h"
 #include "err.h"
 #include "log.h"
+#include "help.h"
 #include "node.h"
+#include "progress.h"
 #include "report.h"
 #include "sync.h"
+#include "text.h"
 #include "timefmt.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define EXIT_PENDING 3
+#define EXIT_RUNTIME       1
+#define EXIT_USAGE         2
+#define EXIT_PENDING       3
 #define ZB_SUBMIT_FILE_MAX (1024u << 20) /* one bulk import: 1 GiB of JSON */
 
-static void usage(FILE *f)
-{
-    fputs("usage: zhibao-node COMMAND [options]\n"
-          "  init    --dir D --county CODE --aggregator ENDPOINT --aggregator-key KEY\n"
-          "          [--resume SEQ:HASH [--accidents FILE]]  (replacement node after a key\n"
-          "          revocation; both as zhibao-agg revoke printed)\n"
-          "          [--witness-key WKEY]... [--witness-quorum K]   (a tree head counts as final\n"
-          "          only when K of these witnesses cosigned it or a later head; default 0: no\n"
-          "          witnesses needed)\n"
-          "  submit  --dir D FILE.json|-        (one report, a JSON array, or JSON Lines)\n"
-          "  sync    --dir D [--once] [--timeout SECONDS] [--endpoint ENDPOINT]\n"
-          "  status  --dir D [--json]\n"
-          "  list    --dir D [--pending] [--json]\n"
-          "  show    --dir D SEQ [--json]\n"
-          "  receipts --dir D [--json]\n"
-          "  verify-receipts --dir D            (signatures, inclusion and consistency proofs)\n"
-          "  rotate-key --dir D [--out FILE]    (a new key, the old one consenting; FILE,\n"
-          "          default D/key-request, goes to the prefecture: zhibao-agg enroll --request)\n"
-          "  tree-head --dir D --out FILE       (the newest tree head this node accepted, for\n"
-          "          auditors: zhibao-audit verify --head FILE)\n"
-          "  inbox   --dir D [--json] [--unread]\n"
-          "          (the prefecture's messages: reviews, reminders, deadlines, notices)\n"
-          "  inbox   --dir D --read ID          (mark message ID read; local only)\n"
-          "  witnesses --dir D [--witness-key WKEY]... [--witness-quorum K]   (set the witnesses\n"
-          "          and quorum, as init does; without options: show them)\n"
-          "common options: --log-level error|warn|info|debug, --syslog\n",
-          f);
-}
-
 typedef struct {
+    const char *cmd; /* the command, for its --help */
     const char *dir, *county, *aggregator, *agg_key, *endpoint, *resume, *accidents;
-    const char *read_id; /* inbox --read */
-    const char *out;     /* rotate-key, tree-head */
+    const char *read_id;                          /* inbox --read */
+    const char *out;                              /* rotate-key, tree-head */
     const char *witness_keys[ZB_WITNESS_MAX + 1]; /* init, witnesses: --witness-key */
     size_t n_witness_keys;
     bool too_many_witness_keys;
     const char *witness_quorum;
     bool once, json, pending, unread;
+    bool quiet, verbose;       /* --quiet, --verbose */
+    zb_progress_mode progress; /* AUTO, ON (--progress), OFF (--quiet) */
     double timeout;
     int argc;
     char **argv; /* positional arguments */
 } args;
 
+/* "see zhibao-node CMD --help", after a usage error */
+static void see_help(const char *cmd)
+{
+    fprintf(stderr, _("see: zhibao-node %s --help\n"), cmd ? cmd : "");
+}
+
 static int parse_args(int argc, char **argv, args *a)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},       {"county", required_argument, 0, 'c'},
-        {"aggregator", required_argument, 0, 'a'}, {"aggregator-key", required_argument, 0, 'k'},
-        {"endpoint", required_argument, 0, 'e'},  {"once", no_argument, 0, 'o'},
-        {"timeout", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
-        {"pending", no_argument, 0, 'p'},         {"log-level", required_argument, 0, 'l'},
-        {"syslog", no_argument, 0, 's'},          {"help", no_argument, 0, 'h'},
-        {"resume", required_argument, 0, 'r'},    {"accidents", required_argument, 0, 'x'},
-        {"unread", no_argument, 0, 'u'},          {"read", required_argument, 0, 'R'},
-        {"out", required_argument, 0, 'O'},       {"witness-key", required_argument, 0, 'W'},
-        {"witness-quorum", required_argument, 0, 'Q'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"county", required_argument, 0, 'c'},
+                                         {"aggregator", required_argument, 0, 'a'},
+                                         {"aggregator-key", required_argument, 0, 'k'},
+                                         {"endpoint", required_argument, 0, 'e'},
+                                         {"once", no_argument, 0, 'o'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"pending", no_argument, 0, 'p'},
+                                         {"log-level", required_argument, 0, 'l'},
+                                         {"syslog", no_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"resume", required_argument, 0, 'r'},
+                                         {"accidents", required_argument, 0, 'x'},
+                                         {"unread", no_argument, 0, 'u'},
+                                         {"read", required_argument, 0, 'R'},
+                                         {"out", required_argument, 0, 'O'},
+                                         {"witness-key", required_argument, 0, 'W'},
+                                         {"witness-quorum", required_argument, 0, 'Q'},
+                                         {"lang", required_argument, 0, 'L'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"progress", no_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
     int level = ZB_LOG_WARN;
-    bool use_syslog = false;
+    bool use_syslog = false, force_progress = false;
     optind = 1;
+    opterr = 0; /* our own messages, in the chosen language */
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->dir = optarg; break;
         case 'c': a->county = optarg; break;
@@ -109,6 +106,10 @@ static int parse_args(int argc, char **argv, args *a)
         case 'u': a->unread = true; break;
         case 'R': a->read_id = optarg; break;
         case 'O': a->out = optarg; break;
+        case 'L': break; /* taken by main before anything was printed */
+        case 'q': a->quiet = true; break;
+        case 'v': a->verbose = true; break;
+        case 'P': force_progress = true; break;
         case 'W':
             if (a->n_witness_keys < ZB_WITNESS_MAX)
                 a->witness_keys[a->n_witness_keys++] = optarg;
@@ -122,7 +123,7 @@ static int parse_args(int argc, char **argv, args *a)
             errno = 0;
             a->timeout = strtod(optarg, &end);
             if (errno || *end || a->timeout <= 0) {
-                fprintf(stderr, "error: --timeout: must be a positive number of seconds\n");
+                text_error("--timeout", "must be a positive number of seconds");
                 return -1;
             }
             break;
@@ -130,19 +131,28 @@ static int parse_args(int argc, char **argv, args *a)
         case 'l':
             level = zb_log_level_parse(optarg);
             if (level < 0) {
-                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                text_error("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'h': help_print(stdout, a->cmd); exit(0);
+        case ':':
+            text_error(argv[optind - 1], "needs a value");
+            see_help(a->cmd);
+            return -1;
+        default:
+            text_error(argv[optind - 1], "unknown option");
+            see_help(a->cmd);
+            return -1;
         }
     }
+    /* --quiet wins: a script asked for silence */
+    a->progress = a->quiet ? ZB_PROGRESS_OFF : force_progress ? ZB_PROGRESS_ON : ZB_PROGRESS_AUTO;
     zb_log_init("zhibao-node", (zb_log_level)level, use_syslog);
     a->argc = argc - optind;
     a->argv = argv + optind;
     if (!a->dir) {
-        fprintf(stderr, "error: --dir: missing\n");
+        text_error("--dir", "missing");
         return -1;
     }
     return 0;
@@ -152,33 +162,33 @@ static int open_node(const args *a, bool readonly, zb_node **n)
 {
     int rc = zb_node_open(n, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        fprintf(stderr, "error: --dir: no node in %s (run zhibao-node init first)\n", a->dir);
+        text_error("--dir", "no node in %s (run zhibao-node init first)", a->dir);
     else if (rc == ZB_EKEYPERM) /* the file's mode is in the ZB-KEY-MODE line above */
-        fprintf(stderr,
-                "error: --dir: cannot open node in %s: %s/" ZB_IDENTITY_FILE
-                " is open to other users: run chmod 600 %s/" ZB_IDENTITY_FILE "\n",
-                a->dir, a->dir, a->dir);
+        text_error("--dir",
+                   "cannot open node in %s: %s/%s is open to other users: run chmod 600 %s/%s",
+                   a->dir, a->dir, ZB_IDENTITY_FILE, a->dir, ZB_IDENTITY_FILE);
     else if (rc)
-        fprintf(stderr, "error: --dir: cannot open node in %s: %s\n", a->dir, zb_strerror(rc));
+        text_error("--dir", "cannot open node in %s: %s", a->dir, zb_strerror(rc));
     return rc;
 }
 
-/* The one line for a failed write to the node's store (command: what was
- * being done; outcome: what it means for the operator). */
+/* The one line for a failed write to the node's store (outcome: what it
+ * means for the operator, already translated). */
 static void store_error(const args *a, int rc, const char *outcome)
 {
     switch (rc) {
     case ZB_ENOSPC:
-        fprintf(stderr, "error: store: disk full (no space left on the file system holding %s): "
-                "free space in %s; %s\n", a->dir, a->dir, outcome);
+        text_error("store",
+                   "disk full (no space left on the file system holding %s): free space in %s; %s",
+                   a->dir, a->dir, outcome);
         break;
     case ZB_EMAPFULL:
-        fprintf(stderr, "error: store: the store in %s is full and its map could not grow "
-                "(%s); %s\n", a->dir, zb_strerror(rc), outcome);
+        text_error("store", "the store in %s is full and its map could not grow (%s); %s", a->dir,
+                   zb_strerror(rc), outcome);
         break;
     default:
-        fprintf(stderr, "error: store: cannot write the store in %s (%s); %s\n", a->dir,
-                zb_strerror(rc), outcome);
+        text_error("store", "cannot write the store in %s (%s); %s", a->dir, zb_strerror(rc),
+                   outcome);
         break;
     }
 }
@@ -201,10 +211,10 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], uint64_t *
     int bad = 0;
     char err[200];
     if (a->too_many_witness_keys) {
-        fprintf(stderr, "error: --witness-key: at most %d witnesses\n", ZB_WITNESS_MAX);
+        text_error("--witness-key", "at most %d witnesses", ZB_WITNESS_MAX);
         bad = 1;
     } else if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err)) {
-        fprintf(stderr, "error: %s\n", err);
+        text_error_line(err);
         bad = 1;
     }
     *quorum = 0;
@@ -214,8 +224,9 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], uint64_t *
         unsigned long long q = strtoull(a->witness_quorum, &end, 10);
         if (errno || *end || !isdigit((unsigned char)a->witness_quorum[0]) ||
             q > a->n_witness_keys) {
-            fprintf(stderr, "error: --witness-quorum: must be a whole number from 0 to the number "
-                    "of --witness-key given (%zu)\n", a->n_witness_keys);
+            text_error("--witness-quorum",
+                       "must be a whole number from 0 to the number of --witness-key given (%zu)",
+                       a->n_witness_keys);
             bad = 1;
         } else {
             *quorum = q;
@@ -230,23 +241,22 @@ static int cmd_init(const args *a)
     uint64_t wquorum;
     int bad = parse_witnesses(a, wkeys, &wquorum);
     if (!a->county) {
-        fprintf(stderr, "error: --county: missing\n");
+        text_error("--county", "missing");
         bad = 1;
     } else if (!zb_county_code_valid(a->county)) {
-        fprintf(stderr, "error: --county: must be a 6-digit county code (e.g. 222401)\n");
+        text_error("--county", "must be a 6-digit county code (e.g. 222401)");
         bad = 1;
     }
     if (!a->aggregator) {
-        fprintf(stderr, "error: --aggregator: missing (e.g. tcp://prefecture.example:7400)\n");
+        text_error("--aggregator", "missing (e.g. tcp://prefecture.example:7400)");
         bad = 1;
     }
     uint8_t key[ZB_PK_LEN];
     if (!a->agg_key) {
-        fprintf(stderr, "error: --aggregator-key: missing\n");
+        text_error("--aggregator-key", "missing");
         bad = 1;
     } else if (zb_hex_decode(a->agg_key, key, sizeof key) != 0) {
-        fprintf(stderr,
-                "error: --aggregator-key: must be 64 hex digits (zhibao-agg init prints it)\n");
+        text_error("--aggregator-key", "must be 64 hex digits (zhibao-agg init prints it)");
         bad = 1;
     }
     uint64_t resume_seq = 0;
@@ -258,45 +268,45 @@ static int cmd_init(const args *a)
         resume_seq = colon ? strtoull(a->resume, &end, 10) : 0;
         if (!colon || errno || end != colon || resume_seq == 0 ||
             zb_hex_decode(colon + 1, resume_hash, sizeof resume_hash) != 0) {
-            fprintf(stderr, "error: --resume: must be SEQ:HASH as zhibao-agg enroll printed\n");
+            text_error("--resume", "must be SEQ:HASH as zhibao-agg revoke printed");
             bad = 1;
         }
     }
     if (a->accidents && !a->resume) {
-        fprintf(stderr, "error: --accidents: only with --resume (a replacement node)\n");
+        text_error("--accidents", "only with --resume (a replacement node)");
         bad = 1;
     }
     if (bad)
         return EXIT_USAGE;
     if (!zb_county_find(a->county))
-        fprintf(stderr, "note: %s is not one of the eight Yanbian county codes\n", a->county);
+        fprintf(stderr, _("note: %s is not one of the eight Yanbian county codes\n"), a->county);
     char pk[2 * ZB_PK_LEN + 1];
     int rc = zb_node_create(a->dir, a->county, a->aggregator, a->agg_key, pk);
     if (rc == ZB_EEXIST) {
-        fprintf(stderr, "error: --dir: a node already exists in %s\n", a->dir);
+        text_error("--dir", "a node already exists in %s", a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot create node in %s: %s\n", a->dir, zb_strerror(rc));
+        text_error("--dir", "cannot create node in %s: %s", a->dir, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     if (a->resume && (rc = zb_node_resume(a->dir, resume_seq, resume_hash)) != 0) {
-        fprintf(stderr, "error: --resume: %s\n", zb_strerror(rc));
-        fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
+        text_error("--resume", "%s", zb_strerror(rc));
+        text_error("init", "did not finish: remove %s and run init again", a->dir);
         return EXIT_RUNTIME;
     }
     if (a->accidents) {
-        zb_problems p = {0};
+        zb_problems p = {.localize = true};
         rc = zb_node_import_accidents(a->dir, a->accidents, &p);
         for (size_t i = 0; i < p.n; i++)
-            fprintf(stderr, "error: --accidents: %s\n", p.lines[i]);
+            text_error("--accidents", "%s", p.lines[i]);
         zb_problems_free(&p);
         if (rc && rc != ZB_EVALIDATION)
-            fprintf(stderr, "error: --accidents: %s: %s\n", a->accidents, zb_strerror(rc));
+            text_error("--accidents", "%s: %s", a->accidents, zb_strerror(rc));
         if (rc) {
-            fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
+            text_error("init", "did not finish: remove %s and run init again", a->dir);
             return rc == ZB_EVALIDATION || rc == ZB_EIO || rc == ZB_ETOOBIG ? EXIT_USAGE
-                                                                              : EXIT_RUNTIME;
+                                                                            : EXIT_RUNTIME;
         }
     }
     if (a->n_witness_keys) {
@@ -307,30 +317,36 @@ static int cmd_init(const args *a)
             zb_node_close(&n);
         }
         if (rc) {
-            fprintf(stderr, "error: --witness-key: %s\n", zb_strerror(rc));
-            fprintf(stderr, "error: init did not finish: remove %s and run init again\n", a->dir);
+            text_error("--witness-key", "%s", zb_strerror(rc));
+            text_error("init", "did not finish: remove %s and run init again", a->dir);
             return EXIT_RUNTIME;
         }
-        printf("%zu witness(es); a tree head is final with %" PRIu64 " cosignature(s)%s\n",
-               a->n_witness_keys, wquorum, wquorum ? "" : " (none needed)");
+        if (wquorum)
+            printf(_("%zu witness(es); a tree head is final with %" PRIu64 " cosignature(s)\n"),
+                   a->n_witness_keys, wquorum);
+        else
+            printf(_("%zu witness(es); a tree head is final with 0 cosignature(s) (none "
+                     "needed)\n"),
+                   a->n_witness_keys);
     }
     const zb_county *c = zb_county_find(a->county);
     if (a->resume)
-        printf("continuing the county's reports after seq %" PRIu64 "\n", resume_seq);
+        printf(_("continuing the county's reports after seq %" PRIu64 "\n"), resume_seq);
     if (a->accidents)
-        printf("took over the predecessor's accidents from %s\n", a->accidents);
-    printf("node created for county %s%s%s in %s\n", a->county, c ? " " : "", c ? c->name : "",
+        printf(_("took over the predecessor's accidents from %s\n"), a->accidents);
+    printf(_("node created for county %s%s%s in %s\n"), a->county, c ? " " : "", c ? c->name : "",
            a->dir);
     /* the request, signed by the new key, is its proof of possession */
-    printf("key request: %s/" ZB_NODE_KEY_REQUEST_FILE " (the prefecture enrols this node "
-           "with: zhibao-agg enroll --dir A --county %s --request %s/" ZB_NODE_KEY_REQUEST_FILE
-           ")\n", a->dir, a->county, a->dir);
+    char request[4096];
+    snprintf(request, sizeof request, "%s/%s", a->dir, ZB_NODE_KEY_REQUEST_FILE);
+    printf(_("key request: %s (the prefecture enrols this node with: zhibao-agg enroll --dir A "
+             "--county %s --request %s)\n"),
+           request, a->county, request);
     printf("%s\n", pk);
     return 0;
 }
 
 /* ------------------------------------------------------------ submit */
-
 
 /* Parse FILE: one object, an array of objects, or JSON Lines (several
  * values one after another). Returns the values as a new JSON array and
@@ -359,8 +375,8 @@ static json_t *parse_input(const char *text, size_t len, bool *bulk, zb_problems
     size_t off = 0;
     int line = 1;
     while (off < len) {
-        while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
-                             text[off] == '\n')) {
+        while (off < len &&
+               (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' || text[off] == '\n')) {
             if (text[off] == '\n')
                 line++;
             off++;
@@ -385,10 +401,83 @@ static json_t *parse_input(const char *text, size_t len, bool *bulk, zb_problems
     return arr;
 }
 
+/* One accident's grade, as a single submit has always said it. */
+static void print_grade_line(const Zb__AccidentReport *ac)
+{
+    zb_grade g = zb_grade_compute(ac->deaths, ac->missing, ac->serious_injuries,
+                                  ac->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
+    if (zb_i18n_lang() == ZB_LANG_ZH)
+        fprintf(stderr,
+                _("accident %s revision %u: grade %s, report to %s (missing counted as "
+                  "dead)\n"),
+                ac->accident_id, ac->revision, zb_grade_name_zh(g),
+                zb_label(zb_grade_report_to(g)));
+    else
+        fprintf(stderr, /* English as it always was: scripts may read it */
+                "accident %s revision %u: grade %s (%s), report to %s (missing counted as dead)\n",
+                ac->accident_id, ac->revision, zb_grade_name(g), zb_grade_name_zh(g),
+                zb_grade_report_to(g));
+}
+
+/* A bulk submit's summary on stderr: the reports stored, accident reports
+ * by grade, and every one that must be reported above the prefecture
+ * (较大 and above: the province or the State Council's department), named.
+ * One line per accident only with --verbose. */
+static void print_bulk_summary(const args *a, Zb__Report **reports, size_t count, uint64_t first,
+                               uint64_t last)
+{
+    uint64_t by_grade[4] = {0}, accidents = 0, above = 0;
+    for (size_t i = 0; i < count; i++) {
+        const Zb__AccidentReport *ac = reports[i]->accident;
+        if (reports[i]->content_case != ZB__REPORT__CONTENT_ACCIDENT)
+            continue;
+        zb_grade g = zb_grade_compute(ac->deaths, ac->missing, ac->serious_injuries,
+                                      ac->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
+        accidents++;
+        if ((int)g >= 0 && (int)g < 4)
+            by_grade[g]++;
+        if (strcmp(zb_grade_report_to(g), "prefecture") != 0)
+            above++;
+        if (a->verbose)
+            print_grade_line(ac);
+    }
+    fprintf(stderr,
+            _("stored %zu report(s), seq %" PRIu64 "..%" PRIu64 ": %" PRIu64
+              " accident report(s), %" PRIu64 " monthly report(s)\n"),
+            count, first, last, accidents, (uint64_t)count - accidents);
+    if (accidents == 0)
+        return;
+    fprintf(stderr, "%s:", _("accident reports by grade (missing counted as dead)"));
+    for (int g = 0; g < 4; g++)
+        fprintf(stderr, "%s %s %" PRIu64, g ? "," : "", zb_label(zb_grade_name((zb_grade)g)),
+                by_grade[g]);
+    fputc('\n', stderr);
+    if (above == 0) {
+        fprintf(stderr, "%s\n", _("none must be reported above the prefecture"));
+        return;
+    }
+    fprintf(stderr, _("%" PRIu64 " must be reported above the prefecture:\n"), above);
+    for (size_t i = 0; i < count; i++) {
+        const Zb__AccidentReport *ac = reports[i]->accident;
+        if (reports[i]->content_case != ZB__REPORT__CONTENT_ACCIDENT)
+            continue;
+        zb_grade g = zb_grade_compute(ac->deaths, ac->missing, ac->serious_injuries,
+                                      ac->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
+        const char *to = zb_grade_report_to(g);
+        if (strcmp(to, "prefecture") == 0)
+            continue;
+        fprintf(stderr, _("  accident %s revision %u: %s, report to %s\n"), ac->accident_id,
+                ac->revision, zb_label(zb_grade_name(g)), zb_label(to));
+    }
+}
+
+/* More reports than this in one submit: progress on a terminal. */
+#define SUBMIT_PROGRESS_MIN 1000
+
 static int cmd_submit(const args *a)
 {
     if (a->argc != 1) {
-        fprintf(stderr, "error: FILE: give exactly one file name, or - for standard input\n");
+        text_error("FILE", "give exactly one file name, or - for standard input");
         return EXIT_USAGE;
     }
     size_t len;
@@ -396,13 +485,13 @@ static int cmd_submit(const args *a)
     char *text = zb_read_file(a->argv[0], ZB_SUBMIT_FILE_MAX, &len, &rerr);
     if (!text) {
         if (rerr == ZB_ETOOBIG)
-            fprintf(stderr, "error: FILE: %s is over %u MiB: split the import\n", a->argv[0],
-                    ZB_SUBMIT_FILE_MAX >> 20);
+            text_error("FILE", "%s is over %u MiB: split the import", a->argv[0],
+                       ZB_SUBMIT_FILE_MAX >> 20);
         else
-            fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->argv[0], strerror(errno));
+            text_error("FILE", "cannot read %s: %s", a->argv[0], strerror(errno));
         return EXIT_USAGE;
     }
-    zb_problems problems = {0}, warnings = {0};
+    zb_problems problems = {.localize = true}, warnings = {.localize = true};
     bool bulk = false;
     json_t *arr = parse_input(text, len, &bulk, &problems);
     free(text);
@@ -412,12 +501,22 @@ static int cmd_submit(const args *a)
     Zb__Report **reports = count ? calloc(count, sizeof *reports) : NULL;
     if (count && !reports)
         zb_problems_add(&problems, "(input): out of memory");
+    /* a large import: progress through checking, then storing (one
+     * transaction: its end is all there is to see) */
+    zb_progress prog = {0};
+    bool large = count > SUBMIT_PROGRESS_MIN;
+    if (large)
+        zb_progress_start(&prog, a->progress, _("submit: checking"), _("reports"), count);
     for (size_t i = 0; reports && i < count; i++) {
         char pre[32] = "";
         if (bulk)
             snprintf(pre, sizeof pre, "[%zu].", i);
         reports[i] = zb_report_from_json(json_array_get(arr, i), pre, &problems, &warnings);
+        if (large)
+            zb_progress_update(&prog, i + 1);
     }
+    if (large)
+        zb_progress_finish(&prog);
     json_decref(arr);
 
     zb_node *n = NULL;
@@ -428,41 +527,47 @@ static int cmd_submit(const args *a)
             exit_code = rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
             goto out;
         }
+        if (large) {
+            zb_progress_start(&prog, a->progress, _("submit: storing"), _("reports"), count);
+            zb_progress_update(&prog, 0); /* shown while the one transaction runs */
+        }
         rc = zb_node_submit(n, reports, count, (int64_t)time(NULL), bulk, &problems, &first, &last);
+        if (large) {
+            zb_progress_update(&prog, rc == 0 && problems.n == 0 ? count : 0);
+            zb_progress_finish(&prog);
+        }
     }
     for (size_t i = 0; i < warnings.n; i++)
-        fprintf(stderr, "warning: %s\n", warnings.lines[i]);
+        text_warning_line(warnings.lines[i]);
     if (problems.n) {
         for (size_t i = 0; i < problems.n; i++)
-            fprintf(stderr, "error: %s\n", problems.lines[i]);
-        fprintf(stderr, "nothing stored (%zu problem%s)\n", problems.n, problems.n == 1 ? "" : "s");
+            text_error_line(problems.lines[i]);
+        if (problems.n == 1)
+            fprintf(stderr, "%s\n", _("nothing stored (1 problem)"));
+        else
+            fprintf(stderr, _("nothing stored (%zu problems)\n"), problems.n);
         exit_code = EXIT_USAGE;
         goto out;
     }
     if (rc == ZB_ECONFIG) {
-        fprintf(stderr, "error: store: this node's key was rotated (rotate-key) while submitting: "
-                "nothing was stored; submit again\n");
+        text_error("store", "this node's key was rotated (rotate-key) while submitting: nothing "
+                            "was stored; submit again");
         exit_code = EXIT_RUNTIME;
         goto out;
     }
     if (rc) {
-        store_error(a, rc, "nothing was stored");
+        store_error(a, rc, _("nothing was stored"));
         exit_code = EXIT_RUNTIME;
         goto out;
     }
-    /* the computed grade of every accident, for the clerk (stderr keeps
-     * stdout to the sequence numbers scripts read) */
-    for (size_t i = 0; i < count; i++) {
-        const Zb__AccidentReport *ac = reports[i]->accident;
-        if (reports[i]->content_case != ZB__REPORT__CONTENT_ACCIDENT)
-            continue;
-        zb_grade g = zb_grade_compute(ac->deaths, ac->missing, ac->serious_injuries,
-                                      ac->direct_loss_yuan, ZB_MISSING_COUNT_AS_DEAD);
-        fprintf(stderr,
-                "accident %s revision %u: grade %s (%s), report to %s "
-                "(missing counted as dead)\n",
-                ac->accident_id, ac->revision, zb_grade_name(g), zb_grade_name_zh(g),
-                zb_grade_report_to(g));
+    /* the computed grades, for the clerk (stderr keeps stdout to the
+     * sequence numbers scripts read): one report's line, or a summary */
+    if (!a->quiet && bulk) {
+        print_bulk_summary(a, reports, count, first, last);
+    } else if (!a->quiet) {
+        for (size_t i = 0; i < count; i++)
+            if (reports[i]->content_case == ZB__REPORT__CONTENT_ACCIDENT)
+                print_grade_line(reports[i]->accident);
     }
     if (bulk)
         printf("%" PRIu64 " %" PRIu64 "\n", first, last);
@@ -491,21 +596,26 @@ static void alarm_text(const zb_node_keys *k, const uint8_t current[ZB_PK_LEN], 
         zb_hex_encode(e->key, ZB_PK_LEN, key);
     switch (k->alarm) {
     case ZB_NODE_ALARM_ENROLLED:
-        snprintf(buf, len, "the prefecture's log enrols key %s for this county (log index %"
-                 PRIu64 "), a key this node never held: someone else can sign this county's "
-                 "reports", key, e->log_index);
+        snprintf(buf, len,
+                 _("the prefecture's log enrols key %s for this county (log index %" PRIu64
+                   "), a key this node never held: someone else can sign this county's "
+                   "reports"),
+                 key, e->log_index);
         break;
     case ZB_NODE_ALARM_REVOKED:
-        snprintf(buf, len, "the prefecture's log revokes %s key %s without its consent (log "
-                 "index %" PRIu64 ")",
-                 memcmp(e->key, current, ZB_PK_LEN) == 0 ? "this node's" : "a former", key,
+        snprintf(buf, len,
+                 _("the prefecture's log revokes %s key %s without its consent (log "
+                   "index %" PRIu64 ")"),
+                 memcmp(e->key, current, ZB_PK_LEN) == 0 ? _("this node's") : _("a former"), key,
                  e->log_index);
         break;
     case ZB_NODE_ALARM_INVALID:
-        snprintf(buf, len, "the prefecture's log holds a key event of this county that does not "
-                 "verify (log index %" PRIu64 ")", e->log_index);
+        snprintf(buf, len,
+                 _("the prefecture's log holds a key event of this county that does not "
+                   "verify (log index %" PRIu64 ")"),
+                 e->log_index);
         break;
-    default: snprintf(buf, len, "none"); break;
+    default: snprintf(buf, len, _("none")); break;
     }
 }
 
@@ -521,7 +631,7 @@ static const char *key_state_name(zb_node_key_state s)
 static int cmd_rotate_key(const args *a)
 {
     if (a->argc != 0) {
-        fprintf(stderr, "error: rotate-key: unexpected argument %s\n", a->argv[0]);
+        text_error("rotate-key", "unexpected argument %s", a->argv[0]);
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -530,8 +640,7 @@ static int cmd_rotate_key(const args *a)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     zb_node_status st;
     if ((rc = zb_node_get_status(n, &st)) != 0) {
-        fprintf(stderr, "error: rotate-key: cannot read the store in %s: %s\n", a->dir,
-                zb_strerror(rc));
+        text_error("rotate-key", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
         zb_node_close(&n);
         return EXIT_RUNTIME;
     }
@@ -544,53 +653,65 @@ static int cmd_rotate_key(const args *a)
     else
         snprintf(file, sizeof file, "%s/" ZB_NODE_KEY_REQUEST_FILE, a->dir);
     if (rc == ZB_EINVAL && r.pending > 0) {
-        fprintf(stderr, "error: rotate-key: %" PRIu64 " report(s) not acknowledged yet: sync "
-                "first\n", r.pending);
+        text_error("rotate-key",
+                   "%" PRIu64 " report(s) not acknowledged yet: sync "
+                   "first",
+                   r.pending);
         return EXIT_USAGE;
     }
     if (rc == ZB_ELOCKED) {
         if (r.lock_holder > 0)
-            fprintf(stderr, "error: rotate-key: a zhibao-node sync holds %s (pid %ld): stop it, "
-                    "rotate the key, then start it again\n", a->dir, r.lock_holder);
+            text_error("rotate-key",
+                       "a zhibao-node sync holds %s (pid %ld): stop it, "
+                       "rotate the key, then start it again",
+                       a->dir, r.lock_holder);
         else
-            fprintf(stderr, "error: rotate-key: a zhibao-node sync holds %s: stop it, rotate "
-                    "the key, then start it again\n", a->dir);
+            text_error("rotate-key",
+                       "a zhibao-node sync holds %s: stop it, rotate "
+                       "the key, then start it again",
+                       a->dir);
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ENOTFOUND) {
-        fprintf(stderr, "error: rotate-key: this node's key is not seen enrolled in the "
-                "prefecture's log yet (sync first: only an enrolled key can consent to its "
-                "replacement)\n");
+        text_error("rotate-key",
+                   "this node's key is not seen enrolled in the "
+                   "prefecture's log yet (sync first: only an enrolled key can consent to its "
+                   "replacement)");
         return EXIT_USAGE;
     }
     if (rc == ZB_ENOTENROLLED) {
-        fprintf(stderr, "error: rotate-key: the prefecture's log revokes this node's key: a "
-                "revoked key cannot consent to a rotation (a replacement node is made with "
-                "zhibao-node init --resume, as zhibao-agg revoke printed)\n");
+        text_error("rotate-key",
+                   "the prefecture's log revokes this node's key: a "
+                   "revoked key cannot consent to a rotation (a replacement node is made with "
+                   "zhibao-node init --resume, as zhibao-agg revoke printed)");
         return EXIT_USAGE;
     }
     if (rc) {
-        store_error(a, rc, "the key was not rotated");
+        store_error(a, rc, _("the key was not rotated"));
         return EXIT_RUNTIME;
     }
     char old_hex[2 * ZB_PK_LEN + 1], new_hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(r.old_key, ZB_PK_LEN, old_hex);
     zb_hex_encode(r.new_key, ZB_PK_LEN, new_hex);
     if (r.rewritten)
-        printf("a rotation made before still waits for the prefecture: key %s replacing %s "
-               "after seq %" PRIu64 " (nothing changed)\n", new_hex, old_hex, r.after_seq);
+        printf(_("a rotation made before still waits for the prefecture: key %s replacing %s "
+                 "after seq %" PRIu64 " (nothing changed)\n"),
+               new_hex, old_hex, r.after_seq);
     else
-        printf("key rotated: this node signs with a new key from now on; the previous key %s "
-               "signed its reports up to seq %" PRIu64 "\n", old_hex, r.after_seq);
+        printf(_("key rotated: this node signs with a new key from now on; the previous key %s "
+                 "signed its reports up to seq %" PRIu64 "\n"),
+               old_hex, r.after_seq);
     if (!r.request_written) {
-        fprintf(stderr, "error: rotate-key: the rotation request could not be written to %s: "
-                "run zhibao-node rotate-key --dir %s%s%s again to write it\n", file, a->dir,
-                a->out ? " --out " : "", a->out ? a->out : "");
+        text_error("rotate-key",
+                   "the rotation request could not be written to %s: "
+                   "run zhibao-node rotate-key --dir %s%s%s again to write it",
+                   file, a->dir, a->out ? " --out " : "", a->out ? a->out : "");
         return EXIT_RUNTIME;
     }
-    printf("rotation request: %s (give it to the prefecture, which applies it with: zhibao-agg "
-           "enroll --dir A --county %s --request %s)\n", file, st.county, file);
-    printf("until the prefecture has applied it, sync is refused\n");
+    printf(_("rotation request: %s (give it to the prefecture, which applies it with: zhibao-agg "
+             "enroll --dir A --county %s --request %s)\n"),
+           file, st.county, file);
+    printf(_("until the prefecture has applied it, sync is refused\n"));
     printf("%s\n", new_hex);
     return 0;
 }
@@ -598,7 +719,7 @@ static int cmd_rotate_key(const args *a)
 static int cmd_tree_head(const args *a)
 {
     if (!a->out) {
-        fprintf(stderr, "error: --out: missing (the tree-head file to write)\n");
+        text_error("--out", "missing (the tree-head file to write)");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -609,15 +730,15 @@ static int cmd_tree_head(const args *a)
     rc = zb_node_write_tree_head(n, a->out, &size);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        fprintf(stderr, "error: tree-head: this node has accepted no tree head yet (sync "
-                "first)\n");
+        text_error("tree-head", "this node has accepted no tree head yet (sync "
+                                "first)");
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: tree-head: cannot write %s: %s\n", a->out, zb_strerror(rc));
+        text_error("tree-head", "cannot write %s: %s", a->out, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("signed tree head of size %" PRIu64 " written to %s\n", size, a->out);
+    printf(_("signed tree head of size %" PRIu64 " written to %s\n"), size, a->out);
     return 0;
 }
 
@@ -627,6 +748,33 @@ static void on_signal(int sig)
 {
     (void)sig;
     zb_sync_stop = 1;
+}
+
+/* Reports delivered: done/total of those pending when the run started (a
+ * daemon: since it was last idle), growing as new ones are stored. */
+typedef struct {
+    zb_progress bar;
+    zb_progress_mode mode;
+    bool started;
+    uint64_t base; /* acknowledged when the bar started */
+} sync_progress;
+
+static void sync_progress_cb(void *ctx, uint64_t acked, uint64_t stored)
+{
+    sync_progress *sp = ctx;
+    if (!sp->started) {
+        if (stored <= acked)
+            return; /* nothing to deliver: no bar */
+        sp->started = true;
+        sp->base = acked;
+        zb_progress_start(&sp->bar, sp->mode, _("sync"), _("reports"), stored - acked);
+    }
+    zb_progress_total(&sp->bar, stored - sp->base);
+    zb_progress_update(&sp->bar, acked > sp->base ? acked - sp->base : 0);
+    if (acked >= stored) { /* all delivered: the last line; a daemon starts a new one later */
+        zb_progress_finish(&sp->bar);
+        sp->started = false;
+    }
 }
 
 static int cmd_sync(const args *a)
@@ -640,13 +788,11 @@ static int cmd_sync(const args *a)
     long holder;
     if ((rc = zb_node_lock_sync(n, &holder)) != 0) {
         if (rc == ZB_ELOCKED && holder > 0)
-            fprintf(stderr, "error: sync: another zhibao-node sync holds %s (pid %ld)\n", a->dir,
-                    holder);
+            text_error("sync", "another zhibao-node sync holds %s (pid %ld)", a->dir, holder);
         else if (rc == ZB_ELOCKED)
-            fprintf(stderr, "error: sync: another zhibao-node sync holds %s\n", a->dir);
+            text_error("sync", "another zhibao-node sync holds %s", a->dir);
         else
-            fprintf(stderr, "error: sync: cannot lock %s/" ZB_NODE_SYNC_LOCK ": %s\n", a->dir,
-                    zb_strerror(rc));
+            text_error("sync", "cannot lock %s/%s: %s", a->dir, ZB_NODE_SYNC_LOCK, zb_strerror(rc));
         zb_node_close(&n);
         return EXIT_RUNTIME;
     }
@@ -655,14 +801,21 @@ static int cmd_sync(const args *a)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     zb_sync_stats stats = {0};
-    zb_sync_opts o = {.once = a->once, .timeout_s = a->timeout, .endpoint = a->endpoint,
-                      .stats = &stats};
+    sync_progress sp = {.mode = a->progress};
+    zb_sync_opts o = {.once = a->once,
+                      .timeout_s = a->timeout,
+                      .endpoint = a->endpoint,
+                      .stats = &stats,
+                      .progress = sync_progress_cb,
+                      .progress_ctx = &sp};
     zb_node_status before;
     if (zb_node_get_status(n, &before) != 0)
         before.inbox = 0;
     uint8_t loaded[ZB_PK_LEN]; /* the key this process signs and connects with */
     memcpy(loaded, zb_node_identity(n)->pk, ZB_PK_LEN);
     rc = zb_sync_run(n, &o);
+    if (sp.started) /* stopped with reports pending: the line ends here */
+        zb_progress_finish(&sp.bar);
     zb_node_status st;
     int src = zb_node_get_status(n, &st);
     zb_node_keys keys;
@@ -671,74 +824,84 @@ static int cmd_sync(const args *a)
     if (has_keys && keys.alarm != ZB_NODE_ALARM_NONE && src == 0) {
         char what[400];
         alarm_text(&keys, st.node_key, what, sizeof what);
-        fprintf(stderr, "sync: ALARM: %s: keep %s as evidence and tell the county office "
-                "(zhibao-node status)\n", what, a->dir);
+        fprintf(stderr,
+                _("sync: ALARM: %s: keep %s as evidence and tell the county office "
+                  "(zhibao-node status)\n"),
+                what, a->dir);
     }
     const char *endpoint = a->endpoint ? a->endpoint : src == 0 ? st.endpoint : "?";
     if (rc == ZB_SYNC_PENDING && stats.server_errors > 0) {
         fprintf(stderr,
-                "sync: timed out: %" PRIu64 " report(s) pending: the aggregator's store failed "
-                "(SERVER_ERROR, %" PRIu64 " time(s)): nothing was lost, they will be retried "
-                "(tell the prefecture)\n",
+                _("sync: timed out: %" PRIu64 " report(s) pending: the aggregator's store failed "
+                  "(SERVER_ERROR, %" PRIu64 " time(s)): nothing was lost, they will be retried "
+                  "(tell the prefecture)\n"),
                 src == 0 ? st.stored - st.acked : 0, stats.server_errors);
         return EXIT_PENDING;
     }
     if (rc == ZB_SYNC_PENDING && src == 0 && st.stored == st.acked) {
-        fprintf(stderr, "sync: timed out: no report pending, but the prefecture's messages "
-                "could not be fetched (aggregator unreachable?)\n");
+        fprintf(stderr, _("sync: timed out: no report pending, but the prefecture's messages "
+                          "could not be fetched (aggregator unreachable?)\n"));
         return EXIT_PENDING;
     }
     if (rc == ZB_SYNC_PENDING) {
         fprintf(stderr,
-                "sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n",
+                _("sync: timed out: %" PRIu64 " report(s) pending (aggregator unreachable?)\n"),
                 src == 0 ? st.stored - st.acked : 0);
         return EXIT_PENDING;
     }
     if (rc == ZB_EPEERKEY) {
-        fprintf(stderr, "sync: failed: the aggregator at %s does not hold the key given at init "
-                "(--aggregator-key): check it\n", endpoint);
+        fprintf(stderr,
+                _("sync: failed: the aggregator at %s does not hold the key given at init "
+                  "(--aggregator-key): check it\n"),
+                endpoint);
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ENOSPC || rc == ZB_EMAPFULL) {
-        store_error(a, rc, "the sync stopped (nothing acknowledged is lost: run it again)");
+        store_error(a, rc, _("the sync stopped (nothing acknowledged is lost: run it again)"));
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ECONFIG && src == 0 && memcmp(loaded, st.node_key, ZB_PK_LEN) != 0) {
-        fprintf(stderr, "sync: failed: this node's key was rotated (rotate-key) as this sync "
-                "started: run it again\n");
+        fprintf(stderr, _("sync: failed: this node's key was rotated (rotate-key) as this sync "
+                          "started: run it again\n"));
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ENOTENROLLED && has_keys && keys.state == ZB_NODE_KEY_REVOKED) {
         char when[40] = "?";
         (void)zb_time_format(keys.revocation.time, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
-        fprintf(stderr, "sync: refused: this node's key is not enrolled any more: the prefecture "
-                "revoked it (log index %" PRIu64 ", %s), %s: this node can no longer file "
-                "reports%s\n",
+        fprintf(stderr,
+                _("sync: refused: this node's key is not enrolled any more: the prefecture "
+                  "revoked it (log index %" PRIu64 ", %s), %s: this node can no longer file "
+                  "reports%s\n"),
                 keys.revocation.log_index, when,
                 keys.revocation.consented
-                    ? "consented (a rotation request signed with this node's key replaced it)"
-                    : "NOT consented (as for a lost machine)",
+                    ? _("consented (a rotation request signed with this node's key replaced it)")
+                    : _("NOT consented (as for a lost machine)"),
                 keys.revocation.consented ? ""
-                                          : "; if this machine was not lost, keep this "
-                                            "directory as evidence and tell the county office");
+                                          : _("; if this machine was not lost, keep this "
+                                              "directory as evidence and tell the county office"));
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ENOTENROLLED && has_keys && keys.rotation_waiting) {
-        fprintf(stderr, "sync: refused: this node's new key (rotate-key) is not enrolled yet: "
-                "give the rotation request (%s/" ZB_NODE_KEY_REQUEST_FILE " or rotate-key's "
-                "--out file) to the prefecture: zhibao-agg enroll --dir A --county %s --request "
-                "FILE\n", a->dir, src == 0 ? st.county : "CODE");
+        fprintf(stderr,
+                _("sync: refused: this node's new key (rotate-key) is not enrolled yet: "
+                  "give the rotation request (%s/%s or rotate-key's --out file) to the "
+                  "prefecture: zhibao-agg enroll --dir A --county %s --request FILE\n"),
+                a->dir, ZB_NODE_KEY_REQUEST_FILE, src == 0 ? st.county : "CODE");
         return EXIT_RUNTIME;
     }
     if (rc) {
-        fprintf(stderr, "sync: failed: %s\n", zb_strerror(rc));
+        fprintf(stderr, _("sync: failed: %s\n"), zb_strerror(rc));
         return EXIT_RUNTIME;
     }
+    if (a->quiet) /* the summary only: errors above were said anyway */
+        return 0;
     if (a->once && src == 0 && st.inbox > before.inbox)
-        fprintf(stderr, "sync: all %" PRIu64 " report(s) acknowledged; %" PRIu64 " new message(s) "
-                "from the prefecture (zhibao-node inbox)\n", st.acked, st.inbox - before.inbox);
+        fprintf(stderr,
+                _("sync: all %" PRIu64 " report(s) acknowledged; %" PRIu64 " new message(s) "
+                  "from the prefecture (zhibao-node inbox)\n"),
+                st.acked, st.inbox - before.inbox);
     else if (a->once && src == 0)
-        fprintf(stderr, "sync: all %" PRIu64 " report(s) acknowledged\n", st.acked);
+        fprintf(stderr, _("sync: all %" PRIu64 " report(s) acknowledged\n"), st.acked);
     return 0;
 }
 
@@ -758,11 +921,19 @@ static json_t *key_event_json(const char *event, const zb_node_key_event *e, boo
         return o;
     json_object_set_new(o, "consented", json_boolean(e->consented));
     char when[40];
-    json_object_set_new(o, "time", zb_time_format(e->time, ZB_CST_OFFSET_MIN, 0, when,
-                                                  sizeof when) == 0
-                                       ? json_string(when)
-                                       : json_null());
+    json_object_set_new(o, "time",
+                        zb_time_format(e->time, ZB_CST_OFFSET_MIN, 0, when, sizeof when) == 0
+                            ? json_string(when)
+                            : json_null());
     return o;
+}
+
+/* The label column of status and witnesses: 12 terminal columns. */
+#define LABEL_WIDTH 12
+
+static void status_label(const char *label)
+{
+    text_pad(stdout, text_trc("status", label), LABEL_WIDTH);
 }
 
 static int cmd_status(const args *a)
@@ -790,7 +961,7 @@ static int cmd_status(const args *a)
         rc = zb_node_witness_summary(n, &wit, &unwitnessed);
     zb_node_close(&n);
     if (rc) {
-        fprintf(stderr, "error: %s\n", zb_strerror(rc));
+        text_error_line(zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     char due[40] = "";
@@ -814,14 +985,15 @@ static int cmd_status(const args *a)
         json_object_set_new(next, "deadline", due[0] ? json_string(due) : json_null());
         json_object_set_new(j, "next_deadline", next);
         json_object_set_new(j, "key_state", json_string(key_state_name(keys.state)));
-        json_object_set_new(j, "key_event", keys.state == ZB_NODE_KEY_REVOKED
-                                                ? key_event_json("revoked", &keys.revocation, true)
-                                                : json_null());
-        json_object_set_new(j, "key_alarm",
-                            keys.alarm != ZB_NODE_ALARM_NONE
-                                ? key_event_json(zb_node_alarm_name(keys.alarm),
-                                                 &keys.alarm_event, false)
+        json_object_set_new(j, "key_event",
+                            keys.state == ZB_NODE_KEY_REVOKED
+                                ? key_event_json("revoked", &keys.revocation, true)
                                 : json_null());
+        json_object_set_new(
+            j, "key_alarm",
+            keys.alarm != ZB_NODE_ALARM_NONE
+                ? key_event_json(zb_node_alarm_name(keys.alarm), &keys.alarm_event, false)
+                : json_null());
         json_object_set_new(j, "key_rotation_waiting", json_boolean(keys.rotation_waiting));
         json_object_set_new(j, "tree_size", json_integer((json_int_t)st.tree_size));
         json_object_set_new(j, "witness_quorum", json_integer((json_int_t)wit.quorum));
@@ -832,38 +1004,51 @@ static int cmd_status(const args *a)
         if (keys.alarm != ZB_NODE_ALARM_NONE) {
             char what[400];
             alarm_text(&keys, st.node_key, what, sizeof what);
-            printf("ALARM       %s: keep this directory as evidence and tell the county "
-                   "office\n", what);
+            status_label("ALARM");
+            printf(_("%s: keep this directory as evidence and tell the county office\n"), what);
         }
         const zb_county *c = zb_county_find(st.county);
-        printf("county      %s %s\n", st.county, c ? c->name : "");
-        printf("stored      %" PRIu64 "\n", st.stored);
-        printf("acked       %" PRIu64 "\n", st.acked);
-        printf("pending     %" PRIu64 "\n", st.stored - st.acked);
-        printf("receipts    %" PRIu64 "\n", st.receipts);
-        printf("aggregator  %s\n", st.endpoint);
-        printf("node key    %s\n", key);
+        status_label("county");
+        printf("%s %s\n", st.county, c ? c->name : "");
+        status_label("stored");
+        printf("%" PRIu64 "\n", st.stored);
+        status_label("acked");
+        printf("%" PRIu64 "\n", st.acked);
+        status_label("pending");
+        printf("%" PRIu64 "\n", st.stored - st.acked);
+        status_label("receipts");
+        printf("%" PRIu64 "\n", st.receipts);
+        status_label("aggregator");
+        printf("%s\n", st.endpoint);
+        status_label("node key");
+        printf("%s\n", key);
+        status_label("key state");
         if (keys.state == ZB_NODE_KEY_REVOKED) {
             char when[40] = "?";
             (void)zb_time_format(keys.revocation.time, ZB_CST_OFFSET_MIN, 0, when, sizeof when);
-            printf("key state   REVOKED by the prefecture at log index %" PRIu64 " (%s), %s: "
-                   "this node can no longer file reports\n", keys.revocation.log_index, when,
-                   keys.revocation.consented ? "consented" : "NOT consented");
+            printf(_("REVOKED by the prefecture at log index %" PRIu64 " (%s), %s: this node can "
+                     "no longer file reports\n"),
+                   keys.revocation.log_index, when,
+                   keys.revocation.consented ? _("consented") : _("NOT consented"));
         } else if (keys.state == ZB_NODE_KEY_ACTIVE) {
-            printf("key state   active (enrolled in the prefecture's log)\n");
+            printf("%s\n", _("active (enrolled in the prefecture's log)"));
         } else if (keys.rotation_waiting) {
-            printf("key state   unknown: rotated, waiting for the prefecture to apply the "
-                   "rotation request\n");
+            printf("%s\n",
+                   _("unknown: rotated, waiting for the prefecture to apply the rotation request"));
         } else {
-            printf("key state   unknown (not seen in the prefecture's log yet)\n");
+            printf("%s\n", _("unknown (not seen in the prefecture's log yet)"));
         }
-        printf("unread      %" PRIu64 " of %" PRIu64 " message(s) from the prefecture%s\n", unread,
+        status_label("unread");
+        printf(_("%" PRIu64 " of %" PRIu64 " message(s) from the prefecture%s\n"), unread,
                inbox_last, unread ? " (zhibao-node inbox)" : "");
-        printf("next due    monthly report %s by %s\n", due_period, due[0] ? due : "?");
-        if (wit.quorum)
-            printf("witnessed   log up to size %" PRIu64 " of %" PRIu64 " (quorum %" PRIu64 " of %zu "
-                   "witnesses); %" PRIu64 " receipt(s) not witnessed yet\n", wit.witnessed_size,
-                   st.tree_size, wit.quorum, wit.n_keys, unwitnessed);
+        status_label("next due");
+        printf(_("monthly report %s by %s\n"), due_period, due[0] ? due : "?");
+        if (wit.quorum) {
+            status_label("witnessed");
+            printf(_("log up to size %" PRIu64 " of %" PRIu64 " (quorum %" PRIu64 " of %zu "
+                     "witnesses); %" PRIu64 " receipt(s) not witnessed yet\n"),
+                   wit.witnessed_size, st.tree_size, wit.quorum, wit.n_keys, unwitnessed);
+        }
     }
     return 0;
 }
@@ -888,7 +1073,7 @@ static int cmd_witnesses(const args *a)
         rc = zb_node_witness_summary(n, &w, &unwitnessed);
     zb_node_close(&n);
     if (rc) {
-        fprintf(stderr, "error: witnesses: %s\n", zb_strerror(rc));
+        text_error("witnesses", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     if (a->json) {
@@ -908,17 +1093,22 @@ static int cmd_witnesses(const args *a)
     for (size_t i = 0; i < w.n_keys; i++) {
         char hex[2 * ZB_PK_LEN + 1];
         zb_hex_encode(w.keys[i], ZB_PK_LEN, hex);
-        printf("witness     %s\n", hex);
+        status_label("witness");
+        printf("%s\n", hex);
     }
-    if (w.quorum)
-        printf("quorum      %" PRIu64 ": a tree head is final when %" PRIu64 " of them cosigned it "
-               "(or a later head it is proven part of)\nwitnessed   up to size %" PRIu64
-               "; %" PRIu64 " receipt(s) not witnessed yet\n", w.quorum, w.quorum,
+    status_label("quorum");
+    if (w.quorum) {
+        printf(_("%" PRIu64 ": a tree head is final when %" PRIu64 " of them cosigned it (or a "
+                 "later head it is proven part of)\n"),
+               w.quorum, w.quorum);
+        status_label("witnessed");
+        printf(_("up to size %" PRIu64 "; %" PRIu64 " receipt(s) not witnessed yet\n"),
                w.witnessed_size, unwitnessed);
-    else
-        printf("quorum      0: tree heads are accepted without witnesses\n");
+    } else {
+        printf("%s\n", _("0: tree heads are accepted without witnesses"));
+    }
     if (set)
-        printf("%s\n", "set (heads are judged again from the next sync)");
+        printf("%s\n", _("set (heads are judged again from the next sync)"));
     return 0;
 }
 
@@ -963,9 +1153,10 @@ static json_t *report_row(const zb_node_report *rep, bool full)
             json_object_set_new(j, "received_at", json_string(buf));
     }
     json_object_set_new(j, "sync", json_string(sync_state_name(rep->sync)));
-    json_object_set_new(j, "review", rep->review ? json_string(zb_down_decision_name(
-                                                       (Zb__ReviewDecision)rep->review))
-                                                 : json_null());
+    json_object_set_new(j, "review",
+                        rep->review
+                            ? json_string(zb_down_decision_name((Zb__ReviewDecision)rep->review))
+                            : json_null());
     uint8_t h[ZB_SHA256_LEN];
     char hex[2 * ZB_SHA256_LEN + 1];
     zb_report_hash(env->report.data, env->report.len, h);
@@ -980,10 +1171,10 @@ static json_t *report_row(const zb_node_report *rep, bool full)
  * header line goes out before the first row (alone when there is none). */
 typedef struct {
     const args *a;
-    char header[128]; /* the table's header line, with its newline */
+    char header[256]; /* the table's header line, with its newline */
     json_t *rows;     /* --json: the rows so far */
     bool header_done;
-    int bad;          /* rows that did not verify */
+    int bad; /* rows that did not verify */
 } table;
 
 static void table_header(table *t)
@@ -1009,13 +1200,16 @@ static int table_finish(table *t, int walk_rc)
     return t->bad ? EXIT_RUNTIME : 0;
 }
 
+/* list's columns (terminal columns, by display width) */
+static const int list_widths[] = {6, 8, 25, 28, 15, 0};
+
 static int list_one(void *ctx, const zb_node_report *rep)
 {
     table *t = ctx;
     table_header(t);
     json_t *row = report_row(rep, false);
     if (!row) {
-        fprintf(stderr, "error: report %" PRIu64 ": stored envelope does not verify\n", rep->seq);
+        text_errorf("report %" PRIu64 ": stored envelope does not verify", rep->seq);
         t->bad++;
         return 0;
     }
@@ -1023,19 +1217,25 @@ static int list_one(void *ctx, const zb_node_report *rep)
         json_array_append_new(t->rows, row);
         return 0;
     }
-    char what[64];
+    char what[128], line[512];
     json_t *pid = json_object_get(row, "period");
     if (pid)
-        snprintf(what, sizeof what, "period %s", json_string_value(pid));
+        snprintf(what, sizeof what, _("period %s"), json_string_value(pid));
     else
-        snprintf(what, sizeof what, "%s rev %d",
+        snprintf(what, sizeof what, _("%s rev %d"),
                  json_string_value(json_object_get(row, "accident_id")),
                  (int)json_integer_value(json_object_get(row, "revision")));
     const char *review = json_string_value(json_object_get(row, "review"));
-    printf("%-6" PRIu64 " %-8s %-25s %-28s %-15s %s\n", rep->seq,
-           json_string_value(json_object_get(row, "type")),
-           json_string_value(json_object_get(row, "created_at")), what,
-           json_string_value(json_object_get(row, "sync")), review ? review : "-");
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, rep->seq);
+    const char *cells[] = {seq,
+                           text_trc("type", json_string_value(json_object_get(row, "type"))),
+                           json_string_value(json_object_get(row, "created_at")),
+                           what,
+                           text_trc("sync", json_string_value(json_object_get(row, "sync"))),
+                           review ? zb_label(review) : "-"};
+    text_row(line, sizeof line, cells, list_widths, 6);
+    fputs(line, stdout);
     json_decref(row);
     return 0;
 }
@@ -1047,10 +1247,12 @@ static int cmd_list(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     table t = {.a = a, .rows = json_array()};
-    snprintf(t.header, sizeof t.header, "%-6s %-8s %-25s %-28s %-15s %s\n", "SEQ", "TYPE",
-             "CREATED", "WHAT", "SYNC", "REVIEW");
-    unsigned flags = ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW |
-                     (a->pending ? ZB_NODE_FROM_UNACKED : 0);
+    const char *heads[] = {text_trc("heading", "SEQ"),     text_trc("heading", "TYPE"),
+                           text_trc("heading", "CREATED"), text_trc("heading", "WHAT"),
+                           text_trc("heading", "SYNC"),    text_trc("heading", "REVIEW")};
+    text_row(t.header, sizeof t.header, heads, list_widths, 6);
+    unsigned flags =
+        ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW | (a->pending ? ZB_NODE_FROM_UNACKED : 0);
     rc = zb_node_each_report(n, 1, flags, list_one, &t);
     zb_node_close(&n);
     return table_finish(&t, rc);
@@ -1063,17 +1265,41 @@ static int show_one(void *ctx, const zb_node_report *rep)
     return 0;
 }
 
+/* show's label column */
+#define SHOW_WIDTH 20
+
+/* A field's value for a person: codes as labels in the chosen language
+ * (industry, category, stage, grade, where to report, sync, review, type),
+ * money in 万元 in Chinese; dumped is the JSON text of a non-string. */
+static const char *show_value(const char *key, const json_t *val, const char *dumped)
+{
+    static char money[32];
+    if (strcmp(key, "direct_loss_yuan") == 0 && json_is_integer(val))
+        return zb_money((uint64_t)json_integer_value(val), money, sizeof money);
+    if (!json_is_string(val))
+        return dumped ? dumped : "";
+    const char *v = json_string_value(val);
+    static const char *const labelled[] = {"industry", "category",  "stage",
+                                           "grade",    "report_to", "review"};
+    for (size_t i = 0; i < sizeof labelled / sizeof labelled[0]; i++)
+        if (strcmp(key, labelled[i]) == 0)
+            return zb_label(v);
+    if (strcmp(key, "sync") == 0 || strcmp(key, "type") == 0 || strcmp(key, "grade_rule") == 0)
+        return text_trc(key, v);
+    return v;
+}
+
 static int cmd_show(const args *a)
 {
     char *end;
     if (a->argc != 1) {
-        fprintf(stderr, "error: SEQ: give one sequence number\n");
+        text_error("SEQ", "give one sequence number");
         return EXIT_USAGE;
     }
     errno = 0;
     unsigned long long seq = strtoull(a->argv[0], &end, 10);
     if (errno || *end || seq == 0 || a->argv[0][0] == '-') {
-        fprintf(stderr, "error: SEQ: must be a positive whole number\n");
+        text_error("SEQ", "must be a positive whole number");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -1084,13 +1310,13 @@ static int cmd_show(const args *a)
     rc = zb_node_get_report(n, seq, ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW, show_one, &j);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        fprintf(stderr, "error: SEQ: no report %llu in this node\n", seq);
+        text_error("SEQ", "no report %llu in this node", seq);
         return EXIT_USAGE;
     }
     if (rc)
         return EXIT_RUNTIME;
     if (!j) {
-        fprintf(stderr, "error: report %llu: stored envelope does not verify\n", seq);
+        text_errorf("report %llu: stored envelope does not verify", seq);
         return EXIT_RUNTIME;
     }
     if (a->json) {
@@ -1103,12 +1329,17 @@ static int cmd_show(const args *a)
     json_object_foreach(j, key_s, val)
     {
         char *s = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-        printf("%-20s %s\n", key_s, s ? s : json_string_value(val));
+        text_pad(stdout, text_trc("field", key_s), SHOW_WIDTH);
+        putchar(' ');
+        puts(show_value(key_s, val, s));
         free(s);
     }
     json_decref(j);
     return 0;
 }
+
+/* receipts' columns */
+static const int receipt_widths[] = {8, 8, 25, 8, 0};
 
 static int receipts_one(void *ctx, const zb_node_receipt *r)
 {
@@ -1130,8 +1361,15 @@ static int receipts_one(void *ctx, const zb_node_receipt *r)
         json_object_set_new(row, "signature", json_string(sig));
         json_array_append_new(t->rows, row);
     } else {
-        printf("%-8" PRIu64 " %-8" PRIu64 " %-25s %-8s %.16s...\n", r->first_seq, r->last_seq,
-               when, r->verify == 0 ? "yes" : "NO", sig);
+        char first[24], last[24], sig_short[24], line[256];
+        snprintf(first, sizeof first, "%" PRIu64, r->first_seq);
+        snprintf(last, sizeof last, "%" PRIu64, r->last_seq);
+        snprintf(sig_short, sizeof sig_short, "%.16s...", sig);
+        const char *cells[] = {first, last, when,
+                               r->verify == 0 ? text_trc("valid", "yes") : text_trc("valid", "NO"),
+                               sig_short};
+        text_row(line, sizeof line, cells, receipt_widths, 5);
+        fputs(line, stdout);
     }
     return 0;
 }
@@ -1143,8 +1381,10 @@ static int cmd_receipts(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     table t = {.a = a, .rows = json_array()};
-    snprintf(t.header, sizeof t.header, "%-8s %-8s %-25s %-8s %s\n", "FIRST", "LAST",
-             "RECEIVED", "VALID", "SIGNATURE");
+    const char *heads[] = {text_trc("heading", "FIRST"), text_trc("heading", "LAST"),
+                           text_trc("heading", "RECEIVED"), text_trc("heading", "VALID"),
+                           text_trc("heading", "SIGNATURE")};
+    text_row(t.header, sizeof t.header, heads, receipt_widths, 5);
     rc = zb_node_each_receipt(n, receipts_one, &t);
     zb_node_close(&n);
     return table_finish(&t, rc);
@@ -1166,12 +1406,12 @@ static int cmd_verify_receipts(const args *a)
     long findings = zb_node_verify_all(n, print_finding, NULL, &receipts, &reports, &newest);
     zb_node_close(&n);
     if (findings < 0) {
-        fprintf(stderr, "error: verify-receipts: %s\n", zb_strerror((int)findings));
+        text_error("verify-receipts", "%s", zb_strerror((int)findings));
         return EXIT_RUNTIME;
     }
-    printf("%" PRIu64 " receipt(s) covering %" PRIu64 " report(s): %s; every inclusion proof "
-           "checked against tree heads proven consistent up to the newest (size %" PRIu64 ")\n",
-           receipts, reports, findings ? "PROBLEMS ABOVE" : "all verify", newest);
+    printf(_("%" PRIu64 " receipt(s) covering %" PRIu64 " report(s): %s; every inclusion proof "
+             "checked against tree heads proven consistent up to the newest (size %" PRIu64 ")\n"),
+           receipts, reports, findings ? _("PROBLEMS ABOVE") : _("all verify"), newest);
     return findings ? EXIT_RUNTIME : 0;
 }
 
@@ -1278,33 +1518,43 @@ static void print_answer(zb_node *n, uint64_t seq)
         return;
     const char *period = str_of(r, "period"), *accident = str_of(r, "accident_id");
     if (period)
-        printf("%*sanswer: submit a new version of monthly report %s\n", INBOX_COLUMN, "",
+        printf(_("%*sanswer: submit a new version of monthly report %s\n"), INBOX_COLUMN, "",
                period);
     else if (accident)
-        printf("%*sanswer: submit the next revision of accident %s (this was revision %d)\n",
-               INBOX_COLUMN, "", accident,
-               (int)json_integer_value(json_object_get(r, "revision")));
+        printf(_("%*sanswer: submit the next revision of accident %s (this was revision %d)\n"),
+               INBOX_COLUMN, "", accident, (int)json_integer_value(json_object_get(r, "revision")));
     json_decref(r);
 }
 
 /* One message of the text listing. */
+/* The inbox listing's columns before the message (ID, NEW, DATE, KIND):
+ * together INBOX_COLUMN with their spaces. */
+static const int inbox_widths[] = {5, 3, 16, 8};
+
 static void inbox_print(zb_node *n, const json_t *o)
 {
     char date[20], when[40];
     const char *kind = str_of(o, "kind");
     bool verified = json_is_true(json_object_get(o, "verified"));
-    printf("%-5" PRIu64 " %-3s %-16s %-8s ", (uint64_t)json_integer_value(json_object_get(o, "id")),
-           json_is_true(json_object_get(o, "read")) ? "" : "new",
-           short_time(str_of(o, "created_at"), date), verified && kind ? kind : "?");
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, (uint64_t)json_integer_value(json_object_get(o, "id")));
+    const char *cells[] = {id, json_is_true(json_object_get(o, "read")) ? "" : _("new"),
+                           short_time(str_of(o, "created_at"), date),
+                           verified && kind ? text_trc("kind", kind) : "?"};
+    for (size_t i = 0; i < 4; i++) {
+        text_pad(stdout, cells[i], inbox_widths[i]);
+        putchar(' ');
+    }
     if (!verified || !kind) {
-        printf("DOES NOT VERIFY (%s): not shown\n", str_of(o, "error") ? str_of(o, "error") : "?");
+        printf(_("DOES NOT VERIFY (%s): not shown\n"),
+               str_of(o, "error") ? str_of(o, "error") : "?");
         return;
     }
     if (strcmp(kind, "review") == 0) {
         uint64_t seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
         const char *decision = str_of(o, "decision"), *comment = str_of(o, "comment"),
                    *reviewer = str_of(o, "reviewer");
-        printf("seq %" PRIu64 " %s", seq, decision ? decision : "?");
+        printf(_("seq %" PRIu64 " %s"), seq, decision ? zb_label(decision) : "?");
         if (comment && *comment) {
             fputs(": ", stdout);
             print_text(comment, INBOX_COLUMN);
@@ -1321,14 +1571,14 @@ static void inbox_print(zb_node *n, const json_t *o)
         const char *period = str_of(o, "period"), *accident = str_of(o, "accident_id"),
                    *due = str_of(o, "due_at");
         if (period)
-            printf("monthly report %s missing", period);
+            printf(_("monthly report %s missing"), period);
         else
-            printf("accident %s: follow-up overdue", accident ? accident : "?");
+            printf(_("accident %s: follow-up overdue"), accident ? accident : "?");
         if (due)
-            printf(", %s %s", period ? "due by" : "was due", due_time(due, when));
+            printf(period ? _(", due by %s") : _(", was due %s"), due_time(due, when));
         putchar('\n');
     } else if (strcmp(kind, "deadline") == 0) {
-        printf("monthly report %s now due by %s\n", str_of(o, "period"),
+        printf(_("monthly report %s now due by %s\n"), str_of(o, "period"),
                due_time(str_of(o, "deadline"), when));
     } else if (strcmp(kind, "notice") == 0) {
         const char *title = str_of(o, "title"), *text = str_of(o, "text");
@@ -1352,8 +1602,8 @@ static int inbox_mark_read(const args *a)
     errno = 0;
     unsigned long long id = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || errno || *end || id == 0) {
-        fprintf(stderr, "error: read: must be a message number (a positive whole number, as "
-                "inbox lists them)\n");
+        text_error("read", "must be a message number (a positive whole number, as "
+                           "inbox lists them)");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -1363,22 +1613,24 @@ static int inbox_mark_read(const args *a)
     rc = zb_node_inbox_mark_read(n, (uint64_t)id);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        fprintf(stderr, "error: read: no message %llu\n", id);
+        text_error("read", "no message %llu", id);
         return EXIT_USAGE;
     }
     if (rc) {
-        store_error(a, rc, "the message was not marked read");
+        store_error(a, rc, _("the message was not marked read"));
         return EXIT_RUNTIME;
     }
-    printf("message %llu marked read\n", id);
+    printf(_("message %llu marked read\n"), id);
     return 0;
 }
 
 static int cmd_inbox(const args *a)
 {
     if (a->argc != 0) {
-        fprintf(stderr, "error: inbox: unexpected argument %s (mark a message read with --read "
-                "ID)\n", a->argv[0]);
+        text_error("inbox",
+                   "unexpected argument %s (mark a message read with --read "
+                   "ID)",
+                   a->argv[0]);
         return EXIT_USAGE;
     }
     if (a->read_id)
@@ -1394,8 +1646,7 @@ static int cmd_inbox(const args *a)
     }
     rc = zb_node_each_inbox(n, a->unread, inbox_one, &w);
     if (rc) {
-        fprintf(stderr, "error: inbox: cannot read the store in %s: %s\n", a->dir,
-                zb_strerror(rc));
+        text_error("inbox", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
         json_decref(w.rows);
         zb_node_close(&n);
         return EXIT_RUNTIME;
@@ -1405,13 +1656,18 @@ static int cmd_inbox(const args *a)
     json_array_foreach(w.rows, i, o)
     {
         if (!json_is_true(json_object_get(o, "verified")))
-            fprintf(stderr, "error: message %" PRIu64 ": the stored message does not verify (%s)\n",
-                    (uint64_t)json_integer_value(json_object_get(o, "id")), str_of(o, "error"));
+            text_errorf("message %" PRIu64 ": the stored message does not verify (%s)",
+                        (uint64_t)json_integer_value(json_object_get(o, "id")), str_of(o, "error"));
     }
     if (a->json) {
         print_json(w.rows);
     } else {
-        printf("%-5s %-3s %-16s %-8s %s\n", "ID", "NEW", "DATE", "KIND", "MESSAGE");
+        const char *heads[] = {text_trc("heading", "ID"), text_trc("heading", "NEW"),
+                               text_trc("heading", "DATE"), text_trc("heading", "KIND"),
+                               text_trc("heading", "MESSAGE")};
+        char line[256];
+        text_row(line, sizeof line, heads, inbox_widths, 5);
+        fputs(line, stdout);
         json_array_foreach(w.rows, i, o) inbox_print(n, o);
         json_decref(w.rows);
     }
@@ -1419,34 +1675,75 @@ static int cmd_inbox(const args *a)
     return w.bad ? EXIT_RUNTIME : 0;
 }
 
+/* --lang, looked for before anything is printed (getopt's own run comes
+ * later): 0, or -1 after the error line. */
+static int choose_language(int argc, char **argv)
+{
+    const char *lang = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            lang = argv[i] + 7;
+    }
+    if (zb_i18n_init(lang) == 0)
+        return 0;
+    (void)zb_i18n_init(NULL); /* the error in the locale's language */
+    text_error("--lang", "must be zh or en");
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (choose_language(argc, argv) != 0)
+        return EXIT_USAGE;
+    /* the command is the first word; --lang may come before it */
+    int first = 1;
+    while (first + 1 < argc && strcmp(argv[first], "--lang") == 0)
+        first += 2;
+    while (first < argc && strncmp(argv[first], "--lang=", 7) == 0)
+        first++;
+    if (first >= argc || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
+        strcmp(argv[first], "help") == 0) {
+        /* zhibao-node help CMD: the command's page */
+        const char *topic =
+            first + 1 < argc && strcmp(argv[first], "help") == 0 ? argv[first + 1] : NULL;
+        if (topic && help_print(stdout, topic))
+            return 0;
+        help_print(first >= argc ? stderr : stdout, NULL);
+        return first >= argc ? EXIT_USAGE : 0;
     }
     if (zb_crypto_init() != 0) {
-        fprintf(stderr, "error: libsodium failed to initialise\n");
+        text_error("libsodium", "failed to initialise");
         return EXIT_RUNTIME;
     }
-    const char *cmd = argv[1];
+    const char *cmd = argv[first];
     static const struct {
         const char *name;
         int (*fn)(const args *);
-    } cmds[] = {{"init", cmd_init},     {"witnesses", cmd_witnesses},     {"submit", cmd_submit}, {"sync", cmd_sync},
-                {"status", cmd_status}, {"list", cmd_list},     {"show", cmd_show},
-                {"receipts", cmd_receipts}, {"verify-receipts", cmd_verify_receipts},
-                {"inbox", cmd_inbox},   {"rotate-key", cmd_rotate_key},
+    } cmds[] = {{"init", cmd_init},
+                {"witnesses", cmd_witnesses},
+                {"submit", cmd_submit},
+                {"sync", cmd_sync},
+                {"status", cmd_status},
+                {"list", cmd_list},
+                {"show", cmd_show},
+                {"receipts", cmd_receipts},
+                {"verify-receipts", cmd_verify_receipts},
+                {"inbox", cmd_inbox},
+                {"rotate-key", cmd_rotate_key},
                 {"tree-head", cmd_tree_head}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0)
             continue;
-        args a = {0};
-        if (parse_args(argc - 1, argv + 1, &a) != 0)
+        args a = {.cmd = cmds[i].name};
+        if (parse_args(argc - first, argv + first, &a) != 0)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    fprintf(stderr, "error: unknown command %s\n", cmd);
-    usage(stderr);
+    text_error(cmd, "unknown command");
+    help_print(stderr, NULL);
     return EXIT_USAGE;
 }

@@ -560,11 +560,16 @@ static int check_accident_revision(zb_node *n, MDB_txn *txn, const Zb__AccidentR
     if (rc && rc != ZB_ENOTFOUND)
         return rc;
     if (ended != ZB__STAGE__STAGE_UNSPECIFIED) {
-        zb_problems_add(p,
-                        "%srevision: accident %s was %s at revision %" PRIu64
-                        ": no revision may follow",
-                        pre, a->accident_id,
-                        ended == ZB__STAGE__CLOSING ? "closed" : "written off", last);
+        if (ended == ZB__STAGE__CLOSING) /* two sentences: each translated whole */
+            zb_problems_add(p,
+                            "%srevision: accident %s was closed at revision %" PRIu64
+                            ": no revision may follow",
+                            pre, a->accident_id, last);
+        else
+            zb_problems_add(p,
+                            "%srevision: accident %s was written off at revision %" PRIu64
+                            ": no revision may follow",
+                            pre, a->accident_id, last);
         return ZB_OK;
     }
     uint64_t expected = rc == ZB_ENOTFOUND ? 0 : last + 1;

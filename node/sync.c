@@ -82,6 +82,8 @@ typedef struct {
     int64_t key_logged_at;  /* ms: last ZB-SYNC-PEERKEY line (0: none in this run) */
     uint64_t down_last;     /* highest downstream number the aggregator said it holds */
     uint64_t server_errors; /* SERVER_ERROR refusals in this run */
+    uint64_t shown_acked, shown_stored; /* what opts->progress was last told */
+    bool shown;
     int64_t server_error_logged_at; /* ms: last line about them (0: none) */
 } sync_state;
 
@@ -654,6 +656,18 @@ static int sync_drain(sync_state *s)
     }
 }
 
+/* Tell opts->progress when acknowledgements or new reports moved. */
+static void report_progress(sync_state *s)
+{
+    if (!s->opts->progress ||
+        (s->shown && s->acked == s->shown_acked && s->stored == s->shown_stored))
+        return;
+    s->shown = true;
+    s->shown_acked = s->acked;
+    s->shown_stored = s->stored;
+    s->opts->progress(s->opts->progress_ctx, s->acked, s->stored);
+}
+
 /* One turn of the loop: timers and sending, a wait of at most
  * IDLE_POLL_MS for the socket or the monitor, then everything received.
  * Returns false when the run is over, with its result in *result. */
@@ -690,6 +704,7 @@ static bool sync_tick(sync_state *s, int *result)
         *result = rc;
         return false;
     }
+    report_progress(s);
     return true;
 }
 

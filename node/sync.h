@@ -29,6 +29,11 @@ typedef struct {
     double timeout_s;      /* with once: give up after this long (0 = 30 s) */
     const char *endpoint;  /* NULL: the one stored at init */
     zb_sync_stats *stats;  /* out, may be NULL: filled as the run goes */
+    /* may be NULL: called from zb_sync_run's loop (its own thread) whenever
+     * the highest acknowledged seq or the store's last seq changed since
+     * the last call, and once at the start: for a progress display */
+    void (*progress)(void *ctx, uint64_t acked, uint64_t stored);
+    void *progress_ctx;
 } zb_sync_opts;
 
 /* Exit-style results of zb_sync_run besides ZB_E* codes. */
