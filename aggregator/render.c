@@ -110,7 +110,7 @@ static const zb_render_col monthly_cols[] = {
      * and the workbook it follows STATUS (layout_monthly) */
     {"review", N_("REVIEW"), ZB_CELL_LABEL},
 };
-#define N_MONTHLY_COLS (sizeof monthly_cols / sizeof monthly_cols[0])
+#define N_MONTHLY_COLS     (sizeof monthly_cols / sizeof monthly_cols[0])
 #define MONTHLY_REVIEW_COL (N_MONTHLY_COLS - 1)
 #define MONTHLY_STATUS_COL 2
 
@@ -360,8 +360,8 @@ static int layout_monthly(const json_t *doc, zb_format fmt, zb_render_layout *l)
         json_decref(reporting);
         return ZB_ENOMEM;
     }
-    json_t *rows = rows_of(json_object_get(doc, "rows"), json_is_object(total) ? total : NULL,
-                           reporting);
+    json_t *rows =
+        rows_of(json_object_get(doc, "rows"), json_is_object(total) ? total : NULL, reporting);
     json_decref(reporting);
     zb_render_col cols[N_MONTHLY_COLS];
     size_t k = 0;
@@ -418,9 +418,9 @@ static int add_totals_table(zb_render_layout *l, const char *title, const char *
 
 static int layout_accidents(const json_t *doc, zb_format fmt, zb_render_layout *l)
 {
-    int rc = add_table(l, _("accidents"), accident_cols,
-                       sizeof accident_cols / sizeof accident_cols[0],
-                       rows_of(json_object_get(doc, "accidents"), NULL, NULL), fmt);
+    int rc =
+        add_table(l, _("accidents"), accident_cols, sizeof accident_cols / sizeof accident_cols[0],
+                  rows_of(json_object_get(doc, "accidents"), NULL, NULL), fmt);
     if (rc || fmt == ZB_FORMAT_CSV)
         return rc;
     const json_t *t = json_object_get(doc, "totals");
@@ -478,8 +478,7 @@ static void notes_indicators(FILE *f, const json_t *doc)
     const json_t *total = json_object_get(doc, "total");
     const char *fs = json_string_value(json_object_get(total, "figures_source"));
     const char *bs = json_string_value(json_object_get(total, "base_source"));
-    fprintf(f,
-            tr_fmt("year %lld to date: %s to %s (%.1f %% of the year), against %s to %s;\n"),
+    fprintf(f, tr_fmt("year %lld to date: %s to %s (%.1f %% of the year), against %s to %s;\n"),
             int_of(doc, "year"), str_of(doc, "from"), str_of(doc, "to"),
             json_real_value(json_object_get(doc, "elapsed_fraction")) * 100,
             str_of(doc, "previous_from"), str_of(doc, "previous_to"));
@@ -503,10 +502,9 @@ static int layout_indicators(const json_t *doc, zb_format fmt, zb_render_layout 
     for (size_t i = 0; i < N_INDICATOR_COLS; i++)
         if (fmt != ZB_FORMAT_TABLE || !indicator_denominator(&indicator_cols[i]))
             cols[k++] = indicator_cols[i];
-    int rc = add_table(l, _("indicators"), cols, k,
-                       rows_of(json_object_get(doc, "rows"), json_is_object(total) ? total : NULL,
-                               NULL),
-                       fmt);
+    int rc = add_table(
+        l, _("indicators"), cols, k,
+        rows_of(json_object_get(doc, "rows"), json_is_object(total) ? total : NULL, NULL), fmt);
     if (rc == 0 && fmt != ZB_FORMAT_CSV)
         rc = add_notes(l, notes_indicators, doc);
     return rc;

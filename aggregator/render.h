@@ -85,8 +85,8 @@ typedef enum {
 } zb_cell_kind;
 
 typedef struct {
-    const char *key;   /* JSON member of a row */
-    const char *head;  /* heading as shown (translated; static or borrowed from the doc) */
+    const char *key;  /* JSON member of a row */
+    const char *head; /* heading as shown (translated; static or borrowed from the doc) */
     zb_cell_kind kind;
 } zb_render_col;
 
@@ -94,7 +94,7 @@ typedef struct {
     const char *title;   /* what the table is (a worksheet's name), translated; static */
     zb_render_col *cols; /* n_cols of them */
     size_t n_cols;
-    json_t *rows;        /* JSON array of row objects: a missing member is null */
+    json_t *rows; /* JSON array of row objects: a missing member is null */
 } zb_render_table;
 
 #define ZB_RENDER_MAX_TABLES 4

@@ -29,10 +29,12 @@ static const char *const MONTHLY_DOC =
     "{\"period\": \"2026-10\", \"deadline\": \"2026-11-05T23:59:59+08:00\","
     " \"deadline_moved\": false, \"deadline_passed\": true,"
     " \"rows\": [{\"county\": \"222401\", \"name\": \"延吉市\", \"status\": \"late\","
-    "   \"created_at\": \"2026-11-06T08:00:00+08:00\", \"received_at\": \"2026-11-06T08:00:05+08:00\","
+    "   \"created_at\": \"2026-11-06T08:00:00+08:00\", \"received_at\": "
+    "\"2026-11-06T08:00:05+08:00\","
     "   \"clock_suspect\": false, \"version\": 1, \"penalties_yuan\": 123456,"
     "   \"accident_direct_loss_yuan\": null, \"review\": \"accepted\"},"
-    "  {\"county\": \"222403\", \"name\": \"敦化市\", \"status\": \"missing\", \"created_at\": null,"
+    "  {\"county\": \"222403\", \"name\": \"敦化市\", \"status\": \"missing\", \"created_at\": "
+    "null,"
     "   \"clock_suspect\": false, \"version\": 0, \"penalties_yuan\": null, \"review\": null}],"
     " \"total\": {\"county\": \"total\", \"name\": \"\", \"counties\": 2, \"on_time\": 0,"
     "   \"late\": 1, \"missing\": 1, \"version\": 1, \"penalties_yuan\": 123456,"
@@ -179,15 +181,17 @@ static void test_layouts(void **state)
 {
     (void)state;
     assert_int_equal(zb_i18n_init("en"), ZB_OK);
-    json_t *acc = doc_of("{\"from\": \"2026-10-01\", \"to\": \"2026-10-31\", \"now\": "
-                         "\"2026-11-01T00:00:00+08:00\", \"grade_rule\": \"missing_counted_as_dead\","
-                         " \"accidents\": [], \"totals\": {\"accidents\": 0, \"listed\": 0,"
-                         " \"by_county\": {}, \"by_industry\": {}, \"by_grade\": {\"general\":"
-                         " {\"accidents\": 0, \"deaths\": 0, \"missing\": 0}}}}");
-    json_t *mx = doc_of("{\"periods\": [\"2026-09\", \"2026-10\"], \"rows\": [{\"county\": "
-                        "\"222401\", \"name\": \"延吉市\", \"2026-09\": \"missing\", \"2026-10\": "
-                        "\"on_time\"}], \"totals\": {\"2026-09\": {\"on_time\": 0, \"late\": 0, "
-                        "\"missing\": 1}, \"2026-10\": {\"on_time\": 1, \"late\": 0, \"missing\": 0}}}");
+    json_t *acc =
+        doc_of("{\"from\": \"2026-10-01\", \"to\": \"2026-10-31\", \"now\": "
+               "\"2026-11-01T00:00:00+08:00\", \"grade_rule\": \"missing_counted_as_dead\","
+               " \"accidents\": [], \"totals\": {\"accidents\": 0, \"listed\": 0,"
+               " \"by_county\": {}, \"by_industry\": {}, \"by_grade\": {\"general\":"
+               " {\"accidents\": 0, \"deaths\": 0, \"missing\": 0}}}}");
+    json_t *mx =
+        doc_of("{\"periods\": [\"2026-09\", \"2026-10\"], \"rows\": [{\"county\": "
+               "\"222401\", \"name\": \"延吉市\", \"2026-09\": \"missing\", \"2026-10\": "
+               "\"on_time\"}], \"totals\": {\"2026-09\": {\"on_time\": 0, \"late\": 0, "
+               "\"missing\": 1}, \"2026-10\": {\"on_time\": 1, \"late\": 0, \"missing\": 0}}}");
     zb_render_layout l;
     assert_int_equal(zb_render_layout_build("accidents", acc, ZB_FORMAT_XLSX, &l), 0);
     assert_int_equal(l.n_tables, 4);
