@@ -2,9 +2,8 @@
 #include "i18n.h"
 
 #include <inttypes.h>
-#include <libintl.h>
+#include <stdbool.h>
 #include <limits.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +54,75 @@ static void locale_dir(char *out, size_t len)
     snprintf(out, len, "%s/share/locale", exe);
 }
 
+/* The loaded catalog: the bytes of a GNU .mo file (msgfmt's output: a
+ * header, then two tables of (length, offset) pairs for the original and
+ * translated strings, originals sorted), read once by zb_i18n_init. Read
+ * here rather than through libintl so that choosing Chinese changes
+ * nothing else in the process: libintl works through the locale (and
+ * LANGUAGE), which would also translate libc's own messages (strerror) --
+ * into '?' under the "C" codeset, and into Chinese in English log lines. */
+static uint8_t *catalog;
+static size_t catalog_len;
+static uint32_t catalog_n, catalog_orig, catalog_trans;
+static bool catalog_swapped;
+
+static uint32_t mo_u32(size_t off)
+{
+    uint32_t v;
+    memcpy(&v, catalog + off, 4);
+    return catalog_swapped ? __builtin_bswap32(v) : v;
+}
+
+/* The string at table entry i of table (0 when out of bounds). */
+static const char *mo_string(uint32_t table, uint32_t i, uint32_t *len)
+{
+    size_t at = (size_t)table + (size_t)i * 8;
+    if (at + 8 > catalog_len)
+        return NULL;
+    uint32_t n = mo_u32(at), off = mo_u32(at + 4);
+    if ((size_t)off + n >= catalog_len || catalog[(size_t)off + n] != '\0')
+        return NULL;
+    *len = n;
+    return (const char *)catalog + off;
+}
+
+static void catalog_load(void)
+{
+    free(catalog);
+    catalog = NULL;
+    catalog_len = 0;
+    char dir[PATH_MAX - 64], path[PATH_MAX];
+    locale_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return; /* no catalog: English it is */
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size >= 28 && size <= (64L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+        (catalog = malloc((size_t)size)) != NULL &&
+        fread(catalog, 1, (size_t)size, f) == (size_t)size) {
+        catalog_len = (size_t)size;
+        uint32_t magic;
+        memcpy(&magic, catalog, 4);
+        catalog_swapped = magic == 0xde120495u;
+        if (magic != 0x950412deu && !catalog_swapped) {
+            catalog_len = 0;
+        } else {
+            catalog_n = mo_u32(8);
+            catalog_orig = mo_u32(12);
+            catalog_trans = mo_u32(16);
+            if ((size_t)catalog_orig + (size_t)catalog_n * 8 > catalog_len ||
+                (size_t)catalog_trans + (size_t)catalog_n * 8 > catalog_len)
+                catalog_len = 0;
+        }
+    }
+    fclose(f);
+    if (catalog_len == 0) {
+        free(catalog);
+        catalog = NULL;
+    }
+}
+
 int zb_i18n_init(const char *override)
 {
     if (override) {
@@ -68,18 +136,8 @@ int zb_i18n_init(const char *override)
         const char *v = locale_value();
         chosen = v && strncmp(v, "zh", 2) == 0 ? ZB_LANG_ZH : ZB_LANG_EN;
     }
-    if (chosen == ZB_LANG_EN)
-        return ZB_OK;
-    /* messages only: numbers, collation and the rest stay "C". gettext
-     * ignores LANGUAGE under the "C" locale itself, not under C.UTF-8,
-     * which every Debian has; a real zh_CN locale works as well. */
-    if (!setlocale(LC_MESSAGES, "zh_CN.UTF-8") && !setlocale(LC_MESSAGES, "C.UTF-8"))
-        (void)setlocale(LC_MESSAGES, "");
-    setenv("LANGUAGE", "zh_CN", 1);
-    char dir[PATH_MAX];
-    locale_dir(dir, sizeof dir);
-    bindtextdomain(ZB_TEXT_DOMAIN, dir);
-    bind_textdomain_codeset(ZB_TEXT_DOMAIN, "UTF-8");
+    if (chosen == ZB_LANG_ZH && !catalog)
+        catalog_load();
     return ZB_OK;
 }
 
@@ -90,9 +148,25 @@ zb_lang zb_i18n_lang(void)
 
 const char *zb_tr(const char *msgid)
 {
-    if (chosen == ZB_LANG_EN || !msgid || !*msgid)
+    if (chosen == ZB_LANG_EN || !msgid || !*msgid || !catalog)
         return msgid;
-    return dgettext(ZB_TEXT_DOMAIN, msgid);
+    uint32_t lo = 0, hi = catalog_n;
+    while (lo < hi) { /* msgfmt sorts the originals (bytewise) */
+        uint32_t mid = lo + (hi - lo) / 2, len;
+        const char *orig = mo_string(catalog_orig, mid, &len);
+        if (!orig)
+            return msgid;
+        int c = strcmp(msgid, orig);
+        if (c == 0) {
+            const char *tr = mo_string(catalog_trans, mid, &len);
+            return tr && len ? tr : msgid;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return msgid;
 }
 
 const char *zb_label(const char *code)

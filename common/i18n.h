@@ -4,15 +4,16 @@
  * Chosen once by main: --lang zh|en when given, else the locale variables
  * as gettext reads them (LC_ALL, then LC_MESSAGES, then LANG: a value
  * starting "zh" is Chinese), else English. Human-facing text goes through
- * _() (GNU gettext, domain "zhibao"; catalogs built from po/ with msgfmt
- * into share/locale next to the binaries' bin/, or $ZB_LOCALEDIR). Machine
- * output never changes with the language: JSON, log ids, exit codes, the
- * log lines themselves (English, for operators and grep).
+ * _(): a GNU gettext catalog (domain "zhibao", built from po/ with msgfmt
+ * into share/locale/zh_CN/LC_MESSAGES/zhibao.mo next to the binaries' bin/,
+ * or under $ZB_LOCALEDIR), read by this module itself. Machine output never
+ * changes with the language: JSON, log ids, exit codes, the log lines
+ * themselves (English, for operators and grep).
  *
- * The system need not have a zh_CN locale installed: the catalog is looked
- * up through LANGUAGE under C.UTF-8's message category, and delivered as
- * UTF-8 whatever the locale's codeset. LC_NUMERIC and the rest stay "C"
- * (JSON numbers are printed with a '.').
+ * Nothing else in the process changes: no setlocale, no LANGUAGE (libintl
+ * would translate libc's strerror too, into '?' under the "C" codeset and
+ * into the English log lines). The system needs no zh_CN locale; the
+ * catalog's strings are UTF-8 and printed as they are.
  *
  * The chosen language is the one process-wide setting besides the logger
  * (set by main before any thread starts, read-only afterwards).

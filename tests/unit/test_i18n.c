@@ -1,7 +1,8 @@
 /*
  * test_i18n.c - the language choice (--lang over LC_ALL over LC_MESSAGES
  * over LANG), the compiled catalog found beside the binaries (build/share/
- * locale, as the programs find it), domain labels and money in 万元.
+ * locale, as the programs find it) without touching libc's own messages,
+ * domain labels and money in 万元.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,9 @@ static void test_catalog(void **state)
     assert_int_equal(zb_i18n_init("zh"), ZB_OK);
     assert_string_equal(_("error"), "错误"); /* from build/share/locale */
     assert_string_equal(_("no such message in the catalog"), "no such message in the catalog");
+    /* nothing else in the process changes language: libc's messages (and
+     * so the English log lines that carry them) stay as they were */
+    assert_string_equal(strerror(ENOENT), "No such file or directory");
 }
 
 static void test_labels(void **state)
