@@ -24,6 +24,7 @@
 #include "timefmt.h"
 #include "witness.h"
 #include "wstore.h"
+#include "wzap.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -35,10 +36,12 @@ static void usage(FILE *f)
           "  add-log  --dir W --key AGGKEY [--name TEXT]   (follow that aggregator's log from\n"
           "           size 0; again for the same key: only the name changes; TEXT <= 128 bytes)\n"
           "  serve    --dir W --listen ENDPOINT            (e.g. tcp://0.0.0.0:7500: CurveZMQ\n"
-          "           with the witness key; answers WitnessRequests until SIGINT/SIGTERM)\n"
+          "           with the witness key, admitting only the followed logs' aggregator keys;\n"
+          "           answers WitnessRequests until SIGINT/SIGTERM)\n"
           "  status   --dir W [--json]         (per log: size and root last cosigned, when;\n"
-          "           refusals answered and evidence kept)\n"
-          "  evidence --dir W [--json]         (the heads refused, and what was held then)\n"
+          "           refusals answered, evidence kept, forks among it)\n"
+          "  evidence --dir W [--json]         (the heads refused, what was held then, and what\n"
+          "           each proves: fork, or unproven_extension)\n"
           "common options: --log-level error|warn|info|debug, --syslog\n",
           f);
 }
@@ -237,15 +240,23 @@ static bool recv_message(void *sock, zmq_msg_t *frames, int *n, bool *over)
 }
 
 /* Answer one message: the frames before the last are the envelope, sent
- * back as they came; the last is the request. */
+ * back as they came; the last is the request, answered for the log the
+ * connection authenticated as (the ZAP handler's User-Id, wzap.h). */
 static int serve_one(zb_witness *w, void *sock, zmq_msg_t *frames, int n)
 {
     const uint8_t *req = zmq_msg_data(&frames[n - 1]);
     size_t len = zmq_msg_size(&frames[n - 1]);
+    const char *user_id = zmq_msg_gets(&frames[n - 1], "User-Id");
+    uint8_t peer[ZB_PK_LEN];
+    if (!user_id || zb_hex_decode(user_id, peer, sizeof peer) != 0) { /* not through our ZAP */
+        ZB_ERR("ZB-WIT-ZAP", "a request without the log key its connection authenticated as: "
+                             "dropped");
+        return 0;
+    }
     uint8_t *resp;
     size_t resp_len;
     zb_witness_outcome o;
-    int rc = zb_witness_handle(w, req, len, (int64_t)time(NULL), &resp, &resp_len, &o);
+    int rc = zb_witness_handle_from(w, peer, req, len, (int64_t)time(NULL), &resp, &resp_len, &o);
     if (rc) {
         ZB_ERR("ZB-WIT-STORE", "request not answered (the sender retries): %s", zb_strerror(rc));
         return rc == ZB_ENOMEM || rc == ZB_EMAPFULL ? 0 : rc; /* the store is gone: stop */
@@ -268,18 +279,28 @@ static int serve_loop(zb_witness *w, const char *endpoint)
     void *ctx = zmq_ctx_new();
     if (!ctx)
         return ZB_ENET;
+    /* the ZAP handler first: a CURVE server without one admits anyone */
+    zb_wzap *zap = NULL;
+    int zrc = zb_wzap_start(&zap, ctx, zb_witness_store(w));
+    if (zrc) {
+        zmq_ctx_term(ctx);
+        return zrc;
+    }
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!sock) {
+        zb_wzap_stop(&zap);
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
     /* CurveZMQ server with the witness's Ed25519 key in its X25519 form: a
-     * client given the witness key knows it talks to this witness. No ZAP:
-     * anyone may ask, every request stands on the aggregator's signature. */
+     * client given the witness key knows it talks to this witness. ZAP
+     * (wzap.h) admits only the followed logs' aggregators, each for its
+     * own log. */
     uint8_t curve_sk[32];
     crypto_sign_ed25519_sk_to_curve25519(curve_sk, zb_witness_identity(w)->sk);
     int on = 1, zero = 0, hwm = 1000, hb_ivl = 2000, hb_to = 6000;
     int64_t maxmsg = ZB_WITNESS_REQUEST_MAX;
+    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "zhibao-witness", strlen("zhibao-witness"));
     zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof on);
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_sk, sizeof curve_sk);
     sodium_memzero(curve_sk, sizeof curve_sk);
@@ -293,6 +314,7 @@ static int serve_loop(zb_witness *w, const char *endpoint)
     if (zmq_bind(sock, endpoint) != 0) {
         ZB_ERR("ZB-WIT-BIND", "cannot listen on %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
+        zb_wzap_stop(&zap);
         zmq_ctx_term(ctx);
         return ZB_ENET;
     }
@@ -328,8 +350,10 @@ static int serve_loop(zb_witness *w, const char *endpoint)
         }
     }
     zmq_close(sock);
+    uint64_t denied = zb_wzap_refused(zap);
+    zb_wzap_stop(&zap);
     zmq_ctx_term(ctx);
-    ZB_INFO("ZB-WIT-STOP", "stopped");
+    ZB_INFO("ZB-WIT-STOP", "stopped (%" PRIu64 " connection(s) refused by ZAP)", denied);
     return rc;
 }
 
@@ -375,6 +399,7 @@ static int status_log(void *ctx, const zb_wlog *log)
 static int evidence_row(void *ctx, const zb_wevidence *ev)
 {
     json_t *row = json_object();
+    json_object_set_new(row, "kind", json_string(zb_wevidence_kind_name(ev->kind)));
     json_object_set_new(row, "key", json_hex(ev->key, ZB_PK_LEN));
     json_object_set_new(row, "size", json_integer((json_int_t)ev->size));
     json_object_set_new(row, "root", json_hex(ev->root, ZB_HASH_LEN));
@@ -393,7 +418,8 @@ static int evidence_row(void *ctx, const zb_wevidence *ev)
 }
 
 /* Read the logs or the evidence (rows) and the counts in one transaction. */
-static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refused, uint64_t *kept)
+static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refused, uint64_t *kept,
+                     uint64_t *forks)
 {
     zb_witness *w;
     int ex = open_witness(a, true, &w);
@@ -406,7 +432,7 @@ static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refus
         rc = evidence ? zb_wstore_evidence(s, txn, evidence_row, rows)
                       : zb_wstore_logs(s, txn, status_log, rows);
         if (rc == 0)
-            rc = zb_wstore_counts(s, txn, refused, kept);
+            rc = zb_wstore_counts(s, txn, refused, kept, forks);
         mdb_txn_abort(txn);
     }
     zb_witness_close(&w);
@@ -433,8 +459,8 @@ static const char *str_of(const json_t *row, const char *field)
 static int cmd_status(const args *a)
 {
     json_t *rows = json_array();
-    uint64_t refused = 0, kept = 0;
-    int ex = read_rows(a, false, rows, &refused, &kept);
+    uint64_t refused = 0, kept = 0, forks = 0;
+    int ex = read_rows(a, false, rows, &refused, &kept, &forks);
     if (ex) {
         json_decref(rows);
         return ex;
@@ -444,6 +470,7 @@ static int cmd_status(const args *a)
         json_object_set_new(root, "logs", rows);
         json_object_set_new(root, "refused", json_integer((json_int_t)refused));
         json_object_set_new(root, "evidence", json_integer((json_int_t)kept));
+        json_object_set_new(root, "forks", json_integer((json_int_t)forks));
         print_json(root);
         json_decref(root);
         return 0;
@@ -457,8 +484,9 @@ static int cmd_status(const args *a)
                str_of(row, "name"), json_integer_value(json_object_get(row, "size")),
                str_of(row, "root"), str_of(row, "cosigned_at"));
     }
-    printf("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64 "\n", json_array_size(rows),
-           refused, kept);
+    printf("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64 " (forks, proven by the "
+           "aggregator's signatures: %" PRIu64 ")\n",
+           json_array_size(rows), refused, kept, forks);
     json_decref(rows);
     return 0;
 }
@@ -466,8 +494,8 @@ static int cmd_status(const args *a)
 static int cmd_evidence(const args *a)
 {
     json_t *rows = json_array();
-    uint64_t refused = 0, kept = 0;
-    int ex = read_rows(a, true, rows, &refused, &kept);
+    uint64_t refused = 0, kept = 0, forks = 0;
+    int ex = read_rows(a, true, rows, &refused, &kept, &forks);
     if (ex) {
         json_decref(rows);
         return ex;
@@ -483,14 +511,18 @@ static int cmd_evidence(const args *a)
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        printf("%s  log %.16s  refused size %" JSON_INTEGER_FORMAT " root %.16s (signed %s), "
-               "held size %" JSON_INTEGER_FORMAT " root %.16s: %s\n",
-               str_of(row, "at"), str_of(row, "key"),
+        printf("%s  %s  log %.16s  refused size %" JSON_INTEGER_FORMAT
+               " root %.16s (signed %s), held size %" JSON_INTEGER_FORMAT " root %.16s: %s\n",
+               str_of(row, "at"), str_of(row, "kind"), str_of(row, "key"),
                json_integer_value(json_object_get(row, "size")), str_of(row, "root"),
                str_of(row, "timestamp"), json_integer_value(json_object_get(row, "held_size")),
                str_of(row, "held_root"), str_of(row, "reason"));
     }
-    printf("evidence kept: %zu\n", json_array_size(rows));
+    printf("evidence kept: %zu, of which forks: %" PRIu64 "\n", json_array_size(rows), forks);
+    if (json_array_size(rows) > 0)
+        printf("  fork: two heads of one size signed by the log's key: proof that it forked\n"
+               "  unproven_extension: ask the prefecture for PROOF(held size, refused size)\n"
+               "    (zhibao-agg consistency-proof); if it cannot give one, its log forked\n");
     json_decref(rows);
     return 0;
 }

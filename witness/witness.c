@@ -165,6 +165,7 @@ static int decide(void *vctx, MDB_txn *txn)
     zb_witness_outcome *o = c->o;
     zb_wstore *s = c->w->store;
     o->fresh = o->new_evidence = o->have_log = false;
+    o->evidence_kind = 0;
     o->reason[0] = '\0';
     zb_wlog log;
     int rc = zb_wstore_log_get(s, txn, c->agg, &log);
@@ -179,11 +180,15 @@ static int decide(void *vctx, MDB_txn *txn)
     const zb_tree_head *h = &c->head;
     const Zb__ConsistencyProof *p = c->msg->consistency;
     bool cosign = false;
-    if (h->size < log.size) { /* c */
+    int kind = ZB_WEVIDENCE_UNPROVEN_EXTENSION;
+    if (h->size < log.size) { /* c: behind, or replayed; proves nothing */
+        o->status = ZB__WITNESS_STATUS__CONFLICT;
         snprintf(o->reason, sizeof o->reason,
                  "smaller than the head this witness cosigned (size %" PRIu64 ")", log.size);
+        return ZB_OK;
     } else if (h->size == log.size) { /* d */
         if (memcmp(h->root, log.root, ZB_HASH_LEN) != 0) {
+            kind = ZB_WEVIDENCE_FORK;
             snprintf(o->reason, sizeof o->reason,
                      "same size as the head this witness cosigned, different root");
         } else if (log.cosigned) {
@@ -219,7 +224,9 @@ static int decide(void *vctx, MDB_txn *txn)
 
     if (!cosign) { /* REFUSED: evidence (once per head), and counted */
         o->status = ZB__WITNESS_STATUS__REFUSED;
-        zb_wevidence ev = {.size = h->size,
+        o->evidence_kind = kind;
+        zb_wevidence ev = {.kind = kind,
+                           .size = h->size,
                            .head_time = h->timestamp,
                            .held_size = log.size,
                            .at = c->now,
@@ -331,6 +338,13 @@ static int respond(const zb_witness *w, const zb_witness_outcome *o, const decid
 int zb_witness_handle(zb_witness *w, const uint8_t *req, size_t len, int64_t now, uint8_t **resp,
                       size_t *resp_len, zb_witness_outcome *outcome)
 {
+    return zb_witness_handle_from(w, NULL, req, len, now, resp, resp_len, outcome);
+}
+
+int zb_witness_handle_from(zb_witness *w, const uint8_t peer[ZB_PK_LEN], const uint8_t *req,
+                           size_t len, int64_t now, uint8_t **resp, size_t *resp_len,
+                           zb_witness_outcome *outcome)
+{
     *resp = NULL;
     *resp_len = 0;
     if (w->readonly)
@@ -349,7 +363,18 @@ int zb_witness_handle(zb_witness *w, const uint8_t *req, size_t len, int64_t now
                  (unsigned)ZB_WITNESS_REQUEST_MAX);
     } else if (!(m = zb__witness_request__unpack(NULL, len, req))) {
         snprintf(o->reason, sizeof o->reason, "undecodable WitnessRequest");
-    } else if (check_request(m, &th, &c.head, o->reason, sizeof o->reason) == 0) {
+    } else if (check_request(m, &th, &c.head, o->reason, sizeof o->reason) != 0) {
+        /* the reason is set */
+    } else if (peer && memcmp(peer, th->aggregator.data, ZB_PK_LEN) != 0) {
+        /* a followed log's aggregator speaks for its own log only: it
+         * cannot attach a bad proof to another prefecture's public head */
+        char head_key[2 * ZB_PK_LEN + 1], peer_key[2 * ZB_PK_LEN + 1];
+        zb_hex_encode(th->aggregator.data, ZB_PK_LEN, head_key);
+        zb_hex_encode(peer, ZB_PK_LEN, peer_key);
+        snprintf(o->reason, sizeof o->reason,
+                 "a head of log %.16s on a connection authenticated as log %.16s", head_key,
+                 peer_key);
+    } else {
         o->size = c.head.size;
         memcpy(o->log, th->aggregator.data, ZB_PK_LEN);
         c.agg = o->log;
@@ -398,12 +423,20 @@ void zb_witness_log_outcome(const zb_witness_outcome *o)
         break;
     case ZB__WITNESS_STATUS__REFUSED:
         ZB_ERR("ZB-WIT-REFUSED",
-               "log %s: head of size %" PRIu64 " refused (held %" PRIu64 "): %s%s", key, o->size,
-               o->held_size, o->reason,
-               o->new_evidence ? " (evidence kept)" : " (evidence already kept)");
+               "log %s: head of size %" PRIu64 " refused (held %" PRIu64 "): %s (evidence of kind "
+               "%s %s)",
+               key, o->size, o->held_size, o->reason, zb_wevidence_kind_name(o->evidence_kind),
+               o->new_evidence ? "kept" : "already kept");
         break;
     case ZB__WITNESS_STATUS__CONFLICT:
-        ZB_INFO("ZB-WIT-CONFLICT", "log %s: head of size %" PRIu64 ": %s", key, o->size, o->reason);
+        if (o->size < o->held_size)
+            ZB_WARN("ZB-WIT-CONFLICT",
+                    "log %s: head of size %" PRIu64 ": %s: the aggregator is behind (a restored "
+                    "store?) or an old head was replayed; not cosigned",
+                    key, o->size, o->reason);
+        else
+            ZB_INFO("ZB-WIT-CONFLICT", "log %s: head of size %" PRIu64 ": %s", key, o->size,
+                    o->reason);
         break;
     case ZB__WITNESS_STATUS__UNKNOWN_LOG:
         ZB_WARN("ZB-WIT-UNKNOWN", "log %s: not followed (zhibao-witness add-log)", key);

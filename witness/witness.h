@@ -12,20 +12,28 @@
  *   a. over ZB_WITNESS_REQUEST_MAX bytes, undecodable, a field of the wrong
  *      size (signature 64, root 32, aggregator 32, proof hashes 32, at
  *      most 64 of them), or the head's signature does not verify under
- *      its own aggregator key              -> BAD_REQUEST (reason); nothing kept
+ *      its own aggregator key, or (zb_witness_handle_from) the head is of
+ *      another log than the one the connection authenticated as
+ *                                          -> BAD_REQUEST (reason); nothing kept
  *   b. the aggregator key is not followed  -> UNKNOWN_LOG
- *   c. size < S                            -> REFUSED, size = S; evidence kept
+ *   c. size < S                            -> CONFLICT, size = S: the sender is
+ *                                             behind (a store restored from a
+ *                                             backup, or an old head replayed);
+ *                                             never cosigned, nothing kept,
+ *                                             not counted
  *   d. size == S, root == R                -> COSIGNED with the cosignature
  *                                             held (the same bytes: an answer
  *                                             lost to a crash is given again)
  *      size == S == 0 and nothing cosigned yet, root == SHA-256("")
  *                                          -> COSIGNED (a new cosignature, kept)
- *      size == S, root != R                -> REFUSED, size = S; evidence kept
+ *      size == S, root != R                -> REFUSED, size = S; evidence of
+ *                                             kind fork
  *   e. size > S, S > 0, and the consistency proof absent or not from S to
  *      size                                -> CONFLICT, size = S (retry with
  *                                             PROOF(S, size)); nothing kept
  *      size > S, S > 0, the proof does not take (S, R) to (size, root)
- *                                          -> REFUSED, size = S; evidence kept
+ *                                          -> REFUSED, size = S; evidence of
+ *                                             kind unproven_extension
  *      size > S, S == 0                    -> no proof needed (one sent is ignored)
  *   f. otherwise COSIGNED: timestamp = max(now, the timestamp of the
  *      cosignature held), so a log's cosignatures never go back in time;
@@ -35,14 +43,25 @@
  *      returns: a crash can lose an answer, never cosign two heads that
  *      are not consistent.
  *   g. evidence is keyed by (log, size, root): the same refused head sent
- *      again is kept once; every REFUSED answer is counted (wstore.h).
+ *      again is kept once (but a fork replaces the unproven extension of
+ *      the same head: it proves more); every REFUSED answer is counted
+ *      (wstore.h).
  *
- * Neither REFUSED evidence type proves on its own that the log forked: the
- * consistency proof is not signed, and anyone may replay an old head. The
- * evidence keeps both signed heads and the request as received, for an
- * auditor to judge.
+ * What evidence proves (zb_wevidence_kind). A fork is two heads of one
+ * size with different roots, both signed by the aggregator's key (the
+ * size-0 root is fixed, so there one head suffices): proof, by the
+ * prefecture's own signatures, that its log forked; replaying an old head
+ * cannot make one. An unproven extension proves less: the consistency
+ * proof is not signed, so a bad one may be the sender's mistake or a
+ * forgery by whoever sent it; whoever holds both signed heads (the
+ * evidence keeps them, and the request as received) asks the prefecture
+ * for PROOF(held, refused): if it cannot give one, its log forked. Only a
+ * log's own aggregator can connect to a serving witness (wzap.h), and only
+ * with heads of its own log, so nobody else can cause either kind.
  *
- * Single-threaded: one handle per thread. No global state.
+ * Threads: a handle is used by one thread; the serve loop's ZAP thread
+ * reads the followed keys from the same store (wstore.h, Threads; wzap.h).
+ * No global state.
  */
 #ifndef ZB_WITNESS_H
 #define ZB_WITNESS_H
@@ -93,7 +112,9 @@ int zb_witness_add_log(zb_witness *w, const uint8_t agg[ZB_PK_LEN], const char *
 typedef struct {
     int status;        /* a Zb__WitnessStatus value */
     bool fresh;        /* COSIGNED: a new cosignature (false: the one held) */
-    bool new_evidence; /* REFUSED: first time this head was refused */
+    bool new_evidence; /* REFUSED: evidence written (a head not refused before, or
+                        * a fork replacing the unproven extension of that head) */
+    int evidence_kind; /* REFUSED: a zb_wevidence_kind */
     bool have_log;     /* log and the sizes below are known (rules b-g) */
     uint8_t log[ZB_PK_LEN];
     uint64_t size, held_size; /* the head's size; S before the request */
@@ -109,9 +130,16 @@ typedef struct {
  * readonly) means no answer: nothing was changed, the sender retries. */
 int zb_witness_handle(zb_witness *w, const uint8_t *req, size_t len, int64_t now, uint8_t **resp,
                       size_t *resp_len, zb_witness_outcome *outcome);
+/* The same for a request received on a connection authenticated as the
+ * aggregator key peer (the serve loop, from the ZAP handler's User-Id): a
+ * head of any other log is BAD_REQUEST (rule a). */
+int zb_witness_handle_from(zb_witness *w, const uint8_t peer[ZB_PK_LEN], const uint8_t *req,
+                           size_t len, int64_t now, uint8_t **resp, size_t *resp_len,
+                           zb_witness_outcome *outcome);
 
 /* Log one outcome: ZB-WIT-COSIGN (info when fresh, debug when repeated),
- * ZB-WIT-REFUSED (error), ZB-WIT-CONFLICT (info), ZB-WIT-UNKNOWN and
+ * ZB-WIT-REFUSED (error, with the evidence kind), ZB-WIT-CONFLICT (info;
+ * warn when the head is smaller than the one held), ZB-WIT-UNKNOWN and
  * ZB-WIT-BADREQ (warn), with the log key's first 16 hex digits and sizes. */
 void zb_witness_log_outcome(const zb_witness_outcome *o);
 

@@ -1,6 +1,7 @@
 /* wstore.c - see wstore.h. */
 #include "wstore.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,13 +10,17 @@
 
 struct zb_wstore {
     zb_store *store;
+    /* readers: zb_wstore_log_keys (the other thread); writer: whatever may
+     * remap the map in the handle's thread (wstore.h, Threads) */
+    pthread_rwlock_t map_lock;
 };
 
 static const char *const wstore_dbs[] = {"meta", "logs", "evidence"};
 enum { DB_META, DB_LOGS, DB_EVIDENCE };
 
 #define WSTORE_VERSION   1
-#define RECORD_VERSION   1
+#define RECORD_VERSION   1 /* logs */
+#define EVIDENCE_VERSION 2 /* 1: without the kind byte */
 #define EVIDENCE_KEY_LEN (ZB_PK_LEN + 8 + ZB_HASH_LEN)
 
 /* ------------------------------------------------------------ byte records */
@@ -120,6 +125,10 @@ int zb_wstore_open(zb_wstore **out, const char *dir, bool create, bool readonly)
     zb_wstore *s = calloc(1, sizeof *s);
     if (!s)
         return ZB_ENOMEM;
+    if (pthread_rwlock_init(&s->map_lock, NULL) != 0) {
+        free(s);
+        return ZB_ENOMEM;
+    }
     /* the state is a few records per log: 64 MiB is ample, and grows */
     int rc = zb_store_open(&s->store, dir, wstore_dbs, sizeof wstore_dbs / sizeof wstore_dbs[0],
                            64u << 20, create, readonly);
@@ -150,18 +159,27 @@ void zb_wstore_close(zb_wstore **sp)
     if (!sp || !*sp)
         return;
     zb_store_close(&(*sp)->store);
+    pthread_rwlock_destroy(&(*sp)->map_lock);
     free(*sp);
     *sp = NULL;
 }
 
+/* zb_store_write may adopt a size another process set, or grow the map:
+ * neither while the other thread's read transaction is open */
 int zb_wstore_write(zb_wstore *s, int (*fn)(void *ctx, MDB_txn *txn), void *ctx)
 {
-    return zb_store_write(s->store, fn, ctx);
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = zb_store_write(s->store, fn, ctx);
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
 }
 
 int zb_wstore_read_begin(zb_wstore *s, MDB_txn **txn)
 {
-    return zb_store_begin(s->store, true, txn);
+    pthread_rwlock_wrlock(&s->map_lock); /* the begin may adopt a new map size */
+    int rc = zb_store_begin(s->store, true, txn);
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
 }
 
 int zb_wstore_witness_key_get(zb_wstore *s, MDB_txn *txn, uint8_t pk[ZB_PK_LEN])
@@ -261,7 +279,15 @@ int zb_wstore_log_add(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], 
     /* the name is the only field changed: copy it in (log.sth stays
      * borrowed from this transaction until the put) */
     memcpy(log.name, name, strlen(name) + 1);
-    return log_put(s, txn, &log);
+    if ((rc = log_put(s, txn, &log)) || !*was_new)
+        return rc;
+    /* the ZAP handler of a serving witness admits the new key from now on */
+    MDB_dbi meta = zb_store_dbi(s->store, DB_META);
+    uint64_t gen;
+    rc = zb_store_get_u64(txn, meta, "logs_gen", &gen, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return rc;
+    return zb_store_put_u64(txn, meta, "logs_gen", gen + 1);
 }
 
 int zb_wstore_log_put_state(zb_wstore *s, MDB_txn *txn, const zb_wlog *log)
@@ -297,7 +323,54 @@ int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlo
     return rc;
 }
 
+/* The other thread's read: a plain read transaction (never adopting a map
+ * size, which only the handle's thread may do), under the rwlock. */
+int zb_wstore_log_keys(zb_wstore *s, uint64_t *gen, bool *changed,
+                       int (*fn)(void *ctx, const uint8_t key[ZB_PK_LEN]), void *ctx)
+{
+    *changed = false;
+    pthread_rwlock_rdlock(&s->map_lock);
+    MDB_txn *txn;
+    int rc = zb_mdb_err(mdb_txn_begin(zb_store_env(s->store), NULL, MDB_RDONLY, &txn));
+    if (rc) {
+        pthread_rwlock_unlock(&s->map_lock);
+        return rc;
+    }
+    uint64_t now_gen;
+    rc = zb_store_get_u64(txn, zb_store_dbi(s->store, DB_META), "logs_gen", &now_gen, 0);
+    if (rc == ZB_ENOTFOUND)
+        rc = ZB_OK; /* no log followed yet, or a store from before the counter */
+    MDB_cursor *c = NULL;
+    if (rc == 0 && now_gen != *gen)
+        rc = zb_mdb_err(mdb_cursor_open(txn, zb_store_dbi(s->store, DB_LOGS), &c));
+    if (c) {
+        MDB_val k, v;
+        int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            rc = k.mv_size == ZB_PK_LEN ? fn(ctx, k.mv_data) : ZB_EDECODE;
+        if (rc == 0 && mrc != MDB_NOTFOUND)
+            rc = zb_mdb_err(mrc);
+        mdb_cursor_close(c);
+        if (rc == 0) {
+            *gen = now_gen;
+            *changed = true;
+        }
+    }
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
 /* ------------------------------------------------------------ evidence */
+
+const char *zb_wevidence_kind_name(int kind)
+{
+    switch (kind) {
+    case ZB_WEVIDENCE_FORK: return "fork";
+    case ZB_WEVIDENCE_UNPROVEN_EXTENSION: return "unproven_extension";
+    default: return "unknown";
+    }
+}
 
 static void evidence_key(const zb_wevidence *ev, uint8_t out[EVIDENCE_KEY_LEN])
 {
@@ -316,8 +389,14 @@ static int evidence_decode(const MDB_val *k, const MDB_val *v, zb_wevidence *out
     out->size = zb_be64_get(kp + ZB_PK_LEN);
     memcpy(out->root, kp + ZB_PK_LEN + 8, ZB_HASH_LEN);
     rbuf r = {v->mv_data, v->mv_size, false};
-    if (get_u8(&r) != RECORD_VERSION)
+    uint8_t version = get_u8(&r);
+    if (version == EVIDENCE_VERSION) {
+        out->kind = get_u8(&r);
+        if (out->kind != ZB_WEVIDENCE_FORK && out->kind != ZB_WEVIDENCE_UNPROVEN_EXTENSION)
+            return ZB_EDECODE;
+    } else if (version != 1) {
         return ZB_EDECODE;
+    }
     out->head_time = (int64_t)get_u64(&r);
     out->held_size = get_u64(&r);
     get_copy(&r, out->held_root, ZB_HASH_LEN);
@@ -332,6 +411,9 @@ static int evidence_decode(const MDB_val *k, const MDB_val *v, zb_wevidence *out
         memchr(reason, '\0', reason_len) != reason + reason_len - 1)
         return ZB_EDECODE;
     out->reason = (const char *)reason;
+    if (version == 1) /* before kinds: what the sizes say (wstore.h) */
+        out->kind =
+            out->size == out->held_size ? ZB_WEVIDENCE_FORK : ZB_WEVIDENCE_UNPROVEN_EXTENSION;
     return ZB_OK;
 }
 
@@ -345,10 +427,12 @@ int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bo
     if ((rc = zb_store_put_u64(txn, meta, "refused", refused + 1)))
         return rc;
     size_t reason_len = strlen(ev->reason) + 1;
-    if (reason_len > UINT16_MAX || ev->request_len > UINT32_MAX || ev->held_sth_len > UINT32_MAX)
+    if (reason_len > UINT16_MAX || ev->request_len > UINT32_MAX || ev->held_sth_len > UINT32_MAX ||
+        (ev->kind != ZB_WEVIDENCE_FORK && ev->kind != ZB_WEVIDENCE_UNPROVEN_EXTENSION))
         return ZB_EINVAL;
     wbuf b = {0};
-    put_u8(&b, RECORD_VERSION);
+    put_u8(&b, EVIDENCE_VERSION);
+    put_u8(&b, (uint8_t)ev->kind);
     put_u64(&b, (uint64_t)ev->head_time);
     put_u64(&b, ev->held_size);
     put_bytes(&b, ev->held_root, ZB_HASH_LEN);
@@ -365,8 +449,23 @@ int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bo
     }
     uint8_t key[EVIDENCE_KEY_LEN];
     evidence_key(ev, key);
-    MDB_val k = {sizeof key, key}, v = {b.len, b.p};
-    rc = mdb_put(txn, zb_store_dbi(s->store, DB_EVIDENCE), &k, &v, MDB_NOOVERWRITE);
+    MDB_dbi dbi = zb_store_dbi(s->store, DB_EVIDENCE);
+    MDB_val k = {sizeof key, key}, v = {b.len, b.p}, old;
+    /* kept once per head; but a head first refused as an unproven
+     * extension and now as a fork (the witness has since cosigned another
+     * head of its size) proves more now: the record is replaced */
+    unsigned flags = MDB_NOOVERWRITE;
+    if (ev->kind == ZB_WEVIDENCE_FORK) {
+        zb_wevidence cur;
+        int grc = mdb_get(txn, dbi, &k, &old);
+        if (grc == 0 && evidence_decode(&k, &old, &cur) == 0 && cur.kind != ZB_WEVIDENCE_FORK)
+            flags = 0;
+        else if (grc != 0 && grc != MDB_NOTFOUND) {
+            free(b.p);
+            return zb_mdb_err(grc);
+        }
+    }
+    rc = mdb_put(txn, dbi, &k, &v, flags);
     free(b.p);
     *was_new = rc == 0;
     return rc == MDB_KEYEXIST ? ZB_OK : zb_mdb_err(rc);
@@ -395,7 +494,15 @@ int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb
     return rc;
 }
 
-int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence)
+static int count_fork(void *ctx, const zb_wevidence *ev)
+{
+    if (ev->kind == ZB_WEVIDENCE_FORK)
+        (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence,
+                     uint64_t *forks)
 {
     int rc = zb_store_get_u64(txn, zb_store_dbi(s->store, DB_META), "refused", refused, 0);
     if (rc && rc != ZB_ENOTFOUND)
@@ -405,5 +512,8 @@ int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *ev
     if (rc)
         return zb_mdb_err(rc);
     *evidence = st.ms_entries;
-    return ZB_OK;
+    /* records of release 1 carry no kind: counted from what they hold (a
+     * handful of records: evidence is kept once per distinct head) */
+    *forks = 0;
+    return zb_wstore_evidence(s, txn, count_fork, forks);
 }

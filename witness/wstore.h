@@ -6,21 +6,33 @@
  * this store. Records (this module is the only one that reads their bytes):
  *
  *   meta     "version" (u64), "witness_key" (32 bytes), "refused" (u64:
- *            every REFUSED answer, repeats included)
+ *            every REFUSED answer, repeats included), "logs_gen" (u64:
+ *            bumped each time a log is followed, absent before the first)
  *   logs     aggregator key (32) -> the log's state (zb_wlog): name, last
  *            cosigned size and root, the SignedTreeHead cosigned and the
  *            cosignature given (its timestamp is the latest this witness
  *            gave for the log: timestamps never go back)
  *   evidence aggregator key (32) || size (u64 BE) || root (32) -> one
- *            refused head (zb_wevidence), kept once however often it is
- *            sent again
+ *            refused head (zb_wevidence) and its kind, kept once however
+ *            often it is sent again. Records written before kinds existed
+ *            (version 1) are read with the kind their sizes give: the same
+ *            size as the head held is a fork, another size an unproven
+ *            extension (so is a smaller head, which witnesses refused then:
+ *            it proves nothing either).
  *
  * Writers run inside zb_wstore_write (one LMDB write transaction, grown
  * and retried when the map is full, committed with LMDB's two fsyncs), so
  * a state change is durable before anyone is told about it. Readers use
  * zb_wstore_read_begin / mdb_txn_abort. One writer at a time across
  * processes (LMDB's lock): status and evidence run beside a serving
- * witness. Not thread-safe: one handle per thread.
+ * witness.
+ *
+ * Threads: one thread uses the handle for everything; ONE other thread
+ * (the ZAP handler, wzap.h) may call zb_wstore_log_keys at the same time.
+ * An rwlock keeps that thread's read transaction apart from anything that
+ * may remap the map: zb_wstore_write holds it exclusively throughout, and
+ * zb_wstore_read_begin while it begins. While the other thread runs, the
+ * handle's thread keeps no read transaction open across a zb_wstore_write.
  */
 #ifndef ZB_WSTORE_H
 #define ZB_WSTORE_H
@@ -51,8 +63,27 @@ typedef struct {
     size_t sth_len;
 } zb_wlog;
 
+/* What a refused head proves (witness.h, rule g). */
+typedef enum {
+    /* the same size as the head held, another root: two heads signed by
+     * the same aggregator key that cannot both be true (the size-0 root
+     * is SHA-256("") by definition: one signed head suffices there) -- a
+     * proof by the prefecture's own signatures that its log forked */
+    ZB_WEVIDENCE_FORK = 1,
+    /* a larger head whose consistency proof from the head held does not
+     * verify: the signed head does not extend what the witness cosigned
+     * as far as the given proof shows. Whoever holds both signed heads
+     * asks the prefecture for PROOF(held, refused) (zhibao-agg
+     * consistency-proof): if it cannot give one, its log forked */
+    ZB_WEVIDENCE_UNPROVEN_EXTENSION = 2,
+} zb_wevidence_kind;
+
+/* "fork", "unproven_extension" ("unknown" for anything else). */
+const char *zb_wevidence_kind_name(int kind);
+
 /* One refused head. Pointers borrowed as in zb_wlog. */
 typedef struct {
+    int kind; /* a zb_wevidence_kind */
     uint8_t key[ZB_PK_LEN];
     uint64_t size; /* the refused head's */
     uint8_t root[ZB_HASH_LEN];
@@ -85,7 +116,8 @@ int zb_wstore_witness_key_get(zb_wstore *s, MDB_txn *txn, uint8_t pk[ZB_PK_LEN])
 /* Record it (init only): ZB_EEXIST when one is recorded. */
 int zb_wstore_witness_key_put(zb_wstore *s, MDB_txn *txn, const uint8_t pk[ZB_PK_LEN]);
 
-/* Follow log key, or rename it when followed (its state is kept).
+/* Follow log key, or rename it when followed (its state is kept); a new
+ * log bumps the logs generation (zb_wstore_log_keys).
  * name: NUL-terminated, at most ZB_WLOG_NAME_MAX bytes (ZB_EINVAL). */
 int zb_wstore_log_add(zb_wstore *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN], const char *name,
                       bool *was_new);
@@ -98,14 +130,29 @@ int zb_wstore_log_put_state(zb_wstore *s, MDB_txn *txn, const zb_wlog *log);
 /* Call fn for each log in key order; a nonzero return stops and is returned. */
 int zb_wstore_logs(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wlog *log), void *ctx);
 
+/* For the one other thread (see Threads): when the logs generation in the
+ * store is not *gen, call fn(ctx, key) for the aggregator key of every log
+ * followed, in key order, then set *gen to it and *changed to true (fn's
+ * nonzero return stops and is returned, *gen unchanged); otherwise only
+ * *changed = false. Start with *gen = ZB_WSTORE_GEN_NONE. Runs its own read
+ * transaction under the rwlock. ZB_ESTORE when it cannot begin one (among
+ * others, when another process grew the map: the handle's thread adopts
+ * the new size at its next transaction), ZB_EDECODE. */
+#define ZB_WSTORE_GEN_NONE UINT64_MAX
+int zb_wstore_log_keys(zb_wstore *s, uint64_t *gen, bool *changed,
+                       int (*fn)(void *ctx, const uint8_t key[ZB_PK_LEN]), void *ctx);
+
 /* Keep ev unless evidence for (key, size, root) is kept already
  * (*was_new false then; the first one stays), and count one refusal
- * either way. */
+ * either way. Exception: a fork replaces the unproven extension kept for
+ * the same head (*was_new true, the number of records unchanged). */
 int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bool *was_new);
 /* Call fn for each evidence record in key order (log, size, root). */
 int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wevidence *ev),
                        void *ctx);
-/* Refusals answered (all, repeats included) and evidence records kept. */
-int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence);
+/* Refusals answered (all, repeats included), evidence records kept, and
+ * how many of those are of kind ZB_WEVIDENCE_FORK. */
+int zb_wstore_counts(zb_wstore *s, MDB_txn *txn, uint64_t *refused, uint64_t *evidence,
+                     uint64_t *forks);
 
 #endif

@@ -22,7 +22,14 @@
  *     size when S == 0), the same size only with the same root, never a
  *     smaller one; the state is then exactly that head and cosignature;
  *   - anything else leaves the state as it was; REFUSED and CONFLICT name
- *     the size held; only REFUSED adds to the counts, by one refusal.
+ *     the size held; only REFUSED adds to the counts, by one refusal;
+ *   - a head (validly signed, of the followed log) smaller than the one
+ *     held is CONFLICT (or BAD_REQUEST for a malformed proof): never
+ *     cosigned, never refused, nothing kept;
+ *   - REFUSED keeps (once per head) evidence of kind fork exactly when the
+ *     size is the one held, unproven_extension when larger (a fork
+ *     replaces the unproven extension of the same head): the record read
+ *     back has that kind, and the fork count moves with it.
  * Seeds: zb-witness-client seeds (tests/tools/witness_client.c).
  */
 #include <sodium.h>
@@ -94,7 +101,7 @@ typedef struct {
     bool cosigned;
     int64_t at;
     uint8_t sig[ZB_SIG_LEN];
-    uint64_t refused, evidence;
+    uint64_t refused, evidence, forks;
 } state;
 
 static void read_state(zb_witness *w, state *st)
@@ -109,7 +116,7 @@ static void read_state(zb_witness *w, state *st)
     st->cosigned = log.cosigned;
     st->at = log.cosigned_at;
     memcpy(st->sig, log.signature, ZB_SIG_LEN);
-    FUZZ_CHECK(zb_wstore_counts(s, txn, &st->refused, &st->evidence) == 0);
+    FUZZ_CHECK(zb_wstore_counts(s, txn, &st->refused, &st->evidence, &st->forks) == 0);
     mdb_txn_abort(txn);
 }
 
@@ -158,6 +165,44 @@ static void check_cosigned(zb_witness *w, const uint8_t *req, size_t len,
     zb__witness_request__free_unpacked(m, NULL);
 }
 
+/* The head of req when it decodes and its signature verifies under the
+ * fixed key (rule a's other checks aside). */
+static bool signed_head(const uint8_t *req, size_t len, zb_tree_head *h)
+{
+    Zb__WitnessRequest *m = zb__witness_request__unpack(NULL, len, req);
+    if (!m)
+        return false;
+    bool ok = m->tree_head->signature.len == ZB_SIG_LEN &&
+              zb_tree_head_verify(m->tree_head, agg.pk, h) == 0;
+    zb__witness_request__free_unpacked(m, NULL);
+    return ok;
+}
+
+typedef struct {
+    const zb_tree_head *h;
+    int kind; /* of the record for h; 0: none */
+} find_evidence;
+
+static int find_kind(void *ctx, const zb_wevidence *ev)
+{
+    find_evidence *fe = ctx;
+    if (ev->size == fe->h->size && memcmp(ev->root, fe->h->root, ZB_HASH_LEN) == 0)
+        fe->kind = ev->kind;
+    return 0;
+}
+
+/* The kind of the evidence kept for h (0: none). */
+static int evidence_kind_of(zb_witness *w, const zb_tree_head *h)
+{
+    zb_wstore *s = zb_witness_store(w);
+    MDB_txn *txn;
+    FUZZ_CHECK(zb_wstore_read_begin(s, &txn) == 0);
+    find_evidence fe = {h, 0};
+    FUZZ_CHECK(zb_wstore_evidence(s, txn, find_kind, &fe) == 0);
+    mdb_txn_abort(txn);
+    return fe.kind;
+}
+
 static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t now)
 {
     state before, after;
@@ -170,6 +215,11 @@ static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t n
     free(resp);
     FUZZ_CHECK(r != NULL && (int)r->status == o.status);
     read_state(w, &after);
+    zb_tree_head h;
+    bool valid = signed_head(req, len, &h);
+    if (valid && h.size < before.size) /* behind, or replayed: proves nothing */
+        FUZZ_CHECK(r->status == ZB__WITNESS_STATUS__CONFLICT ||
+                   r->status == ZB__WITNESS_STATUS__BAD_REQUEST);
     switch (r->status) {
     case ZB__WITNESS_STATUS__COSIGNED:
         check_cosigned(w, req, len, r, &before, &after);
@@ -183,7 +233,22 @@ static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t n
         FUZZ_CHECK(same_state(&before, &after));
         FUZZ_CHECK(r->has_size && r->size == before.size && r->reason && r->reason[0]);
         FUZZ_CHECK(after.refused == before.refused + 1);
-        FUZZ_CHECK(after.evidence == before.evidence + (o.new_evidence ? 1 : 0));
+        FUZZ_CHECK(valid && h.size >= before.size);
+        /* one record more for a head not refused before; as many when a
+         * fork replaced the unproven extension of the same head */
+        if (after.evidence == before.evidence + 1)
+            FUZZ_CHECK(o.new_evidence);
+        else
+            FUZZ_CHECK(after.evidence == before.evidence &&
+                       (!o.new_evidence || h.size == before.size));
+        {
+            int kind = h.size == before.size ? ZB_WEVIDENCE_FORK : ZB_WEVIDENCE_UNPROVEN_EXTENSION;
+            FUZZ_CHECK(o.evidence_kind == kind);
+            /* the record kept (now or when first refused) says the same */
+            FUZZ_CHECK(evidence_kind_of(w, &h) == kind);
+            FUZZ_CHECK(after.forks ==
+                       before.forks + (o.new_evidence && kind == ZB_WEVIDENCE_FORK ? 1 : 0));
+        }
         break;
     case ZB__WITNESS_STATUS__CONFLICT:
         FUZZ_CHECK(r->has_size && r->size == before.size && before.size > 0);
@@ -191,7 +256,8 @@ static void one_request(zb_witness *w, const uint8_t *req, size_t len, int64_t n
     case ZB__WITNESS_STATUS__UNKNOWN_LOG:
     case ZB__WITNESS_STATUS__BAD_REQUEST:
         FUZZ_CHECK(same_state(&before, &after));
-        FUZZ_CHECK(after.refused == before.refused && after.evidence == before.evidence);
+        FUZZ_CHECK(after.refused == before.refused && after.evidence == before.evidence &&
+                   after.forks == before.forks);
         FUZZ_CHECK(r->cosignature == NULL);
         break;
     default: FUZZ_CHECK(!"an undocumented status");

@@ -6,21 +6,30 @@
  *       a fresh aggregator identity into KEYFILE (0600); prints its key
  *   zb-witness-client run ENDPOINT WITNESSKEY KEYFILE STOPFILE OUTDIR
  *       grows a Merkle tree in memory (1-4 leaves a head), signs each head
- *       with KEYFILE's key and sends it to the witness over CurveZMQ with
- *       the consistency proof from the size it believes the witness holds,
+ *       with KEYFILE's key and sends it to the witness over CurveZMQ, as
+ *       the aggregator does: with KEYFILE's key in its X25519 form as the
+ *       client key (the witness admits only the logs' own keys) and the
+ *       consistency proof from the size it believes the witness holds,
  *       until the head is cosigned (a request unanswered in 300 ms is sent
  *       again on a new connection: the witness may have been killed).
  *       Every 16th head it also sends a forked head (alternately the same
- *       size as the witness holds with another last leaf, and a larger
- *       head of a tree that differs from there, with that tree's proof).
+ *       size as the witness holds with another last leaf -- evidence of
+ *       kind fork -- and a larger head of a tree that differs from there,
+ *       with that tree's proof -- kind unproven_extension).
  *       It stops after the first head cosigned once STOPFILE exists.
  *       OUTDIR/cosigned: "size root timestamp" per cosignature received;
- *       OUTDIR/forks: "size root" per forked head sent. Checks as it goes
- *       and at the end: each cosignature is by WITNESSKEY and verifies,
- *       timestamps never go back, no fork is cosigned, an honest head is
- *       never refused, every cosigned (size, root) is a head of its own
- *       tree. Prints one JSON line (counts, the last size and root) and
+ *       OUTDIR/forks: "size root kind" per forked head sent. Checks as it
+ *       goes and at the end: each cosignature is by WITNESSKEY and
+ *       verifies, timestamps never go back, no fork is cosigned, an honest
+ *       head is never refused, every cosigned (size, root) is a head of its
+ *       own tree. Prints one JSON line (counts, the last size and root) and
  *       exits 0 when every check held, 1 otherwise, 2 on usage.
+ *   zb-witness-client probe ENDPOINT WITNESSKEY SIGNKEY CURVEKEY SIZE
+ *       one request: a head of SIZE random leaves signed with SIGNKEY's
+ *       key, no proof, over a connection with CURVEKEY's key (converted)
+ *       as the client key. Prints the answer ("STATUS SIZE", the size the
+ *       witness holds or -) and exits 0, or prints "no_answer" and exits 3
+ *       when none came in 3 s (the witness's ZAP refused the key).
  *   zb-witness-client seeds DIR
  *       writes tests/fuzz/corpus/fuzz_witness seeds (format: fuzz_witness.c)
  */
@@ -156,6 +165,7 @@ typedef struct {
     void *ctx, *sock;
     const char *endpoint;
     uint8_t server[32];
+    const zb_identity *client; /* its key, converted, is the CURVE client key */
     uint64_t retries;
 } link_t;
 
@@ -163,7 +173,11 @@ static void link_open(link_t *l)
 {
     l->sock = zmq_socket(l->ctx, ZMQ_DEALER);
     uint8_t pk[32], sk[32];
-    crypto_box_keypair(pk, sk);
+    if (crypto_sign_ed25519_pk_to_curve25519(pk, l->client->pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(sk, l->client->sk) != 0) {
+        fprintf(stderr, "error: the client key has no X25519 form\n");
+        exit(1);
+    }
     int zero = 0, ivl = 50;
     zmq_setsockopt(l->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
@@ -225,7 +239,7 @@ typedef struct {
     head *cosigned;
     size_t n_cosigned, cap_cosigned;
     FILE *out, *forks;
-    uint64_t n_forks, forks_refused, conflicts, failures;
+    uint64_t n_forks, same_size_forks, forks_refused, conflicts, failures;
 } run_state;
 
 static void failure(run_state *s, const char *what, uint64_t size)
@@ -317,9 +331,12 @@ static void send_fork(run_state *s, int kind)
     free(leaves);
     char hex[2 * ZB_HASH_LEN + 1];
     zb_hex_encode(h.root, ZB_HASH_LEN, hex);
-    fprintf(s->forks, "%" PRIu64 " %s\n", h.size, hex);
+    fprintf(s->forks, "%" PRIu64 " %s %s\n", h.size, hex,
+            kind == 0 ? "fork" : "unproven_extension");
     fflush(s->forks);
     s->n_forks++;
+    if (kind == 0)
+        s->same_size_forks++;
     size_t len;
     uint8_t *req = make_request(&s->agg, &h, kind == 1, held, proof, n, &len);
     Zb__WitnessResponse *r = exchange(&s->link, req, len);
@@ -363,6 +380,7 @@ static int cmd_run(char **argv)
     s.forks = open_out(argv[4], "forks");
     s.link.ctx = zmq_ctx_new();
     s.link.endpoint = argv[0];
+    s.link.client = &s.agg;
     if (crypto_sign_ed25519_pk_to_curve25519(s.link.server, wpk) != 0) {
         fprintf(stderr, "error: WITNESSKEY: not a valid Ed25519 key\n");
         return 2;
@@ -397,10 +415,11 @@ static int cmd_run(char **argv)
     char hex[2 * ZB_HASH_LEN + 1];
     zb_hex_encode(s.cosigned[s.n_cosigned - 1].root, ZB_HASH_LEN, hex);
     printf("{\"heads\": %" PRIu64 ", \"cosignatures\": %zu, \"max_size\": %" PRIu64
-           ", \"root\": \"%s\", \"forks\": %" PRIu64 ", \"forks_refused\": %" PRIu64
-           ", \"conflicts\": %" PRIu64 ", \"resends\": %" PRIu64 ", \"failures\": %" PRIu64 "}\n",
-           heads, s.n_cosigned, s.cosigned[s.n_cosigned - 1].size, hex, s.n_forks, s.forks_refused,
-           s.conflicts, s.link.retries, s.failures);
+           ", \"root\": \"%s\", \"forks\": %" PRIu64 ", \"same_size_forks\": %" PRIu64
+           ", \"forks_refused\": %" PRIu64 ", \"conflicts\": %" PRIu64 ", \"resends\": %" PRIu64
+           ", \"failures\": %" PRIu64 "}\n",
+           heads, s.n_cosigned, s.cosigned[s.n_cosigned - 1].size, hex, s.n_forks,
+           s.same_size_forks, s.forks_refused, s.conflicts, s.link.retries, s.failures);
     fclose(s.out);
     fclose(s.forks);
     zmq_close(s.link.sock);
@@ -410,6 +429,72 @@ static int cmd_run(char **argv)
     free(s.cosigned);
     zb_identity_wipe(&s.agg);
     return s.failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ probe */
+
+static int cmd_probe(char **argv)
+{
+    uint8_t wpk[ZB_PK_LEN];
+    zb_identity sign_id, curve_id;
+    char *end;
+    unsigned long long size = strtoull(argv[4], &end, 10);
+    if (zb_hex_decode(argv[1], wpk, sizeof wpk) != 0 || zb_identity_load(argv[2], &sign_id) != 0 ||
+        zb_identity_load(argv[3], &curve_id) != 0 || *end || size > 1000000) {
+        fprintf(stderr, "error: probe: bad WITNESSKEY, SIGNKEY, CURVEKEY or SIZE\n");
+        return 2;
+    }
+    tree t = {0};
+    for (unsigned long long i = 0; i < size; i++) {
+        uint8_t entry[16];
+        randombytes_buf(entry, sizeof entry);
+        hash_t leaf;
+        zb_merkle_leaf_hash(entry, sizeof entry, leaf);
+        tree_append(&t, leaf);
+    }
+    head h = {.size = size, .timestamp = (int64_t)time(NULL)};
+    tree_root(&t, h.size, h.root);
+    size_t len;
+    uint8_t *req = make_request(&sign_id, &h, false, 0, NULL, 0, &len);
+    link_t l = {.ctx = zmq_ctx_new(), .endpoint = argv[0], .client = &curve_id};
+    if (crypto_sign_ed25519_pk_to_curve25519(l.server, wpk) != 0) {
+        fprintf(stderr, "error: WITNESSKEY: not a valid Ed25519 key\n");
+        return 2;
+    }
+    link_open(&l);
+    int rc = 3;
+    zmq_pollitem_t it = {l.sock, 0, ZMQ_POLLIN, 0};
+    /* queued until the handshake ends: never, when ZAP refuses the key */
+    if (zmq_send(l.sock, req, len, 0) >= 0 && zmq_poll(&it, 1, 3000) == 1) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, l.sock, 0) >= 0) {
+            Zb__WitnessResponse *r =
+                zb__witness_response__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+            if (r) {
+                static const char *const names[] = {"?",       "COSIGNED",    "CONFLICT",
+                                                    "REFUSED", "UNKNOWN_LOG", "BAD_REQUEST"};
+                unsigned st = (unsigned)r->status < 6 ? (unsigned)r->status : 0;
+                if (r->has_size)
+                    printf("%s %" PRIu64 "\n", names[st], r->size);
+                else
+                    printf("%s -\n", names[st]);
+                zb__witness_response__free_unpacked(r, NULL);
+                rc = 0;
+            }
+        }
+        zmq_msg_close(&m);
+    }
+    if (rc == 3)
+        printf("no_answer\n");
+    free(req);
+    zmq_close(l.sock);
+    zmq_ctx_term(l.ctx);
+    for (unsigned k = 0; k < LEVELS; k++)
+        free(t.level[k]);
+    zb_identity_wipe(&sign_id);
+    zb_identity_wipe(&curve_id);
+    return rc;
 }
 
 /* ------------------------------------------------------------ fuzz seeds */
@@ -490,9 +575,9 @@ static int cmd_seeds(const char *dir)
         seed_add(&sd, 0, &agg, (const hash_t *)good, 3, 0);  /* first */
         seed_add(&sd, 1, &agg, (const hash_t *)good, 7, 3);  /* consistent */
         seed_add(&sd, -2, &agg, (const hash_t *)good, 7, 3); /* again */
-        seed_add(&sd, 1, &agg, (const hash_t *)good, 2, 0);  /* smaller */
-        seed_add(&sd, 0, &agg, (const hash_t *)fork, 7, 0);  /* same size fork */
-        seed_add(&sd, 1, &agg, (const hash_t *)fork, 12, 7); /* larger fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)good, 2, 0);  /* smaller: CONFLICT */
+        seed_add(&sd, 0, &agg, (const hash_t *)fork, 7, 0);  /* same size: a fork */
+        seed_add(&sd, 1, &agg, (const hash_t *)fork, 12, 7); /* larger, unproven */
         seed_add(&sd, 1, &agg, (const hash_t *)good, 12, 7); /* good again */
         rc |= write_seed(dir, mode ? "resigned-sequence" : "signed-sequence", &sd);
     }
@@ -533,10 +618,13 @@ int main(int argc, char **argv)
     }
     if (argc == 7 && strcmp(argv[1], "run") == 0)
         return cmd_run(argv + 2);
+    if (argc == 7 && strcmp(argv[1], "probe") == 0)
+        return cmd_probe(argv + 2);
     if (argc == 3 && strcmp(argv[1], "seeds") == 0)
         return cmd_seeds(argv[2]);
     fprintf(stderr, "usage: zb-witness-client keygen KEYFILE\n"
                     "       zb-witness-client run ENDPOINT WITNESSKEY KEYFILE STOPFILE OUTDIR\n"
+                    "       zb-witness-client probe ENDPOINT WITNESSKEY SIGNKEY CURVEKEY SIZE\n"
                     "       zb-witness-client seeds DIR\n");
     return 2;
 }

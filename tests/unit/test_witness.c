@@ -2,8 +2,11 @@
  * test_witness.c - witness/: zb_witness_handle's rules (witness.h) on a
  * real LMDB store, with heads signed by a real aggregator-like identity
  * over real Merkle trees (common/merkle), and every cosignature returned
- * checked with zb_cosig_verify. No sockets: the daemon's loop is
- * tests/system/witness_crash.sh.
+ * checked with zb_cosig_verify; evidence kinds, and records of release 1
+ * (without a kind) read back. The ZAP handler (wzap.h) on real loopback
+ * sockets: an unknown CURVE key is refused, a log's own key admitted with
+ * its User-Id, a log added while it runs admitted at once. The daemon's
+ * loop is tests/system/witness_crash.sh.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +14,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "cosig.h"
 #include "crypto.h"
@@ -25,6 +30,7 @@
 #include "treehead.h"
 #include "witness.h"
 #include "wstore.h"
+#include "wzap.h"
 #include "zhibao.pb-c.h"
 
 #define MAX_LEAVES 64
@@ -191,8 +197,8 @@ typedef struct {
     size_t sth_len;
 } state_copy;
 
-static void read_state(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st, uint64_t *refused,
-                       uint64_t *evidence)
+static void read_state_forks(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st,
+                             uint64_t *refused, uint64_t *evidence, uint64_t *forks)
 {
     zb_wstore *s = zb_witness_store(f->w);
     MDB_txn *txn;
@@ -209,8 +215,15 @@ static void read_state(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st,
     if (log.sth_len)
         memcpy(st->sth, log.sth, log.sth_len);
     st->sth_len = log.sth_len;
-    assert_int_equal(zb_wstore_counts(s, txn, refused, evidence), 0);
+    assert_int_equal(zb_wstore_counts(s, txn, refused, evidence, forks), 0);
     mdb_txn_abort(txn);
+}
+
+static void read_state(fixture *f, const uint8_t key[ZB_PK_LEN], state_copy *st, uint64_t *refused,
+                       uint64_t *evidence)
+{
+    uint64_t forks;
+    read_state_forks(f, key, st, refused, evidence, &forks);
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -350,23 +363,31 @@ static void test_same_head_same_cosignature(void **state)
     zb__signed_tree_head__free_unpacked(held, NULL);
 }
 
-static void test_smaller_refused(void **state)
+static void test_smaller_conflict(void **state)
 {
     fixture *f = *state;
-    expect_cosigned(f, send_req(f, &f->agg, 6, 0, T0), &f->agg, 6, NULL);
+    /* a real head of size 4, signed and cosigned, then the log grows */
+    size_t old_len;
+    uint8_t *old_head = request(&f->agg, 4, 0, &old_len);
+    expect_cosigned(f, send_bytes(f, old_head, old_len, T0), &f->agg, 4, NULL);
+    expect_cosigned(f, send_req(f, &f->agg, 6, 4, T0), &f->agg, 6, NULL);
     state_copy before, after;
     uint64_t refused, evidence;
     read_state(f, f->agg.id.pk, &before, &refused, &evidence);
-    expect_status(send_req(f, &f->agg, 4, 0, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 6);
+    /* smaller: the sender is behind; never cosigned, nothing kept or counted */
+    expect_status(send_req(f, &f->agg, 4, 0, T0 + 1), ZB__WITNESS_STATUS__CONFLICT, 6);
+    expect_status(send_req(f, &f->agg, 2, 4, T0 + 1), ZB__WITNESS_STATUS__CONFLICT, 6);
+    /* the old signed head replayed as it was sent: harmless */
+    expect_status(send_bytes(f, old_head, old_len, T0 + 2), ZB__WITNESS_STATUS__CONFLICT, 6);
+    free(old_head);
+    /* and a smaller head of a fork: still only "you are behind" */
+    expect_status(send_req(f, &f->fork, 5, 0, T0 + 2), ZB__WITNESS_STATUS__CONFLICT, 6);
     read_state(f, f->agg.id.pk, &after, &refused, &evidence);
-    assert_int_equal(refused, 1);
-    assert_int_equal(evidence, 1);
-    /* the same head again: counted, kept once */
-    expect_status(send_req(f, &f->agg, 4, 0, T0 + 2), ZB__WITNESS_STATUS__REFUSED, 6);
-    read_state(f, f->agg.id.pk, &after, &refused, &evidence);
-    assert_int_equal(refused, 2);
-    assert_int_equal(evidence, 1);
+    assert_int_equal(refused, 0);
+    assert_int_equal(evidence, 0);
     assert_int_equal(after.size, 6);
+    assert_memory_equal(after.root, before.root, ZB_HASH_LEN);
+    assert_int_equal(after.at, before.at);
     assert_memory_equal(after.sig, before.sig, ZB_SIG_LEN);
 }
 
@@ -375,11 +396,14 @@ typedef struct {
     zb_wevidence last;
     uint8_t held_sth[512];
     size_t held_len;
+    int kinds[8];
 } ev_list;
 
 static int collect_ev(void *ctx, const zb_wevidence *ev)
 {
     ev_list *l = ctx;
+    if (l->n < 8)
+        l->kinds[l->n] = ev->kind;
     l->n++;
     l->last = *ev;
     l->held_len = ev->held_sth_len;
@@ -402,6 +426,13 @@ static void test_same_size_fork_refused(void **state)
     assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
     mdb_txn_abort(txn);
     assert_int_equal(l.n, 1);
+    assert_int_equal(l.last.kind, ZB_WEVIDENCE_FORK);
+    state_copy st;
+    uint64_t refused, evidence, forks;
+    read_state_forks(f, f->agg.id.pk, &st, &refused, &evidence, &forks);
+    assert_int_equal(refused, 1);
+    assert_int_equal(evidence, 1);
+    assert_int_equal(forks, 1);
     zb_tree_head fh, gh;
     head_of(&f->fork, 6, &fh);
     head_of(&f->agg, 6, &gh);
@@ -444,9 +475,20 @@ static void test_bad_proof_refused_then_good(void **state)
     zb__witness_request__free_unpacked(m, NULL);
     free(req);
     expect_status(send_bytes(f, bad, bad_len, T0 + 2), ZB__WITNESS_STATUS__REFUSED, 5);
-    read_state(f, f->agg.id.pk, &after, &refused, &evidence);
+    uint64_t forks;
+    read_state_forks(f, f->agg.id.pk, &after, &refused, &evidence, &forks);
     assert_int_equal(refused, 2);
     assert_int_equal(evidence, 2);
+    assert_int_equal(forks, 0); /* a bad proof proves nothing by itself */
+    ev_list l = {0};
+    zb_wstore *s = zb_witness_store(f->w);
+    MDB_txn *txn;
+    assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
+    assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.kinds[0], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
+    assert_int_equal(l.kinds[1], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
     assert_int_equal(after.size, 5);
     assert_memory_equal(after.root, before.root, ZB_HASH_LEN);
     assert_memory_equal(after.sig, before.sig, ZB_SIG_LEN);
@@ -577,10 +619,11 @@ static void test_empty_tree_other_root_refused(void **state)
     size_t n = zb__witness_request__pack(&req, buf);
     expect_status(send_bytes(f, buf, n, T0), ZB__WITNESS_STATUS__REFUSED, 0);
     state_copy st;
-    uint64_t refused, evidence;
-    read_state(f, f->agg.id.pk, &st, &refused, &evidence);
+    uint64_t refused, evidence, forks;
+    read_state_forks(f, f->agg.id.pk, &st, &refused, &evidence, &forks);
     assert_false(st.cosigned);
     assert_int_equal(evidence, 1);
+    assert_int_equal(forks, 1); /* the empty tree has one root: this head is false on its own */
 }
 
 static void test_survives_reopen(void **state)
@@ -599,13 +642,14 @@ static void test_survives_reopen(void **state)
     /* the last timestamp given is remembered across the restart */
     int64_t t3 = expect_cosigned(f, send_req(f, &f->agg, 12, 11, T0), &f->agg, 12, NULL);
     assert_int_equal(t3, T0 + 500);
-    expect_status(send_req(f, &f->agg, 9, 0, T0), ZB__WITNESS_STATUS__REFUSED, 12);
+    expect_status(send_req(f, &f->agg, 9, 0, T0), ZB__WITNESS_STATUS__CONFLICT, 12);
     state_copy st;
-    uint64_t refused, evidence;
-    read_state(f, f->agg.id.pk, &st, &refused, &evidence);
+    uint64_t refused, evidence, forks;
+    read_state_forks(f, f->agg.id.pk, &st, &refused, &evidence, &forks);
     assert_int_equal(st.size, 12);
-    assert_int_equal(refused, 2);
-    assert_int_equal(evidence, 2);
+    assert_int_equal(refused, 1);
+    assert_int_equal(evidence, 1);
+    assert_int_equal(forks, 1);
 }
 
 /* Sizes in a scrambled order from the honest tree and, every fifth
@@ -618,7 +662,7 @@ static void test_sweep(void **state)
     uint64_t held = 0;
     int64_t last = 0;
     const agg_log *on = NULL; /* the tree of the heads held, once past the shared prefix */
-    size_t cosigned = 0, refused = 0;
+    size_t cosigned = 0, refused = 0, behind = 0;
     for (uint64_t step = 1; step < 60; step++) {
         uint64_t size = (step * 7) % 41;
         const agg_log *l = (step % 5 == 0) ? &f->fork : &f->agg;
@@ -634,14 +678,325 @@ static void test_sweep(void **state)
             last = ts;
             held = size;
             cosigned++;
+        } else if (r->status == ZB__WITNESS_STATUS__CONFLICT) {
+            assert_true(size < held); /* the proof is always from the size held */
+            assert_int_equal(r->size, held);
+            zb__witness_response__free_unpacked(r, NULL);
+            behind++;
         } else {
             assert_int_equal(r->status, ZB__WITNESS_STATUS__REFUSED);
-            assert_true(size < held || (held > 4 && l != on));
+            assert_true(size >= held && held > 4 && l != on);
             zb__witness_response__free_unpacked(r, NULL);
             refused++;
         }
     }
-    assert_true(cosigned > 3 && refused > 3);
+    assert_true(cosigned > 3 && refused > 0 && behind > 3);
+}
+
+/* A head refused as an unproven extension, refused again once the witness
+ * cosigned another head of its size: now a fork, and the record says so
+ * (the held head in it is the one of the same size). */
+static void test_unproven_becomes_fork(void **state)
+{
+    fixture *f = *state;
+    expect_cosigned(f, send_req(f, &f->agg, 5, 0, T0), &f->agg, 5, NULL);
+    expect_status(send_req(f, &f->fork, 9, 5, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 5);
+    expect_cosigned(f, send_req(f, &f->agg, 9, 5, T0 + 2), &f->agg, 9, NULL);
+    size_t len;
+    uint8_t *req = request(&f->fork, 9, 0, &len), *resp;
+    size_t resp_len;
+    zb_witness_outcome o;
+    assert_int_equal(zb_witness_handle(f->w, req, len, T0 + 3, &resp, &resp_len, &o), 0);
+    free(resp);
+    assert_int_equal(o.status, ZB__WITNESS_STATUS__REFUSED);
+    assert_int_equal(o.evidence_kind, ZB_WEVIDENCE_FORK);
+    assert_true(o.new_evidence);
+    /* again: kept already */
+    assert_int_equal(zb_witness_handle(f->w, req, len, T0 + 4, &resp, &resp_len, &o), 0);
+    free(resp);
+    free(req);
+    assert_false(o.new_evidence);
+    state_copy st;
+    uint64_t refused, evidence, forks;
+    read_state_forks(f, f->agg.id.pk, &st, &refused, &evidence, &forks);
+    assert_int_equal(refused, 3);
+    assert_int_equal(evidence, 1);
+    assert_int_equal(forks, 1);
+    ev_list l = {0};
+    zb_wstore *s = zb_witness_store(f->w);
+    MDB_txn *txn;
+    assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
+    assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.last.kind, ZB_WEVIDENCE_FORK);
+    assert_int_equal(l.last.held_size, 9);
+    assert_int_equal(l.last.at, T0 + 3);
+}
+
+/* A connection admitted for one log (zb_witness_handle_from's peer) may
+ * not speak for another: a followed prefecture cannot cause evidence
+ * against another's public head. */
+static void test_connection_speaks_for_its_log(void **state)
+{
+    fixture *f = *state;
+    expect_cosigned(f, send_req(f, &f->agg, 5, 0, T0), &f->agg, 5, NULL);
+    zb_identity other;
+    zb_identity_generate(&other);
+    bool was_new;
+    assert_int_equal(zb_witness_add_log(f->w, other.pk, "another prefecture", &was_new), 0);
+    /* the fork's larger head with its own (for the witness: bad) proof */
+    size_t len;
+    uint8_t *req = request(&f->fork, 9, 5, &len), *resp;
+    size_t resp_len;
+    zb_witness_outcome o;
+    assert_int_equal(zb_witness_handle_from(f->w, other.pk, req, len, T0, &resp, &resp_len, &o), 0);
+    Zb__WitnessResponse *r = zb__witness_response__unpack(NULL, resp_len, resp);
+    free(resp);
+    assert_non_null(r);
+    assert_non_null(strstr(r->reason, "authenticated as log"));
+    expect_status(r, ZB__WITNESS_STATUS__BAD_REQUEST, -1);
+    state_copy st;
+    uint64_t refused, evidence;
+    read_state(f, f->agg.id.pk, &st, &refused, &evidence);
+    assert_int_equal(refused, 0);
+    assert_int_equal(evidence, 0);
+    /* from its own log's connection it is decided as usual */
+    assert_int_equal(zb_witness_handle_from(f->w, f->agg.id.pk, req, len, T0, &resp, &resp_len, &o),
+                     0);
+    r = zb__witness_response__unpack(NULL, resp_len, resp);
+    free(resp);
+    assert_non_null(r);
+    expect_status(r, ZB__WITNESS_STATUS__REFUSED, 5);
+    assert_int_equal(o.evidence_kind, ZB_WEVIDENCE_UNPROVEN_EXTENSION);
+    free(req);
+    req = request(&f->agg, 9, 5, &len);
+    assert_int_equal(zb_witness_handle_from(f->w, f->agg.id.pk, req, len, T0, &resp, &resp_len, &o),
+                     0);
+    r = zb__witness_response__unpack(NULL, resp_len, resp);
+    free(resp);
+    free(req);
+    expect_cosigned(f, r, &f->agg, 9, NULL);
+    zb_identity_wipe(&other);
+}
+
+/* Evidence written before kinds (record version 1: no kind byte) reads
+ * with the kind its sizes give: the same size a fork, another size
+ * (larger, or smaller: refused then, CONFLICT now) an unproven extension. */
+static void test_evidence_of_release_1(void **state)
+{
+    fixture *f = *state;
+    expect_cosigned(f, send_req(f, &f->agg, 6, 0, T0), &f->agg, 6, NULL);
+    expect_status(send_req(f, &f->fork, 6, 0, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 6);
+    expect_status(send_req(f, &f->fork, 9, 6, T0 + 2), ZB__WITNESS_STATUS__REFUSED, 6);
+    zb_witness_close(&f->w);
+    /* rewrite every record as release 1 wrote it: version 1, no kind byte
+     * (version 2 is version 1 with the kind after the version byte) */
+    static const char *const dbs[] = {"meta", "logs", "evidence"};
+    zb_store *raw;
+    assert_int_equal(zb_store_open(&raw, f->dir, dbs, 3, 64u << 20, false, false), 0);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(raw, false, &txn), 0);
+    MDB_dbi dbi = zb_store_dbi(raw, 2);
+    uint8_t keys[2][ZB_PK_LEN + 8 + ZB_HASH_LEN], vals[2][4096];
+    size_t n = 0, val_len[2];
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        assert_true(n < 2 && k.mv_size == sizeof keys[0] && v.mv_size <= sizeof vals[0]);
+        const uint8_t *p = v.mv_data;
+        assert_int_equal(p[0], 2);
+        memcpy(keys[n], k.mv_data, k.mv_size);
+        vals[n][0] = 1;
+        memcpy(vals[n] + 1, p + 2, v.mv_size - 2);
+        val_len[n++] = v.mv_size - 1;
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        MDB_val nk = {sizeof keys[i], keys[i]}, nv = {val_len[i], vals[i]};
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+    }
+    /* and a smaller head refused by release 1 (held 6): keyed at size 3 */
+    uint8_t small_key[sizeof keys[0]];
+    memcpy(small_key, keys[0], sizeof small_key);
+    zb_be64_put(small_key + ZB_PK_LEN, 3);
+    MDB_val sk = {sizeof small_key, small_key}, sv = {val_len[0], vals[0]};
+    assert_int_equal(mdb_put(txn, dbi, &sk, &sv, 0), 0);
+    assert_int_equal(zb_store_commit(txn), 0);
+    zb_store_close(&raw);
+
+    assert_int_equal(zb_witness_open(&f->w, f->dir, false), 0);
+    ev_list l = {0};
+    zb_wstore *s = zb_witness_store(f->w);
+    assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
+    assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
+    uint64_t refused, evidence, forks;
+    assert_int_equal(zb_wstore_counts(s, txn, &refused, &evidence, &forks), 0);
+    mdb_txn_abort(txn);
+    /* key order: size 3, then 6, then 9 */
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.kinds[0], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
+    assert_int_equal(l.kinds[1], ZB_WEVIDENCE_FORK);
+    assert_int_equal(l.kinds[2], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
+    assert_int_equal(evidence, 3);
+    assert_int_equal(forks, 1);
+    assert_string_equal(zb_wevidence_kind_name(ZB_WEVIDENCE_FORK), "fork");
+    assert_string_equal(zb_wevidence_kind_name(ZB_WEVIDENCE_UNPROVEN_EXTENSION),
+                        "unproven_extension");
+    /* new evidence beside them is written with its kind */
+    expect_status(send_req(f, &f->fork, 10, 6, T0 + 3), ZB__WITNESS_STATUS__REFUSED, 6);
+}
+
+typedef struct {
+    size_t n;
+    uint8_t keys[4][ZB_PK_LEN];
+} key_set;
+
+static int collect_key(void *ctx, const uint8_t key[ZB_PK_LEN])
+{
+    key_set *k = ctx;
+    if (k->n < 4)
+        memcpy(k->keys[k->n], key, ZB_PK_LEN);
+    k->n++;
+    return 0;
+}
+
+static void test_log_keys_generation(void **state)
+{
+    fixture *f = *state;
+    zb_wstore *s = zb_witness_store(f->w);
+    uint64_t gen = ZB_WSTORE_GEN_NONE;
+    bool changed;
+    key_set k = {0};
+    assert_int_equal(zb_wstore_log_keys(s, &gen, &changed, collect_key, &k), 0);
+    assert_true(changed);
+    assert_int_equal(k.n, 1);
+    assert_memory_equal(k.keys[0], f->agg.id.pk, ZB_PK_LEN);
+    uint64_t first = gen;
+    k.n = 0;
+    assert_int_equal(zb_wstore_log_keys(s, &gen, &changed, collect_key, &k), 0);
+    assert_false(changed);
+    assert_int_equal(k.n, 0);
+    /* a rename admits nobody new */
+    bool was_new;
+    assert_int_equal(zb_witness_add_log(f->w, f->agg.id.pk, "renamed", &was_new), 0);
+    assert_int_equal(zb_wstore_log_keys(s, &gen, &changed, collect_key, &k), 0);
+    assert_false(changed);
+    zb_identity other;
+    zb_identity_generate(&other);
+    assert_int_equal(zb_witness_add_log(f->w, other.pk, "other", &was_new), 0);
+    assert_int_equal(zb_wstore_log_keys(s, &gen, &changed, collect_key, &k), 0);
+    assert_true(changed);
+    assert_true(gen != first);
+    assert_int_equal(k.n, 2);
+    zb_identity_wipe(&other);
+}
+
+/* ------------------------------------------------------------ ZAP, on real sockets */
+
+/* A DEALER to endpoint with the X25519 forms of id as its CURVE keys;
+ * sends one frame. */
+static void *zap_client(void *ctx, const char *endpoint, const uint8_t server[32],
+                        const zb_identity *id)
+{
+    void *c = zmq_socket(ctx, ZMQ_DEALER);
+    assert_non_null(c);
+    uint8_t pk[32], sk[32];
+    assert_int_equal(crypto_sign_ed25519_pk_to_curve25519(pk, id->pk), 0);
+    assert_int_equal(crypto_sign_ed25519_sk_to_curve25519(sk, id->sk), 0);
+    int zero = 0;
+    zmq_setsockopt(c, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c, ZMQ_CURVE_SERVERKEY, server, 32);
+    zmq_setsockopt(c, ZMQ_CURVE_PUBLICKEY, pk, 32);
+    zmq_setsockopt(c, ZMQ_CURVE_SECRETKEY, sk, 32);
+    sodium_memzero(sk, sizeof sk);
+    assert_int_equal(zmq_connect(c, endpoint), 0);
+    assert_int_equal(zmq_send(c, "ping", 4, 0), 4);
+    return c;
+}
+
+/* The User-Id of the next request the server receives within ms, into
+ * user_id; false when none came. */
+static bool zap_received(void *srv, int ms, char user_id[2 * ZB_PK_LEN + 1])
+{
+    zmq_pollitem_t it = {srv, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, ms) != 1)
+        return false;
+    zmq_msg_t m;
+    int more = 1;
+    user_id[0] = '\0';
+    while (more) { /* routing id, then the request */
+        zmq_msg_init(&m);
+        assert_true(zmq_msg_recv(&m, srv, 0) >= 0);
+        more = zmq_msg_more(&m);
+        if (!more) {
+            const char *uid = zmq_msg_gets(&m, "User-Id");
+            snprintf(user_id, 2 * ZB_PK_LEN + 1, "%s", uid ? uid : "");
+        }
+        zmq_msg_close(&m);
+    }
+    return true;
+}
+
+static void test_zap_sockets(void **state)
+{
+    fixture *f = *state;
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    zb_wzap *z;
+    assert_int_equal(zb_wzap_start(&z, ctx, zb_witness_store(f->w)), 0);
+    void *srv = zmq_socket(ctx, ZMQ_ROUTER);
+    uint8_t spk[32], ssk[32];
+    crypto_box_keypair(spk, ssk);
+    int on = 1, zero = 0;
+    zmq_setsockopt(srv, ZMQ_ZAP_DOMAIN, "zhibao-witness", 14);
+    zmq_setsockopt(srv, ZMQ_CURVE_SERVER, &on, sizeof on);
+    zmq_setsockopt(srv, ZMQ_CURVE_SECRETKEY, ssk, 32);
+    zmq_setsockopt(srv, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(srv, "tcp://127.0.0.1:*"), 0);
+    char ep[128];
+    size_t ep_len = sizeof ep;
+    assert_int_equal(zmq_getsockopt(srv, ZMQ_LAST_ENDPOINT, ep, &ep_len), 0);
+    char uid[2 * ZB_PK_LEN + 1], want[2 * ZB_PK_LEN + 1];
+
+    /* a key that is no log's: refused by ZAP, nothing reaches the socket */
+    zb_identity stranger, late;
+    zb_identity_generate(&stranger);
+    zb_identity_generate(&late);
+    void *c1 = zap_client(ctx, ep, spk, &stranger);
+    assert_false(zap_received(srv, 700, uid));
+    for (int i = 0; i < 50 && zb_wzap_refused(z) == 0; i++)
+        usleep(20000);
+    assert_true(zb_wzap_refused(z) >= 1);
+    /* the log's own key: admitted, named by its Ed25519 key */
+    void *c2 = zap_client(ctx, ep, spk, &f->agg.id);
+    assert_true(zap_received(srv, 3000, uid));
+    zb_hex_encode(f->agg.id.pk, ZB_PK_LEN, want);
+    assert_string_equal(uid, want);
+    /* a log followed while the handler runs: admitted on its first try */
+    bool was_new;
+    assert_int_equal(zb_witness_add_log(f->w, late.pk, "added while serving", &was_new), 0);
+    void *c3 = zap_client(ctx, ep, spk, &late);
+    assert_true(zap_received(srv, 3000, uid));
+    zb_hex_encode(late.pk, ZB_PK_LEN, want);
+    assert_string_equal(uid, want);
+    /* the stranger is still out */
+    assert_false(zap_received(srv, 300, uid));
+
+    zmq_close(c1);
+    zmq_close(c2);
+    zmq_close(c3);
+    zmq_close(srv);
+    zb_wzap_stop(&z);
+    assert_null(z);
+    zb_wzap_stop(&z); /* idempotent */
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    zb_identity_wipe(&stranger);
+    zb_identity_wipe(&late);
+    sodium_memzero(ssk, sizeof ssk);
 }
 
 int main(void)
@@ -652,7 +1007,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_then_larger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_head_same_cosignature, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_smaller_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smaller_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_size_fork_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_proof_refused_then_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_old_size_conflict, setup, teardown),
@@ -661,6 +1016,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_tree_other_root_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unproven_becomes_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_speaks_for_its_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence_of_release_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_keys_generation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zap_sockets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
