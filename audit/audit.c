@@ -13,6 +13,7 @@
 #include "downstream.h"
 #include "envelope.h"
 #include "err.h"
+#include "i18n.h"
 #include "logleaf.h"
 #include "merkle.h"
 #include "timefmt.h"
@@ -348,17 +349,37 @@ typedef struct {
     bool saw_head, saw_end;
 } verifier;
 
+/* A finding: fmt is the English msgid (marked N_() for the catalog,
+ * po/zh_CN/audit.po), translated here when opts->localized asks for the
+ * chosen language (i18n.h); English otherwise, as --json keeps it. Every
+ * translation keeps the conversions of its msgid in order (msgfmt --check). */
 static void finding(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void finding(verifier *v, const char *fmt, ...)
 {
-    char line[512];
+    char line[768]; /* a Chinese line takes more bytes than its English msgid */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(line, sizeof line, v->opts->localized ? zb_tr(fmt) : fmt, ap);
     va_end(ap);
     v->findings++;
     if (v->finding)
         v->finding(v->ctx, line);
+}
+
+/* A piece of a finding (a format for snprintf, or words for a %s) in the
+ * findings' language: as finding() chooses. */
+static const char *vt(const verifier *v, const char *msgid) __attribute__((format_arg(2)));
+static const char *vt(const verifier *v, const char *msgid)
+{
+    return v->opts->localized ? zb_tr(msgid) : msgid;
+}
+
+/* _() for a printf format: -Wformat=2 checks the literal given against the
+ * arguments, msgfmt --check the translation against the literal. */
+static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
+static const char *tr_fmt(const char *msgid)
+{
+    return zb_tr(msgid);
 }
 
 /* The first 16 hex digits of a key, as findings and key event lines show
@@ -455,7 +476,7 @@ static void pins_init(verifier *v)
         return;
     v->pins = calloc(n, sizeof *v->pins);
     if (!v->pins) {
-        finding(v, "county keys (--county-key): out of memory");
+        finding(v, N_("county keys (--county-key): out of memory"));
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -528,8 +549,10 @@ static void key_remember(verifier *v, const uint8_t key[ZB_PK_LEN], const county
         known_key *t = calloc(cap, sizeof *t);
         if (!t) {
             if (!v->keys_oom)
-                finding(v, "key events: out of memory (keys enrolled twice are not looked for "
-                        "beyond log entry %" PRIu64 ")", log_index);
+                finding(v,
+                        N_("key events: out of memory (keys enrolled twice are not looked for "
+                           "beyond log entry %" PRIu64 ")"),
+                        log_index);
             v->keys_oom = true;
             return;
         }
@@ -572,7 +595,7 @@ static county_state *county_add(verifier *v, const char *code)
     *slot_of(v, code_number(code)) = (uint32_t)v->n_counties;
     return s;
 oom:
-    finding(v, "county %s: out of memory", code);
+    finding(v, N_("county %s: out of memory"), code);
     return NULL;
 }
 
@@ -668,7 +691,7 @@ static void prepare(verifier *v)
     v->heads = o->n_heads ? calloc(o->n_heads, sizeof *v->heads) : NULL;
     v->targets = n ? calloc(n, sizeof *v->targets) : NULL;
     if ((o->n_heads && !v->heads) || (n && !v->targets)) {
-        finding(v, "heads: out of memory");
+        finding(v, N_("heads: out of memory"));
         free(v->heads);
         free(v->targets);
         v->heads = NULL;
@@ -684,12 +707,12 @@ static void prepare(verifier *v)
         head_state *h = &v->heads[i];
         int rc = key ? zb_tree_head_verify(o->heads[i].sth, key, &h->head) : ZB_EBADSIG;
         if (!key) {
-            finding(v, "head %s: no aggregator key to check it with", o->heads[i].name);
+            finding(v, N_("head %s: no aggregator key to check it with"), o->heads[i].name);
             continue;
         }
         if (rc) {
-            finding(v, "head %s: does not verify with the aggregator key: %s", o->heads[i].name,
-                    zb_strerror(rc));
+            finding(v, N_("head %s: does not verify with the aggregator key: %s"), o->heads[i].name,
+                    vt(v, zb_strerror(rc)));
             continue;
         }
         h->verified = true;
@@ -720,18 +743,23 @@ static void check_heads(verifier *v)
         if (!h->verified)
             continue; /* already a finding */
         if (!h->prefix.found)
-            finding(v, "head %s (size %" PRIu64 ", signed at %" PRId64 "): the bundle's log has "
-                    "only %" PRIu64 " entries: it does not extend this head (a trimmed or stale "
-                    "log)", name, h->head.size, h->head.timestamp, v->acc.leaves);
+            finding(v,
+                    N_("head %s (size %" PRIu64 ", signed at %" PRId64 "): the bundle's log has "
+                       "only %" PRIu64 " entries: it does not extend this head (a trimmed or stale "
+                       "log)"),
+                    name, h->head.size, h->head.timestamp, v->acc.leaves);
         else if (memcmp(h->prefix.root, h->head.root, ZB_HASH_LEN) != 0)
-            finding(v, "head %s (size %" PRIu64 "): the root of the bundle's first %" PRIu64
-                    " entries is not this head's root: the bundle does not extend it (history "
-                    "rewritten)", name, h->head.size, h->head.size);
+            finding(v,
+                    N_("head %s (size %" PRIu64 "): the root of the bundle's first %" PRIu64
+                       " entries is not this head's root: the bundle does not extend it (history "
+                       "rewritten)"),
+                    name, h->head.size, h->head.size);
         else if (v->sum->head_ok && h->head.timestamp > v->sum->head.timestamp)
-            finding(v, "head %s (size %" PRIu64 "): signed at %" PRId64 ", after the bundle's "
-                    "tree head (signed at %" PRId64 "): the bundle is older than a head the "
-                    "aggregator already gave out", name, h->head.size, h->head.timestamp,
-                    v->sum->head.timestamp);
+            finding(v,
+                    N_("head %s (size %" PRIu64 "): signed at %" PRId64 ", after the bundle's "
+                       "tree head (signed at %" PRId64 "): the bundle is older than a head the "
+                       "aggregator already gave out"),
+                    name, h->head.size, h->head.timestamp, v->sum->head.timestamp);
         else
             v->sum->heads_extended++;
     }
@@ -739,20 +767,27 @@ static void check_heads(verifier *v)
 
 /* ---------------------------------------------------------------- records */
 
-static const char *phase_name(enum phase p)
+/* The kind of record of phase p, in the findings' language. The words are
+ * common: looked up in po context "record" (msgctxt, as pgettext does). */
+static const char *phase_name(const verifier *v, enum phase p)
 {
-    static const char *const names[] = {"start", "header", "county", "evidence",
-                                        "witnessed head", "entry", "tree head", "end"};
+    static const char *const keys[] = {
+        "record\004start",          "record\004header", "record\004county",    "record\004evidence",
+        "record\004witnessed head", "record\004entry",  "record\004tree head", "record\004end"};
     size_t i = (size_t)p;
-    return i < sizeof names / sizeof names[0] ? names[i] : "?";
+    if (i >= sizeof keys / sizeof keys[0])
+        return "?";
+    const char *english = strchr(keys[i], '\004') + 1;
+    const char *t = v->opts->localized ? zb_tr(keys[i]) : keys[i];
+    return t == keys[i] || strcmp(t, keys[i]) == 0 ? english : t;
 }
 
 /* Records come in phases; going back is a finding (the record is still checked). */
 static void enter_phase(verifier *v, enum phase p, uint64_t rec_no)
 {
     if (p < v->phase || (p == v->phase && (p == PH_HEADER || p == PH_HEAD)))
-        finding(v, "record %" PRIu64 ": %s record out of place (after a %s record)", rec_no,
-                phase_name(p), phase_name(v->phase));
+        finding(v, N_("record %" PRIu64 ": %s record out of place (after a %s record)"), rec_no,
+                phase_name(v, p), phase_name(v, v->phase));
     else
         v->phase = p;
 }
@@ -768,33 +803,36 @@ static void on_header(verifier *v, Zb__BundleHeader *h, uint64_t rec_no)
     v->version = h->version;
     v->sum->version = h->version;
     if (rec_no != 1)
-        finding(v, "record %" PRIu64 ": the header is not the first record", rec_no);
+        finding(v, N_("record %" PRIu64 ": the header is not the first record"), rec_no);
     if (h->version < ZB_AUDIT_BUNDLE_VERSION_MIN || h->version > ZB_AUDIT_BUNDLE_VERSION)
-        finding(v, "header: bundle version %" PRIu32 " (this verifier reads versions %d to %d)",
+        finding(v, N_("header: bundle version %" PRIu32 " (this verifier reads versions %d to %d)"),
                 h->version, ZB_AUDIT_BUNDLE_VERSION_MIN, ZB_AUDIT_BUNDLE_VERSION);
     if (h->aggregator.len != ZB_PK_LEN) {
-        finding(v, "header: aggregator key is not 32 bytes");
+        finding(v, N_("header: aggregator key is not 32 bytes"));
         return;
     }
     memcpy(v->sum->agg_key, h->aggregator.data, ZB_PK_LEN);
     v->sum->has_header = true;
+    if (v->opts->progress)
+        v->opts->progress(v->opts->progress_ctx, v->sum->entries, h->entry_count);
     if (v->opts->pinned_key && memcmp(v->opts->pinned_key, h->aggregator.data, ZB_PK_LEN) != 0)
-        finding(v, "header: aggregator key is not the expected one (--key)");
+        finding(v, N_("header: aggregator key is not the expected one (--key)"));
 }
 
 static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
 {
     enter_phase(v, PH_COUNTY, rec_no);
     if (!zb_county_code_valid(c->code)) {
-        finding(v, "record %" PRIu64 ": county code is not 6 digits", rec_no);
+        finding(v, N_("record %" PRIu64 ": county code is not 6 digits"), rec_no);
         return;
     }
     if (county_find(v, c->code)) {
-        finding(v, "county %s: listed twice", c->code);
+        finding(v, N_("county %s: listed twice"), c->code);
         return;
     }
     if (strcmp(c->code, v->last_listed) < 0)
-        finding(v, "county %s: listed after county %s (the county records are not in code order)",
+        finding(v,
+                N_("county %s: listed after county %s (the county records are not in code order)"),
                 c->code, v->last_listed);
     else
         snprintf(v->last_listed, sizeof v->last_listed, "%s", c->code);
@@ -805,15 +843,15 @@ static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
     v->sum->counties++;
     s->epochs = c->n_epochs ? calloc(c->n_epochs, sizeof *s->epochs) : NULL;
     if (c->n_epochs && !s->epochs) {
-        finding(v, "county %s: out of memory", c->code);
+        finding(v, N_("county %s: out of memory"), c->code);
         return;
     }
     if (c->n_epochs == 0)
-        finding(v, "county %s: no key was ever enrolled", c->code);
+        finding(v, N_("county %s: no key was ever enrolled"), c->code);
     for (size_t i = 0; i < c->n_epochs; i++) {
         const Zb__KeyEpoch *e = c->epochs[i];
         if (e->key.len != ZB_PK_LEN) {
-            finding(v, "county %s: key epoch %zu: key is not 32 bytes", c->code, i);
+            finding(v, N_("county %s: key epoch %zu: key is not 32 bytes"), c->code, i);
             continue;
         }
         epoch *d = &s->epochs[s->n_epochs++];
@@ -823,7 +861,7 @@ static void on_county(verifier *v, const Zb__BundleCounty *c, uint64_t rec_no)
         d->enrolled_at = e->enrolled_at;
         d->revoked_at = e->revoked_at;
         if (i + 1 < c->n_epochs && e->revoked_at == 0)
-            finding(v, "county %s: key epoch %zu is active but a later key was enrolled",
+            finding(v, N_("county %s: key epoch %zu is active but a later key was enrolled"),
                     c->code, i);
     }
 }
@@ -837,18 +875,20 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
     v->evidence_records++;
     v->sum->evidence++;
     if (v->version >= 3) {
-        finding(v, "record %" PRIu64 ": an evidence record in a version %" PRIu32
-                " bundle (whose evidence is in the log)", rec_no, v->version);
+        finding(v,
+                N_("record %" PRIu64 ": an evidence record in a version %" PRIu32
+                   " bundle (whose evidence is in the log)"),
+                rec_no, v->version);
         return;
     }
     if (!in_place)
         return; /* already a finding; matching it would need the entries again */
     if (!zb_county_code_valid(e->county)) {
-        finding(v, "record %" PRIu64 ": evidence county code is not 6 digits", rec_no);
+        finding(v, N_("record %" PRIu64 ": evidence county code is not 6 digits"), rec_no);
         return;
     }
     if (!evidence_push(&v->evidence, &v->n_evidence, &v->cap_evidence)) {
-        finding(v, "evidence: out of memory");
+        finding(v, N_("evidence: out of memory"));
         return;
     }
     evidence_state *s = &v->evidence[v->n_evidence - 1];
@@ -859,20 +899,25 @@ static void on_evidence(verifier *v, const Zb__BundleEvidence *e, uint64_t rec_n
     Zb__Report *rep = NULL;
     int rc = zb_envelope_open(e->envelope.data, e->envelope.len, &env, &rep);
     if (rc) {
-        finding(v, "evidence county %s seq %" PRIu64 ": envelope does not verify: %s", s->code,
-                s->seq, zb_strerror(rc));
+        finding(v, N_("evidence county %s seq %" PRIu64 ": envelope does not verify: %s"), s->code,
+                s->seq, vt(v, zb_strerror(rc)));
         return;
     }
     const county_state *c = county_find(v, s->code);
     const epoch *k = c ? key_for_seq(c, s->seq, NULL) : NULL;
     if (strcmp(rep->county, s->code) != 0 || rep->seq != s->seq)
-        finding(v, "evidence county %s seq %" PRIu64 ": the signed report is for county %.16s seq %"
-                PRIu64, s->code, s->seq, rep->county, rep->seq);
+        finding(v,
+                N_("evidence county %s seq %" PRIu64
+                   ": the signed report is for county %.16s seq %" PRIu64),
+                s->code, s->seq, rep->county, rep->seq);
     else if (!c)
-        finding(v, "evidence county %s seq %" PRIu64 ": county not in the bundle", s->code, s->seq);
+        finding(v, N_("evidence county %s seq %" PRIu64 ": county not in the bundle"), s->code,
+                s->seq);
     else if (!k || memcmp(k->key, env->signer.data, ZB_PK_LEN) != 0)
-        finding(v, "evidence county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
-                s->code, s->seq);
+        finding(
+            v,
+            N_("evidence county %s seq %" PRIu64 ": not signed by the key enrolled for that seq"),
+            s->code, s->seq);
     else
         s->valid = true;
     zb_report_hash(env->report.data, env->report.len, s->report_hash);
@@ -889,17 +934,18 @@ static bool signed_by_active(verifier *v, const county_state *c, const uint8_t *
                              const char *what)
 {
     if (!c->active && c->next_epoch == 0) {
-        finding(v, "%s: no key of the county was enrolled before it in the log", what);
+        finding(v, N_("%s: no key of the county was enrolled before it in the log"), what);
         return false;
     }
     if (!c->active) {
-        finding(v, "%s: no key of the county is active at that point of the log (epoch %" PRIu32
-                " was revoked at log entry %" PRIu64 ")", what, c->revoked_epoch,
-                c->revoked_index);
+        finding(v,
+                N_("%s: no key of the county is active at that point of the log (epoch %" PRIu32
+                   " was revoked at log entry %" PRIu64 ")"),
+                what, c->revoked_epoch, c->revoked_index);
         return false;
     }
     if (memcmp(signer, c->key, ZB_PK_LEN) != 0) {
-        finding(v, "%s: signed by %s…, not by the county's active key (epoch %" PRIu32 ", %s…)",
+        finding(v, N_("%s: signed by %s…, not by the county's active key (epoch %" PRIu32 ", %s…)"),
                 what, KEY(signer), c->epoch, KEY(c->key));
         return false;
     }
@@ -927,10 +973,12 @@ static void pre_log_key(verifier *v, county_state *c, const uint8_t key[ZB_PK_LE
             c->first_pin_index = idx;
         }
     } else if (c->first_pin) {
-        finding(v, "county %s seq %" PRIu64 " (log entry %" PRIu64 "): signed by %s… (the "
-                "bundle's county record, epoch %" PRIu32 "), which is not one of the county's own "
-                "keys (--county-key), after its own key %s… (log entry %" PRIu64 ")", c->code,
-                seq, idx, KEY(key), ei, KEY(c->first_pin->pin->key), c->first_pin_index);
+        finding(v,
+                N_("county %s seq %" PRIu64 " (log entry %" PRIu64 "): signed by %s… (the "
+                   "bundle's county record, epoch %" PRIu32
+                   "), which is not one of the county's own "
+                   "keys (--county-key), after its own key %s… (log entry %" PRIu64 ")"),
+                c->code, seq, idx, KEY(key), ei, KEY(c->first_pin->pin->key), c->first_pin_index);
     }
 }
 
@@ -945,34 +993,38 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
     Zb__Report *rep = NULL;
     int rc = zb_envelope_open(bytes, len, &env, &rep);
     if (rc) {
-        finding(v, "log entry %" PRIu64 ": envelope does not verify: %s", idx, zb_strerror(rc));
+        finding(v, N_("log entry %" PRIu64 ": envelope does not verify: %s"), idx,
+                vt(v, zb_strerror(rc)));
         return;
     }
     if (!zb_pb_canonical(&env->base, bytes, len))
-        finding(v, "log entry %" PRIu64 ": envelope is not in canonical encoding", idx);
+        finding(v, N_("log entry %" PRIu64 ": envelope is not in canonical encoding"), idx);
     if (v->opts->report)
         v->opts->report(v->opts->observe_ctx, rep, idx, time);
     county_state *c = county_find(v, rep->county);
     if (!c) {
         if (logged)
-            finding(v, "log entry %" PRIu64 ": county %.16s seq %" PRIu64
-                    ": no key of the county was enrolled before it in the log", idx, rep->county,
-                    rep->seq);
+            finding(v,
+                    N_("log entry %" PRIu64 ": county %.16s seq %" PRIu64
+                       ": no key of the county was enrolled before it in the log"),
+                    idx, rep->county, rep->seq);
         else
-            finding(v, "log entry %" PRIu64 ": county %.16s seq %" PRIu64
-                    ": county not enrolled in the bundle", idx, rep->county, rep->seq);
+            finding(v,
+                    N_("log entry %" PRIu64 ": county %.16s seq %" PRIu64
+                       ": county not enrolled in the bundle"),
+                    idx, rep->county, rep->seq);
         goto done;
     }
     if (logged) {
         char what[80];
-        snprintf(what, sizeof what, "county %s seq %" PRIu64 " (log entry %" PRIu64 ")", c->code,
-                 rep->seq, idx);
+        snprintf(what, sizeof what, vt(v, "county %s seq %" PRIu64 " (log entry %" PRIu64 ")"),
+                 c->code, rep->seq, idx);
         (void)signed_by_active(v, c, env->signer.data, what);
     } else {
         uint32_t ei = 0;
         const epoch *k = key_for_seq(c, rep->seq, &ei);
         if (!k || memcmp(k->key, env->signer.data, ZB_PK_LEN) != 0) {
-            finding(v, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
+            finding(v, N_("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq"),
                     c->code, rep->seq);
         } else {
             bool changed = !c->active || memcmp(c->key, k->key, ZB_PK_LEN) != 0;
@@ -990,14 +1042,16 @@ static void on_report(verifier *v, const uint8_t *bytes, size_t len, uint64_t id
         }
     }
     if (rep->seq < c->next_seq) {
-        finding(v, "county %s seq %" PRIu64 ": appears again (log entry %" PRIu64
-                ") or out of order", c->code, rep->seq, idx);
+        finding(
+            v,
+            N_("county %s seq %" PRIu64 ": appears again (log entry %" PRIu64 ") or out of order"),
+            c->code, rep->seq, idx);
     } else {
         if (rep->seq > c->next_seq)
-            finding(v, "county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)", c->code, rep->seq,
-                    c->next_seq - 1);
+            finding(v, N_("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)"), c->code,
+                    rep->seq, c->next_seq - 1);
         if (memcmp(rep->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0)
-            finding(v, "county %s seq %" PRIu64 ": hash chain broken", c->code, rep->seq);
+            finding(v, N_("county %s seq %" PRIu64 ": hash chain broken"), c->code, rep->seq);
         c->next_seq = rep->seq + 1;
         if (rep->seq == c->reports_logged + 1)
             c->reports_logged = rep->seq;
@@ -1021,15 +1075,16 @@ done:
 
 /* Why a downstream leaf did not open (rc from zb_down_open), in words. The
  * bytes are decoded again only to tell the reasons apart. */
-static void downstream_failure(const uint8_t *buf, size_t len, const uint8_t key[ZB_PK_LEN],
-                               int rc, char *why, size_t why_len)
+static void downstream_failure(const verifier *v, const uint8_t *buf, size_t len,
+                               const uint8_t key[ZB_PK_LEN], int rc, char *why, size_t why_len)
 {
     if (rc == ZB_ETOOBIG) {
-        snprintf(why, why_len, "over the %u-byte limit", ZB_DOWN_MAX);
+        snprintf(why, why_len, vt(v, "over the %u-byte limit"), ZB_DOWN_MAX);
         return;
     }
     if (rc == ZB_EDECODE) {
-        snprintf(why, why_len, "not a strictly decodable, canonically encoded message");
+        snprintf(why, why_len, "%s",
+                 vt(v, "not a strictly decodable, canonically encoded message"));
         return;
     }
     Zb__SignedDownstream *sd = zb__signed_downstream__unpack(NULL, len, buf);
@@ -1043,17 +1098,17 @@ static void downstream_failure(const uint8_t *buf, size_t len, const uint8_t key
                          zb_verify_tagged(ZB_TAG_DOWNSTREAM, sd->downstream.data,
                                           sd->downstream.len, sd->signature.data, key) == 0;
         snprintf(why, why_len, "%s",
-                 signed_ok ? "its aggregator field is not the aggregator key"
-                           : "signature does not verify with the aggregator key");
+                 signed_ok ? vt(v, "its aggregator field is not the aggregator key")
+                           : vt(v, "signature does not verify with the aggregator key"));
     } else if (rc == ZB_EVALIDATION && d) {
-        zb_problems p = {0};
+        zb_problems p = {.localize = v->opts->localized};
         zb_down_validate(d, &p);
-        size_t at = (size_t)snprintf(why, why_len, "breaks the content rules:");
+        size_t at = (size_t)snprintf(why, why_len, "%s", vt(v, "breaks the content rules:"));
         for (size_t i = 0; i < p.n && at < why_len; i++)
             at += (size_t)snprintf(why + at, why_len - at, "%s %s", i ? ";" : "", p.lines[i]);
         zb_problems_free(&p);
     } else {
-        snprintf(why, why_len, "%s", zb_strerror(rc));
+        snprintf(why, why_len, "%s", vt(v, zb_strerror(rc)));
     }
     if (d)
         zb__downstream__free_unpacked(d, NULL);
@@ -1070,11 +1125,14 @@ static void on_downstream(verifier *v, const uint8_t *bytes, size_t len, uint64_
 {
     v->sum->downstream++;
     if (!logged && v->version < 2)
-        finding(v, "log entry %" PRIu64 ": a downstream message in a version %" PRIu32
-                " bundle (whose log holds county reports only)", idx, v->version);
+        finding(v,
+                N_("log entry %" PRIu64 ": a downstream message in a version %" PRIu32
+                   " bundle (whose log holds county reports only)"),
+                idx, v->version);
     const uint8_t *key = v->sum->has_header ? v->sum->agg_key : v->opts->pinned_key;
     if (!key) {
-        finding(v, "log entry %" PRIu64 ": downstream message: no aggregator key to check it with",
+        finding(v,
+                N_("log entry %" PRIu64 ": downstream message: no aggregator key to check it with"),
                 idx);
         return;
     }
@@ -1082,8 +1140,8 @@ static void on_downstream(verifier *v, const uint8_t *bytes, size_t len, uint64_
     int rc = zb_down_open(bytes, len, key, &d);
     if (rc) {
         char why[300];
-        downstream_failure(bytes, len, key, rc, why, sizeof why);
-        finding(v, "log entry %" PRIu64 ": downstream message does not verify: %s", idx, why);
+        downstream_failure(v, bytes, len, key, rc, why, sizeof why);
+        finding(v, N_("log entry %" PRIu64 ": downstream message does not verify: %s"), idx, why);
         return;
     }
     if (v->opts->downstream)
@@ -1097,41 +1155,51 @@ static void on_downstream(verifier *v, const uint8_t *bytes, size_t len, uint64_
     }
     if (time != d->created_at) {
         if (logged)
-            finding(v, "log entry %" PRIu64 ": the downstream message's created_at %" PRId64
-                    " is not the leaf's timestamp %" PRId64, idx, d->created_at, time);
+            finding(v,
+                    N_("log entry %" PRIu64 ": the downstream message's created_at %" PRId64
+                       " is not the leaf's timestamp %" PRId64),
+                    idx, d->created_at, time);
         else
-            finding(v, "log entry %" PRIu64 ": received_at %" PRId64
-                    " is not the downstream message's created_at %" PRId64, idx, time,
-                    d->created_at);
+            finding(v,
+                    N_("log entry %" PRIu64 ": received_at %" PRId64
+                       " is not the downstream message's created_at %" PRId64),
+                    idx, time, d->created_at);
     }
     county_state *c = county_find(v, d->county);
     if (!c) {
-        finding(v, "log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
-                ": county not in the bundle", idx, d->county, d->number);
+        finding(v,
+                N_("log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
+                   ": county not in the bundle"),
+                idx, d->county, d->number);
         goto done;
     }
     if (logged && c->next_epoch == 0)
-        finding(v, "log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
-                ": no key of the county was enrolled before it in the log", idx, d->county,
-                d->number);
+        finding(v,
+                N_("log entry %" PRIu64 ": downstream message to county %s number %" PRIu64
+                   ": no key of the county was enrolled before it in the log"),
+                idx, d->county, d->number);
     if (d->number < c->next_number) {
-        finding(v, "county %s downstream number %" PRIu64 ": appears again (log entry %" PRIu64
-                ") or out of order", c->code, d->number, idx);
+        finding(v,
+                N_("county %s downstream number %" PRIu64 ": appears again (log entry %" PRIu64
+                   ") or out of order"),
+                c->code, d->number, idx);
     } else {
         if (d->number > c->next_number)
-            finding(v, "county %s: downstream number %" PRIu64 " follows %" PRIu64 " (gap)",
+            finding(v, N_("county %s: downstream number %" PRIu64 " follows %" PRIu64 " (gap)"),
                     c->code, d->number, c->next_number - 1);
         c->next_number = d->number + 1;
     }
     if (d->body_case == ZB__DOWNSTREAM__BODY_REVIEW && d->review->seq > c->reports_logged)
-        finding(v, "county %s downstream number %" PRIu64 " (log entry %" PRIu64
-                "): review of seq %" PRIu64 ", which is not logged before it", c->code,
-                d->number, idx, d->review->seq);
+        finding(v,
+                N_("county %s downstream number %" PRIu64 " (log entry %" PRIu64
+                   "): review of seq %" PRIu64 ", which is not logged before it"),
+                c->code, d->number, idx, d->review->seq);
 done:
     zb__downstream__free_unpacked(d, NULL);
 }
 
-#define KE_FMT "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): "
+/* every key event finding begins "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): "
+ * (written out in each format: a translation is of the whole line) */
 #define KE_ARGS c->code, e->epoch, idx
 
 /* An ENROLLED event of c against its pins (before c's state moves on to
@@ -1158,15 +1226,19 @@ static void enrolled_pin(verifier *v, county_state *c, const Zb__KeyEvent *e, ui
         return; /* before the office's first key: history it does not vouch for */
     char how[160];
     if (c->has_revoked)
-        snprintf(how, sizeof how, "it replaces epoch %" PRIu32 " (%s…), revoked at log entry %"
-                 PRIu64 " (%s)", c->revoked_epoch, KEY(c->revoked_key), c->revoked_index,
-                 c->revoked_consented ? "consented" : "NOT consented");
+        snprintf(
+            how, sizeof how,
+            vt(v, "it replaces epoch %" PRIu32 " (%s…), revoked at log entry %" PRIu64 " (%s)"),
+            c->revoked_epoch, KEY(c->revoked_key), c->revoked_index,
+            c->revoked_consented ? vt(v, "consented") : vt(v, "NOT consented"));
     else /* a pin was enrolled, and no revocation since: a key is active */
-        snprintf(how, sizeof how, "enrolled while epoch %" PRIu32 " (%s…) is active", c->epoch,
-                 KEY(c->key));
-    finding(v, KE_FMT "enrols %s…, which is not one of the county's own keys (--county-key), "
-            "after its own key %s… (log entry %" PRIu64 "); %s", KE_ARGS, KEY(e->key.data),
-            KEY(c->first_pin->pin->key), c->first_pin_index, how);
+        snprintf(how, sizeof how, vt(v, "enrolled while epoch %" PRIu32 " (%s…) is active"),
+                 c->epoch, KEY(c->key));
+    finding(v,
+            N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+               "): enrols %s…, which is not one of the county's own keys (--county-key), "
+               "after its own key %s… (log entry %" PRIu64 "); %s"),
+            KE_ARGS, KEY(e->key.data), KEY(c->first_pin->pin->key), c->first_pin_index, how);
 }
 
 /* An ENROLLED event: the county has no active key, the epoch is the next,
@@ -1179,42 +1251,64 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
     uint64_t last = c->next_seq - 1;
     bool rotation = req && req->has_previous_key;
     if (c->active)
-        finding(v, KE_FMT "enrolled while epoch %" PRIu32 " (%s…) is still active (no "
-                "revocation before it)", KE_ARGS, c->epoch, KEY(c->key));
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): enrolled while epoch %" PRIu32 " (%s…) is still active (no "
+                   "revocation before it)"),
+                KE_ARGS, c->epoch, KEY(c->key));
     if (e->epoch != c->next_epoch)
-        finding(v, KE_FMT "out of order: the county's next key epoch is %" PRIu32, KE_ARGS,
-                c->next_epoch);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): out of order: the county's next key epoch is %" PRIu32),
+                KE_ARGS, c->next_epoch);
     if (e->seq != last + 1)
-        finding(v, KE_FMT "enrolled from seq %" PRIu64 ", but the county's reports in the log "
-                "end at seq %" PRIu64, KE_ARGS, e->seq, last);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64 "): enrolled from seq %" PRIu64
+                   ", but the county's reports in the log "
+                   "end at seq %" PRIu64),
+                KE_ARGS, e->seq, last);
     else if (e->has_prev_hash && e->prev_hash.len == ZB_SHA256_LEN &&
              memcmp(e->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0) {
         if (last == 0)
-            finding(v, KE_FMT "its prev_hash is not zero (the county has no report before it)",
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): its prev_hash is not zero (the county has no report before it)"),
                     KE_ARGS);
         else
-            finding(v, KE_FMT "its prev_hash is not the hash of the county's seq %" PRIu64
-                    " in the log", KE_ARGS, last);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): its prev_hash is not the hash of the county's seq %" PRIu64
+                       " in the log"),
+                    KE_ARGS, last);
     }
     /* a key is enrolled once: its request is in the log, where anyone can
      * read it and log it again (a replay), so a second enrolment of a key
      * proves nothing of its holder */
     const known_key *before = key_known(v, e->key.data);
     if (c->has_revoked && memcmp(e->key.data, c->revoked_key, ZB_PK_LEN) == 0)
-        finding(v, KE_FMT "enrols again the key revoked at log entry %" PRIu64 " (a revoked key "
-                "never comes back)", KE_ARGS, c->revoked_index);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): enrols again the key revoked at log entry %" PRIu64 " (a revoked key "
+                   "never comes back)"),
+                KE_ARGS, c->revoked_index);
     else if (before && before->pre_log)
-        finding(v, KE_FMT "enrols %s… again, the key of county %s from before the log recorded "
-                "key events (it signed log entry %" PRIu64 ") (a key is enrolled once)", KE_ARGS,
-                KEY(e->key.data), v->counties[before->county].code, before->log_index);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): enrols %s… again, the key of county %s from before the log recorded "
+                   "key events (it signed log entry %" PRIu64 ") (a key is enrolled once)"),
+                KE_ARGS, KEY(e->key.data), v->counties[before->county].code, before->log_index);
     else if (before && &v->counties[before->county] != c)
-        finding(v, KE_FMT "enrols %s… again, enrolled before for county %s at log entry %" PRIu64
-                " (a key is enrolled once, for one county)", KE_ARGS, KEY(e->key.data),
-                v->counties[before->county].code, before->log_index);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): enrols %s… again, enrolled before for county %s at log entry %" PRIu64
+                   " (a key is enrolled once, for one county)"),
+                KE_ARGS, KEY(e->key.data), v->counties[before->county].code, before->log_index);
     else if (before)
-        finding(v, KE_FMT "enrols %s… again, enrolled before at log entry %" PRIu64 " (a key is "
-                "enrolled once: a replayed request)", KE_ARGS, KEY(e->key.data),
-                before->log_index);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): enrols %s… again, enrolled before at log entry %" PRIu64 " (a key is "
+                   "enrolled once: a replayed request)"),
+                KE_ARGS, KEY(e->key.data), before->log_index);
     if (!before)
         key_remember(v, e->key.data, c, idx, false);
     out->consented = -1;
@@ -1223,32 +1317,46 @@ static void on_enrolled(verifier *v, county_state *c, const Zb__KeyEvent *e,
         bool as_consented = c->revoked_consented && memcmp(e->key.data, c->consent_to,
                                                            ZB_PK_LEN) == 0;
         if (c->revoked_consented && !as_consented)
-            finding(v, KE_FMT "enrols %s…, but the revocation of epoch %" PRIu32 " (log entry %"
-                    PRIu64 ") consented to a rotation to %s…", KE_ARGS, KEY(e->key.data),
-                    c->revoked_epoch, c->revoked_index, KEY(c->consent_to));
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): enrols %s…, but the revocation of epoch %" PRIu32 " (log entry %" PRIu64
+                       ") consented to a rotation to %s…"),
+                    KE_ARGS, KEY(e->key.data), c->revoked_epoch, c->revoked_index,
+                    KEY(c->consent_to));
         if (rotation && memcmp(req->previous_key.data, c->revoked_key, ZB_PK_LEN) != 0)
-            finding(v, KE_FMT "a rotation from %s…, which is not the key revoked before it "
-                    "(epoch %" PRIu32 ", %s…)", KE_ARGS, KEY(req->previous_key.data),
-                    c->revoked_epoch, KEY(c->revoked_key));
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): a rotation from %s…, which is not the key revoked before it "
+                       "(epoch %" PRIu32 ", %s…)"),
+                    KE_ARGS, KEY(req->previous_key.data), c->revoked_epoch, KEY(c->revoked_key));
         else if (rotation && !c->revoked_consented)
-            finding(v, KE_FMT "a rotation consented by epoch %" PRIu32 ", whose revocation (log "
-                    "entry %" PRIu64 ") is logged as not consented", KE_ARGS, c->revoked_epoch,
-                    c->revoked_index);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): a rotation consented by epoch %" PRIu32 ", whose revocation (log "
+                       "entry %" PRIu64 ") is logged as not consented"),
+                    KE_ARGS, c->revoked_epoch, c->revoked_index);
         out->consented = as_consented ? 1 : 0;
     } else if (rotation) {
-        finding(v, KE_FMT "a rotation from %s…, but no key of the county was revoked before it",
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): a rotation from %s…, but no key of the county was revoked before it"),
                 KE_ARGS, KEY(req->previous_key.data));
     }
     if (c->listed) {
         if (e->epoch >= c->n_epochs) {
-            finding(v, KE_FMT "enrolled in the log, but the bundle's county record lists %zu key "
-                    "epoch(s)", KE_ARGS, c->n_epochs);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): enrolled in the log, but the bundle's county record lists %zu key "
+                       "epoch(s)"),
+                    KE_ARGS, c->n_epochs);
         } else {
             const epoch *b = &c->epochs[e->epoch];
             if (memcmp(b->key, e->key.data, ZB_PK_LEN) != 0 || b->first_seq != e->seq ||
                 b->enrolled_at != t)
-                finding(v, KE_FMT "the bundle's county record disagrees with this ENROLLED event "
-                        "(it says key %s…, first seq %" PRIu64 ", enrolled at %" PRId64 ")",
+                finding(v,
+                        N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                           "): the bundle's county record disagrees with this ENROLLED event "
+                           "(it says key %s…, first seq %" PRIu64 ", enrolled at %" PRId64 ")"),
                         KE_ARGS, KEY(b->key), b->first_seq, b->enrolled_at);
         }
     }
@@ -1274,25 +1382,38 @@ static void on_revoked(verifier *v, county_state *c, const Zb__KeyEvent *e,
     uint64_t last = c->next_seq - 1;
     bool consented = e->has_consented && e->consented;
     if (!c->active)
-        finding(v, KE_FMT "revoked, but no key of the county is active", KE_ARGS);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): revoked, but no key of the county is active"),
+                KE_ARGS);
     else if (e->epoch != c->epoch || memcmp(e->key.data, c->key, ZB_PK_LEN) != 0)
-        finding(v, KE_FMT "revokes %s…, but the county's active key is epoch %" PRIu32 " (%s…)",
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                   "): revokes %s…, but the county's active key is epoch %" PRIu32 " (%s…)"),
                 KE_ARGS, KEY(e->key.data), c->epoch, KEY(c->key));
     /* the last seq it signed: the county's last, or 0 for a key that
      * signed nothing (its first seq is still to come) */
     bool signed_none = c->active && c->first_seq > last;
     if (e->seq != last && !(e->seq == 0 && signed_none))
-        finding(v, KE_FMT "revoked after seq %" PRIu64 ", but the county's reports in the log "
-                "end at seq %" PRIu64, KE_ARGS, e->seq, last);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64 "): revoked after seq %" PRIu64
+                   ", but the county's reports in the log "
+                   "end at seq %" PRIu64),
+                KE_ARGS, e->seq, last);
     if (c->listed && e->epoch < c->n_epochs) {
         const epoch *b = &c->epochs[e->epoch];
         if (b->revoked_at == 0)
-            finding(v, KE_FMT "the bundle's county record disagrees with this REVOKED event (it "
-                    "says the key is still active)", KE_ARGS);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): the bundle's county record disagrees with this REVOKED event (it "
+                       "says the key is still active)"),
+                    KE_ARGS);
         else if (b->revoked_at != t || b->last_seq != e->seq)
-            finding(v, KE_FMT "the bundle's county record disagrees with this REVOKED event (it "
-                    "says revoked at %" PRId64 " after seq %" PRIu64 ")", KE_ARGS, b->revoked_at,
-                    b->last_seq);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 " (log entry %" PRIu64
+                       "): the bundle's county record disagrees with this REVOKED event (it "
+                       "says revoked at %" PRId64 " after seq %" PRIu64 ")"),
+                    KE_ARGS, b->revoked_at, b->last_seq);
     }
     out->consented = consented ? 1 : 0;
     if (!consented)
@@ -1325,8 +1446,10 @@ static void on_key_event(verifier *v, const Zb__KeyEvent *e, uint64_t idx, int64
     v->sum->key_events++;
     char why[200];
     if (zb_key_event_check(e, why, sizeof why) != 0)
-        finding(v, "county %s epoch %" PRIu32 " (log entry %" PRIu64 "): key event does not "
-                "verify: %s", e->county, e->epoch, idx, why);
+        finding(v,
+                N_("county %s epoch %" PRIu32 " (log entry %" PRIu64 "): key event does not "
+                   "verify: %s"),
+                e->county, e->epoch, idx, why);
     Zb__KeyRequest *req = NULL;
     if (e->has_request && zb_keyreq_open(e->request.data, e->request.len, &req) != 0)
         req = NULL; /* already a finding */
@@ -1334,8 +1457,10 @@ static void on_key_event(verifier *v, const Zb__KeyEvent *e, uint64_t idx, int64
     if (!c && !(c = county_add(v, e->county)))
         goto done;
     if (!c->listed && !c->unlisted_reported) {
-        finding(v, "county %s (log entry %" PRIu64 "): in the log's key history, but the bundle "
-                "has no county record for it", c->code, idx);
+        finding(v,
+                N_("county %s (log entry %" PRIu64 "): in the log's key history, but the bundle "
+                   "has no county record for it"),
+                c->code, idx);
         c->unlisted_reported = true;
     }
     zb_audit_key_event out = {0};
@@ -1365,28 +1490,29 @@ static void on_evidence_leaf(verifier *v, const Zb__Evidence *ev, uint64_t idx)
 {
     v->sum->evidence++;
     char what[96];
-    snprintf(what, sizeof what, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 ")",
+    snprintf(what, sizeof what, vt(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 ")"),
              ev->county, ev->seq, idx);
     Zb__Envelope *env = NULL;
     Zb__Report *rep = NULL;
     int rc = zb_envelope_open(ev->envelope.data, ev->envelope.len, &env, &rep);
     if (rc) {
-        finding(v, "%s: envelope does not verify: %s", what, zb_strerror(rc));
+        finding(v, N_("%s: envelope does not verify: %s"), what, vt(v, zb_strerror(rc)));
         return;
     }
     if (!zb_pb_canonical(&env->base, ev->envelope.data, ev->envelope.len))
-        finding(v, "%s: envelope is not in canonical encoding", what);
+        finding(v, N_("%s: envelope is not in canonical encoding"), what);
     const county_state *c = county_find(v, ev->county);
     if (strcmp(rep->county, ev->county) != 0 || rep->seq != ev->seq)
-        finding(v, "%s: the signed report is for county %.16s seq %" PRIu64, what, rep->county,
+        finding(v, N_("%s: the signed report is for county %.16s seq %" PRIu64), what, rep->county,
                 rep->seq);
     else if (!c || c->next_epoch == 0)
-        finding(v, "%s: no key of the county was enrolled before it in the log", what);
+        finding(v, N_("%s: no key of the county was enrolled before it in the log"), what);
     else if (ev->seq > c->reports_logged)
-        finding(v, "%s: no logged report for that (county, seq) before it to conflict with", what);
+        finding(v, N_("%s: no logged report for that (county, seq) before it to conflict with"),
+                what);
     else if (signed_by_active(v, c, env->signer.data, what)) {
         if (!evidence_push(&v->ev_leaves, &v->n_ev_leaves, &v->cap_ev_leaves)) {
-            finding(v, "evidence: out of memory");
+            finding(v, N_("evidence: out of memory"));
         } else {
             evidence_state *s = &v->ev_leaves[v->n_ev_leaves - 1];
             snprintf(s->code, sizeof s->code, "%s", ev->county);
@@ -1412,26 +1538,33 @@ static void on_logleaf(verifier *v, const Zb__BundleEntry *e, uint64_t idx)
 {
     Zb__LogLeaf *leaf = NULL;
     if (zb_leaf_decode(e->envelope.data, e->envelope.len, &leaf) != 0) {
-        finding(v, "log entry %" PRIu64 ": not a well-formed LogLeaf (strictly decodable, "
-                "canonical, one entry)", idx);
+        finding(v,
+                N_("log entry %" PRIu64 ": not a well-formed LogLeaf (strictly decodable, "
+                   "canonical, one entry)"),
+                idx);
         return;
     }
     if (v->version < 3)
-        finding(v, "log entry %" PRIu64 ": a LogLeaf in a version %" PRIu32
-                " bundle (whose log has none)", idx, v->version);
+        finding(v,
+                N_("log entry %" PRIu64 ": a LogLeaf in a version %" PRIu32
+                   " bundle (whose log has none)"),
+                idx, v->version);
     if (!v->saw_logleaf) {
         v->saw_logleaf = true;
         v->first_logleaf_index = idx;
     } else if (leaf->timestamp < v->leaf_time) {
-        finding(v, "log entry %" PRIu64 ": its time %" PRId64 " is before log entry %" PRIu64
-                "'s (%" PRId64 "): the log's times run backwards", idx, leaf->timestamp,
-                v->leaf_time_index, v->leaf_time);
+        finding(v,
+                N_("log entry %" PRIu64 ": its time %" PRId64 " is before log entry %" PRIu64
+                   "'s (%" PRId64 "): the log's times run backwards"),
+                idx, leaf->timestamp, v->leaf_time_index, v->leaf_time);
     }
     v->leaf_time = leaf->timestamp;
     v->leaf_time_index = idx;
     if (e->received_at != leaf->timestamp)
-        finding(v, "log entry %" PRIu64 ": received_at %" PRId64 " is not the leaf's timestamp %"
-                PRId64, idx, e->received_at, leaf->timestamp);
+        finding(v,
+                N_("log entry %" PRIu64 ": received_at %" PRId64
+                   " is not the leaf's timestamp %" PRId64),
+                idx, e->received_at, leaf->timestamp);
     switch (leaf->entry_case) {
     case ZB__LOG_LEAF__ENTRY_ENVELOPE:
         on_report(v, leaf->envelope.data, leaf->envelope.len, idx, leaf->timestamp, true);
@@ -1453,6 +1586,9 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, const rec_reader *r,
     if (v->sum->entries == 0)
         v->entries_at = r->start;
     v->sum->entries++;
+    if (v->opts->progress)
+        v->opts->progress(v->opts->progress_ctx, v->sum->entries,
+                          v->header ? v->header->entry_count : 0);
     uint8_t leaf[ZB_HASH_LEN];
     zb_merkle_leaf_hash(e->envelope.data, e->envelope.len, leaf);
     acc_add(&v->acc, leaf);
@@ -1460,11 +1596,15 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, const rec_reader *r,
     uint64_t idx = e->log_index;
     if (idx != v->next_index) {
         if (idx < v->next_index)
-            finding(v, "log entry %" PRIu64 ": appears again or out of order (after entry %" PRIu64
-                    ")", idx, v->next_index - 1);
+            finding(v,
+                    N_("log entry %" PRIu64 ": appears again or out of order (after entry %" PRIu64
+                       ")"),
+                    idx, v->next_index - 1);
         else
-            finding(v, "log entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
-                    " are missing or out of order", idx, v->next_index, idx - 1);
+            finding(v,
+                    N_("log entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+                       " are missing or out of order"),
+                    idx, v->next_index, idx - 1);
     }
     v->next_index = idx + 1 > v->next_index ? idx + 1 : v->next_index;
     if (v->sum->entries == 1 || e->received_at > v->latest_received) {
@@ -1478,14 +1618,17 @@ static void on_entry(verifier *v, const Zb__BundleEntry *e, const rec_reader *r,
         on_logleaf(v, e, idx);
     } else if (zb_down_is_leaf(b, n)) {
         if (v->version >= 3)
-            finding(v, "log entry %" PRIu64 ": a bare downstream message in a version %" PRIu32
-                    " bundle (whose downstream messages are LogLeafs)", idx, v->version);
+            finding(v,
+                    N_("log entry %" PRIu64 ": a bare downstream message in a version %" PRIu32
+                       " bundle (whose downstream messages are LogLeafs)"),
+                    idx, v->version);
         on_downstream(v, b, n, idx, e->received_at, false);
     } else {
         if (v->saw_logleaf)
-            finding(v, "log entry %" PRIu64 ": a bare envelope after the log's first LogLeaf (log "
-                    "entry %" PRIu64 "): once the log holds LogLeafs, every leaf is one", idx,
-                    v->first_logleaf_index);
+            finding(v,
+                    N_("log entry %" PRIu64 ": a bare envelope after the log's first LogLeaf (log "
+                       "entry %" PRIu64 "): once the log holds LogLeafs, every leaf is one"),
+                    idx, v->first_logleaf_index);
         on_report(v, b, n, idx, e->received_at, false);
     }
 }
@@ -1520,10 +1663,13 @@ static void check_cosignatures(verifier *v, const Zb__SignedTreeHead *sth, const
         }
         int rc = zb_cosig_verify(c, key, head);
         if (rc)
-            finding(v, "%s: the cosignature of witness %s… (--witness-key), dated %" PRId64
-                    ", does not verify (%s)", what, KEY(c->witness.data), c->timestamp,
-                    rc == ZB_EDECODE ? "its signature is not 64 bytes"
-                                     : "not its signature of this head of this log at that time");
+            finding(v,
+                    N_("%s: the cosignature of witness %s… (--witness-key), dated %" PRId64
+                       ", does not verify (%s)"),
+                    what, KEY(c->witness.data), c->timestamp,
+                    rc == ZB_EDECODE ? vt(v, "its signature is not 64 bytes")
+                                     : vt(v, "not its signature of this head of this log at that "
+                                             "time"));
     }
     zb_cosig_tally_head(sth, key, head, o->witness_keys, o->n_witness_keys, t);
 }
@@ -1538,23 +1684,27 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
     enter_phase(v, PH_WITNESSED, rec_no);
     v->sum->witnessed_heads++;
     if (v->version < 4) {
-        finding(v, "record %" PRIu64 ": a witnessed head record in a version %" PRIu32
-                " bundle (whose heads carry no cosignatures)", rec_no, v->version);
+        finding(v,
+                N_("record %" PRIu64 ": a witnessed head record in a version %" PRIu32
+                   " bundle (whose heads carry no cosignatures)"),
+                rec_no, v->version);
         return;
     }
     if (!in_place)
         return; /* already a finding: the entries it needs the root of went by */
     const uint8_t *key = agg_key(v);
     if (!key) {
-        finding(v, "record %" PRIu64 ": witnessed head: no aggregator key to check it with",
+        finding(v, N_("record %" PRIu64 ": witnessed head: no aggregator key to check it with"),
                 rec_no);
         return;
     }
     zb_tree_head head;
     int rc = zb_tree_head_verify(sth, key, &head);
     if (rc) {
-        finding(v, "record %" PRIu64 ": witnessed head: does not verify with the aggregator key: "
-                "%s", rec_no, zb_strerror(rc));
+        finding(v,
+                N_("record %" PRIu64 ": witnessed head: does not verify with the aggregator key: "
+                   "%s"),
+                rec_no, vt(v, zb_strerror(rc)));
         return;
     }
     const witnessed_state *prev = NULL;
@@ -1562,19 +1712,21 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
         if (v->witnessed[i].verified)
             prev = &v->witnessed[i];
     if (prev && head.size <= prev->head.size)
-        finding(v, "witnessed head (size %" PRIu64 "): after the witnessed head of size %" PRIu64
-                " (witnessed heads come in strictly ascending size)", head.size,
-                prev->head.size);
+        finding(v,
+                N_("witnessed head (size %" PRIu64 "): after the witnessed head of size %" PRIu64
+                   " (witnessed heads come in strictly ascending size)"),
+                head.size, prev->head.size);
     else if (prev && head.timestamp < prev->head.timestamp)
-        finding(v, "witnessed head (size %" PRIu64 "): signed at %" PRId64 ", before the "
-                "witnessed head of size %" PRIu64 " (signed at %" PRId64 "): the aggregator's "
-                "clock went backwards", head.size, head.timestamp, prev->head.size,
-                prev->head.timestamp);
+        finding(v,
+                N_("witnessed head (size %" PRIu64 "): signed at %" PRId64 ", before the "
+                   "witnessed head of size %" PRIu64 " (signed at %" PRId64 "): the aggregator's "
+                   "clock went backwards"),
+                head.size, head.timestamp, prev->head.size, prev->head.timestamp);
     if (v->n_witnessed == v->cap_witnessed) {
         size_t cap = v->cap_witnessed ? 2 * v->cap_witnessed : 8;
         witnessed_state *n = realloc(v->witnessed, cap * sizeof *n);
         if (!n) {
-            finding(v, "witnessed heads: out of memory");
+            finding(v, N_("witnessed heads: out of memory"));
             return;
         }
         v->witnessed = n;
@@ -1585,7 +1737,7 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
     w->verified = true;
     w->head = head;
     char what[64];
-    snprintf(what, sizeof what, "witnessed head (size %" PRIu64 ")", head.size);
+    snprintf(what, sizeof what, vt(v, "witnessed head (size %" PRIu64 ")"), head.size);
     check_cosignatures(v, sth, key, &head, what, &w->tally);
 }
 
@@ -1605,21 +1757,27 @@ static void check_witnessed(verifier *v)
             continue;
         bool of_log = false;
         if (!w->prefix.found)
-            finding(v, "witnessed head (size %" PRIu64 ", signed at %" PRId64 "): the bundle's "
-                    "log has only %" PRIu64 " entries: the witnesses cosigned a longer log of this "
-                    "aggregator key than the bundle's (a trimmed or stale log)", w->head.size,
-                    w->head.timestamp, v->acc.leaves);
+            finding(v,
+                    N_("witnessed head (size %" PRIu64 ", signed at %" PRId64 "): the bundle's "
+                       "log has only %" PRIu64
+                       " entries: the witnesses cosigned a longer log of this "
+                       "aggregator key than the bundle's (a trimmed or stale log)"),
+                    w->head.size, w->head.timestamp, v->acc.leaves);
         else if (memcmp(w->prefix.root, w->head.root, ZB_HASH_LEN) != 0)
-            finding(v, "witnessed head (size %" PRIu64 "): the root of the bundle's first %" PRIu64
-                    " entries is not this head's root: the witnesses cosigned a different log of "
-                    "this aggregator key than the bundle's (a split view or a rewritten log)",
-                    w->head.size, w->head.size);
+            finding(
+                v,
+                N_("witnessed head (size %" PRIu64 "): the root of the bundle's first %" PRIu64
+                   " entries is not this head's root: the witnesses cosigned a different log of "
+                   "this aggregator key than the bundle's (a split view or a rewritten log)"),
+                w->head.size, w->head.size);
         else
             of_log = true;
         if (of_log && v->final_verified && w->head.timestamp > v->final_head.timestamp)
-            finding(v, "witnessed head (size %" PRIu64 "): signed at %" PRId64 ", after the "
-                    "bundle's tree head (signed at %" PRId64 "): the aggregator's clock went "
-                    "backwards", w->head.size, w->head.timestamp, v->final_head.timestamp);
+            finding(v,
+                    N_("witnessed head (size %" PRIu64 "): signed at %" PRId64 ", after the "
+                       "bundle's tree head (signed at %" PRId64 "): the aggregator's clock went "
+                       "backwards"),
+                    w->head.size, w->head.timestamp, v->final_head.timestamp);
         if (of_log && quorum && w->tally.valid >= quorum)
             witnessed_size = w->head.size > witnessed_size ? w->head.size : witnessed_size;
         if (o->cosigned_head) {
@@ -1641,8 +1799,10 @@ static void check_witnessed(verifier *v)
     v->sum->witnessed_size = witnessed_size;
     v->sum->unwitnessed_entries = v->acc.leaves - witnessed_size;
     if (v->acc.leaves > 0 && witnessed_size == 0) /* (a head of size 0 proves nothing) */
-        finding(v, "witnesses: no tree head carries a quorum of %zu cosignatures of the given "
-                "witnesses (--witness-key)", quorum);
+        finding(v,
+                N_("witnesses: no tree head carries a quorum of %zu cosignatures of the given "
+                   "witnesses (--witness-key)"),
+                quorum);
 }
 
 static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t rec_no)
@@ -1652,36 +1812,41 @@ static void on_tree_head(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
         return;
     v->saw_head = true;
     if (!v->sum->has_header) {
-        finding(v, "tree head: no aggregator key to check it with");
+        finding(v, N_("tree head: no aggregator key to check it with"));
         return;
     }
     zb_tree_head head;
     int rc = zb_tree_head_verify(sth, v->sum->agg_key, &head);
     if (rc) {
-        finding(v, "tree head: does not verify with the aggregator key: %s", zb_strerror(rc));
+        finding(v, N_("tree head: does not verify with the aggregator key: %s"),
+                vt(v, zb_strerror(rc)));
         return;
     }
     v->final_verified = true;
     v->final_head = head;
-    check_cosignatures(v, sth, v->sum->agg_key, &head, "tree head", &v->final_tally);
+    check_cosignatures(v, sth, v->sum->agg_key, &head, vt(v, "tree head"), &v->final_tally);
     uint8_t root[ZB_HASH_LEN];
     acc_root(&v->acc, root);
     bool ok = true;
     if (head.size != v->acc.leaves) {
-        finding(v, "tree head: signed size %" PRIu64 ", the bundle has %" PRIu64 " log entries",
+        finding(v, N_("tree head: signed size %" PRIu64 ", the bundle has %" PRIu64 " log entries"),
                 head.size, v->acc.leaves);
         ok = false;
     } else if (memcmp(root, head.root, ZB_HASH_LEN) != 0) {
-        finding(v, "tree head: the root of the bundle's %" PRIu64
-                " log entries is not the signed root", v->acc.leaves);
+        finding(v,
+                N_("tree head: the root of the bundle's %" PRIu64
+                   " log entries is not the signed root"),
+                v->acc.leaves);
         ok = false;
     }
     /* every entry was received before the head that covers it was signed,
      * and heads never go back in time: a head signed before an entry it
      * covers came in means the aggregator's clock went backwards */
     if (ok && v->acc.leaves > 0 && head.timestamp < v->latest_received)
-        finding(v, "tree head: signed at %" PRId64 ", before log entry %" PRIu64
-                " was received (received_at %" PRId64 "): the aggregator's clock went backwards",
+        finding(v,
+                N_("tree head: signed at %" PRId64 ", before log entry %" PRIu64
+                   " was received (received_at %" PRId64
+                   "): the aggregator's clock went backwards"),
                 head.timestamp, v->latest_received_index, v->latest_received);
     v->sum->head = head;
     v->sum->head_ok = ok;
@@ -1692,14 +1857,14 @@ static void on_end(verifier *v, const Zb__BundleEnd *e, const rec_reader *r, uin
     enter_phase(v, PH_END, rec_no);
     v->saw_end = true;
     if (e->record_count != rec_no - 1)
-        finding(v, "end: says %" PRIu64 " records precede it, there are %" PRIu64,
+        finding(v, N_("end: says %" PRIu64 " records precede it, there are %" PRIu64),
                 e->record_count, rec_no - 1);
     uint8_t digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_state st = r->before;
     crypto_hash_sha256_final(&st, digest);
     if (e->sha256.len != sizeof digest || sodium_memcmp(e->sha256.data, digest, sizeof digest))
-        finding(v, "end: the SHA-256 of the bundle's bytes does not match (altered, dropped, "
-                "added or re-ordered bytes)");
+        finding(v, N_("end: the SHA-256 of the bundle's bytes does not match (altered, dropped, "
+                      "added or re-ordered bytes)"));
 }
 
 /* ---------------------------------------------------------------- the end */
@@ -1812,26 +1977,33 @@ static void check_county_records(verifier *v)
         if (!c->listed)
             continue;
         for (size_t k = c->next_epoch; k < c->n_epochs; k++)
-            finding(v, "county %s: the bundle's county record lists key epoch %zu (%s…), which "
-                    "no ENROLLED event in the log enrolls", c->code, k, KEY(c->epochs[k].key));
+            finding(v,
+                    N_("county %s: the bundle's county record lists key epoch %zu (%s…), which "
+                       "no ENROLLED event in the log enrolls"),
+                    c->code, k, KEY(c->epochs[k].key));
         if (c->active && c->epoch < c->n_epochs && c->epochs[c->epoch].revoked_at != 0)
-            finding(v, "county %s epoch %" PRIu32 ": the bundle's county record says it was "
-                    "revoked (at %" PRId64 "), the log has no REVOKED event for it", c->code,
-                    c->epoch, c->epochs[c->epoch].revoked_at);
+            finding(v,
+                    N_("county %s epoch %" PRIu32 ": the bundle's county record says it was "
+                       "revoked (at %" PRId64 "), the log has no REVOKED event for it"),
+                    c->code, c->epoch, c->epochs[c->epoch].revoked_at);
     }
 }
 
 /* What the log has active for c at its end, for the pin findings. */
-static void active_now(const county_state *c, char *buf, size_t len)
+static void active_now(const verifier *v, const county_state *c, char *buf, size_t len)
 {
     if (!c->active)
-        snprintf(buf, len, "no key is active");
+        snprintf(buf, len, "%s", vt(v, "no key is active"));
     else if (c->pre_log)
-        snprintf(buf, len, "the active key is epoch %" PRIu32 " (%s…, from before the log "
-                 "recorded key events)", c->epoch, KEY(c->key));
+        snprintf(buf, len,
+                 vt(v, "the active key is epoch %" PRIu32 " (%s…, from before the log "
+                       "recorded key events)"),
+                 c->epoch, KEY(c->key));
     else
-        snprintf(buf, len, "the active key is epoch %" PRIu32 " (%s…, enrolled at log entry %"
-                 PRIu64 ")", c->epoch, KEY(c->key), c->enrolled_index);
+        snprintf(
+            buf, len,
+            vt(v, "the active key is epoch %" PRIu32 " (%s…, enrolled at log entry %" PRIu64 ")"),
+            c->epoch, KEY(c->key), c->enrolled_index);
 }
 
 /* Before version 3: the county record's last epoch is the active key, and
@@ -1850,16 +2022,20 @@ static void check_pins_records(verifier *v, const char *code, const pin_state *p
                 v->sum->pins_active++;
                 return;
             }
-        snprintf(now, sizeof now, "epoch %zu, %s…", c->n_epochs - 1, KEY(last->key));
+        snprintf(now, sizeof now, vt(v, "epoch %zu, %s…"), c->n_epochs - 1, KEY(last->key));
     } else {
-        snprintf(now, sizeof now, "no key is active");
+        snprintf(now, sizeof now, "%s", vt(v, "no key is active"));
     }
     if (given == 1)
-        finding(v, "county %s: its own key %s… (--county-key) is not the active key of the "
-                "bundle's county record (%s)", code, KEY(pins[0].pin->key), now);
+        finding(v,
+                N_("county %s: its own key %s… (--county-key) is not the active key of the "
+                   "bundle's county record (%s)"),
+                code, KEY(pins[0].pin->key), now);
     else
-        finding(v, "county %s: none of its own keys (--county-key, %zu given) is the active key "
-                "of the bundle's county record (%s)", code, given, now);
+        finding(v,
+                N_("county %s: none of its own keys (--county-key, %zu given) is the active key "
+                   "of the bundle's county record (%s)"),
+                code, given, now);
 }
 
 /* Version 3: the rules of a county office's list of keys pins[0..n)
@@ -1873,12 +2049,14 @@ static void check_pins_log(verifier *v, const char *code, pin_state *pins, size_
     if (!c || c->next_epoch == 0) {
         for (size_t i = 0; i < n; i++) {
             if (!pins[i].duplicate)
-                finding(v, "county %s: its own key %s… (--county-key): the log enrols no key for "
-                        "the county", code, KEY(pins[i].pin->key));
+                finding(v,
+                        N_("county %s: its own key %s… (--county-key): the log enrols no key for "
+                           "the county"),
+                        code, KEY(pins[i].pin->key));
         }
         return;
     }
-    active_now(c, now, sizeof now);
+    active_now(v, c, now, sizeof now);
     bool reported = false;
     const pin_state *last = NULL; /* the pin the log enrolled last (first enrolments) */
     for (size_t i = 0; i < n; i++) {
@@ -1886,8 +2064,10 @@ static void check_pins_log(verifier *v, const char *code, pin_state *pins, size_
         if (p->duplicate)
             continue; /* its first copy stands for it */
         if (!p->seen) {
-            finding(v, "county %s: its own key %s… (--county-key) was never enrolled in the log; "
-                    "%s", code, KEY(p->pin->key), now);
+            finding(v,
+                    N_("county %s: its own key %s… (--county-key) was never enrolled in the log; "
+                       "%s"),
+                    code, KEY(p->pin->key), now);
             reported = true;
         } else if (!last || p->enrolled_index > last->enrolled_index) {
             last = p;
@@ -1896,9 +2076,10 @@ static void check_pins_log(verifier *v, const char *code, pin_state *pins, size_
     /* an earlier key revoked without consent is a lost machine the office
      * lists a replacement for; its last key, never */
     if (last && last->revoked && !last->revoked_consented) {
-        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
-                "log entry %" PRIu64 " (NOT consented); %s", code, KEY(last->pin->key),
-                last->revoked_epoch, last->revoked_index, now);
+        finding(v,
+                N_("county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
+                   "log entry %" PRIu64 " (NOT consented); %s"),
+                code, KEY(last->pin->key), last->revoked_epoch, last->revoked_index, now);
         reported = true;
     }
     if (c->active && pin_of(c, c->key)) {
@@ -1908,12 +2089,15 @@ static void check_pins_log(verifier *v, const char *code, pin_state *pins, size_
     if (reported || !last)
         return; /* already a finding that names the active key */
     if (last->revoked)
-        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
-                "log entry %" PRIu64 " (consented); %s", code, KEY(last->pin->key),
-                last->revoked_epoch, last->revoked_index, now);
+        finding(v,
+                N_("county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", revoked at "
+                   "log entry %" PRIu64 " (consented); %s"),
+                code, KEY(last->pin->key), last->revoked_epoch, last->revoked_index, now);
     else
-        finding(v, "county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", replaced "
-                "without a revocation; %s", code, KEY(last->pin->key), last->epoch, now);
+        finding(v,
+                N_("county %s: its own key %s… (--county-key) is epoch %" PRIu32 ", replaced "
+                   "without a revocation; %s"),
+                code, KEY(last->pin->key), last->epoch, now);
 }
 
 /* --county-key, county by county (in code order): each office's list of
@@ -1934,7 +2118,7 @@ static void check_pins(verifier *v)
 /* Evidence that holds: one key signed two different reports for one seq. */
 static void equivocation(verifier *v, const evidence_state *e)
 {
-    finding(v, "equivocation: county %s seq %" PRIu64 ": two different signed reports", e->code,
+    finding(v, N_("equivocation: county %s seq %" PRIu64 ": two different signed reports"), e->code,
             e->seq);
     v->sum->equivocations++;
 }
@@ -1944,22 +2128,22 @@ static int at_end(verifier *v, FILE *f)
 {
     prepare(v);
     if (!v->header) {
-        finding(v, "bundle: no header record");
+        finding(v, N_("bundle: no header record"));
     } else {
         const Zb__BundleHeader *h = v->header;
         if (h->county_count != v->sum->counties)
-            finding(v, "header: says %" PRIu64 " counties, the bundle has %" PRIu64,
+            finding(v, N_("header: says %" PRIu64 " counties, the bundle has %" PRIu64),
                     h->county_count, v->sum->counties);
         if (h->entry_count != v->sum->entries)
-            finding(v, "header: says %" PRIu64 " log entries, the bundle has %" PRIu64,
+            finding(v, N_("header: says %" PRIu64 " log entries, the bundle has %" PRIu64),
                     h->entry_count, v->sum->entries);
         uint64_t ev = h->has_evidence_count ? h->evidence_count : 0;
         if (ev != v->evidence_records)
-            finding(v, "header: says %" PRIu64 " evidence records, the bundle has %" PRIu64, ev,
+            finding(v, N_("header: says %" PRIu64 " evidence records, the bundle has %" PRIu64), ev,
                     v->evidence_records);
     }
     if (!v->saw_head && v->sum->entries > 0)
-        finding(v, "bundle: no signed tree head");
+        finding(v, N_("bundle: no signed tree head"));
     if (!v->saw_head && v->sum->entries == 0 && v->sum->has_header)
         v->sum->head_ok = false;
     /* evidence records, in (county, seq) order */
@@ -1972,15 +2156,21 @@ static int at_end(verifier *v, FILE *f)
         if (!e->valid)
             continue; /* already a finding */
         if (!e->matched)
-            finding(v, "evidence county %s seq %" PRIu64
-                    ": no logged report for that (county, seq) to conflict with", e->code, e->seq);
+            finding(v,
+                    N_("evidence county %s seq %" PRIu64
+                       ": no logged report for that (county, seq) to conflict with"),
+                    e->code, e->seq);
         else if (!e->differs)
-            finding(v, "evidence county %s seq %" PRIu64
-                    ": identical to the logged report (no conflict)", e->code, e->seq);
+            finding(v,
+                    N_("evidence county %s seq %" PRIu64
+                       ": identical to the logged report (no conflict)"),
+                    e->code, e->seq);
         else if (memcmp(e->signer, e->logged_signer, ZB_PK_LEN) != 0)
-            finding(v, "evidence county %s seq %" PRIu64 ": the logged report was signed by %s…, "
-                    "this one by %s…: two keys signed for the same seq (a key-history conflict)",
-                    e->code, e->seq, KEY(e->logged_signer), KEY(e->signer));
+            finding(
+                v,
+                N_("evidence county %s seq %" PRIu64 ": the logged report was signed by %s…, "
+                   "this one by %s…: two keys signed for the same seq (a key-history conflict)"),
+                e->code, e->seq, KEY(e->logged_signer), KEY(e->signer));
         else
             equivocation(v, e);
     }
@@ -1991,17 +2181,22 @@ static int at_end(verifier *v, FILE *f)
     for (size_t i = 0; i < v->n_ev_leaves; i++) {
         const evidence_state *e = &v->ev_leaves[i];
         if (!e->matched)
-            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): no logged "
-                    "report for that (county, seq) before it to conflict with", e->code, e->seq,
-                    e->log_index);
+            finding(v,
+                    N_("evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): no logged "
+                       "report for that (county, seq) before it to conflict with"),
+                    e->code, e->seq, e->log_index);
         else if (!e->differs)
-            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): identical to "
-                    "the logged report (no conflict)", e->code, e->seq, e->log_index);
+            finding(v,
+                    N_("evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): identical to "
+                       "the logged report (no conflict)"),
+                    e->code, e->seq, e->log_index);
         else if (memcmp(e->signer, e->logged_signer, ZB_PK_LEN) != 0)
-            finding(v, "evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): the logged "
-                    "report was signed by %s…, this one by %s…: two keys signed for the same seq "
-                    "(a key-history conflict)", e->code, e->seq, e->log_index,
-                    KEY(e->logged_signer), KEY(e->signer));
+            finding(
+                v,
+                N_("evidence county %s seq %" PRIu64 " (log entry %" PRIu64 "): the logged "
+                   "report was signed by %s…, this one by %s…: two keys signed for the same seq "
+                   "(a key-history conflict)"),
+                e->code, e->seq, e->log_index, KEY(e->logged_signer), KEY(e->signer));
         else
             equivocation(v, e);
     }
@@ -2011,7 +2206,7 @@ static int at_end(verifier *v, FILE *f)
     check_witnessed(v);
     check_pins(v);
     if (!v->saw_end)
-        finding(v, "bundle: no end record (truncated?)");
+        finding(v, N_("bundle: no end record (truncated?)"));
     return ZB_OK;
 }
 
@@ -2036,7 +2231,7 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
     if (rc == ZB_EIO)
         return ZB_EIO;
     if (rc) {
-        finding(&v, "bundle: not a zhibao bundle (no ZBBUNDLE1 magic)");
+        finding(&v, N_("bundle: not a zhibao bundle (no ZBBUNDLE1 magic)"));
         return v.findings;
     }
     pins_init(&v);
@@ -2050,22 +2245,22 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
             goto done;
         }
         if (got == READ_TRUNCATED) {
-            finding(&v, "record %" PRIu64 ": truncated (the file ends inside it)", rec_no);
+            finding(&v, N_("record %" PRIu64 ": truncated (the file ends inside it)"), rec_no);
             break;
         }
         if (got == READ_TOO_BIG) {
-            finding(&v, "record %" PRIu64 ": length over the %u-byte limit (framing destroyed)",
+            finding(&v, N_("record %" PRIu64 ": length over the %u-byte limit (framing destroyed)"),
                     rec_no, ZB_AUDIT_RECORD_MAX);
             break;
         }
         rec_no = r.records;
         if (v.saw_end) {
-            finding(&v, "record %" PRIu64 ": data after the end record", rec_no);
+            finding(&v, N_("record %" PRIu64 ": data after the end record"), rec_no);
             break;
         }
         Zb__BundleRecord *rec = zb__bundle_record__unpack(NULL, r.len, r.buf);
         if (!rec || zb_pb_has_unknown_fields(&rec->base)) {
-            finding(&v, "record %" PRIu64 ": undecodable", rec_no);
+            finding(&v, N_("record %" PRIu64 ": undecodable"), rec_no);
             if (rec)
                 zb__bundle_record__free_unpacked(rec, NULL);
             continue;
@@ -2084,7 +2279,7 @@ long zb_audit_verify(FILE *f, const zb_audit_opts *opts, zb_audit_finding_fn fn,
             break;
         case ZB__BUNDLE_RECORD__RECORD_TREE_HEAD: on_tree_head(&v, rec->tree_head, rec_no); break;
         case ZB__BUNDLE_RECORD__RECORD_END: on_end(&v, rec->end, &r, rec_no); break;
-        default: finding(&v, "record %" PRIu64 ": empty or of an unknown kind", rec_no); break;
+        default: finding(&v, N_("record %" PRIu64 ": empty or of an unknown kind"), rec_no); break;
         }
         zb__bundle_record__free_unpacked(rec, NULL);
     }
@@ -2116,26 +2311,29 @@ void zb_audit_key_event_line(const zb_audit_key_event *e, char *buf, size_t buf_
         snprintf(when, sizeof when, "%" PRId64, e->time);
     zb_hex_encode(e->key, 8, hex);
     if (e->enrolled) {
-        char how[64];
+        char how[96];
         if (e->consented > 0)
-            snprintf(how, sizeof how, "rotation, consented by epoch %" PRIu32, e->previous_epoch);
+            snprintf(how, sizeof how, tr_fmt("rotation, consented by epoch %" PRIu32),
+                     e->previous_epoch);
         else if (e->consented == 0)
-            snprintf(how, sizeof how, "replacement, NOT consented by epoch %" PRIu32,
+            snprintf(how, sizeof how, tr_fmt("replacement, NOT consented by epoch %" PRIu32),
                      e->previous_epoch);
         else
-            snprintf(how, sizeof how, "first key");
-        snprintf(buf, buf_len, "key %s epoch %" PRIu32 " enrolled %s…  from seq %" PRIu64
-                 "  (%s)  [log entry %" PRIu64 ", %s]", e->county, e->epoch, hex, e->seq, how,
-                 e->log_index, when);
+            snprintf(how, sizeof how, "%s", _("first key"));
+        snprintf(buf, buf_len,
+                 tr_fmt("key %s epoch %" PRIu32 " enrolled %s…  from seq %" PRIu64
+                        "  (%s)  [log entry %" PRIu64 ", %s]"),
+                 e->county, e->epoch, hex, e->seq, how, e->log_index, when);
     } else {
-        char after[48];
+        char after[96];
         if (e->seq)
-            snprintf(after, sizeof after, "after seq %" PRIu64, e->seq);
+            snprintf(after, sizeof after, tr_fmt("after seq %" PRIu64), e->seq);
         else
-            snprintf(after, sizeof after, "before signing any report");
-        snprintf(buf, buf_len, "key %s epoch %" PRIu32 " revoked %s  %s  [log entry %" PRIu64
-                 ", %s]", e->county, e->epoch, after,
-                 e->consented ? "consented (rotation)" : "NOT consented (lost machine?)",
+            snprintf(after, sizeof after, "%s", _("before signing any report"));
+        snprintf(buf, buf_len,
+                 tr_fmt("key %s epoch %" PRIu32 " revoked %s  %s  [log entry %" PRIu64 ", %s]"),
+                 e->county, e->epoch, after,
+                 e->consented ? _("consented (rotation)") : _("NOT consented (lost machine?)"),
                  e->log_index, when);
     }
 }
@@ -2154,11 +2352,10 @@ static bool starts_with(FILE *f, const char *magic)
 #define MSG(...) snprintf(msg, msg_len, __VA_ARGS__)
 
 /* The signed head of a tree-head file, or of a bundle (the head that
- * covers its entries; prefix, if not NULL, computed on the way). which:
- * "old" or "new", for msg. */
-static int head_of(FILE *f, const char *which, const uint8_t key[ZB_PK_LEN],
-                   zb_audit_prefix *prefix, zb_tree_head *out, bool *is_bundle, char *msg,
-                   size_t msg_len)
+ * covers its entries; prefix, if not NULL, computed on the way). old: the
+ * old side (else the new one), for msg; each message whole, translated. */
+static int head_of(FILE *f, bool old, const uint8_t key[ZB_PK_LEN], zb_audit_prefix *prefix,
+                   zb_tree_head *out, bool *is_bundle, char *msg, size_t msg_len)
 {
     *is_bundle = starts_with(f, ZB_AUDIT_BUNDLE_MAGIC);
     if (*is_bundle) {
@@ -2166,12 +2363,14 @@ static int head_of(FILE *f, const char *which, const uint8_t key[ZB_PK_LEN],
         zb_audit_summary sum;
         long n = zb_audit_verify(f, &o, NULL, NULL, &sum);
         if (n < 0) {
-            MSG("%s: cannot read the bundle", which);
+            MSG("%s", old ? _("old: cannot read the bundle") : _("new: cannot read the bundle"));
             return (int)n;
         }
         if (!sum.has_header || memcmp(sum.agg_key, key, ZB_PK_LEN) != 0 || !sum.head_ok) {
-            MSG("%s: the bundle has no tree head signed by the aggregator key that covers its "
-                "entries (run zhibao-audit verify on it)", which);
+            MSG("%s", old ? _("old: the bundle has no tree head signed by the aggregator key that "
+                              "covers its entries (run zhibao-audit verify on it)")
+                          : _("new: the bundle has no tree head signed by the aggregator key that "
+                              "covers its entries (run zhibao-audit verify on it)"));
             return ZB_EBADSIG;
         }
         *out = sum.head;
@@ -2180,11 +2379,13 @@ static int head_of(FILE *f, const char *which, const uint8_t key[ZB_PK_LEN],
     Zb__SignedTreeHead *sth = NULL;
     int rc = zb_audit_read_tree_head(f, &sth);
     if (rc) {
-        MSG("%s tree head: not a tree-head file or bundle", which);
+        MSG("%s", old ? _("old tree head: not a tree-head file or bundle")
+                      : _("new tree head: not a tree-head file or bundle"));
         return rc;
     }
     if (zb_tree_head_verify(sth, key, out) != 0) {
-        MSG("%s tree head: signature does not verify with the aggregator key", which);
+        MSG("%s", old ? _("old tree head: signature does not verify with the aggregator key")
+                      : _("new tree head: signature does not verify with the aggregator key"));
         rc = ZB_EBADSIG;
     }
     zb__signed_tree_head__free_unpacked(sth, NULL);
@@ -2197,49 +2398,50 @@ int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t 
     Zb__ConsistencyProof *proof = NULL;
     zb_tree_head old_head, new_head;
     bool old_bundle, new_bundle;
-    int rc = head_of(old_f, "old", key, NULL, &old_head, &old_bundle, msg, msg_len);
+    int rc = head_of(old_f, true, key, NULL, &old_head, &old_bundle, msg, msg_len);
     if (rc)
         return rc;
     zb_audit_prefix prefix = {.size = old_head.size};
-    rc = head_of(new_f, "new", key, &prefix, &new_head, &new_bundle, msg, msg_len);
+    rc = head_of(new_f, false, key, &prefix, &new_head, &new_bundle, msg, msg_len);
     if (rc)
         return rc;
     if (old_head.size > new_head.size) {
-        MSG("old tree head has %" PRIu64 " entries, the new one only %" PRIu64
-            ": the log shrank", old_head.size, new_head.size);
+        MSG(tr_fmt("old tree head has %" PRIu64 " entries, the new one only %" PRIu64
+                   ": the log shrank"),
+            old_head.size, new_head.size);
         return ZB_EBADSIG;
     }
     if (proof_f) {
         if ((rc = zb_audit_read_consistency(proof_f, &proof))) {
-            MSG("proof: not a consistency-proof file");
+            MSG("%s", _("proof: not a consistency-proof file"));
             return rc;
         }
         rc = zb_consistency_verify_pb(proof, &old_head, &new_head);
         zb__consistency_proof__free_unpacked(proof, NULL);
         if (rc != 0) {
-            MSG("NOT consistent: the proof from size %" PRIu64 " to %" PRIu64
-                " does not verify (history rewritten, or the proof is for other heads)",
+            MSG(tr_fmt("NOT consistent: the proof from size %" PRIu64 " to %" PRIu64
+                       " does not verify (history rewritten, or the proof is for other heads)"),
                 old_head.size, new_head.size);
             return ZB_EBADSIG;
         }
     } else if (new_bundle) {
         if (!prefix.found || memcmp(prefix.root, old_head.root, ZB_HASH_LEN) != 0) {
-            MSG("NOT consistent: the bundle's first %" PRIu64
-                " entries do not hash to the old tree head's root (history rewritten)",
+            MSG(tr_fmt("NOT consistent: the bundle's first %" PRIu64
+                       " entries do not hash to the old tree head's root (history rewritten)"),
                 old_head.size);
             return ZB_EBADSIG;
         }
     } else {
-        MSG("no consistency proof given (PROOF_FILE or --proof)");
+        MSG("%s", _("no consistency proof given (PROOF_FILE or --proof)"));
         return ZB_EINVAL;
     }
     if (new_head.timestamp < old_head.timestamp) {
-        MSG("tree head timestamps go backwards: the new head (size %" PRIu64 ") is signed at %"
-            PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64,
+        MSG(tr_fmt("tree head timestamps go backwards: the new head (size %" PRIu64
+                   ") is signed at %" PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64),
             new_head.size, new_head.timestamp, old_head.size, old_head.timestamp);
         return ZB_EBADSIG;
     }
-    MSG("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64,
+    MSG(tr_fmt("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64),
         new_head.size, old_head.size);
     return ZB_OK;
 }

@@ -151,6 +151,18 @@ typedef struct {
     zb_audit_downstream_fn downstream;
     zb_audit_head_fn cosigned_head;
     void *observe_ctx;
+    /* Progress of the reading (may be NULL; no terminal code here: the
+     * caller draws it): called once the header is read, with done the
+     * entries read so far and total the header's entry_count (its unsigned
+     * claim: done may pass it), then after each entry record read (total 0
+     * without a header). Called from zb_audit_verify's thread, cheap calls
+     * expected: once per entry. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+    /* Findings (and the words in them) in the chosen language (i18n.h,
+     * po/zh_CN/audit.po) for a person to read; false: English, as JSON
+     * and logs keep them. */
+    bool localized;
 } zb_audit_opts;
 
 typedef struct {
@@ -189,7 +201,7 @@ typedef struct {
  * finding too ("equivocation: county X seq N: ...": the logged report and
  * the evidence signed by one key; by two keys, it is a key-history
  * conflict, "evidence county X seq N ...: two keys signed for the same
- * seq"). opts may be NULL.
+ * seq"). Lines are English unless opts->localized. opts may be NULL.
  * Returns the number of findings (0: the bundle holds), or ZB_EIO when f
  * cannot be read (a short file is a finding, not an error). */
 __attribute__((warn_unused_result)) long zb_audit_verify(FILE *f, const zb_audit_opts *opts,

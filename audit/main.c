@@ -7,62 +7,75 @@
  *   timeliness BUNDLE --key AGGKEY --witness-key WKEY... [--witness-quorum K]
  *          --period YYYY-MM [--json]
  *   consistency OLD NEW [PROOF_FILE] --key AGGKEY [--proof FILE]
+ *   every command: [--lang zh|en] [--log-level L] [--help]; verify and
+ *   timeliness: [--progress|--quiet]
  *
  * Exit codes: 0 all holds; 1 a finding (one line each on stdout) or not
- * consistent; 2 bad usage or an unreadable file.
+ * consistent; 2 bad usage or an unreadable file. Neither they nor --json
+ * output change with the language (i18n.h): findings in --json stay
+ * English (the library's msgids); on a terminal they are translated.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
+#include "audit_help.h"
 #include "cosig.h"
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
+#include "i18n.h"
 #include "log.h"
+#include "progress.h"
 #include "timefmt.h"
 #include "timeliness.h"
 
 #define EXIT_FINDING 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
 /* verify lists at most this many findings in --json and key events in
  * either form (all are counted): a hostile bundle may hold one per byte. */
 #define JSON_FINDINGS_MAX 1000
-#define KEY_EVENTS_MAX 1000
+#define KEY_EVENTS_MAX    1000
 /* --county-key and --head given at most this many times each */
-#define PINS_MAX 1000
+#define PINS_MAX  1000
 #define HEADS_MAX 1000
 
-static void usage(FILE *f)
+/* _() for a printf format: -Wformat=2 checks the literal given against the
+ * arguments, msgfmt --check the translation against the literal. */
+static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
+static const char *tr_fmt(const char *msgid)
 {
-    fputs("usage: zhibao-audit COMMAND [options]\n"
-          "  verify BUNDLE --key AGGKEY [--county-key CODE:HEX]... [--head FILE]... [--json]\n"
-          "      check every signature, key, key event, sequence, hash chain, time and log\n"
-          "      entry (county reports, the prefecture's downstream messages, key events,\n"
-          "      evidence) of a bundle (zhibao-agg export) and its signed tree head.\n"
-          "      --key: the aggregator's public key, as the prefecture published it (required);\n"
-          "      --county-key: a county's key as its office states it; once per key, the\n"
-          "      office's list of its keys (each enrolled once, no other key after the first,\n"
-          "      the last one active at the end); --head: a tree-head file a county's node\n"
-          "      accepted (zhibao-node tree-head): the bundle must extend it; --json: one\n"
-          "      object with the counts, the key events and the findings;\n"
-          "      --witness-key: a witness's public key (at most 16): every cosignature of\n"
-          "      one must verify, and a head must carry --witness-quorum K of them (default 1)\n"
-          "  timeliness BUNDLE --key AGGKEY --witness-key WKEY... [--witness-quorum K]\n"
-          "             --period YYYY-MM [--json]\n"
-          "      verify the bundle as verify does, then per county the period's first monthly\n"
-          "      report against its deadline, and whether a quorum of the witnesses had\n"
-          "      cosigned a head covering it by the deadline (on time proven)"
-          "  consistency OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE [PROOF_FILE] --key AGGKEY\n"
-          "      prove the newer log extends the older one (zhibao-agg tree-head,\n"
-          "      zhibao-agg consistency-proof; the proof may also be given as --proof FILE,\n"
-          "      and is not needed when the new side is a bundle)\n"
-          "exit: 0 all holds, 1 findings (one line each) / not consistent, 2 usage or unreadable\n",
-          f);
+    return zb_tr(msgid);
+}
+
+/* One line on stderr: "error: OPT: reason", the word and the reason (fmt,
+ * a msgid) translated, the option as typed. */
+static void error_opt(const char *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void error_opt(const char *opt, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: %s: ", _("error"), opt);
+    vfprintf(stderr, zb_tr(fmt), ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* One line on stderr: "error: " and fmt translated. */
+static void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void error_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", _("error"));
+    vfprintf(stderr, zb_tr(fmt), ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 typedef struct {
@@ -77,6 +90,9 @@ typedef struct {
     const char *witness_keys[ZB_WITNESS_MAX + 1]; /* one more: "at most" is told by cosig.c */
     size_t n_witness_keys;
     const char *witness_quorum, *period;
+    const char *cmd;           /* for --help and the hint after a usage error */
+    zb_progress_mode progress; /* AUTO, ON (--progress), OFF (--quiet) */
+    bool progress_given;       /* --progress or --quiet (consistency has neither) */
 } args;
 
 static int parse_args(int argc, char **argv, args *a)
@@ -90,33 +106,37 @@ static int parse_args(int argc, char **argv, args *a)
                                          {"witness-quorum", required_argument, 0, 'q'},
                                          {"period", required_argument, 0, 'P'},
                                          {"log-level", required_argument, 0, 'l'},
+                                         {"lang", required_argument, 0, 'L'},
+                                         {"progress", no_argument, 0, 'R'},
+                                         {"quiet", no_argument, 0, 'Q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, level = ZB_LOG_WARN;
+    bool force = false, quiet = false;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* the errors below, in the chosen language */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'k': a->key = optarg; break;
         case 'p': a->proof = optarg; break;
         case 'j': a->json = true; break;
         case 'c':
             if (a->n_county_keys == PINS_MAX) {
-                fprintf(stderr, "error: --county-key: at most %d\n", PINS_MAX);
+                error_opt("--county-key", tr_fmt("at most %d"), PINS_MAX);
                 return -1;
             }
             a->county_keys[a->n_county_keys++] = optarg;
             break;
         case 'H':
             if (a->n_heads == HEADS_MAX) {
-                fprintf(stderr, "error: --head: at most %d\n", HEADS_MAX);
+                error_opt("--head", tr_fmt("at most %d"), HEADS_MAX);
                 return -1;
             }
             a->heads[a->n_heads++] = optarg;
             break;
         case 'w':
             if (a->n_witness_keys == ZB_WITNESS_MAX + 1) {
-                fprintf(stderr, "error: --witness-key: at most %d witness keys\n",
-                        ZB_WITNESS_MAX);
+                error_opt("--witness-key", tr_fmt("at most %d witness keys"), ZB_WITNESS_MAX);
                 return -1;
             }
             a->witness_keys[a->n_witness_keys++] = optarg;
@@ -125,18 +145,27 @@ static int parse_args(int argc, char **argv, args *a)
         case 'P': a->period = optarg; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                error_opt("--log-level", "%s", _("must be error, warn, info or debug"));
                 return -1;
             }
             break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'L': break; /* chosen by main before anything was said */
+        case 'R': force = true; break;
+        case 'Q': quiet = true; break;
+        case 'h': zb_audit_help(stdout, a->cmd); exit(0);
+        case ':': error_opt(argv[optind - 1], "%s", _("needs a value")); return -1;
+        default:
+            error_opt(argv[optind - 1], "%s", _("unknown option"));
+            fprintf(stderr, tr_fmt("(zhibao-audit %s --help lists the options)\n"), a->cmd);
+            return -1;
         }
     }
+    a->progress_given = force || quiet;
+    a->progress = quiet ? ZB_PROGRESS_OFF : force ? ZB_PROGRESS_ON : ZB_PROGRESS_AUTO;
     zb_log_init("zhibao-audit", (zb_log_level)level, false);
     for (; optind < argc; optind++) {
         if (a->n_pos == 4) {
-            fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+            error_msg(tr_fmt("unexpected argument %s"), argv[optind]);
             return -1;
         }
         a->pos[a->n_pos++] = argv[optind];
@@ -148,12 +177,12 @@ static int parse_args(int argc, char **argv, args *a)
 static int parse_key(const char *hex, uint8_t key[ZB_PK_LEN])
 {
     if (!hex) {
-        fprintf(stderr, "error: --key: required (the aggregator's public key, as the prefecture "
-                        "published it)\n");
+        error_opt("--key", "%s",
+                  _("required (the aggregator's public key, as the prefecture published it)"));
         return -1;
     }
     if (zb_hex_decode(hex, key, ZB_PK_LEN) != 0) {
-        fprintf(stderr, "error: --key: must be 64 hex digits (the aggregator's public key)\n");
+        error_opt("--key", "%s", _("must be 64 hex digits (the aggregator's public key)"));
         return -1;
     }
     return 0;
@@ -168,21 +197,25 @@ static int parse_pins(const args *a, zb_audit_pin *pins)
         const char *colon = strchr(s, ':');
         zb_audit_pin *p = &pins[i];
         if (!colon || colon - s != ZB_AUDIT_COUNTY_LEN) {
-            fprintf(stderr, "error: --county-key: %s: must be CODE:HEX (a 6-digit county code, a "
-                            "colon and the county's 64-hex-digit public key)\n", s);
+            error_opt("--county-key",
+                      tr_fmt("%s: must be CODE:HEX (a 6-digit county code, a colon and the "
+                             "county's 64-hex-digit public key)"),
+                      s);
             return -1;
         }
         memcpy(p->county, s, ZB_AUDIT_COUNTY_LEN);
         p->county[ZB_AUDIT_COUNTY_LEN] = '\0';
         if (!zb_county_code_valid(p->county) || zb_hex_decode(colon + 1, p->key, ZB_PK_LEN) != 0) {
-            fprintf(stderr, "error: --county-key: %s: must be CODE:HEX (a 6-digit county code, a "
-                            "colon and the county's 64-hex-digit public key)\n", s);
+            error_opt("--county-key",
+                      tr_fmt("%s: must be CODE:HEX (a 6-digit county code, a colon and the "
+                             "county's 64-hex-digit public key)"),
+                      s);
             return -1;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(pins[j].county, p->county) == 0 &&
                 memcmp(pins[j].key, p->key, ZB_PK_LEN) == 0) {
-                fprintf(stderr, "error: --county-key: %s given twice\n", s);
+                error_opt("--county-key", tr_fmt("%s given twice"), s);
                 return -1;
             }
     }
@@ -195,9 +228,26 @@ static int parse_pins(const args *a, zb_audit_pin *pins)
 static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *quorum)
 {
     *quorum = 0;
+    /* cosig.c's rules, told here in the chosen language */
+    if (a->n_witness_keys > ZB_WITNESS_MAX) {
+        error_opt("--witness-key", tr_fmt("at most %d witness keys"), ZB_WITNESS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < a->n_witness_keys; i++) {
+        uint8_t k[ZB_PK_LEN];
+        if (zb_hex_decode(a->witness_keys[i], k, ZB_PK_LEN) != 0) {
+            error_opt("--witness-key", tr_fmt("'%.80s' is not a key (64 hex digits)"),
+                      a->witness_keys[i]);
+            return -1;
+        }
+    }
     char err[200];
     if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err) != 0) {
-        fprintf(stderr, "error: %s\n", err);
+        const char *dup = strstr(err, " given twice");
+        if (dup && strncmp(err, "--witness-key: ", 15) == 0)
+            error_opt("--witness-key", tr_fmt("%.*s given twice"), (int)(dup - err - 15), err + 15);
+        else
+            fprintf(stderr, "%s: %s\n", _("error"), err);
         return -1;
     }
     if (!a->witness_quorum) {
@@ -205,16 +255,17 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *qu
         return 0;
     }
     if (!a->n_witness_keys) {
-        fprintf(stderr, "error: --witness-quorum: needs --witness-key (the witnesses whose "
-                        "cosignatures count)\n");
+        error_opt("--witness-quorum", "%s",
+                  _("needs --witness-key (the witnesses whose cosignatures count)"));
         return -1;
     }
     char *end;
     unsigned long k = strtoul(a->witness_quorum, &end, 10);
     if (a->witness_quorum[0] < '0' || a->witness_quorum[0] > '9' || *end || k < 1 ||
         k > a->n_witness_keys) {
-        fprintf(stderr, "error: --witness-quorum: must be a number from 1 to %zu (the number of "
-                        "--witness-key given)\n", a->n_witness_keys);
+        error_opt("--witness-quorum",
+                  tr_fmt("must be a number from 1 to %zu (the number of --witness-key given)"),
+                  a->n_witness_keys);
         return -1;
     }
     *quorum = (size_t)k;
@@ -225,7 +276,7 @@ static FILE *open_input(const char *what, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        fprintf(stderr, "error: %s: cannot open %s\n", what, path);
+        error_opt(what, tr_fmt("cannot open %s"), path);
     return f;
 }
 
@@ -239,8 +290,11 @@ static int read_heads(const args *a, zb_audit_head *heads, Zb__SignedTreeHead **
         int rc = zb_audit_read_tree_head(f, &sths[i]);
         fclose(f);
         if (rc) {
-            fprintf(stderr, "error: --head: %s is not a tree-head file (%s)\n", a->heads[i],
-                    rc == ZB_EIO ? "unreadable" : "no ZBSTH1 head");
+            if (rc == ZB_EIO)
+                error_opt("--head", tr_fmt("%s is not a tree-head file (unreadable)"), a->heads[i]);
+            else
+                error_opt("--head", tr_fmt("%s is not a tree-head file (no ZBSTH1 head)"),
+                          a->heads[i]);
             return -1;
         }
         heads[i] = (zb_audit_head){a->heads[i], sths[i]};
@@ -248,10 +302,27 @@ static int read_heads(const args *a, zb_audit_head *heads, Zb__SignedTreeHead **
     return 0;
 }
 
+/* A finding on stdout; ctx: the progress line on stderr, blanked first so
+ * that a terminal shows the finding whole (redrawn at the next update). */
 static void print_finding(void *ctx, const char *line)
 {
-    (void)ctx;
+    zb_progress *bar = ctx;
+    if (bar && bar->shown && bar->width > 0) {
+        fprintf(stderr, "\r%*s\r", bar->width, "");
+        bar->width = 0;
+    }
     printf("%s\n", line);
+    if (bar && bar->shown)
+        fflush(stdout);
+}
+
+/* zb_audit_opts.progress: entries read of the header's count. */
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    zb_progress *bar = ctx;
+    if (total != bar->total)
+        zb_progress_total(bar, total);
+    zb_progress_update(bar, done);
 }
 
 /* verify --json: the findings kept for the one object printed at the end. */
@@ -294,7 +365,7 @@ static void print_key_events(FILE *out, const key_events *k)
         fprintf(out, "%s\n", line);
     }
     if (k->total > k->n)
-        fprintf(out, "... and %" PRIu64 " more key events\n", k->total - k->n);
+        fprintf(out, tr_fmt("... and %" PRIu64 " more key events\n"), k->total - k->n);
 }
 
 static json_t *hex_json(const uint8_t *bytes, size_t len)
@@ -318,8 +389,8 @@ static json_t *key_event_json(const zb_audit_key_event *e)
     json_object_set_new(o, "key", hex_json(e->key, ZB_PK_LEN));
     json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
     /* enrolled: whether the key it follows consented (null: the first key) */
-    json_object_set_new(o, "consented", e->consented < 0 ? json_null()
-                                                          : json_boolean(e->consented > 0));
+    json_object_set_new(o, "consented",
+                        e->consented < 0 ? json_null() : json_boolean(e->consented > 0));
     if (e->enrolled && e->consented >= 0)
         json_object_set_new(o, "previous_epoch", json_integer(e->previous_epoch));
     json_object_set_new(o, "log_index", json_integer((json_int_t)e->log_index));
@@ -356,8 +427,7 @@ static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_
             json_array_append_new(events, e);
     }
     json_object_set_new(obj, "verified", json_boolean(n == 0));
-    json_object_set_new(obj, "version",
-                        s->has_header ? json_integer(s->version) : json_null());
+    json_object_set_new(obj, "version", s->has_header ? json_integer(s->version) : json_null());
     json_object_set_new(obj, "counties", json_integer((json_int_t)s->counties));
     json_object_set_new(obj, "reports", json_integer((json_int_t)s->reports));
     json_object_set_new(obj, "tree_size",
@@ -410,35 +480,38 @@ static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
     zb_hex_encode(s->agg_key, ZB_PK_LEN, agg);
     /* the fields of version 1 first, in their places; the log's other
      * leaves after them, then what the auditor brought */
-    printf("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
-           ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
-           " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64 " notices), %" PRIu64
-           " key events (%" PRIu64 " rotations, %" PRIu64 " revocations without consent)",
+    printf(tr_fmt("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
+                  ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
+                  " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64
+                  " notices), %" PRIu64 " key events (%" PRIu64 " rotations, %" PRIu64
+                  " revocations without consent)"),
            s->counties, s->reports, s->head.size, s->head_ok ? root : "-", agg, s->downstream,
            s->reviews, s->reminders, s->deadlines, s->notices, s->key_events, s->rotations,
            s->revocations_unconsented);
     if (o->n_heads)
-        printf(", extends the %zu tree heads given", o->n_heads);
+        printf(tr_fmt(", extends the %zu tree heads given"), o->n_heads);
     if (o->n_pins && o->n_pins == s->pin_counties)
-        printf(", the %zu county keys given are active", o->n_pins);
+        printf(tr_fmt(", the %zu county keys given are active"), o->n_pins);
     else if (o->n_pins)
-        printf(", the %zu county keys given hold for their %" PRIu64 " counties (each county's "
-               "last one active)", o->n_pins, s->pin_counties);
+        printf(tr_fmt(", the %zu county keys given hold for their %" PRIu64
+                      " counties (each county's last one active)"),
+               o->n_pins, s->pin_counties);
     putchar('\n');
     if (s->witness_quorum) {
-        printf("witnessed: size %" PRIu64 " cosigned by a quorum of %zu of the %zu witnesses "
-               "given (%" PRIu64 " witnessed heads)", s->witnessed_size, s->witness_quorum,
-               o->n_witness_keys, s->witnessed_heads);
+        printf(tr_fmt("witnessed: size %" PRIu64 " cosigned by a quorum of %zu of the %zu "
+                      "witnesses given (%" PRIu64 " witnessed heads)"),
+               s->witnessed_size, s->witness_quorum, o->n_witness_keys, s->witnessed_heads);
         if (s->unwitnessed_entries)
-            printf(", %" PRIu64 " entries after it not yet cosigned by a quorum",
+            printf(tr_fmt(", %" PRIu64 " entries after it not yet cosigned by a quorum"),
                    s->unwitnessed_entries);
         if (s->cosignatures_unlisted)
-            printf(", %" PRIu64 " cosignatures of other witnesses not checked",
+            printf(tr_fmt(", %" PRIu64 " cosignatures of other witnesses not checked"),
                    s->cosignatures_unlisted);
         putchar('\n');
     } else if (s->witnessed_heads || s->cosignatures) {
-        printf("witnessed: %" PRIu64 " witnessed heads, %" PRIu64 " cosignatures not checked (no "
-               "--witness-key)\n", s->witnessed_heads, s->cosignatures);
+        printf(tr_fmt("witnessed: %" PRIu64 " witnessed heads, %" PRIu64
+                      " cosignatures not checked (no --witness-key)\n"),
+               s->witnessed_heads, s->cosignatures);
     }
 }
 
@@ -473,9 +546,9 @@ static int inputs_load(const args *a, bool witnesses_required, inputs *in)
     memset(in, 0, sizeof *in);
     int bad = parse_key(a->key, in->key);
     if (witnesses_required && !a->n_witness_keys) {
-        fprintf(stderr, "error: --witness-key: required (a witness's public key: the clocks of "
-                        "witnesses the prefecture does not own prove when the log held a "
-                        "report)\n");
+        error_opt("--witness-key", "%s",
+                  _("required (a witness's public key: the clocks of witnesses the prefecture "
+                    "does not own prove when the log held a report)"));
         bad = -1;
     }
     if (parse_witnesses(a, in->witness_keys, &in->quorum) != 0)
@@ -487,7 +560,7 @@ static int inputs_load(const args *a, bool witnesses_required, inputs *in)
     in->sths = a->n_heads ? calloc(a->n_heads, sizeof *in->sths) : NULL;
     in->n_sths = a->n_heads;
     if ((a->n_county_keys && !in->pins) || (a->n_heads && (!in->heads || !in->sths))) {
-        fprintf(stderr, "error: out of memory\n");
+        error_msg("%s", _("out of memory"));
         return -1;
     }
     if (parse_pins(a, in->pins) != 0 || read_heads(a, in->heads, in->sths) != 0)
@@ -504,18 +577,31 @@ static zb_audit_opts inputs_opts(const args *a, const inputs *in)
                            .n_heads = a->n_heads,
                            .witness_keys = (const uint8_t(*)[ZB_PK_LEN])in->witness_keys,
                            .n_witness_keys = a->n_witness_keys,
-                           .witness_quorum = in->quorum};
+                           .witness_quorum = in->quorum,
+                           /* findings translated for a person; --json keeps them English */
+                           .localized = !a->json};
+}
+
+/* Progress of the entries verified, on stderr (progress.h): bar is drawn
+ * through o's callback until progress_end. */
+static void progress_begin(const args *a, zb_progress *bar, zb_audit_opts *o)
+{
+    zb_progress_start(bar, a->progress, _("verifying the bundle"), _("log entries"), 0);
+    o->progress = on_progress;
+    o->progress_ctx = bar;
 }
 
 static int cmd_verify(const args *a)
 {
     if (a->n_pos != 1) {
-        fprintf(stderr, "error: verify takes one BUNDLE\n");
+        error_msg("%s", _("verify takes one BUNDLE"));
         return EXIT_USAGE;
     }
     if (a->proof || a->period) {
-        fprintf(stderr, "error: %s\n", a->proof ? "--proof: only consistency has it"
-                                                : "--period: only timeliness has it");
+        if (a->proof)
+            error_opt("--proof", "%s", _("only consistency has it"));
+        else
+            error_opt("--period", "%s", _("only timeliness has it"));
         return EXIT_USAGE;
     }
     int rc = EXIT_USAGE;
@@ -532,13 +618,16 @@ static int cmd_verify(const args *a)
     o.key_event_ctx = &k;
     zb_audit_summary s;
     if (a->json && !(findings = json_array())) {
-        fprintf(stderr, "error: out of memory\n");
+        error_msg("%s", _("out of memory"));
         goto done;
     }
+    zb_progress bar;
+    progress_begin(a, &bar, &o);
     long n = a->json ? zb_audit_verify(f, &o, collect_finding, findings, &s)
-                     : zb_audit_verify(f, &o, print_finding, NULL, &s);
+                     : zb_audit_verify(f, &o, print_finding, &bar, &s);
+    zb_progress_finish(&bar);
     if (n < 0) {
-        fprintf(stderr, "error: BUNDLE: cannot read %s: %s\n", a->pos[0], zb_strerror((int)n));
+        error_opt("BUNDLE", tr_fmt("cannot read %s: %s"), a->pos[0], _(zb_strerror((int)n)));
         goto done;
     }
     if (a->json) {
@@ -552,8 +641,8 @@ static int cmd_verify(const args *a)
         print_key_events(stderr, &k);
     }
     if (n > 0)
-        fprintf(stderr, "%ld finding(s)%s\n", n,
-                s.equivocations ? " (including evidence of equivocation: act on it)" : "");
+        fprintf(stderr, tr_fmt("%ld finding(s)%s\n"), n,
+                s.equivocations ? _(" (including evidence of equivocation: act on it)") : "");
     rc = n > 0 ? EXIT_FINDING : 0;
 done:
     if (f)
@@ -578,21 +667,20 @@ static void print_json(json_t *obj)
 static int cmd_timeliness(const args *a)
 {
     if (a->n_pos != 1) {
-        fprintf(stderr, "error: timeliness takes one BUNDLE\n");
+        error_msg("%s", _("timeliness takes one BUNDLE"));
         return EXIT_USAGE;
     }
     if (a->proof) {
-        fprintf(stderr, "error: --proof: only consistency has it\n");
+        error_opt("--proof", "%s", _("only consistency has it"));
         return EXIT_USAGE;
     }
     int year = 0, month = 0, rc = EXIT_USAGE;
     bool bad = false;
     if (!a->period) {
-        fprintf(stderr, "error: --period: required (the month judged, YYYY-MM)\n");
+        error_opt("--period", "%s", _("required (the month judged, YYYY-MM)"));
         bad = true;
     } else if (zb_period_parse(a->period, &year, &month) != 0) {
-        fprintf(stderr, "error: --period: '%.40s' is not a month (YYYY-MM, e.g. 2025-10)\n",
-                a->period);
+        error_opt("--period", tr_fmt("'%.40s' is not a month (YYYY-MM, e.g. 2025-10)"), a->period);
         bad = true;
     }
     inputs in;
@@ -604,14 +692,17 @@ static int cmd_timeliness(const args *a)
     if (!(f = open_input("BUNDLE", a->pos[0])))
         goto done;
     if (a->json && !(findings = json_array())) {
-        fprintf(stderr, "error: out of memory\n");
+        error_msg("%s", _("out of memory"));
         goto done;
     }
     zb_audit_opts o = inputs_opts(a, &in);
+    zb_progress bar;
+    progress_begin(a, &bar, &o);
     long n = a->json ? zb_timeliness_judge(f, &o, year, month, collect_finding, findings, &t)
-                     : zb_timeliness_judge(f, &o, year, month, print_finding, NULL, &t);
+                     : zb_timeliness_judge(f, &o, year, month, print_finding, &bar, &t);
+    zb_progress_finish(&bar);
     if (n < 0) {
-        fprintf(stderr, "error: BUNDLE: cannot read %s: %s\n", a->pos[0], zb_strerror((int)n));
+        error_opt("BUNDLE", tr_fmt("cannot read %s: %s"), a->pos[0], _(zb_strerror((int)n)));
         goto done;
     }
     if (n > 0) {
@@ -620,8 +711,10 @@ static int cmd_timeliness(const args *a)
                                  "finding_count", (json_int_t)n, "findings", findings));
             findings = NULL;
         }
-        fprintf(stderr, "%ld finding(s): the bundle does not verify, nothing is judged from "
-                        "it\n", n);
+        fprintf(stderr,
+                tr_fmt("%ld finding(s): the bundle does not verify, nothing is judged "
+                       "from it\n"),
+                n);
         rc = EXIT_FINDING;
         goto done;
     }
@@ -642,20 +735,25 @@ done:
 
 static int cmd_consistency(const args *a)
 {
-    if (a->json || a->n_county_keys || a->n_heads || a->n_witness_keys || a->witness_quorum ||
-        a->period) {
-        fprintf(stderr, "error: %s\n",
-                a->period ? "--period: only timeliness has it"
-                : a->json ? "--json: only verify and timeliness have it"
-                : a->n_heads ? "--head: only verify and timeliness have it"
-                : a->n_county_keys ? "--county-key: only verify and timeliness have it"
-                : a->n_witness_keys ? "--witness-key: only verify and timeliness have it"
-                                    : "--witness-quorum: only verify and timeliness have it");
+    if (a->period) {
+        error_opt("--period", "%s", _("only timeliness has it"));
+        return EXIT_USAGE;
+    }
+    const char *only_verify = a->json             ? "--json"
+                              : a->n_heads        ? "--head"
+                              : a->n_county_keys  ? "--county-key"
+                              : a->n_witness_keys ? "--witness-key"
+                              : a->witness_quorum ? "--witness-quorum"
+                              : a->progress_given
+                                  ? (a->progress == ZB_PROGRESS_OFF ? "--quiet" : "--progress")
+                                  : NULL;
+    if (only_verify) {
+        error_opt(only_verify, "%s", _("only verify and timeliness have it"));
         return EXIT_USAGE;
     }
     if (a->n_pos < 2 || a->n_pos > 3 || (a->n_pos == 3 && a->proof)) {
-        fprintf(stderr, "error: consistency takes OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE and "
-                        "at most one proof (PROOF_FILE or --proof)\n");
+        error_msg("%s", _("consistency takes OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE and at "
+                          "most one proof (PROOF_FILE or --proof)"));
         return EXIT_USAGE;
     }
     uint8_t key[ZB_PK_LEN];
@@ -672,7 +770,7 @@ static int cmd_consistency(const args *a)
             fclose(new_f);
         return EXIT_USAGE;
     }
-    char msg[300] = "";
+    char msg[600] = ""; /* in the chosen language: Chinese takes more bytes */
     int rc = zb_audit_consistency(old_f, new_f, proof_f, key, msg, sizeof msg);
     fclose(old_f);
     fclose(new_f);
@@ -686,33 +784,55 @@ static int cmd_consistency(const args *a)
         printf("%s\n", msg);
         return EXIT_FINDING;
     }
-    fprintf(stderr, "error: %s\n", msg);
+    fprintf(stderr, "%s: %s\n", _("error"), msg);
     return EXIT_USAGE;
+}
+
+/* --lang's value, wherever it is (before the command or among its
+ * options): the language is chosen before anything is said. NULL: none. */
+static const char *find_lang(int argc, char **argv)
+{
+    const char *lang = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            lang = argv[i] + 7;
+    }
+    return lang;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (zb_i18n_init(find_lang(argc, argv)) != 0) {
+        (void)zb_i18n_init(NULL); /* the locale's language, to say so */
+        error_opt("--lang", "%s", _("must be zh or en"));
+        return EXIT_USAGE;
+    }
+    /* the command: the first argument after a leading --lang */
+    int at = 1;
+    while (at < argc && (strcmp(argv[at], "--lang") == 0 || strncmp(argv[at], "--lang=", 7) == 0))
+        at += strcmp(argv[at], "--lang") == 0 ? 2 : 1;
+    if (at >= argc || strcmp(argv[at], "--help") == 0 || strcmp(argv[at], "-h") == 0) {
+        zb_audit_help(at >= argc ? stderr : stdout, NULL);
+        return at >= argc ? EXIT_USAGE : 0;
     }
     if (zb_crypto_init() != 0)
         return EXIT_USAGE;
     static const struct {
         const char *name;
         int (*fn)(const args *);
-    } cmds[] = {{"verify", cmd_verify},
-                {"timeliness", cmd_timeliness},
-                {"consistency", cmd_consistency}};
+    } cmds[] = {
+        {"verify", cmd_verify}, {"timeliness", cmd_timeliness}, {"consistency", cmd_consistency}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[1], cmds[i].name) != 0)
+        if (strcmp(argv[at], cmds[i].name) != 0)
             continue;
-        args a = {0};
-        if (parse_args(argc - 1, argv + 1, &a) != 0)
+        args a = {.cmd = cmds[i].name};
+        if (parse_args(argc - at, argv + at, &a) != 0)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    fprintf(stderr, "error: unknown command %s\n", argv[1]);
-    usage(stderr);
+    error_msg(tr_fmt("unknown command %s"), argv[at]);
+    zb_audit_help(stderr, NULL);
     return EXIT_USAGE;
 }

@@ -7,7 +7,16 @@
 
 #include "domain.h"
 #include "err.h"
+#include "i18n.h"
 #include "timefmt.h"
+
+/* _() for a printf format: -Wformat=2 checks the literal given against the
+ * arguments, msgfmt --check the translation against the literal. */
+static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
+static const char *tr_fmt(const char *msgid)
+{
+    return zb_tr(msgid);
+}
 
 /* A leaf the verdict needs, as the verifier reported it: a monthly report
  * of the period (seq, t1 its created_at, t2 its leaf time) or a Deadline
@@ -348,7 +357,49 @@ json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_L
                      witnesses, "counties", counties);
 }
 
-enum { COLS = 10, CELL = 40 };
+enum { COLS = 10, CELL = 64 };
+
+/* msgid in context ctx (a po msgctxt, as pgettext looks it up: "ctx\004msgid"):
+ * the table's headings are common English words other areas translate
+ * otherwise. msgid itself when the catalog has none. */
+#define TR_CTX(ctx, msgid) tr_ctx(ctx "\004" msgid, msgid)
+static const char *tr_ctx(const char *key, const char *msgid)
+{
+    const char *t = zb_tr(key);
+    return t == key || strcmp(t, key) == 0 ? msgid : t;
+}
+
+/* Terminal columns of UTF-8 text: East Asian wide and fullwidth characters
+ * two, continuation bytes none, the rest one. */
+static size_t display_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t c = *p;
+        size_t n = c < 0x80           ? 1
+                   : (c >> 5) == 0x6  ? 2
+                   : (c >> 4) == 0xe  ? 3
+                   : (c >> 3) == 0x1e ? 4
+                                      : 1;
+        if (n > 1) {
+            c &= 0x3fu >> (n - 1);
+            for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) { /* broken sequence: one column for the lead byte */
+                    n = 1;
+                    break;
+                }
+                c = (c << 6) | (p[i] & 0x3fu);
+            }
+        }
+        bool wide = n > 1 && ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
+                              (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+                              (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+                              (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd));
+        w += wide ? 2 : 1;
+        p += n;
+    }
+    return w;
+}
 
 static void cell_time(char *cell, int64_t t)
 {
@@ -356,25 +407,31 @@ static void cell_time(char *cell, int64_t t)
         snprintf(cell, CELL, "%" PRId64, t);
 }
 
-/* One row, each cell padded to its column's width (the last not). */
+/* One row, each cell padded to its column's width in terminal columns
+ * (the last not). */
 static void print_row(FILE *out, const char *const *cells, const size_t *width)
 {
-    for (int k = 0; k + 1 < COLS; k++)
-        fprintf(out, "%-*s  ", (int)width[k], cells[k]);
+    for (int k = 0; k + 1 < COLS; k++) {
+        size_t w = display_width(cells[k]);
+        fprintf(out, "%s%*s  ", cells[k], (int)(width[k] > w ? width[k] - w : 0), "");
+    }
     fprintf(out, "%s\n", cells[COLS - 1]);
 }
 
 void zb_timeliness_print(FILE *out, const zb_timeliness *t)
 {
-    static const char *const head[COLS] = {
-        "county",      "status",   "seq",          "log_index", "created_at",
-        "received_at", "deadline", "witnessed_at", "tree_size", "on_time_proven"};
+    const char *const head[COLS] = {
+        TR_CTX("timeliness", "county"),     TR_CTX("timeliness", "status"),
+        TR_CTX("timeliness", "seq"),        TR_CTX("timeliness", "log_index"),
+        TR_CTX("timeliness", "created_at"), TR_CTX("timeliness", "received_at"),
+        TR_CTX("timeliness", "deadline"),   TR_CTX("timeliness", "witnessed_at"),
+        TR_CTX("timeliness", "tree_size"),  TR_CTX("timeliness", "on_time_proven")};
     size_t width[COLS];
     for (int c = 0; c < COLS; c++)
-        width[c] = strlen(head[c]);
+        width[c] = display_width(head[c]);
     char(*cells)[COLS][CELL] = t->n_rows ? calloc(t->n_rows, sizeof *cells) : NULL;
     if (t->n_rows && !cells) {
-        fprintf(out, "out of memory\n");
+        fprintf(out, "%s\n", _("out of memory"));
         return;
     }
     for (size_t i = 0; i < t->n_rows; i++) {
@@ -382,7 +439,7 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
         char(*c)[CELL] = cells[i];
         bool filed = r->status != ZB_TIMELINESS_MISSING;
         snprintf(c[0], CELL, "%s", r->county);
-        snprintf(c[1], CELL, "%s", status_name(r->status));
+        snprintf(c[1], CELL, "%s", zb_label(status_name(r->status))); /* 按时/迟报/未报 */
         if (filed) {
             snprintf(c[2], CELL, "%" PRIu64, r->seq);
             snprintf(c[3], CELL, "%" PRIu64, r->log_index);
@@ -394,7 +451,7 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
         }
         cell_time(c[6], r->deadline);
         if (r->deadline_moved)
-            snprintf(c[6] + strlen(c[6]), CELL - strlen(c[6]), " (moved)");
+            snprintf(c[6] + strlen(c[6]), CELL - strlen(c[6]), "%s", _(" (moved)"));
         if (r->logged) {
             cell_time(c[7], r->witnessed_at);
             snprintf(c[8], CELL, "%" PRIu64, r->logged_size);
@@ -402,9 +459,12 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
             snprintf(c[7], CELL, "-");
             snprintf(c[8], CELL, "-");
         }
-        snprintf(c[9], CELL, "%s", r->on_time_proven ? "yes" : "no");
-        for (int k = 0; k < COLS; k++)
-            width[k] = strlen(c[k]) > width[k] ? strlen(c[k]) : width[k];
+        snprintf(c[9], CELL, "%s",
+                 r->on_time_proven ? TR_CTX("timeliness", "yes") : TR_CTX("timeliness", "no"));
+        for (int k = 0; k < COLS; k++) {
+            size_t w = display_width(c[k]);
+            width[k] = w > width[k] ? w : width[k];
+        }
     }
     print_row(out, head, width);
     for (size_t i = 0; i < t->n_rows; i++) {
@@ -413,6 +473,6 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
             row[k] = cells[i][k];
         print_row(out, row, width);
     }
-    fprintf(out, "proven on time: %zu of %zu counties\n", t->proven, t->n_rows);
+    fprintf(out, tr_fmt("proven on time: %zu of %zu counties\n"), t->proven, t->n_rows);
     free(cells);
 }

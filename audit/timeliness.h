@@ -94,8 +94,10 @@ void zb_timeliness_free(zb_timeliness *t);
  * when out of memory. */
 json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys);
 
-/* The verdict as `timeliness` prints it: a header row, one aligned row per
- * county, and "proven on time: N of M counties". */
+/* The verdict as `timeliness` prints it, in the chosen language (i18n.h):
+ * a header row, one row per county aligned by display width (a Chinese
+ * character takes two columns), the status as zb_label gives it
+ * (按时/迟报/未报), and "proven on time: N of M counties". */
 void zb_timeliness_print(FILE *out, const zb_timeliness *t);
 
 #endif
