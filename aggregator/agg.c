@@ -16,6 +16,7 @@
 #include "logleaf.h"
 #include "cosig.h"
 #include "err.h"
+#include "i18n.h"
 #include "log.h"
 #include "merkle.h"
 #include "report.h"
@@ -541,13 +542,25 @@ static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
     return 0;
 }
 
+/* check's findings are read by people: in the chosen language (i18n.h,
+ * po/zh_CN/agg.po). A format_arg function, so that -Wformat=2 checks each
+ * literal against its arguments (msgfmt --check the translations). */
+__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
+{
+    return zb_tr(msgid);
+}
+#undef _
+#define _(s) tr_fmt(s)
+
 /* One pass over the stored envelopes, county by county. */
 typedef struct {
     zb_agg *agg;
     MDB_txn *txn;
     void (*finding)(void *ctx, const char *line);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total); /* NULL: none */
     void *ctx;
     long findings;
+    uint64_t verified, total; /* envelopes, for progress */
     zb_county_rec rec;
     bool have_rec;
     uint64_t expect, count;
@@ -568,11 +581,11 @@ static void check_close_county(check_ctx *c)
     if (!c->have_rec)
         return;
     if (c->count != c->rec.reports || c->expect - 1 != c->rec.acked_seq)
-        CFINDING(c, "county %s: record says %" PRIu64 " reports up to seq %" PRIu64
-                 ", store holds %" PRIu64 " up to seq %" PRIu64,
+        CFINDING(c, _("county %s: record says %" PRIu64 " reports up to seq %" PRIu64
+                 ", store holds %" PRIu64 " up to seq %" PRIu64),
                  c->rec.county, c->rec.reports, c->rec.acked_seq, c->count, c->expect - 1);
     else if (memcmp(c->prev, c->rec.last_hash, ZB_SHA256_LEN) != 0)
-        CFINDING(c, "county %s: record's last hash is not the hash of seq %" PRIu64, c->rec.county,
+        CFINDING(c, _("county %s: record's last hash is not the hash of seq %" PRIu64), c->rec.county,
                  c->rec.acked_seq);
     c->have_rec = false;
 }
@@ -584,7 +597,7 @@ static int check_one(void *vctx, const zb_stored_env *e)
         check_close_county(c);
     if (!c->have_rec) {
         if (zb_astore_county_get(c->agg->store, c->txn, e->county, &c->rec) != 0) {
-            CFINDING(c, "county %s: envelopes stored but the county is not enrolled", e->county);
+            CFINDING(c, _("county %s: envelopes stored but the county is not enrolled"), e->county);
             memset(&c->rec, 0, sizeof c->rec);
             memcpy(c->rec.county, e->county, ZB_COUNTY_LEN);
         }
@@ -597,22 +610,22 @@ static int check_one(void *vctx, const zb_stored_env *e)
     Zb__Report *rep = NULL;
     int vr = zb_envelope_open(e->env, e->len, &env, &rep);
     if (vr) {
-        CFINDING(c, "county %s seq %" PRIu64 ": envelope does not verify: %s", e->county, e->seq,
+        CFINDING(c, _("county %s seq %" PRIu64 ": envelope does not verify: %s"), e->county, e->seq,
                  zb_strerror(vr));
     } else {
         key_for_seq q = {.seq = e->seq};
         if (zb_astore_key_history(c->agg->store, c->txn, e->county, find_key_for_seq, &q) < 0 ||
             !q.found || memcmp(env->signer.data, q.key, ZB_PK_LEN) != 0)
-            CFINDING(c, "county %s seq %" PRIu64 ": not signed by the key enrolled for that seq",
+            CFINDING(c, _("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq"),
                      e->county, e->seq);
         if (strcmp(rep->county, e->county) != 0 || rep->seq != e->seq)
-            CFINDING(c, "county %s seq %" PRIu64 ": stored under the wrong key (report says "
-                     "%.16s/%" PRIu64 ")", e->county, e->seq, rep->county, rep->seq);
+            CFINDING(c, _("county %s seq %" PRIu64 ": stored under the wrong key (report says "
+                     "%.16s/%" PRIu64 ")"), e->county, e->seq, rep->county, rep->seq);
         if (e->seq != c->expect)
-            CFINDING(c, "county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)", e->county, e->seq,
+            CFINDING(c, _("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)"), e->county, e->seq,
                      c->expect - 1);
         if (memcmp(rep->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0)
-            CFINDING(c, "county %s seq %" PRIu64 ": hash chain broken", e->county, e->seq);
+            CFINDING(c, _("county %s seq %" PRIu64 ": hash chain broken"), e->county, e->seq);
         zb_report_hash(env->report.data, env->report.len, c->prev);
     }
     if (rep)
@@ -621,6 +634,8 @@ static int check_one(void *vctx, const zb_stored_env *e)
         zb__envelope__free_unpacked(env, NULL);
     c->expect = e->seq + 1;
     c->count++;
+    if (c->progress)
+        c->progress(c->ctx, ++c->verified, c->total);
     return 0;
 }
 
@@ -641,8 +656,8 @@ static void down_check_close(down_check *d)
     zb_down_state st;
     if (zb_astore_down_state(d->c->agg->store, d->c->txn, d->county, &st) != 0 ||
         st.last != d->expect - 1 || st.delivered > st.last)
-        CFINDING(d->c, "county %s: message state says last %" PRIu64 " delivered %" PRIu64
-                 ", store holds 1..%" PRIu64, d->county, st.last, st.delivered, d->expect - 1);
+        CFINDING(d->c, _("county %s: message state says last %" PRIu64 " delivered %" PRIu64
+                 ", store holds 1..%" PRIu64), d->county, st.last, st.delivered, d->expect - 1);
 }
 
 static int check_down(void *ctx, const zb_stored_down *m)
@@ -657,22 +672,22 @@ static int check_down(void *ctx, const zb_stored_down *m)
     Zb__Downstream *msg = NULL;
     int vr = zb_down_open(m->msg, m->len, d->key, &msg);
     if (vr)
-        CFINDING(c, "county %s message %" PRIu64 ": does not verify: %s", m->county, m->number,
+        CFINDING(c, _("county %s message %" PRIu64 ": does not verify: %s"), m->county, m->number,
                  zb_strerror(vr));
     else if (strcmp(msg->county, m->county) != 0 || msg->number != m->number)
-        CFINDING(c, "county %s message %" PRIu64 ": stored under the wrong key (it says %s/%" PRIu64
-                 ")", m->county, m->number, msg->county, msg->number);
+        CFINDING(c, _("county %s message %" PRIu64 ": stored under the wrong key (it says %s/%" PRIu64
+                 ")"), m->county, m->number, msg->county, msg->number);
     if (msg)
         zb__downstream__free_unpacked(msg, NULL);
     if (m->number != d->expect)
-        CFINDING(c, "county %s: message %" PRIu64 " follows %" PRIu64 " (gap)", m->county,
+        CFINDING(c, _("county %s: message %" PRIu64 " follows %" PRIu64 " (gap)"), m->county,
                  m->number, d->expect - 1);
     zb_leaf_kind kind;
     char county[ZB_COUNTY_LEN + 1];
     uint64_t number;
     if (zb_tlog_entry(c->agg->log, c->txn, m->log_index, &kind, county, &number) != 0 ||
         kind != ZB_LEAF_DOWNSTREAM || strcmp(county, m->county) != 0 || number != m->number)
-        CFINDING(c, "county %s message %" PRIu64 ": log entry %" PRIu64 " is not this message",
+        CFINDING(c, _("county %s message %" PRIu64 ": log entry %" PRIu64 " is not this message"),
                  m->county, m->number, m->log_index);
     d->expect = m->number + 1;
     return 0;
@@ -734,7 +749,7 @@ static void check_log(check_ctx *c)
 {
     uint64_t n;
     if (zb_tlog_size(c->agg->log, c->txn, &n) != 0) {
-        CFINDING(c, "log: its size cannot be read");
+        CFINDING(c, _("log: its size cannot be read"));
         return;
     }
     for (uint64_t i = 0; i < n; i++) {
@@ -744,21 +759,21 @@ static void check_log(check_ctx *c)
         if (rc == 0)
             rc = zb_tlog_leaf_hash(c->agg->log, c->txn, i, have);
         if (rc) {
-            CFINDING(c, "log entry %" PRIu64 ": cannot be rebuilt (%s)", i, zb_strerror(rc));
+            CFINDING(c, _("log entry %" PRIu64 ": cannot be rebuilt (%s)"), i, zb_strerror(rc));
             zb_agg_leaf_free(&l);
             continue;
         }
         zb_merkle_leaf_hash(l.bytes, l.len, want);
         if (memcmp(want, have, ZB_HASH_LEN) != 0)
-            CFINDING(c, "log entry %" PRIu64 " (county %s): its record does not hash to the "
-                     "logged leaf", i, l.county);
+            CFINDING(c, _("log entry %" PRIu64 " (county %s): its record does not hash to the "
+                     "logged leaf"), i, l.county);
         if (l.kind == ZB_LEAF_KEY_EVENT) {
             Zb__LogLeaf *leaf = NULL;
             char why[160];
             if (zb_leaf_decode(l.bytes, l.len, &leaf) != 0 ||
                 leaf->entry_case != ZB__LOG_LEAF__ENTRY_KEY_EVENT ||
                 zb_key_event_check(leaf->key_event, why, sizeof why) != 0)
-                CFINDING(c, "log entry %" PRIu64 ": key event of county %s does not check: %s", i,
+                CFINDING(c, _("log entry %" PRIu64 ": key event of county %s does not check: %s"), i,
                          l.county, leaf ? why : "undecodable");
             if (leaf)
                 zb__log_leaf__free_unpacked(leaf, NULL);
@@ -775,15 +790,15 @@ static int check_witnessed(void *ctx, const Zb__SignedTreeHead *sth)
     zb_tree_head h;
     uint8_t root[ZB_HASH_LEN];
     if (zb_tree_head_verify(sth, c->agg->id.pk, &h) != 0) {
-        CFINDING(c, "a witnessed tree head does not verify under the aggregator key");
+        CFINDING(c, _("a witnessed tree head does not verify under the aggregator key"));
         return 0;
     }
     if (zb_tlog_root(c->agg->log, c->txn, h.size, root) != 0 ||
         memcmp(root, h.root, ZB_HASH_LEN) != 0)
-        CFINDING(c, "witnessed tree head %" PRIu64 ": its root is not the log's", h.size);
+        CFINDING(c, _("witnessed tree head %" PRIu64 ": its root is not the log's"), h.size);
     for (size_t i = 0; i < sth->n_cosignatures; i++)
         if (zb_cosig_verify(sth->cosignatures[i], c->agg->id.pk, &h) != 0)
-            CFINDING(c, "tree head %" PRIu64 ": cosignature %zu does not verify", h.size, i + 1);
+            CFINDING(c, _("tree head %" PRIu64 ": cosignature %zu does not verify"), h.size, i + 1);
     return 0;
 }
 
@@ -793,13 +808,18 @@ static void check_forward(void *ctx, const char *line)
     c->finding(c->ctx, line);
 }
 
-long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx)
+long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line),
+                  void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx)
 {
     MDB_txn *txn;
     int rc = zb_store_begin(a->store, true, &txn);
     if (rc)
         return rc;
-    check_ctx c = {.agg = a, .txn = txn, .finding = finding, .ctx = ctx};
+    check_ctx c = {.agg = a, .txn = txn, .finding = finding, .progress = progress, .ctx = ctx};
+    if (progress) {
+        c.total = zb_astore_envelope_count(a->store, txn);
+        progress(ctx, 0, c.total);
+    }
     rc = zb_astore_envelopes(a->store, txn, NULL, check_one, &c);
     if (rc == 0)
         check_close_county(&c);

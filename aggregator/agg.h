@@ -169,9 +169,12 @@ void zb_agg_leaf_free(zb_agg_leaf *l);
  * passes zb_key_event_check), and
  * the indexes the reports read (zb_astore_index_check: rebuilt from the
  * envelopes in a scratch store under $TMPDIR and compared). Calls finding()
- * once per problem (one line, no newline). Returns the number of findings
+ * once per problem (one line, no newline, in the chosen language: i18n.h),
+ * and progress (NULL: none) with the envelopes verified so far of those
+ * stored, both in this thread with ctx. Returns the number of findings
  * (0 = intact) or a negative ZB_E*: ZB_ESTORE, ZB_EIO (no scratch
  * directory), ZB_ENOMEM. */
-long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line), void *ctx);
+long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line),
+                  void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx);
 
 #endif

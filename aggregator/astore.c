@@ -95,7 +95,7 @@ static int upgrade(const char *dir)
     index_state ist = INDEX_STALE;
     if ((rc = index_state_of(s, &ist)) == 0 && ist == INDEX_STALE) {
         uint64_t n = 0;
-        if ((rc = zb_astore_rebuild(s, &n)) == 0)
+        if ((rc = zb_astore_rebuild(s, NULL, NULL, &n)) == 0)
             ZB_INFO("ZB-AGG-REINDEX", "store %s: indexes rebuilt from %" PRIu64 " envelopes", dir,
                     n);
     }
@@ -473,6 +473,11 @@ int zb_astore_evidence(zb_store *s, MDB_txn *txn,
 uint64_t zb_astore_evidence_count(zb_store *s, MDB_txn *txn)
 {
     return db_entries(s, txn, AGG_DB_EVIDENCE);
+}
+
+uint64_t zb_astore_envelope_count(zb_store *s, MDB_txn *txn)
+{
+    return db_entries(s, txn, AGG_DB_ENVELOPES);
 }
 
 /* ------------------------------------------------------------ envelopes */

@@ -369,13 +369,22 @@ int zb_astore_key_events(zb_store *s, MDB_txn *txn, const char *county,
 
 /* Rebuild every index from the stored envelopes (and downstream
  * messages) in one write transaction (txn) and record
- * ZB_ASTORE_INDEX_VERSION; *envelopes counts the envelopes read. An undecodable envelope is skipped and logged (`check` reports
- * it). */
-int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes);
+ * ZB_ASTORE_INDEX_VERSION; *envelopes counts the envelopes read. An
+ * undecodable envelope is skipped and logged (`check` reports it).
+ * progress (NULL: none) is called in this thread after each envelope with
+ * the envelopes indexed so far of the total stored (ctx passed through);
+ * it must not touch the store. */
+int zb_astore_reindex(zb_store *s, MDB_txn *txn,
+                      void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                      uint64_t *envelopes);
 
 /* zb_astore_reindex in a write transaction of its own, committed (the map
- * grown as needed). */
-int zb_astore_rebuild(zb_store *s, uint64_t *envelopes);
+ * grown as needed: progress may then start again from 0). */
+int zb_astore_rebuild(zb_store *s, void (*progress)(void *ctx, uint64_t done, uint64_t total),
+                      void *ctx, uint64_t *envelopes);
+
+/* Number of stored envelopes (the totals of reindex's and check's progress). */
+uint64_t zb_astore_envelope_count(zb_store *s, MDB_txn *txn);
 
 /* Check that the indexes are exactly what the envelopes give: rebuilds
  * them into a scratch store under tmpdir (NULL: $TMPDIR or /tmp, removed

@@ -15,6 +15,7 @@
 #include "domain.h"
 #include "envelope.h"
 #include "err.h"
+#include "i18n.h"
 #include "log.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -462,6 +463,9 @@ typedef struct {
     MDB_txn *txn;
     const idx_dbs *d;
     uint64_t count;
+    void (*progress)(void *ctx, uint64_t done, uint64_t total); /* NULL: none */
+    void *progress_ctx;
+    uint64_t total; /* envelopes stored, for progress */
 } rebuild_ctx;
 
 static int rebuild_one(void *vctx, const zb_stored_env *e)
@@ -471,6 +475,8 @@ static int rebuild_one(void *vctx, const zb_stored_env *e)
     size_t rep_len;
     Zb__Report *r = NULL;
     c->count++;
+    if (c->progress)
+        c->progress(c->progress_ctx, c->count, c->total);
     if (zb_envelope_report_view(e->env, e->len, &rep, &rep_len) != 0 ||
         (r = zb__report__unpack(NULL, rep_len, rep)) == NULL) {
         ZB_WARN("ZB-REPORT-UNDECODABLE", "county %s seq %" PRIu64 ": stored report not indexed",
@@ -482,7 +488,9 @@ static int rebuild_one(void *vctx, const zb_stored_env *e)
     return rc;
 }
 
-int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
+int zb_astore_reindex(zb_store *s, MDB_txn *txn,
+                      void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                      uint64_t *envelopes)
 {
     idx_dbs d = dbs_of(s);
     *envelopes = 0;
@@ -493,7 +501,9 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
         if (rc)
             return rc;
     }
-    rebuild_ctx c = {txn, &d, 0};
+    rebuild_ctx c = {txn, &d, 0, progress, ctx, progress ? zb_astore_envelope_count(s, txn) : 0};
+    if (progress)
+        progress(ctx, 0, c.total);
     int rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
     if (rc == 0)
         rc = zb_astore_down_reindex_(s, txn, txn, d.reviews, d.deadlines);
@@ -509,17 +519,20 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn, uint64_t *envelopes)
 typedef struct {
     zb_store *s;
     uint64_t n;
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
 } rebuild_job;
 
 static int rebuild_fn(void *ctx, MDB_txn *txn)
 {
     rebuild_job *j = ctx;
-    return zb_astore_reindex(j->s, txn, &j->n);
+    return zb_astore_reindex(j->s, txn, j->progress, j->ctx, &j->n);
 }
 
-int zb_astore_rebuild(zb_store *s, uint64_t *envelopes)
+int zb_astore_rebuild(zb_store *s, void (*progress)(void *ctx, uint64_t done, uint64_t total),
+                      void *ctx, uint64_t *envelopes)
 {
-    rebuild_job j = {s, 0};
+    rebuild_job j = {s, 0, progress, ctx};
     int rc = zb_store_write(s, rebuild_fn, &j);
     *envelopes = rc == 0 ? j.n : 0;
     return rc;
@@ -528,6 +541,13 @@ int zb_astore_rebuild(zb_store *s, uint64_t *envelopes)
 /* ------------------------------------------------------------ check */
 
 #define FINDINGS_PER_INDEX 5
+
+/* check's lines are read by people: in the chosen language (i18n.h,
+ * po/zh_CN/agg.po), each literal checked against its arguments. */
+__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
+{
+    return zb_tr(msgid);
+}
 
 static void hex_key(const MDB_val *k, char *out, size_t cap)
 {
@@ -574,16 +594,16 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
         const char *what = NULL;
         char key[200];
         if (c < 0) {
-            what = "an entry the envelopes do not give";
+            what = N_("an entry the envelopes do not give");
             hex_key(&hk, key, sizeof key);
             rh = mdb_cursor_get(ch, &hk, &hv, MDB_NEXT);
         } else if (c > 0) {
-            what = "missing an entry";
+            what = N_("missing an entry");
             hex_key(&wk, key, sizeof key);
             rw = mdb_cursor_get(cw, &wk, &wv, MDB_NEXT);
         } else {
             if (hv.mv_size != wv.mv_size || memcmp(hv.mv_data, wv.mv_data, hv.mv_size) != 0) {
-                what = "an entry that differs from the envelopes";
+                what = N_("an entry that differs from the envelopes");
                 hex_key(&hk, key, sizeof key);
             }
             rh = mdb_cursor_get(ch, &hk, &hv, MDB_NEXT);
@@ -592,7 +612,7 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
         if (what) {
             if (diffs < FINDINGS_PER_INDEX) {
                 char line[320];
-                snprintf(line, sizeof line, "index %s: %s (key %s)", name, what, key);
+                snprintf(line, sizeof line, tr_fmt("index %s: %s (key %s)"), name, zb_tr(what), key);
                 finding(ctx, line);
             }
             diffs++;
@@ -607,9 +627,11 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
         return diffs;
     }
     if (diffs > FINDINGS_PER_INDEX) {
-        char line[160];
-        snprintf(line, sizeof line, "index %s: %ld differences in all (zhibao-agg reindex "
-                 "rebuilds it from the envelopes)", name, diffs);
+        char line[320];
+        snprintf(line, sizeof line,
+                 tr_fmt("index %s: %ld differences in all (zhibao-agg reindex rebuilds it from "
+                        "the envelopes)"),
+                 name, diffs);
         finding(ctx, line);
         return FINDINGS_PER_INDEX + 1;
     }
@@ -643,7 +665,7 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
                      zb_store_dbi(scratch, 6)};
         /* read the store's envelopes in its transaction, write the scratch
          * store's indexes in the other environment's write transaction */
-        rebuild_ctx c = {stx, &d, 0};
+        rebuild_ctx c = {stx, &d, 0, NULL, NULL, 0};
         rc = zb_astore_envelopes(s, txn, NULL, rebuild_one, &c);
         if (rc == 0)
             rc = zb_astore_down_reindex_(s, txn, stx, d.reviews, d.deadlines);
@@ -660,9 +682,11 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
         uint64_t v = 0;
         (void)zb_store_get_u64(txn, zb_store_dbi(s, AGG_DB_META), "index_version", &v, 0);
         if (rc == 0 && v != ZB_ASTORE_INDEX_VERSION && c.count > 0) {
-            char line[160];
-            snprintf(line, sizeof line, "index: version %" PRIu64 ", this release writes %u "
-                     "(zhibao-agg reindex)", v, ZB_ASTORE_INDEX_VERSION);
+            char line[320];
+            snprintf(line, sizeof line,
+                     tr_fmt("index: version %" PRIu64 ", this release writes %u (zhibao-agg "
+                            "reindex)"),
+                     v, ZB_ASTORE_INDEX_VERSION);
             finding(ctx, line);
             findings++;
         }

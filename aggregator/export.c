@@ -198,8 +198,11 @@ static int write_counties(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t *count)
     return rc;
 }
 
-static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
+static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n,
+                         void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx)
 {
+    if (progress)
+        progress(ctx, 0, n);
     for (uint64_t i = 0; i < n; i++) {
         Zb__BundleEntry be = ZB__BUNDLE_ENTRY__INIT;
         be.log_index = i;
@@ -219,6 +222,8 @@ static int write_entries(out_file *o, zb_agg *a, MDB_txn *txn, uint64_t n)
         zb_agg_leaf_free(&l);
         if (rc)
             return rc;
+        if (progress)
+            progress(ctx, i + 1, n);
     }
     return ZB_OK;
 }
@@ -231,7 +236,9 @@ static int write_witnessed(void *ctx, const Zb__SignedTreeHead *head)
     return out_bundle_record(ctx, &rec);
 }
 
-int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
+int zb_agg_export(zb_agg *a, const char *path,
+                  void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                  zb_export_stats *st)
 {
     memset(st, 0, sizeof *st);
     MDB_txn *txn;
@@ -284,7 +291,7 @@ int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st)
         /* before the entries: a streaming verifier learns which prefix
          * roots to compute on the way */
         (rc = zb_tlog_witnessed_heads(zb_agg_tlog(a), txn, write_witnessed, &o)) ||
-        (rc = write_entries(&o, a, txn, size)))
+        (rc = write_entries(&o, a, txn, size, progress, ctx)))
         goto fail;
     st->entries = size;
     if (sth) {

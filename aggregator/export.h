@@ -31,10 +31,14 @@ typedef struct {
     uint8_t root[32];          /* the tree head's root (all zero for an empty log) */
 } zb_export_stats;
 
-/* Write the audit bundle of aggregator a to path. ZB_EIO (file system,
- * logged), ZB_ESTORE / ZB_EDECODE (store damaged), ZB_ETOOBIG (a record
- * over ZB_BUNDLE_RECORD_MAX), ZB_ENOMEM. */
-int zb_agg_export(zb_agg *a, const char *path, zb_export_stats *st);
+/* Write the audit bundle of aggregator a to path. progress (NULL: none)
+ * is called in this thread with the log entries written so far of the
+ * log's size (ctx passed through), from 0 to the size. ZB_EIO (file
+ * system, logged), ZB_ESTORE / ZB_EDECODE (store damaged), ZB_ETOOBIG (a
+ * record over ZB_BUNDLE_RECORD_MAX), ZB_ENOMEM. */
+int zb_agg_export(zb_agg *a, const char *path,
+                  void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                  zb_export_stats *st);
 
 /* Write the stored signed tree head of size (0: the latest) to path;
  * *size_out gets its size. ZB_ENOTFOUND when no head of that size exists. */

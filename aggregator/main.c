@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,11 @@
 #include "export.h"
 #include "figures.h"
 #include "fileio.h"
+#include "help.h"
 #include "i18n.h"
 #include "logleaf.h"
 #include "log.h"
+#include "progress.h"
 #include "query.h"
 #include "render.h"
 #include "report.h"
@@ -45,70 +48,59 @@
 #define EXIT_USAGE 2
 #define SERVE_LOCK_FILE "serve.lock" /* in the store directory: held by the one serve */
 
-static void usage(FILE *f)
+/* _() for a printf format: -Wformat=2 checks each literal against its
+ * arguments, msgfmt --check each translation against its literal. */
+__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
 {
-    fputs("usage: zhibao-agg COMMAND [options]\n"
-          "  init    --dir A\n"
-          "  enroll  --dir A --county CODE --request FILE [--key NODEKEY]\n"
-          "          (FILE: the node's key request, D/key-request from zhibao-node init or\n"
-          "          rotate-key; a rotation request also revokes the key it replaces)\n"
-          "  revoke  --dir A --county CODE           (then enroll the replacement key)\n"
-          "  serve   --dir A --listen ENDPOINT [--remind-days 3,5]   (e.g. tcp://0.0.0.0:7400;\n"
-          "          --remind-days: on those days of the month, at 09:00 +08:00, remind every\n"
-          "          county whose report for the previous month is missing)\n"
-          "  status  --dir A [--json]\n"
-          "  check   --dir A                        (re-verify every stored envelope and the\n"
-          "          indexes the reports read)\n"
-          "  reindex --dir A                        (rebuild those indexes from the envelopes)\n"
-          "  report  monthly --dir A --period YYYY-MM [--format table|csv|json|xlsx] [--out FILE]\n"
-          "          (xlsx: an Excel workbook, --out required; --out: any format to FILE)\n"
-          "  report  accidents --dir A --from YYYY-MM-DD --to YYYY-MM-DD [--now TIME] [--format ...]\n"
-          "          (counted by the statistical basis: the 7/30-day window, the highest grade,\n"
-          "          write-offs out of the totals; follow-ups judged at --now, default now)\n"
-          "  report  matrix --dir A --from YYYY-MM --to YYYY-MM [--format ...]\n"
-          "  report  indicators --dir A --year YYYY [--format ...]\n"
-          "          (deaths to date vs the previous year and the 2015 base, -20 % target,\n"
-          "          and the four death rates where load-figures gave the denominators)\n"
-          "  report  bulletin --dir A --period YYYY-MM [--out FILE.html]   (the monthly bulletin,\n"
-          "          月度通报: a printable A4 HTML page in Chinese; stdout without --out)\n"
-          "  load-figures --dir A FILE              (JSON, - for stdin: yearly GDP, workers,\n"
-          "          vehicles, coal output per county and year, and the 2015 base deaths:\n"
-          "          {\"figures\": [{\"county\", \"year\", \"gdp_100m_yuan\",\n"
-          "          \"workers_industry_mining_commerce\", \"motor_vehicles\",\n"
-          "          \"coal_output_tonnes\"}], \"base\": [{\"county\", \"year\": 2015,\n"
-          "          \"deaths\"}]}; county 222400 = the prefecture total; replaces per\n"
-          "          county and year; all or nothing)\n"
-          "  export  --dir A --out BUNDLE            (audit bundle: zhibao-audit verify BUNDLE)\n"
-          "  tree-head --dir A [--size N] --out FILE (the latest signed tree head, or size N)\n"
-          "  consistency-proof --dir A --from N1 --to N2 --out FILE\n"
-          "  web     --dir A [--listen 127.0.0.1:8080] [--token T]   (the dashboard: read-only\n"
-          "          HTTP, loopback unless --listen says otherwise; T or $ZB_WEB_TOKEN guards /api/)\n"
-          "  review  --dir A --county CODE --seq N (--accept | --return) [--comment TEXT]\n"
-          "          [--reviewer NAME]               (accept a report or return it for correction;\n"
-          "          the latest review stands; comment <= 4000 characters, name <= 64)\n"
-          "  remind  --dir A --period YYYY-MM        (remind every enrolled county whose report\n"
-          "          for the period is missing; prints those counties)\n"
-          "  remind  --dir A --supplements           (remind the county of every accident whose\n"
-          "          follow-up is overdue; prints county, accident and when it was due)\n"
-          "  deadline --dir A --period YYYY-MM --at TIME   (move the period's deadline for every\n"
-          "          county, no earlier than the 5th 23:59:59 +08:00 of the next month; TIME\n"
-          "          RFC 3339, +08:00 when without offset)\n"
-          "  notice  --dir A (--county CODE | --all) --title TEXT (--text TEXT | --file F)\n"
-          "          (title <= 200 characters, text <= 20000; F: UTF-8 text)\n"
-          "          review, remind, deadline and notice sign and log each message, store it for\n"
-          "          the county's next sync (a running serve delivers it within seconds); all or\n"
-          "          nothing\n"
-          "  witness --dir A --add WKEY --endpoint ENDPOINT   (serve sends every new tree head to\n"
-          "          this witness, zhibao-witness, and keeps its cosignatures; ENDPOINT e.g.\n"
-          "          tcp://witness.example:7500)\n"
-          "  witness --dir A --remove WKEY          (its cosignatures stay)\n"
-          "  witness --dir A [--json]               (the witnesses, and what each cosigned)\n"
-          "common options: --log-level error|warn|info|debug, --syslog, --lang zh|en (default: the\n"
-          "          locale, LC_ALL / LC_MESSAGES / LANG zh_CN.* is Chinese)\n",
-          f);
+    return zb_tr(msgid);
+}
+#undef _
+#define _(s) tr_fmt(s)
+
+/* "error: FIELD: reason" on stderr: "error" and the reason (fmt, its
+ * msgid) in the chosen language, FIELD as given -- an option (--county), a
+ * command (serve), what the person types or looks for. One write. */
+__attribute__((format(printf, 2, 3))) static void error_at(const char *field, const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, _(fmt), ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s: %s\n", _("error"), field, line);
+}
+
+/* "error: " and fmt translated, on stderr. */
+__attribute__((format(printf, 1, 2))) static void error_msg(const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, _(fmt), ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", _("error"), line);
+}
+
+/* "warning: FIELD: " and fmt translated, on stderr. */
+__attribute__((format(printf, 2, 3))) static void warning_at(const char *field, const char *fmt,
+                                                             ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, _(fmt), ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s: %s\n", _("warning"), field, line);
+}
+
+/* After a usage error: where the command's options are told. */
+static void see_help(const char *cmd)
+{
+    fprintf(stderr, _("see: zhibao-agg %s --help\n"), cmd ? cmd : "");
 }
 
 typedef struct {
+    const char *cmd; /* the command, for its --help */
     const char *dir, *county, *key, *listen;
     bool json;
     const char *report, *period, *from, *to, *format; /* report KIND and its options */
@@ -124,6 +116,7 @@ typedef struct {
     const char *request;     /* enroll */
     const char *witness_add, *witness_remove, *endpoint; /* witness */
     const char *lang;                                    /* --lang zh|en (i18n.h) */
+    zb_progress_mode progress; /* export, check, reindex: AUTO, ON (--progress), OFF (--quiet) */
 } args;
 
 /* The options without a one-letter code. */
@@ -143,7 +136,9 @@ enum {
     OPT_REQUEST,
     OPT_ADD,
     OPT_REMOVE,
-    OPT_ENDPOINT
+    OPT_ENDPOINT,
+    OPT_PROGRESS,
+    OPT_QUIET
 };
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -175,11 +170,14 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         {"remove", required_argument, 0, OPT_REMOVE},
         {"endpoint", required_argument, 0, OPT_ENDPOINT},
         {"lang", required_argument, 0, 'G'},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"quiet", no_argument, 0, OPT_QUIET},
         {0, 0, 0, 0}};
     int level = default_level, c;
-    bool use_syslog = false;
+    bool use_syslog = false, help = false, force_progress = false, quiet = false;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, in the chosen language */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->dir = optarg; break;
         case 'c': a->county = optarg; break;
@@ -211,34 +209,44 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case OPT_ADD: a->witness_add = optarg; break;
         case OPT_REMOVE: a->witness_remove = optarg; break;
         case OPT_ENDPOINT: a->endpoint = optarg; break;
-        case 'G': a->lang = optarg; break;
+        case 'G': a->lang = optarg; break; /* taken by main before anything was printed */
+        case OPT_PROGRESS: force_progress = true; break;
+        case OPT_QUIET: quiet = true; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                error_at("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'h': help = true; break;
+        case ':':
+            error_at(argv[optind - 1], "needs a value");
+            see_help(a->cmd);
+            return -1;
+        default:
+            error_at(argv[optind - 1], "unknown option");
+            see_help(a->cmd);
+            return -1;
         }
-    }
-    /* the language of everything printed from here on (NULL: the locale's) */
-    if (zb_i18n_init(a->lang) != 0) {
-        fprintf(stderr, "error: --lang: must be zh or en\n");
-        return -1;
     }
     if (optind < argc && strcmp(argv[0], "report") == 0)
         a->report = argv[optind++]; /* report KIND */
     else if (optind < argc && strcmp(argv[0], "load-figures") == 0)
         a->file = argv[optind++]; /* load-figures FILE */
+    if (help) {
+        zb_agg_help_print(stdout, a->cmd, a->report);
+        return 1;
+    }
     if (optind < argc) {
-        fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+        error_msg("unexpected argument %s", argv[optind]);
         return -1;
     }
+    /* --quiet wins: a script asked for silence */
+    a->progress = quiet ? ZB_PROGRESS_OFF : force_progress ? ZB_PROGRESS_ON : ZB_PROGRESS_AUTO;
     zb_log_init("zhibao-agg", (zb_log_level)level, use_syslog);
     if (!a->dir) {
-        fprintf(stderr, "error: --dir: missing\n");
+        error_at("--dir", "missing");
         return -1;
     }
     return 0;
@@ -248,10 +256,9 @@ static int open_agg(const args *a, bool readonly, zb_agg **out)
 {
     int rc = zb_agg_open(out, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        fprintf(stderr, "error: --dir: no aggregator in %s (run zhibao-agg init first)\n", a->dir);
+        error_at("--dir", "no aggregator in %s (run zhibao-agg init first)", a->dir);
     else if (rc)
-        fprintf(stderr, "error: --dir: cannot open aggregator in %s: %s\n", a->dir,
-                zb_strerror(rc));
+        error_at("--dir", "cannot open aggregator in %s: %s", a->dir, zb_strerror(rc));
     return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
@@ -260,15 +267,15 @@ static int cmd_init(const args *a)
     char pk[2 * ZB_PK_LEN + 1];
     int rc = zb_agg_create(a->dir, pk);
     if (rc == ZB_EEXIST) {
-        fprintf(stderr, "error: --dir: an aggregator already exists in %s\n", a->dir);
+        error_at("--dir", "an aggregator already exists in %s", a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot create aggregator in %s: %s\n", a->dir, zb_strerror(rc));
+        error_msg("cannot create aggregator in %s: %s", a->dir, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("aggregator created in %s\n", a->dir);
-    printf("give each county node this key: zhibao-node init ... --aggregator-key %s\n", pk);
+    printf(_("aggregator created in %s\n"), a->dir);
+    printf(_("give each county node this key: zhibao-node init ... --aggregator-key %s\n"), pk);
     printf("%s\n", pk);
     return 0;
 }
@@ -278,28 +285,29 @@ static int cmd_enroll(const args *a)
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->county) {
-        fprintf(stderr, "error: --county: missing\n");
+        error_at("--county", "missing");
         bad = 1;
     } else if (!zb_county_code_valid(a->county)) {
-        fprintf(stderr, "error: --county: must be a 6-digit county code (e.g. 222401)\n");
+        error_at("--county", "must be a 6-digit county code (e.g. 222401)");
         bad = 1;
     }
     if (a->key && zb_hex_decode(a->key, key, sizeof key) != 0) {
-        fprintf(stderr, "error: --key: must be 64 hex digits\n");
+        error_at("--key", "must be 64 hex digits");
         bad = 1;
     }
     uint8_t *req = NULL;
     size_t req_len = 0;
     if (!a->request) {
-        fprintf(stderr, "error: --request: missing (the key request zhibao-node init or "
-                "rotate-key wrote, D/key-request: the node's proof that it holds its key)\n");
+        error_at("--request", "missing (the key request zhibao-node init or rotate-key wrote, "
+                              "D/key-request: the node's proof that it holds its key)");
         bad = 1;
     } else {
         int err = 0;
         req = (uint8_t *)zb_read_file(a->request, ZB_KEYREQ_MAX, &req_len, &err);
         if (!req) {
-            fprintf(stderr, "error: --request: cannot read %s (%s)\n", a->request,
-                    err == ZB_ETOOBIG ? "over 1024 bytes: not a key request" : zb_strerror(err));
+            error_at("--request", "cannot read %s (%s)", a->request,
+                     err == ZB_ETOOBIG ? _("over 1024 bytes: not a key request")
+                                       : zb_strerror(err));
             bad = 1;
         }
     }
@@ -307,15 +315,14 @@ static int cmd_enroll(const args *a)
     if (req) {
         int vr = zb_keyreq_open(req, req_len, &r);
         if (vr) {
-            fprintf(stderr, "error: --request: %s is not a valid key request (%s)\n", a->request,
-                    zb_strerror(vr));
+            error_at("--request", "%s is not a valid key request (%s)", a->request,
+                     zb_strerror(vr));
             bad = 1;
         } else if (a->county && strcmp(r->county, a->county) != 0) {
-            fprintf(stderr, "error: --request: it is for county %s, not %s\n", r->county,
-                    a->county);
+            error_at("--request", "it is for county %s, not %s", r->county, a->county);
             bad = 1;
         } else if (a->key && memcmp(r->key.data, key, ZB_PK_LEN) != 0) {
-            fprintf(stderr, "error: --key: the request is for another key\n");
+            error_at("--key", "the request is for another key");
             bad = 1;
         }
     }
@@ -339,39 +346,46 @@ static int cmd_enroll(const args *a)
     zb_agg_close(&agg);
     free(req);
     if (rc == ZB_EEXIST) {
-        fprintf(stderr,
-                "error: --county: %s has another active key, or this key was revoked "
-                "(zhibao-agg revoke first, or a rotation request from the county's node; a "
-                "revoked key is never enrolled again)\n",
-                a->county);
+        error_at("--county",
+                 "%s has another active key, or this key was revoked (zhibao-agg revoke first, "
+                 "or a rotation request from the county's node; a revoked key is never "
+                 "enrolled again)",
+                 a->county);
         return EXIT_USAGE;
     }
     if (rc == ZB_EINVAL && rotation) {
-        fprintf(stderr, "error: --request: this rotation does not match the county's state here "
-                "(its key is not the active one, or reports it signed are not all received "
-                "yet: let the node sync first, then make a new request)\n");
+        error_at("--request", "this rotation does not match the county's state here (its key "
+                              "is not the active one, or reports it signed are not all received "
+                              "yet: let the node sync first, then make a new request)");
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot enroll: %s\n", zb_strerror(rc));
+        error_msg("cannot enroll: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     const zb_county *c = zb_county_find(a->county);
-    printf("county %s%s%s %s\n", a->county, c ? " " : "", c ? c->name : "",
-           !was_new  ? "was already enrolled with this key"
-           : rotated ? "key rotated: the previous key consented and is revoked; the new key "
-                       "is enrolled"
-                     : "enrolled");
+    char who[64];
+    snprintf(who, sizeof who, "%s%s%s", a->county, c ? " " : "", c ? c->name : "");
+    if (!was_new)
+        printf(_("county %s was already enrolled with this key\n"), who);
+    else if (rotated)
+        printf(_("county %s key rotated: the previous key consented and is revoked; the new key "
+                 "is enrolled\n"),
+               who);
+    else
+        printf(_("county %s enrolled\n"), who);
     if (was_new)
-        printf("this key signs from seq %" PRIu64 " on (logged as a key event)\n", first_seq);
+        printf(_("this key signs from seq %" PRIu64 " on (logged as a key event)\n"), first_seq);
     return 0;
 }
 
 static int cmd_revoke(const args *a)
 {
     if (!a->county || !zb_county_code_valid(a->county)) {
-        fprintf(stderr, "error: --county: %s\n", a->county ? "must be a 6-digit county code"
-                                                             : "missing");
+        if (a->county)
+            error_at("--county", "must be a 6-digit county code (e.g. 222401)");
+        else
+            error_at("--county", "missing");
         return EXIT_USAGE;
     }
     zb_agg *agg;
@@ -383,16 +397,18 @@ static int cmd_revoke(const args *a)
     int rc = zb_agg_revoke(agg, a->county, &e, last_hash);
     zb_agg_close(&agg);
     if (rc == ZB_ENOTFOUND || rc == ZB_EINVAL) {
-        fprintf(stderr, "error: --county: %s %s\n", a->county,
-                rc == ZB_ENOTFOUND ? "is not enrolled" : "has no active key");
+        if (rc == ZB_ENOTFOUND)
+            error_at("--county", "%s is not enrolled", a->county);
+        else
+            error_at("--county", "%s has no active key", a->county);
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot revoke: %s\n", zb_strerror(rc));
+        error_msg("cannot revoke: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("county %s: key revoked; reports it signed up to seq %" PRIu64
-           " stay valid, later ones are refused\n",
+    printf(_("county %s: key revoked; reports it signed up to seq %" PRIu64
+             " stay valid, later ones are refused\n"),
            a->county, e.last_seq);
     char hex[2 * ZB_SHA256_LEN + 1];
     zb_hex_encode(last_hash, ZB_SHA256_LEN, hex);
@@ -407,21 +423,24 @@ static int cmd_revoke(const args *a)
         have_file = zb_agg_export_resume(agg, a->county, e.last_seq, resume_file) == 0;
         zb_agg_close(&agg);
         if (!have_file)
-            fprintf(stderr, "warning: revoke: could not write %s: the replacement node will not "
-                    "know this county's accidents\n", resume_file);
+            warning_at("revoke",
+                       "could not write %s: the replacement node will not know this county's "
+                       "accidents",
+                       resume_file);
     }
     if (e.last_seq > 0 && have_file)
-        printf("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s "
-               "--accidents %s   (copy that file to the new machine)\n",
+        printf(_("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s "
+                 "--accidents %s   (copy that file to the new machine)\n"),
                a->county, e.last_seq, hex, resume_file);
     else if (e.last_seq > 0)
-        printf("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s\n",
+        printf(_("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s\n"),
                a->county, e.last_seq, hex);
     else
-        printf("replacement node: zhibao-node init ... --county %s (no report to resume after)\n",
+        printf(_("replacement node: zhibao-node init ... --county %s (no report to resume "
+                 "after)\n"),
                a->county);
-    printf("then enroll its key: zhibao-agg enroll --dir A --county %s --request "
-           "NEWDIR/key-request (the request the new node's init wrote)\n",
+    printf(_("then enroll its key: zhibao-agg enroll --dir A --county %s --request "
+             "NEWDIR/key-request (the request the new node's init wrote)\n"),
            a->county);
     return 0;
 }
@@ -440,12 +459,12 @@ static int lock_serve(const char *dir)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/" SERVE_LOCK_FILE, dir) >= (int)sizeof path) {
-        fprintf(stderr, "error: --dir: path too long\n");
+        error_at("--dir", "path too long");
         return -1;
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "error: serve: cannot open %s: %s\n", path, strerror(errno));
+        error_at("serve", "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -455,12 +474,11 @@ static int lock_serve(const char *dir)
         buf[n > 0 ? n : 0] = '\0';
         long pid = strtol(buf, NULL, 10);
         if (err == EWOULDBLOCK && pid > 0)
-            fprintf(stderr, "error: serve: another zhibao-agg serve holds %s (pid %ld)\n", dir,
-                    pid);
+            error_at("serve", "another zhibao-agg serve holds %s (pid %ld)", dir, pid);
         else if (err == EWOULDBLOCK)
-            fprintf(stderr, "error: serve: another zhibao-agg serve holds %s\n", dir);
+            error_at("serve", "another zhibao-agg serve holds %s", dir);
         else
-            fprintf(stderr, "error: serve: cannot lock %s: %s\n", path, strerror(err));
+            error_at("serve", "cannot lock %s: %s", path, strerror(err));
         close(fd);
         return -1;
     }
@@ -483,8 +501,10 @@ static int parse_remind_days(const char *s, int days[31], size_t *n)
         long d = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : 0;
         if (d < 1 || d > 31 || end - p > 2 || (*end != ',' && *end != '\0') ||
             (*end == ',' && end[1] == '\0')) {
-            fprintf(stderr, "error: remind-days: must be days of the month from 1 to 31 "
-                            "separated by commas (e.g. 3,5), not \"%s\"\n", s);
+            error_at("remind-days",
+                     "must be days of the month from 1 to 31 separated by commas (e.g. 3,5), "
+                     "not \"%s\"",
+                     s);
             return -1;
         }
         bool seen = false;
@@ -495,8 +515,8 @@ static int parse_remind_days(const char *s, int days[31], size_t *n)
         p = *end ? end + 1 : end;
     }
     if (*n == 0) {
-        fprintf(stderr, "error: remind-days: must be days of the month from 1 to 31 separated "
-                        "by commas (e.g. 3,5)\n");
+        error_at("remind-days",
+                 "must be days of the month from 1 to 31 separated by commas (e.g. 3,5)");
         return -1;
     }
     return 0;
@@ -506,7 +526,7 @@ static int cmd_serve(const args *a)
 {
     int bad = 0;
     if (!a->listen) {
-        fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7400)\n");
+        error_at("--listen", "missing (e.g. tcp://0.0.0.0:7400)");
         bad = 1;
     }
     int days[31];
@@ -532,7 +552,7 @@ static int cmd_serve(const args *a)
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {
-        fprintf(stderr, "error: serve: %s\n", zb_strerror(rc));
+        error_at("serve", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -583,6 +603,42 @@ static int status_refusal(void *ctx, const char *reason, uint64_t count)
     return 0;
 }
 
+/* s padded with spaces to width terminal columns (zb_display_width: a
+ * Chinese character takes two), on the left or on the right. */
+static void print_cell(const char *s, int width, bool right)
+{
+    int pad = width - (int)zb_display_width(s);
+    if (pad < 0)
+        pad = 0;
+    if (right)
+        printf("%*s%s", pad, "", s);
+    else
+        printf("%s%*s", s, pad, "");
+}
+
+/* status's columns: heading (msgid), width in columns, aligned right */
+static const struct {
+    const char *heading;
+    int width;
+    bool right;
+} status_cols[] = {{N_("COUNTY"), 8, false},   {N_("NAME"), 10, false},
+                   {N_("SEQ"), 8, true},       {N_("REPORTS"), 8, true},
+                   {N_("MESSAGES"), 11, true}, {N_("LAST RECEIVED"), 0, false}};
+
+/* One row of status's table: cells in status_cols' order, the widths
+ * grown to the headings' in the chosen language. */
+static void status_row(const char *const cells[6])
+{
+    for (size_t i = 0; i < 6; i++) {
+        int w = status_cols[i].width, hw = (int)zb_display_width(_(status_cols[i].heading));
+        if (i + 1 < 6)
+            print_cell(cells[i], w > hw ? w : hw, status_cols[i].right);
+        else
+            fputs(cells[i], stdout);
+        fputs(i + 2 < 6 ? " " : i + 2 == 6 ? "  " : "\n", stdout);
+    }
+}
+
 static int cmd_status(const args *a)
 {
     zb_agg *agg;
@@ -604,7 +660,7 @@ static int cmd_status(const args *a)
     mdb_txn_abort(txn);
     zb_agg_close(&agg);
     if (rc) {
-        fprintf(stderr, "error: status: %s\n", zb_strerror(rc));
+        error_at("status", "%s", zb_strerror(rc));
         json_decref(root);
         json_decref(rows);
         json_decref(refusals);
@@ -621,48 +677,70 @@ static int cmd_status(const args *a)
         puts(text ? text : "{}");
         free(text);
     } else {
-        printf("%-8s %-10s %8s %8s %11s  %s\n", "COUNTY", "NAME", "SEQ", "REPORTS", "MESSAGES",
-               "LAST RECEIVED");
+        const char *head[6];
+        for (size_t c = 0; c < 6; c++)
+            head[c] = _(status_cols[c].heading);
+        status_row(head);
         size_t i;
         json_t *row;
         json_array_foreach(rows, i, row)
         {
-            const char *name = json_string_value(json_object_get(row, "name"));
-            /* pad Chinese names by display width, as the reports do */
-            int width = (int)zb_display_width(name);
             /* messages delivered / sent */
             const json_t *m = json_object_get(row, "messages");
-            char msgs[48];
+            char seq[24], reports[24], msgs[48];
+            snprintf(seq, sizeof seq, "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(row, "seq")));
+            snprintf(reports, sizeof reports, "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(row, "reports")));
             snprintf(msgs, sizeof msgs, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
                      json_integer_value(json_object_get(m, "delivered")),
                      json_integer_value(json_object_get(m, "sent")));
-            printf("%-8s %s%*s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %11s  %s\n",
-                   json_string_value(json_object_get(row, "county")), name,
-                   width < 10 ? 10 - width : 0, "",
-                   json_integer_value(json_object_get(row, "seq")),
-                   json_integer_value(json_object_get(row, "reports")), msgs,
-                   json_is_string(json_object_get(row, "last_received_at"))
-                       ? json_string_value(json_object_get(row, "last_received_at"))
-                       : "-");
+            const json_t *last = json_object_get(row, "last_received_at");
+            const char *cells[6] = {json_string_value(json_object_get(row, "county")),
+                                    json_string_value(json_object_get(row, "name")),
+                                    seq,
+                                    reports,
+                                    msgs,
+                                    json_is_string(last) ? json_string_value(last) : "-"};
+            status_row(cells);
         }
-        printf("total reports: %" PRIu64 "\n", total);
+        printf(_("total reports: %" PRIu64 "\n"), total);
         const char *key;
         json_t *val;
         json_object_foreach(refusals, key, val)
         {
-            printf("refused %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(val));
+            /* the reason is the protocol's error code, as the JSON and the logs name it */
+            printf(_("refused %-16s %" PRIu64 "\n"), key, (uint64_t)json_integer_value(val));
         }
         if (evidence)
-            printf("equivocation evidence kept: %" PRIu64 "\n", evidence);
+            printf(_("equivocation evidence kept: %" PRIu64 "\n"), evidence);
     }
     json_decref(root);
     return 0;
 }
 
+/* The library's progress callback (agg.h, export.h, astore.h), drawn by
+ * progress.h: ctx is the zb_progress. */
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    zb_progress *p = ctx;
+    if (p->total != total)
+        zb_progress_total(p, total);
+    zb_progress_update(p, done);
+}
+
+/* A finding of check on stdout, on a line of its own: a progress line
+ * drawn on the same terminal is blanked first (and redrawn by the next
+ * update). */
 static void print_finding(void *ctx, const char *line)
 {
-    (void)ctx;
+    zb_progress *p = ctx;
+    if (p->shown && p->width > 0) {
+        fprintf(stderr, "\r%*s\r", p->width, "");
+        p->width = 0;
+    }
     printf("%s\n", line);
+    fflush(stdout);
 }
 
 static int cmd_check(const args *a)
@@ -671,14 +749,17 @@ static int cmd_check(const args *a)
     int ex = open_agg(a, true, &agg);
     if (ex)
         return ex;
-    long n = zb_agg_check(agg, print_finding, NULL);
+    zb_progress prog;
+    zb_progress_start(&prog, a->progress, _("check"), _("envelopes"), 0);
+    long n = zb_agg_check(agg, print_finding, show_progress, &prog);
+    zb_progress_finish(&prog);
     zb_agg_close(&agg);
     if (n < 0) {
-        fprintf(stderr, "error: check: %s\n", zb_strerror((int)n));
+        error_at("check", "%s", zb_strerror((int)n));
         return EXIT_RUNTIME;
     }
     if (n == 0)
-        printf("store intact: every signature, sequence and hash chain verifies\n");
+        printf(_("store intact: every signature, sequence and hash chain verifies\n"));
     return n == 0 ? 0 : 1;
 }
 
@@ -688,21 +769,28 @@ static int cmd_check(const args *a)
 static int cmd_reindex(const args *a)
 {
     if (!a->dir) {
-        fprintf(stderr, "error: --dir: missing\n");
+        error_at("--dir", "missing");
         return EXIT_USAGE;
     }
     zb_store *s = NULL;
     uint64_t n = 0;
     int rc = zb_astore_open(&s, a->dir, false, false);
-    if (rc == 0)
-        rc = zb_astore_rebuild(s, &n);
+    if (rc == 0) {
+        zb_progress prog;
+        zb_progress_start(&prog, a->progress, _("reindex"), _("envelopes"), 0);
+        rc = zb_astore_rebuild(s, show_progress, &prog, &n);
+        zb_progress_finish(&prog);
+    }
     zb_store_close(&s);
-    if (rc) {
-        fprintf(stderr, "error: reindex: %s%s\n", zb_strerror(rc),
-                rc == ZB_ENOTFOUND ? " (no aggregator store in --dir)" : "");
+    if (rc == ZB_ENOTFOUND) {
+        error_at("reindex", "%s (no aggregator store in --dir)", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("reindexed %" PRIu64 " envelopes\n", n);
+    if (rc) {
+        error_at("reindex", "%s", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    printf(_("reindexed %" PRIu64 " envelopes\n"), n);
     return 0;
 }
 
@@ -732,19 +820,19 @@ static const char *report_option(void *ctx, const char *name)
 static int cmd_report_bulletin(const args *a)
 {
     if (a->format) {
-        fprintf(stderr, "error: --format: report bulletin is an HTML page (--out FILE.html)\n");
+        error_at("--format", "report bulletin is an HTML page (--out FILE.html)");
         return EXIT_USAGE;
     }
     int64_t now = (int64_t)time(NULL);
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     int year, month;
     int rc = zb_bulletin_parse(report_option, (void *)a, ZB_QUERY_CLI, now, &year, &month, &p);
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "error: %s\n", p.lines[i]);
+        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
     zb_problems_free(&p);
     if (rc) {
         if (rc != ZB_EVALIDATION)
-            fprintf(stderr, "error: report: %s\n", zb_strerror(rc));
+            error_at("report", "%s", zb_strerror(rc));
         return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
     }
     zb_agg *agg;
@@ -768,7 +856,7 @@ static int cmd_report_bulletin(const args *a)
     }
     free(html);
     if (rc) {
-        fprintf(stderr, "error: report bulletin: %s\n", zb_strerror(rc));
+        error_at("report bulletin", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -785,27 +873,27 @@ static int cmd_report(const args *a)
     if (ex)
         return ex;
     int64_t now = (int64_t)time(NULL);
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     zb_query q;
     int rc = zb_query_parse(a->report, report_option, (void *)a, ZB_QUERY_CLI, now, &q, &p);
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "error: %s\n", p.lines[i]);
+        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
     zb_problems_free(&p);
     if (rc) {
         if (rc != ZB_EVALIDATION)
-            fprintf(stderr, "error: report: %s\n", zb_strerror(rc));
+            error_at("report", "%s", zb_strerror(rc));
         zb_agg_close(&agg);
         return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
     }
     if (q.format == ZB_FORMAT_XLSX && !a->out) {
-        fprintf(stderr, "error: --out: required with --format xlsx\n");
+        error_at("--out", "required with --format xlsx");
         zb_agg_close(&agg);
         return EXIT_USAGE;
     }
     zb_store *s = zb_agg_store(agg);
     MDB_txn *txn;
     if ((rc = zb_store_begin(s, true, &txn))) {
-        fprintf(stderr, "error: report: %s\n", zb_strerror(rc));
+        error_at("report", "%s", zb_strerror(rc));
         zb_agg_close(&agg);
         return EXIT_RUNTIME;
     }
@@ -822,7 +910,9 @@ static int cmd_report(const args *a)
     json_decref(doc);
     zb_agg_close(&agg);
     if (rc) {
-        fprintf(stderr, "error: report %s: %s\n", kind, zb_strerror(rc));
+        char field[64];
+        snprintf(field, sizeof field, "report %s", kind);
+        error_at(field, "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -833,27 +923,27 @@ static int cmd_report(const args *a)
 static int cmd_load_figures(const args *a)
 {
     if (!a->file) {
-        fprintf(stderr, "error: FILE: missing (a figures JSON file, or - for standard input)\n");
+        error_at("FILE", "missing (a figures JSON file, or - for standard input)");
         return EXIT_USAGE;
     }
     zb_agg *agg;
     int ex = open_agg(a, false, &agg);
     if (ex)
         return ex;
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     zb_figures_file ff;
     int rc = zb_figures_load_file(a->file, &ff, &p);
     if (rc == ZB_ETOOBIG)
-        fprintf(stderr, "error: FILE: %s is over %u bytes\n", a->file, ZB_FIGURES_FILE_MAX);
+        error_at("FILE", "%s is over %u bytes", a->file, ZB_FIGURES_FILE_MAX);
     else if (rc == ZB_EIO)
-        fprintf(stderr, "error: FILE: cannot read %s: %s\n", a->file, strerror(errno));
+        error_at("FILE", "cannot read %s: %s", a->file, strerror(errno));
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "error: %s\n", p.lines[i]);
+        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
     if (rc == ZB_EVALIDATION)
-        fprintf(stderr, "error: %zu problem(s) in %s: nothing stored\n", p.n, a->file);
+        error_msg("%zu problem(s) in %s: nothing stored", p.n, a->file);
     zb_problems_free(&p);
     if (rc == ZB_ENOMEM)
-        fprintf(stderr, "error: load-figures: %s\n", zb_strerror(rc));
+        error_at("load-figures", "%s", zb_strerror(rc));
     if (rc) {
         zb_agg_close(&agg);
         return rc == ZB_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -861,10 +951,10 @@ static int cmd_load_figures(const args *a)
     rc = zb_figures_store(zb_agg_store(agg), &ff, (int64_t)time(NULL));
     zb_agg_close(&agg);
     if (rc)
-        fprintf(stderr, "error: load-figures: nothing stored: %s\n", zb_strerror(rc));
+        error_at("load-figures", "nothing stored: %s", zb_strerror(rc));
     else
-        printf("loaded %zu figures record(s) and %zu base record(s) from %s "
-               "(each replaces what was stored for its county and year)\n",
+        printf(_("loaded %zu figures record(s) and %zu base record(s) from %s "
+                 "(each replaces what was stored for its county and year)\n"),
                ff.n_figures, ff.n_base, a->file);
     zb_figures_file_free(&ff);
     return rc ? EXIT_RUNTIME : 0;
@@ -877,7 +967,10 @@ static int parse_size(const char *opt, const char *s, uint64_t *v)
     errno = 0;
     unsigned long long n = s ? strtoull(s, &end, 10) : 0;
     if (!s || errno || end == s || *end || s[0] == '-' || n == 0 || n > INT64_MAX) {
-        fprintf(stderr, "error: %s: %s\n", opt, s ? "must be a log size (1, 2, ...)" : "missing");
+        if (s)
+            error_at(opt, "must be a log size (1, 2, ...)");
+        else
+            error_at(opt, "missing");
         return -1;
     }
     *v = n;
@@ -887,7 +980,7 @@ static int parse_size(const char *opt, const char *s, uint64_t *v)
 static int cmd_export(const args *a)
 {
     if (!a->out) {
-        fprintf(stderr, "error: --out: missing (the bundle file to write)\n");
+        error_at("--out", "missing (the bundle file to write)");
         return EXIT_USAGE;
     }
     zb_agg *agg;
@@ -895,16 +988,19 @@ static int cmd_export(const args *a)
     if (ex)
         return ex;
     zb_export_stats st;
-    int rc = zb_agg_export(agg, a->out, &st);
+    zb_progress prog;
+    zb_progress_start(&prog, a->progress, _("export"), _("log entries"), 0);
+    int rc = zb_agg_export(agg, a->out, show_progress, &prog, &st);
+    zb_progress_finish(&prog);
     zb_agg_close(&agg);
     if (rc) {
-        fprintf(stderr, "error: export: %s\n", zb_strerror(rc));
+        error_at("export", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     char root[2 * sizeof st.root + 1];
     zb_hex_encode(st.root, sizeof st.root, root);
-    printf("exported %" PRIu64 " counties, %" PRIu64 " log entries, %" PRIu64
-           " evidence record(s) to %s; tree size %" PRIu64 ", root %s\n",
+    printf(_("exported %" PRIu64 " counties, %" PRIu64 " log entries, %" PRIu64
+             " evidence record(s) to %s; tree size %" PRIu64 ", root %s\n"),
            st.counties, st.entries, st.evidence, a->out, st.entries, root);
     return 0;
 }
@@ -913,7 +1009,7 @@ static int cmd_tree_head(const args *a)
 {
     uint64_t size = 0, got;
     if (!a->out) {
-        fprintf(stderr, "error: --out: missing (the tree-head file to write)\n");
+        error_at("--out", "missing (the tree-head file to write)");
         return EXIT_USAGE;
     }
     if (a->size && parse_size("--size", a->size, &size) != 0)
@@ -925,15 +1021,17 @@ static int cmd_tree_head(const args *a)
     int rc = zb_agg_export_tree_head(agg, size, a->out, &got);
     zb_agg_close(&agg);
     if (rc == ZB_ENOTFOUND) {
-        fprintf(stderr, "error: --size: no signed tree head %s%s\n", size ? "of size " : "yet",
-                size ? a->size : "");
+        if (size)
+            error_at("--size", "no signed tree head of size %s", a->size);
+        else
+            error_at("--size", "no signed tree head yet");
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: tree-head: %s\n", zb_strerror(rc));
+        error_at("tree-head", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("signed tree head of size %" PRIu64 " written to %s\n", got, a->out);
+    printf(_("signed tree head of size %" PRIu64 " written to %s\n"), got, a->out);
     return 0;
 }
 
@@ -941,7 +1039,7 @@ static int cmd_consistency_proof(const args *a)
 {
     uint64_t from, to;
     if (!a->out) {
-        fprintf(stderr, "error: --out: missing (the proof file to write)\n");
+        error_at("--out", "missing (the proof file to write)");
         return EXIT_USAGE;
     }
     if (parse_size("--from", a->from, &from) != 0 || parse_size("--to", a->to, &to) != 0)
@@ -953,14 +1051,14 @@ static int cmd_consistency_proof(const args *a)
     int rc = zb_agg_export_consistency(agg, from, to, a->out);
     zb_agg_close(&agg);
     if (rc == ZB_EINVAL) {
-        fprintf(stderr, "error: --from/--to: need 0 < from <= to <= the log's size\n");
+        error_at("--from/--to", "need 0 < from <= to <= the log's size");
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: consistency-proof: %s\n", zb_strerror(rc));
+        error_at("consistency-proof", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
-    printf("consistency proof %" PRIu64 " -> %" PRIu64 " written to %s\n", from, to, a->out);
+    printf(_("consistency proof %" PRIu64 " -> %" PRIu64 " written to %s\n"), from, to, a->out);
     return 0;
 }
 
@@ -983,9 +1081,11 @@ static int cmd_web(const args *a)
     zb_web *w;
     int rc = zb_web_start(&w, agg, listen, token);
     if (rc) {
-        fprintf(stderr, "error: --listen: %s %s\n", listen,
-                rc == ZB_EINVAL ? "must be HOST:PORT with a numeric address (e.g. 127.0.0.1:8080)"
-                                : "cannot be bound");
+        if (rc == ZB_EINVAL)
+            error_at("--listen", "%s must be HOST:PORT with a numeric address (e.g. "
+                                 "127.0.0.1:8080)", listen);
+        else
+            error_at("--listen", "%s cannot be bound", listen);
         zb_agg_close(&agg);
         return rc == ZB_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
     }
@@ -995,7 +1095,7 @@ static int cmd_web(const args *a)
     char host[64];
     const char *colon = strrchr(listen, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-    printf("dashboard: http://%s:%u/\n", host, zb_web_port(w));
+    printf(_("dashboard: http://%s:%u/\n"), host, zb_web_port(w));
     fflush(stdout);
     ZB_INFO("ZB-WEB-START", "dashboard on %s:%u", host, zb_web_port(w));
     int sig = 0;
@@ -1013,12 +1113,12 @@ static int cmd_web(const args *a)
 static int act_result(const char *cmd, int rc, zb_problems *p)
 {
     for (size_t i = 0; i < p->n; i++)
-        fprintf(stderr, "error: %s\n", p->lines[i]);
+        fprintf(stderr, "%s: %s\n", _("error"), p->lines[i]);
     zb_problems_free(p);
     if (rc == ZB_EVALIDATION)
         return EXIT_USAGE;
     if (rc) {
-        fprintf(stderr, "error: %s: nothing stored: %s\n", cmd, zb_strerror(rc));
+        error_at(cmd, "nothing stored: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -1060,7 +1160,7 @@ static int usage_problems(zb_problems *p)
 /* `review`: accept a county's report or return it for correction. */
 static int cmd_review(const args *a)
 {
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     check_county(a->county, &p);
     uint64_t seq = 0;
     if (!a->seq) {
@@ -1090,8 +1190,11 @@ static int cmd_review(const args *a)
     zb_agg_close(&agg);
     ex = act_result("review", rc, &p);
     if (ex == 0 && n == 1)
-        printf("review of %s seq %" PRIu64 ": %s (message %" PRIu64 " to %s)\n", a->county, seq,
-               a->accept ? "accepted" : "returned", sent[0].number, sent[0].county);
+        printf(a->accept ? _("review of %s seq %" PRIu64 ": accepted (message %" PRIu64
+                             " to %s)\n")
+                         : _("review of %s seq %" PRIu64 ": returned (message %" PRIu64
+                             " to %s)\n"),
+               a->county, seq, sent[0].number, sent[0].county);
     free(sent);
     return ex;
 }
@@ -1100,7 +1203,7 @@ static int cmd_review(const args *a)
  * accident follow-up. */
 static int cmd_remind(const args *a)
 {
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     int year = 0, month = 0;
     if (a->period && a->supplements)
         zb_problems_add(&p, "supplements: --period and --supplements exclude each other");
@@ -1133,10 +1236,11 @@ static int cmd_remind(const args *a)
     }
     if (ex == 0 && n == 0) {
         if (a->supplements)
-            fprintf(stderr, "remind: no accident's follow-up is overdue: no reminder sent\n");
+            fprintf(stderr, _("remind: no accident's follow-up is overdue: no reminder sent\n"));
         else
-            fprintf(stderr, "remind: no enrolled county is missing its %s report: no reminder "
-                            "sent\n", a->period);
+            fprintf(stderr, _("remind: no enrolled county is missing its %s report: no reminder "
+                              "sent\n"),
+                    a->period);
     }
     fflush(stdout);
     free(sent);
@@ -1146,7 +1250,7 @@ static int cmd_remind(const args *a)
 /* `deadline`: move a period's deadline for every county. */
 static int cmd_deadline(const args *a)
 {
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     int year = 0, month = 0;
     check_period(a->period, &year, &month, &p);
     int64_t at = 0;
@@ -1177,8 +1281,10 @@ static int cmd_deadline(const args *a)
         char when[40];
         if (zb_time_format(at, offset, 0, when, sizeof when) != 0)
             snprintf(when, sizeof when, "%s", a->at);
-        printf("deadline of %s: %s (messages to %zu %s)\n", a->period, when, n,
-               n == 1 ? "county" : "counties");
+        if (n == 1)
+            printf(_("deadline of %s: %s (messages to %zu county)\n"), a->period, when, n);
+        else
+            printf(_("deadline of %s: %s (messages to %zu counties)\n"), a->period, when, n);
     }
     free(sent);
     return ex;
@@ -1187,7 +1293,7 @@ static int cmd_deadline(const args *a)
 /* `notice`: free text with a title, to one county or to all. */
 static int cmd_notice(const args *a)
 {
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     if (a->county && a->all)
         zb_problems_add(&p, "all: --county and --all exclude each other");
     else if (!a->all)
@@ -1236,9 +1342,9 @@ static int cmd_notice(const args *a)
     }
     ex = act_result("notice", rc, &p);
     for (size_t i = 0; ex == 0 && i < n; i++) {
-        char suffix[48];
-        snprintf(suffix, sizeof suffix, ": message %" PRIu64, sent[i].number);
-        printf("notice to ");
+        char suffix[64];
+        snprintf(suffix, sizeof suffix, _(": message %" PRIu64), sent[i].number);
+        printf("%s", _("notice to "));
         print_county(sent[i].county, suffix);
     }
     free(sent);
@@ -1247,7 +1353,7 @@ static int cmd_notice(const args *a)
 
 static int cmd_witness(const args *a)
 {
-    zb_problems p = {0};
+    zb_problems p = {.localize = true};
     uint8_t key[ZB_PK_LEN];
     const char *hex = a->witness_add ? a->witness_add : a->witness_remove;
     if (a->witness_add && a->witness_remove)
@@ -1275,17 +1381,19 @@ static int cmd_witness(const args *a)
         bool was_new = false;
         rc = zb_witcli_add(agg, key, a->endpoint, &was_new);
         if (rc == 0)
-            printf("witness %s %s at %s: a running serve sends it every new tree head within a "
-                   "second\n", hex, was_new ? "added" : "now", a->endpoint);
+            printf(was_new ? _("witness %s added at %s: a running serve sends it every new tree "
+                               "head within a second\n")
+                           : _("witness %s now at %s: a running serve sends it every new tree "
+                               "head within a second\n"),
+                   hex, a->endpoint);
         else if (rc == ZB_ETOOBIG)
-            fprintf(stderr, "error: --add: already %d witnesses: remove one first\n",
-                    ZB_WITNESS_MAX);
+            error_at("--add", "already %d witnesses: remove one first", ZB_WITNESS_MAX);
     } else if (a->witness_remove) {
         rc = zb_witcli_remove(agg, key);
         if (rc == 0)
-            printf("witness %s removed (the cosignatures it gave are kept)\n", hex);
+            printf(_("witness %s removed (the cosignatures it gave are kept)\n"), hex);
         else if (rc == ZB_ENOTFOUND)
-            fprintf(stderr, "error: --remove: %s is not a witness of this aggregator\n", hex);
+            error_at("--remove", "%s is not a witness of this aggregator", hex);
     } else {
         json_t *doc = NULL;
         if ((rc = zb_witcli_list(agg, &doc)) == 0) {
@@ -1296,21 +1404,27 @@ static int cmd_witness(const args *a)
             } else {
                 size_t i;
                 json_t *row;
-                printf("%-64s  %-32s  %s\n", "WITNESS", "ENDPOINT", "COSIGNED");
+                print_cell(_("WITNESS"), 64, false);
+                fputs("  ", stdout);
+                print_cell(_("ENDPOINT"), 32, false);
+                printf("  %s\n", _("COSIGNED"));
                 json_array_foreach(json_object_get(doc, "witnesses"), i, row)
                 {
                     json_t *size = json_object_get(row, "cosigned_size");
-                    char cosigned[96] = "nothing yet";
+                    char cosigned[128];
+                    snprintf(cosigned, sizeof cosigned, "%s", _("nothing yet"));
                     if (json_is_integer(size))
-                        snprintf(cosigned, sizeof cosigned, "size %" JSON_INTEGER_FORMAT " at %s",
-                                 json_integer_value(size),
+                        snprintf(cosigned, sizeof cosigned, _("size %" PRIu64 " at %s"),
+                                 (uint64_t)json_integer_value(size),
                                  json_string_value(json_object_get(row, "cosigned_at")));
-                    printf("%-64s  %-32s  %s\n", json_string_value(json_object_get(row, "key")),
-                           json_string_value(json_object_get(row, "endpoint")), cosigned);
+                    print_cell(json_string_value(json_object_get(row, "key")), 64, false);
+                    fputs("  ", stdout);
+                    print_cell(json_string_value(json_object_get(row, "endpoint")), 32, false);
+                    printf("  %s\n", cosigned);
                 }
-                printf("log size %" JSON_INTEGER_FORMAT ", newest witnessed head %" JSON_INTEGER_FORMAT
-                       "\n", json_integer_value(json_object_get(doc, "log_size")),
-                       json_integer_value(json_object_get(doc, "witnessed_size")));
+                printf(_("log size %" PRIu64 ", newest witnessed head %" PRIu64 "\n"),
+                       (uint64_t)json_integer_value(json_object_get(doc, "log_size")),
+                       (uint64_t)json_integer_value(json_object_get(doc, "witnessed_size")));
             }
             json_decref(doc);
         }
@@ -1319,20 +1433,60 @@ static int cmd_witness(const args *a)
     if (rc == ZB_ETOOBIG || rc == ZB_ENOTFOUND)
         return EXIT_USAGE;
     if (rc) {
-        fprintf(stderr, "error: witness: %s\n", zb_strerror(rc));
+        error_at("witness", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
 }
 
+/* --lang anywhere on the line (before the command too), else the locale:
+ * chosen before anything is printed, usage errors included. */
+static int choose_language(int argc, char **argv)
+{
+    const char *lang = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            lang = argv[i] + 7;
+    }
+    if (zb_i18n_init(lang) == 0)
+        return 0;
+    (void)zb_i18n_init(NULL); /* the error in the locale's language */
+    error_at("--lang", "must be zh or en");
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (choose_language(argc, argv) != 0)
+        return EXIT_USAGE;
+    /* the command is the first word; --lang may come before it */
+    int first = 1;
+    while (first < argc && (strcmp(argv[first], "--lang") == 0 ||
+                            strncmp(argv[first], "--lang=", 7) == 0))
+        first += strcmp(argv[first], "--lang") == 0 ? 2 : 1;
+    if (first >= argc || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
+        strcmp(argv[first], "help") == 0) {
+        /* zhibao-agg help CMD [KIND]: the command's page */
+        bool topic = first + 1 < argc && strcmp(argv[first], "help") == 0;
+        if (topic && zb_agg_help_print(stdout, argv[first + 1], first + 2 < argc ? argv[first + 2]
+                                                                                 : NULL))
+            return 0;
+        if (topic) {
+            error_at(argv[first + 1], "unknown command");
+            zb_agg_help_print(stderr, NULL, NULL);
+            return EXIT_USAGE;
+        }
+        zb_agg_help_print(first >= argc ? stderr : stdout, NULL, NULL);
+        return first >= argc ? EXIT_USAGE : 0;
     }
-    if (zb_crypto_init() != 0)
+    if (zb_crypto_init() != 0) {
+        error_at("libsodium", "failed to initialise");
         return EXIT_RUNTIME;
+    }
     static const struct {
         const char *name;
         int (*fn)(const args *);
@@ -1356,14 +1510,15 @@ int main(int argc, char **argv)
                 {"notice", cmd_notice, ZB_LOG_WARN},
                 {"witness", cmd_witness, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[1], cmds[i].name) != 0)
+        if (strcmp(argv[first], cmds[i].name) != 0)
             continue;
-        args a = {0};
-        if (parse_args(argc - 1, argv + 1, &a, cmds[i].level) != 0)
-            return EXIT_USAGE;
+        args a = {.cmd = cmds[i].name};
+        int pr = parse_args(argc - first, argv + first, &a, cmds[i].level);
+        if (pr != 0)
+            return pr > 0 ? 0 : EXIT_USAGE; /* > 0: --help printed */
         return cmds[i].fn(&a);
     }
-    fprintf(stderr, "error: unknown command %s\n", argv[1]);
-    usage(stderr);
+    error_msg("unknown command %s", argv[first]);
+    zb_agg_help_print(stderr, NULL, NULL);
     return EXIT_USAGE;
 }

@@ -304,7 +304,7 @@ static void test_check_and_reindex(void **state)
 
     uint64_t envs = 0;
     assert_int_equal(zb_store_begin(f->s, false, &txn), ZB_OK);
-    assert_int_equal(zb_astore_reindex(f->s, txn, &envs), 0);
+    assert_int_equal(zb_astore_reindex(f->s, txn, NULL, NULL, &envs), 0);
     assert_int_equal(zb_store_commit(txn), ZB_OK);
     assert_int_equal(envs, 11);
     lines = 0;

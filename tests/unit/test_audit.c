@@ -297,7 +297,7 @@ static void test_empty_bundle(void **state)
 {
     (void)state;
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
     size_t len;
     uint8_t *b = slurp(F.path, &len);
     findings f = {0};
@@ -317,7 +317,7 @@ static void test_honest_bundle(void **state)
     for (int i = 0; i < N_REPORTS; i++)
         add_report("2025-10");
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
     assert_int_equal(st.entries, LOG_SIZE);
     assert_int_equal(access(F.path, F_OK), 0);
     size_t len;
@@ -447,7 +447,7 @@ static void test_equivocation_reported(void **state)
     assert_int_equal(ingest(e, len), ZB_INGEST_REFUSED);
     free(e);
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
     assert_int_equal(st.evidence, 1);
     uint8_t *b = slurp(F.path, &len);
     findings f = {0};
@@ -556,7 +556,7 @@ static void test_consistency_time_backwards(void **state)
     zb__tree_head__pack(&th, buf);
     assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, buf, len, id, sig), ZB_OK);
     write_head_file(th_late, &early);
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
     o = fopen(th_late, "rb"), n = fopen(F.path, "rb");
     assert_int_equal(zb_audit_consistency(o, n, NULL, id->pk, msg, sizeof msg), ZB_EBADSIG);
     assert_non_null(strstr(msg, "tree head timestamps go backwards"));
@@ -575,7 +575,7 @@ static void test_bundle_head_before_entry(void **state)
     assert_int_equal(ingest_at(e, len, F.t0 + 3700, F.t0 + 100), ZB_INGEST_STORED);
     free(e);
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
     uint8_t *b = slurp(F.path, &len);
     findings f = {0};
     zb_audit_summary s;
@@ -2869,7 +2869,7 @@ static void test_agg_key_history(void **state)
         free(env);
     }
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(a, path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(a, path, NULL, NULL, &st), ZB_OK);
     size_t len;
     uint8_t *b = slurp(path, &len);
     findings f = {0};

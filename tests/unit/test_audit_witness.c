@@ -218,7 +218,7 @@ static void scenario(uint64_t idx[2])
 static void export_bundle(void)
 {
     zb_export_stats st;
-    assert_int_equal(zb_agg_export(F.agg, F.path, &st), ZB_OK);
+    assert_int_equal(zb_agg_export(F.agg, F.path, NULL, NULL, &st), ZB_OK);
 }
 
 /* ------------------------------------------------------------ bundle files */

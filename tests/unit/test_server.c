@@ -803,7 +803,7 @@ static void test_store_after(void **state)
     assert_true(mechanism + handshake >= 1);
     mdb_txn_abort(txn);
 
-    assert_int_equal(zb_agg_check(ro, print_finding, NULL), 0);
+    assert_int_equal(zb_agg_check(ro, print_finding, NULL, NULL), 0);
     zb_agg_close(&ro);
 }
 
