@@ -349,6 +349,14 @@ typedef struct {
     bool saw_head, saw_end;
 } verifier;
 
+/* A piece of a finding (a format for snprintf, or words for a %s) in the
+ * findings' language: English unless opts->localized. */
+static const char *vt(const verifier *v, const char *msgid) __attribute__((format_arg(2)));
+static const char *vt(const verifier *v, const char *msgid)
+{
+    return v->opts->localized ? zb_tr(msgid) : msgid;
+}
+
 /* A finding: fmt is the English msgid (marked N_() for the catalog,
  * po/zh_CN/audit.po), translated here when opts->localized asks for the
  * chosen language (i18n.h); English otherwise, as --json keeps it. Every
@@ -359,19 +367,11 @@ static void finding(verifier *v, const char *fmt, ...)
     char line[768]; /* a Chinese line takes more bytes than its English msgid */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, v->opts->localized ? zb_tr(fmt) : fmt, ap);
+    vsnprintf(line, sizeof line, vt(v, fmt), ap);
     va_end(ap);
     v->findings++;
     if (v->finding)
         v->finding(v->ctx, line);
-}
-
-/* A piece of a finding (a format for snprintf, or words for a %s) in the
- * findings' language: as finding() chooses. */
-static const char *vt(const verifier *v, const char *msgid) __attribute__((format_arg(2)));
-static const char *vt(const verifier *v, const char *msgid)
-{
-    return v->opts->localized ? zb_tr(msgid) : msgid;
 }
 
 /* _() for a printf format: -Wformat=2 checks the literal given against the
@@ -1441,15 +1441,30 @@ static void on_revoked(verifier *v, county_state *c, const Zb__KeyEvent *e,
 
 /* A KeyEvent leaf entered at t: checked on its own (zb_key_event_check),
  * then against the county's history so far; reported to opts.key_event. */
+/* zb_key_event_check's why (English, logleaf.c) in the findings'
+ * language: its fixed reasons are msgids; the one with a code's words is
+ * put together again. */
+static const char *key_event_why(const verifier *v, const char *why, char *buf, size_t len)
+{
+    static const char prefix[] = "its key request does not verify (";
+    size_t n = strlen(why), p = sizeof prefix - 1;
+    if (!v->opts->localized || n <= p || strncmp(why, prefix, p) != 0 || why[n - 1] != ')')
+        return vt(v, why);
+    char code[100];
+    snprintf(code, sizeof code, "%.*s", (int)(n - p - 1), why + p);
+    snprintf(buf, len, vt(v, "its key request does not verify (%s)"), vt(v, code));
+    return buf;
+}
+
 static void on_key_event(verifier *v, const Zb__KeyEvent *e, uint64_t idx, int64_t t)
 {
     v->sum->key_events++;
-    char why[200];
+    char why[200], why_tr[400];
     if (zb_key_event_check(e, why, sizeof why) != 0)
         finding(v,
                 N_("county %s epoch %" PRIu32 " (log entry %" PRIu64 "): key event does not "
                    "verify: %s"),
-                e->county, e->epoch, idx, why);
+                e->county, e->epoch, idx, key_event_why(v, why, why_tr, sizeof why_tr));
     Zb__KeyRequest *req = NULL;
     if (e->has_request && zb_keyreq_open(e->request.data, e->request.len, &req) != 0)
         req = NULL; /* already a finding */

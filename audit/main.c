@@ -61,7 +61,7 @@ static void error_opt(const char *opt, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: %s: ", _("error"), opt);
-    vfprintf(stderr, zb_tr(fmt), ap);
+    vfprintf(stderr, tr_fmt(fmt), ap);
     fputc('\n', stderr);
     va_end(ap);
 }
@@ -73,7 +73,7 @@ static void error_msg(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", _("error"));
-    vfprintf(stderr, zb_tr(fmt), ap);
+    vfprintf(stderr, tr_fmt(fmt), ap);
     fputc('\n', stderr);
     va_end(ap);
 }
