@@ -581,12 +581,13 @@ static void check_close_county(check_ctx *c)
     if (!c->have_rec)
         return;
     if (c->count != c->rec.reports || c->expect - 1 != c->rec.acked_seq)
-        CFINDING(c, _("county %s: record says %" PRIu64 " reports up to seq %" PRIu64
-                 ", store holds %" PRIu64 " up to seq %" PRIu64),
+        CFINDING(c,
+                 _("county %s: record says %" PRIu64 " reports up to seq %" PRIu64
+                   ", store holds %" PRIu64 " up to seq %" PRIu64),
                  c->rec.county, c->rec.reports, c->rec.acked_seq, c->count, c->expect - 1);
     else if (memcmp(c->prev, c->rec.last_hash, ZB_SHA256_LEN) != 0)
-        CFINDING(c, _("county %s: record's last hash is not the hash of seq %" PRIu64), c->rec.county,
-                 c->rec.acked_seq);
+        CFINDING(c, _("county %s: record's last hash is not the hash of seq %" PRIu64),
+                 c->rec.county, c->rec.acked_seq);
     c->have_rec = false;
 }
 
@@ -619,11 +620,13 @@ static int check_one(void *vctx, const zb_stored_env *e)
             CFINDING(c, _("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq"),
                      e->county, e->seq);
         if (strcmp(rep->county, e->county) != 0 || rep->seq != e->seq)
-            CFINDING(c, _("county %s seq %" PRIu64 ": stored under the wrong key (report says "
-                     "%.16s/%" PRIu64 ")"), e->county, e->seq, rep->county, rep->seq);
+            CFINDING(c,
+                     _("county %s seq %" PRIu64 ": stored under the wrong key (report says "
+                       "%.16s/%" PRIu64 ")"),
+                     e->county, e->seq, rep->county, rep->seq);
         if (e->seq != c->expect)
-            CFINDING(c, _("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)"), e->county, e->seq,
-                     c->expect - 1);
+            CFINDING(c, _("county %s: seq %" PRIu64 " follows %" PRIu64 " (gap)"), e->county,
+                     e->seq, c->expect - 1);
         if (memcmp(rep->prev_hash.data, c->prev, ZB_SHA256_LEN) != 0)
             CFINDING(c, _("county %s seq %" PRIu64 ": hash chain broken"), e->county, e->seq);
         zb_report_hash(env->report.data, env->report.len, c->prev);
@@ -656,8 +659,10 @@ static void down_check_close(down_check *d)
     zb_down_state st;
     if (zb_astore_down_state(d->c->agg->store, d->c->txn, d->county, &st) != 0 ||
         st.last != d->expect - 1 || st.delivered > st.last)
-        CFINDING(d->c, _("county %s: message state says last %" PRIu64 " delivered %" PRIu64
-                 ", store holds 1..%" PRIu64), d->county, st.last, st.delivered, d->expect - 1);
+        CFINDING(d->c,
+                 _("county %s: message state says last %" PRIu64 " delivered %" PRIu64
+                   ", store holds 1..%" PRIu64),
+                 d->county, st.last, st.delivered, d->expect - 1);
 }
 
 static int check_down(void *ctx, const zb_stored_down *m)
@@ -675,8 +680,10 @@ static int check_down(void *ctx, const zb_stored_down *m)
         CFINDING(c, _("county %s message %" PRIu64 ": does not verify: %s"), m->county, m->number,
                  zb_strerror(vr));
     else if (strcmp(msg->county, m->county) != 0 || msg->number != m->number)
-        CFINDING(c, _("county %s message %" PRIu64 ": stored under the wrong key (it says %s/%" PRIu64
-                 ")"), m->county, m->number, msg->county, msg->number);
+        CFINDING(
+            c,
+            _("county %s message %" PRIu64 ": stored under the wrong key (it says %s/%" PRIu64 ")"),
+            m->county, m->number, msg->county, msg->number);
     if (msg)
         zb__downstream__free_unpacked(msg, NULL);
     if (m->number != d->expect)
@@ -765,16 +772,18 @@ static void check_log(check_ctx *c)
         }
         zb_merkle_leaf_hash(l.bytes, l.len, want);
         if (memcmp(want, have, ZB_HASH_LEN) != 0)
-            CFINDING(c, _("log entry %" PRIu64 " (county %s): its record does not hash to the "
-                     "logged leaf"), i, l.county);
+            CFINDING(c,
+                     _("log entry %" PRIu64 " (county %s): its record does not hash to the "
+                       "logged leaf"),
+                     i, l.county);
         if (l.kind == ZB_LEAF_KEY_EVENT) {
             Zb__LogLeaf *leaf = NULL;
             char why[160];
             if (zb_leaf_decode(l.bytes, l.len, &leaf) != 0 ||
                 leaf->entry_case != ZB__LOG_LEAF__ENTRY_KEY_EVENT ||
                 zb_key_event_check(leaf->key_event, why, sizeof why) != 0)
-                CFINDING(c, _("log entry %" PRIu64 ": key event of county %s does not check: %s"), i,
-                         l.county, leaf ? why : "undecodable");
+                CFINDING(c, _("log entry %" PRIu64 ": key event of county %s does not check: %s"),
+                         i, l.county, leaf ? why : "undecodable");
             if (leaf)
                 zb__log_leaf__free_unpacked(leaf, NULL);
         }

@@ -612,7 +612,8 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
         if (what) {
             if (diffs < FINDINGS_PER_INDEX) {
                 char line[320];
-                snprintf(line, sizeof line, tr_fmt("index %s: %s (key %s)"), name, zb_tr(what), key);
+                snprintf(line, sizeof line, tr_fmt("index %s: %s (key %s)"), name, zb_tr(what),
+                         key);
                 finding(ctx, line);
             }
             diffs++;

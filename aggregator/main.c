@@ -143,36 +143,43 @@ enum {
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},    {"county", required_argument, 0, 'c'},
-        {"key", required_argument, 0, 'k'},    {"listen", required_argument, 0, 'L'},
-        {"json", no_argument, 0, 'j'},         {"log-level", required_argument, 0, 'l'},
-        {"syslog", no_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
-        {"period", required_argument, 0, 'P'}, {"from", required_argument, 0, 'F'},
-        {"to", required_argument, 0, 'T'},     {"format", required_argument, 0, 'f'},
-        {"out", required_argument, 0, 'o'},    {"size", required_argument, 0, 'S'},
-        {"year", required_argument, 0, 'Y'},
-        {"token", required_argument, 0, 'W'},  {"now", required_argument, 0, 'N'},
-        {"seq", required_argument, 0, OPT_SEQ},
-        {"accept", no_argument, 0, OPT_ACCEPT},
-        {"return", no_argument, 0, OPT_RETURN},
-        {"comment", required_argument, 0, OPT_COMMENT},
-        {"reviewer", required_argument, 0, OPT_REVIEWER},
-        {"supplements", no_argument, 0, OPT_SUPPLEMENTS},
-        {"at", required_argument, 0, OPT_AT},
-        {"all", no_argument, 0, OPT_ALL},
-        {"title", required_argument, 0, OPT_TITLE},
-        {"text", required_argument, 0, OPT_TEXT},
-        {"file", required_argument, 0, OPT_FILE},
-        {"remind-days", required_argument, 0, OPT_REMIND_DAYS},
-        {"request", required_argument, 0, OPT_REQUEST},
-        {"add", required_argument, 0, OPT_ADD},
-        {"remove", required_argument, 0, OPT_REMOVE},
-        {"endpoint", required_argument, 0, OPT_ENDPOINT},
-        {"lang", required_argument, 0, 'G'},
-        {"progress", no_argument, 0, OPT_PROGRESS},
-        {"quiet", no_argument, 0, OPT_QUIET},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"county", required_argument, 0, 'c'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"listen", required_argument, 0, 'L'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"log-level", required_argument, 0, 'l'},
+                                         {"syslog", no_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"period", required_argument, 0, 'P'},
+                                         {"from", required_argument, 0, 'F'},
+                                         {"to", required_argument, 0, 'T'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"size", required_argument, 0, 'S'},
+                                         {"year", required_argument, 0, 'Y'},
+                                         {"token", required_argument, 0, 'W'},
+                                         {"now", required_argument, 0, 'N'},
+                                         {"seq", required_argument, 0, OPT_SEQ},
+                                         {"accept", no_argument, 0, OPT_ACCEPT},
+                                         {"return", no_argument, 0, OPT_RETURN},
+                                         {"comment", required_argument, 0, OPT_COMMENT},
+                                         {"reviewer", required_argument, 0, OPT_REVIEWER},
+                                         {"supplements", no_argument, 0, OPT_SUPPLEMENTS},
+                                         {"at", required_argument, 0, OPT_AT},
+                                         {"all", no_argument, 0, OPT_ALL},
+                                         {"title", required_argument, 0, OPT_TITLE},
+                                         {"text", required_argument, 0, OPT_TEXT},
+                                         {"file", required_argument, 0, OPT_FILE},
+                                         {"remind-days", required_argument, 0, OPT_REMIND_DAYS},
+                                         {"request", required_argument, 0, OPT_REQUEST},
+                                         {"add", required_argument, 0, OPT_ADD},
+                                         {"remove", required_argument, 0, OPT_REMOVE},
+                                         {"endpoint", required_argument, 0, OPT_ENDPOINT},
+                                         {"lang", required_argument, 0, 'G'},
+                                         {"progress", no_argument, 0, OPT_PROGRESS},
+                                         {"quiet", no_argument, 0, OPT_QUIET},
+                                         {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false, help = false, force_progress = false, quiet = false;
     optind = 1;
@@ -1082,8 +1089,10 @@ static int cmd_web(const args *a)
     int rc = zb_web_start(&w, agg, listen, token);
     if (rc) {
         if (rc == ZB_EINVAL)
-            error_at("--listen", "%s must be HOST:PORT with a numeric address (e.g. "
-                                 "127.0.0.1:8080)", listen);
+            error_at("--listen",
+                     "%s must be HOST:PORT with a numeric address (e.g. "
+                     "127.0.0.1:8080)",
+                     listen);
         else
             error_at("--listen", "%s cannot be bound", listen);
         zb_agg_close(&agg);
@@ -1190,10 +1199,9 @@ static int cmd_review(const args *a)
     zb_agg_close(&agg);
     ex = act_result("review", rc, &p);
     if (ex == 0 && n == 1)
-        printf(a->accept ? _("review of %s seq %" PRIu64 ": accepted (message %" PRIu64
-                             " to %s)\n")
-                         : _("review of %s seq %" PRIu64 ": returned (message %" PRIu64
-                             " to %s)\n"),
+        printf(a->accept
+                   ? _("review of %s seq %" PRIu64 ": accepted (message %" PRIu64 " to %s)\n")
+                   : _("review of %s seq %" PRIu64 ": returned (message %" PRIu64 " to %s)\n"),
                a->county, seq, sent[0].number, sent[0].county);
     free(sent);
     return ex;
@@ -1238,8 +1246,9 @@ static int cmd_remind(const args *a)
         if (a->supplements)
             fprintf(stderr, _("remind: no accident's follow-up is overdue: no reminder sent\n"));
         else
-            fprintf(stderr, _("remind: no enrolled county is missing its %s report: no reminder "
-                              "sent\n"),
+            fprintf(stderr,
+                    _("remind: no enrolled county is missing its %s report: no reminder "
+                      "sent\n"),
                     a->period);
     }
     fflush(stdout);
@@ -1465,15 +1474,15 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     /* the command is the first word; --lang may come before it */
     int first = 1;
-    while (first < argc && (strcmp(argv[first], "--lang") == 0 ||
-                            strncmp(argv[first], "--lang=", 7) == 0))
+    while (first < argc &&
+           (strcmp(argv[first], "--lang") == 0 || strncmp(argv[first], "--lang=", 7) == 0))
         first += strcmp(argv[first], "--lang") == 0 ? 2 : 1;
     if (first >= argc || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
         strcmp(argv[first], "help") == 0) {
         /* zhibao-agg help CMD [KIND]: the command's page */
         bool topic = first + 1 < argc && strcmp(argv[first], "help") == 0;
-        if (topic && zb_agg_help_print(stdout, argv[first + 1], first + 2 < argc ? argv[first + 2]
-                                                                                 : NULL))
+        if (topic &&
+            zb_agg_help_print(stdout, argv[first + 1], first + 2 < argc ? argv[first + 2] : NULL))
             return 0;
         if (topic) {
             error_at(argv[first + 1], "unknown command");
