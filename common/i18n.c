@@ -66,6 +66,17 @@ static size_t catalog_len;
 static uint32_t catalog_n, catalog_orig, catalog_trans;
 static bool catalog_swapped;
 
+/* msgfmt keeps a message with <PRIu64> and the like apart, as a
+ * "system-dependent string" (.mo revision 1) that the reader expands with
+ * the platform's own macros: what the program passes to _() at run time,
+ * "%" PRIu64 being "%lu" here. Expanded once at load, sorted, and looked up
+ * beside the plain table. */
+typedef struct {
+    char *orig, *trans;
+} sysdep_pair;
+static sysdep_pair *sysdep;
+static size_t n_sysdep;
+
 static uint32_t mo_u32(size_t off)
 {
     uint32_t v;
@@ -84,6 +95,121 @@ static const char *mo_string(uint32_t table, uint32_t i, uint32_t *len)
         return NULL;
     *len = n;
     return (const char *)catalog + off;
+}
+
+/* The platform's expansion of a system-dependent segment name ("PRIu64"
+ * -> "lu"); NULL for one this program never uses. */
+static const char *sysdep_value(const char *name, size_t len)
+{
+    static const struct {
+        const char *name, *value;
+    } known[] = {
+        {"PRId8", PRId8},     {"PRIi8", PRIi8},     {"PRIu8", PRIu8},     {"PRIx8", PRIx8},
+        {"PRId16", PRId16},   {"PRIi16", PRIi16},   {"PRIu16", PRIu16},   {"PRIx16", PRIx16},
+        {"PRId32", PRId32},   {"PRIi32", PRIi32},   {"PRIu32", PRIu32},   {"PRIx32", PRIx32},
+        {"PRIX32", PRIX32},   {"PRId64", PRId64},   {"PRIi64", PRIi64},   {"PRIu64", PRIu64},
+        {"PRIx64", PRIx64},   {"PRIX64", PRIX64},   {"PRIdMAX", PRIdMAX}, {"PRIuMAX", PRIuMAX},
+        {"PRIdPTR", PRIdPTR}, {"PRIuPTR", PRIuPTR}, {"PRIxPTR", PRIxPTR},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i].name) == len && memcmp(known[i].name, name, len) == 0)
+            return known[i].value;
+    return NULL;
+}
+
+/* Expand the system-dependent string whose descriptor is at desc: NULL
+ * when malformed or naming an unknown segment. Heap-built. */
+static char *sysdep_expand(uint32_t desc, uint32_t n_segs, uint32_t segs)
+{
+    if ((size_t)desc + 4 > catalog_len)
+        return NULL;
+    size_t at = mo_u32(desc), pos = (size_t)desc + 4, cap = 256, len = 0;
+    char *out = malloc(cap);
+    for (int guard = 0; out && guard < 256; guard++) {
+        if (pos + 8 > catalog_len)
+            break;
+        uint32_t segsize = mo_u32(pos), ref = mo_u32(pos + 4);
+        pos += 8;
+        const char *add = NULL;
+        size_t add_len = 0;
+        if (ref != 0xffffffffu) {
+            if (ref >= n_segs || (size_t)segs + (size_t)ref * 8 + 8 > catalog_len)
+                break;
+            uint32_t nlen = mo_u32((size_t)segs + (size_t)ref * 8);
+            uint32_t noff = mo_u32((size_t)segs + (size_t)ref * 8 + 4);
+            if ((size_t)noff + nlen > catalog_len)
+                break;
+            /* the name may carry its NUL in the length */
+            if (nlen && catalog[noff + nlen - 1] == '\0')
+                nlen--;
+            if (!(add = sysdep_value((const char *)catalog + noff, nlen)))
+                break;
+            add_len = strlen(add);
+        }
+        if (at + segsize > catalog_len || len + segsize + add_len + 1 > (1u << 16))
+            break;
+        while (len + segsize + add_len + 1 > cap) {
+            char *grown = realloc(out, cap *= 2);
+            if (!grown)
+                goto fail;
+            out = grown;
+        }
+        memcpy(out + len, catalog + at, segsize);
+        len += segsize;
+        at += segsize;
+        if (ref == 0xffffffffu) {
+            /* the static part may end with the string's own NUL */
+            while (len > 0 && out[len - 1] == '\0')
+                len--;
+            out[len] = '\0';
+            return out;
+        }
+        memcpy(out + len, add, add_len);
+        len += add_len;
+    }
+fail:
+    free(out);
+    return NULL;
+}
+
+static int sysdep_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sysdep_pair *)a)->orig, ((const sysdep_pair *)b)->orig);
+}
+
+static void sysdep_free(void)
+{
+    for (size_t i = 0; i < n_sysdep; i++) {
+        free(sysdep[i].orig);
+        free(sysdep[i].trans);
+    }
+    free(sysdep);
+    sysdep = NULL;
+    n_sysdep = 0;
+}
+
+/* The revision 1 part of the catalog, when there is one. */
+static void sysdep_load(void)
+{
+    sysdep_free();
+    if (catalog_len < 48 || (mo_u32(4) >> 16) != 0 || (mo_u32(4) & 0xffff) < 1)
+        return;
+    uint32_t n_segs = mo_u32(28), segs = mo_u32(32), n = mo_u32(36), orig = mo_u32(40),
+             trans = mo_u32(44);
+    if (n == 0 || n > 100000 || (size_t)orig + (size_t)n * 4 > catalog_len ||
+        (size_t)trans + (size_t)n * 4 > catalog_len || !(sysdep = calloc(n, sizeof *sysdep)))
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        char *o = sysdep_expand(mo_u32((size_t)orig + (size_t)i * 4), n_segs, segs);
+        char *t = o ? sysdep_expand(mo_u32((size_t)trans + (size_t)i * 4), n_segs, segs) : NULL;
+        if (!o || !t || !*t) {
+            free(o);
+            free(t);
+            continue;
+        }
+        sysdep[n_sysdep++] = (sysdep_pair){o, t};
+    }
+    qsort(sysdep, n_sysdep, sizeof *sysdep, sysdep_cmp);
 }
 
 static void catalog_load(void)
@@ -120,7 +246,9 @@ static void catalog_load(void)
     if (catalog_len == 0) {
         free(catalog);
         catalog = NULL;
+        return;
     }
+    sysdep_load();
 }
 
 int zb_i18n_init(const char *override)
@@ -150,6 +278,12 @@ const char *zb_tr(const char *msgid)
 {
     if (chosen == ZB_LANG_EN || !msgid || !*msgid || !catalog)
         return msgid;
+    if (n_sysdep) {
+        sysdep_pair key = {(char *)msgid, NULL};
+        const sysdep_pair *hit = bsearch(&key, sysdep, n_sysdep, sizeof *sysdep, sysdep_cmp);
+        if (hit)
+            return hit->trans;
+    }
     uint32_t lo = 0, hi = catalog_n;
     while (lo < hi) { /* msgfmt sorts the originals (bytewise) */
         uint32_t mid = lo + (hi - lo) / 2, len;

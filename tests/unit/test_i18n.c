@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,10 @@ static void test_catalog(void **state)
     /* nothing else in the process changes language: libc's messages (and
      * so the English log lines that carry them) stay as they were */
     assert_string_equal(strerror(ENOENT), "No such file or directory");
+    /* msgfmt's system-dependent strings, expanded as this platform's
+     * macros: the msgid is what the program passes at run time */
+    assert_string_equal(_("test: %" PRIu64 " of %" PRId64 " done"),
+                        "测试：已完成 %" PRIu64 "，共 %" PRId64);
 }
 
 static void test_labels(void **state)
