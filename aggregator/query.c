@@ -50,8 +50,12 @@ static bool check_monthly(zb_query *q, zb_query_lookup lookup, void *ctx, zb_que
     const char *period = get(lookup, ctx, "period");
     if (period && zb_period_parse(period, &q->year, &q->month) == 0)
         return true;
-    zb_problems_add(p, "%speriod: %s%s", prefix(d), period ? "must be YYYY-MM" : "missing",
-                    d == ZB_QUERY_CLI ? " (YYYY-MM, e.g. 2026-10)" : "");
+    /* whole sentences, each a msgid (report.h): the CLI shows them translated */
+    if (d == ZB_QUERY_CLI)
+        zb_problems_add(p, period ? "--period: must be YYYY-MM (YYYY-MM, e.g. 2026-10)"
+                                  : "--period: missing (YYYY-MM, e.g. 2026-10)");
+    else
+        zb_problems_add(p, period ? "period: must be YYYY-MM" : "period: missing");
     return false;
 }
 
@@ -68,11 +72,17 @@ static bool check_accidents(zb_query *q, zb_query_lookup lookup, void *ctx, zb_q
     int64_t to_start = 0;
     bool ok = true;
     if (!from || zb_date_parse(from, &q->from) != 0) {
-        zb_problems_add(p, "%sfrom: %s", prefix(d), from ? "must be YYYY-MM-DD" : "missing");
+        if (from)
+            zb_problems_add(p, "%sfrom: must be YYYY-MM-DD", prefix(d));
+        else
+            zb_problems_add(p, "%sfrom: missing", prefix(d));
         ok = false;
     }
     if (!to || zb_date_parse(to, &to_start) != 0) {
-        zb_problems_add(p, "%sto: %s", prefix(d), to ? "must be YYYY-MM-DD" : "missing");
+        if (to)
+            zb_problems_add(p, "%sto: must be YYYY-MM-DD", prefix(d));
+        else
+            zb_problems_add(p, "%sto: missing", prefix(d));
         ok = false;
     }
     if (ok && to_start < q->from) {
@@ -100,11 +110,17 @@ static bool check_matrix(zb_query *q, zb_query_lookup lookup, void *ctx, zb_quer
     const char *from = get(lookup, ctx, "from"), *to = get(lookup, ctx, "to");
     bool ok = true;
     if (!from || zb_period_parse(from, &q->year, &q->month) != 0) {
-        zb_problems_add(p, "%sfrom: %s", prefix(d), from ? "must be YYYY-MM" : "missing");
+        if (from)
+            zb_problems_add(p, "%sfrom: must be YYYY-MM", prefix(d));
+        else
+            zb_problems_add(p, "%sfrom: missing", prefix(d));
         ok = false;
     }
     if (!to || zb_period_parse(to, &q->to_year, &q->to_month) != 0) {
-        zb_problems_add(p, "%sto: %s", prefix(d), to ? "must be YYYY-MM" : "missing");
+        if (to)
+            zb_problems_add(p, "%sto: must be YYYY-MM", prefix(d));
+        else
+            zb_problems_add(p, "%sto: missing", prefix(d));
         ok = false;
     }
     if (!ok)
@@ -166,8 +182,11 @@ int zb_query_parse(const char *kind, zb_query_lookup lookup, void *ctx, zb_query
         k++;
     bool ok;
     if (!kind || k == KIND_COUNT) {
-        zb_problems_add(p, "report: %s (monthly, accidents, matrix or indicators)",
-                        kind && *kind ? "unknown report" : "missing report kind");
+        if (kind && *kind)
+            zb_problems_add(p, "report: unknown report (monthly, accidents, matrix or indicators)");
+        else
+            zb_problems_add(p, "report: missing report kind (monthly, accidents, matrix or "
+                            "indicators)");
         ok = false;
     } else {
         q.kind = (zb_query_kind)k;
