@@ -34,7 +34,7 @@ zb_lang zb_i18n_lang(void);
 
 /* The translation of msgid in the chosen language (msgid itself in English
  * or when the catalog lacks it). The result is static: never free it. */
-const char *zb_tr(const char *msgid);
+const char *zb_tr(const char *msgid) __attribute__((format_arg(1)));
 
 #define _(s) zb_tr(s)
 #define N_(s) (s) /* marks a string for xgettext, translated where it is used */
