@@ -476,6 +476,11 @@ int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
  * head that is not final (0 with quorum 0), in one read transaction. */
 int zb_node_witness_summary(zb_node *n, zb_node_witnessing *w, uint64_t *unwitnessed_receipts);
 
+/* Whether the node waits for witnesses: a quorum is set and the newest
+ * accepted head is not witnessed yet (a receipt against it is not final).
+ * 0 or a store error. */
+int zb_node_witness_pending(zb_node *n, bool *pending);
+
 /* Whether the accepted head of size is final (always with quorum 0). */
 bool zb_node_head_final(zb_node *n, MDB_txn *txn, uint64_t size);
 

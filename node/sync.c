@@ -24,6 +24,14 @@ volatile sig_atomic_t zb_sync_stop = 0;
  * receipt, and how quiet the link must be before asking for the missing
  * ones (a new Hello): a --once run ends as soon as they are in */
 #define RECEIPT_CHECK_MS 100
+/* With a witness quorum (node.h), receipts whose tree head no witness has
+ * cosigned yet: ask again (a new Hello brings the newest witnessed head)
+ * every WITNESS_ASK_MS, at most WITNESS_ASKS_ONCE times in a --once run
+ * (witnesses answer within a second; a witness that is down must not hold
+ * a clerk's sync for long), every WITNESS_ASK_DAEMON_MS in a daemon. */
+#define WITNESS_ASK_MS 1000
+#define WITNESS_ASKS_ONCE 5
+#define WITNESS_ASK_DAEMON_MS 30000
 #define IDLE_POLL_MS 1         /* how often to look for new reports: an urgent accident
                                   report leaves within a millisecond of its submit (one
                                   LMDB read transaction per poll costs microseconds) */
@@ -85,6 +93,8 @@ typedef struct {
     uint64_t shown_acked, shown_stored; /* what opts->progress was last told */
     bool shown;
     int64_t server_error_logged_at; /* ms: last line about them (0: none) */
+    int64_t witness_asked_at; /* ms: last Hello asking for cosignatures (0: none) */
+    int witness_asks;         /* how many in this run */
 } sync_state;
 
 static int jitter(int ms)
@@ -503,7 +513,18 @@ static bool sync_before_wait(sync_state *s, int64_t now, int *result)
         if (zb_node_get_status(s->node, &st) != 0)
             st.receipts = st.inbox = 0;
         uint64_t have = st.receipts;
-        if (have >= s->stored) {
+        bool wpending = false;
+        if (have >= s->stored && zb_node_witness_pending(s->node, &wpending) == 0 && wpending &&
+            (!opts->once || s->witness_asks < WITNESS_ASKS_ONCE)) {
+            /* every receipt is in, not every one witnessed yet */
+            if (now - s->witness_asked_at >=
+                (opts->once ? WITNESS_ASK_MS : WITNESS_ASK_DAEMON_MS)) {
+                s->witness_asked_at = now;
+                s->witness_asks++;
+                schedule_hello(s, now, false);
+                s->hello_due = now;
+            }
+        } else if (have >= s->stored) {
             /* done once every message the aggregator said it holds is here too */
             if (opts->once && st.inbox >= s->down_last) {
                 *result = ZB_SYNC_DONE;

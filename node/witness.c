@@ -211,3 +211,19 @@ int zb_node_witness_summary(zb_node *n, zb_node_witnessing *w, uint64_t *unwitne
         rc = zb_node_each_receipt(n, count_unwitnessed, unwitnessed_receipts);
     return rc;
 }
+
+int zb_node_witness_pending(zb_node *n, bool *pending)
+{
+    *pending = false;
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_node_store(n), true, &txn);
+    if (rc)
+        return rc;
+    zb_node_witnessing w;
+    if ((rc = zb_node_witnessing_get(n, txn, &w)) == 0 && w.quorum > 0) {
+        uint64_t newest = zb_node_tree_size(n, txn);
+        *pending = newest > 0 && !zb_node_head_final(n, txn, newest);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}

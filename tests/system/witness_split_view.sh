@@ -66,9 +66,9 @@ OLD_PERIOD=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-15) -2 mon
 start_bg "$AGG" serve --dir "$A" --listen "tcp://127.0.0.1:$PORT"
 AGG_PID=$LAST_PID
 monthly "$NOW_PERIOD" | "$NODE" submit --dir "$WORK/n222401" - >/dev/null
+# one sync: the node asks again until the witness's cosignature comes back
 "$NODE" sync --dir "$WORK/n222401" --once >/dev/null
 wait_for 20 witnessed_up_to "$A" || fail "the witness did not cosign the prefecture's head"
-"$NODE" sync --dir "$WORK/n222401" --once >/dev/null
 st=$("$NODE" status --dir "$WORK/n222401" --json)
 [ "$(json_get "$st" "j['unwitnessed_receipts']")" = 0 ] || fail "receipts not witnessed: $st"
 [ "$(json_get "$st" "j['witnessed_size'] == j['tree_size'] > 0")" = True ] || fail "witnessed_size: $st"
