@@ -1133,24 +1133,65 @@ int zb_node_find_receipt(zb_node *n, MDB_txn *txn, uint64_t seq, uint8_t **buf, 
 
 /* ---------------------------------------------------------------- walks */
 
-/* r->sync and r->received_at for r->seq, given acked_seq read in txn. */
-static void fill_sync_state(zb_node *n, MDB_txn *txn, uint64_t acked, zb_node_report *r)
+/* The receipt a walk verified last: the reports it covers are walked one
+ * after another, so each receipt is found and verified once per walk, not
+ * once per report (its batch root and proofs cost O(batch) each time). */
+typedef struct {
+    bool valid;      /* first..last is known */
+    uint64_t first, last;
+    int verify;      /* what zb_node_verify_receipt gave */
+    int64_t received_at;
+} receipt_memo;
+
+/* r->sync and r->received_at for r->seq, given acked_seq read in txn;
+ * memo (may be NULL) carries the last receipt verified. */
+static void fill_sync_state(zb_node *n, MDB_txn *txn, uint64_t acked, zb_node_report *r,
+                            receipt_memo *memo)
 {
     r->sync = r->seq <= acked ? ZB_NODE_ACKED : ZB_NODE_PENDING;
     r->received_at = 0;
-    uint8_t *rb;
-    size_t rl;
-    if (r->seq > acked || zb_node_find_receipt(n, txn, r->seq, &rb, &rl) != 0)
+    if (r->seq > acked)
         return;
-    uint64_t first, last;
-    int64_t at;
-    if (zb_node_verify_receipt(n, txn, rb, rl, &first, &last, &at) == 0) {
+    if (!memo || !memo->valid || r->seq < memo->first || r->seq > memo->last) {
+        uint8_t *rb;
+        size_t rl;
+        if (zb_node_find_receipt(n, txn, r->seq, &rb, &rl) != 0)
+            return;
+        receipt_memo m = {.valid = true};
+        m.verify = zb_node_verify_receipt(n, txn, rb, rl, &m.first, &m.last, &m.received_at);
+        if (m.verify != 0) { /* what it claims to cover, to remember the verdict by */
+            Zb__BatchReceipt *br = zb__batch_receipt__unpack(NULL, rl, rb);
+            Zb__ReceiptStatement *st =
+                br ? zb__receipt_statement__unpack(NULL, br->statement.len, br->statement.data)
+                   : NULL;
+            m.valid = st && st->first_seq <= r->seq && r->seq <= st->last_seq;
+            if (m.valid) {
+                m.first = st->first_seq;
+                m.last = st->last_seq;
+            }
+            if (st)
+                zb__receipt_statement__free_unpacked(st, NULL);
+            if (br)
+                zb__batch_receipt__free_unpacked(br, NULL);
+        }
+        free(rb);
+        if (!m.valid) {
+            r->sync = ZB_NODE_RECEIPT_INVALID;
+            return;
+        }
+        if (!memo) {
+            r->sync = m.verify == 0 ? ZB_NODE_RECEIPTED : ZB_NODE_RECEIPT_INVALID;
+            r->received_at = m.verify == 0 ? m.received_at : 0;
+            return;
+        }
+        *memo = m;
+    }
+    if (memo->verify == 0) {
         r->sync = ZB_NODE_RECEIPTED;
-        r->received_at = at;
+        r->received_at = memo->received_at;
     } else {
         r->sync = ZB_NODE_RECEIPT_INVALID;
     }
-    free(rb);
 }
 
 /* Call visit for every record of database db (u64 BE keys) from key from
@@ -1183,17 +1224,18 @@ typedef struct {
     uint64_t acked; /* acked_seq in the walk's transaction */
     zb_node_report_fn fn;
     void *ctx;
+    receipt_memo memo;
 } report_walk;
 
 /* Hand one stored report to the caller's fn, with its sync state when asked. */
 static int visit_report(zb_node *n, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
                         void *walk)
 {
-    const report_walk *w = walk;
+    report_walk *w = walk;
     zb_node_report rep = {.seq = zb_be64_get(k->mv_data), .envelope = v->mv_data,
                           .envelope_len = v->mv_size, .sync = ZB_NODE_PENDING};
     if (w->flags & ZB_NODE_WITH_SYNC_STATE)
-        fill_sync_state(n, txn, w->acked, &rep);
+        fill_sync_state(n, txn, w->acked, &rep, &w->memo);
     if (w->flags & ZB_NODE_WITH_REVIEW)
         rep.review = zb_node_review_in_(n, txn, rep.seq);
     return w->fn(w->ctx, &rep);
