@@ -4,7 +4,14 @@
  * the last head of that log it cosigned (witness.h), and keeps the heads
  * it refused as evidence.
  *
+ *   init --dir W | add-log --dir W --key AGGKEY [--name TEXT]
+ *   serve --dir W --listen ENDPOINT | status|evidence --dir W [--json]
+ *   every command: [--lang zh|en] [--log-level L] [--syslog] [--help]
+ *
  * Exit codes: 0 success; 1 runtime error; 2 bad usage or bad input.
+ * Messages, help and text output are in the chosen language (i18n.h,
+ * po/zh_CN/witness.po); --json output, the log lines (ZB-WIT-...) and the
+ * exit codes never change with it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +19,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,52 +28,124 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "i18n.h"
 #include "log.h"
 #include "timefmt.h"
 #include "witness.h"
+#include "witness_help.h"
 #include "wstore.h"
 #include "wzap.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-static void usage(FILE *f)
+/* _() for a printf format: -Wformat=2 checks the literal given against the
+ * arguments, msgfmt --check the translation against the literal. */
+static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
+static const char *tr_fmt(const char *msgid)
 {
-    fputs("usage: zhibao-witness COMMAND [options]\n"
-          "  init     --dir W                  (a new witness: prints its public key last)\n"
-          "  add-log  --dir W --key AGGKEY [--name TEXT]   (follow that aggregator's log from\n"
-          "           size 0; again for the same key: only the name changes; TEXT <= 128 bytes)\n"
-          "  serve    --dir W --listen ENDPOINT            (e.g. tcp://0.0.0.0:7500: CurveZMQ\n"
-          "           with the witness key, admitting only the followed logs' aggregator keys;\n"
-          "           answers WitnessRequests until SIGINT/SIGTERM)\n"
-          "  status   --dir W [--json]         (per log: size and root last cosigned, when;\n"
-          "           refusals answered, evidence kept, forks among it)\n"
-          "  evidence --dir W [--json]         (the heads refused, what was held then, and what\n"
-          "           each proves: fork, or unproven_extension)\n"
-          "common options: --log-level error|warn|info|debug, --syslog\n",
-          f);
+    return zb_tr(msgid);
+}
+
+/* A table heading or a label of this program (msgctxt "witness", so that
+ * another program's catalog entry for the same word cannot stand in). */
+static const char *tr_witness(const char *msgid)
+{
+    char key[64];
+    int n = snprintf(key, sizeof key, "witness\004%s", msgid);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return msgid;
+    const char *t = zb_tr(key);
+    return strcmp(t, key) == 0 ? msgid : t;
+}
+
+/* One line on stderr: "error: OPT: reason", the word and the reason (fmt,
+ * a msgid) translated, the option as typed. */
+static void error_opt(const char *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void error_opt(const char *opt, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: %s: ", _("error"), opt);
+    vfprintf(stderr, tr_fmt(fmt), ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* One line on stderr: "error: " and fmt translated. */
+static void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void error_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", _("error"));
+    vfprintf(stderr, tr_fmt(fmt), ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* zb_strerror in the chosen language (its texts are msgids of witness.po). */
+static const char *strerror_tr(int rc)
+{
+    return _(zb_strerror(rc));
+}
+
+/* Terminal columns of UTF-8 text: East Asian wide and fullwidth characters
+ * count 2 (CJK, Hangul, fullwidth forms, CJK punctuation), combining marks
+ * 0, others 1 (as node/text.c counts them). */
+static int display_width(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    int w = 0;
+    while (*s) {
+        uint32_t c = *s++;
+        int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        c &= n == 3 ? 0x07 : n == 2 ? 0x0F : n == 1 ? 0x1F : 0xFF;
+        for (; n > 0 && (*s & 0xC0) == 0x80; n--, s++)
+            c = c << 6 | (*s & 0x3F);
+        if ((c >= 0x0300 && c <= 0x036F) || c == 0x200B || (c >= 0xFE00 && c <= 0xFE0F))
+            continue; /* combining marks, zero width space, variation selectors */
+        bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
+                    (c >= 0x3041 && c <= 0x33FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+                    (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
+                    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
+                    (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
+                    (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x20000 && c <= 0x3FFFD);
+        w += wide ? 2 : 1;
+    }
+    return w;
+}
+
+/* s padded with spaces to width columns: on the right (left-aligned) or,
+ * right_align, on the left. */
+static void print_cell(const char *s, int width, bool right_align)
+{
+    int pad = width - display_width(s);
+    if (right_align)
+        printf("%*s%s", pad > 0 ? pad : 0, "", s);
+    else
+        printf("%s%*s", s, pad > 0 ? pad : 0, "");
 }
 
 typedef struct {
     const char *dir, *key, *name, *listen;
     bool json;
+    const char *cmd; /* for --help and the hint after a usage error */
 } args;
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
 {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"name", required_argument, 0, 'n'},
-                                         {"listen", required_argument, 0, 'L'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"log-level", required_argument, 0, 'l'},
-                                         {"syslog", no_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},  {"key", required_argument, 0, 'k'},
+        {"name", required_argument, 0, 'n'}, {"listen", required_argument, 0, 'L'},
+        {"json", no_argument, 0, 'j'},       {"log-level", required_argument, 0, 'l'},
+        {"syslog", no_argument, 0, 's'},     {"lang", required_argument, 0, 'g'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* the errors below, in the chosen language */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->dir = optarg; break;
         case 'k': a->key = optarg; break;
@@ -75,21 +155,26 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "error: --log-level: must be error, warn, info or debug\n");
+                error_opt("--log-level", "%s", _("must be error, warn, info or debug"));
                 return -1;
             }
             break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'g': break; /* chosen by main before anything was said */
+        case 'h': zb_witness_help(stdout, a->cmd); exit(0);
+        case ':': error_opt(argv[optind - 1], "%s", _("needs a value")); return -1;
+        default:
+            error_opt(argv[optind - 1], "%s", _("unknown option"));
+            fprintf(stderr, tr_fmt("(zhibao-witness %s --help lists the options)\n"), a->cmd);
+            return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+        error_msg(tr_fmt("unexpected argument %s"), argv[optind]);
         return -1;
     }
     zb_log_init("zhibao-witness", (zb_log_level)level, use_syslog);
     if (!a->dir) {
-        fprintf(stderr, "error: --dir: missing\n");
+        error_opt("--dir", "%s", _("missing (the witness's directory)"));
         return -1;
     }
     return 0;
@@ -99,15 +184,12 @@ static int open_witness(const args *a, bool readonly, zb_witness **out)
 {
     int rc = zb_witness_open(out, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        fprintf(stderr, "error: --dir: no witness in %s (run zhibao-witness init first)\n", a->dir);
+        error_opt("--dir", tr_fmt("no witness in %s (run zhibao-witness init first)"), a->dir);
     else if (rc == ZB_EKEYPERM)
-        fprintf(stderr,
-                "error: --dir: %s/" ZB_IDENTITY_FILE " is open to group or others "
-                "(chmod 600 it)\n",
-                a->dir);
+        error_opt("--dir", tr_fmt("%s/%s is open to group or others (chmod 600 it)"), a->dir,
+                  ZB_IDENTITY_FILE);
     else if (rc)
-        fprintf(stderr, "error: --dir: cannot open the witness in %s: %s\n", a->dir,
-                zb_strerror(rc));
+        error_opt("--dir", tr_fmt("cannot open the witness in %s: %s"), a->dir, strerror_tr(rc));
     return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
@@ -137,19 +219,18 @@ static int cmd_init(const args *a)
     uint8_t pk[ZB_PK_LEN];
     int rc = zb_witness_create(a->dir, pk);
     if (rc == ZB_EEXIST) {
-        fprintf(stderr, "error: --dir: %s already holds a witness (or another zhibao key)\n",
-                a->dir);
+        error_opt("--dir", tr_fmt("%s already holds a witness (or another zhibao key)"), a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "error: cannot create a witness in %s: %s\n", a->dir, zb_strerror(rc));
+        error_msg(tr_fmt("cannot create a witness in %s: %s"), a->dir, strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     char hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(pk, ZB_PK_LEN, hex);
-    printf("witness created in %s\n", a->dir);
-    printf("give the aggregator and the auditors this key (--witness-key):\n");
-    printf("%s\n", hex);
+    printf(tr_fmt("witness created in %s\n"), a->dir);
+    fputs(_("give the aggregator and the auditors this key (--witness-key):\n"), stdout);
+    printf("%s\n", hex); /* last: scripts take it with tail -n 1 */
     return 0;
 }
 
@@ -169,16 +250,14 @@ static int cmd_add_log(const args *a)
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->key) {
-        fprintf(stderr,
-                "error: --key: missing (the aggregator's key, zhibao-agg init printed it)\n");
+        error_opt("--key", "%s", _("missing (the aggregator's key, zhibao-agg init printed it)"));
         bad = 1;
     } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
-        fprintf(stderr, "error: --key: must be 64 hex digits\n");
+        error_opt("--key", "%s", _("must be 64 hex digits"));
         bad = 1;
     }
     if (a->name && !name_ok(a->name)) {
-        fprintf(stderr, "error: --name: at most %d bytes, no control characters\n",
-                ZB_WLOG_NAME_MAX);
+        error_opt("--name", tr_fmt("at most %d bytes, no control characters"), ZB_WLOG_NAME_MAX);
         bad = 1;
     }
     if (bad)
@@ -191,14 +270,15 @@ static int cmd_add_log(const args *a)
     int rc = zb_witness_add_log(w, key, a->name ? a->name : "", &was_new);
     zb_witness_close(&w);
     if (rc) {
-        fprintf(stderr, "error: add-log: %s\n", zb_strerror(rc));
+        error_opt("add-log", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     char hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(key, ZB_PK_LEN, hex);
-    printf(was_new ? "log %s followed from size 0\n"
-                   : "log %s was followed already: name set, state kept\n",
-           hex);
+    if (was_new)
+        printf(tr_fmt("log %s followed from size 0\n"), hex);
+    else
+        printf(tr_fmt("log %s was followed already: name set, state kept\n"), hex);
     return 0;
 }
 
@@ -360,7 +440,7 @@ static int serve_loop(zb_witness *w, const char *endpoint)
 static int cmd_serve(const args *a)
 {
     if (!a->listen) {
-        fprintf(stderr, "error: --listen: missing (e.g. tcp://0.0.0.0:7500)\n");
+        error_opt("--listen", "%s", _("missing (e.g. tcp://0.0.0.0:7500)"));
         return EXIT_USAGE;
     }
     zb_witness *w;
@@ -374,7 +454,7 @@ static int cmd_serve(const args *a)
     int rc = serve_loop(w, a->listen);
     zb_witness_close(&w);
     if (rc) {
-        fprintf(stderr, "error: serve: %s\n", zb_strerror(rc));
+        error_opt("serve", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -437,7 +517,7 @@ static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refus
     }
     zb_witness_close(&w);
     if (rc) {
-        fprintf(stderr, "error: %s: %s\n", evidence ? "evidence" : "status", zb_strerror(rc));
+        error_opt(evidence ? "evidence" : "status", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -454,6 +534,53 @@ static const char *str_of(const json_t *row, const char *field)
 {
     const json_t *v = json_object_get(row, field);
     return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+/* The logs as a table: key and root by their first 16 hex digits, columns
+ * padded by display width (a Chinese name or heading counts 2 columns a
+ * character), at least as wide as they always were in English. */
+static void print_status_table(json_t *rows)
+{
+    enum { COLS = 5 };
+    const char *head[COLS] = {tr_witness("LOG"), tr_witness("NAME"), tr_witness("SIZE"),
+                              tr_witness("ROOT"), tr_witness("COSIGNED AT")};
+    int width[COLS] = {16, 20, 10, 16, 0}; /* the last column is not padded */
+    const char *sep[COLS] = {"  ", " ", "  ", "  ", ""};
+    for (int c = 0; c < COLS - 1; c++) {
+        int w = display_width(head[c]);
+        width[c] = w > width[c] ? w : width[c];
+    }
+    size_t i;
+    json_t *row;
+    char size[24];
+    json_array_foreach(rows, i, row)
+    {
+        int w = display_width(str_of(row, "name"));
+        width[1] = w > width[1] ? w : width[1];
+        w = snprintf(size, sizeof size, "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(row, "size")));
+        width[2] = w > width[2] ? w : width[2];
+    }
+    for (int c = 0; c < COLS; c++) {
+        print_cell(head[c], width[c], c == 2);
+        fputs(sep[c], stdout);
+    }
+    putchar('\n');
+    json_array_foreach(rows, i, row)
+    {
+        char key[17], root[17];
+        snprintf(key, sizeof key, "%.16s", str_of(row, "key"));
+        snprintf(root, sizeof root, "%.16s", str_of(row, "root"));
+        snprintf(size, sizeof size, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "size")));
+        const char *cells[COLS] = {key, str_of(row, "name"), size, root,
+                                   str_of(row, "cosigned_at")};
+        for (int c = 0; c < COLS; c++) {
+            print_cell(cells[c], width[c], c == 2);
+            fputs(sep[c], stdout);
+        }
+        putchar('\n');
+    }
 }
 
 static int cmd_status(const args *a)
@@ -475,20 +602,31 @@ static int cmd_status(const args *a)
         json_decref(root);
         return 0;
     }
-    printf("%-16s  %-20s %10s  %-16s  %s\n", "LOG", "NAME", "SIZE", "ROOT", "COSIGNED AT");
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-    {
-        printf("%.16s  %-20s %10" JSON_INTEGER_FORMAT "  %-16.16s  %s\n", str_of(row, "key"),
-               str_of(row, "name"), json_integer_value(json_object_get(row, "size")),
-               str_of(row, "root"), str_of(row, "cosigned_at"));
-    }
-    printf("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64 " (forks, proven by the "
-           "aggregator's signatures: %" PRIu64 ")\n",
+    print_status_table(rows);
+    printf(tr_fmt("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64
+                  " (forks, proven by the aggregator's signatures: %" PRIu64 ")\n"),
            json_array_size(rows), refused, kept, forks);
     json_decref(rows);
     return 0;
+}
+
+/* A stored reason in the chosen language: the two a refusal is given
+ * (witness.c, decide: a fork; an unproven extension from held) are
+ * recognised and translated; any other (an older release's) as stored.
+ * Returns reason itself or buf. */
+static const char *reason_text(const char *reason, uint64_t held, char *buf, size_t len)
+{
+    static const char fork_reason[] =
+        N_("same size as the head this witness cosigned, different root");
+    if (strcmp(reason, fork_reason) == 0)
+        return _(fork_reason);
+    char english[120];
+    snprintf(english, sizeof english, "the consistency proof from size %" PRIu64 " does not verify",
+             held);
+    if (strcmp(reason, english) != 0)
+        return reason;
+    snprintf(buf, len, tr_fmt("the consistency proof from size %" PRIu64 " does not verify"), held);
+    return buf;
 }
 
 static int cmd_evidence(const args *a)
@@ -507,31 +645,64 @@ static int cmd_evidence(const args *a)
         json_decref(root);
         return 0;
     }
+    /* the kind column as wide as the widest kind's label (display width) */
+    int kind_width = display_width(tr_witness("fork"));
+    int w = display_width(tr_witness("unproven_extension"));
+    kind_width = w > kind_width ? w : kind_width;
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        printf("%s  %s  log %.16s  refused size %" JSON_INTEGER_FORMAT
-               " root %.16s (signed %s), held size %" JSON_INTEGER_FORMAT " root %.16s: %s\n",
-               str_of(row, "at"), str_of(row, "kind"), str_of(row, "key"),
-               json_integer_value(json_object_get(row, "size")), str_of(row, "root"),
-               str_of(row, "timestamp"), json_integer_value(json_object_get(row, "held_size")),
-               str_of(row, "held_root"), str_of(row, "reason"));
+        uint64_t held = (uint64_t)json_integer_value(json_object_get(row, "held_size"));
+        char reason[200];
+        printf("%s  ", str_of(row, "at"));
+        print_cell(tr_witness(str_of(row, "kind")), kind_width, false);
+        fputs("  ", stdout);
+        printf(tr_fmt("log %.16s  refused size %" PRIu64
+                      " root %.16s (signed %s), held size %" PRIu64 " root %.16s: %s\n"),
+               str_of(row, "key"), (uint64_t)json_integer_value(json_object_get(row, "size")),
+               str_of(row, "root"), str_of(row, "timestamp"), held, str_of(row, "held_root"),
+               reason_text(str_of(row, "reason"), held, reason, sizeof reason));
     }
-    printf("evidence kept: %zu, of which forks: %" PRIu64 "\n", json_array_size(rows), forks);
+    printf(tr_fmt("evidence kept: %zu, of which forks: %" PRIu64 "\n"), json_array_size(rows),
+           forks);
     if (json_array_size(rows) > 0)
-        printf("  fork: two heads of one size signed by the log's key: proof that it forked\n"
-               "  unproven_extension: ask the prefecture for PROOF(held size, refused size)\n"
-               "    (zhibao-agg consistency-proof); if it cannot give one, its log forked\n");
+        fputs(_("  fork: two heads of one size signed by the log's key: proof that it forked\n"
+                "  unproven_extension: ask the prefecture for PROOF(held size, refused size)\n"
+                "    (zhibao-agg consistency-proof); if it cannot give one, its log forked\n"),
+              stdout);
     json_decref(rows);
     return 0;
 }
 
+/* --lang's value, wherever it is (before the command or among its
+ * options): the language is chosen before anything is said. NULL: none. */
+static const char *find_lang(int argc, char **argv)
+{
+    const char *lang = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            lang = argv[i] + 7;
+    }
+    return lang;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (zb_i18n_init(find_lang(argc, argv)) != 0) {
+        (void)zb_i18n_init(NULL); /* the locale's language, to say so */
+        error_opt("--lang", "%s", _("must be zh or en"));
+        return EXIT_USAGE;
+    }
+    /* the command: the first argument after a leading --lang */
+    int at = 1;
+    while (at < argc && (strcmp(argv[at], "--lang") == 0 || strncmp(argv[at], "--lang=", 7) == 0))
+        at += strcmp(argv[at], "--lang") == 0 ? 2 : 1;
+    if (at >= argc || strcmp(argv[at], "--help") == 0 || strcmp(argv[at], "-h") == 0) {
+        zb_witness_help(at >= argc ? stderr : stdout, NULL);
+        return at >= argc ? EXIT_USAGE : 0;
     }
     if (zb_crypto_init() != 0)
         return EXIT_RUNTIME;
@@ -545,14 +716,14 @@ int main(int argc, char **argv)
                 {"status", cmd_status, ZB_LOG_WARN},
                 {"evidence", cmd_evidence, ZB_LOG_WARN}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[1], cmds[i].name) != 0)
+        if (strcmp(argv[at], cmds[i].name) != 0)
             continue;
-        args a = {0};
-        if (parse_args(argc - 1, argv + 1, &a, cmds[i].level) != 0)
+        args a = {.cmd = cmds[i].name};
+        if (parse_args(argc - at, argv + at, &a, cmds[i].level) != 0)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    fprintf(stderr, "error: unknown command %s\n", argv[1]);
-    usage(stderr);
+    error_msg(tr_fmt("unknown command %s"), argv[at]);
+    zb_witness_help(stderr, NULL);
     return EXIT_USAGE;
 }
