@@ -381,6 +381,17 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
         mdb_txn_abort(txn);
         return;
     }
+    /* the newest head some witness already cosigned: a witness behind it
+     * is sent that one rather than the newest, so that several witnesses
+     * come to cosign the same head (a node's quorum of K needs K
+     * cosignatures on one head) even while new heads keep coming */
+    Zb__SignedTreeHead *lead = NULL;
+    zb_tree_head lead_head = {0};
+    if (c->n > 1 && zb_tlog_witnessed_head(zb_agg_tlog(c->agg), txn, head.size, &lead) == 0 &&
+        zb_tree_head_verify(lead, c->agg_pk, &lead_head) != 0) {
+        zb__signed_tree_head__free_unpacked(lead, NULL);
+        lead = NULL;
+    }
     for (size_t i = 0; i < c->n; i++) {
         witness *w = &c->w[i];
         if (w->in_flight && now - w->sent_ms >= ZB_WITCLI_TIMEOUT_MS) {
@@ -404,11 +415,21 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
         }
         if (head.size <= w->size)
             continue; /* cosigned already, or it is ahead of us */
-        if (w->refused && w->refused_head.size == head.size &&
-            memcmp(w->refused_head.root, head.root, ZB_HASH_LEN) == 0)
+        const Zb__SignedTreeHead *target = sth;
+        const zb_tree_head *th = &head;
+        if (lead && lead_head.size > w->size && lead_head.size < head.size &&
+            !(w->refused && w->refused_head.size == lead_head.size &&
+              memcmp(w->refused_head.root, lead_head.root, ZB_HASH_LEN) == 0)) {
+            target = lead;
+            th = &lead_head;
+        }
+        if (w->refused && w->refused_head.size == th->size &&
+            memcmp(w->refused_head.root, th->root, ZB_HASH_LEN) == 0)
             continue;
-        send_head(c, w, txn, sth, &head, now);
+        send_head(c, w, txn, target, th, now);
     }
+    if (lead)
+        zb__signed_tree_head__free_unpacked(lead, NULL);
     zb__signed_tree_head__free_unpacked(sth, NULL);
     mdb_txn_abort(txn);
 }

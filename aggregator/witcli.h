@@ -7,7 +7,10 @@
  *
  * A witness cosigns a head only when it extends the last head of this log
  * it cosigned (docs/protocol.md section 13). Per witness one request is in
- * flight: the newest head, with PROOF(the witness's size, newest size).
+ * flight: the newest head, with PROOF(the witness's size, newest size) --
+ * or, for a witness behind the newest head another witness cosigned, that
+ * head, so that witnesses converge on common heads under steady load (a
+ * node's quorum of K needs K cosignatures on one head).
  * The witness's size is first taken from the cosignatures stored here and
  * corrected by its CONFLICT answers (a witness restored from a backup, one
  * added with history). A REFUSED head is never sent to that witness again
