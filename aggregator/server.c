@@ -40,6 +40,7 @@ typedef struct {
     Zb__SyncMsg *msg;
     uint64_t receipted_seq, tree_size; /* a Hello's, for its Welcome */
     uint64_t inbox_number;             /* a Hello's: downstream messages the node holds */
+    uint32_t witness_quorum;           /* a Hello's: cosignatures its node needs on a head */
     bool downstream;                   /* a Hello's: the node takes downstream messages */
     uint8_t node_key[ZB_PK_LEN];       /* a Hello's: the enrolled key it spoke with */
     char user_id[ZB_ZAP_USER_ID_LEN];  /* what the ZAP handler authenticated:
@@ -276,6 +277,7 @@ static void queue_welcome(round_state *rs, const inbound *in, const Zb__Hello *h
     to.receipted_seq = h->has_receipted_seq ? h->receipted_seq : 0;
     to.tree_size = h->has_tree_size ? h->tree_size : 0;
     to.inbox_number = h->has_inbox_number ? h->inbox_number : 0;
+    to.witness_quorum = h->has_witness_quorum ? h->witness_quorum : 0;
     to.downstream = !revoked && h->has_inbox_number;
     to.revoked = revoked;
     memcpy(to.node_key, h->node_key.data, ZB_PK_LEN);
@@ -878,14 +880,18 @@ static void attach_key_events(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uin
 }
 
 /* The newest head witnesses cosigned, when the Welcome's head (of size)
- * has no cosignature yet: with a proof that it is a prefix of that head,
- * so a node that wants a quorum can count it (protocol.md section 13). */
-static void attach_witnessed(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uint64_t size)
+ * has fewer cosignatures than the node needs (its Hello's witness_quorum,
+ * at least 1): with a proof that it is a prefix of that head, so the node
+ * can count it (protocol.md section 13.4). */
+static void attach_witnessed(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uint64_t size,
+                             uint32_t quorum)
 {
-    if (w->tree_head->n_cosignatures > 0)
+    if (quorum < 1)
+        quorum = 1;
+    if (w->tree_head->n_cosignatures >= quorum)
         return;
     Zb__SignedTreeHead *wh;
-    if (zb_tlog_witnessed_head(zb_agg_tlog(rs->agg), txn, size, &wh) != 0)
+    if (zb_tlog_witnessed_head_min(zb_agg_tlog(rs->agg), txn, size, quorum, &wh) != 0)
         return;
     Zb__TreeHead *th = zb__tree_head__unpack(NULL, wh->tree_head.len, wh->tree_head.data);
     uint64_t wsize = th ? th->size : 0;
@@ -900,10 +906,6 @@ static void attach_witnessed(round_state *rs, MDB_txn *txn, Zb__Welcome *w, uint
     w->witnessed = wh; /* freed with the message */
 }
 
-/* A Welcome carries the county's state as committed, the current tree
- * head with a consistency proof from the node's newest, and receipts (with
- * inclusion proofs) for what the node holds no receipt of: an Ack lost to a
- * crash or a dead link. */
 static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
 {
     for (size_t j = 0; !to->revoked && j < rs->n_counties; j++)
@@ -928,7 +930,7 @@ static void finish_welcome(round_state *rs, const inbound *to, Zb__Welcome *w)
         w->tree_head = head; /* freed with the message */
         if (to->tree_size > 0 && to->tree_size <= size)
             (void)zb_tlog_make_consistency(zb_agg_tlog(rs->agg), txn, to->tree_size, size, &w->consistency);
-        attach_witnessed(rs, txn, w, size);
+        attach_witnessed(rs, txn, w, size, to->witness_quorum);
     }
     if (head)
         attach_key_events(rs, txn, w, size);

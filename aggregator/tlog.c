@@ -478,6 +478,46 @@ int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
     return zb_tlog_head(t, txn, size, out);
 }
 
+int zb_tlog_witnessed_head_min(zb_tlog *t, MDB_txn *txn, uint64_t max_size, size_t min_cosigs,
+                               Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    if (min_cosigs <= 1)
+        return zb_tlog_witnessed_head(t, txn, max_size, out);
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
+    if (rc)
+        return rc;
+    /* from the last cosignature of a size <= max_size, backwards: the
+     * cosignatures of one size are side by side */
+    uint8_t key[8];
+    zb_be64_put(key, max_size == UINT64_MAX ? max_size : max_size + 1);
+    MDB_val k = {8, key}, v;
+    int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    uint64_t size = UINT64_MAX, found = 0;
+    size_t count = 0;
+    for (int seen = 0; r == 0 && seen < 4096; seen++, r = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        if (k.mv_size != 8 + ZB_PK_LEN)
+            continue;
+        uint64_t s = zb_be64_get(k.mv_data);
+        if (s > max_size)
+            continue;
+        count = s == size ? count + 1 : 1;
+        size = s;
+        if (count >= min_cosigs) {
+            found = s;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (r != 0 && r != MDB_NOTFOUND)
+        return zb_mdb_err(r);
+    if (!found)
+        return ZB_ENOTFOUND;
+    return zb_tlog_head(t, txn, found, out);
+}
+
 int zb_tlog_witnessed_heads(zb_tlog *t, MDB_txn *txn,
                             int (*fn)(void *ctx, const Zb__SignedTreeHead *head), void *ctx)
 {

@@ -140,6 +140,12 @@ int zb_tlog_add_cosignature(zb_tlog *t, MDB_txn *txn, const uint8_t agg_pk[ZB_PK
 int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
                            Zb__SignedTreeHead **out);
 
+/* The newest stored head of size <= max_size with at least min_cosigs
+ * cosignatures (heap-built, with them); looks back over at most 4,096
+ * stored cosignatures. ZB_ENOTFOUND when none. */
+int zb_tlog_witnessed_head_min(zb_tlog *t, MDB_txn *txn, uint64_t max_size, size_t min_cosigs,
+                               Zb__SignedTreeHead **out);
+
 /* Every head with cosignatures, ascending size: fn(ctx, head) with a head
  * (and its cosignatures) valid only during the call; a non-zero return
  * stops the walk and is returned. */

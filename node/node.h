@@ -476,6 +476,9 @@ int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
  * head that is not final (0 with quorum 0), in one read transaction. */
 int zb_node_witness_summary(zb_node *n, zb_node_witnessing *w, uint64_t *unwitnessed_receipts);
 
+/* The node's witness quorum (0: none set, or the store cannot be read). */
+uint32_t zb_node_witness_quorum(zb_node *n);
+
 /* Whether the node waits for witnesses: a quorum is set and the newest
  * accepted head is not witnessed yet (a receipt against it is not final).
  * 0 or a store error. */

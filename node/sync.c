@@ -128,6 +128,11 @@ static int send_hello(sync_state *s)
         h.tree_size = st.tree_size;
         h.has_inbox_number = 1;
         h.inbox_number = st.inbox;
+        uint32_t quorum = zb_node_witness_quorum(s->node);
+        if (quorum) {
+            h.has_witness_quorum = 1;
+            h.witness_quorum = quorum;
+        }
     }
     Zb__SyncMsg m = ZB__SYNC_MSG__INIT;
     m.msg_case = ZB__SYNC_MSG__MSG_HELLO;

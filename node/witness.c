@@ -227,3 +227,14 @@ int zb_node_witness_pending(zb_node *n, bool *pending)
     mdb_txn_abort(txn);
     return rc;
 }
+
+uint32_t zb_node_witness_quorum(zb_node *n)
+{
+    MDB_txn *txn;
+    if (zb_store_begin(zb_node_store(n), true, &txn) != 0)
+        return 0;
+    zb_node_witnessing w;
+    uint32_t q = zb_node_witnessing_get(n, txn, &w) == 0 ? (uint32_t)w.quorum : 0;
+    mdb_txn_abort(txn);
+    return q;
+}
