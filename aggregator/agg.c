@@ -542,16 +542,6 @@ static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
     return 0;
 }
 
-/* check's findings are read by people: in the chosen language (i18n.h,
- * po/zh_CN/agg.po). A format_arg function, so that -Wformat=2 checks each
- * literal against its arguments (msgfmt --check the translations). */
-__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-#undef _
-#define _(s) tr_fmt(s)
-
 /* One pass over the stored envelopes, county by county. */
 typedef struct {
     zb_agg *agg;

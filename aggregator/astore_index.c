@@ -542,13 +542,6 @@ int zb_astore_rebuild(zb_store *s, void (*progress)(void *ctx, uint64_t done, ui
 
 #define FINDINGS_PER_INDEX 5
 
-/* check's lines are read by people: in the chosen language (i18n.h,
- * po/zh_CN/agg.po), each literal checked against its arguments. */
-__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-
 static void hex_key(const MDB_val *k, char *out, size_t cap)
 {
     /* printable bytes as they are, the rest as \xNN: keys mix codes and ids with numbers */
@@ -612,8 +605,7 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
         if (what) {
             if (diffs < FINDINGS_PER_INDEX) {
                 char line[320];
-                snprintf(line, sizeof line, tr_fmt("index %s: %s (key %s)"), name, zb_tr(what),
-                         key);
+                snprintf(line, sizeof line, _("index %s: %s (key %s)"), name, zb_tr(what), key);
                 finding(ctx, line);
             }
             diffs++;
@@ -630,8 +622,8 @@ static long compare_db(MDB_txn *have_txn, MDB_dbi have, MDB_txn *want_txn, MDB_d
     if (diffs > FINDINGS_PER_INDEX) {
         char line[320];
         snprintf(line, sizeof line,
-                 tr_fmt("index %s: %ld differences in all (zhibao-agg reindex rebuilds it from "
-                        "the envelopes)"),
+                 _("index %s: %ld differences in all (zhibao-agg reindex rebuilds it from "
+                   "the envelopes)"),
                  name, diffs);
         finding(ctx, line);
         return FINDINGS_PER_INDEX + 1;
@@ -685,8 +677,8 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
         if (rc == 0 && v != ZB_ASTORE_INDEX_VERSION && c.count > 0) {
             char line[320];
             snprintf(line, sizeof line,
-                     tr_fmt("index: version %" PRIu64 ", this release writes %u (zhibao-agg "
-                            "reindex)"),
+                     _("index: version %" PRIu64 ", this release writes %u (zhibao-agg "
+                       "reindex)"),
                      v, ZB_ASTORE_INDEX_VERSION);
             finding(ctx, line);
             findings++;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cli.h"
 #include "i18n.h"
 
 /* The options every command takes, after each page. */
@@ -45,9 +46,7 @@ static const char overview[] =
        "more.\n"
        "exit codes: 0 success, 1 runtime error (check: findings), 2 bad usage or input\n");
 
-static const struct {
-    const char *cmd, *text;
-} pages[] = {
+static const zb_cli_page pages[] = {
     {"init", N_("usage: zhibao-agg init --dir A\n"
                 "Create the aggregator's store and Ed25519 key in A. The public key, which\n"
                 "every county node is given (zhibao-node init --aggregator-key), is the last\n"
@@ -293,19 +292,8 @@ static const struct {
 
 bool zb_agg_help_print(FILE *f, const char *cmd, const char *kind)
 {
-    const char *text = NULL;
-    if (!cmd) {
-        text = overview;
-    } else {
-        bool bulletin = strcmp(cmd, "report") == 0 && kind && strcmp(kind, "bulletin") == 0;
-        for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
-            if (strcmp(pages[i].cmd, bulletin ? "report bulletin" : cmd) == 0)
-                text = pages[i].text;
-    }
-    if (!text)
-        return false;
-    fputs(zb_tr(text), f);
-    fputc('\n', f);
-    fputs(zb_tr(common_options), f);
-    return true;
+    static const zb_cli_help help = {overview, common_options, pages,
+                                     sizeof pages / sizeof pages[0], "\n"};
+    bool bulletin = cmd && strcmp(cmd, "report") == 0 && kind && strcmp(kind, "bulletin") == 0;
+    return zb_cli_help_print(f, &help, bulletin ? "report bulletin" : cmd);
 }

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +20,11 @@
 
 #include "agg.h"
 #include "bulletin.h"
+#include "cli.h"
 #include "consolidate.h"
 #include "crypto.h"
 #include "dispatch.h"
+#include "display.h"
 #include "domain.h"
 #include "downstream.h"
 #include "err.h"
@@ -47,57 +48,6 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define SERVE_LOCK_FILE "serve.lock" /* in the store directory: held by the one serve */
-
-/* _() for a printf format: -Wformat=2 checks each literal against its
- * arguments, msgfmt --check each translation against its literal. */
-__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-#undef _
-#define _(s) tr_fmt(s)
-
-/* "error: FIELD: reason" on stderr: "error" and the reason (fmt, its
- * msgid) in the chosen language, FIELD as given -- an option (--county), a
- * command (serve), what the person types or looks for. One write. */
-__attribute__((format(printf, 2, 3))) static void error_at(const char *field, const char *fmt, ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, _(fmt), ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s: %s\n", _("error"), field, line);
-}
-
-/* "error: " and fmt translated, on stderr. */
-__attribute__((format(printf, 1, 2))) static void error_msg(const char *fmt, ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, _(fmt), ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s\n", _("error"), line);
-}
-
-/* "warning: FIELD: " and fmt translated, on stderr. */
-__attribute__((format(printf, 2, 3))) static void warning_at(const char *field, const char *fmt,
-                                                             ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, _(fmt), ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s: %s\n", _("warning"), field, line);
-}
-
-/* After a usage error: where the command's options are told. */
-static void see_help(const char *cmd)
-{
-    fprintf(stderr, _("see: zhibao-agg %s --help\n"), cmd ? cmd : "");
-}
 
 typedef struct {
     const char *cmd; /* the command, for its --help */
@@ -222,18 +172,14 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                error_at("--log-level", "must be error, warn, info or debug");
+                zb_cli_error_at("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
         case 'h': help = true; break;
         case ':':
-            error_at(argv[optind - 1], "needs a value");
-            see_help(a->cmd);
-            return -1;
         default:
-            error_at(argv[optind - 1], "unknown option");
-            see_help(a->cmd);
+            zb_cli_option_error(c, argv[optind - 1], false, "see: zhibao-agg %s --help\n", a->cmd);
             return -1;
         }
     }
@@ -246,14 +192,14 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         return 1;
     }
     if (optind < argc) {
-        error_msg("unexpected argument %s", argv[optind]);
+        zb_cli_error("unexpected argument %s", argv[optind]);
         return -1;
     }
     /* --quiet wins: a script asked for silence */
     a->progress = quiet ? ZB_PROGRESS_OFF : force_progress ? ZB_PROGRESS_ON : ZB_PROGRESS_AUTO;
     zb_log_init("zhibao-agg", (zb_log_level)level, use_syslog);
     if (!a->dir) {
-        error_at("--dir", "missing");
+        zb_cli_error_at("--dir", "missing");
         return -1;
     }
     return 0;
@@ -263,9 +209,9 @@ static int open_agg(const args *a, bool readonly, zb_agg **out)
 {
     int rc = zb_agg_open(out, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        error_at("--dir", "no aggregator in %s (run zhibao-agg init first)", a->dir);
+        zb_cli_error_at("--dir", "no aggregator in %s (run zhibao-agg init first)", a->dir);
     else if (rc)
-        error_at("--dir", "cannot open aggregator in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error_at("--dir", "cannot open aggregator in %s: %s", a->dir, zb_strerror(rc));
     return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
@@ -274,11 +220,11 @@ static int cmd_init(const args *a)
     char pk[2 * ZB_PK_LEN + 1];
     int rc = zb_agg_create(a->dir, pk);
     if (rc == ZB_EEXIST) {
-        error_at("--dir", "an aggregator already exists in %s", a->dir);
+        zb_cli_error_at("--dir", "an aggregator already exists in %s", a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        error_msg("cannot create aggregator in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error("cannot create aggregator in %s: %s", a->dir, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("aggregator created in %s\n"), a->dir);
@@ -292,29 +238,30 @@ static int cmd_enroll(const args *a)
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->county) {
-        error_at("--county", "missing");
+        zb_cli_error_at("--county", "missing");
         bad = 1;
     } else if (!zb_county_code_valid(a->county)) {
-        error_at("--county", "must be a 6-digit county code (e.g. 222401)");
+        zb_cli_error_at("--county", "must be a 6-digit county code (e.g. 222401)");
         bad = 1;
     }
     if (a->key && zb_hex_decode(a->key, key, sizeof key) != 0) {
-        error_at("--key", "must be 64 hex digits");
+        zb_cli_error_at("--key", "must be 64 hex digits");
         bad = 1;
     }
     uint8_t *req = NULL;
     size_t req_len = 0;
     if (!a->request) {
-        error_at("--request", "missing (the key request zhibao-node init or rotate-key wrote, "
-                              "D/key-request: the node's proof that it holds its key)");
+        zb_cli_error_at("--request",
+                        "missing (the key request zhibao-node init or rotate-key wrote, "
+                        "D/key-request: the node's proof that it holds its key)");
         bad = 1;
     } else {
         int err = 0;
         req = (uint8_t *)zb_read_file(a->request, ZB_KEYREQ_MAX, &req_len, &err);
         if (!req) {
-            error_at("--request", "cannot read %s (%s)", a->request,
-                     err == ZB_ETOOBIG ? _("over 1024 bytes: not a key request")
-                                       : zb_strerror(err));
+            zb_cli_error_at("--request", "cannot read %s (%s)", a->request,
+                            err == ZB_ETOOBIG ? _("over 1024 bytes: not a key request")
+                                              : zb_strerror(err));
             bad = 1;
         }
     }
@@ -322,14 +269,14 @@ static int cmd_enroll(const args *a)
     if (req) {
         int vr = zb_keyreq_open(req, req_len, &r);
         if (vr) {
-            error_at("--request", "%s is not a valid key request (%s)", a->request,
-                     zb_strerror(vr));
+            zb_cli_error_at("--request", "%s is not a valid key request (%s)", a->request,
+                            zb_strerror(vr));
             bad = 1;
         } else if (a->county && strcmp(r->county, a->county) != 0) {
-            error_at("--request", "it is for county %s, not %s", r->county, a->county);
+            zb_cli_error_at("--request", "it is for county %s, not %s", r->county, a->county);
             bad = 1;
         } else if (a->key && memcmp(r->key.data, key, ZB_PK_LEN) != 0) {
-            error_at("--key", "the request is for another key");
+            zb_cli_error_at("--key", "the request is for another key");
             bad = 1;
         }
     }
@@ -353,21 +300,23 @@ static int cmd_enroll(const args *a)
     zb_agg_close(&agg);
     free(req);
     if (rc == ZB_EEXIST) {
-        error_at("--county",
-                 "%s has another active key, or this key was revoked (zhibao-agg revoke first, "
-                 "or a rotation request from the county's node; a revoked key is never "
-                 "enrolled again)",
-                 a->county);
+        zb_cli_error_at(
+            "--county",
+            "%s has another active key, or this key was revoked (zhibao-agg revoke first, "
+            "or a rotation request from the county's node; a revoked key is never "
+            "enrolled again)",
+            a->county);
         return EXIT_USAGE;
     }
     if (rc == ZB_EINVAL && rotation) {
-        error_at("--request", "this rotation does not match the county's state here (its key "
-                              "is not the active one, or reports it signed are not all received "
-                              "yet: let the node sync first, then make a new request)");
+        zb_cli_error_at("--request",
+                        "this rotation does not match the county's state here (its key "
+                        "is not the active one, or reports it signed are not all received "
+                        "yet: let the node sync first, then make a new request)");
         return EXIT_USAGE;
     }
     if (rc) {
-        error_msg("cannot enroll: %s", zb_strerror(rc));
+        zb_cli_error("cannot enroll: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     const zb_county *c = zb_county_find(a->county);
@@ -390,9 +339,9 @@ static int cmd_revoke(const args *a)
 {
     if (!a->county || !zb_county_code_valid(a->county)) {
         if (a->county)
-            error_at("--county", "must be a 6-digit county code (e.g. 222401)");
+            zb_cli_error_at("--county", "must be a 6-digit county code (e.g. 222401)");
         else
-            error_at("--county", "missing");
+            zb_cli_error_at("--county", "missing");
         return EXIT_USAGE;
     }
     zb_agg *agg;
@@ -405,13 +354,13 @@ static int cmd_revoke(const args *a)
     zb_agg_close(&agg);
     if (rc == ZB_ENOTFOUND || rc == ZB_EINVAL) {
         if (rc == ZB_ENOTFOUND)
-            error_at("--county", "%s is not enrolled", a->county);
+            zb_cli_error_at("--county", "%s is not enrolled", a->county);
         else
-            error_at("--county", "%s has no active key", a->county);
+            zb_cli_error_at("--county", "%s has no active key", a->county);
         return EXIT_USAGE;
     }
     if (rc) {
-        error_msg("cannot revoke: %s", zb_strerror(rc));
+        zb_cli_error("cannot revoke: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("county %s: key revoked; reports it signed up to seq %" PRIu64
@@ -430,10 +379,11 @@ static int cmd_revoke(const args *a)
         have_file = zb_agg_export_resume(agg, a->county, e.last_seq, resume_file) == 0;
         zb_agg_close(&agg);
         if (!have_file)
-            warning_at("revoke",
-                       "could not write %s: the replacement node will not know this county's "
-                       "accidents",
-                       resume_file);
+            zb_cli_warning_at(
+                "revoke",
+                "could not write %s: the replacement node will not know this county's "
+                "accidents",
+                resume_file);
     }
     if (e.last_seq > 0 && have_file)
         printf(_("replacement node: zhibao-node init ... --county %s --resume %" PRIu64 ":%s "
@@ -466,12 +416,12 @@ static int lock_serve(const char *dir)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/" SERVE_LOCK_FILE, dir) >= (int)sizeof path) {
-        error_at("--dir", "path too long");
+        zb_cli_error_at("--dir", "path too long");
         return -1;
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        error_at("serve", "cannot open %s: %s", path, strerror(errno));
+        zb_cli_error_at("serve", "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -481,11 +431,11 @@ static int lock_serve(const char *dir)
         buf[n > 0 ? n : 0] = '\0';
         long pid = strtol(buf, NULL, 10);
         if (err == EWOULDBLOCK && pid > 0)
-            error_at("serve", "another zhibao-agg serve holds %s (pid %ld)", dir, pid);
+            zb_cli_error_at("serve", "another zhibao-agg serve holds %s (pid %ld)", dir, pid);
         else if (err == EWOULDBLOCK)
-            error_at("serve", "another zhibao-agg serve holds %s", dir);
+            zb_cli_error_at("serve", "another zhibao-agg serve holds %s", dir);
         else
-            error_at("serve", "cannot lock %s: %s", path, strerror(err));
+            zb_cli_error_at("serve", "cannot lock %s: %s", path, strerror(err));
         close(fd);
         return -1;
     }
@@ -508,10 +458,11 @@ static int parse_remind_days(const char *s, int days[31], size_t *n)
         long d = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : 0;
         if (d < 1 || d > 31 || end - p > 2 || (*end != ',' && *end != '\0') ||
             (*end == ',' && end[1] == '\0')) {
-            error_at("remind-days",
-                     "must be days of the month from 1 to 31 separated by commas (e.g. 3,5), "
-                     "not \"%s\"",
-                     s);
+            zb_cli_error_at(
+                "remind-days",
+                "must be days of the month from 1 to 31 separated by commas (e.g. 3,5), "
+                "not \"%s\"",
+                s);
             return -1;
         }
         bool seen = false;
@@ -522,8 +473,8 @@ static int parse_remind_days(const char *s, int days[31], size_t *n)
         p = *end ? end + 1 : end;
     }
     if (*n == 0) {
-        error_at("remind-days",
-                 "must be days of the month from 1 to 31 separated by commas (e.g. 3,5)");
+        zb_cli_error_at("remind-days",
+                        "must be days of the month from 1 to 31 separated by commas (e.g. 3,5)");
         return -1;
     }
     return 0;
@@ -533,7 +484,7 @@ static int cmd_serve(const args *a)
 {
     int bad = 0;
     if (!a->listen) {
-        error_at("--listen", "missing (e.g. tcp://0.0.0.0:7400)");
+        zb_cli_error_at("--listen", "missing (e.g. tcp://0.0.0.0:7400)");
         bad = 1;
     }
     int days[31];
@@ -559,7 +510,7 @@ static int cmd_serve(const args *a)
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {
-        error_at("serve", "%s", zb_strerror(rc));
+        zb_cli_error_at("serve", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -610,19 +561,6 @@ static int status_refusal(void *ctx, const char *reason, uint64_t count)
     return 0;
 }
 
-/* s padded with spaces to width terminal columns (zb_display_width: a
- * Chinese character takes two), on the left or on the right. */
-static void print_cell(const char *s, int width, bool right)
-{
-    int pad = width - (int)zb_display_width(s);
-    if (pad < 0)
-        pad = 0;
-    if (right)
-        printf("%*s%s", pad, "", s);
-    else
-        printf("%s%*s", s, pad, "");
-}
-
 /* status's columns: heading (msgid), width in columns, aligned right */
 static const struct {
     const char *heading;
@@ -639,7 +577,7 @@ static void status_row(const char *const cells[6])
     for (size_t i = 0; i < 6; i++) {
         int w = status_cols[i].width, hw = (int)zb_display_width(_(status_cols[i].heading));
         if (i + 1 < 6)
-            print_cell(cells[i], w > hw ? w : hw, status_cols[i].right);
+            zb_display_cell(stdout, cells[i], w > hw ? w : hw, status_cols[i].right);
         else
             fputs(cells[i], stdout);
         fputs(i + 2 < 6 ? " " : i + 2 == 6 ? "  " : "\n", stdout);
@@ -667,7 +605,7 @@ static int cmd_status(const args *a)
     mdb_txn_abort(txn);
     zb_agg_close(&agg);
     if (rc) {
-        error_at("status", "%s", zb_strerror(rc));
+        zb_cli_error_at("status", "%s", zb_strerror(rc));
         json_decref(root);
         json_decref(rows);
         json_decref(refusals);
@@ -762,7 +700,7 @@ static int cmd_check(const args *a)
     zb_progress_finish(&prog);
     zb_agg_close(&agg);
     if (n < 0) {
-        error_at("check", "%s", zb_strerror((int)n));
+        zb_cli_error_at("check", "%s", zb_strerror((int)n));
         return EXIT_RUNTIME;
     }
     if (n == 0)
@@ -776,7 +714,7 @@ static int cmd_check(const args *a)
 static int cmd_reindex(const args *a)
 {
     if (!a->dir) {
-        error_at("--dir", "missing");
+        zb_cli_error_at("--dir", "missing");
         return EXIT_USAGE;
     }
     zb_store *s = NULL;
@@ -790,11 +728,11 @@ static int cmd_reindex(const args *a)
     }
     zb_store_close(&s);
     if (rc == ZB_ENOTFOUND) {
-        error_at("reindex", "%s (no aggregator store in --dir)", zb_strerror(rc));
+        zb_cli_error_at("reindex", "%s (no aggregator store in --dir)", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     if (rc) {
-        error_at("reindex", "%s", zb_strerror(rc));
+        zb_cli_error_at("reindex", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("reindexed %" PRIu64 " envelopes\n"), n);
@@ -827,7 +765,7 @@ static const char *report_option(void *ctx, const char *name)
 static int cmd_report_bulletin(const args *a)
 {
     if (a->format) {
-        error_at("--format", "report bulletin is an HTML page (--out FILE.html)");
+        zb_cli_error_at("--format", "report bulletin is an HTML page (--out FILE.html)");
         return EXIT_USAGE;
     }
     int64_t now = (int64_t)time(NULL);
@@ -835,11 +773,11 @@ static int cmd_report_bulletin(const args *a)
     int year, month;
     int rc = zb_bulletin_parse(report_option, (void *)a, ZB_QUERY_CLI, now, &year, &month, &p);
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
+        zb_cli_error_line(p.lines[i]);
     zb_problems_free(&p);
     if (rc) {
         if (rc != ZB_EVALIDATION)
-            error_at("report", "%s", zb_strerror(rc));
+            zb_cli_error_at("report", "%s", zb_strerror(rc));
         return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
     }
     zb_agg *agg;
@@ -863,7 +801,7 @@ static int cmd_report_bulletin(const args *a)
     }
     free(html);
     if (rc) {
-        error_at("report bulletin", "%s", zb_strerror(rc));
+        zb_cli_error_at("report bulletin", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -884,23 +822,23 @@ static int cmd_report(const args *a)
     zb_query q;
     int rc = zb_query_parse(a->report, report_option, (void *)a, ZB_QUERY_CLI, now, &q, &p);
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
+        zb_cli_error_line(p.lines[i]);
     zb_problems_free(&p);
     if (rc) {
         if (rc != ZB_EVALIDATION)
-            error_at("report", "%s", zb_strerror(rc));
+            zb_cli_error_at("report", "%s", zb_strerror(rc));
         zb_agg_close(&agg);
         return rc == ZB_EVALIDATION ? EXIT_USAGE : EXIT_RUNTIME;
     }
     if (q.format == ZB_FORMAT_XLSX && !a->out) {
-        error_at("--out", "required with --format xlsx");
+        zb_cli_error_at("--out", "required with --format xlsx");
         zb_agg_close(&agg);
         return EXIT_USAGE;
     }
     zb_store *s = zb_agg_store(agg);
     MDB_txn *txn;
     if ((rc = zb_store_begin(s, true, &txn))) {
-        error_at("report", "%s", zb_strerror(rc));
+        zb_cli_error_at("report", "%s", zb_strerror(rc));
         zb_agg_close(&agg);
         return EXIT_RUNTIME;
     }
@@ -919,7 +857,7 @@ static int cmd_report(const args *a)
     if (rc) {
         char field[64];
         snprintf(field, sizeof field, "report %s", kind);
-        error_at(field, "%s", zb_strerror(rc));
+        zb_cli_error_at(field, "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -930,7 +868,7 @@ static int cmd_report(const args *a)
 static int cmd_load_figures(const args *a)
 {
     if (!a->file) {
-        error_at("FILE", "missing (a figures JSON file, or - for standard input)");
+        zb_cli_error_at("FILE", "missing (a figures JSON file, or - for standard input)");
         return EXIT_USAGE;
     }
     zb_agg *agg;
@@ -941,16 +879,16 @@ static int cmd_load_figures(const args *a)
     zb_figures_file ff;
     int rc = zb_figures_load_file(a->file, &ff, &p);
     if (rc == ZB_ETOOBIG)
-        error_at("FILE", "%s is over %u bytes", a->file, ZB_FIGURES_FILE_MAX);
+        zb_cli_error_at("FILE", "%s is over %u bytes", a->file, ZB_FIGURES_FILE_MAX);
     else if (rc == ZB_EIO)
-        error_at("FILE", "cannot read %s: %s", a->file, strerror(errno));
+        zb_cli_error_at("FILE", "cannot read %s: %s", a->file, strerror(errno));
     for (size_t i = 0; i < p.n; i++)
-        fprintf(stderr, "%s: %s\n", _("error"), p.lines[i]);
+        zb_cli_error_line(p.lines[i]);
     if (rc == ZB_EVALIDATION)
-        error_msg("%zu problem(s) in %s: nothing stored", p.n, a->file);
+        zb_cli_error("%zu problem(s) in %s: nothing stored", p.n, a->file);
     zb_problems_free(&p);
     if (rc == ZB_ENOMEM)
-        error_at("load-figures", "%s", zb_strerror(rc));
+        zb_cli_error_at("load-figures", "%s", zb_strerror(rc));
     if (rc) {
         zb_agg_close(&agg);
         return rc == ZB_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -958,7 +896,7 @@ static int cmd_load_figures(const args *a)
     rc = zb_figures_store(zb_agg_store(agg), &ff, (int64_t)time(NULL));
     zb_agg_close(&agg);
     if (rc)
-        error_at("load-figures", "nothing stored: %s", zb_strerror(rc));
+        zb_cli_error_at("load-figures", "nothing stored: %s", zb_strerror(rc));
     else
         printf(_("loaded %zu figures record(s) and %zu base record(s) from %s "
                  "(each replaces what was stored for its county and year)\n"),
@@ -975,9 +913,9 @@ static int parse_size(const char *opt, const char *s, uint64_t *v)
     unsigned long long n = s ? strtoull(s, &end, 10) : 0;
     if (!s || errno || end == s || *end || s[0] == '-' || n == 0 || n > INT64_MAX) {
         if (s)
-            error_at(opt, "must be a log size (1, 2, ...)");
+            zb_cli_error_at(opt, "must be a log size (1, 2, ...)");
         else
-            error_at(opt, "missing");
+            zb_cli_error_at(opt, "missing");
         return -1;
     }
     *v = n;
@@ -987,7 +925,7 @@ static int parse_size(const char *opt, const char *s, uint64_t *v)
 static int cmd_export(const args *a)
 {
     if (!a->out) {
-        error_at("--out", "missing (the bundle file to write)");
+        zb_cli_error_at("--out", "missing (the bundle file to write)");
         return EXIT_USAGE;
     }
     zb_agg *agg;
@@ -1001,7 +939,7 @@ static int cmd_export(const args *a)
     zb_progress_finish(&prog);
     zb_agg_close(&agg);
     if (rc) {
-        error_at("export", "%s", zb_strerror(rc));
+        zb_cli_error_at("export", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     char root[2 * sizeof st.root + 1];
@@ -1016,7 +954,7 @@ static int cmd_tree_head(const args *a)
 {
     uint64_t size = 0, got;
     if (!a->out) {
-        error_at("--out", "missing (the tree-head file to write)");
+        zb_cli_error_at("--out", "missing (the tree-head file to write)");
         return EXIT_USAGE;
     }
     if (a->size && parse_size("--size", a->size, &size) != 0)
@@ -1029,13 +967,13 @@ static int cmd_tree_head(const args *a)
     zb_agg_close(&agg);
     if (rc == ZB_ENOTFOUND) {
         if (size)
-            error_at("--size", "no signed tree head of size %s", a->size);
+            zb_cli_error_at("--size", "no signed tree head of size %s", a->size);
         else
-            error_at("--size", "no signed tree head yet");
+            zb_cli_error_at("--size", "no signed tree head yet");
         return EXIT_USAGE;
     }
     if (rc) {
-        error_at("tree-head", "%s", zb_strerror(rc));
+        zb_cli_error_at("tree-head", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("signed tree head of size %" PRIu64 " written to %s\n"), got, a->out);
@@ -1046,7 +984,7 @@ static int cmd_consistency_proof(const args *a)
 {
     uint64_t from, to;
     if (!a->out) {
-        error_at("--out", "missing (the proof file to write)");
+        zb_cli_error_at("--out", "missing (the proof file to write)");
         return EXIT_USAGE;
     }
     if (parse_size("--from", a->from, &from) != 0 || parse_size("--to", a->to, &to) != 0)
@@ -1058,11 +996,11 @@ static int cmd_consistency_proof(const args *a)
     int rc = zb_agg_export_consistency(agg, from, to, a->out);
     zb_agg_close(&agg);
     if (rc == ZB_EINVAL) {
-        error_at("--from/--to", "need 0 < from <= to <= the log's size");
+        zb_cli_error_at("--from/--to", "need 0 < from <= to <= the log's size");
         return EXIT_USAGE;
     }
     if (rc) {
-        error_at("consistency-proof", "%s", zb_strerror(rc));
+        zb_cli_error_at("consistency-proof", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("consistency proof %" PRIu64 " -> %" PRIu64 " written to %s\n"), from, to, a->out);
@@ -1089,12 +1027,12 @@ static int cmd_web(const args *a)
     int rc = zb_web_start(&w, agg, listen, token);
     if (rc) {
         if (rc == ZB_EINVAL)
-            error_at("--listen",
-                     "%s must be HOST:PORT with a numeric address (e.g. "
-                     "127.0.0.1:8080)",
-                     listen);
+            zb_cli_error_at("--listen",
+                            "%s must be HOST:PORT with a numeric address (e.g. "
+                            "127.0.0.1:8080)",
+                            listen);
         else
-            error_at("--listen", "%s cannot be bound", listen);
+            zb_cli_error_at("--listen", "%s cannot be bound", listen);
         zb_agg_close(&agg);
         return rc == ZB_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
     }
@@ -1122,12 +1060,12 @@ static int cmd_web(const args *a)
 static int act_result(const char *cmd, int rc, zb_problems *p)
 {
     for (size_t i = 0; i < p->n; i++)
-        fprintf(stderr, "%s: %s\n", _("error"), p->lines[i]);
+        zb_cli_error_line(p->lines[i]);
     zb_problems_free(p);
     if (rc == ZB_EVALIDATION)
         return EXIT_USAGE;
     if (rc) {
-        error_at(cmd, "nothing stored: %s", zb_strerror(rc));
+        zb_cli_error_at(cmd, "nothing stored: %s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -1396,13 +1334,13 @@ static int cmd_witness(const args *a)
                                "head within a second\n"),
                    hex, a->endpoint);
         else if (rc == ZB_ETOOBIG)
-            error_at("--add", "already %d witnesses: remove one first", ZB_WITNESS_MAX);
+            zb_cli_error_at("--add", "already %d witnesses: remove one first", ZB_WITNESS_MAX);
     } else if (a->witness_remove) {
         rc = zb_witcli_remove(agg, key);
         if (rc == 0)
             printf(_("witness %s removed (the cosignatures it gave are kept)\n"), hex);
         else if (rc == ZB_ENOTFOUND)
-            error_at("--remove", "%s is not a witness of this aggregator", hex);
+            zb_cli_error_at("--remove", "%s is not a witness of this aggregator", hex);
     } else {
         json_t *doc = NULL;
         if ((rc = zb_witcli_list(agg, &doc)) == 0) {
@@ -1413,9 +1351,9 @@ static int cmd_witness(const args *a)
             } else {
                 size_t i;
                 json_t *row;
-                print_cell(_("WITNESS"), 64, false);
+                zb_display_cell(stdout, _("WITNESS"), 64, false);
                 fputs("  ", stdout);
-                print_cell(_("ENDPOINT"), 32, false);
+                zb_display_cell(stdout, _("ENDPOINT"), 32, false);
                 printf("  %s\n", _("COSIGNED"));
                 json_array_foreach(json_object_get(doc, "witnesses"), i, row)
                 {
@@ -1426,9 +1364,11 @@ static int cmd_witness(const args *a)
                         snprintf(cosigned, sizeof cosigned, _("size %" PRIu64 " at %s"),
                                  (uint64_t)json_integer_value(size),
                                  json_string_value(json_object_get(row, "cosigned_at")));
-                    print_cell(json_string_value(json_object_get(row, "key")), 64, false);
+                    zb_display_cell(stdout, json_string_value(json_object_get(row, "key")), 64,
+                                    false);
                     fputs("  ", stdout);
-                    print_cell(json_string_value(json_object_get(row, "endpoint")), 32, false);
+                    zb_display_cell(stdout, json_string_value(json_object_get(row, "endpoint")), 32,
+                                    false);
                     printf("  %s\n", cosigned);
                 }
                 printf(_("log size %" PRIu64 ", newest witnessed head %" PRIu64 "\n"),
@@ -1442,41 +1382,18 @@ static int cmd_witness(const args *a)
     if (rc == ZB_ETOOBIG || rc == ZB_ENOTFOUND)
         return EXIT_USAGE;
     if (rc) {
-        error_at("witness", "%s", zb_strerror(rc));
+        zb_cli_error_at("witness", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     return 0;
 }
 
-/* --lang anywhere on the line (before the command too), else the locale:
- * chosen before anything is printed, usage errors included. */
-static int choose_language(int argc, char **argv)
-{
-    const char *lang = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strncmp(argv[i], "--lang=", 7) == 0)
-            lang = argv[i] + 7;
-    }
-    if (zb_i18n_init(lang) == 0)
-        return 0;
-    (void)zb_i18n_init(NULL); /* the error in the locale's language */
-    error_at("--lang", "must be zh or en");
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
-    if (choose_language(argc, argv) != 0)
+    if (zb_cli_lang_init(argc, argv) != 0)
         return EXIT_USAGE;
     /* the command is the first word; --lang may come before it */
-    int first = 1;
-    while (first < argc &&
-           (strcmp(argv[first], "--lang") == 0 || strncmp(argv[first], "--lang=", 7) == 0))
-        first += strcmp(argv[first], "--lang") == 0 ? 2 : 1;
+    int first = zb_cli_command_index(argc, argv);
     if (first >= argc || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
         strcmp(argv[first], "help") == 0) {
         /* zhibao-agg help CMD [KIND]: the command's page */
@@ -1485,7 +1402,7 @@ int main(int argc, char **argv)
             zb_agg_help_print(stdout, argv[first + 1], first + 2 < argc ? argv[first + 2] : NULL))
             return 0;
         if (topic) {
-            error_at(argv[first + 1], "unknown command");
+            zb_cli_error_at(argv[first + 1], "unknown command");
             zb_agg_help_print(stderr, NULL, NULL);
             return EXIT_USAGE;
         }
@@ -1493,7 +1410,7 @@ int main(int argc, char **argv)
         return first >= argc ? EXIT_USAGE : 0;
     }
     if (zb_crypto_init() != 0) {
-        error_at("libsodium", "failed to initialise");
+        zb_cli_error_at("libsodium", "failed to initialise");
         return EXIT_RUNTIME;
     }
     static const struct {
@@ -1527,7 +1444,7 @@ int main(int argc, char **argv)
             return pr > 0 ? 0 : EXIT_USAGE; /* > 0: --help printed */
         return cmds[i].fn(&a);
     }
-    error_msg("unknown command %s", argv[first]);
+    zb_cli_error("unknown command %s", argv[first]);
     zb_agg_help_print(stderr, NULL, NULL);
     return EXIT_USAGE;
 }

@@ -5,17 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "display.h"
 #include "err.h"
 #include "fileio.h"
 #include "i18n.h"
 #include "timefmt.h"
-
-/* _() for a printf format: -Wformat=2 checks the literal given against the
- * arguments, and msgfmt --check the translation against the literal. */
-__attribute__((format_arg(1))) static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
 
 int zb_format_parse(const char *s)
 {
@@ -46,37 +40,6 @@ json_t *zb_json_real6(double x)
         x = (double)(long long)(scaled < 0 ? scaled - 0.5 : scaled + 0.5) / 1e6;
     }
     return json_real(x);
-}
-
-/* ------------------------------------------------------------ display width */
-
-static uint32_t utf8_next(const unsigned char **pp)
-{
-    const unsigned char *p = *pp;
-    uint32_t c = *p++;
-    int extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-    if (extra)
-        c &= (uint32_t)(0x3F >> extra);
-    for (; extra > 0 && (*p & 0xC0) == 0x80; extra--)
-        c = c << 6 | (*p++ & 0x3F);
-    *pp = p;
-    return c;
-}
-
-size_t zb_display_width(const char *s)
-{
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t c = utf8_next(&p);
-        bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
-                    (c >= 0x3041 && c <= 0xA4CF) || (c >= 0xAC00 && c <= 0xD7A3) ||
-                    (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-                    (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) ||
-                    (c >= 0x20000 && c <= 0x3FFFD);
-        w += wide ? 2 : 1;
-    }
-    return w;
 }
 
 /* ------------------------------------------------------------ columns */
@@ -338,9 +301,9 @@ static void notes_monthly(FILE *f, const json_t *doc)
 {
     const json_t *total = json_object_get(doc, "total");
     fprintf(f,
-            tr_fmt("period %s, deadline %s%s%s: %lld on time, %lld late, %lld missing of %lld "
-                   "counties (timeliness by the first version's signed creation time; "
-                   "\"reporting\" = counties that reported each statistic)\n"),
+            _("period %s, deadline %s%s%s: %lld on time, %lld late, %lld missing of %lld "
+              "counties (timeliness by the first version's signed creation time; "
+              "\"reporting\" = counties that reported each statistic)\n"),
             str_of(doc, "period"), str_of(doc, "deadline"),
             json_is_true(json_object_get(doc, "deadline_moved")) ? _(" (moved)") : "",
             json_is_true(json_object_get(doc, "deadline_passed")) ? "" : _(" (not yet passed)"),
@@ -382,8 +345,8 @@ static void notes_accidents(FILE *f, const json_t *doc)
 {
     const json_t *t = json_object_get(doc, "totals");
     fprintf(f,
-            tr_fmt("%lld accident(s) counted of %lld listed from %s to %s (+08:00), as of %s; "
-                   "grade rule: %s;\n"),
+            _("%lld accident(s) counted of %lld listed from %s to %s (+08:00), as of %s; "
+              "grade rule: %s;\n"),
             int_of(t, "accidents"), int_of(t, "listed"), str_of(doc, "from"), str_of(doc, "to"),
             str_of(doc, "now"), code_text(str_of(doc, "grade_rule")));
     fputs(_("counted: the figures of the last revision within 7 days (road traffic, fire) or 30 "
@@ -478,19 +441,19 @@ static void notes_indicators(FILE *f, const json_t *doc)
     const json_t *total = json_object_get(doc, "total");
     const char *fs = json_string_value(json_object_get(total, "figures_source"));
     const char *bs = json_string_value(json_object_get(total, "base_source"));
-    fprintf(f, tr_fmt("year %lld to date: %s to %s (%.1f %% of the year), against %s to %s;\n"),
+    fprintf(f, _("year %lld to date: %s to %s (%.1f %% of the year), against %s to %s;\n"),
             int_of(doc, "year"), str_of(doc, "from"), str_of(doc, "to"),
             json_real_value(json_object_get(doc, "elapsed_fraction")) * 100,
             str_of(doc, "previous_from"), str_of(doc, "previous_to"));
     fprintf(f,
-            tr_fmt("deaths are counted deaths (within each accident's 7/30-day window; the "
-                   "missing as dead once it closed); the %lld base is its full-year deaths "
-                   "prorated by the share of the year elapsed; target -%lld %%; PROGRESS%% = "
-                   "share of that reduction achieved;\n"),
+            _("deaths are counted deaths (within each accident's 7/30-day window; the "
+              "missing as dead once it closed); the %lld base is its full-year deaths "
+              "prorated by the share of the year elapsed; target -%lld %%; PROGRESS%% = "
+              "share of that reduction achieved;\n"),
             int_of(doc, "base_year"), int_of(doc, "target_reduction_pct"));
     fprintf(f,
-            tr_fmt("rates: deaths to date / the year's figures (csv and json also give the "
-                   "figures); total's figures: %s, base: %s\n"),
+            _("rates: deaths to date / the year's figures (csv and json also give the "
+              "figures); total's figures: %s, base: %s\n"),
             fs ? code_text(fs) : _("not loaded"), bs ? code_text(bs) : _("not loaded"));
 }
 

@@ -65,10 +65,6 @@ json_t *zb_json_time(int64_t t);
  * NULL when out of memory. */
 json_t *zb_json_real6(double x);
 
-/* Display width of UTF-8 text s in a terminal: East Asian wide and
- * fullwidth characters count 2 columns, others 1. */
-size_t zb_display_width(const char *s);
-
 /* ---- the layout: what the table, the CSV and the workbook show ---- */
 
 /* How a column's cells read. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
+#include "display.h"
 #include "err.h"
 #include "fileio.h"
 #include "i18n.h"

@@ -374,14 +374,6 @@ static void finding(verifier *v, const char *fmt, ...)
         v->finding(v->ctx, line);
 }
 
-/* _() for a printf format: -Wformat=2 checks the literal given against the
- * arguments, msgfmt --check the translation against the literal. */
-static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
-static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-
 /* The first 16 hex digits of a key, as findings and key event lines show
  * it (followed by "…"). */
 typedef struct {
@@ -2328,25 +2320,25 @@ void zb_audit_key_event_line(const zb_audit_key_event *e, char *buf, size_t buf_
     if (e->enrolled) {
         char how[96];
         if (e->consented > 0)
-            snprintf(how, sizeof how, tr_fmt("rotation, consented by epoch %" PRIu32),
+            snprintf(how, sizeof how, _("rotation, consented by epoch %" PRIu32),
                      e->previous_epoch);
         else if (e->consented == 0)
-            snprintf(how, sizeof how, tr_fmt("replacement, NOT consented by epoch %" PRIu32),
+            snprintf(how, sizeof how, _("replacement, NOT consented by epoch %" PRIu32),
                      e->previous_epoch);
         else
             snprintf(how, sizeof how, "%s", _("first key"));
         snprintf(buf, buf_len,
-                 tr_fmt("key %s epoch %" PRIu32 " enrolled %s…  from seq %" PRIu64
-                        "  (%s)  [log entry %" PRIu64 ", %s]"),
+                 _("key %s epoch %" PRIu32 " enrolled %s…  from seq %" PRIu64
+                   "  (%s)  [log entry %" PRIu64 ", %s]"),
                  e->county, e->epoch, hex, e->seq, how, e->log_index, when);
     } else {
         char after[96];
         if (e->seq)
-            snprintf(after, sizeof after, tr_fmt("after seq %" PRIu64), e->seq);
+            snprintf(after, sizeof after, _("after seq %" PRIu64), e->seq);
         else
             snprintf(after, sizeof after, "%s", _("before signing any report"));
         snprintf(buf, buf_len,
-                 tr_fmt("key %s epoch %" PRIu32 " revoked %s  %s  [log entry %" PRIu64 ", %s]"),
+                 _("key %s epoch %" PRIu32 " revoked %s  %s  [log entry %" PRIu64 ", %s]"),
                  e->county, e->epoch, after,
                  e->consented ? _("consented (rotation)") : _("NOT consented (lost machine?)"),
                  e->log_index, when);
@@ -2421,8 +2413,8 @@ int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t 
     if (rc)
         return rc;
     if (old_head.size > new_head.size) {
-        MSG(tr_fmt("old tree head has %" PRIu64 " entries, the new one only %" PRIu64
-                   ": the log shrank"),
+        MSG(_("old tree head has %" PRIu64 " entries, the new one only %" PRIu64
+              ": the log shrank"),
             old_head.size, new_head.size);
         return ZB_EBADSIG;
     }
@@ -2434,15 +2426,15 @@ int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t 
         rc = zb_consistency_verify_pb(proof, &old_head, &new_head);
         zb__consistency_proof__free_unpacked(proof, NULL);
         if (rc != 0) {
-            MSG(tr_fmt("NOT consistent: the proof from size %" PRIu64 " to %" PRIu64
-                       " does not verify (history rewritten, or the proof is for other heads)"),
+            MSG(_("NOT consistent: the proof from size %" PRIu64 " to %" PRIu64
+                  " does not verify (history rewritten, or the proof is for other heads)"),
                 old_head.size, new_head.size);
             return ZB_EBADSIG;
         }
     } else if (new_bundle) {
         if (!prefix.found || memcmp(prefix.root, old_head.root, ZB_HASH_LEN) != 0) {
-            MSG(tr_fmt("NOT consistent: the bundle's first %" PRIu64
-                       " entries do not hash to the old tree head's root (history rewritten)"),
+            MSG(_("NOT consistent: the bundle's first %" PRIu64
+                  " entries do not hash to the old tree head's root (history rewritten)"),
                 old_head.size);
             return ZB_EBADSIG;
         }
@@ -2451,12 +2443,12 @@ int zb_audit_consistency(FILE *old_f, FILE *new_f, FILE *proof_f, const uint8_t 
         return ZB_EINVAL;
     }
     if (new_head.timestamp < old_head.timestamp) {
-        MSG(tr_fmt("tree head timestamps go backwards: the new head (size %" PRIu64
-                   ") is signed at %" PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64),
+        MSG(_("tree head timestamps go backwards: the new head (size %" PRIu64
+              ") is signed at %" PRId64 ", before the old one (size %" PRIu64 ") at %" PRId64),
             new_head.size, new_head.timestamp, old_head.size, old_head.timestamp);
         return ZB_EBADSIG;
     }
-    MSG(tr_fmt("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64),
+    MSG(_("consistent: the log of size %" PRIu64 " extends the log of size %" PRIu64),
         new_head.size, old_head.size);
     return ZB_OK;
 }

@@ -1,8 +1,7 @@
 /* audit_help.c - see audit_help.h. Each page is one msgid, translated whole. */
 #include "audit_help.h"
 
-#include <string.h>
-
+#include "cli.h"
 #include "i18n.h"
 
 /* The options every command takes, after each page. */
@@ -32,9 +31,7 @@ static const char overview[] =
        "exit codes: 0 all holds; 1 findings (one line each) or not consistent;\n"
        "2 bad usage or an unreadable file\n");
 
-static const struct {
-    const char *cmd, *text;
-} pages[] = {
+static const zb_cli_page pages[] = {
     {"verify", N_("usage: zhibao-audit verify BUNDLE --key AGGKEY [--county-key CODE:HEX]...\n"
                   "                           [--head FILE]... [--witness-key WKEY]...\n"
                   "                           [--witness-quorum K] [--json] [--progress|--quiet]\n"
@@ -103,16 +100,7 @@ static const struct {
 
 bool zb_audit_help(FILE *f, const char *cmd)
 {
-    if (!cmd) {
-        fputs(_(overview), f);
-        fputs(_(common_options), f);
-        return true;
-    }
-    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
-        if (strcmp(cmd, pages[i].cmd) == 0) {
-            fputs(_(pages[i].text), f);
-            fputs(_(common_options), f);
-            return true;
-        }
-    return false;
+    static const zb_cli_help help = {overview, common_options, pages,
+                                     sizeof pages / sizeof pages[0], ""};
+    return zb_cli_help_print(f, &help, cmd);
 }

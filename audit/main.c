@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "audit.h"
 #include "audit_help.h"
 #include "cosig.h"
+#include "cli.h"
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
@@ -44,39 +44,6 @@
 /* --county-key and --head given at most this many times each */
 #define PINS_MAX  1000
 #define HEADS_MAX 1000
-
-/* _() for a printf format: -Wformat=2 checks the literal given against the
- * arguments, msgfmt --check the translation against the literal. */
-static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
-static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-
-/* One line on stderr: "error: OPT: reason", the word and the reason (fmt,
- * a msgid) translated, the option as typed. */
-static void error_opt(const char *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void error_opt(const char *opt, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: %s: ", _("error"), opt);
-    vfprintf(stderr, tr_fmt(fmt), ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-/* One line on stderr: "error: " and fmt translated. */
-static void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error_msg(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", _("error"));
-    vfprintf(stderr, tr_fmt(fmt), ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 typedef struct {
     const char *key, *proof;
@@ -122,21 +89,21 @@ static int parse_args(int argc, char **argv, args *a)
         case 'j': a->json = true; break;
         case 'c':
             if (a->n_county_keys == PINS_MAX) {
-                error_opt("--county-key", tr_fmt("at most %d"), PINS_MAX);
+                zb_cli_error_at("--county-key", "at most %d", PINS_MAX);
                 return -1;
             }
             a->county_keys[a->n_county_keys++] = optarg;
             break;
         case 'H':
             if (a->n_heads == HEADS_MAX) {
-                error_opt("--head", tr_fmt("at most %d"), HEADS_MAX);
+                zb_cli_error_at("--head", "at most %d", HEADS_MAX);
                 return -1;
             }
             a->heads[a->n_heads++] = optarg;
             break;
         case 'w':
             if (a->n_witness_keys == ZB_WITNESS_MAX + 1) {
-                error_opt("--witness-key", tr_fmt("at most %d witness keys"), ZB_WITNESS_MAX);
+                zb_cli_error_at("--witness-key", "at most %d witness keys", ZB_WITNESS_MAX);
                 return -1;
             }
             a->witness_keys[a->n_witness_keys++] = optarg;
@@ -145,7 +112,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 'P': a->period = optarg; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                error_opt("--log-level", "%s", _("must be error, warn, info or debug"));
+                zb_cli_error_at("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
@@ -153,10 +120,10 @@ static int parse_args(int argc, char **argv, args *a)
         case 'R': force = true; break;
         case 'Q': quiet = true; break;
         case 'h': zb_audit_help(stdout, a->cmd); exit(0);
-        case ':': error_opt(argv[optind - 1], "%s", _("needs a value")); return -1;
+        case ':':
         default:
-            error_opt(argv[optind - 1], "%s", _("unknown option"));
-            fprintf(stderr, tr_fmt("(zhibao-audit %s --help lists the options)\n"), a->cmd);
+            zb_cli_option_error(c, argv[optind - 1], true,
+                                "(zhibao-audit %s --help lists the options)\n", a->cmd);
             return -1;
         }
     }
@@ -165,7 +132,7 @@ static int parse_args(int argc, char **argv, args *a)
     zb_log_init("zhibao-audit", (zb_log_level)level, false);
     for (; optind < argc; optind++) {
         if (a->n_pos == 4) {
-            error_msg(tr_fmt("unexpected argument %s"), argv[optind]);
+            zb_cli_error("unexpected argument %s", argv[optind]);
             return -1;
         }
         a->pos[a->n_pos++] = argv[optind];
@@ -177,12 +144,12 @@ static int parse_args(int argc, char **argv, args *a)
 static int parse_key(const char *hex, uint8_t key[ZB_PK_LEN])
 {
     if (!hex) {
-        error_opt("--key", "%s",
-                  _("required (the aggregator's public key, as the prefecture published it)"));
+        zb_cli_error_at("--key",
+                        "required (the aggregator's public key, as the prefecture published it)");
         return -1;
     }
     if (zb_hex_decode(hex, key, ZB_PK_LEN) != 0) {
-        error_opt("--key", "%s", _("must be 64 hex digits (the aggregator's public key)"));
+        zb_cli_error_at("--key", "must be 64 hex digits (the aggregator's public key)");
         return -1;
     }
     return 0;
@@ -197,25 +164,25 @@ static int parse_pins(const args *a, zb_audit_pin *pins)
         const char *colon = strchr(s, ':');
         zb_audit_pin *p = &pins[i];
         if (!colon || colon - s != ZB_AUDIT_COUNTY_LEN) {
-            error_opt("--county-key",
-                      tr_fmt("%s: must be CODE:HEX (a 6-digit county code, a colon and the "
-                             "county's 64-hex-digit public key)"),
-                      s);
+            zb_cli_error_at("--county-key",
+                            "%s: must be CODE:HEX (a 6-digit county code, a colon and the "
+                            "county's 64-hex-digit public key)",
+                            s);
             return -1;
         }
         memcpy(p->county, s, ZB_AUDIT_COUNTY_LEN);
         p->county[ZB_AUDIT_COUNTY_LEN] = '\0';
         if (!zb_county_code_valid(p->county) || zb_hex_decode(colon + 1, p->key, ZB_PK_LEN) != 0) {
-            error_opt("--county-key",
-                      tr_fmt("%s: must be CODE:HEX (a 6-digit county code, a colon and the "
-                             "county's 64-hex-digit public key)"),
-                      s);
+            zb_cli_error_at("--county-key",
+                            "%s: must be CODE:HEX (a 6-digit county code, a colon and the "
+                            "county's 64-hex-digit public key)",
+                            s);
             return -1;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(pins[j].county, p->county) == 0 &&
                 memcmp(pins[j].key, p->key, ZB_PK_LEN) == 0) {
-                error_opt("--county-key", tr_fmt("%s given twice"), s);
+                zb_cli_error_at("--county-key", "%s given twice", s);
                 return -1;
             }
     }
@@ -230,14 +197,14 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *qu
     *quorum = 0;
     /* cosig.c's rules, told here in the chosen language */
     if (a->n_witness_keys > ZB_WITNESS_MAX) {
-        error_opt("--witness-key", tr_fmt("at most %d witness keys"), ZB_WITNESS_MAX);
+        zb_cli_error_at("--witness-key", "at most %d witness keys", ZB_WITNESS_MAX);
         return -1;
     }
     for (size_t i = 0; i < a->n_witness_keys; i++) {
         uint8_t k[ZB_PK_LEN];
         if (zb_hex_decode(a->witness_keys[i], k, ZB_PK_LEN) != 0) {
-            error_opt("--witness-key", tr_fmt("'%.80s' is not a key (64 hex digits)"),
-                      a->witness_keys[i]);
+            zb_cli_error_at("--witness-key", "'%.80s' is not a key (64 hex digits)",
+                            a->witness_keys[i]);
             return -1;
         }
     }
@@ -245,9 +212,9 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *qu
     if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err) != 0) {
         const char *dup = strstr(err, " given twice");
         if (dup && strncmp(err, "--witness-key: ", 15) == 0)
-            error_opt("--witness-key", tr_fmt("%.*s given twice"), (int)(dup - err - 15), err + 15);
+            zb_cli_error_at("--witness-key", "%.*s given twice", (int)(dup - err - 15), err + 15);
         else
-            fprintf(stderr, "%s: %s\n", _("error"), err);
+            zb_cli_error_line(err);
         return -1;
     }
     if (!a->witness_quorum) {
@@ -255,17 +222,17 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], size_t *qu
         return 0;
     }
     if (!a->n_witness_keys) {
-        error_opt("--witness-quorum", "%s",
-                  _("needs --witness-key (the witnesses whose cosignatures count)"));
+        zb_cli_error_at("--witness-quorum",
+                        "needs --witness-key (the witnesses whose cosignatures count)");
         return -1;
     }
     char *end;
     unsigned long k = strtoul(a->witness_quorum, &end, 10);
     if (a->witness_quorum[0] < '0' || a->witness_quorum[0] > '9' || *end || k < 1 ||
         k > a->n_witness_keys) {
-        error_opt("--witness-quorum",
-                  tr_fmt("must be a number from 1 to %zu (the number of --witness-key given)"),
-                  a->n_witness_keys);
+        zb_cli_error_at("--witness-quorum",
+                        "must be a number from 1 to %zu (the number of --witness-key given)",
+                        a->n_witness_keys);
         return -1;
     }
     *quorum = (size_t)k;
@@ -276,7 +243,7 @@ static FILE *open_input(const char *what, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        error_opt(what, tr_fmt("cannot open %s"), path);
+        zb_cli_error_at(what, "cannot open %s", path);
     return f;
 }
 
@@ -291,10 +258,10 @@ static int read_heads(const args *a, zb_audit_head *heads, Zb__SignedTreeHead **
         fclose(f);
         if (rc) {
             if (rc == ZB_EIO)
-                error_opt("--head", tr_fmt("%s is not a tree-head file (unreadable)"), a->heads[i]);
+                zb_cli_error_at("--head", "%s is not a tree-head file (unreadable)", a->heads[i]);
             else
-                error_opt("--head", tr_fmt("%s is not a tree-head file (no ZBSTH1 head)"),
-                          a->heads[i]);
+                zb_cli_error_at("--head", "%s is not a tree-head file (no ZBSTH1 head)",
+                                a->heads[i]);
             return -1;
         }
         heads[i] = (zb_audit_head){a->heads[i], sths[i]};
@@ -365,7 +332,7 @@ static void print_key_events(FILE *out, const key_events *k)
         fprintf(out, "%s\n", line);
     }
     if (k->total > k->n)
-        fprintf(out, tr_fmt("... and %" PRIu64 " more key events\n"), k->total - k->n);
+        fprintf(out, _("... and %" PRIu64 " more key events\n"), k->total - k->n);
 }
 
 static json_t *hex_json(const uint8_t *bytes, size_t len)
@@ -480,37 +447,37 @@ static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
     zb_hex_encode(s->agg_key, ZB_PK_LEN, agg);
     /* the fields of version 1 first, in their places; the log's other
      * leaves after them, then what the auditor brought */
-    printf(tr_fmt("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
-                  ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
-                  " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64
-                  " notices), %" PRIu64 " key events (%" PRIu64 " rotations, %" PRIu64
-                  " revocations without consent)"),
+    printf(_("bundle verified: %" PRIu64 " counties, %" PRIu64 " reports, tree size %" PRIu64
+             ", root %s, aggregator %s, %" PRIu64 " downstream messages (%" PRIu64
+             " reviews, %" PRIu64 " reminders, %" PRIu64 " deadlines, %" PRIu64
+             " notices), %" PRIu64 " key events (%" PRIu64 " rotations, %" PRIu64
+             " revocations without consent)"),
            s->counties, s->reports, s->head.size, s->head_ok ? root : "-", agg, s->downstream,
            s->reviews, s->reminders, s->deadlines, s->notices, s->key_events, s->rotations,
            s->revocations_unconsented);
     if (o->n_heads)
-        printf(tr_fmt(", extends the %zu tree heads given"), o->n_heads);
+        printf(_(", extends the %zu tree heads given"), o->n_heads);
     if (o->n_pins && o->n_pins == s->pin_counties)
-        printf(tr_fmt(", the %zu county keys given are active"), o->n_pins);
+        printf(_(", the %zu county keys given are active"), o->n_pins);
     else if (o->n_pins)
-        printf(tr_fmt(", the %zu county keys given hold for their %" PRIu64
-                      " counties (each county's last one active)"),
+        printf(_(", the %zu county keys given hold for their %" PRIu64
+                 " counties (each county's last one active)"),
                o->n_pins, s->pin_counties);
     putchar('\n');
     if (s->witness_quorum) {
-        printf(tr_fmt("witnessed: size %" PRIu64 " cosigned by a quorum of %zu of the %zu "
-                      "witnesses given (%" PRIu64 " witnessed heads)"),
+        printf(_("witnessed: size %" PRIu64 " cosigned by a quorum of %zu of the %zu "
+                 "witnesses given (%" PRIu64 " witnessed heads)"),
                s->witnessed_size, s->witness_quorum, o->n_witness_keys, s->witnessed_heads);
         if (s->unwitnessed_entries)
-            printf(tr_fmt(", %" PRIu64 " entries after it not yet cosigned by a quorum"),
+            printf(_(", %" PRIu64 " entries after it not yet cosigned by a quorum"),
                    s->unwitnessed_entries);
         if (s->cosignatures_unlisted)
-            printf(tr_fmt(", %" PRIu64 " cosignatures of other witnesses not checked"),
+            printf(_(", %" PRIu64 " cosignatures of other witnesses not checked"),
                    s->cosignatures_unlisted);
         putchar('\n');
     } else if (s->witnessed_heads || s->cosignatures) {
-        printf(tr_fmt("witnessed: %" PRIu64 " witnessed heads, %" PRIu64
-                      " cosignatures not checked (no --witness-key)\n"),
+        printf(_("witnessed: %" PRIu64 " witnessed heads, %" PRIu64
+                 " cosignatures not checked (no --witness-key)\n"),
                s->witnessed_heads, s->cosignatures);
     }
 }
@@ -546,9 +513,9 @@ static int inputs_load(const args *a, bool witnesses_required, inputs *in)
     memset(in, 0, sizeof *in);
     int bad = parse_key(a->key, in->key);
     if (witnesses_required && !a->n_witness_keys) {
-        error_opt("--witness-key", "%s",
-                  _("required (a witness's public key: the clocks of witnesses the prefecture "
-                    "does not own prove when the log held a report)"));
+        zb_cli_error_at("--witness-key",
+                        "required (a witness's public key: the clocks of witnesses the prefecture "
+                        "does not own prove when the log held a report)");
         bad = -1;
     }
     if (parse_witnesses(a, in->witness_keys, &in->quorum) != 0)
@@ -560,7 +527,7 @@ static int inputs_load(const args *a, bool witnesses_required, inputs *in)
     in->sths = a->n_heads ? calloc(a->n_heads, sizeof *in->sths) : NULL;
     in->n_sths = a->n_heads;
     if ((a->n_county_keys && !in->pins) || (a->n_heads && (!in->heads || !in->sths))) {
-        error_msg("%s", _("out of memory"));
+        zb_cli_error("out of memory");
         return -1;
     }
     if (parse_pins(a, in->pins) != 0 || read_heads(a, in->heads, in->sths) != 0)
@@ -594,14 +561,14 @@ static void progress_begin(const args *a, zb_progress *bar, zb_audit_opts *o)
 static int cmd_verify(const args *a)
 {
     if (a->n_pos != 1) {
-        error_msg("%s", _("verify takes one BUNDLE"));
+        zb_cli_error("verify takes one BUNDLE");
         return EXIT_USAGE;
     }
     if (a->proof || a->period) {
         if (a->proof)
-            error_opt("--proof", "%s", _("only consistency has it"));
+            zb_cli_error_at("--proof", "only consistency has it");
         else
-            error_opt("--period", "%s", _("only timeliness has it"));
+            zb_cli_error_at("--period", "only timeliness has it");
         return EXIT_USAGE;
     }
     int rc = EXIT_USAGE;
@@ -618,7 +585,7 @@ static int cmd_verify(const args *a)
     o.key_event_ctx = &k;
     zb_audit_summary s;
     if (a->json && !(findings = json_array())) {
-        error_msg("%s", _("out of memory"));
+        zb_cli_error("out of memory");
         goto done;
     }
     zb_progress bar;
@@ -627,7 +594,7 @@ static int cmd_verify(const args *a)
                      : zb_audit_verify(f, &o, print_finding, &bar, &s);
     zb_progress_finish(&bar);
     if (n < 0) {
-        error_opt("BUNDLE", tr_fmt("cannot read %s: %s"), a->pos[0], _(zb_strerror((int)n)));
+        zb_cli_error_at("BUNDLE", "cannot read %s: %s", a->pos[0], _(zb_strerror((int)n)));
         goto done;
     }
     if (a->json) {
@@ -641,7 +608,7 @@ static int cmd_verify(const args *a)
         print_key_events(stderr, &k);
     }
     if (n > 0)
-        fprintf(stderr, tr_fmt("%ld finding(s)%s\n"), n,
+        fprintf(stderr, _("%ld finding(s)%s\n"), n,
                 s.equivocations ? _(" (including evidence of equivocation: act on it)") : "");
     rc = n > 0 ? EXIT_FINDING : 0;
 done:
@@ -667,20 +634,20 @@ static void print_json(json_t *obj)
 static int cmd_timeliness(const args *a)
 {
     if (a->n_pos != 1) {
-        error_msg("%s", _("timeliness takes one BUNDLE"));
+        zb_cli_error("timeliness takes one BUNDLE");
         return EXIT_USAGE;
     }
     if (a->proof) {
-        error_opt("--proof", "%s", _("only consistency has it"));
+        zb_cli_error_at("--proof", "only consistency has it");
         return EXIT_USAGE;
     }
     int year = 0, month = 0, rc = EXIT_USAGE;
     bool bad = false;
     if (!a->period) {
-        error_opt("--period", "%s", _("required (the month judged, YYYY-MM)"));
+        zb_cli_error_at("--period", "required (the month judged, YYYY-MM)");
         bad = true;
     } else if (zb_period_parse(a->period, &year, &month) != 0) {
-        error_opt("--period", tr_fmt("'%.40s' is not a month (YYYY-MM, e.g. 2025-10)"), a->period);
+        zb_cli_error_at("--period", "'%.40s' is not a month (YYYY-MM, e.g. 2025-10)", a->period);
         bad = true;
     }
     inputs in;
@@ -692,7 +659,7 @@ static int cmd_timeliness(const args *a)
     if (!(f = open_input("BUNDLE", a->pos[0])))
         goto done;
     if (a->json && !(findings = json_array())) {
-        error_msg("%s", _("out of memory"));
+        zb_cli_error("out of memory");
         goto done;
     }
     zb_audit_opts o = inputs_opts(a, &in);
@@ -702,7 +669,7 @@ static int cmd_timeliness(const args *a)
                      : zb_timeliness_judge(f, &o, year, month, print_finding, &bar, &t);
     zb_progress_finish(&bar);
     if (n < 0) {
-        error_opt("BUNDLE", tr_fmt("cannot read %s: %s"), a->pos[0], _(zb_strerror((int)n)));
+        zb_cli_error_at("BUNDLE", "cannot read %s: %s", a->pos[0], _(zb_strerror((int)n)));
         goto done;
     }
     if (n > 0) {
@@ -712,8 +679,8 @@ static int cmd_timeliness(const args *a)
             findings = NULL;
         }
         fprintf(stderr,
-                tr_fmt("%ld finding(s): the bundle does not verify, nothing is judged "
-                       "from it\n"),
+                _("%ld finding(s): the bundle does not verify, nothing is judged "
+                  "from it\n"),
                 n);
         rc = EXIT_FINDING;
         goto done;
@@ -736,7 +703,7 @@ done:
 static int cmd_consistency(const args *a)
 {
     if (a->period) {
-        error_opt("--period", "%s", _("only timeliness has it"));
+        zb_cli_error_at("--period", "only timeliness has it");
         return EXIT_USAGE;
     }
     const char *only_verify = a->json             ? "--json"
@@ -748,12 +715,12 @@ static int cmd_consistency(const args *a)
                                   ? (a->progress == ZB_PROGRESS_OFF ? "--quiet" : "--progress")
                                   : NULL;
     if (only_verify) {
-        error_opt(only_verify, "%s", _("only verify and timeliness have it"));
+        zb_cli_error_at(only_verify, "only verify and timeliness have it");
         return EXIT_USAGE;
     }
     if (a->n_pos < 2 || a->n_pos > 3 || (a->n_pos == 3 && a->proof)) {
-        error_msg("%s", _("consistency takes OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE and at "
-                          "most one proof (PROOF_FILE or --proof)"));
+        zb_cli_error("consistency takes OLD_TREE_HEAD|BUNDLE NEW_TREE_HEAD|BUNDLE and at "
+                     "most one proof (PROOF_FILE or --proof)");
         return EXIT_USAGE;
     }
     uint8_t key[ZB_PK_LEN];
@@ -784,35 +751,16 @@ static int cmd_consistency(const args *a)
         printf("%s\n", msg);
         return EXIT_FINDING;
     }
-    fprintf(stderr, "%s: %s\n", _("error"), msg);
+    zb_cli_error_line(msg);
     return EXIT_USAGE;
-}
-
-/* --lang's value, wherever it is (before the command or among its
- * options): the language is chosen before anything is said. NULL: none. */
-static const char *find_lang(int argc, char **argv)
-{
-    const char *lang = NULL;
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strncmp(argv[i], "--lang=", 7) == 0)
-            lang = argv[i] + 7;
-    }
-    return lang;
 }
 
 int main(int argc, char **argv)
 {
-    if (zb_i18n_init(find_lang(argc, argv)) != 0) {
-        (void)zb_i18n_init(NULL); /* the locale's language, to say so */
-        error_opt("--lang", "%s", _("must be zh or en"));
+    if (zb_cli_lang_init(argc, argv) != 0)
         return EXIT_USAGE;
-    }
     /* the command: the first argument after a leading --lang */
-    int at = 1;
-    while (at < argc && (strcmp(argv[at], "--lang") == 0 || strncmp(argv[at], "--lang=", 7) == 0))
-        at += strcmp(argv[at], "--lang") == 0 ? 2 : 1;
+    int at = zb_cli_command_index(argc, argv);
     if (at >= argc || strcmp(argv[at], "--help") == 0 || strcmp(argv[at], "-h") == 0) {
         zb_audit_help(at >= argc ? stderr : stdout, NULL);
         return at >= argc ? EXIT_USAGE : 0;
@@ -832,7 +780,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    error_msg(tr_fmt("unknown command %s"), argv[at]);
+    zb_cli_error("unknown command %s", argv[at]);
     zb_audit_help(stderr, NULL);
     return EXIT_USAGE;
 }

@@ -5,18 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "display.h"
 #include "domain.h"
 #include "err.h"
 #include "i18n.h"
 #include "timefmt.h"
-
-/* _() for a printf format: -Wformat=2 checks the literal given against the
- * arguments, msgfmt --check the translation against the literal. */
-static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
-static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
 
 /* A leaf the verdict needs, as the verifier reported it: a monthly report
  * of the period (seq, t1 its created_at, t2 its leaf time) or a Deadline
@@ -359,48 +352,6 @@ json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_L
 
 enum { COLS = 10, CELL = 64 };
 
-/* msgid in context ctx (a po msgctxt, as pgettext looks it up: "ctx\004msgid"):
- * the table's headings are common English words other areas translate
- * otherwise. msgid itself when the catalog has none. */
-#define TR_CTX(ctx, msgid) tr_ctx(ctx "\004" msgid, msgid)
-static const char *tr_ctx(const char *key, const char *msgid)
-{
-    const char *t = zb_tr(key);
-    return t == key || strcmp(t, key) == 0 ? msgid : t;
-}
-
-/* Terminal columns of UTF-8 text: East Asian wide and fullwidth characters
- * two, continuation bytes none, the rest one. */
-static size_t display_width(const char *s)
-{
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        uint32_t c = *p;
-        size_t n = c < 0x80           ? 1
-                   : (c >> 5) == 0x6  ? 2
-                   : (c >> 4) == 0xe  ? 3
-                   : (c >> 3) == 0x1e ? 4
-                                      : 1;
-        if (n > 1) {
-            c &= 0x3fu >> (n - 1);
-            for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80) { /* broken sequence: one column for the lead byte */
-                    n = 1;
-                    break;
-                }
-                c = (c << 6) | (p[i] & 0x3fu);
-            }
-        }
-        bool wide = n > 1 && ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
-                              (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
-                              (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
-                              (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd));
-        w += wide ? 2 : 1;
-        p += n;
-    }
-    return w;
-}
-
 static void cell_time(char *cell, int64_t t)
 {
     if (zb_time_format(t, ZB_CST_OFFSET_MIN, 0, cell, CELL) != 0)
@@ -412,7 +363,7 @@ static void cell_time(char *cell, int64_t t)
 static void print_row(FILE *out, const char *const *cells, const size_t *width)
 {
     for (int k = 0; k + 1 < COLS; k++) {
-        size_t w = display_width(cells[k]);
+        size_t w = zb_display_width(cells[k]);
         fprintf(out, "%s%*s  ", cells[k], (int)(width[k] > w ? width[k] - w : 0), "");
     }
     fprintf(out, "%s\n", cells[COLS - 1]);
@@ -421,14 +372,14 @@ static void print_row(FILE *out, const char *const *cells, const size_t *width)
 void zb_timeliness_print(FILE *out, const zb_timeliness *t)
 {
     const char *const head[COLS] = {
-        TR_CTX("timeliness", "county"),     TR_CTX("timeliness", "status"),
-        TR_CTX("timeliness", "seq"),        TR_CTX("timeliness", "log_index"),
-        TR_CTX("timeliness", "created_at"), TR_CTX("timeliness", "received_at"),
-        TR_CTX("timeliness", "deadline"),   TR_CTX("timeliness", "witnessed_at"),
-        TR_CTX("timeliness", "tree_size"),  TR_CTX("timeliness", "on_time_proven")};
+        zb_trc("timeliness", "county"),     zb_trc("timeliness", "status"),
+        zb_trc("timeliness", "seq"),        zb_trc("timeliness", "log_index"),
+        zb_trc("timeliness", "created_at"), zb_trc("timeliness", "received_at"),
+        zb_trc("timeliness", "deadline"),   zb_trc("timeliness", "witnessed_at"),
+        zb_trc("timeliness", "tree_size"),  zb_trc("timeliness", "on_time_proven")};
     size_t width[COLS];
     for (int c = 0; c < COLS; c++)
-        width[c] = display_width(head[c]);
+        width[c] = zb_display_width(head[c]);
     char(*cells)[COLS][CELL] = t->n_rows ? calloc(t->n_rows, sizeof *cells) : NULL;
     if (t->n_rows && !cells) {
         fprintf(out, "%s\n", _("out of memory"));
@@ -460,9 +411,9 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
             snprintf(c[8], CELL, "-");
         }
         snprintf(c[9], CELL, "%s",
-                 r->on_time_proven ? TR_CTX("timeliness", "yes") : TR_CTX("timeliness", "no"));
+                 r->on_time_proven ? zb_trc("timeliness", "yes") : zb_trc("timeliness", "no"));
         for (int k = 0; k < COLS; k++) {
-            size_t w = display_width(c[k]);
+            size_t w = zb_display_width(c[k]);
             width[k] = w > width[k] ? w : width[k];
         }
     }
@@ -473,6 +424,6 @@ void zb_timeliness_print(FILE *out, const zb_timeliness *t)
             row[k] = cells[i][k];
         print_row(out, row, width);
     }
-    fprintf(out, tr_fmt("proven on time: %zu of %zu counties\n"), t->proven, t->n_rows);
+    fprintf(out, _("proven on time: %zu of %zu counties\n"), t->proven, t->n_rows);
     free(cells);
 }

@@ -303,6 +303,17 @@ const char *zb_tr(const char *msgid)
     return msgid;
 }
 
+const char *zb_trc(const char *ctx, const char *msgid)
+{
+    /* gettext's pgettext: the catalog's msgid is "ctx\004msgid" */
+    char key[256];
+    int n = snprintf(key, sizeof key, "%s\004%s", ctx, msgid);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return msgid;
+    const char *t = zb_tr(key);
+    return t == key ? msgid : t;
+}
+
 const char *zb_label(const char *code)
 {
     if (!code || chosen == ZB_LANG_EN)

@@ -36,6 +36,12 @@ zb_lang zb_i18n_lang(void);
  * or when the catalog lacks it). The result is static: never free it. */
 const char *zb_tr(const char *msgid) __attribute__((format_arg(1)));
 
+/* The translation of msgid in context ctx (a po msgctxt: the same English
+ * word meaning two things, e.g. "missing" the field and "missing" the
+ * reason, or a table heading another program translates otherwise);
+ * msgid itself when the catalog has none. Static, as zb_tr's. */
+const char *zb_trc(const char *ctx, const char *msgid) __attribute__((format_arg(2)));
+
 #define _(s) zb_tr(s)
 #define N_(s) (s) /* marks a string for xgettext, translated where it is used */
 

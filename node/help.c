@@ -1,9 +1,8 @@
 /* help.c - see help.h. Each page is one msgid, translated whole. */
 #include "help.h"
 
-#include <string.h>
-
-#include "text.h"
+#include "cli.h"
+#include "i18n.h"
 
 /* The options every command takes, after each page. */
 static const char common_options[] =
@@ -38,9 +37,7 @@ static const char overview[] =
        "exit codes: 0 success, 1 runtime error, 2 bad usage or input, 3 sync timed\n"
        "out with reports pending\n");
 
-static const struct {
-    const char *cmd, *text;
-} pages[] = {
+static const zb_cli_page pages[] = {
     {"init",
      N_("usage: zhibao-node init --dir D --county CODE --aggregator ENDPOINT\n"
         "                        --aggregator-key KEY [--witness-key WKEY]...\n"
@@ -181,19 +178,7 @@ static const struct {
 
 bool help_print(FILE *f, const char *cmd)
 {
-    if (!cmd) {
-        fputs(_(overview), f);
-        fputc('\n', f);
-        fputs(_(common_options), f);
-        return true;
-    }
-    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
-        if (strcmp(pages[i].cmd, cmd) == 0) {
-            fputs(_(pages[i].text), f);
-            fputc('\n', f);
-            fputs(_(common_options), f);
-            return true;
-        }
-    }
-    return false;
+    static const zb_cli_help help = {overview, common_options, pages,
+                                     sizeof pages / sizeof pages[0], "\n"};
+    return zb_cli_help_print(f, &help, cmd);
 }

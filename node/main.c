@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "crypto.h"
+#include "display.h"
 #include "domain.h"
 #include "cosig.h"
 #include "downstream.h"
@@ -25,11 +27,11 @@
 #include "err.h"
 #include "log.h"
 #include "help.h"
+#include "i18n.h"
 #include "node.h"
 #include "progress.h"
 #include "report.h"
 #include "sync.h"
-#include "text.h"
 #include "timefmt.h"
 
 #define EXIT_RUNTIME       1
@@ -53,12 +55,6 @@ typedef struct {
     int argc;
     char **argv; /* positional arguments */
 } args;
-
-/* "see zhibao-node CMD --help", after a usage error */
-static void see_help(const char *cmd)
-{
-    fprintf(stderr, _("see: zhibao-node %s --help\n"), cmd ? cmd : "");
-}
 
 static int parse_args(int argc, char **argv, args *a)
 {
@@ -123,7 +119,7 @@ static int parse_args(int argc, char **argv, args *a)
             errno = 0;
             a->timeout = strtod(optarg, &end);
             if (errno || *end || a->timeout <= 0) {
-                text_error("--timeout", "must be a positive number of seconds");
+                zb_cli_error_at("--timeout", "must be a positive number of seconds");
                 return -1;
             }
             break;
@@ -131,18 +127,14 @@ static int parse_args(int argc, char **argv, args *a)
         case 'l':
             level = zb_log_level_parse(optarg);
             if (level < 0) {
-                text_error("--log-level", "must be error, warn, info or debug");
+                zb_cli_error_at("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
         case 'h': help_print(stdout, a->cmd); exit(0);
         case ':':
-            text_error(argv[optind - 1], "needs a value");
-            see_help(a->cmd);
-            return -1;
         default:
-            text_error(argv[optind - 1], "unknown option");
-            see_help(a->cmd);
+            zb_cli_option_error(c, argv[optind - 1], false, "see: zhibao-node %s --help\n", a->cmd);
             return -1;
         }
     }
@@ -152,7 +144,7 @@ static int parse_args(int argc, char **argv, args *a)
     a->argc = argc - optind;
     a->argv = argv + optind;
     if (!a->dir) {
-        text_error("--dir", "missing");
+        zb_cli_error_at("--dir", "missing");
         return -1;
     }
     return 0;
@@ -162,13 +154,13 @@ static int open_node(const args *a, bool readonly, zb_node **n)
 {
     int rc = zb_node_open(n, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        text_error("--dir", "no node in %s (run zhibao-node init first)", a->dir);
+        zb_cli_error_at("--dir", "no node in %s (run zhibao-node init first)", a->dir);
     else if (rc == ZB_EKEYPERM) /* the file's mode is in the ZB-KEY-MODE line above */
-        text_error("--dir",
-                   "cannot open node in %s: %s/%s is open to other users: run chmod 600 %s/%s",
-                   a->dir, a->dir, ZB_IDENTITY_FILE, a->dir, ZB_IDENTITY_FILE);
+        zb_cli_error_at("--dir",
+                        "cannot open node in %s: %s/%s is open to other users: run chmod 600 %s/%s",
+                        a->dir, a->dir, ZB_IDENTITY_FILE, a->dir, ZB_IDENTITY_FILE);
     else if (rc)
-        text_error("--dir", "cannot open node in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error_at("--dir", "cannot open node in %s: %s", a->dir, zb_strerror(rc));
     return rc;
 }
 
@@ -178,17 +170,18 @@ static void store_error(const args *a, int rc, const char *outcome)
 {
     switch (rc) {
     case ZB_ENOSPC:
-        text_error("store",
-                   "disk full (no space left on the file system holding %s): free space in %s; %s",
-                   a->dir, a->dir, outcome);
+        zb_cli_error_at(
+            "store",
+            "disk full (no space left on the file system holding %s): free space in %s; %s", a->dir,
+            a->dir, outcome);
         break;
     case ZB_EMAPFULL:
-        text_error("store", "the store in %s is full and its map could not grow (%s); %s", a->dir,
-                   zb_strerror(rc), outcome);
+        zb_cli_error_at("store", "the store in %s is full and its map could not grow (%s); %s",
+                        a->dir, zb_strerror(rc), outcome);
         break;
     default:
-        text_error("store", "cannot write the store in %s (%s); %s", a->dir, zb_strerror(rc),
-                   outcome);
+        zb_cli_error_at("store", "cannot write the store in %s (%s); %s", a->dir, zb_strerror(rc),
+                        outcome);
         break;
     }
 }
@@ -211,10 +204,10 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], uint64_t *
     int bad = 0;
     char err[200];
     if (a->too_many_witness_keys) {
-        text_error("--witness-key", "at most %d witnesses", ZB_WITNESS_MAX);
+        zb_cli_error_at("--witness-key", "at most %d witnesses", ZB_WITNESS_MAX);
         bad = 1;
     } else if (zb_cosig_parse_keys(a->witness_keys, a->n_witness_keys, keys, err, sizeof err)) {
-        text_error_line(err);
+        zb_cli_error_line(err);
         bad = 1;
     }
     *quorum = 0;
@@ -224,9 +217,10 @@ static int parse_witnesses(const args *a, uint8_t (*keys)[ZB_PK_LEN], uint64_t *
         unsigned long long q = strtoull(a->witness_quorum, &end, 10);
         if (errno || *end || !isdigit((unsigned char)a->witness_quorum[0]) ||
             q > a->n_witness_keys) {
-            text_error("--witness-quorum",
-                       "must be a whole number from 0 to the number of --witness-key given (%zu)",
-                       a->n_witness_keys);
+            zb_cli_error_at(
+                "--witness-quorum",
+                "must be a whole number from 0 to the number of --witness-key given (%zu)",
+                a->n_witness_keys);
             bad = 1;
         } else {
             *quorum = q;
@@ -241,22 +235,22 @@ static int cmd_init(const args *a)
     uint64_t wquorum;
     int bad = parse_witnesses(a, wkeys, &wquorum);
     if (!a->county) {
-        text_error("--county", "missing");
+        zb_cli_error_at("--county", "missing");
         bad = 1;
     } else if (!zb_county_code_valid(a->county)) {
-        text_error("--county", "must be a 6-digit county code (e.g. 222401)");
+        zb_cli_error_at("--county", "must be a 6-digit county code (e.g. 222401)");
         bad = 1;
     }
     if (!a->aggregator) {
-        text_error("--aggregator", "missing (e.g. tcp://prefecture.example:7400)");
+        zb_cli_error_at("--aggregator", "missing (e.g. tcp://prefecture.example:7400)");
         bad = 1;
     }
     uint8_t key[ZB_PK_LEN];
     if (!a->agg_key) {
-        text_error("--aggregator-key", "missing");
+        zb_cli_error_at("--aggregator-key", "missing");
         bad = 1;
     } else if (zb_hex_decode(a->agg_key, key, sizeof key) != 0) {
-        text_error("--aggregator-key", "must be 64 hex digits (zhibao-agg init prints it)");
+        zb_cli_error_at("--aggregator-key", "must be 64 hex digits (zhibao-agg init prints it)");
         bad = 1;
     }
     uint64_t resume_seq = 0;
@@ -268,12 +262,12 @@ static int cmd_init(const args *a)
         resume_seq = colon ? strtoull(a->resume, &end, 10) : 0;
         if (!colon || errno || end != colon || resume_seq == 0 ||
             zb_hex_decode(colon + 1, resume_hash, sizeof resume_hash) != 0) {
-            text_error("--resume", "must be SEQ:HASH as zhibao-agg revoke printed");
+            zb_cli_error_at("--resume", "must be SEQ:HASH as zhibao-agg revoke printed");
             bad = 1;
         }
     }
     if (a->accidents && !a->resume) {
-        text_error("--accidents", "only with --resume (a replacement node)");
+        zb_cli_error_at("--accidents", "only with --resume (a replacement node)");
         bad = 1;
     }
     if (bad)
@@ -283,28 +277,28 @@ static int cmd_init(const args *a)
     char pk[2 * ZB_PK_LEN + 1];
     int rc = zb_node_create(a->dir, a->county, a->aggregator, a->agg_key, pk);
     if (rc == ZB_EEXIST) {
-        text_error("--dir", "a node already exists in %s", a->dir);
+        zb_cli_error_at("--dir", "a node already exists in %s", a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        text_error("--dir", "cannot create node in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error_at("--dir", "cannot create node in %s: %s", a->dir, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     if (a->resume && (rc = zb_node_resume(a->dir, resume_seq, resume_hash)) != 0) {
-        text_error("--resume", "%s", zb_strerror(rc));
-        text_error("init", "did not finish: remove %s and run init again", a->dir);
+        zb_cli_error_at("--resume", "%s", zb_strerror(rc));
+        zb_cli_error_at("init", "did not finish: remove %s and run init again", a->dir);
         return EXIT_RUNTIME;
     }
     if (a->accidents) {
         zb_problems p = {.localize = true};
         rc = zb_node_import_accidents(a->dir, a->accidents, &p);
         for (size_t i = 0; i < p.n; i++)
-            text_error("--accidents", "%s", p.lines[i]);
+            zb_cli_error_at("--accidents", "%s", p.lines[i]);
         zb_problems_free(&p);
         if (rc && rc != ZB_EVALIDATION)
-            text_error("--accidents", "%s: %s", a->accidents, zb_strerror(rc));
+            zb_cli_error_at("--accidents", "%s: %s", a->accidents, zb_strerror(rc));
         if (rc) {
-            text_error("init", "did not finish: remove %s and run init again", a->dir);
+            zb_cli_error_at("init", "did not finish: remove %s and run init again", a->dir);
             return rc == ZB_EVALIDATION || rc == ZB_EIO || rc == ZB_ETOOBIG ? EXIT_USAGE
                                                                             : EXIT_RUNTIME;
         }
@@ -317,8 +311,8 @@ static int cmd_init(const args *a)
             zb_node_close(&n);
         }
         if (rc) {
-            text_error("--witness-key", "%s", zb_strerror(rc));
-            text_error("init", "did not finish: remove %s and run init again", a->dir);
+            zb_cli_error_at("--witness-key", "%s", zb_strerror(rc));
+            zb_cli_error_at("init", "did not finish: remove %s and run init again", a->dir);
             return EXIT_RUNTIME;
         }
         if (wquorum)
@@ -477,7 +471,7 @@ static void print_bulk_summary(const args *a, Zb__Report **reports, size_t count
 static int cmd_submit(const args *a)
 {
     if (a->argc != 1) {
-        text_error("FILE", "give exactly one file name, or - for standard input");
+        zb_cli_error_at("FILE", "give exactly one file name, or - for standard input");
         return EXIT_USAGE;
     }
     size_t len;
@@ -485,10 +479,10 @@ static int cmd_submit(const args *a)
     char *text = zb_read_file(a->argv[0], ZB_SUBMIT_FILE_MAX, &len, &rerr);
     if (!text) {
         if (rerr == ZB_ETOOBIG)
-            text_error("FILE", "%s is over %u MiB: split the import", a->argv[0],
-                       ZB_SUBMIT_FILE_MAX >> 20);
+            zb_cli_error_at("FILE", "%s is over %u MiB: split the import", a->argv[0],
+                            ZB_SUBMIT_FILE_MAX >> 20);
         else
-            text_error("FILE", "cannot read %s: %s", a->argv[0], strerror(errno));
+            zb_cli_error_at("FILE", "cannot read %s: %s", a->argv[0], strerror(errno));
         return EXIT_USAGE;
     }
     zb_problems problems = {.localize = true}, warnings = {.localize = true};
@@ -538,10 +532,10 @@ static int cmd_submit(const args *a)
         }
     }
     for (size_t i = 0; i < warnings.n; i++)
-        text_warning_line(warnings.lines[i]);
+        zb_cli_warning_line(warnings.lines[i]);
     if (problems.n) {
         for (size_t i = 0; i < problems.n; i++)
-            text_error_line(problems.lines[i]);
+            zb_cli_error_line(problems.lines[i]);
         if (problems.n == 1)
             fprintf(stderr, "%s\n", _("nothing stored (1 problem)"));
         else
@@ -550,8 +544,9 @@ static int cmd_submit(const args *a)
         goto out;
     }
     if (rc == ZB_ECONFIG) {
-        text_error("store", "this node's key was rotated (rotate-key) while submitting: nothing "
-                            "was stored; submit again");
+        zb_cli_error_at("store",
+                        "this node's key was rotated (rotate-key) while submitting: nothing "
+                        "was stored; submit again");
         exit_code = EXIT_RUNTIME;
         goto out;
     }
@@ -631,7 +626,7 @@ static const char *key_state_name(zb_node_key_state s)
 static int cmd_rotate_key(const args *a)
 {
     if (a->argc != 0) {
-        text_error("rotate-key", "unexpected argument %s", a->argv[0]);
+        zb_cli_error_at("rotate-key", "unexpected argument %s", a->argv[0]);
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -640,7 +635,7 @@ static int cmd_rotate_key(const args *a)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     zb_node_status st;
     if ((rc = zb_node_get_status(n, &st)) != 0) {
-        text_error("rotate-key", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error_at("rotate-key", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
         zb_node_close(&n);
         return EXIT_RUNTIME;
     }
@@ -653,37 +648,37 @@ static int cmd_rotate_key(const args *a)
     else
         snprintf(file, sizeof file, "%s/" ZB_NODE_KEY_REQUEST_FILE, a->dir);
     if (rc == ZB_EINVAL && r.pending > 0) {
-        text_error("rotate-key",
-                   "%" PRIu64 " report(s) not acknowledged yet: sync "
-                   "first",
-                   r.pending);
+        zb_cli_error_at("rotate-key",
+                        "%" PRIu64 " report(s) not acknowledged yet: sync "
+                        "first",
+                        r.pending);
         return EXIT_USAGE;
     }
     if (rc == ZB_ELOCKED) {
         if (r.lock_holder > 0)
-            text_error("rotate-key",
-                       "a zhibao-node sync holds %s (pid %ld): stop it, "
-                       "rotate the key, then start it again",
-                       a->dir, r.lock_holder);
+            zb_cli_error_at("rotate-key",
+                            "a zhibao-node sync holds %s (pid %ld): stop it, "
+                            "rotate the key, then start it again",
+                            a->dir, r.lock_holder);
         else
-            text_error("rotate-key",
-                       "a zhibao-node sync holds %s: stop it, rotate "
-                       "the key, then start it again",
-                       a->dir);
+            zb_cli_error_at("rotate-key",
+                            "a zhibao-node sync holds %s: stop it, rotate "
+                            "the key, then start it again",
+                            a->dir);
         return EXIT_RUNTIME;
     }
     if (rc == ZB_ENOTFOUND) {
-        text_error("rotate-key",
-                   "this node's key is not seen enrolled in the "
-                   "prefecture's log yet (sync first: only an enrolled key can consent to its "
-                   "replacement)");
+        zb_cli_error_at("rotate-key",
+                        "this node's key is not seen enrolled in the "
+                        "prefecture's log yet (sync first: only an enrolled key can consent to its "
+                        "replacement)");
         return EXIT_USAGE;
     }
     if (rc == ZB_ENOTENROLLED) {
-        text_error("rotate-key",
-                   "the prefecture's log revokes this node's key: a "
-                   "revoked key cannot consent to a rotation (a replacement node is made with "
-                   "zhibao-node init --resume, as zhibao-agg revoke printed)");
+        zb_cli_error_at("rotate-key",
+                        "the prefecture's log revokes this node's key: a "
+                        "revoked key cannot consent to a rotation (a replacement node is made with "
+                        "zhibao-node init --resume, as zhibao-agg revoke printed)");
         return EXIT_USAGE;
     }
     if (rc) {
@@ -702,10 +697,10 @@ static int cmd_rotate_key(const args *a)
                  "signed its reports up to seq %" PRIu64 "\n"),
                old_hex, r.after_seq);
     if (!r.request_written) {
-        text_error("rotate-key",
-                   "the rotation request could not be written to %s: "
-                   "run zhibao-node rotate-key --dir %s%s%s again to write it",
-                   file, a->dir, a->out ? " --out " : "", a->out ? a->out : "");
+        zb_cli_error_at("rotate-key",
+                        "the rotation request could not be written to %s: "
+                        "run zhibao-node rotate-key --dir %s%s%s again to write it",
+                        file, a->dir, a->out ? " --out " : "", a->out ? a->out : "");
         return EXIT_RUNTIME;
     }
     printf(_("rotation request: %s (give it to the prefecture, which applies it with: zhibao-agg "
@@ -719,7 +714,7 @@ static int cmd_rotate_key(const args *a)
 static int cmd_tree_head(const args *a)
 {
     if (!a->out) {
-        text_error("--out", "missing (the tree-head file to write)");
+        zb_cli_error_at("--out", "missing (the tree-head file to write)");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -730,12 +725,12 @@ static int cmd_tree_head(const args *a)
     rc = zb_node_write_tree_head(n, a->out, &size);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        text_error("tree-head", "this node has accepted no tree head yet (sync "
-                                "first)");
+        zb_cli_error_at("tree-head", "this node has accepted no tree head yet (sync "
+                                     "first)");
         return EXIT_USAGE;
     }
     if (rc) {
-        text_error("tree-head", "cannot write %s: %s", a->out, zb_strerror(rc));
+        zb_cli_error_at("tree-head", "cannot write %s: %s", a->out, zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     printf(_("signed tree head of size %" PRIu64 " written to %s\n"), size, a->out);
@@ -788,11 +783,12 @@ static int cmd_sync(const args *a)
     long holder;
     if ((rc = zb_node_lock_sync(n, &holder)) != 0) {
         if (rc == ZB_ELOCKED && holder > 0)
-            text_error("sync", "another zhibao-node sync holds %s (pid %ld)", a->dir, holder);
+            zb_cli_error_at("sync", "another zhibao-node sync holds %s (pid %ld)", a->dir, holder);
         else if (rc == ZB_ELOCKED)
-            text_error("sync", "another zhibao-node sync holds %s", a->dir);
+            zb_cli_error_at("sync", "another zhibao-node sync holds %s", a->dir);
         else
-            text_error("sync", "cannot lock %s/%s: %s", a->dir, ZB_NODE_SYNC_LOCK, zb_strerror(rc));
+            zb_cli_error_at("sync", "cannot lock %s/%s: %s", a->dir, ZB_NODE_SYNC_LOCK,
+                            zb_strerror(rc));
         zb_node_close(&n);
         return EXIT_RUNTIME;
     }
@@ -933,7 +929,7 @@ static json_t *key_event_json(const char *event, const zb_node_key_event *e, boo
 
 static void status_label(const char *label)
 {
-    text_pad(stdout, text_trc("status", label), LABEL_WIDTH);
+    zb_display_cell(stdout, zb_trc("status", label), LABEL_WIDTH, false);
 }
 
 static int cmd_status(const args *a)
@@ -961,7 +957,7 @@ static int cmd_status(const args *a)
         rc = zb_node_witness_summary(n, &wit, &unwitnessed);
     zb_node_close(&n);
     if (rc) {
-        text_error_line(zb_strerror(rc));
+        zb_cli_error_line(zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     char due[40] = "";
@@ -1073,7 +1069,7 @@ static int cmd_witnesses(const args *a)
         rc = zb_node_witness_summary(n, &w, &unwitnessed);
     zb_node_close(&n);
     if (rc) {
-        text_error("witnesses", "%s", zb_strerror(rc));
+        zb_cli_error_at("witnesses", "%s", zb_strerror(rc));
         return EXIT_RUNTIME;
     }
     if (a->json) {
@@ -1177,6 +1173,26 @@ typedef struct {
     int bad; /* rows that did not verify */
 } table;
 
+/* One table row into buf, with its newline: each cell but the last padded
+ * to its width in terminal columns (zb_display_width), one space between
+ * cells. Truncated to len. */
+static void table_row(char *buf, size_t len, const char *const *cells, const int *widths, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        const char *c = cells[i] ? cells[i] : "";
+        int pad = i + 1 < n ? widths[i] - (int)zb_display_width(c) : 0;
+        int w = snprintf(buf + used, len - used, "%s%*s%s", c, pad > 0 ? pad : 0, "",
+                         i + 1 < n ? " " : "\n");
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    if (used >= len && len > 1) /* truncated: still one line */
+        buf[len - 2] = '\n';
+}
+
 static void table_header(table *t)
 {
     if (!t->a->json && !t->header_done)
@@ -1209,7 +1225,7 @@ static int list_one(void *ctx, const zb_node_report *rep)
     table_header(t);
     json_t *row = report_row(rep, false);
     if (!row) {
-        text_errorf("report %" PRIu64 ": stored envelope does not verify", rep->seq);
+        zb_cli_error("report %" PRIu64 ": stored envelope does not verify", rep->seq);
         t->bad++;
         return 0;
     }
@@ -1229,12 +1245,12 @@ static int list_one(void *ctx, const zb_node_report *rep)
     char seq[24];
     snprintf(seq, sizeof seq, "%" PRIu64, rep->seq);
     const char *cells[] = {seq,
-                           text_trc("type", json_string_value(json_object_get(row, "type"))),
+                           zb_trc("type", json_string_value(json_object_get(row, "type"))),
                            json_string_value(json_object_get(row, "created_at")),
                            what,
-                           text_trc("sync", json_string_value(json_object_get(row, "sync"))),
+                           zb_trc("sync", json_string_value(json_object_get(row, "sync"))),
                            review ? zb_label(review) : "-"};
-    text_row(line, sizeof line, cells, list_widths, 6);
+    table_row(line, sizeof line, cells, list_widths, 6);
     fputs(line, stdout);
     json_decref(row);
     return 0;
@@ -1247,10 +1263,10 @@ static int cmd_list(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     table t = {.a = a, .rows = json_array()};
-    const char *heads[] = {text_trc("heading", "SEQ"),     text_trc("heading", "TYPE"),
-                           text_trc("heading", "CREATED"), text_trc("heading", "WHAT"),
-                           text_trc("heading", "SYNC"),    text_trc("heading", "REVIEW")};
-    text_row(t.header, sizeof t.header, heads, list_widths, 6);
+    const char *heads[] = {zb_trc("heading", "SEQ"),     zb_trc("heading", "TYPE"),
+                           zb_trc("heading", "CREATED"), zb_trc("heading", "WHAT"),
+                           zb_trc("heading", "SYNC"),    zb_trc("heading", "REVIEW")};
+    table_row(t.header, sizeof t.header, heads, list_widths, 6);
     unsigned flags =
         ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW | (a->pending ? ZB_NODE_FROM_UNACKED : 0);
     rc = zb_node_each_report(n, 1, flags, list_one, &t);
@@ -1285,7 +1301,7 @@ static const char *show_value(const char *key, const json_t *val, const char *du
         if (strcmp(key, labelled[i]) == 0)
             return zb_label(v);
     if (strcmp(key, "sync") == 0 || strcmp(key, "type") == 0 || strcmp(key, "grade_rule") == 0)
-        return text_trc(key, v);
+        return zb_trc(key, v);
     return v;
 }
 
@@ -1293,13 +1309,13 @@ static int cmd_show(const args *a)
 {
     char *end;
     if (a->argc != 1) {
-        text_error("SEQ", "give one sequence number");
+        zb_cli_error_at("SEQ", "give one sequence number");
         return EXIT_USAGE;
     }
     errno = 0;
     unsigned long long seq = strtoull(a->argv[0], &end, 10);
     if (errno || *end || seq == 0 || a->argv[0][0] == '-') {
-        text_error("SEQ", "must be a positive whole number");
+        zb_cli_error_at("SEQ", "must be a positive whole number");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -1310,13 +1326,13 @@ static int cmd_show(const args *a)
     rc = zb_node_get_report(n, seq, ZB_NODE_WITH_SYNC_STATE | ZB_NODE_WITH_REVIEW, show_one, &j);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        text_error("SEQ", "no report %llu in this node", seq);
+        zb_cli_error_at("SEQ", "no report %llu in this node", seq);
         return EXIT_USAGE;
     }
     if (rc)
         return EXIT_RUNTIME;
     if (!j) {
-        text_errorf("report %llu: stored envelope does not verify", seq);
+        zb_cli_error("report %llu: stored envelope does not verify", seq);
         return EXIT_RUNTIME;
     }
     if (a->json) {
@@ -1329,7 +1345,7 @@ static int cmd_show(const args *a)
     json_object_foreach(j, key_s, val)
     {
         char *s = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-        text_pad(stdout, text_trc("field", key_s), SHOW_WIDTH);
+        zb_display_cell(stdout, zb_trc("field", key_s), SHOW_WIDTH, false);
         putchar(' ');
         puts(show_value(key_s, val, s));
         free(s);
@@ -1366,9 +1382,9 @@ static int receipts_one(void *ctx, const zb_node_receipt *r)
         snprintf(last, sizeof last, "%" PRIu64, r->last_seq);
         snprintf(sig_short, sizeof sig_short, "%.16s...", sig);
         const char *cells[] = {first, last, when,
-                               r->verify == 0 ? text_trc("valid", "yes") : text_trc("valid", "NO"),
+                               r->verify == 0 ? zb_trc("valid", "yes") : zb_trc("valid", "NO"),
                                sig_short};
-        text_row(line, sizeof line, cells, receipt_widths, 5);
+        table_row(line, sizeof line, cells, receipt_widths, 5);
         fputs(line, stdout);
     }
     return 0;
@@ -1381,10 +1397,10 @@ static int cmd_receipts(const args *a)
     if (rc)
         return rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
     table t = {.a = a, .rows = json_array()};
-    const char *heads[] = {text_trc("heading", "FIRST"), text_trc("heading", "LAST"),
-                           text_trc("heading", "RECEIVED"), text_trc("heading", "VALID"),
-                           text_trc("heading", "SIGNATURE")};
-    text_row(t.header, sizeof t.header, heads, receipt_widths, 5);
+    const char *heads[] = {zb_trc("heading", "FIRST"), zb_trc("heading", "LAST"),
+                           zb_trc("heading", "RECEIVED"), zb_trc("heading", "VALID"),
+                           zb_trc("heading", "SIGNATURE")};
+    table_row(t.header, sizeof t.header, heads, receipt_widths, 5);
     rc = zb_node_each_receipt(n, receipts_one, &t);
     zb_node_close(&n);
     return table_finish(&t, rc);
@@ -1406,7 +1422,7 @@ static int cmd_verify_receipts(const args *a)
     long findings = zb_node_verify_all(n, print_finding, NULL, &receipts, &reports, &newest);
     zb_node_close(&n);
     if (findings < 0) {
-        text_error("verify-receipts", "%s", zb_strerror((int)findings));
+        zb_cli_error_at("verify-receipts", "%s", zb_strerror((int)findings));
         return EXIT_RUNTIME;
     }
     printf(_("%" PRIu64 " receipt(s) covering %" PRIu64 " report(s): %s; every inclusion proof "
@@ -1540,9 +1556,9 @@ static void inbox_print(zb_node *n, const json_t *o)
     snprintf(id, sizeof id, "%" PRIu64, (uint64_t)json_integer_value(json_object_get(o, "id")));
     const char *cells[] = {id, json_is_true(json_object_get(o, "read")) ? "" : _("new"),
                            short_time(str_of(o, "created_at"), date),
-                           verified && kind ? text_trc("kind", kind) : "?"};
+                           verified && kind ? zb_trc("kind", kind) : "?"};
     for (size_t i = 0; i < 4; i++) {
-        text_pad(stdout, cells[i], inbox_widths[i]);
+        zb_display_cell(stdout, cells[i], inbox_widths[i], false);
         putchar(' ');
     }
     if (!verified || !kind) {
@@ -1602,8 +1618,8 @@ static int inbox_mark_read(const args *a)
     errno = 0;
     unsigned long long id = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || errno || *end || id == 0) {
-        text_error("read", "must be a message number (a positive whole number, as "
-                           "inbox lists them)");
+        zb_cli_error_at("read", "must be a message number (a positive whole number, as "
+                                "inbox lists them)");
         return EXIT_USAGE;
     }
     zb_node *n;
@@ -1613,7 +1629,7 @@ static int inbox_mark_read(const args *a)
     rc = zb_node_inbox_mark_read(n, (uint64_t)id);
     zb_node_close(&n);
     if (rc == ZB_ENOTFOUND) {
-        text_error("read", "no message %llu", id);
+        zb_cli_error_at("read", "no message %llu", id);
         return EXIT_USAGE;
     }
     if (rc) {
@@ -1627,10 +1643,10 @@ static int inbox_mark_read(const args *a)
 static int cmd_inbox(const args *a)
 {
     if (a->argc != 0) {
-        text_error("inbox",
-                   "unexpected argument %s (mark a message read with --read "
-                   "ID)",
-                   a->argv[0]);
+        zb_cli_error_at("inbox",
+                        "unexpected argument %s (mark a message read with --read "
+                        "ID)",
+                        a->argv[0]);
         return EXIT_USAGE;
     }
     if (a->read_id)
@@ -1646,7 +1662,7 @@ static int cmd_inbox(const args *a)
     }
     rc = zb_node_each_inbox(n, a->unread, inbox_one, &w);
     if (rc) {
-        text_error("inbox", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
+        zb_cli_error_at("inbox", "cannot read the store in %s: %s", a->dir, zb_strerror(rc));
         json_decref(w.rows);
         zb_node_close(&n);
         return EXIT_RUNTIME;
@@ -1656,17 +1672,18 @@ static int cmd_inbox(const args *a)
     json_array_foreach(w.rows, i, o)
     {
         if (!json_is_true(json_object_get(o, "verified")))
-            text_errorf("message %" PRIu64 ": the stored message does not verify (%s)",
-                        (uint64_t)json_integer_value(json_object_get(o, "id")), str_of(o, "error"));
+            zb_cli_error("message %" PRIu64 ": the stored message does not verify (%s)",
+                         (uint64_t)json_integer_value(json_object_get(o, "id")),
+                         str_of(o, "error"));
     }
     if (a->json) {
         print_json(w.rows);
     } else {
-        const char *heads[] = {text_trc("heading", "ID"), text_trc("heading", "NEW"),
-                               text_trc("heading", "DATE"), text_trc("heading", "KIND"),
-                               text_trc("heading", "MESSAGE")};
+        const char *heads[] = {zb_trc("heading", "ID"), zb_trc("heading", "NEW"),
+                               zb_trc("heading", "DATE"), zb_trc("heading", "KIND"),
+                               zb_trc("heading", "MESSAGE")};
         char line[256];
-        text_row(line, sizeof line, heads, inbox_widths, 5);
+        table_row(line, sizeof line, heads, inbox_widths, 5);
         fputs(line, stdout);
         json_array_foreach(w.rows, i, o) inbox_print(n, o);
         json_decref(w.rows);
@@ -1675,36 +1692,12 @@ static int cmd_inbox(const args *a)
     return w.bad ? EXIT_RUNTIME : 0;
 }
 
-/* --lang, looked for before anything is printed (getopt's own run comes
- * later): 0, or -1 after the error line. */
-static int choose_language(int argc, char **argv)
-{
-    const char *lang = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strncmp(argv[i], "--lang=", 7) == 0)
-            lang = argv[i] + 7;
-    }
-    if (zb_i18n_init(lang) == 0)
-        return 0;
-    (void)zb_i18n_init(NULL); /* the error in the locale's language */
-    text_error("--lang", "must be zh or en");
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
-    if (choose_language(argc, argv) != 0)
+    if (zb_cli_lang_init(argc, argv) != 0)
         return EXIT_USAGE;
     /* the command is the first word; --lang may come before it */
-    int first = 1;
-    while (first + 1 < argc && strcmp(argv[first], "--lang") == 0)
-        first += 2;
-    while (first < argc && strncmp(argv[first], "--lang=", 7) == 0)
-        first++;
+    int first = zb_cli_command_index(argc, argv);
     if (first >= argc || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
         strcmp(argv[first], "help") == 0) {
         /* zhibao-node help CMD: the command's page */
@@ -1716,7 +1709,7 @@ int main(int argc, char **argv)
         return first >= argc ? EXIT_USAGE : 0;
     }
     if (zb_crypto_init() != 0) {
-        text_error("libsodium", "failed to initialise");
+        zb_cli_error_at("libsodium", "failed to initialise");
         return EXIT_RUNTIME;
     }
     const char *cmd = argv[first];
@@ -1743,7 +1736,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    text_error(cmd, "unknown command");
+    zb_cli_error_at(cmd, "unknown command");
     help_print(stderr, NULL);
     return EXIT_USAGE;
 }

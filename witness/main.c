@@ -19,14 +19,15 @@
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
+#include "cli.h"
 #include "crypto.h"
+#include "display.h"
 #include "err.h"
 #include "i18n.h"
 #include "log.h"
@@ -39,92 +40,10 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-/* _() for a printf format: -Wformat=2 checks the literal given against the
- * arguments, msgfmt --check the translation against the literal. */
-static const char *tr_fmt(const char *msgid) __attribute__((format_arg(1)));
-static const char *tr_fmt(const char *msgid)
-{
-    return zb_tr(msgid);
-}
-
-/* A table heading or a label of this program (msgctxt "witness", so that
- * another program's catalog entry for the same word cannot stand in). */
-static const char *tr_witness(const char *msgid)
-{
-    char key[64];
-    int n = snprintf(key, sizeof key, "witness\004%s", msgid);
-    if (n < 0 || (size_t)n >= sizeof key)
-        return msgid;
-    const char *t = zb_tr(key);
-    return strcmp(t, key) == 0 ? msgid : t;
-}
-
-/* One line on stderr: "error: OPT: reason", the word and the reason (fmt,
- * a msgid) translated, the option as typed. */
-static void error_opt(const char *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void error_opt(const char *opt, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: %s: ", _("error"), opt);
-    vfprintf(stderr, tr_fmt(fmt), ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-/* One line on stderr: "error: " and fmt translated. */
-static void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error_msg(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", _("error"));
-    vfprintf(stderr, tr_fmt(fmt), ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 /* zb_strerror in the chosen language (its texts are msgids of witness.po). */
 static const char *strerror_tr(int rc)
 {
     return _(zb_strerror(rc));
-}
-
-/* Terminal columns of UTF-8 text: East Asian wide and fullwidth characters
- * count 2 (CJK, Hangul, fullwidth forms, CJK punctuation), combining marks
- * 0, others 1 (as node/text.c counts them). */
-static int display_width(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    int w = 0;
-    while (*s) {
-        uint32_t c = *s++;
-        int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-        c &= n == 3 ? 0x07 : n == 2 ? 0x0F : n == 1 ? 0x1F : 0xFF;
-        for (; n > 0 && (*s & 0xC0) == 0x80; n--, s++)
-            c = c << 6 | (*s & 0x3F);
-        if ((c >= 0x0300 && c <= 0x036F) || c == 0x200B || (c >= 0xFE00 && c <= 0xFE0F))
-            continue; /* combining marks, zero width space, variation selectors */
-        bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
-                    (c >= 0x3041 && c <= 0x33FF) || (c >= 0x3400 && c <= 0x4DBF) ||
-                    (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-                    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-                    (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-                    (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x20000 && c <= 0x3FFFD);
-        w += wide ? 2 : 1;
-    }
-    return w;
-}
-
-/* s padded with spaces to width columns: on the right (left-aligned) or,
- * right_align, on the left. */
-static void print_cell(const char *s, int width, bool right_align)
-{
-    int pad = width - display_width(s);
-    if (right_align)
-        printf("%*s%s", pad > 0 ? pad : 0, "", s);
-    else
-        printf("%s%*s", s, pad > 0 ? pad : 0, "");
 }
 
 typedef struct {
@@ -155,26 +74,26 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
-                error_opt("--log-level", "%s", _("must be error, warn, info or debug"));
+                zb_cli_error_at("--log-level", "must be error, warn, info or debug");
                 return -1;
             }
             break;
         case 'g': break; /* chosen by main before anything was said */
         case 'h': zb_witness_help(stdout, a->cmd); exit(0);
-        case ':': error_opt(argv[optind - 1], "%s", _("needs a value")); return -1;
+        case ':':
         default:
-            error_opt(argv[optind - 1], "%s", _("unknown option"));
-            fprintf(stderr, tr_fmt("(zhibao-witness %s --help lists the options)\n"), a->cmd);
+            zb_cli_option_error(c, argv[optind - 1], true,
+                                "(zhibao-witness %s --help lists the options)\n", a->cmd);
             return -1;
         }
     }
     if (optind < argc) {
-        error_msg(tr_fmt("unexpected argument %s"), argv[optind]);
+        zb_cli_error("unexpected argument %s", argv[optind]);
         return -1;
     }
     zb_log_init("zhibao-witness", (zb_log_level)level, use_syslog);
     if (!a->dir) {
-        error_opt("--dir", "%s", _("missing (the witness's directory)"));
+        zb_cli_error_at("--dir", "missing (the witness's directory)");
         return -1;
     }
     return 0;
@@ -184,12 +103,12 @@ static int open_witness(const args *a, bool readonly, zb_witness **out)
 {
     int rc = zb_witness_open(out, a->dir, readonly);
     if (rc == ZB_ENOTFOUND)
-        error_opt("--dir", tr_fmt("no witness in %s (run zhibao-witness init first)"), a->dir);
+        zb_cli_error_at("--dir", "no witness in %s (run zhibao-witness init first)", a->dir);
     else if (rc == ZB_EKEYPERM)
-        error_opt("--dir", tr_fmt("%s/%s is open to group or others (chmod 600 it)"), a->dir,
-                  ZB_IDENTITY_FILE);
+        zb_cli_error_at("--dir", "%s/%s is open to group or others (chmod 600 it)", a->dir,
+                        ZB_IDENTITY_FILE);
     else if (rc)
-        error_opt("--dir", tr_fmt("cannot open the witness in %s: %s"), a->dir, strerror_tr(rc));
+        zb_cli_error_at("--dir", "cannot open the witness in %s: %s", a->dir, strerror_tr(rc));
     return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
@@ -219,16 +138,16 @@ static int cmd_init(const args *a)
     uint8_t pk[ZB_PK_LEN];
     int rc = zb_witness_create(a->dir, pk);
     if (rc == ZB_EEXIST) {
-        error_opt("--dir", tr_fmt("%s already holds a witness (or another zhibao key)"), a->dir);
+        zb_cli_error_at("--dir", "%s already holds a witness (or another zhibao key)", a->dir);
         return EXIT_USAGE;
     }
     if (rc) {
-        error_msg(tr_fmt("cannot create a witness in %s: %s"), a->dir, strerror_tr(rc));
+        zb_cli_error("cannot create a witness in %s: %s", a->dir, strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     char hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(pk, ZB_PK_LEN, hex);
-    printf(tr_fmt("witness created in %s\n"), a->dir);
+    printf(_("witness created in %s\n"), a->dir);
     fputs(_("give the aggregator and the auditors this key (--witness-key):\n"), stdout);
     printf("%s\n", hex); /* last: scripts take it with tail -n 1 */
     return 0;
@@ -250,14 +169,14 @@ static int cmd_add_log(const args *a)
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->key) {
-        error_opt("--key", "%s", _("missing (the aggregator's key, zhibao-agg init printed it)"));
+        zb_cli_error_at("--key", "missing (the aggregator's key, zhibao-agg init printed it)");
         bad = 1;
     } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
-        error_opt("--key", "%s", _("must be 64 hex digits"));
+        zb_cli_error_at("--key", "must be 64 hex digits");
         bad = 1;
     }
     if (a->name && !name_ok(a->name)) {
-        error_opt("--name", tr_fmt("at most %d bytes, no control characters"), ZB_WLOG_NAME_MAX);
+        zb_cli_error_at("--name", "at most %d bytes, no control characters", ZB_WLOG_NAME_MAX);
         bad = 1;
     }
     if (bad)
@@ -270,15 +189,15 @@ static int cmd_add_log(const args *a)
     int rc = zb_witness_add_log(w, key, a->name ? a->name : "", &was_new);
     zb_witness_close(&w);
     if (rc) {
-        error_opt("add-log", "%s", strerror_tr(rc));
+        zb_cli_error_at("add-log", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     char hex[2 * ZB_PK_LEN + 1];
     zb_hex_encode(key, ZB_PK_LEN, hex);
     if (was_new)
-        printf(tr_fmt("log %s followed from size 0\n"), hex);
+        printf(_("log %s followed from size 0\n"), hex);
     else
-        printf(tr_fmt("log %s was followed already: name set, state kept\n"), hex);
+        printf(_("log %s was followed already: name set, state kept\n"), hex);
     return 0;
 }
 
@@ -440,7 +359,7 @@ static int serve_loop(zb_witness *w, const char *endpoint)
 static int cmd_serve(const args *a)
 {
     if (!a->listen) {
-        error_opt("--listen", "%s", _("missing (e.g. tcp://0.0.0.0:7500)"));
+        zb_cli_error_at("--listen", "missing (e.g. tcp://0.0.0.0:7500)");
         return EXIT_USAGE;
     }
     zb_witness *w;
@@ -454,7 +373,7 @@ static int cmd_serve(const args *a)
     int rc = serve_loop(w, a->listen);
     zb_witness_close(&w);
     if (rc) {
-        error_opt("serve", "%s", strerror_tr(rc));
+        zb_cli_error_at("serve", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -517,7 +436,7 @@ static int read_rows(const args *a, bool evidence, json_t *rows, uint64_t *refus
     }
     zb_witness_close(&w);
     if (rc) {
-        error_opt(evidence ? "evidence" : "status", "%s", strerror_tr(rc));
+        zb_cli_error_at(evidence ? "evidence" : "status", "%s", strerror_tr(rc));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -542,12 +461,13 @@ static const char *str_of(const json_t *row, const char *field)
 static void print_status_table(json_t *rows)
 {
     enum { COLS = 5 };
-    const char *head[COLS] = {tr_witness("LOG"), tr_witness("NAME"), tr_witness("SIZE"),
-                              tr_witness("ROOT"), tr_witness("COSIGNED AT")};
+    const char *head[COLS] = {zb_trc("witness", "LOG"), zb_trc("witness", "NAME"),
+                              zb_trc("witness", "SIZE"), zb_trc("witness", "ROOT"),
+                              zb_trc("witness", "COSIGNED AT")};
     int width[COLS] = {16, 20, 10, 16, 0}; /* the last column is not padded */
     const char *sep[COLS] = {"  ", " ", "  ", "  ", ""};
     for (int c = 0; c < COLS - 1; c++) {
-        int w = display_width(head[c]);
+        int w = (int)zb_display_width(head[c]);
         width[c] = w > width[c] ? w : width[c];
     }
     size_t i;
@@ -555,14 +475,14 @@ static void print_status_table(json_t *rows)
     char size[24];
     json_array_foreach(rows, i, row)
     {
-        int w = display_width(str_of(row, "name"));
+        int w = (int)zb_display_width(str_of(row, "name"));
         width[1] = w > width[1] ? w : width[1];
         w = snprintf(size, sizeof size, "%" JSON_INTEGER_FORMAT,
                      json_integer_value(json_object_get(row, "size")));
         width[2] = w > width[2] ? w : width[2];
     }
     for (int c = 0; c < COLS; c++) {
-        print_cell(head[c], width[c], c == 2);
+        zb_display_cell(stdout, head[c], width[c], c == 2);
         fputs(sep[c], stdout);
     }
     putchar('\n');
@@ -576,7 +496,7 @@ static void print_status_table(json_t *rows)
         const char *cells[COLS] = {key, str_of(row, "name"), size, root,
                                    str_of(row, "cosigned_at")};
         for (int c = 0; c < COLS; c++) {
-            print_cell(cells[c], width[c], c == 2);
+            zb_display_cell(stdout, cells[c], width[c], c == 2);
             fputs(sep[c], stdout);
         }
         putchar('\n');
@@ -603,8 +523,8 @@ static int cmd_status(const args *a)
         return 0;
     }
     print_status_table(rows);
-    printf(tr_fmt("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64
-                  " (forks, proven by the aggregator's signatures: %" PRIu64 ")\n"),
+    printf(_("logs: %zu; refusals: %" PRIu64 "; evidence kept: %" PRIu64
+             " (forks, proven by the aggregator's signatures: %" PRIu64 ")\n"),
            json_array_size(rows), refused, kept, forks);
     json_decref(rows);
     return 0;
@@ -625,7 +545,7 @@ static const char *reason_text(const char *reason, uint64_t held, char *buf, siz
              held);
     if (strcmp(reason, english) != 0)
         return reason;
-    snprintf(buf, len, tr_fmt("the consistency proof from size %" PRIu64 " does not verify"), held);
+    snprintf(buf, len, _("the consistency proof from size %" PRIu64 " does not verify"), held);
     return buf;
 }
 
@@ -646,8 +566,8 @@ static int cmd_evidence(const args *a)
         return 0;
     }
     /* the kind column as wide as the widest kind's label (display width) */
-    int kind_width = display_width(tr_witness("fork"));
-    int w = display_width(tr_witness("unproven_extension"));
+    int kind_width = (int)zb_display_width(zb_trc("witness", "fork"));
+    int w = (int)zb_display_width(zb_trc("witness", "unproven_extension"));
     kind_width = w > kind_width ? w : kind_width;
     size_t i;
     json_t *row;
@@ -656,16 +576,15 @@ static int cmd_evidence(const args *a)
         uint64_t held = (uint64_t)json_integer_value(json_object_get(row, "held_size"));
         char reason[200];
         printf("%s  ", str_of(row, "at"));
-        print_cell(tr_witness(str_of(row, "kind")), kind_width, false);
+        zb_display_cell(stdout, zb_trc("witness", str_of(row, "kind")), kind_width, false);
         fputs("  ", stdout);
-        printf(tr_fmt("log %.16s  refused size %" PRIu64
-                      " root %.16s (signed %s), held size %" PRIu64 " root %.16s: %s\n"),
+        printf(_("log %.16s  refused size %" PRIu64 " root %.16s (signed %s), held size %" PRIu64
+                 " root %.16s: %s\n"),
                str_of(row, "key"), (uint64_t)json_integer_value(json_object_get(row, "size")),
                str_of(row, "root"), str_of(row, "timestamp"), held, str_of(row, "held_root"),
                reason_text(str_of(row, "reason"), held, reason, sizeof reason));
     }
-    printf(tr_fmt("evidence kept: %zu, of which forks: %" PRIu64 "\n"), json_array_size(rows),
-           forks);
+    printf(_("evidence kept: %zu, of which forks: %" PRIu64 "\n"), json_array_size(rows), forks);
     if (json_array_size(rows) > 0)
         fputs(_("  fork: two heads of one size signed by the log's key: proof that it forked\n"
                 "  unproven_extension: ask the prefecture for PROOF(held size, refused size)\n"
@@ -675,31 +594,12 @@ static int cmd_evidence(const args *a)
     return 0;
 }
 
-/* --lang's value, wherever it is (before the command or among its
- * options): the language is chosen before anything is said. NULL: none. */
-static const char *find_lang(int argc, char **argv)
-{
-    const char *lang = NULL;
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strncmp(argv[i], "--lang=", 7) == 0)
-            lang = argv[i] + 7;
-    }
-    return lang;
-}
-
 int main(int argc, char **argv)
 {
-    if (zb_i18n_init(find_lang(argc, argv)) != 0) {
-        (void)zb_i18n_init(NULL); /* the locale's language, to say so */
-        error_opt("--lang", "%s", _("must be zh or en"));
+    if (zb_cli_lang_init(argc, argv) != 0)
         return EXIT_USAGE;
-    }
     /* the command: the first argument after a leading --lang */
-    int at = 1;
-    while (at < argc && (strcmp(argv[at], "--lang") == 0 || strncmp(argv[at], "--lang=", 7) == 0))
-        at += strcmp(argv[at], "--lang") == 0 ? 2 : 1;
+    int at = zb_cli_command_index(argc, argv);
     if (at >= argc || strcmp(argv[at], "--help") == 0 || strcmp(argv[at], "-h") == 0) {
         zb_witness_help(at >= argc ? stderr : stdout, NULL);
         return at >= argc ? EXIT_USAGE : 0;
@@ -723,7 +623,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         return cmds[i].fn(&a);
     }
-    error_msg(tr_fmt("unknown command %s"), argv[at]);
+    zb_cli_error("unknown command %s", argv[at]);
     zb_witness_help(stderr, NULL);
     return EXIT_USAGE;
 }

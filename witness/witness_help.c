@@ -1,8 +1,7 @@
 /* witness_help.c - see witness_help.h. Each page is one msgid, translated whole. */
 #include "witness_help.h"
 
-#include <string.h>
-
+#include "cli.h"
 #include "i18n.h"
 
 /* The options every command takes, after each page. */
@@ -35,9 +34,7 @@ static const char overview[] =
        "and docs/protocol.md section 13 say what a witness checks.\n"
        "exit codes: 0 success; 1 runtime error; 2 bad usage or bad input\n");
 
-static const struct {
-    const char *cmd, *text;
-} pages[] = {
+static const zb_cli_page pages[] = {
     {"init", N_("usage: zhibao-witness init --dir W\n"
                 "Create a witness in W (made 0700 when absent): a new Ed25519 identity in\n"
                 "W/identity.key (0600) and the store W/data.mdb. Its public key is printed\n"
@@ -106,16 +103,7 @@ static const struct {
 
 bool zb_witness_help(FILE *f, const char *cmd)
 {
-    if (!cmd) {
-        fputs(_(overview), f);
-        fputs(_(common_options), f);
-        return true;
-    }
-    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
-        if (strcmp(cmd, pages[i].cmd) == 0) {
-            fputs(_(pages[i].text), f);
-            fputs(_(common_options), f);
-            return true;
-        }
-    return false;
+    static const zb_cli_help help = {overview, common_options, pages,
+                                     sizeof pages / sizeof pages[0], ""};
+    return zb_cli_help_print(f, &help, cmd);
 }

@@ -29,6 +29,7 @@
 #include "agg.h"
 #include "consolidate.h"
 #include "crypto.h"
+#include "display.h"
 #include "domain.h"
 #include "downstream.h"
 #include "err.h"
@@ -87,6 +88,8 @@ static void test_display_width(void **state)
     assert_int_equal(zb_display_width("abc"), 3);
     assert_int_equal(zb_display_width("延吉市"), 6);
     assert_int_equal(zb_display_width("A延1"), 4);
+    assert_int_equal(zb_display_width("e\xcc\x81"), 1);  /* a combining mark: none */
+    assert_int_equal(zb_display_width("\xef\xbc\xa1"), 2); /* fullwidth A */
     assert_int_equal(zb_format_parse(NULL), ZB_FORMAT_TABLE);
     assert_int_equal(zb_format_parse("csv"), ZB_FORMAT_CSV);
     assert_int_equal(zb_format_parse("json"), ZB_FORMAT_JSON);
