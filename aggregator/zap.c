@@ -11,16 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "crypto.h"
 #include "err.h"
 #include "log.h"
+#include "lograte.h"
+#include "zaprep.h"
 
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MONITOR_ENDPOINT "inproc://zhibao-agg-monitor"
-#define ZAP_FRAMES 7 /* version, request id, domain, address, identity, mechanism, key */
 #define ADDR_MAX 64
 #define LOG_SLOTS 256   /* (kind, address) pairs remembered for the log's rate limit */
 #define LOG_EVERY_S 60  /* one line per (kind, address) per minute at most */
@@ -41,14 +40,6 @@ typedef struct {
     bool explained;
     char addr[ADDR_MAX];
 } conn;
-
-typedef struct {
-    bool used;
-    int kind;
-    char addr[ADDR_MAX];
-    int64_t logged_at; /* monotonic s */
-    uint64_t left_out; /* attempts since that line */
-} log_slot;
 
 struct zb_zap {
     void *sock, *mon;
@@ -71,7 +62,7 @@ struct zb_zap {
     conn *conns;
     size_t n_conns, cap_conns, n_unexplained, unattributed;
     int pending; /* a zb_conn_refusal, -1: none */
-    log_slot logs[LOG_SLOTS];
+    zb_lograte_slot logs[LOG_SLOTS]; /* handler thread only */
 };
 
 static const char *const kind_names[ZB_CONN_KINDS] = {
@@ -100,47 +91,12 @@ void zb_zap_exclusive(zb_zap *z, int hold)
         pthread_rwlock_unlock(&z->store_lock);
 }
 
-static int64_t mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
-/* Whether a refusal of kind from addr is logged now: once per minute per
- * (kind, address); *left_out gets the attempts not logged since the last
- * line. With more pairs than slots the oldest is forgotten. */
-static bool log_due(zb_zap *z, int kind, const char *addr, uint64_t *left_out)
-{
-    int64_t now = mono_s();
-    log_slot *slot = NULL;
-    for (size_t i = 0; i < LOG_SLOTS; i++) {
-        log_slot *s = &z->logs[i];
-        if (s->used && s->kind == kind && strcmp(s->addr, addr) == 0) {
-            if (now - s->logged_at < LOG_EVERY_S) {
-                s->left_out++;
-                return false;
-            }
-            *left_out = s->left_out;
-            s->left_out = 0;
-            s->logged_at = now;
-            return true;
-        }
-        if (!slot || (slot->used && (!s->used || s->logged_at < slot->logged_at)))
-            slot = s;
-    }
-    *slot = (log_slot){.used = true, .kind = kind, .logged_at = now};
-    snprintf(slot->addr, sizeof slot->addr, "%s", addr);
-    *left_out = 0;
-    return true;
-}
-
 /* Count one refused connection attempt (not ZAP's: see handle). */
 static void refuse(zb_zap *z, int kind, const char *addr)
 {
     atomic_fetch_add(&z->refused[kind], 1);
     uint64_t left_out;
-    if (log_due(z, kind, addr, &left_out))
+    if (zb_lograte_due(z->logs, LOG_SLOTS, LOG_EVERY_S, kind, addr, &left_out))
         ZB_WARN("ZB-AGG-CONN-REFUSED",
                 "connection from %s refused: %s: %s (%" PRIu64 " more from there since the "
                 "last such line)",
@@ -241,84 +197,38 @@ static void refresh(zb_zap *z)
 
 /* ---------------------------------------------------------------- ZAP */
 
-static int send_frame(void *sock, const void *data, size_t len, int more)
-{
-    return zmq_send(sock, data, len, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
-}
-
-static void reply(void *sock, const zmq_msg_t *request_id, const char *code, const char *text,
-                  const char *user_id)
-{
-    send_frame(sock, "1.0", 3, 1);
-    send_frame(sock, zmq_msg_data((zmq_msg_t *)request_id), zmq_msg_size((zmq_msg_t *)request_id), 1);
-    send_frame(sock, code, strlen(code), 1);
-    send_frame(sock, text, strlen(text), 1);
-    send_frame(sock, user_id, strlen(user_id), 1);
-    send_frame(sock, "", 0, 0);
-}
-
-/* Read one ZAP request (all its frames) and answer it. */
+/* Read one ZAP request and answer it. */
 static void handle(zb_zap *z)
 {
-    zmq_msg_t f[ZAP_FRAMES + 1];
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, z->sock, 0) < 0) {
-            zmq_msg_close(&part);
-            break;
-        }
-        more = zmq_msg_more(&part);
-        if (n < ZAP_FRAMES + 1)
-            f[n++] = part; /* moved */
-        else
-            zmq_msg_close(&part);
-    }
-    if (n < 2) { /* cannot even answer: libzmq's own request is always complete */
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&f[i]);
+    zb_zaprep_request req;
+    if (zb_zaprep_read(z->sock, &req) != 0)
         return;
-    }
     char county[USER_ID_LEN] = "";
-    const char *why = NULL;
-    char addr[ADDR_MAX] = "?";
-    if (n >= 4) {
-        size_t l = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
-        memcpy(addr, zmq_msg_data(&f[3]), l);
-        addr[l] = '\0';
-    }
-    if (n != ZAP_FRAMES || zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3) != 0)
-        why = "malformed ZAP request";
-    else if (zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5) != 0)
-        why = "only CURVE is accepted";
-    else if (zmq_msg_size(&f[6]) != 32)
-        why = "bad client key";
-    else {
+    const char *why = req.problem;
+    if (!why) {
         /* the snapshot follows the store's keys generation, checked now: a
          * key enrolled a moment ago is admitted, a revoked one refused */
         refresh(z);
-        if (lookup(z, zmq_msg_data(&f[6]), county) != 0)
+        if (lookup(z, req.client_key, county) != 0)
             why = "client key not enrolled (or revoked)";
     }
     uint64_t left_out;
     if (why) {
         atomic_fetch_add(&z->refused[ZB_CONN_UNENROLLED], 1);
         char key[17] = "";
-        if (n == ZAP_FRAMES && zmq_msg_size(&f[6]) == 32)
-            zb_hex_encode(zmq_msg_data(&f[6]), 8, key);
-        if (log_due(z, ZB_CONN_UNENROLLED, addr, &left_out))
+        if (req.client_key)
+            zb_hex_encode(req.client_key, 8, key);
+        if (zb_lograte_due(z->logs, LOG_SLOTS, LOG_EVERY_S, ZB_CONN_UNENROLLED, req.addr,
+                           &left_out))
             ZB_WARN("ZB-AGG-ZAP-DENIED",
                     "connection from %s refused: %s (client key %s...; %" PRIu64
                     " more from there since the last such line)",
-                    addr, why, key, left_out);
-        reply(z->sock, &f[1], "400", why, "");
+                    req.addr, why, key, left_out);
+        zb_zaprep_reply(z->sock, &req, "400", why, "");
     } else {
-        ZB_DEBUG("ZB-AGG-ZAP-OK", "connection from %s admitted for county %s", addr, county);
-        reply(z->sock, &f[1], "200", "OK", county);
+        ZB_DEBUG("ZB-AGG-ZAP-OK", "connection from %s admitted for county %s", req.addr, county);
+        zb_zaprep_reply(z->sock, &req, "200", "OK", county);
     }
-    for (int i = 0; i < n; i++)
-        zmq_msg_close(&f[i]);
 }
 
 /* ---------------------------------------------------------------- the monitor
@@ -528,13 +438,10 @@ int zb_zap_start(zb_zap **out, void *ctx, zb_agg *a)
         zap_free(z);
         return rc;
     }
-    z->sock = zmq_socket(ctx, ZMQ_REP);
-    z->mon = zmq_socket(ctx, ZMQ_PAIR);
     int zero = 0, hwm = 100000;
-    if (!z->sock || !z->mon || zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+    if (zb_zaprep_bind(ctx, &z->sock) != 0 || !(z->mon = zmq_socket(ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(z->mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(z->mon, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_bind(z->sock, ZAP_ENDPOINT) != 0 ||
         zmq_connect(z->mon, MONITOR_ENDPOINT) != 0) { /* inproc: before the bind is fine */
         ZB_ERR("ZB-AGG-ZAP", "cannot bind the ZAP handler: %s", zmq_strerror(errno));
         zap_free(z);

@@ -22,6 +22,9 @@
  * since the last line: ZB-AGG-ZAP-DENIED (a CURVE key that is not
  * enrolled) and ZB-AGG-CONN-REFUSED (the others).
  *
+ * The protocol (frames, version, mechanism, reply) is common/zaprep.h;
+ * the admission policy, the monitor and the thread are here.
+ *
  * Threads: ONE thread of its own, with its own REP socket on
  * inproc://zeromq.zap.01 and the monitor's PAIR socket, both in the
  * server's context. At every request it checks the store's keys

@@ -16,6 +16,9 @@
  * and logged ZB-WIT-ZAP-DENIED at most once a minute per peer address,
  * with the number of attempts left out since the last line.
  *
+ * The protocol (frames, version, mechanism, reply) is common/zaprep.h;
+ * the admission policy, the rate-limited log and the thread are here.
+ *
  * Threads: ONE thread of its own, with its own REP socket on
  * inproc://zeromq.zap.01 in the serve loop's context. It touches only its
  * socket, its own snapshot of the admitted keys, its log rate limit and
