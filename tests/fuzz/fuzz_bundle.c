@@ -49,26 +49,18 @@ static zb_audit_pin seed_pin = {"222401", {0}};
 /* The seeds' listed witness (fill 0xc1). */
 static uint8_t seed_witness[1][ZB_PK_LEN];
 
-static void seeded_identity(uint8_t fill, zb_identity *id)
-{
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    memset(seed, fill, sizeof seed);
-    if (crypto_sign_seed_keypair(id->pk, id->sk, seed) != 0)
-        abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     if (zb_crypto_init() != 0)
         abort();
-    seeded_identity(0xa1, &seed_agg);
+    fuzz_identity(0xa1, &seed_agg);
     zb_identity county;
-    seeded_identity(0xb2, &county);
+    fuzz_identity(0xb2, &county);
     memcpy(seed_pin.key, county.pk, ZB_PK_LEN);
     zb_identity witness;
-    seeded_identity(0xc1, &witness);
+    fuzz_identity(0xc1, &witness);
     memcpy(seed_witness[0], witness.pk, ZB_PK_LEN);
     return 0;
 }

@@ -30,11 +30,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (zb_crypto_init() != 0)
         abort();
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    memset(seed, 0x22, sizeof seed);
-    crypto_sign_seed_keypair(agg.pk, agg.sk, seed);
-    memset(seed, 0x33, sizeof seed);
-    crypto_sign_seed_keypair(wit.pk, wit.sk, seed);
+    fuzz_identity(0x22, &agg);
+    fuzz_identity(0x33, &wit);
     head.size = 5;
     memset(head.root, 0x44, sizeof head.root);
     head.timestamp = 1790000000;

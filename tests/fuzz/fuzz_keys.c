@@ -30,9 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (zb_crypto_init() != 0)
         abort();
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    memset(seed, 0x33, sizeof seed);
-    crypto_sign_seed_keypair(key.pk, key.sk, seed);
+    fuzz_identity(0x33, &key);
     return 0;
 }
 

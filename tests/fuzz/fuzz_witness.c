@@ -71,9 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (zb_crypto_init() != 0)
         abort();
     zb_log_init("fuzz_witness", ZB_LOG_ERROR, false);
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    memset(seed, 0x22, sizeof seed);
-    crypto_sign_seed_keypair(agg.pk, agg.sk, seed);
+    fuzz_identity(0x22, &agg);
     /* tmpfs when there is one: a store per input, synced on every commit */
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/zb-fuzz-witness-XXXXXX", base && *base ? base : "/tmp");
