@@ -17,6 +17,7 @@
 #include "render.h"
 #include "tlog.h"
 #include "treehead.h"
+#include "zmqmon.h"
 
 #define TICK_MS 100           /* how often the newest head is looked at */
 #define CONFIG_CHECK_MS 1000  /* how often the witness list is looked at */
@@ -26,6 +27,8 @@ typedef struct {
     char hex[2 * ZB_PK_LEN + 1];
     char endpoint[ZB_WITNESS_ENDPOINT_MAX + 1];
     void *sock;
+    void *mon;                /* sock's handshake monitor (PAIR), NULL when none */
+    int64_t refused_logged_at; /* ms: last line about a refused handshake (0: none) */
     uint64_t size;            /* the size it cosigned last, as far as we know (0: none) */
     bool in_flight;
     zb_tree_head flight;      /* the head asked for */
@@ -50,10 +53,67 @@ struct zb_witcli {
 
 static void close_socket(witness *w)
 {
-    if (w->sock)
+    if (w->mon)
+        zmq_close(w->mon);
+    if (w->sock) {
+        (void)zmq_socket_monitor(w->sock, NULL, 0);
         zmq_close(w->sock);
-    w->sock = NULL;
+    }
+    w->sock = w->mon = NULL;
     w->in_flight = false;
+}
+
+/* Watch sock's handshakes: a witness that refuses this aggregator (its
+ * ZAP admits only the logs it follows) or holds another key would else
+ * only make ZeroMQ reconnect quietly, and no cosignature would ever come. */
+static void watch_socket(zb_witcli *c, witness *w)
+{
+    char ep[80];
+    static unsigned serial; /* a distinct inproc name per monitor in this process */
+    snprintf(ep, sizeof ep, "inproc://zb-witcli-mon-%u-%p", ++serial, (void *)w);
+    if (zmq_socket_monitor(w->sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+        return;
+    void *mon = zmq_socket(c->ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (mon && zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
+        zmq_connect(mon, ep) == 0) {
+        w->mon = mon;
+        return;
+    }
+    if (mon)
+        zmq_close(mon);
+    (void)zmq_socket_monitor(w->sock, NULL, 0);
+}
+
+/* What the handshakes with w said since the last call, once a minute. */
+static void read_monitor(zb_witcli *c, witness *w, int64_t now)
+{
+    uint32_t value;
+    for (int event; w->mon && (event = zb_zmq_monitor_event(w->mon, &value)) != 0;) {
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            w->refused_logged_at = 0;
+            continue;
+        }
+        if (w->refused_logged_at && now - w->refused_logged_at < 60000)
+            continue;
+        w->refused_logged_at = now;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            char agg[2 * ZB_PK_LEN + 1];
+            zb_hex_encode(c->agg_pk, ZB_PK_LEN, agg);
+            ZB_WARN("ZB-AGG-WITNESS-DENIED",
+                    "witness %.16s... at %s refuses this aggregator's connection (ZAP %u): it "
+                    "does not follow this log; its operator runs zhibao-witness add-log --key %s",
+                    w->hex, w->endpoint, value, agg);
+        } else {
+            ZB_WARN("ZB-AGG-WITNESS-DENIED",
+                    "CURVE handshake with the witness at %s failed: it does not hold the key "
+                    "%.16s... given with zhibao-agg witness --add (check the key and endpoint)",
+                    w->endpoint, w->hex);
+        }
+    }
 }
 
 /* A DEALER socket to the witness: CurveZMQ with the witness's key in its
@@ -84,13 +144,14 @@ static int open_socket(zb_witcli *c, witness *w)
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    w->sock = s;
+    watch_socket(c, w);
     if (zmq_connect(s, w->endpoint) != 0) {
         ZB_ERR("ZB-AGG-WITNESS", "witness %.16s...: cannot connect to %s: %s", w->hex, w->endpoint,
                zmq_strerror(errno));
-        zmq_close(s);
+        close_socket(w);
         return ZB_ENET;
     }
-    w->sock = s;
     return ZB_OK;
 }
 
@@ -354,8 +415,10 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         receive(c, &c->w[i], now);
+        read_monitor(c, &c->w[i], now);
+    }
     bool config_due = now - c->config_at >= CONFIG_CHECK_MS;
     if (!config_due && now - c->tick_at < TICK_MS)
         return;

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "wire.h"
+#include "zmqmon.h"
 
 volatile sig_atomic_t zb_sync_stop = 0;
 
@@ -376,34 +377,6 @@ static int handle(sync_state *s, const Zb__SyncMsg *m, int64_t now)
     }
 }
 
-/* Read one monitor event (two frames): its number (0 when none is
- * waiting) and value (an errno, or a ZMQ_PROTOCOL_ERROR_* code). */
-static int monitor_event(void *mon, uint32_t *value)
-{
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int event = 0;
-    *value = 0;
-    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 6) {
-        /* uint16 event, uint32 value, in host order */
-        uint16_t ev;
-        memcpy(&ev, zmq_msg_data(&m), sizeof ev);
-        memcpy(value, (const uint8_t *)zmq_msg_data(&m) + 2, sizeof *value);
-        event = ev;
-    }
-    int more = zmq_msg_more(&m);
-    zmq_msg_close(&m);
-    while (more) { /* the endpoint frame */
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0)
-            more = 0;
-        else
-            more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
-    }
-    return event;
-}
-
 /* Create the DEALER socket (CurveZMQ keys, heartbeats, a handshake
  * monitor) and connect it. s is filled from st; on failure what was
  * created stays in s for sync_teardown. */
@@ -719,7 +692,7 @@ static bool sync_tick(sync_state *s, int *result)
     }
     if (s->mon && (items[1].revents & ZMQ_POLLIN)) {
         uint32_t value;
-        for (int event; (event = monitor_event(s->mon, &value)) != 0;)
+        for (int event; (event = zb_zmq_monitor_event(s->mon, &value)) != 0;)
             if (!sync_handshake(s, event, value, now_ms(), result))
                 return false;
     }

@@ -70,3 +70,16 @@ st=$(status_of)
 "$NODE" verify-receipts --dir "$WORK/n1" >/dev/null || fail "verify-receipts after the witness returned"
 "$AGG" check --dir "$A" >/dev/null || fail "check"
 pass "the witness back, the receipt is final at the next sync"
+
+# an aggregator the witness does not follow is told why, not left waiting
+S="$WORK/stranger" SPORT=$(free_port)
+agg_init "$S" >/dev/null
+"$AGG" witness --dir "$S" --add "$W1" --endpoint "tcp://127.0.0.1:$P1" >/dev/null
+start_bg bash -c "exec '$AGG' serve --dir '$S' --listen 'tcp://127.0.0.1:$SPORT' 2>'$WORK/stranger.log'"
+deadline=$((SECONDS + 20))
+until grep -q "ZB-AGG-WITNESS-DENIED.*does not follow this log.*zhibao-witness add-log --key" \
+    "$WORK/stranger.log" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "no ZB-AGG-WITNESS-DENIED: $(cat "$WORK/stranger.log")"
+    sleep 0.2
+done
+pass "an aggregator the witness does not follow logs why (ZB-AGG-WITNESS-DENIED, with the fix)"
