@@ -1005,9 +1005,11 @@ int zb_bulletin_build(zb_store *s, MDB_txn *txn, int year, int month, int64_t no
     local_time last;
     if (!local_of(end - 1, &last))
         return ZB_EINVAL;
-    char from_s[16], to_s[16];
-    snprintf(from_s, sizeof from_s, "%04d-%02d-01", year, month);
-    snprintf(to_s, sizeof to_s, "%04d-%02d-%02d", last.year, last.month, last.day);
+    char from_s[48], to_s[48]; /* room for any int, so nothing can be cut */
+    if (snprintf(from_s, sizeof from_s, "%04d-%02d-01", year, month) >= (int)sizeof from_s ||
+        snprintf(to_s, sizeof to_s, "%04d-%02d-%02d", last.year, last.month, last.day) >=
+            (int)sizeof to_s)
+        return ZB_EINVAL;
     json_t *monthly = NULL, *accidents = NULL, *indicators = NULL, *details = NULL;
     int rc;
     /* the indicators of the year up to the end of the period (a bulletin

@@ -30,20 +30,17 @@ static const char *locale_value(void)
 
 /* Where the catalogs are: $ZB_LOCALEDIR, else share/locale beside the
  * directory of the running binary (build/bin -> build/share/locale;
- * /usr/local/bin -> /usr/local/share/locale). */
-static void locale_dir(char *out, size_t len)
+ * /usr/local/bin -> /usr/local/share/locale). false when the path does not
+ * fit in len (no catalog then: English). */
+static bool locale_dir(char *out, size_t len)
 {
     const char *env = getenv("ZB_LOCALEDIR");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
+    if (env && *env)
+        return (size_t)snprintf(out, len, "%s", env) < len;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, len, "/usr/local/share/locale");
-        return;
-    }
+    if (n <= 0)
+        return (size_t)snprintf(out, len, "/usr/local/share/locale") < len;
     exe[n] = '\0';
     char *slash = strrchr(exe, '/');
     if (slash)
@@ -51,7 +48,8 @@ static void locale_dir(char *out, size_t len)
     slash = strrchr(exe, '/');
     if (slash)
         *slash = '\0'; /* the prefix */
-    snprintf(out, len, "%s/share/locale", exe);
+    int w = snprintf(out, len, "%s/share/locale", exe);
+    return w >= 0 && (size_t)w < len;
 }
 
 /* The loaded catalog: the bytes of a GNU .mo file (msgfmt's output: a
@@ -218,8 +216,11 @@ static void catalog_load(void)
     catalog = NULL;
     catalog_len = 0;
     char dir[PATH_MAX - 64], path[PATH_MAX];
-    locale_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
+    if (!locale_dir(dir, sizeof dir))
+        return;
+    int w = snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
+    if (w < 0 || (size_t)w >= sizeof path)
+        return;
     FILE *f = fopen(path, "rb");
     if (!f)
         return; /* no catalog: English it is */
