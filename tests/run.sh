@@ -14,6 +14,23 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd build
 ctest --output-on-failure -j "$(nproc)" "$@"
 
+# Optimised build: gcc warns at -O2 about what -O0 never sees
+# (-Wformat-truncation, -Wdangling-pointer ...), and warnings are errors:
+# demo.sh's default build (RelWithDebInfo) and the benchmark's must compile.
+# Compile only (the tests above ran on the sanitizer build). Skipped with a
+# subset, as the fuzz stage is.
+if [ "$#" -eq 0 ]; then
+    cd ..
+    cmake -S . -B build-opt -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZB_BENCH=ON >/dev/null
+    cmake --build build-opt -j "$(nproc)" >/dev/null || {
+        cmake --build build-opt -j 1 2>&1 | grep -E "error|warning" | head -n 40 || true
+        echo "optimised build: FAILED (RelWithDebInfo, what demo.sh builds)"
+        exit 1
+    }
+    echo "optimised build (RelWithDebInfo): clean"
+    cd build
+fi
+
 # Fuzz stage: every libFuzzer target (tests/fuzz/) for a bounded time, in a
 # separate clang build dir (libFuzzer needs clang; the build above uses gcc).
 # ZB_FUZZ_SECONDS per target (default 20; 0 skips the stage). Skipped when
