@@ -31,6 +31,7 @@
 #include "envelope.h"
 #include "fileio.h"
 #include "err.h"
+#include "i18n.h"
 #include "log.h"
 #include "logleaf.h"
 #include "merkle.h"
@@ -1383,10 +1384,12 @@ uint64_t zb_node_receipted_seq(zb_node *n, MDB_txn *txn)
     return covered;
 }
 
-#define FINDING(...)                                                                               \
+/* A finding, in the chosen language (i18n.h: the format is the msgid,
+ * po/zh_CN/node.po); verify-receipts shows them to a person. */
+#define FINDING(fmt, ...)                                                                          \
     do {                                                                                           \
-        char line_[320];                                                                           \
-        snprintf(line_, sizeof line_, __VA_ARGS__);                                                \
+        char line_[768];                                                                           \
+        snprintf(line_, sizeof line_, _(fmt), __VA_ARGS__);                                        \
         finding(ctx, line_);                                                                       \
         findings++;                                                                                \
     } while (0)
