@@ -15,6 +15,16 @@ static bool log_syslog = false;
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
+/* The width of a progress line left open on stderr (progress.h), which a
+ * log line first blanks, in the same write: a log line never continues a
+ * half-drawn progress line. */
+static _Atomic int progress_width;
+
+void zb_log_progress_line(int width)
+{
+    progress_width = width > 0 && width < 512 ? width : 0;
+}
+
 void zb_log_init(const char *prog, zb_log_level level, bool use_syslog)
 {
     log_prog = prog ? prog : "zhibao";
@@ -54,9 +64,17 @@ log_emit(zb_log_level level, const char *id, const char *suffix, const char *fmt
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    char line[1400];
-    n = snprintf(line, sizeof line, "%s.%03ldZ %s[%d] %s %s %s%s\n", stamp, ts.tv_nsec / 1000000,
-                 log_prog, (int)getpid(), level_names[level], id, msg, suffix);
+    char line[1920];
+    int open = progress_width;
+    char blank[520] = "";
+    if (open > 0) { /* "\r", spaces over the progress line, "\r" */
+        blank[0] = '\r';
+        memset(blank + 1, ' ', (size_t)open);
+        blank[open + 1] = '\r';
+        blank[open + 2] = '\0';
+    }
+    n = snprintf(line, sizeof line, "%s%s.%03ldZ %s[%d] %s %s %s%s\n", blank, stamp,
+                 ts.tv_nsec / 1000000, log_prog, (int)getpid(), level_names[level], id, msg, suffix);
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;

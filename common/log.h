@@ -18,6 +18,10 @@ typedef enum { ZB_LOG_ERROR = 0, ZB_LOG_WARN = 1, ZB_LOG_INFO = 2, ZB_LOG_DEBUG 
 
 /* Set program name, threshold and sink. Safe to call again. */
 void zb_log_init(const char *prog, zb_log_level level, bool use_syslog);
+
+/* A progress line of width columns is open on stderr (0: none): the next
+ * log lines blank it first (progress.h calls this). */
+void zb_log_progress_line(int width);
 /* "error", "warn", "info", "debug" -> level; -1 when unknown. */
 int zb_log_level_parse(const char *s);
 bool zb_log_enabled(zb_log_level level);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "log.h"
 
 #define REDRAW_MS 250
 
@@ -70,6 +71,7 @@ static void draw(zb_progress *p, bool final)
     fflush(stderr);
     p->width = w;
     p->drawn_ms = t;
+    zb_log_progress_line(final ? 0 : w);
 }
 
 void zb_progress_update(zb_progress *p, uint64_t done)
