@@ -550,7 +550,7 @@ typedef struct {
     void (*progress)(void *ctx, uint64_t done, uint64_t total); /* NULL: none */
     void *ctx;
     long findings;
-    uint64_t verified, total; /* envelopes, for progress */
+    uint64_t verified, total; /* envelopes and log entries checked, for progress */
     zb_county_rec rec;
     bool have_rec;
     uint64_t expect, count;
@@ -760,6 +760,8 @@ static void check_log(check_ctx *c)
             zb_agg_leaf_free(&l);
             continue;
         }
+        if (c->progress)
+            c->progress(c->ctx, ++c->verified, c->total);
         zb_merkle_leaf_hash(l.bytes, l.len, want);
         if (memcmp(want, have, ZB_HASH_LEN) != 0)
             CFINDING(c,
@@ -815,8 +817,10 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line),
     if (rc)
         return rc;
     check_ctx c = {.agg = a, .txn = txn, .finding = finding, .progress = progress, .ctx = ctx};
-    if (progress) {
-        c.total = zb_astore_envelope_count(a->store, txn);
+    if (progress) { /* the signature pass, then the log pass (the index pass is not counted) */
+        uint64_t log_size = 0;
+        (void)zb_tlog_size(a->log, txn, &log_size);
+        c.total = zb_astore_envelope_count(a->store, txn) + log_size;
         progress(ctx, 0, c.total);
     }
     rc = zb_astore_envelopes(a->store, txn, NULL, check_one, &c);

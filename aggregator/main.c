@@ -695,7 +695,7 @@ static int cmd_check(const args *a)
     if (ex)
         return ex;
     zb_progress prog;
-    zb_progress_start(&prog, a->progress, _("check"), _("envelopes"), 0);
+    zb_progress_start(&prog, a->progress, _("check"), _("records"), 0);
     long n = zb_agg_check(agg, print_finding, show_progress, &prog);
     zb_progress_finish(&prog);
     zb_agg_close(&agg);

@@ -134,8 +134,11 @@ fi
 # under a terminal: a redrawn line with N/M; the final line 100 %
 pty() { script -qfec "$1" /dev/null >"$2" 2>&1 || fail "under script: $1"; }
 pty "$AGG check --dir $A --lang en" "$WORK/pty.check"
-grep -q $'\r''check: [0-9]*/31 envelopes' "$WORK/pty.check" || fail "no check progress on a terminal: $(cat -v "$WORK/pty.check")"
-grep -q '31/31 envelopes (100%)' "$WORK/pty.check" || fail "check progress does not end at 31/31"
+# the 31 envelopes, then every log entry: 31 + the log's size records
+LOGN=$(json_get "$("$AGG" witness --dir "$A" --json)" "j['log_size']")
+T=$((31 + LOGN))
+grep -q $'\r'"check: [0-9]*/$T records" "$WORK/pty.check" || fail "no check progress on a terminal: $(cat -v "$WORK/pty.check")"
+grep -q "$T/$T records (100%)" "$WORK/pty.check" || fail "check progress does not end at $T/$T"
 grep -q '^store intact' "$WORK/pty.check" || fail "check result under script"
 pty "$AGG export --dir $A --out $WORK/b1 --lang en" "$WORK/pty.export"
 grep -q $'\r''export: [0-9]*/[0-9]* log entries' "$WORK/pty.export" && grep -q '^exported ' "$WORK/pty.export" || fail "no export progress: $(cat -v "$WORK/pty.export")"
