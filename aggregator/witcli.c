@@ -181,18 +181,9 @@ static int load_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoin
  * hold): where its consistency proofs start until it says otherwise. */
 static uint64_t cosigned_size(zb_witcli *c, MDB_txn *txn, const witness *w)
 {
-    Zb__SignedTreeHead *sth;
-    if (zb_tlog_witnessed_head(zb_agg_tlog(c->agg), txn, UINT64_MAX, &sth) != 0)
-        return 0;
     uint64_t size = 0;
-    zb_tree_head h;
-    if (zb_tree_head_verify(sth, c->agg_pk, &h) == 0)
-        for (size_t i = 0; i < sth->n_cosignatures; i++)
-            if (sth->cosignatures[i]->witness.len == ZB_PK_LEN &&
-                memcmp(sth->cosignatures[i]->witness.data, w->key, ZB_PK_LEN) == 0)
-                size = h.size;
-    zb__signed_tree_head__free_unpacked(sth, NULL);
-    return size;
+    int64_t at;
+    return zb_tlog_cosigned_by(zb_agg_tlog(c->agg), txn, w->key, &size, &at) == 0 ? size : 0;
 }
 
 /* (Re)read the witness list; sockets of witnesses that stay are kept. */
@@ -217,7 +208,7 @@ static void load_config(zb_witcli *c, MDB_txn *txn)
             j++;
         if (j < n_old) { /* unchanged: keep its state and socket */
             *w = old[j];
-            old[j].sock = NULL;
+            old[j].sock = old[j].mon = NULL; /* they are w's now */
             continue;
         }
         w->size = cosigned_size(c, txn, w);
@@ -466,6 +457,9 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
             if (open_socket(c, w) != 0)
                 w->retry_at = now + ZB_WITCLI_RETRY_MS;
         }
+        if (!w->sock && w->retry_at != INT64_MAX && now >= w->retry_at &&
+            open_socket(c, w) != 0) /* a socket lost after a timeout: try again later */
+            w->retry_at = now + ZB_WITCLI_RETRY_MS;
         if (w->in_flight || !w->sock || now < w->retry_at)
             continue;
         if (w->size > head.size && w->ahead_logged != w->size) {
@@ -480,9 +474,10 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
             continue; /* cosigned already, or it is ahead of us */
         const Zb__SignedTreeHead *target = sth;
         const zb_tree_head *th = &head;
-        if (lead && lead_head.size > w->size && lead_head.size < head.size &&
-            !(w->refused && w->refused_head.size == lead_head.size &&
-              memcmp(w->refused_head.root, lead_head.root, ZB_HASH_LEN) == 0)) {
+        /* a witness that refused this log once is sent only the newest
+         * heads (each once), never the lead: it holds another history, and
+         * alternating the two would resend refused heads forever */
+        if (lead && !w->refused && lead_head.size > w->size && lead_head.size < head.size) {
             target = lead;
             th = &lead_head;
         }

@@ -197,14 +197,21 @@ static void sysdep_load(void)
     if (n == 0 || n > 100000 || (size_t)orig + (size_t)n * 4 > catalog_len ||
         (size_t)trans + (size_t)n * 4 > catalog_len || !(sysdep = calloc(n, sizeof *sysdep)))
         return;
+    /* expansions reuse the file's bytes: cap what they may add up to, so a
+     * damaged or hostile catalog ($ZB_LOCALEDIR) cannot take gigabytes */
+    size_t budget = 8 * catalog_len + (1u << 20);
     for (uint32_t i = 0; i < n; i++) {
         char *o = sysdep_expand(mo_u32((size_t)orig + (size_t)i * 4), n_segs, segs);
         char *t = o ? sysdep_expand(mo_u32((size_t)trans + (size_t)i * 4), n_segs, segs) : NULL;
-        if (!o || !t || !*t) {
+        size_t cost = (o ? strlen(o) : 0) + (t ? strlen(t) : 0);
+        if (!o || !t || !*t || cost > budget) {
             free(o);
             free(t);
+            if (cost > budget)
+                break;
             continue;
         }
+        budget -= cost;
         sysdep[n_sysdep++] = (sysdep_pair){o, t};
     }
     qsort(sysdep, n_sysdep, sizeof *sysdep, sysdep_cmp);

@@ -20,12 +20,14 @@ start_bg "$WIT" serve --dir "$WORK/w1" --listen "tcp://127.0.0.1:$P1"
 start_bg "$WIT" serve --dir "$WORK/w2" --listen "tcp://127.0.0.1:$P2"
 W2_PID=$LAST_PID
 "$AGG" witness --dir "$A" --add "$W1" --endpoint "tcp://127.0.0.1:$P1" >/dev/null
-"$AGG" witness --dir "$A" --add "$W2" --endpoint "tcp://127.0.0.1:$P2" >/dev/null
 "$NODE" init --dir "$WORK/n1" --county 222401 --aggregator "tcp://127.0.0.1:$PORT" \
     --aggregator-key "$AGGKEY" --witness-key "$W1" --witness-key "$W2" --witness-quorum 2 >/dev/null
 "$AGG" enroll --dir "$A" --county 222401 --request "$WORK/n1/key-request" >/dev/null
 node_init "$WORK/n2" 222402 "tcp://127.0.0.1:$PORT" "$AGGKEY" "$A"
 start_bg "$AGG" serve --dir "$A" --listen "tcp://127.0.0.1:$PORT"
+# the second witness is added while serve runs: picked up, the first kept as it was
+sleep 0.5
+"$AGG" witness --dir "$A" --add "$W2" --endpoint "tcp://127.0.0.1:$P2" >/dev/null
 
 # the load: 222402 syncs as a daemon and files a report every 20 ms
 start_bg "$NODE" sync --dir "$WORK/n2"
