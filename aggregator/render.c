@@ -24,14 +24,6 @@ int zb_format_parse(const char *s)
     return -1;
 }
 
-json_t *zb_json_time(int64_t t)
-{
-    char buf[40];
-    if (zb_time_format(t, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) != 0)
-        return json_null();
-    return json_string(buf);
-}
-
 json_t *zb_json_real6(double x)
 {
     /* half away from zero; x as is when too large for the rounding to matter */

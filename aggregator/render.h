@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "timefmt.h" /* zb_json_time, for the reports' callers */
+
 typedef enum {
     ZB_FORMAT_TABLE = 0,
     ZB_FORMAT_CSV = 1,
@@ -54,10 +56,6 @@ int zb_render_print(FILE *f, const char *kind, const json_t *doc, zb_format fmt)
  * too long), ZB_EIO (logged ZB-FILE). */
 int zb_render_write_file(const char *path, const char *kind, const json_t *doc, zb_format fmt);
 
-/* A time (Unix s) as the reports give it: an RFC 3339 string at +08:00
- * ("2026-10-14T08:30:00+08:00"); JSON null when t is out of the years
- * 0000..9999. New reference, or NULL when out of memory. */
-json_t *zb_json_time(int64_t t);
 
 /* A real as the reports give it: x rounded to 6 decimal places (half away
  * from zero; as is beyond +-10^12, where that cannot matter), which the

@@ -291,14 +291,6 @@ static const char *status_name(zb_timeliness_status s)
     }
 }
 
-static json_t *time_json(int64_t t)
-{
-    char buf[40];
-    if (zb_time_format(t, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) != 0)
-        return json_null();
-    return json_string(buf);
-}
-
 static json_t *key_json(const uint8_t key[ZB_PK_LEN])
 {
     char hex[2 * ZB_PK_LEN + 1];
@@ -315,15 +307,15 @@ static json_t *row_json(const zb_timeliness_row *r)
         for (size_t i = 0; w && i < r->n_witnesses; i++)
             json_array_append_new(w, key_json(r->witnesses[i]));
         by = json_pack("{s:I, s:o, s:o?}", "tree_size", (json_int_t)r->logged_size, "witnessed_at",
-                       time_json(r->witnessed_at), "witnesses", w);
+                       zb_json_time(r->witnessed_at), "witnesses", w);
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o?, s:b}", "county", r->county,
-                     "status", status_name(r->status), "seq",
-                     filed ? json_integer((json_int_t)r->seq) : json_null(), "log_index",
-                     filed ? json_integer((json_int_t)r->log_index) : json_null(), "created_at",
-                     filed ? time_json(r->created_at) : json_null(), "received_at",
-                     filed ? time_json(r->received_at) : json_null(), "deadline",
-                     time_json(r->deadline), "logged_by", by, "on_time_proven", r->on_time_proven);
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o?, s:b}", "county", r->county, "status",
+        status_name(r->status), "seq", filed ? json_integer((json_int_t)r->seq) : json_null(),
+        "log_index", filed ? json_integer((json_int_t)r->log_index) : json_null(), "created_at",
+        filed ? zb_json_time(r->created_at) : json_null(), "received_at",
+        filed ? zb_json_time(r->received_at) : json_null(), "deadline", zb_json_time(r->deadline),
+        "logged_by", by, "on_time_proven", r->on_time_proven);
 }
 
 json_t *zb_timeliness_json(const zb_timeliness *t, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys)

@@ -275,12 +275,6 @@ const char *zb_down_reminder_name(Zb__ReminderKind k)
 }
 
 /* A time as RFC 3339 (null when it cannot be shown). */
-static json_t *time_json(int64_t t, int32_t offset_min)
-{
-    char buf[40];
-    return zb_time_format(t, offset_min, 0, buf, sizeof buf) == 0 ? json_string(buf) : json_null();
-}
-
 static json_t *opt_string(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -294,7 +288,7 @@ json_t *zb_down_to_json(const Zb__Downstream *d)
     json_object_set_new(o, "id", json_integer((json_int_t)d->number));
     json_object_set_new(o, "county", json_string(d->county));
     json_object_set_new(o, "kind", json_string(zb_down_kind_name(d)));
-    json_object_set_new(o, "created_at", time_json(d->created_at, ZB_CST_OFFSET_MIN));
+    json_object_set_new(o, "created_at", zb_json_time(d->created_at));
     switch (d->body_case) {
     case ZB__DOWNSTREAM__BODY_REVIEW:
         json_object_set_new(o, "seq", json_integer((json_int_t)d->review->seq));
@@ -308,12 +302,12 @@ json_t *zb_down_to_json(const Zb__Downstream *d)
         json_object_set_new(o, "period", opt_string(d->reminder->period));
         json_object_set_new(o, "accident_id", opt_string(d->reminder->accident_id));
         json_object_set_new(o, "due_at", d->reminder->has_due_at
-                                             ? time_json(d->reminder->due_at, ZB_CST_OFFSET_MIN)
+                                             ? zb_json_time(d->reminder->due_at)
                                              : json_null());
         break;
     case ZB__DOWNSTREAM__BODY_DEADLINE:
         json_object_set_new(o, "period", json_string(d->deadline->period));
-        json_object_set_new(o, "deadline", time_json(d->deadline->deadline->unix,
+        json_object_set_new(o, "deadline", zb_json_time_at(d->deadline->deadline->unix,
                                                      d->deadline->deadline->offset_min));
         break;
     case ZB__DOWNSTREAM__BODY_NOTICE:

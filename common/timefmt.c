@@ -239,3 +239,15 @@ void zb_period_of(int64_t t, int *year, int *month)
     if (month != NULL)
         *month = m;
 }
+
+json_t *zb_json_time_at(int64_t unix_s, int32_t offset_min)
+{
+    char buf[40];
+    return zb_time_format(unix_s, offset_min, 0, buf, sizeof buf) == 0 ? json_string(buf)
+                                                                        : json_null();
+}
+
+json_t *zb_json_time(int64_t unix_s)
+{
+    return zb_json_time_at(unix_s, ZB_CST_OFFSET_MIN);
+}

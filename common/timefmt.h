@@ -11,6 +11,7 @@
 #define ZB_TIMEFMT_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #define ZB_CST_OFFSET_MIN 480 /* +08:00 */
@@ -30,6 +31,13 @@ int zb_date_parse(const char *s, int64_t *unix_out);
  * use_z is nonzero) into buf (>= 26 bytes). Returns 0 or ZB_EINVAL
  * (buffer too small or time out of range). */
 int zb_time_format(int64_t unix_s, int32_t offset_min, int use_z, char *buf, size_t len);
+
+/* A time as JSON gives it: the zb_time_format string at offset_min, or
+ * JSON null when out of range. zb_json_time: at +08:00, as every report,
+ * status and audit document prints times. New reference (NULL when out of
+ * memory). */
+json_t *zb_json_time_at(int64_t unix_s, int32_t offset_min);
+json_t *zb_json_time(int64_t unix_s);
 
 /* Parse "YYYY-MM" (month 01..12, year 1970..9999). Writes year and month.
  * 0 or ZB_EINVAL. */

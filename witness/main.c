@@ -112,14 +112,6 @@ static int open_witness(const args *a, bool readonly, zb_witness **out)
     return rc == 0 ? 0 : rc == ZB_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
-static json_t *json_time(int64_t t)
-{
-    char buf[40];
-    if (zb_time_format(t, ZB_CST_OFFSET_MIN, 0, buf, sizeof buf) != 0)
-        return json_null();
-    return json_string(buf);
-}
-
 static json_t *json_hex(const uint8_t *b, size_t n)
 {
     char *hex = malloc(2 * n + 1);
@@ -390,7 +382,7 @@ static int status_log(void *ctx, const zb_wlog *log)
     json_object_set_new(row, "root",
                         log->cosigned ? json_hex(log->root, ZB_HASH_LEN) : json_null());
     json_object_set_new(row, "cosigned_at",
-                        log->cosigned ? json_time(log->cosigned_at) : json_null());
+                        log->cosigned ? zb_json_time(log->cosigned_at) : json_null());
     json_array_append_new(ctx, row);
     return 0;
 }
@@ -402,11 +394,11 @@ static int evidence_row(void *ctx, const zb_wevidence *ev)
     json_object_set_new(row, "key", json_hex(ev->key, ZB_PK_LEN));
     json_object_set_new(row, "size", json_integer((json_int_t)ev->size));
     json_object_set_new(row, "root", json_hex(ev->root, ZB_HASH_LEN));
-    json_object_set_new(row, "timestamp", json_time(ev->head_time));
+    json_object_set_new(row, "timestamp", zb_json_time(ev->head_time));
     json_object_set_new(row, "held_size", json_integer((json_int_t)ev->held_size));
     json_object_set_new(row, "held_root", json_hex(ev->held_root, ZB_HASH_LEN));
     json_object_set_new(row, "reason", json_string(ev->reason));
-    json_object_set_new(row, "at", json_time(ev->at));
+    json_object_set_new(row, "at", zb_json_time(ev->at));
     /* the bytes an auditor re-checks: the refused request as received, the
      * head held (packed SignedTreeHead; null when none was cosigned) */
     json_object_set_new(row, "request", json_hex(ev->request, ev->request_len));
