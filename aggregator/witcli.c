@@ -426,9 +426,17 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
             load_config(c, txn);
         }
     }
+    /* the heads are read (and their signatures checked) only when some
+     * witness could be sent one: not on every tick while all wait */
+    bool idle = false;
+    for (size_t i = 0; i < c->n && !idle; i++) {
+        const witness *w = &c->w[i];
+        idle = (w->in_flight && now - w->sent_ms >= ZB_WITCLI_TIMEOUT_MS) ||
+               (!w->in_flight && (w->sock || w->retry_at != INT64_MAX) && now >= w->retry_at);
+    }
     Zb__SignedTreeHead *sth = NULL;
     zb_tree_head head = {0};
-    if (c->n == 0 || zb_tlog_latest_head(zb_agg_tlog(c->agg), txn, &sth) != 0 ||
+    if (!idle || zb_tlog_latest_head(zb_agg_tlog(c->agg), txn, &sth) != 0 ||
         zb_tree_head_verify(sth, c->agg_pk, &head) != 0) {
         if (sth)
             zb__signed_tree_head__free_unpacked(sth, NULL);

@@ -136,7 +136,9 @@ static int mark_final(zb_node *n, MDB_txn *txn, uint64_t anchor, uint64_t upto)
 int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
                            const Zb__SignedTreeHead *witnessed, const Zb__ConsistencyProof *proof)
 {
-    if (!head)
+    /* without a quorum there is nothing to do: no write transaction (it
+     * would hold up a submit) on every Welcome */
+    if (!head || zb_node_witness_quorum(n) == 0)
         return ZB_OK;
     MDB_txn *txn;
     int rc = zb_store_begin(zb_node_store(n), false, &txn);
