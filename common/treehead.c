@@ -161,3 +161,33 @@ int zb_consistency_verify_pb(const Zb__ConsistencyProof *p, const zb_tree_head *
                ? ZB_EBADSIG
                : ZB_OK;
 }
+
+int zb_consistency_proof_of_leaves(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t old_size,
+                                   uint64_t new_size, Zb__ConsistencyProof **out)
+{
+    *out = NULL;
+    if (old_size == 0)
+        return ZB_EINVAL;
+    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    size_t count;
+    int rc = zb_merkle_consistency_proof(leaves, new_size, old_size, path, &count);
+    if (rc)
+        return rc;
+    ProtobufCBinaryData bins[ZB_MERKLE_MAX_PROOF];
+    for (size_t i = 0; i < count; i++)
+        bins[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
+    Zb__ConsistencyProof cp = ZB__CONSISTENCY_PROOF__INIT;
+    cp.old_size = old_size;
+    cp.new_size = new_size;
+    cp.n_path = count;
+    cp.path = bins;
+    /* packed and unpacked: protobuf-c's allocation, freed by free_unpacked */
+    size_t len = zb__consistency_proof__get_packed_size(&cp);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ZB_ENOMEM;
+    zb__consistency_proof__pack(&cp, buf);
+    *out = zb__consistency_proof__unpack(NULL, len, buf);
+    free(buf);
+    return *out ? ZB_OK : ZB_ENOMEM;
+}

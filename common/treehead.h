@@ -56,4 +56,12 @@ __attribute__((warn_unused_result)) int zb_consistency_verify_pb(const Zb__Consi
                                                                  const zb_tree_head *old_head,
                                                                  const zb_tree_head *new_head);
 
+/* Heap-built ConsistencyProof PROOF(old_size, D[new_size]) over leaf hashes
+ * leaves[0..new_size), 0 < old_size <= new_size (free with
+ * zb__consistency_proof__free_unpacked): for a log held in memory (tests,
+ * tools; the aggregator's stored log has zb_tlog_make_consistency).
+ * 0, ZB_EINVAL, ZB_ETOOBIG or ZB_ENOMEM. */
+int zb_consistency_proof_of_leaves(const uint8_t (*leaves)[ZB_HASH_LEN], uint64_t old_size,
+                                   uint64_t new_size, Zb__ConsistencyProof **out);
+
 #endif

@@ -352,20 +352,9 @@ static char *welcome(fixture *f, const test_log *l, welcome_kind kind)
     zb_identity_wipe(&other);
     Zb__ConsistencyProof *cp = NULL;
     if (f->head_size && f->head_size < l->n && kind != WELCOME_NO_CONSISTENCY) {
-        uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
-        ProtobufCBinaryData bins[ZB_MERKLE_MAX_PROOF];
-        size_t count;
-        assert_int_equal(zb_merkle_consistency_proof((const uint8_t(*)[ZB_HASH_LEN])l->hash, l->n,
-                                                     f->head_size, path, &count),
+        assert_int_equal(zb_consistency_proof_of_leaves((const uint8_t(*)[ZB_HASH_LEN])l->hash,
+                                                        f->head_size, l->n, &cp),
                          ZB_OK);
-        for (size_t i = 0; i < count; i++)
-            bins[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
-        Zb__ConsistencyProof c = ZB__CONSISTENCY_PROOF__INIT;
-        c.old_size = f->head_size;
-        c.new_size = l->n;
-        c.n_path = count;
-        c.path = bins;
-        cp = (Zb__ConsistencyProof *)heap_copy(&c.base);
     }
     /* the key events with their paths */
     Zb__KeyEventProof proofs[MAX_LEAVES], *ptrs[MAX_LEAVES];

@@ -790,20 +790,11 @@ static char *capture_end(capture *c)
  * from old_size when old_size > 0 (heap-built, caller frees). */
 static Zb__ConsistencyProof *consistency(const node_log *l, uint64_t old_size, uint64_t size)
 {
-    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
-    ProtobufCBinaryData bins[ZB_MERKLE_MAX_PROOF];
-    size_t count;
-    assert_int_equal(zb_merkle_consistency_proof((const uint8_t(*)[ZB_HASH_LEN])l->leaves, size,
-                                                 old_size, path, &count),
+    Zb__ConsistencyProof *cp;
+    assert_int_equal(zb_consistency_proof_of_leaves((const uint8_t(*)[ZB_HASH_LEN])l->leaves,
+                                                    old_size, size, &cp),
                      ZB_OK);
-    for (size_t i = 0; i < count; i++)
-        bins[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
-    Zb__ConsistencyProof cp = ZB__CONSISTENCY_PROOF__INIT;
-    cp.old_size = old_size;
-    cp.new_size = size;
-    cp.n_path = count;
-    cp.path = bins;
-    return (Zb__ConsistencyProof *)heap_copy(&cp.base);
+    return cp;
 }
 
 /* Acknowledge seq `size` (the log then holds reports 1..size) with a head

@@ -180,20 +180,11 @@ static Zb__SignedTreeHead *signed_head(const fixture *f, uint64_t size, const co
 /* PROOF(old_size, new_size) over the log. Heap-built. */
 static Zb__ConsistencyProof *proof_of(const fixture *f, uint64_t old_size, uint64_t new_size)
 {
-    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
-    ProtobufCBinaryData bins[ZB_MERKLE_MAX_PROOF];
-    size_t count;
-    assert_int_equal(zb_merkle_consistency_proof((const uint8_t(*)[ZB_HASH_LEN])f->leaves, new_size,
-                                                 old_size, path, &count),
+    Zb__ConsistencyProof *cp;
+    assert_int_equal(zb_consistency_proof_of_leaves((const uint8_t(*)[ZB_HASH_LEN])f->leaves,
+                                                    old_size, new_size, &cp),
                      ZB_OK);
-    for (size_t i = 0; i < count; i++)
-        bins[i] = (ProtobufCBinaryData){ZB_HASH_LEN, path[i]};
-    Zb__ConsistencyProof cp = ZB__CONSISTENCY_PROOF__INIT;
-    cp.old_size = old_size;
-    cp.new_size = new_size;
-    cp.n_path = count;
-    cp.path = bins;
-    return (Zb__ConsistencyProof *)heap_copy(&cp.base);
+    return cp;
 }
 
 /* Whether the node holds the head of size (as accepted). */
