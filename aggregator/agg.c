@@ -19,6 +19,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "merkle.h"
+#include "province.h"
 #include "report.h"
 #include "tlog.h"
 
@@ -27,10 +28,20 @@ struct zb_agg {
     zb_tlog *log;
     zb_identity id;
     bool has_identity;
+    zb_level level;
+    char code[ZB_COUNTY_LEN + 1];
 };
 
 int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
 {
+    return zb_agg_create_at(dir, ZB_LEVEL_PREFECTURE, ZB_OFFICE_CODE_DEFAULT, pk_hex);
+}
+
+int zb_agg_create_at(const char *dir, zb_level level, const char *code,
+                     char pk_hex[2 * ZB_PK_LEN + 1])
+{
+    if (!zb_county_code_valid(code))
+        return ZB_EINVAL;
     char kp[4096];
     if (snprintf(kp, sizeof kp, "%s/" ZB_IDENTITY_FILE, dir) >= (int)sizeof kp)
         return ZB_EINVAL;
@@ -52,7 +63,8 @@ int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1])
         rc = ZB_EEXIST;
         goto done;
     }
-    if ((rc = zb_astore_agg_key_put(s, txn, id.pk)) || (rc = zb_identity_save(kp, &id))) {
+    if ((rc = zb_astore_agg_key_put(s, txn, id.pk)) ||
+        (rc = zb_astore_office_put(s, txn, level, code)) || (rc = zb_identity_save(kp, &id))) {
         mdb_txn_abort(txn);
         goto done;
     }
@@ -81,6 +93,8 @@ int zb_agg_open(zb_agg **out, const char *dir, bool readonly)
         goto fail;
     uint8_t pk[ZB_PK_LEN];
     rc = zb_astore_agg_key_get(a->store, txn, pk);
+    if (rc == 0 && (rc = zb_astore_office_get(a->store, txn, &a->level, a->code)))
+        rc = ZB_ENOTFOUND; /* read as "not an aggregator store" below */
     mdb_txn_abort(txn);
     if (rc) {
         rc = ZB_ECONFIG;
@@ -119,6 +133,8 @@ void zb_agg_close(zb_agg **ap)
 zb_store *zb_agg_store(zb_agg *a) { return a->store; }
 zb_tlog *zb_agg_tlog(zb_agg *a) { return a->log; }
 const zb_identity *zb_agg_identity(const zb_agg *a) { return &a->id; }
+zb_level zb_agg_level(const zb_agg *a) { return a->level; }
+const char *zb_agg_code(const zb_agg *a) { return a->code; }
 
 int zb_agg_county_get(zb_agg *a, MDB_txn *txn, const char *county, zb_county_rec *rec)
 {
@@ -202,6 +218,10 @@ static int revoke_in(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, zb_key_epoch *
     return log_key_event(a, txn, &e, now);
 }
 
+static int enroll_key(zb_agg *a, const char *county, const uint8_t *key, const Zb__KeyRequest *req,
+                      const uint8_t *request, size_t request_len, bool *was_new,
+                      uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN], bool *rotated);
+
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t request_len,
                   bool *was_new, uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN],
                   bool *rotated)
@@ -219,12 +239,39 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
         zb__key_request__free_unpacked(req, NULL);
         return ZB_EINVAL;
     }
-    county = req->county;
+    rc = enroll_key(a, req->county, key, req, request, request_len, was_new, first_seq, prev_hash,
+                    rotated);
+    zb__key_request__free_unpacked(req, NULL);
+    return rc;
+}
+
+int zb_agg_enroll_vouched(zb_agg *a, const char *code, const uint8_t key[ZB_PK_LEN],
+                          bool *was_new, uint64_t *first_seq)
+{
+    uint8_t prev_hash[ZB_SHA256_LEN];
+    bool rotated;
+    *was_new = false;
+    *first_seq = 1;
+    if (!zb_county_code_valid(code) || memcmp(key, no_key, ZB_PK_LEN) == 0)
+        return ZB_EINVAL;
+    return enroll_key(a, code, key, NULL, NULL, 0, was_new, first_seq, prev_hash, &rotated);
+}
+
+/* Enrol key for county inside a transaction of its own: req is the
+ * opened request (its packed bytes request/request_len, logged with the
+ * event), or NULL for a vouched enrolment (a prefecture's key at a
+ * province: logged vouched, never a rotation). */
+static int enroll_key(zb_agg *a, const char *county, const uint8_t *key, const Zb__KeyRequest *req,
+                      const uint8_t *request, size_t request_len, bool *was_new,
+                      uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN], bool *rotated)
+{
+    *was_new = *rotated = false;
+    *first_seq = 1;
+    memset(prev_hash, 0, ZB_SHA256_LEN);
     MDB_txn *txn;
-    if ((rc = zb_store_begin(a->store, false, &txn))) {
-        zb__key_request__free_unpacked(req, NULL);
+    int rc;
+    if ((rc = zb_store_begin(a->store, false, &txn)))
         return rc;
-    }
     int64_t now = (int64_t)time(NULL);
     zb_county_rec rec;
     zb_key_epoch last = {.epoch = UINT32_MAX};
@@ -242,7 +289,7 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
             rc = ZB_EEXIST;
             goto fail;
         }
-        if (req->has_previous_key) {
+        if (req && req->has_previous_key) {
             /* a rotation: the active key consents to its own end, after the
              * last report it signed, which must be stored here */
             if (memcmp(rec.key, req->previous_key.data, ZB_PK_LEN) != 0 ||
@@ -259,7 +306,7 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
             goto fail;
         }
     } else if (rc == ZB_ENOTFOUND) {
-        if (req->has_previous_key) {
+        if (req && req->has_previous_key) {
             rc = ZB_EINVAL; /* a rotation of a county never enrolled */
             goto fail;
         }
@@ -283,8 +330,12 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
     ev.seq = e.first_seq;
     ev.has_prev_hash = 1;
     ev.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, rec.last_hash};
-    ev.has_request = 1;
-    ev.request = (ProtobufCBinaryData){request_len, (uint8_t *)request};
+    if (req) {
+        ev.has_request = 1;
+        ev.request = (ProtobufCBinaryData){request_len, (uint8_t *)request};
+    } else {
+        ev.has_vouched = ev.vouched = 1;
+    }
     if ((rc = zb_astore_key_put(a->store, txn, county, &e)) ||
         (rc = zb_astore_county_put(a->store, txn, &rec)) ||
         (rc = zb_astore_curve_key_set(a->store, txn, key, county, true)) ||
@@ -296,14 +347,13 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
         *was_new = true;
         *first_seq = e.first_seq;
         memcpy(prev_hash, rec.last_hash, ZB_SHA256_LEN);
-        ZB_INFO("ZB-AGG-ENROLL", "county %s: key enrolled (epoch %u) from seq %" PRIu64 "%s",
-                county, e.epoch, e.first_seq, *rotated ? " (a rotation, consented)" : "");
+        ZB_INFO("ZB-AGG-ENROLL", "%s %s: key enrolled (epoch %u) from seq %" PRIu64 "%s",
+                req ? "county" : "prefecture", county, e.epoch, e.first_seq,
+                *rotated ? " (a rotation, consented)" : req ? "" : " (vouched)");
     }
-    zb__key_request__free_unpacked(req, NULL);
     return rc;
 fail:
     mdb_txn_abort(txn);
-    zb__key_request__free_unpacked(req, NULL);
     return rc;
 }
 
@@ -492,6 +542,28 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
                    "seq %" PRIu64 ": revision: accident %s was %s: no revision may follow",
                    r->seq, r->accident->accident_id,
                    stage == ZB__STAGE__CLOSING ? "closed" : "written off");
+    }
+
+    /* a province takes its prefectures' relays and summaries, a prefecture
+     * its counties' reports: nothing else (protocol.md §14) */
+    bool upward = r->content_case == ZB__REPORT__CONTENT_RELAY ||
+                  r->content_case == ZB__REPORT__CONTENT_SUMMARY;
+    if (upward != (a->level == ZB_LEVEL_PROVINCE))
+        REFUSE(ZB__ERROR_CODE__INVALID_REPORT,
+               "seq %" PRIu64 ": a %s takes %s, not a %s report", r->seq, zb_level_name(a->level),
+               a->level == ZB_LEVEL_PROVINCE ? "relays and summaries from its prefectures"
+                                             : "monthly and accident reports from its counties",
+               zb_report_type_name(r));
+    if (upward) {
+        char why[200];
+        Zb__ErrorCode code;
+        int pr = zb_province_accept(a->store, txn, rec, r, &code, why, sizeof why);
+        if (pr < 0) {
+            rc = pr;
+            goto done;
+        }
+        if (pr > 0)
+            REFUSE(code, "seq %" PRIu64 ": %s", r->seq, why);
     }
 
     /* the envelope, its index entries and its log leaf (exactly the stored
@@ -835,12 +907,19 @@ long zb_agg_check(zb_agg *a, void (*finding)(void *ctx, const char *line),
     if (rc == 0)
         rc = zb_tlog_witnessed_heads(a->log, txn, check_witnessed, &c);
     long idx = rc ? 0 : zb_astore_index_check(a->store, txn, NULL, check_forward, &c);
+    /* a province: every relay's head and paths under its prefecture's key,
+     * every county signature inside */
+    long relayed = rc || idx < 0 || a->level != ZB_LEVEL_PROVINCE
+                       ? 0
+                       : zb_province_check(a->store, txn, check_forward, &c);
     mdb_txn_abort(txn);
     if (rc)
         return rc;
     if (idx < 0)
         return idx;
-    return c.findings + idx;
+    if (relayed < 0)
+        return relayed;
+    return c.findings + idx + relayed;
 }
 
 int zb_agg_sign_receipt(zb_agg *a, const char *county, uint64_t first, uint64_t last,

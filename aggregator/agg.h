@@ -32,6 +32,10 @@ typedef struct zb_agg zb_agg;
  * Errors: ZB_EEXIST (an aggregator lives there), ZB_EINVAL (path too long),
  * ZB_EIO (cannot create the directory or write identity.key), ZB_ESTORE. */
 int zb_agg_create(const char *dir, char pk_hex[2 * ZB_PK_LEN + 1]);
+/* zb_agg_create for an office of level with its GB/T 2260 code (6 digits;
+ * zb_agg_create: a prefecture, 222400). ZB_EINVAL for a bad code. */
+int zb_agg_create_at(const char *dir, zb_level level, const char *code,
+                     char pk_hex[2 * ZB_PK_LEN + 1]);
 /* Open an existing aggregator. readonly: no key loaded, no writes (a
  * store of an older release is still reindexed first: astore.h).
  * Errors: ZB_ENOTFOUND (no store in dir), ZB_ECONFIG (a store without an
@@ -45,6 +49,9 @@ void zb_agg_close(zb_agg **a);
 zb_store *zb_agg_store(zb_agg *a);
 zb_tlog *zb_agg_tlog(zb_agg *a);
 const zb_identity *zb_agg_identity(const zb_agg *a);
+/* The office: prefecture or province, and its code (as read at open). */
+zb_level zb_agg_level(const zb_agg *a);
+const char *zb_agg_code(const zb_agg *a);
 
 /* Enrol the key of request -- a packed SignedKeyRequest (logleaf.h) signed
  * by that key: proof of possession -- for its county (county, when not
@@ -67,6 +74,15 @@ const zb_identity *zb_agg_identity(const zb_agg *a);
 int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t request_len,
                   bool *was_new, uint64_t *first_seq, uint8_t prev_hash[ZB_SHA256_LEN],
                   bool *rotated);
+
+/* At a province: enrol a prefecture's aggregator key (its code is its
+ * member code), from the key alone -- the operator vouches for it, the
+ * KeyEvent is logged vouched (protocol.md §14.2). The prefecture's relay
+ * reports are then its reports seq 1, 2, ... Idempotent as zb_agg_enroll.
+ * Errors: ZB_EINVAL (a bad code or key), ZB_EEXIST (another key is
+ * active, or this key was revoked), ZB_ESTORE / ZB_EMAPFULL. */
+int zb_agg_enroll_vouched(zb_agg *a, const char *code, const uint8_t key[ZB_PK_LEN],
+                          bool *was_new, uint64_t *first_seq);
 
 /* zb_agg_enroll with a plain request made here for node (whose secret key
  * the caller holds: tests, the benchmark's simulated nodes). */

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "relay.h"
 #include "report.h"
 
 /* in astore_index.c: the index entries of one stored report */
@@ -23,7 +24,8 @@ static const char *const agg_dbs[AGG_DB_COUNT] = {
     "meta",        "counties",    "envelopes",     "evidence",    "refusals",   "log_nodes",
     "log_entries", "env_log",     "tree_heads",    "keys",        "curve_keys", "figures",
     "idx_monthly", "idx_acc_revs", "idx_acc_state", "idx_acc_time", "idx_chain",  "down",
-    "down_state",  "idx_reviews", "idx_deadlines", "leaves",     "key_events", "cosigs", "witnesses"};
+    "down_state",  "idx_reviews", "idx_deadlines", "leaves",     "key_events", "cosigs", "witnesses",
+    "idx_relay_county", "idx_relay_keys", "idx_relay_env", "idx_relay_state", "idx_summary"};
 
 /* the aggregator holds years of reports: start with a large sparse map */
 #define AGG_MAP_SIZE ((size_t)16 << 30)
@@ -581,18 +583,61 @@ int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t
 {
     *out = NULL;
     zb_stored_env e;
+    uint8_t *relayed = NULL;
     int rc = zb_astore_envelope_get(s, txn, county, seq, &e);
-    if (rc)
+    if (rc == ZB_ENOTFOUND) { /* at a province: a county's report inside a relay */
+        if ((rc = zb_astore_relayed_envelope_get(s, txn, county, seq, &relayed, &e.len)))
+            return rc;
+        e.env = relayed;
+    } else if (rc) {
         return rc;
+    }
     const uint8_t *rep;
     size_t rep_len;
-    if (zb_envelope_report_view(e.env, e.len, &rep, &rep_len) != 0)
-        return ZB_EDECODE;
-    Zb__Report *r = zb__report__unpack(NULL, rep_len, rep);
+    Zb__Report *r = NULL;
+    if (zb_envelope_report_view(e.env, e.len, &rep, &rep_len) == 0)
+        r = zb__report__unpack(NULL, rep_len, rep);
+    free(relayed);
     if (!r)
         return ZB_EDECODE;
     *out = r;
     return ZB_OK;
+}
+
+int zb_astore_relayed_envelope_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                                   uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    zb_relay_env re;
+    int rc = zb_astore_relay_env_get(s, txn, county, seq, &re);
+    if (rc)
+        return rc;
+    Zb__Report *outer = NULL;
+    zb_stored_env e;
+    const uint8_t *rep;
+    size_t rep_len;
+    if ((rc = zb_astore_envelope_get(s, txn, re.prefecture, re.outer_seq, &e)))
+        return rc == ZB_ENOTFOUND ? ZB_EDECODE : rc; /* indexed, so stored */
+    if (zb_envelope_report_view(e.env, e.len, &rep, &rep_len) != 0 ||
+        !(outer = zb__report__unpack(NULL, rep_len, rep)))
+        return ZB_EDECODE;
+    zb_relayed *l = NULL;
+    size_t n = 0;
+    rc = ZB_EDECODE;
+    if (outer->content_case == ZB__REPORT__CONTENT_RELAY &&
+        zb_relay_decode(outer->relay, &l, &n) == 0 && re.position < n &&
+        l[re.position].kind == ZB_RELAYED_ENVELOPE) {
+        const zb_relayed *x = &l[re.position];
+        rc = (*out = malloc(x->envelope_len ? x->envelope_len : 1)) ? ZB_OK : ZB_ENOMEM;
+        if (rc == 0) {
+            memcpy(*out, x->envelope, x->envelope_len);
+            *len = x->envelope_len;
+        }
+    }
+    zb_relayed_free(l, n);
+    zb__report__free_unpacked(outer, NULL);
+    return rc;
 }
 
 /* ------------------------------------------------------------ leaves */
@@ -658,4 +703,48 @@ int zb_astore_key_events(zb_store *s, MDB_txn *txn, const char *county,
     if (rc)
         return rc;
     return mrc == 0 || mrc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(mrc);
+}
+
+/* ---- levels */
+
+const char *zb_level_name(zb_level l)
+{
+    return l == ZB_LEVEL_PROVINCE ? "province" : "prefecture";
+}
+
+int zb_astore_office_get(zb_store *s, MDB_txn *txn, zb_level *level, char code[ZB_COUNTY_LEN + 1])
+{
+    char buf[16];
+    int rc = zb_store_get_str(txn, dbi(s, AGG_DB_META), "level", buf, sizeof buf);
+    if (rc == ZB_ENOTFOUND)
+        *level = ZB_LEVEL_PREFECTURE;
+    else if (rc)
+        return rc;
+    else
+        *level = strcmp(buf, "province") == 0 ? ZB_LEVEL_PROVINCE : ZB_LEVEL_PREFECTURE;
+    rc = zb_store_get_str(txn, dbi(s, AGG_DB_META), "code", code, ZB_COUNTY_LEN + 1);
+    if (rc == ZB_ENOTFOUND) {
+        snprintf(code, ZB_COUNTY_LEN + 1, "%s", ZB_OFFICE_CODE_DEFAULT);
+        rc = ZB_OK;
+    }
+    return rc;
+}
+
+int zb_astore_office_put(zb_store *s, MDB_txn *txn, zb_level level, const char *code)
+{
+    int rc = zb_store_put_str(txn, dbi(s, AGG_DB_META), "level", zb_level_name(level));
+    return rc ? rc : zb_store_put_str(txn, dbi(s, AGG_DB_META), "code", code);
+}
+
+int zb_astore_forward_get(zb_store *s, MDB_txn *txn, int *forward)
+{
+    uint64_t v = 0;
+    int rc = zb_store_get_u64(txn, dbi(s, AGG_DB_META), "forward", &v, 0);
+    *forward = (int)(v & 1);
+    return rc == ZB_ENOTFOUND ? ZB_OK : rc;
+}
+
+int zb_astore_forward_put(zb_store *s, MDB_txn *txn, int forward)
+{
+    return zb_store_put_u64(txn, dbi(s, AGG_DB_META), "forward", (uint64_t)(forward & 1));
 }

@@ -70,6 +70,27 @@
  *   idx_acc_time occurred_at of the revision in force (i64 BE, sign bit
  *                flipped so that byte order is time order) || county ||
  *                accident_id -> (empty)
+ * At a province (meta "level" = "province", "code" its GB/T 2260 code:
+ * zhibao-agg init --level --code), whose enrolled members are prefecture
+ * aggregators sending relay and summary reports (protocol.md §14), the
+ * counties inside their relays are indexed too, in the same transaction:
+ *   idx_relay_county county -> prefecture (6): which prefecture relays the
+ *                county (the first to relay one of its key events)
+ *   idx_relay_keys county || epoch (u32 BE) -> ver 1 || key (32) ||
+ *                first_seq (u64) || revoked (u8) || last_seq (u64): the
+ *                county's keys as its key events say
+ *   idx_relay_env county || seq (u64 BE) -> ver 1 || prefecture (6) ||
+ *                outer seq (u64: the prefecture's report holding it) ||
+ *                leaf position (u32) || prefecture log index (u64) ||
+ *                leaf time (i64) || SHA-256(report) (32): every county
+ *                envelope relayed, indexed once (its accident or monthly
+ *                report also goes into idx_acc_* / idx_monthly under the
+ *                county, received at the leaf time)
+ *   idx_relay_state prefecture -> ver 1 || envelopes || key events ||
+ *                other leaves || newest head size (u64 each)
+ *   idx_summary  prefecture || period (u32 BE) || outer seq (u64) -> ver 1
+ *                || created_at || received_at (i64): the summaries of a
+ *                period, the latest standing
  * The revision in force of an accident is its highest (revision, seq).
  * accident_id is 1..64 of [A-Za-z0-9_-]: the 0x00 after it keeps one
  * accident's revisions together and in seq order.
@@ -99,13 +120,15 @@ enum { AGG_DB_META, AGG_DB_COUNTIES, AGG_DB_ENVELOPES, AGG_DB_EVIDENCE, AGG_DB_R
        AGG_DB_CURVE_KEYS, AGG_DB_FIGURES, AGG_DB_IDX_MONTHLY, AGG_DB_IDX_ACC_REVS,
        AGG_DB_IDX_ACC_STATE, AGG_DB_IDX_ACC_TIME, AGG_DB_IDX_CHAIN, AGG_DB_DOWN,
        AGG_DB_DOWN_STATE, AGG_DB_IDX_REVIEWS, AGG_DB_IDX_DEADLINES, AGG_DB_LEAVES,
-       AGG_DB_KEY_EVENTS, AGG_DB_COSIGS, AGG_DB_WITNESSES, AGG_DB_COUNT };
+       AGG_DB_KEY_EVENTS, AGG_DB_COSIGS, AGG_DB_WITNESSES, AGG_DB_IDX_RELAY_COUNTY,
+       AGG_DB_IDX_RELAY_KEYS, AGG_DB_IDX_RELAY_ENV, AGG_DB_IDX_RELAY_STATE, AGG_DB_IDX_SUMMARY,
+       AGG_DB_COUNT };
 
 #define ZB_COUNTY_LEN 6
 #define ZB_ACCIDENT_ID_MAX 64
 /* The index layout this code writes; a store with another (or none: made
  * by a release before the indexes) is reindexed when opened. */
-#define ZB_ASTORE_INDEX_VERSION 4u
+#define ZB_ASTORE_INDEX_VERSION 5u
 
 /* ---- the environment */
 
@@ -239,6 +262,13 @@ int zb_astore_envelopes(zb_store *s, MDB_txn *txn, const char *county,
 int zb_astore_report_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
                          Zb__Report **out);
 
+/* At a province: the canonical envelope of a county's relayed report
+ * (county, seq), copied out of the prefecture's relay that carried it
+ * (malloc'd, caller frees). zb_astore_report_get falls back to it.
+ * ZB_ENOTFOUND (never relayed), ZB_EDECODE, ZB_ENOMEM. */
+int zb_astore_relayed_envelope_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                                   uint8_t **out, size_t *len);
+
 /* ---- indexes: what the reports read */
 
 /* One version of a county's monthly report. */
@@ -364,6 +394,69 @@ int zb_astore_leaf_get(zb_store *s, MDB_txn *txn, uint64_t index, const uint8_t 
 int zb_astore_key_event_add(zb_store *s, MDB_txn *txn, const char *county, uint64_t index);
 int zb_astore_key_events(zb_store *s, MDB_txn *txn, const char *county,
                          int (*fn)(void *ctx, uint64_t index), void *ctx);
+
+/* ---- levels and relays (protocol.md §14) */
+
+/* What an aggregator is: a prefecture (its members are counties) or a
+ * province (its members are prefectures' aggregators). */
+typedef enum { ZB_LEVEL_PREFECTURE = 0, ZB_LEVEL_PROVINCE = 1 } zb_level;
+#define ZB_OFFICE_CODE_DEFAULT "222400"
+/* meta "level" and "code": the default (prefecture, 222400) for a store
+ * made before levels. */
+int zb_astore_office_get(zb_store *s, MDB_txn *txn, zb_level *level, char code[ZB_COUNTY_LEN + 1]);
+int zb_astore_office_put(zb_store *s, MDB_txn *txn, zb_level level, const char *code);
+const char *zb_level_name(zb_level l); /* "prefecture" / "province" */
+/* meta "forward": what a prefecture relays upward (upstream.h zb_forward:
+ * 0 statutory, the default; 1 all). */
+int zb_astore_forward_get(zb_store *s, MDB_txn *txn, int *forward);
+int zb_astore_forward_put(zb_store *s, MDB_txn *txn, int forward);
+
+/* A relayed county's key, as its relayed key events say. */
+typedef struct {
+    uint32_t epoch;
+    uint8_t key[ZB_PK_LEN];
+    uint64_t first_seq;
+    bool revoked;
+    uint64_t last_seq; /* revoked: the last seq it signed (0: none) */
+} zb_relay_key;
+/* The prefecture that relays county: ZB_ENOTFOUND when none does. */
+int zb_astore_relay_county_get(zb_store *s, MDB_txn *txn, const char *county,
+                               char prefecture[ZB_COUNTY_LEN + 1]);
+/* Every relayed county in code order, with its prefecture. */
+int zb_astore_relay_counties(zb_store *s, MDB_txn *txn,
+                             int (*fn)(void *ctx, const char *county, const char *prefecture),
+                             void *ctx);
+/* Every key of county, in epoch order. */
+int zb_astore_relay_keys(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, const zb_relay_key *k), void *ctx);
+/* One relayed envelope, as indexed. */
+typedef struct {
+    char county[ZB_COUNTY_LEN + 1];
+    uint64_t seq;
+    char prefecture[ZB_COUNTY_LEN + 1];
+    uint64_t outer_seq;  /* the prefecture's report (its seq at the province) */
+    uint32_t position;   /* the leaf's place in that report's relay */
+    uint64_t log_index;  /* in the prefecture's log */
+    int64_t leaf_time;   /* when it entered the prefecture's log */
+    uint8_t report_hash[ZB_SHA256_LEN];
+} zb_relay_env;
+int zb_astore_relay_env_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                            zb_relay_env *out);
+/* Every relayed envelope of county (NULL: of all), in (county, seq) order. */
+int zb_astore_relay_envs(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, const zb_relay_env *e), void *ctx);
+/* What a prefecture relayed so far; all zero when nothing. */
+typedef struct {
+    uint64_t envelopes, key_events, other, head_size;
+} zb_relay_state;
+int zb_astore_relay_state(zb_store *s, MDB_txn *txn, const char *prefecture, zb_relay_state *out);
+/* The summaries a prefecture relayed for period (ordinal), in seq order. */
+typedef struct {
+    uint64_t outer_seq;
+    int64_t created_at, received_at;
+} zb_summary_version;
+int zb_astore_summaries(zb_store *s, MDB_txn *txn, const char *prefecture, int period,
+                        int (*fn)(void *ctx, const zb_summary_version *v), void *ctx);
 
 /* ---- maintenance */
 

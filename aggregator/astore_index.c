@@ -17,6 +17,7 @@
 #include "err.h"
 #include "i18n.h"
 #include "log.h"
+#include "relay.h"
 #include "rules.h"
 #include "timefmt.h"
 
@@ -31,16 +32,28 @@ int zb_astore_down_reindex_(zb_store *s, MDB_txn *read_txn, MDB_txn *write_txn, 
 /* The index databases of one environment (the store's, or check's scratch). */
 typedef struct {
     MDB_dbi monthly, acc_revs, acc_state, acc_time, chain, reviews, deadlines;
+    MDB_dbi relay_county, relay_keys, relay_env, relay_state, summary;
 } idx_dbs;
 
-#define IDX_DBS 7
+#define IDX_DBS 12
 
 static idx_dbs dbs_of(zb_store *s)
 {
     return (idx_dbs){zb_store_dbi(s, AGG_DB_IDX_MONTHLY), zb_store_dbi(s, AGG_DB_IDX_ACC_REVS),
                      zb_store_dbi(s, AGG_DB_IDX_ACC_STATE), zb_store_dbi(s, AGG_DB_IDX_ACC_TIME),
                      zb_store_dbi(s, AGG_DB_IDX_CHAIN), zb_store_dbi(s, AGG_DB_IDX_REVIEWS),
-                     zb_store_dbi(s, AGG_DB_IDX_DEADLINES)};
+                     zb_store_dbi(s, AGG_DB_IDX_DEADLINES), zb_store_dbi(s, AGG_DB_IDX_RELAY_COUNTY),
+                     zb_store_dbi(s, AGG_DB_IDX_RELAY_KEYS), zb_store_dbi(s, AGG_DB_IDX_RELAY_ENV),
+                     zb_store_dbi(s, AGG_DB_IDX_RELAY_STATE), zb_store_dbi(s, AGG_DB_IDX_SUMMARY)};
+}
+
+/* The databases of d in one array, in the order of check's names. */
+static void dbs_list(const idx_dbs *d, MDB_dbi out[IDX_DBS])
+{
+    MDB_dbi all[IDX_DBS] = {d->monthly,      d->acc_revs,   d->acc_state, d->acc_time,
+                            d->chain,        d->reviews,    d->deadlines, d->relay_county,
+                            d->relay_keys,   d->relay_env,  d->relay_state, d->summary};
+    memcpy(out, all, sizeof all);
 }
 
 /* signed time -> unsigned key in the same order */
@@ -224,6 +237,180 @@ static int chain_step(MDB_txn *txn, const idx_dbs *d, const char *county, const 
     return zb_mdb_err(mdb_put(txn, d->chain, &k, &nv, 0));
 }
 
+/* ---- relays (at a province): layouts in astore.h */
+
+#define RELAY_ENV_VAL_LEN (1 + ZB_COUNTY_LEN + 8 + 4 + 8 + 8 + ZB_SHA256_LEN)
+#define RELAY_KEY_VAL_LEN (1 + ZB_PK_LEN + 8 + 1 + 8)
+#define RELAY_STATE_VAL_LEN (1 + 8 * 4)
+#define SUMMARY_KEY_LEN (ZB_COUNTY_LEN + 4 + 8)
+#define SUMMARY_VAL_LEN (1 + 8 + 8)
+
+static int relay_state_bump(MDB_txn *txn, const idx_dbs *d, const char *prefecture,
+                            uint64_t envelopes, uint64_t key_events, uint64_t other,
+                            uint64_t head_size)
+{
+    MDB_val k = {ZB_COUNTY_LEN, (void *)prefecture}, v;
+    uint64_t f[4] = {0};
+    int rc = mdb_get(txn, d->relay_state, &k, &v);
+    if (rc == 0 && v.mv_size == RELAY_STATE_VAL_LEN)
+        for (int i = 0; i < 4; i++)
+            f[i] = zb_be64_get((const uint8_t *)v.mv_data + 1 + 8 * i);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return zb_mdb_err(rc);
+    f[0] += envelopes, f[1] += key_events, f[2] += other;
+    if (head_size > f[3])
+        f[3] = head_size;
+    uint8_t b[RELAY_STATE_VAL_LEN];
+    b[0] = 1;
+    for (int i = 0; i < 4; i++)
+        zb_be64_put(b + 1 + 8 * i, f[i]);
+    MDB_val nv = {sizeof b, b};
+    return zb_mdb_err(mdb_put(txn, d->relay_state, &k, &nv, 0));
+}
+
+static int relay_key_event(MDB_txn *txn, const idx_dbs *d, const char *prefecture,
+                           const Zb__KeyEvent *e)
+{
+    MDB_val ck = {ZB_COUNTY_LEN, (void *)e->county}, cv;
+    int rc = mdb_get(txn, d->relay_county, &ck, &cv);
+    if (rc == MDB_NOTFOUND) {
+        MDB_val pv = {ZB_COUNTY_LEN, (void *)prefecture};
+        if ((rc = zb_mdb_err(mdb_put(txn, d->relay_county, &ck, &pv, 0))))
+            return rc;
+    } else if (rc) {
+        return zb_mdb_err(rc);
+    } else if (cv.mv_size != ZB_COUNTY_LEN || memcmp(cv.mv_data, prefecture, ZB_COUNTY_LEN)) {
+        return ZB_OK; /* another prefecture's county: acceptance refuses that */
+    }
+    uint8_t k[ZB_COUNTY_LEN + 4], v[RELAY_KEY_VAL_LEN];
+    memcpy(k, e->county, ZB_COUNTY_LEN);
+    zb_be32_put(k + ZB_COUNTY_LEN, e->epoch);
+    MDB_val kk = {sizeof k, k}, old;
+    rc = mdb_get(txn, d->relay_keys, &kk, &old);
+    if (rc && rc != MDB_NOTFOUND)
+        return zb_mdb_err(rc);
+    if (e->kind == ZB__KEY_EVENT_KIND__ENROLLED) {
+        if (rc == 0)
+            return ZB_OK; /* known: relayed again */
+        v[0] = 1;
+        memcpy(v + 1, e->key.data, ZB_PK_LEN);
+        zb_be64_put(v + 1 + ZB_PK_LEN, e->seq);
+        v[1 + ZB_PK_LEN + 8] = 0;
+        zb_be64_put(v + 1 + ZB_PK_LEN + 9, 0);
+    } else {
+        if (rc != 0 || old.mv_size != RELAY_KEY_VAL_LEN)
+            return ZB_OK; /* a revocation of a key never relayed: acceptance refuses that */
+        memcpy(v, old.mv_data, RELAY_KEY_VAL_LEN);
+        v[1 + ZB_PK_LEN + 8] = 1;
+        zb_be64_put(v + 1 + ZB_PK_LEN + 9, e->seq);
+    }
+    MDB_val vv = {sizeof v, v};
+    return zb_mdb_err(mdb_put(txn, d->relay_keys, &kk, &vv, 0));
+}
+
+static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
+                     int64_t received_at, const Zb__Report *r);
+
+/* A county envelope relayed by prefecture, indexed once under its county. */
+static int relay_envelope(MDB_txn *txn, const idx_dbs *d, const char *prefecture,
+                          uint64_t outer_seq, uint32_t position, const zb_relayed *l,
+                          int64_t outer_received_at)
+{
+    const uint8_t *rep;
+    size_t rep_len;
+    Zb__Report *r = NULL;
+    if (zb_envelope_report_view(l->envelope, l->envelope_len, &rep, &rep_len) != 0 ||
+        zb_report_decode(rep, rep_len, &r) != 0) {
+        ZB_WARN("ZB-RELAY-UNDECODABLE", "prefecture %s seq %" PRIu64 ": relayed envelope at "
+                "log index %" PRIu64 " not indexed", prefecture, outer_seq, l->log_index);
+        return ZB_OK;
+    }
+    uint8_t k[ZB_COUNTY_LEN + 8], v[RELAY_ENV_VAL_LEN];
+    int rc = ZB_OK;
+    if (!zb_county_code_valid(r->county))
+        goto done;
+    memcpy(k, r->county, ZB_COUNTY_LEN);
+    zb_be64_put(k + ZB_COUNTY_LEN, r->seq);
+    MDB_val kk = {sizeof k, k}, old;
+    rc = mdb_get(txn, d->relay_env, &kk, &old);
+    if (rc == 0) {
+        rc = ZB_OK; /* relayed again: indexed once */
+        goto done;
+    }
+    if (rc != MDB_NOTFOUND) {
+        rc = zb_mdb_err(rc);
+        goto done;
+    }
+    uint8_t *p = v;
+    *p++ = 1;
+    memcpy(p, prefecture, ZB_COUNTY_LEN), p += ZB_COUNTY_LEN;
+    zb_be64_put(p, outer_seq), p += 8;
+    zb_be32_put(p, position), p += 4;
+    zb_be64_put(p, l->log_index), p += 8;
+    zb_be64_put(p, (uint64_t)l->leaf_time), p += 8;
+    zb_report_hash(rep, rep_len, p);
+    MDB_val vv = {sizeof v, v};
+    if ((rc = zb_mdb_err(mdb_put(txn, d->relay_env, &kk, &vv, 0))))
+        goto done;
+    /* the county's own report, received when it entered the prefecture's log */
+    int64_t received = l->leaf_time ? l->leaf_time : outer_received_at;
+    if (r->content_case == ZB__REPORT__CONTENT_MONTHLY)
+        rc = index_monthly(txn, d, r->county, r->seq, received, r, 0);
+    else if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT)
+        rc = index_accident(txn, d, r->county, r->seq, received, r, 0);
+done:
+    zb__report__free_unpacked(r, NULL);
+    return rc;
+}
+
+static int index_relay(MDB_txn *txn, const idx_dbs *d, const char *prefecture, uint64_t seq,
+                       int64_t received_at, const Zb__Relay *relay)
+{
+    zb_relayed *l = NULL;
+    size_t n = 0;
+    if (zb_relay_decode(relay, &l, &n) != 0) {
+        ZB_WARN("ZB-RELAY-UNDECODABLE", "prefecture %s seq %" PRIu64 ": relay not indexed",
+                prefecture, seq);
+        return ZB_OK;
+    }
+    uint64_t envs = 0, keys = 0, other = 0, head_size = 0;
+    int rc = ZB_OK;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        switch (l[i].kind) {
+        case ZB_RELAYED_KEY_EVENT:
+            keys++;
+            rc = relay_key_event(txn, d, prefecture, l[i].key_event);
+            break;
+        case ZB_RELAYED_ENVELOPE:
+            envs++;
+            rc = relay_envelope(txn, d, prefecture, seq, (uint32_t)i, &l[i], received_at);
+            break;
+        default: other++; break;
+        }
+        if (l[i].log_index + 1 > head_size)
+            head_size = l[i].log_index + 1;
+    }
+    zb_relayed_free(l, n);
+    return rc ? rc : relay_state_bump(txn, d, prefecture, envs, keys, other, head_size);
+}
+
+static int index_summary(MDB_txn *txn, const idx_dbs *d, const char *prefecture, uint64_t seq,
+                         int64_t received_at, const Zb__Report *r)
+{
+    int y, m;
+    if (!r->summary->period || zb_period_parse(r->summary->period, &y, &m) != 0)
+        return ZB_OK;
+    uint8_t k[SUMMARY_KEY_LEN], v[SUMMARY_VAL_LEN];
+    memcpy(k, prefecture, ZB_COUNTY_LEN);
+    zb_be32_put(k + ZB_COUNTY_LEN, (uint32_t)zb_period_ordinal(y, m));
+    zb_be64_put(k + ZB_COUNTY_LEN + 4, seq);
+    v[0] = 1;
+    zb_be64_put(v + 1, (uint64_t)r->created_at);
+    zb_be64_put(v + 9, (uint64_t)received_at);
+    MDB_val kk = {sizeof k, k}, vv = {sizeof v, v};
+    return zb_mdb_err(mdb_put(txn, d->summary, &kk, &vv, 0));
+}
+
 static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
                      int64_t received_at, const Zb__Report *r)
 {
@@ -236,6 +423,10 @@ static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_
         return index_monthly(txn, d, county, seq, received_at, r, flags);
     case ZB__REPORT__CONTENT_ACCIDENT:
         return index_accident(txn, d, county, seq, received_at, r, flags);
+    case ZB__REPORT__CONTENT_RELAY:
+        return index_relay(txn, d, county, seq, received_at, r->relay);
+    case ZB__REPORT__CONTENT_SUMMARY:
+        return index_summary(txn, d, county, seq, received_at, r);
     default: return ZB_OK;
     }
 }
@@ -248,6 +439,191 @@ int zb_astore_index_add_(zb_store *s, MDB_txn *txn, const char *county, uint64_t
 }
 
 /* ------------------------------------------------------------ queries */
+
+int zb_astore_relay_county_get(zb_store *s, MDB_txn *txn, const char *county,
+                               char prefecture[ZB_COUNTY_LEN + 1])
+{
+    if (!zb_county_code_valid(county))
+        return ZB_ENOTFOUND;
+    MDB_val k = {ZB_COUNTY_LEN, (void *)county}, v;
+    int rc = mdb_get(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_COUNTY), &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    if (v.mv_size != ZB_COUNTY_LEN)
+        return ZB_EDECODE;
+    memcpy(prefecture, v.mv_data, ZB_COUNTY_LEN);
+    prefecture[ZB_COUNTY_LEN] = '\0';
+    return ZB_OK;
+}
+
+/* Walk dbi from the first key with prefix (len plen; NULL: all) while the
+ * prefix holds. fn gets each record; its non-zero return stops the walk. */
+static int walk_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+                       int (*fn)(void *ctx, const MDB_val *k, const MDB_val *v), void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return zb_mdb_err(rc);
+    MDB_val k = {plen, (void *)prefix}, v;
+    rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+            break;
+        if ((rc = fn(ctx, &k, &v)) != 0) {
+            mdb_cursor_close(cur);
+            return rc;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? ZB_OK : zb_mdb_err(rc);
+}
+
+typedef struct {
+    void *fn;
+    void *ctx;
+} walk_cb;
+
+static int relay_county_rec(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+    walk_cb *w = vctx;
+    if (k->mv_size != ZB_COUNTY_LEN || v->mv_size != ZB_COUNTY_LEN)
+        return ZB_EDECODE;
+    char county[ZB_COUNTY_LEN + 1], pref[ZB_COUNTY_LEN + 1];
+    memcpy(county, k->mv_data, ZB_COUNTY_LEN);
+    memcpy(pref, v->mv_data, ZB_COUNTY_LEN);
+    county[ZB_COUNTY_LEN] = pref[ZB_COUNTY_LEN] = '\0';
+    return ((int (*)(void *, const char *, const char *))w->fn)(w->ctx, county, pref);
+}
+
+int zb_astore_relay_counties(zb_store *s, MDB_txn *txn,
+                             int (*fn)(void *ctx, const char *county, const char *prefecture),
+                             void *ctx)
+{
+    walk_cb w = {(void *)fn, ctx};
+    return walk_prefix(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_COUNTY), NULL, 0, relay_county_rec,
+                       &w);
+}
+
+static int relay_key_rec(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+    walk_cb *w = vctx;
+    const uint8_t *b = v->mv_data;
+    if (k->mv_size != ZB_COUNTY_LEN + 4 || v->mv_size != RELAY_KEY_VAL_LEN || b[0] != 1)
+        return ZB_EDECODE;
+    zb_relay_key rk;
+    rk.epoch = zb_be32_get((const uint8_t *)k->mv_data + ZB_COUNTY_LEN);
+    memcpy(rk.key, b + 1, ZB_PK_LEN);
+    rk.first_seq = zb_be64_get(b + 1 + ZB_PK_LEN);
+    rk.revoked = b[1 + ZB_PK_LEN + 8] != 0;
+    rk.last_seq = zb_be64_get(b + 1 + ZB_PK_LEN + 9);
+    return ((int (*)(void *, const zb_relay_key *))w->fn)(w->ctx, &rk);
+}
+
+int zb_astore_relay_keys(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, const zb_relay_key *k), void *ctx)
+{
+    if (!zb_county_code_valid(county))
+        return ZB_OK;
+    walk_cb w = {(void *)fn, ctx};
+    return walk_prefix(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_KEYS), county, ZB_COUNTY_LEN,
+                       relay_key_rec, &w);
+}
+
+static int relay_env_decode(const MDB_val *k, const MDB_val *v, zb_relay_env *e)
+{
+    const uint8_t *b = v->mv_data;
+    if (k->mv_size != ZB_COUNTY_LEN + 8 || v->mv_size != RELAY_ENV_VAL_LEN || b[0] != 1)
+        return ZB_EDECODE;
+    memcpy(e->county, k->mv_data, ZB_COUNTY_LEN);
+    e->county[ZB_COUNTY_LEN] = '\0';
+    e->seq = zb_be64_get((const uint8_t *)k->mv_data + ZB_COUNTY_LEN);
+    b++;
+    memcpy(e->prefecture, b, ZB_COUNTY_LEN), b += ZB_COUNTY_LEN;
+    e->prefecture[ZB_COUNTY_LEN] = '\0';
+    e->outer_seq = zb_be64_get(b), b += 8;
+    e->position = zb_be32_get(b), b += 4;
+    e->log_index = zb_be64_get(b), b += 8;
+    e->leaf_time = (int64_t)zb_be64_get(b), b += 8;
+    memcpy(e->report_hash, b, ZB_SHA256_LEN);
+    return ZB_OK;
+}
+
+int zb_astore_relay_env_get(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                            zb_relay_env *out)
+{
+    if (!zb_county_code_valid(county))
+        return ZB_ENOTFOUND;
+    uint8_t kb[ZB_COUNTY_LEN + 8];
+    memcpy(kb, county, ZB_COUNTY_LEN);
+    zb_be64_put(kb + ZB_COUNTY_LEN, seq);
+    MDB_val k = {sizeof kb, kb}, v;
+    int rc = mdb_get(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_ENV), &k, &v);
+    if (rc)
+        return zb_mdb_err(rc);
+    return relay_env_decode(&k, &v, out);
+}
+
+static int relay_env_rec(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+    walk_cb *w = vctx;
+    zb_relay_env e;
+    int rc = relay_env_decode(k, v, &e);
+    return rc ? rc : ((int (*)(void *, const zb_relay_env *))w->fn)(w->ctx, &e);
+}
+
+int zb_astore_relay_envs(zb_store *s, MDB_txn *txn, const char *county,
+                         int (*fn)(void *ctx, const zb_relay_env *e), void *ctx)
+{
+    walk_cb w = {(void *)fn, ctx};
+    return walk_prefix(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_ENV), county,
+                       county ? ZB_COUNTY_LEN : 0, relay_env_rec, &w);
+}
+
+int zb_astore_relay_state(zb_store *s, MDB_txn *txn, const char *prefecture, zb_relay_state *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!zb_county_code_valid(prefecture))
+        return ZB_OK;
+    MDB_val k = {ZB_COUNTY_LEN, (void *)prefecture}, v;
+    int rc = mdb_get(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_STATE), &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return ZB_OK;
+    if (rc)
+        return zb_mdb_err(rc);
+    const uint8_t *b = v.mv_data;
+    if (v.mv_size != RELAY_STATE_VAL_LEN || b[0] != 1)
+        return ZB_EDECODE;
+    out->envelopes = zb_be64_get(b + 1);
+    out->key_events = zb_be64_get(b + 9);
+    out->other = zb_be64_get(b + 17);
+    out->head_size = zb_be64_get(b + 25);
+    return ZB_OK;
+}
+
+static int summary_rec(void *vctx, const MDB_val *k, const MDB_val *v)
+{
+    walk_cb *w = vctx;
+    const uint8_t *b = v->mv_data;
+    if (k->mv_size != SUMMARY_KEY_LEN || v->mv_size != SUMMARY_VAL_LEN || b[0] != 1)
+        return ZB_EDECODE;
+    zb_summary_version sv = {zb_be64_get((const uint8_t *)k->mv_data + ZB_COUNTY_LEN + 4),
+                             (int64_t)zb_be64_get(b + 1), (int64_t)zb_be64_get(b + 9)};
+    return ((int (*)(void *, const zb_summary_version *))w->fn)(w->ctx, &sv);
+}
+
+int zb_astore_summaries(zb_store *s, MDB_txn *txn, const char *prefecture, int period,
+                        int (*fn)(void *ctx, const zb_summary_version *v), void *ctx)
+{
+    if (!zb_county_code_valid(prefecture))
+        return ZB_OK;
+    uint8_t p[ZB_COUNTY_LEN + 4];
+    memcpy(p, prefecture, ZB_COUNTY_LEN);
+    zb_be32_put(p + ZB_COUNTY_LEN, (uint32_t)period);
+    walk_cb w = {(void *)fn, ctx};
+    return walk_prefix(txn, zb_store_dbi(s, AGG_DB_IDX_SUMMARY), p, sizeof p, summary_rec, &w);
+}
 
 int zb_astore_monthly_versions(zb_store *s, MDB_txn *txn, const char *county, int first, int last,
                                int (*fn)(void *ctx, const zb_monthly_version *v), void *ctx)
@@ -494,9 +870,9 @@ int zb_astore_reindex(zb_store *s, MDB_txn *txn,
 {
     idx_dbs d = dbs_of(s);
     *envelopes = 0;
-    MDB_dbi all[IDX_DBS] = {d.monthly, d.acc_revs,  d.acc_state, d.acc_time,
-                            d.chain,   d.reviews, d.deadlines};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    MDB_dbi all[IDX_DBS];
+    dbs_list(&d, all);
+    for (size_t i = 0; i < IDX_DBS; i++) {
         int rc = zb_mdb_err(mdb_drop(txn, all[i], 0));
         if (rc)
             return rc;
@@ -640,9 +1016,10 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
             (int)sizeof dir ||
         !mkdtemp(dir))
         return ZB_EIO;
-    static const char *const names[IDX_DBS] = {"idx_monthly",  "idx_acc_revs", "idx_acc_state",
-                                               "idx_acc_time", "idx_chain",    "idx_reviews",
-                                               "idx_deadlines"};
+    static const char *const names[IDX_DBS] = {
+        "idx_monthly",      "idx_acc_revs",   "idx_acc_state", "idx_acc_time",
+        "idx_chain",        "idx_reviews",    "idx_deadlines", "idx_relay_county",
+        "idx_relay_keys",   "idx_relay_env",  "idx_relay_state", "idx_summary"};
     zb_store *scratch = NULL;
     MDB_txn *stx = NULL;
     long findings = 0;
@@ -653,9 +1030,12 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
     if (rc == 0)
         rc = zb_store_begin(scratch, false, &stx);
     if (rc == 0) {
-        idx_dbs d = {zb_store_dbi(scratch, 0), zb_store_dbi(scratch, 1), zb_store_dbi(scratch, 2),
-                     zb_store_dbi(scratch, 3), zb_store_dbi(scratch, 4), zb_store_dbi(scratch, 5),
-                     zb_store_dbi(scratch, 6)};
+        idx_dbs d = {zb_store_dbi(scratch, 0),  zb_store_dbi(scratch, 1),
+                     zb_store_dbi(scratch, 2),  zb_store_dbi(scratch, 3),
+                     zb_store_dbi(scratch, 4),  zb_store_dbi(scratch, 5),
+                     zb_store_dbi(scratch, 6),  zb_store_dbi(scratch, 7),
+                     zb_store_dbi(scratch, 8),  zb_store_dbi(scratch, 9),
+                     zb_store_dbi(scratch, 10), zb_store_dbi(scratch, 11)};
         /* read the store's envelopes in its transaction, write the scratch
          * store's indexes in the other environment's write transaction */
         rebuild_ctx c = {stx, &d, 0, NULL, NULL, 0};
@@ -663,10 +1043,9 @@ long zb_astore_index_check(zb_store *s, MDB_txn *txn, const char *tmpdir,
         if (rc == 0)
             rc = zb_astore_down_reindex_(s, txn, stx, d.reviews, d.deadlines);
         idx_dbs have = dbs_of(s);
-        MDB_dbi h[IDX_DBS] = {have.monthly, have.acc_revs, have.acc_state, have.acc_time,
-                              have.chain,   have.reviews,  have.deadlines};
-        MDB_dbi w[IDX_DBS] = {d.monthly, d.acc_revs,  d.acc_state, d.acc_time,
-                              d.chain,   d.reviews, d.deadlines};
+        MDB_dbi h[IDX_DBS], w[IDX_DBS];
+        dbs_list(&have, h);
+        dbs_list(&d, w);
         for (int i = 0; rc == 0 && i < IDX_DBS; i++) {
             int err;
             findings += compare_db(txn, h[i], stx, w[i], names[i] + 4, finding, ctx, &err);

@@ -1,5 +1,6 @@
 /* consolidate.c - see consolidate.h. */
 #include "consolidate.h"
+#include "province.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -85,6 +86,7 @@ typedef struct {
     size_t revisions;
     zb_accident_stats st;
     char *write_off_reason; /* malloc'd, written-off accidents only */
+    char prefecture[ZB_COUNTY_LEN + 1]; /* at a province: who relays the county ("": none) */
 } accident_item;
 
 typedef struct {
@@ -146,6 +148,9 @@ static int accident_add(void *ctx, const char *county, const char *id)
     it->revisions = n;
     zb_accident_stats_of(revs, n, l->now, &it->st);
     free(revs);
+    if ((rc = zb_astore_relay_county_get(l->s, l->txn, county, it->prefecture)) &&
+        rc != ZB_ENOTFOUND)
+        return rc;
     if (it->st.written_off &&
         (rc = write_off_reason(l->s, l->txn, county, it->rev.seq, &it->write_off_reason)))
         return rc;
@@ -601,6 +606,8 @@ static int accident_row(json_t *row, const accident_item *it)
                 json_array_append_new(flags, json_string(zb_accident_flag_name(i))) ? ZB_ENOMEM : 0;
     rc |= put(row, "county", json_string(it->county));
     rc |= put(row, "name", json_string(county_name(it->county)));
+    /* at a province: the prefecture that relayed the county's reports */
+    rc |= put(row, "prefecture", it->prefecture[0] ? json_string(it->prefecture) : json_null());
     rc |= put(row, "accident_id", json_string(it->id));
     rc |= put(row, "revision", json_integer(r->revision));
     rc |= put(row, "revisions", json_integer((json_int_t)it->revisions));
@@ -1070,8 +1077,17 @@ fail:
 
 int zb_consolidate_query(MDB_txn *txn, zb_store *s, const zb_query *q, int64_t now, json_t **out)
 {
+    zb_level level;
+    char code[ZB_COUNTY_LEN + 1];
+    int rc = zb_astore_office_get(s, txn, &level, code);
+    if (rc)
+        return rc;
     switch (q->kind) {
-    case ZB_QUERY_MONTHLY: return zb_consolidate_monthly(s, txn, q->year, q->month, now, out);
+    case ZB_QUERY_MONTHLY:
+        /* a province's members file summaries, not monthly reports */
+        if (level == ZB_LEVEL_PROVINCE)
+            return zb_province_monthly(s, txn, q->year, q->month, now, out);
+        return zb_consolidate_monthly(s, txn, q->year, q->month, now, out);
     case ZB_QUERY_ACCIDENTS:
         return zb_consolidate_accidents(s, txn, q->from, q->to_end, q->from_s, q->to_s,
                                         q->has_now ? q->now : now, out);

@@ -11,6 +11,9 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,9 @@
 #include "render.h"
 #include "report.h"
 #include "server.h"
+#include "sync.h"
+#include "province.h"
+#include "upstream.h"
 #include "timefmt.h"
 #include "web.h"
 #include "witcli.h"
@@ -66,6 +72,9 @@ typedef struct {
     const char *request;     /* enroll */
     const char *witness_add, *witness_remove, *endpoint; /* witness */
     const char *lang;                                    /* --lang zh|en (i18n.h) */
+    const char *level, *code, *prefecture, *forward;     /* init, enroll, upstream (§14) */
+    bool once;                                           /* relay --once */
+    const char *timeout;                                 /* relay --timeout S */
     zb_progress_mode progress; /* export, check, reindex: AUTO, ON (--progress), OFF (--quiet) */
 } args;
 
@@ -88,7 +97,13 @@ enum {
     OPT_REMOVE,
     OPT_ENDPOINT,
     OPT_PROGRESS,
-    OPT_QUIET
+    OPT_QUIET,
+    OPT_LEVEL,
+    OPT_CODE,
+    OPT_PREFECTURE,
+    OPT_FORWARD,
+    OPT_ONCE,
+    OPT_TIMEOUT
 };
 
 static int parse_args(int argc, char **argv, args *a, int default_level)
@@ -129,6 +144,12 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
                                          {"lang", required_argument, 0, 'G'},
                                          {"progress", no_argument, 0, OPT_PROGRESS},
                                          {"quiet", no_argument, 0, OPT_QUIET},
+                                         {"level", required_argument, 0, OPT_LEVEL},
+                                         {"code", required_argument, 0, OPT_CODE},
+                                         {"prefecture", required_argument, 0, OPT_PREFECTURE},
+                                         {"forward", required_argument, 0, OPT_FORWARD},
+                                         {"once", no_argument, 0, OPT_ONCE},
+                                         {"timeout", required_argument, 0, OPT_TIMEOUT},
                                          {0, 0, 0, 0}};
     int level = default_level, c;
     bool use_syslog = false, help = false, force_progress = false, quiet = false;
@@ -169,6 +190,12 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
         case 'G': a->lang = optarg; break; /* taken by main before anything was printed */
         case OPT_PROGRESS: force_progress = true; break;
         case OPT_QUIET: quiet = true; break;
+        case OPT_LEVEL: a->level = optarg; break;
+        case OPT_CODE: a->code = optarg; break;
+        case OPT_PREFECTURE: a->prefecture = optarg; break;
+        case OPT_FORWARD: a->forward = optarg; break;
+        case OPT_ONCE: a->once = true; break;
+        case OPT_TIMEOUT: a->timeout = optarg; break;
         case 's': use_syslog = true; break;
         case 'l':
             if ((level = zb_log_level_parse(optarg)) < 0) {
@@ -217,8 +244,27 @@ static int open_agg(const args *a, bool readonly, zb_agg **out)
 
 static int cmd_init(const args *a)
 {
+    int bad = 0;
+    zb_level level = ZB_LEVEL_PREFECTURE;
+    if (a->level && strcmp(a->level, "province") == 0) {
+        level = ZB_LEVEL_PROVINCE;
+    } else if (a->level && strcmp(a->level, "prefecture") != 0) {
+        zb_cli_error_at("--level", "must be prefecture or province, not \"%s\"", a->level);
+        bad = 1;
+    }
+    const char *code = a->code ? a->code : ZB_OFFICE_CODE_DEFAULT;
+    if (!zb_county_code_valid(code)) {
+        zb_cli_error_at("--code", "must be the office's 6-digit GB/T 2260 code (e.g. 222400 "
+                                  "Yanbian, 220000 Jilin)");
+        bad = 1;
+    } else if (level == ZB_LEVEL_PROVINCE && !a->code) {
+        zb_cli_error_at("--code", "missing: a province's 6-digit code (e.g. 220000 Jilin)");
+        bad = 1;
+    }
+    if (bad)
+        return EXIT_USAGE;
     char pk[2 * ZB_PK_LEN + 1];
-    int rc = zb_agg_create(a->dir, pk);
+    int rc = zb_agg_create_at(a->dir, level, code, pk);
     if (rc == ZB_EEXIST) {
         zb_cli_error_at("--dir", "an aggregator already exists in %s", a->dir);
         return EXIT_USAGE;
@@ -228,13 +274,76 @@ static int cmd_init(const args *a)
         return EXIT_RUNTIME;
     }
     printf(_("aggregator created in %s\n"), a->dir);
-    printf(_("give each county node this key: zhibao-node init ... --aggregator-key %s\n"), pk);
+    if (level == ZB_LEVEL_PROVINCE)
+        printf(_("province %s: give each prefecture this key: zhibao-agg upstream ... --key %s\n"),
+               code, pk);
+    else
+        printf(_("give each county node this key: zhibao-node init ... --aggregator-key %s\n"),
+               pk);
     printf("%s\n", pk);
+    return 0;
+}
+
+/* enroll --prefecture CODE --key AGGKEY: a province enrols a prefecture's
+ * aggregator from its key (vouched: the key reached the operator by a
+ * trusted way; protocol.md §14.2). */
+static int enroll_prefecture(const args *a)
+{
+    int bad = 0;
+    uint8_t key[ZB_PK_LEN];
+    if (!zb_county_code_valid(a->prefecture)) {
+        zb_cli_error_at("--prefecture", "must be a 6-digit prefecture code (e.g. 222400)");
+        bad = 1;
+    }
+    if (!a->key) {
+        zb_cli_error_at("--key", "missing (the prefecture aggregator's key, as its init printed)");
+        bad = 1;
+    } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
+        zb_cli_error_at("--key", "must be 64 hex digits");
+        bad = 1;
+    }
+    if (a->county || a->request) {
+        zb_cli_error_at(a->county ? "--county" : "--request",
+                        "not with --prefecture (a prefecture is enrolled by its key)");
+        bad = 1;
+    }
+    if (bad)
+        return EXIT_USAGE;
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    if (zb_agg_level(agg) != ZB_LEVEL_PROVINCE) {
+        zb_agg_close(&agg);
+        zb_cli_error_at("--prefecture", "%s is a prefecture's aggregator: only a province "
+                        "(zhibao-agg init --level province) enrols prefectures", a->dir);
+        return EXIT_USAGE;
+    }
+    bool was_new;
+    uint64_t first_seq;
+    int rc = zb_agg_enroll_vouched(agg, a->prefecture, key, &was_new, &first_seq);
+    zb_agg_close(&agg);
+    if (rc == ZB_EEXIST) {
+        zb_cli_error_at("--prefecture", "%s has another active key, or this key was revoked",
+                        a->prefecture);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        zb_cli_error("cannot enroll: %s", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (was_new)
+        printf(_("prefecture %s enrolled: its relays are its reports from seq %" PRIu64 "\n"),
+               a->prefecture, first_seq);
+    else
+        printf(_("prefecture %s was already enrolled with this key\n"), a->prefecture);
     return 0;
 }
 
 static int cmd_enroll(const args *a)
 {
+    if (a->prefecture)
+        return enroll_prefecture(a);
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
     if (!a->county) {
@@ -406,6 +515,156 @@ static void on_signal(int sig)
 {
     (void)sig;
     zb_server_stop = 1;
+    zb_sync_stop = 1;
+}
+
+/* ---- the upward relay (upstream.h) */
+
+static int cmd_upstream(const args *a)
+{
+    int bad = 0;
+    zb_forward fwd = ZB_FORWARD_STATUTORY;
+    if (!a->endpoint) {
+        zb_cli_error_at("--endpoint", "missing (the province's address, e.g. tcp://province:7400)");
+        bad = 1;
+    }
+    uint8_t key[ZB_PK_LEN];
+    if (!a->key) {
+        zb_cli_error_at("--key", "missing (the province aggregator's key, as its init printed)");
+        bad = 1;
+    } else if (zb_hex_decode(a->key, key, sizeof key) != 0) {
+        zb_cli_error_at("--key", "must be 64 hex digits");
+        bad = 1;
+    }
+    if (a->forward && zb_forward_parse(a->forward, &fwd) != 0) {
+        zb_cli_error_at("--forward", "must be statutory or all, not \"%s\"", a->forward);
+        bad = 1;
+    }
+    if (bad)
+        return EXIT_USAGE;
+    zb_agg *agg;
+    int ex = open_agg(a, false, &agg);
+    if (ex)
+        return ex;
+    if (zb_agg_level(agg) != ZB_LEVEL_PREFECTURE) {
+        zb_agg_close(&agg);
+        zb_cli_error_at("--dir", "%s is a province: a province has no upstream here", a->dir);
+        return EXIT_USAGE;
+    }
+    if (memcmp(key, zb_agg_identity(agg)->pk, ZB_PK_LEN) == 0) {
+        zb_agg_close(&agg);
+        zb_cli_error_at("--key", "that is this aggregator's own key, not the province's");
+        return EXIT_USAGE;
+    }
+    bool created;
+    int rc = zb_upstream_configure(agg, a->dir, a->endpoint, a->key, fwd, &created);
+    char code[ZB_COUNTY_LEN + 1], pk[2 * ZB_PK_LEN + 1];
+    snprintf(code, sizeof code, "%s", zb_agg_code(agg));
+    zb_hex_encode(zb_agg_identity(agg)->pk, ZB_PK_LEN, pk);
+    zb_agg_close(&agg);
+    if (rc == ZB_EEXIST) {
+        zb_cli_error_at("--key", "%s/" ZB_UPSTREAM_DIR " relays to another province key; move it "
+                        "away only once `zhibao-agg status` shows everything acknowledged",
+                        a->dir);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        zb_cli_error_at("upstream", "%s", zb_strerror(rc));
+        return rc == ZB_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    printf(created ? _("upstream configured: %s relays to %s (forward %s)\n")
+                   : _("upstream changed: %s relays to %s (forward %s)\n"),
+           code, a->endpoint, zb_forward_name(fwd));
+    printf(_("the province enrols this prefecture with: zhibao-agg enroll --dir P "
+             "--prefecture %s --key %s\n"),
+           code, pk);
+    printf(_("a running serve starts relaying within 5 s\n"));
+    return 0;
+}
+
+/* `relay`: what serve runs as its child while an upstream is configured;
+ * by hand with --once (push what is due now, then exit). */
+static int cmd_relay(const args *a)
+{
+    double timeout = 30;
+    if (a->timeout) {
+        char *end;
+        timeout = strtod(a->timeout, &end);
+        if (*end || timeout <= 0 || timeout > 86400) {
+            zb_cli_error_at("--timeout", "must be seconds, 1 to 86400");
+            return EXIT_USAGE;
+        }
+    }
+    if (!a->once)
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* serve's child: ends with it */
+    zb_agg *agg;
+    int ex = open_agg(a, true, &agg);
+    if (ex)
+        return ex;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = zb_relay_run(agg, a->dir, a->once, timeout);
+    zb_agg_close(&agg);
+    if (rc == ZB_ENOTFOUND) {
+        zb_cli_error_at("--dir", "no upstream configured in %s (zhibao-agg upstream first)",
+                        a->dir);
+        return EXIT_USAGE;
+    }
+    if (rc == ZB_SYNC_PENDING) {
+        fprintf(stderr, _("relay: the province did not acknowledge everything within %g s; "
+                          "it stays queued\n"), timeout);
+        return 3;
+    }
+    if (rc) {
+        zb_cli_error_at("relay", "%s", zb_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (a->once)
+        printf(_("relay: everything due is acknowledged by the province\n"));
+    return 0;
+}
+
+/* serve's relay child: started while DIR/upstream exists, restarted 5 s
+ * after it ends, stopped with serve. */
+typedef struct {
+    const char *dir;
+    const char *log_level;
+    pthread_t tid;
+    volatile pid_t child;
+} relay_supervisor;
+
+static void *relay_supervise(void *arg)
+{
+    relay_supervisor *rs = arg;
+    char self[4096], up[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    snprintf(up, sizeof up, "%s/" ZB_UPSTREAM_DIR "/" ZB_IDENTITY_FILE, rs->dir);
+    while (!zb_server_stop) {
+        if (access(up, F_OK) == 0) {
+            char *argv[] = {self, "relay", "--dir", (char *)rs->dir, "--log-level",
+                            (char *)rs->log_level, NULL};
+            pid_t pid;
+            extern char **environ;
+            if (posix_spawn(&pid, self, NULL, NULL, argv, environ) == 0) {
+                rs->child = pid;
+                int st;
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                    ;
+                rs->child = 0;
+                if (!zb_server_stop)
+                    ZB_WARN("ZB-RELAY-EXIT", "the relay (pid %ld) ended (status %d): "
+                            "restarting it in 5 s", (long)pid, st);
+            }
+        }
+        for (int i = 0; i < 50 && !zb_server_stop; i++)
+            usleep(100 * 1000);
+    }
+    return NULL;
 }
 
 /* One serve per store: an exclusive flock on DIR/serve.lock, held until
@@ -506,7 +765,16 @@ static int cmd_serve(const args *a)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    relay_supervisor rs = {.dir = a->dir, .log_level = "info"};
+    bool supervising = zb_agg_level(agg) == ZB_LEVEL_PREFECTURE &&
+                       pthread_create(&rs.tid, NULL, relay_supervise, &rs) == 0;
     int rc = zb_server_run(agg, a->listen, &opts);
+    zb_server_stop = 1;
+    if (supervising) {
+        if (rs.child > 0)
+            kill(rs.child, SIGTERM);
+        pthread_join(rs.tid, NULL);
+    }
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {
@@ -602,7 +870,26 @@ static int cmd_status(const args *a)
     if (rc == 0)
         rc = zb_astore_refusals(s, txn, status_refusal, refusals);
     uint64_t evidence = zb_astore_evidence_count(s, txn);
+    json_t *relays = NULL;
+    zb_level level = zb_agg_level(agg);
+    if (rc == 0 && level == ZB_LEVEL_PROVINCE)
+        rc = zb_province_status(s, txn, &relays);
     mdb_txn_abort(txn);
+    zb_upstream_info up = {0};
+    if (rc == 0 && level == ZB_LEVEL_PREFECTURE)
+        rc = zb_upstream_info_get(agg, a->dir, &up);
+    json_object_set_new(root, "level", json_string(zb_level_name(level)));
+    json_object_set_new(root, "code", json_string(zb_agg_code(agg)));
+    if (relays)
+        json_object_set_new(root, "prefectures", json_incref(json_object_get(relays, "prefectures")));
+    json_decref(relays);
+    if (up.configured)
+        json_object_set_new(root, "upstream",
+                            json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "endpoint", up.endpoint,
+                                      "province_key", up.province_key, "forward",
+                                      zb_forward_name(up.forward), "stored", (json_int_t)up.stored,
+                                      "acknowledged", (json_int_t)up.acked, "receipted",
+                                      (json_int_t)up.receipted));
     zb_agg_close(&agg);
     if (rc) {
         zb_cli_error_at("status", "%s", zb_strerror(rc));
@@ -659,6 +946,21 @@ static int cmd_status(const args *a)
         }
         if (evidence)
             printf(_("equivocation evidence kept: %" PRIu64 "\n"), evidence);
+        if (up.configured)
+            printf(_("upstream %s (forward %s): %" PRIu64 " relayed, %" PRIu64
+                     " acknowledged by the province\n"),
+                   up.endpoint, zb_forward_name(up.forward), up.stored, up.acked);
+        const json_t *prefs = json_object_get(root, "prefectures");
+        json_array_foreach(prefs, i, row)
+        {
+            printf(_("prefecture %s: %" JSON_INTEGER_FORMAT " county report(s) relayed, "
+                     "%" JSON_INTEGER_FORMAT " key event(s), its log seen to size %"
+                     JSON_INTEGER_FORMAT "\n"),
+                   json_string_value(json_object_get(row, "prefecture")),
+                   json_integer_value(json_object_get(row, "envelopes")),
+                   json_integer_value(json_object_get(row, "key_events")),
+                   json_integer_value(json_object_get(row, "head_size")));
+        }
     }
     json_decref(root);
     return 0;
@@ -844,6 +1146,8 @@ static int cmd_report(const args *a)
     }
     json_t *doc = NULL;
     rc = zb_consolidate_query(txn, s, &q, now, &doc);
+    if (rc == 0 && q.kind == ZB_QUERY_ACCIDENTS)
+        rc = zb_relay_annotate_accidents(agg, txn, a->dir, q.has_now ? q.now : now, doc);
     mdb_txn_abort(txn);
     const char *kind = zb_query_kind_name(q.kind);
     if (rc == 0 && q.format == ZB_FORMAT_XLSX)
@@ -1434,7 +1738,9 @@ int main(int argc, char **argv)
                 {"remind", cmd_remind, ZB_LOG_WARN},
                 {"deadline", cmd_deadline, ZB_LOG_WARN},
                 {"notice", cmd_notice, ZB_LOG_WARN},
-                {"witness", cmd_witness, ZB_LOG_WARN}};
+                {"witness", cmd_witness, ZB_LOG_WARN},
+                {"upstream", cmd_upstream, ZB_LOG_WARN},
+                {"relay", cmd_relay, ZB_LOG_INFO}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[first], cmds[i].name) != 0)
             continue;

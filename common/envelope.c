@@ -87,9 +87,9 @@ int zb_report_decode(const uint8_t *buf, size_t len, Zb__Report **out)
     Zb__Report *r = zb__report__unpack(NULL, len, buf);
     if (!r)
         return ZB_EDECODE;
-    /* versions 1 and 2 are read (a version 1 report carrying version 2's
+    /* versions 1 to 3 are read (a version 1 report carrying version 2's
      * fields decodes, and zb_report_validate refuses it) */
-    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION ||
+    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION_RELAY ||
         zb_pb_has_unknown_fields(&r->base) || r->prev_hash.len != ZB_SHA256_LEN ||
         r->content_case == ZB__REPORT__CONTENT__NOT_SET || !zb_pb_canonical(&r->base, buf, len)) {
         zb__report__free_unpacked(r, NULL);
@@ -192,6 +192,10 @@ int zb_report_content_kind(const uint8_t *report, size_t len)
                 return ZB__REPORT__CONTENT_MONTHLY;
             if (field == 11)
                 return ZB__REPORT__CONTENT_ACCIDENT;
+            if (field == 12)
+                return ZB__REPORT__CONTENT_RELAY;
+            if (field == 13)
+                return ZB__REPORT__CONTENT_SUMMARY;
             i += (size_t)v;
             break;
         case 5: /* 32-bit */

@@ -18,7 +18,11 @@
 #include "zhibao.pb-c.h"
 
 /* Size limits for bytes from outside (checked before unpacking). */
-#define ZB_REPORT_MAX (64u * 1024u)            /* one serialized Report */
+/* one serialized Report: a prefecture's relay report (protocol.md §14)
+ * carries whole leaves of its log (up to ZB_LEAF_MAX) with their proofs */
+#define ZB_REPORT_MAX (256u * 1024u)
+/* a county's monthly or accident report (zb_report_validate refuses more) */
+#define ZB_COUNTY_REPORT_MAX (64u * 1024u)
 #define ZB_ENVELOPE_MAX (ZB_REPORT_MAX + 256u) /* one serialized Envelope */
 
 /* Sign report bytes with id; *out (malloc'd, caller frees) gets the packed
@@ -58,7 +62,8 @@ int zb_envelope_report_view(const uint8_t *env, size_t len, const uint8_t **repo
 
 /* Which content a serialized Report carries, read from its top-level
  * fields without unpacking: ZB__REPORT__CONTENT_MONTHLY,
- * ZB__REPORT__CONTENT_ACCIDENT, or 0 when unknown or malformed. Lets a
+ * ZB__REPORT__CONTENT_ACCIDENT, _RELAY, _SUMMARY, or 0 when unknown or
+ * malformed. Lets a
  * reader of stored reports skip the ones it does not need. */
 int zb_report_content_kind(const uint8_t *report, size_t len);
 

@@ -215,7 +215,17 @@ int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len)
             return rc == ZB_EBADSIG ? ZB_EBADSIG : ZB_EDECODE;
         }
     }
-    if (e->kind == ZB__KEY_EVENT_KIND__ENROLLED) {
+    if (e->has_vouched && (!e->vouched || e->kind != ZB__KEY_EVENT_KIND__ENROLLED || r)) {
+        WHY("vouched is only set, true, on an enrolment without a request");
+        rc = ZB_EDECODE;
+    } else if (e->kind == ZB__KEY_EVENT_KIND__ENROLLED && !r && e->has_vouched) {
+        /* a prefecture's aggregator key, enrolled by the province's
+         * operator from the key alone (protocol.md §14.2) */
+        if (!e->has_prev_hash || e->seq < 1 || e->has_consented) {
+            WHY("a vouched enrolment needs its first seq and chain, and no consent");
+            rc = ZB_EDECODE;
+        }
+    } else if (e->kind == ZB__KEY_EVENT_KIND__ENROLLED) {
         if (!r) {
             WHY("an enrolment without the key's signed request (no proof of possession)");
             rc = ZB_EBADSIG;

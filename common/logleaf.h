@@ -82,7 +82,9 @@ __attribute__((warn_unused_result)) int zb_keyreq_open(const uint8_t *buf, size_
  * names the event's county and key, and (a rotation) its after_seq + 1 is
  * the event's seq; a REVOKED event is consented exactly when it carries a
  * rotation request whose previous_key is the revoked key, its after_seq
- * the event's seq. 0, or ZB_EBADSIG / ZB_EDECODE with a one-line reason
+ * the event's seq. An ENROLLED event without a request must say vouched
+ * (a prefecture's aggregator key enrolled at the province by its
+ * operator, from the key alone: §14.2). 0, or ZB_EBADSIG / ZB_EDECODE with a one-line reason
  * in why (may be NULL). */
 int zb_key_event_check(const Zb__KeyEvent *e, char *why, size_t why_len);
 

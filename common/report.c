@@ -9,6 +9,8 @@
 
 #include "crypto.h"
 #include "domain.h"
+#include "envelope.h"
+#include "merkle.h"
 #include "i18n.h"
 #include "timefmt.h"
 
@@ -485,6 +487,11 @@ static int credit_code_valid(const char *s)
     return 1;
 }
 
+static void validate_stats(const Zb__MonthlyStats *st, const char *pre, const char *path,
+                           zb_problems *p);
+static void validate_time(const Zb__Time *t, const char *pre, const char *name, int64_t created_at,
+                          zb_problems *p);
+
 static void validate_monthly(const Zb__MonthlyReport *m, int64_t created_at, const char *pre,
                              zb_problems *p)
 {
@@ -521,20 +528,8 @@ static void validate_monthly(const Zb__MonthlyReport *m, int64_t created_at, con
         snprintf(path, sizeof path, "tasks[%zu].next_steps", i);
         check_text(p, pre, path, e->next_steps, 0, ZB_TEXT_LONG);
     }
-    if (m->stats) {
-        const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
-        for (unsigned i = 0; i < d->n_fields; i++) {
-            const ProtobufCFieldDescriptor *f = &d->fields[i];
-            const char *base = (const char *)m->stats;
-            if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
-                continue;
-            uint64_t v = *(const uint64_t *)(base + f->offset);
-            uint64_t max = strstr(f->name, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
-            if (v > max)
-                zb_problems_add(p, "%sstats.%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre,
-                                f->name, v, max);
-        }
-    }
+    if (m->stats)
+        validate_stats(m->stats, pre, "stats", p);
 }
 
 static void validate_time(const Zb__Time *t, const char *pre, const char *name, int64_t created_at,
@@ -688,11 +683,122 @@ static void validate_accident(const Zb__AccidentReport *a, uint32_t version, int
         validate_accident_v2(a, created_at, pre, p);
 }
 
+/* The stats of a monthly report or a period summary: each figure in range. */
+static void validate_stats(const Zb__MonthlyStats *st, const char *pre, const char *path,
+                           zb_problems *p)
+{
+    const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)st;
+        if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+            continue;
+        uint64_t v = *(const uint64_t *)(base + f->offset);
+        uint64_t max = strstr(f->name, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
+        if (v > max)
+            zb_problems_add(p, "%s%s.%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre, path,
+                            f->name, v, max);
+    }
+}
+
+/* A relay's shape (protocol.md §14.3); what it proves -- the head's
+ * signature, every inclusion path, the counties' signatures inside -- is
+ * relay.h's and the province's to check. */
+static void validate_relay(const Zb__Relay *r, const char *pre, zb_problems *p)
+{
+    if (!r->tree_head)
+        zb_problems_add(p, "%srelay.tree_head: missing", pre);
+    if (r->n_leaves == 0 || r->n_leaves > ZB_RELAY_LEAVES_MAX)
+        zb_problems_add(p, "%srelay.leaves: %zu leaves (1..%u)", pre, r->n_leaves,
+                        ZB_RELAY_LEAVES_MAX);
+    for (size_t i = 0; i < r->n_leaves && i < ZB_RELAY_LEAVES_MAX; i++) {
+        const Zb__RelayedLeaf *l = r->leaves[i];
+        if (i > 0 && l->log_index <= r->leaves[i - 1]->log_index)
+            zb_problems_add(p, "%srelay.leaves[%zu].log_index: not ascending", pre, i);
+        if (l->leaf.len == 0 || l->leaf.len > ZB_RELAY_LEAF_MAX)
+            zb_problems_add(p, "%srelay.leaves[%zu].leaf: %zu bytes (1..%u)", pre, i, l->leaf.len,
+                            ZB_RELAY_LEAF_MAX);
+        if (l->n_path > ZB_MERKLE_MAX_PROOF)
+            zb_problems_add(p, "%srelay.leaves[%zu].path: %zu hashes (at most %u)", pre, i,
+                            l->n_path, ZB_MERKLE_MAX_PROOF);
+        for (size_t j = 0; j < l->n_path && j < ZB_MERKLE_MAX_PROOF; j++)
+            if (l->path[j].len != ZB_HASH_LEN) {
+                zb_problems_add(p, "%srelay.leaves[%zu].path[%zu]: must be 32 bytes", pre, i, j);
+                break;
+            }
+    }
+}
+
+static void validate_summary(const Zb__PeriodSummary *m, int64_t created_at, const char *pre,
+                             zb_problems *p)
+{
+    int y, mo;
+    if (!m->period || zb_period_parse(m->period, &y, &mo) != 0)
+        zb_problems_add(p, "%ssummary.period: must be YYYY-MM (e.g. 2026-10)", pre);
+    validate_time(m->deadline, pre, "summary.deadline", ZB_TIME_MAX, p);
+    if (m->deadline && m->deadline->unix >= 0 && m->deadline->unix > created_at)
+        zb_problems_add(p, "%ssummary.deadline: not passed when the summary was made", pre);
+    if (m->n_counties > ZB_SUMMARY_COUNTIES_MAX)
+        zb_problems_add(p, "%ssummary.counties: %zu counties (at most %u)", pre, m->n_counties,
+                        ZB_SUMMARY_COUNTIES_MAX);
+    for (size_t i = 0; i < m->n_counties && i < ZB_SUMMARY_COUNTIES_MAX; i++) {
+        const Zb__CountySummary *c = m->counties[i];
+        if (!zb_county_code_valid(c->county))
+            zb_problems_add(p, "%ssummary.counties[%zu].county: must be a 6-digit county code",
+                            pre, i);
+        else if (i > 0 && zb_county_code_valid(m->counties[i - 1]->county) &&
+                 strcmp(c->county, m->counties[i - 1]->county) <= 0)
+            zb_problems_add(p, "%ssummary.counties[%zu].county: not in ascending code order",
+                            pre, i);
+        bool filed = c->has_versions && c->versions > 0;
+        if (c->status < ZB__FILING_STATUS__ON_TIME || c->status > ZB__FILING_STATUS__MISSING)
+            zb_problems_add(p, "%ssummary.counties[%zu].status: must be on_time, late or missing",
+                            pre, i);
+        else if (filed != (c->status != ZB__FILING_STATUS__MISSING))
+            zb_problems_add(p, "%ssummary.counties[%zu].status: %s with %u version(s) filed", pre,
+                            i, c->status == ZB__FILING_STATUS__MISSING ? "missing" : "filed",
+                            filed ? c->versions : 0);
+        if (filed && (!c->has_seq || c->seq == 0))
+            zb_problems_add(p, "%ssummary.counties[%zu].seq: missing for a filed report", pre, i);
+        if (c->has_first_created_at && (c->first_created_at < 0 || c->first_created_at > ZB_TIME_MAX))
+            zb_problems_add(p, "%ssummary.counties[%zu].first_created_at: out of range", pre, i);
+        uint32_t tasks = (c->has_tasks_not_started ? c->tasks_not_started : 0) +
+                         (c->has_tasks_in_progress ? c->tasks_in_progress : 0) +
+                         (c->has_tasks_done ? c->tasks_done : 0);
+        if ((c->has_tasks_not_started && c->tasks_not_started > ZB_TASK_MAX) ||
+            (c->has_tasks_in_progress && c->tasks_in_progress > ZB_TASK_MAX) ||
+            (c->has_tasks_done && c->tasks_done > ZB_TASK_MAX) ||
+            tasks > ZB_TASK_MAX - ZB_TASK_MIN + 1)
+            zb_problems_add(p, "%ssummary.counties[%zu].tasks: more than the catalogue's %d", pre,
+                            i, ZB_TASK_MAX - ZB_TASK_MIN + 1);
+        if (c->stats) {
+            char path[48];
+            snprintf(path, sizeof path, "summary.counties[%zu].stats", i);
+            validate_stats(c->stats, pre, path, p);
+        }
+    }
+}
+
+unsigned zb_report_size_max(const Zb__Report *r)
+{
+    return r->content_case == ZB__REPORT__CONTENT_RELAY ||
+                   r->content_case == ZB__REPORT__CONTENT_SUMMARY
+               ? ZB_REPORT_MAX
+               : ZB_COUNTY_REPORT_MAX;
+}
+
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
 {
     const char *pre = prefix ? prefix : "";
-    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION)
-        zb_problems_add(p, "%sversion: unsupported report version %u (1 or 2)", pre, r->version);
+    bool upward = r->content_case == ZB__REPORT__CONTENT_RELAY ||
+                  r->content_case == ZB__REPORT__CONTENT_SUMMARY;
+    if (r->version < ZB_REPORT_VERSION_MIN || r->version > ZB_REPORT_VERSION_RELAY)
+        zb_problems_add(p, "%sversion: unsupported report version %u (1, 2 or 3)", pre,
+                        r->version);
+    else if (upward != (r->version == ZB_REPORT_VERSION_RELAY))
+        zb_problems_add(p, "%sversion: %s report must be version %s", pre,
+                        upward ? "a relay or summary" : "a monthly or accident",
+                        upward ? "3" : "1 or 2");
     if (!r->county || !zb_county_code_valid(r->county))
         zb_problems_add(p, "%scounty: must be a 6-digit county code", pre);
     if (r->seq == 0)
@@ -709,8 +815,13 @@ void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
     case ZB__REPORT__CONTENT_ACCIDENT:
         validate_accident(r->accident, r->version, r->created_at, pre, p);
         break;
+    case ZB__REPORT__CONTENT_RELAY: validate_relay(r->relay, pre, p); break;
+    case ZB__REPORT__CONTENT_SUMMARY: validate_summary(r->summary, r->created_at, pre, p); break;
     default: zb_problems_add(p, "%stype: must be \"monthly\" or \"accident\"", pre); break;
     }
+    if (!upward && zb__report__get_packed_size(r) > ZB_COUNTY_REPORT_MAX)
+        zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre,
+                        zb__report__get_packed_size(r), ZB_COUNTY_REPORT_MAX);
 }
 
 /* ------------------------------------------------------------ JSON out */
@@ -720,6 +831,8 @@ const char *zb_report_type_name(const Zb__Report *r)
     switch (r->content_case) {
     case ZB__REPORT__CONTENT_MONTHLY: return "monthly";
     case ZB__REPORT__CONTENT_ACCIDENT: return "accident";
+    case ZB__REPORT__CONTENT_RELAY: return "relay";
+    case ZB__REPORT__CONTENT_SUMMARY: return "summary";
     default: return "unknown";
     }
 }
@@ -816,6 +929,46 @@ static json_t *accident_json(const Zb__Report *r, json_t *o)
     return o;
 }
 
+/* A relay as JSON: the head it proves against and each leaf's index and
+ * size (the leaves themselves are the counties' envelopes: `zhibao-agg
+ * show` at the province opens them). */
+static void relay_json(const Zb__Relay *r, json_t *o)
+{
+    json_t *leaves = json_array();
+    for (size_t i = 0; i < r->n_leaves; i++)
+        json_array_append_new(leaves, json_pack("{s:I,s:I}", "log_index",
+                                                (json_int_t)r->leaves[i]->log_index, "bytes",
+                                                (json_int_t)r->leaves[i]->leaf.len));
+    json_object_set_new(o, "leaves", leaves);
+}
+
+static const char *filing_status_name(Zb__FilingStatus f)
+{
+    switch (f) {
+    case ZB__FILING_STATUS__ON_TIME: return "on_time";
+    case ZB__FILING_STATUS__LATE: return "late";
+    case ZB__FILING_STATUS__MISSING: return "missing";
+    default: return "unknown";
+    }
+}
+
+static void summary_json(const Zb__PeriodSummary *m, json_t *o)
+{
+    set_opt_str(o, "period", m->period);
+    if (m->deadline)
+        json_object_set_new(o, "deadline", time_json(m->deadline));
+    json_t *rows = json_array();
+    for (size_t i = 0; i < m->n_counties; i++) {
+        const Zb__CountySummary *c = m->counties[i];
+        json_t *row = json_object();
+        json_object_set_new(row, "county", json_string(c->county));
+        json_object_set_new(row, "status", json_string(filing_status_name(c->status)));
+        json_object_set_new(row, "versions", json_integer(c->has_versions ? c->versions : 0));
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(o, "counties", rows);
+}
+
 json_t *zb_report_to_json(const Zb__Report *r)
 {
     json_t *o = json_object();
@@ -836,5 +989,9 @@ json_t *zb_report_to_json(const Zb__Report *r)
         monthly_json(r->monthly, o);
     else if (r->content_case == ZB__REPORT__CONTENT_ACCIDENT && r->accident)
         accident_json(r, o);
+    else if (r->content_case == ZB__REPORT__CONTENT_RELAY && r->relay)
+        relay_json(r->relay, o);
+    else if (r->content_case == ZB__REPORT__CONTENT_SUMMARY && r->summary)
+        summary_json(r->summary, o);
     return o;
 }

@@ -35,6 +35,12 @@
  * the version 1 rules and may not carry them. */
 #define ZB_REPORT_VERSION 2
 #define ZB_REPORT_VERSION_MIN 1
+/* Version 3: a prefecture's relay or period summary toward its province
+ * (Report fields 12, 13; protocol.md §14). Only those, and only in it. */
+#define ZB_REPORT_VERSION_RELAY 3
+#define ZB_RELAY_LEAVES_MAX 64u      /* leaves per relay report */
+#define ZB_RELAY_LEAF_MAX (192u * 1024u) /* one relayed leaf: logleaf.h ZB_LEAF_MAX */
+#define ZB_SUMMARY_COUNTIES_MAX 512u /* counties per period summary */
 
 typedef struct {
     char **lines;
@@ -75,6 +81,10 @@ bool zb_accident_id_valid(const char *s);
  * accident's history (revisions in order, nothing after closing or
  * write_off) is the node's to check. */
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *problems);
+
+/* The largest packed size r may have: ZB_COUNTY_REPORT_MAX for a county's
+ * monthly or accident report, ZB_REPORT_MAX for a relay or summary. */
+unsigned zb_report_size_max(const Zb__Report *r);
 
 /* The report as JSON in the input contract's field names, plus header
  * fields ("county", "seq", "created_at", "prev_hash") and, for an

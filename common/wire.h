@@ -16,9 +16,13 @@
 
 #define ZB_PROTOCOL_VERSION 1
 #define ZB_BATCH_MAX_ENVELOPES 256 /* envelopes per Batch */
-/* One frame: a full batch of maximum-size envelopes plus framing. Also
- * the ZMQ_MAXMSGSIZE of both sockets. */
-#define ZB_FRAME_MAX ((int64_t)ZB_BATCH_MAX_ENVELOPES * (ZB_ENVELOPE_MAX + 16) + 4096)
+/* One frame: a full batch of maximum-size county envelopes plus framing.
+ * Also the ZMQ_MAXMSGSIZE of both sockets. A batch of larger envelopes (a
+ * prefecture's relay reports, up to ZB_ENVELOPE_MAX each) holds fewer:
+ * the sender stops filling a batch at ZB_BATCH_BYTES_MAX. */
+#define ZB_FRAME_MAX                                                                               \
+    ((int64_t)ZB_BATCH_MAX_ENVELOPES * (ZB_COUNTY_REPORT_MAX + 256 + 16) + 4096)
+#define ZB_BATCH_BYTES_MAX ((size_t)ZB_FRAME_MAX - ZB_ENVELOPE_MAX - 65536)
 
 /* Pack msg into a malloc'd buffer. 0 or ZB_ENOMEM. */
 int zb_wire_pack(const Zb__SyncMsg *msg, uint8_t **out, size_t *len);

@@ -134,6 +134,17 @@ static void finish_rotation(const char *dir, const uint8_t node_key[ZB_PK_LEN])
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
                    const char *agg_key_hex, char pk_hex[2 * ZB_PK_LEN + 1])
 {
+    zb_identity id;
+    zb_identity_generate(&id);
+    int rc = zb_node_create_as(dir, county, endpoint, agg_key_hex, &id, pk_hex);
+    zb_identity_wipe(&id);
+    return rc;
+}
+
+int zb_node_create_as(const char *dir, const char *county, const char *endpoint,
+                      const char *agg_key_hex, const zb_identity *given,
+                      char pk_hex[2 * ZB_PK_LEN + 1])
+{
     uint8_t agg_key[ZB_PK_LEN];
     if (!zb_county_code_valid(county))
         return ZB_EINVAL;
@@ -152,8 +163,7 @@ int zb_node_create(const char *dir, const char *county, const char *endpoint,
     int rc = zb_store_open(&s, dir, node_dbs, NODE_DB_COUNT, 0, true, false);
     if (rc)
         return rc;
-    zb_identity id;
-    zb_identity_generate(&id);
+    zb_identity id = *given;
     MDB_txn *txn = NULL;
     rc = zb_store_begin(s, false, &txn);
     if (rc)
@@ -200,6 +210,25 @@ int zb_node_create(const char *dir, const char *county, const char *endpoint,
     zb_hex_encode(id.pk, ZB_PK_LEN, pk_hex);
 out:
     zb_identity_wipe(&id);
+    zb_store_close(&s);
+    return rc;
+}
+
+int zb_node_set_endpoint(const char *dir, const char *endpoint)
+{
+    if (!endpoint || !*endpoint || strlen(endpoint) >= 256)
+        return ZB_EINVAL;
+    zb_store *s = NULL;
+    int rc = zb_store_open(&s, dir, node_dbs, NODE_DB_COUNT, 0, false, false);
+    if (rc)
+        return rc;
+    MDB_txn *txn;
+    if ((rc = zb_store_begin(s, false, &txn)) == 0) {
+        if ((rc = zb_store_put_str(txn, zb_store_dbi(s, NODE_DB_META), "endpoint", endpoint)))
+            mdb_txn_abort(txn);
+        else
+            rc = zb_store_commit(txn);
+    }
     zb_store_close(&s);
     return rc;
 }
@@ -654,9 +683,9 @@ static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t n
             continue; /* keep validating the rest; nothing will be committed */
 
         size_t len = zb__report__get_packed_size(r);
-        if (len > ZB_REPORT_MAX) {
-            zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre, len,
-                            ZB_REPORT_MAX);
+        unsigned cap = zb_report_size_max(r);
+        if (len > cap) {
+            zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre, len, cap);
             continue;
         }
         uint8_t *buf = malloc(len), *env = NULL;

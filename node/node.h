@@ -101,6 +101,17 @@ typedef struct {
 int zb_node_create(const char *dir, const char *county, const char *endpoint,
                    const char *agg_key_hex, char pk_hex[2 * ZB_PK_LEN + 1]);
 
+/* zb_node_create with a given identity (copied; the caller keeps and
+ * wipes its own): a prefecture's upstream node signs with the
+ * aggregator's own key (protocol.md §14.2). */
+int zb_node_create_as(const char *dir, const char *county, const char *endpoint,
+                      const char *agg_key_hex, const zb_identity *id,
+                      char pk_hex[2 * ZB_PK_LEN + 1]);
+
+/* Change the endpoint stored at init (the aggregator moved): one write
+ * transaction. ZB_EINVAL (empty or too long), ZB_ENOTFOUND, ZB_ESTORE. */
+int zb_node_set_endpoint(const char *dir, const char *endpoint);
+
 /* A replacement node (its predecessor's key was revoked): continue the
  * county's chain after resume_seq whose report hash is resume_hash, as
  * `zhibao-agg enroll` printed. Call right after zb_node_create, before any

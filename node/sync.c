@@ -179,6 +179,7 @@ typedef struct {
     Zb__Envelope **envs;
     size_t n;
     uint64_t first, count;
+    size_t bytes; /* packed envelopes so far, with framing */
 } batch_fill;
 
 #define BATCH_FULL 1 /* fill_batch's "stop: the batch is full" */
@@ -189,9 +190,12 @@ static int fill_batch(void *ctx, const zb_node_report *r)
     if (r->seq != b->first + b->n)
         return ZB_ENOTFOUND; /* a hole in the store */
     /* unpacking copies: the envelopes outlive the walk's transaction */
+    if (b->n > 0 && b->bytes + r->envelope_len + 16 > ZB_BATCH_BYTES_MAX)
+        return BATCH_FULL; /* large envelopes (relay reports): fewer per frame */
     b->envs[b->n] = zb__envelope__unpack(NULL, r->envelope_len, r->envelope);
     if (!b->envs[b->n])
         return ZB_EDECODE;
+    b->bytes += r->envelope_len + 16;
     return ++b->n < b->count ? 0 : BATCH_FULL;
 }
 

@@ -1062,8 +1062,16 @@ static void test_version1(void **state)
     assert_string_equal(p.lines[0], "category: missing (required on revision 0)");
     zb_problems_free(&p);
 
-    /* a later version is neither decoded nor valid */
+    /* version 3 is a prefecture's relay or summary: a monthly report of
+     * version 3 decodes but is not valid */
     r->version = 3;
+    zb_report_validate(r, "", &p);
+    assert_true(p.n >= 1);
+    assert_string_equal(p.lines[0], "version: a monthly or accident report must be version 1 or 2");
+    zb_problems_free(&p);
+
+    /* a later version is neither decoded nor valid */
+    r->version = 4;
     len = zb__report__get_packed_size(r);
     buf = malloc(len);
     assert_non_null(buf);
