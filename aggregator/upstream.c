@@ -348,6 +348,8 @@ static void report_set_free(report_set *rs)
         } else {
             summary_free(r->summary);
         }
+        free(r->county); /* the header zb_node_submit filled in */
+        free(r->prev_hash.data);
         free(r);
     }
     free(rs->reports);

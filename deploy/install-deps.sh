@@ -17,7 +17,8 @@ build_pkgs=(
 # page headless; fonts-noto-cjk draws its Chinese labels in the screenshot;
 # faketime: nodes with clocks set back or ahead (tests/system/accident_stats.sh);
 # python3-openpyxl: opens the reports' workbooks (tests/system/report_xlsx.sh)
-test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk faketime python3-openpyxl)
+test_pkgs=(clang libclang-rt-14-dev lmdb-utils python3 curl chromium fonts-noto-cjk faketime python3-openpyxl
+           iproute2)
 runtime_pkgs=(libzmq5 libprotobuf-c1 liblmdb0 libsodium23 libjansson4 libmicrohttpd12 libxlsxwriter4)
 
 want=()
