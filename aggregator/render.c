@@ -69,6 +69,45 @@ static const zb_render_col monthly_cols[] = {
 #define MONTHLY_REVIEW_COL (N_MONTHLY_COLS - 1)
 #define MONTHLY_STATUS_COL 2
 
+/* A province's monthly report (province.c zb_province_monthly): each
+ * prefecture's summary of the month, then the counties of each one's
+ * latest summary. Statuses of the summaries are judged at the province
+ * (the deadline + 5 days), the counties' as their prefecture judged them. */
+static const zb_render_col province_prefecture_cols[] = {
+    {"prefecture", N_("PREFECTURE"), ZB_CELL_TEXT},
+    {"status", N_("STATUS"), ZB_CELL_LABEL},
+    {"summaries", N_("SUMMARIES"), ZB_CELL_NUMBER},
+    {"created_at", N_("CREATED"), ZB_CELL_TIME},
+    {"received_at", N_("RECEIVED"), ZB_CELL_TIME},
+    {"counties", N_("COUNTIES"), ZB_CELL_NUMBER},
+    {"on_time", N_("ON-TIME"), ZB_CELL_NUMBER},
+    {"late", N_("LATE"), ZB_CELL_NUMBER},
+    {"missing", N_("NOT-FILED"), ZB_CELL_NUMBER},
+};
+
+static const zb_render_col province_county_cols[] = {
+    {"prefecture", N_("PREFECTURE"), ZB_CELL_TEXT},
+    {"county", N_("COUNTY"), ZB_CELL_COUNTY},
+    {"name", N_("NAME"), ZB_CELL_TEXT},
+    {"status", N_("STATUS"), ZB_CELL_LABEL},
+    {"versions", N_("VER"), ZB_CELL_NUMBER},
+    {"first_created_at", N_("CREATED"), ZB_CELL_TIME},
+    {"tasks_done", N_("DONE"), ZB_CELL_NUMBER},
+    {"tasks_in_progress", N_("IN-PROG"), ZB_CELL_NUMBER},
+    {"tasks_not_started", N_("NOT-START"), ZB_CELL_NUMBER},
+    {"inspections", N_("INSPECT"), ZB_CELL_NUMBER},
+    {"hazards_found", N_("HAZ-FOUND"), ZB_CELL_NUMBER},
+    {"hazards_fixed", N_("HAZ-FIXED"), ZB_CELL_NUMBER},
+    {"major_hazards_listed", N_("MAJOR-HAZ"), ZB_CELL_NUMBER},
+    {"enterprises_standardized", N_("STANDARD"), ZB_CELL_NUMBER},
+    {"penalties_yuan", N_("PENALTIES"), ZB_CELL_MONEY},
+    {"training_sessions", N_("TRAINING"), ZB_CELL_NUMBER},
+    {"accidents", N_("ACCID"), ZB_CELL_NUMBER},
+    {"accident_deaths", N_("DEATHS"), ZB_CELL_NUMBER},
+    {"accident_serious_injuries", N_("SER-INJ"), ZB_CELL_NUMBER},
+    {"accident_direct_loss_yuan", N_("LOSS-YUAN"), ZB_CELL_MONEY},
+};
+
 static const zb_render_col accident_cols[] = {
     {"county", N_("COUNTY"), ZB_CELL_COUNTY},
     {"name", N_("NAME"), ZB_CELL_TEXT},
@@ -88,6 +127,21 @@ static const zb_render_col accident_cols[] = {
     {"counted", N_("COUNTED"), ZB_CELL_BOOL},
     {"flags", N_("FLAGS"), ZB_CELL_FLAGS},
 };
+#define N_ACCIDENT_COLS (sizeof accident_cols / sizeof accident_cols[0])
+
+/* The accidents' columns of the upward relay, shown only when the rows
+ * carry them: a province's rows name their prefecture; a prefecture with
+ * an upstream (upstream.h zb_relay_annotate_accidents) says whether each
+ * accident had to go up, when the province acknowledged it and whether
+ * that was late. The table shows FORWARDED and LATE only. */
+static const zb_render_col accident_prefecture_col = {"prefecture", N_("PREFECTURE"), ZB_CELL_TEXT};
+static const zb_render_col accident_forward_cols[] = {
+    {"forward_required", N_("TO-PROVINCE"), ZB_CELL_BOOL},
+    {"forward_required_at", N_("TO-PROVINCE-AT"), ZB_CELL_TIME},
+    {"forwarded_at", N_("FORWARDED"), ZB_CELL_TIME},
+    {"forward_late", N_("LATE"), ZB_CELL_BOOL},
+};
+#define N_FORWARD_COLS (sizeof accident_forward_cols / sizeof accident_forward_cols[0])
 
 static const zb_render_col indicator_cols[] = {
     {"county", N_("COUNTY"), ZB_CELL_COUNTY},
@@ -303,8 +357,61 @@ static void notes_monthly(FILE *f, const json_t *doc)
             int_of(total, "counties"));
 }
 
+/* How many of rows have status (a filing status code). */
+static long long count_status(const json_t *rows, const char *status)
+{
+    long long n = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        n += strcmp(str_of(row, "status"), status) == 0;
+    }
+    return n;
+}
+
+static void notes_province_monthly(FILE *f, const json_t *doc)
+{
+    const json_t *totals = json_object_get(doc, "totals");
+    const json_t *rows = json_object_get(doc, "rows");
+    fprintf(f,
+            _("period %s, the counties' deadline %s, the prefectures' summaries due %s%s: "
+              "%lld on time, %lld late, %lld missing of %lld prefectures (timeliness by the "
+              "first summary's signed creation time)\n"),
+            str_of(doc, "period"), str_of(doc, "deadline"), str_of(doc, "summary_deadline"),
+            json_is_true(json_object_get(doc, "deadline_passed")) ? "" : _(" (not yet passed)"),
+            int_of(totals, "on_time"), int_of(totals, "late"), int_of(totals, "missing"),
+            (long long)json_array_size(json_object_get(doc, "prefectures")));
+    fprintf(f,
+            _("counties in each prefecture's latest summary: %lld on time, %lld late, %lld "
+              "missing of %lld (as their prefecture judged them)\n"),
+            count_status(rows, "on_time"), count_status(rows, "late"),
+            count_status(rows, "missing"), (long long)json_array_size(rows));
+}
+
+/* A province's monthly report: the prefectures, then their counties. In
+ * every format both tables (the CSV: one after the other, an empty line
+ * between): a prefecture without a summary has no county rows, so neither
+ * table stands for the other. */
+static int layout_province_monthly(const json_t *doc, zb_format fmt, zb_render_layout *l)
+{
+    int rc = add_table(l, _("prefecture summaries"), province_prefecture_cols,
+                       sizeof province_prefecture_cols / sizeof province_prefecture_cols[0],
+                       rows_of(json_object_get(doc, "prefectures"), NULL, NULL), fmt);
+    if (rc == 0)
+        rc = add_table(l, _("counties by prefecture"), province_county_cols,
+                       sizeof province_county_cols / sizeof province_county_cols[0],
+                       rows_of(json_object_get(doc, "rows"), NULL, NULL), fmt);
+    if (rc == 0 && fmt != ZB_FORMAT_CSV)
+        rc = add_notes(l, notes_province_monthly, doc);
+    return rc;
+}
+
 static int layout_monthly(const json_t *doc, zb_format fmt, zb_render_layout *l)
 {
+    const char *level = json_string_value(json_object_get(doc, "level"));
+    if (level && strcmp(level, "province") == 0)
+        return layout_province_monthly(doc, fmt, l);
     json_t *total = json_object_get(doc, "total");
     /* the counties that reported each statistic, as a row under the total */
     const json_t *cr = json_object_get(total, "counties_reporting");
@@ -333,6 +440,21 @@ static int layout_monthly(const json_t *doc, zb_format fmt, zb_render_layout *l)
     return rc;
 }
 
+/* Whether any row of rows has member key (with a non-null value when
+ * non_null). */
+static bool rows_carry(const json_t *rows, const char *key, bool non_null)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const json_t *v = json_object_get(row, key);
+        if (v && (!non_null || !json_is_null(v)))
+            return true;
+    }
+    return false;
+}
+
 static void notes_accidents(FILE *f, const json_t *doc)
 {
     const json_t *t = json_object_get(doc, "totals");
@@ -346,6 +468,12 @@ static void notes_accidents(FILE *f, const json_t *doc)
             "counted figures, REPORT-TO follows the highest grade reached; write-offs and reports "
             "signed after they were received are listed, not counted\n"),
           f);
+    const json_t *rows = json_object_get(doc, "accidents");
+    if (rows_carry(rows, "forwarded_at", false) || rows_carry(rows, "forward_late", false))
+        fputs(_("FORWARDED: when the province acknowledged the revision that made the accident "
+                "larger or above (due within 2 hours of its receipt here); LATE: acknowledged "
+                "after more than 2 hours, or 2 hours passed without it\n"),
+              f);
 }
 
 /* A totals object {"<key>": {"accidents", "deaths", "missing"}} as a table. */
@@ -373,9 +501,30 @@ static int add_totals_table(zb_render_layout *l, const char *title, const char *
 
 static int layout_accidents(const json_t *doc, zb_format fmt, zb_render_layout *l)
 {
-    int rc =
-        add_table(l, _("accidents"), accident_cols, sizeof accident_cols / sizeof accident_cols[0],
-                  rows_of(json_object_get(doc, "accidents"), NULL, NULL), fmt);
+    const json_t *rows = json_object_get(doc, "accidents");
+    bool by_prefecture = rows_carry(rows, "prefecture", true);
+    bool forwarding =
+        rows_carry(rows, "forwarded_at", false) || rows_carry(rows, "forward_late", false);
+    zb_render_col cols[N_ACCIDENT_COLS + 1 + N_FORWARD_COLS];
+    size_t k = 0;
+    if (by_prefecture && fmt != ZB_FORMAT_CSV)
+        cols[k++] = accident_prefecture_col; /* the office above the county */
+    for (size_t i = 0; i < N_ACCIDENT_COLS; i++) {
+        cols[k++] = accident_cols[i];
+        if (!forwarding || fmt == ZB_FORMAT_CSV || strcmp(accident_cols[i].key, "report_to") != 0)
+            continue;
+        /* beside REPORT-TO, which says where it goes */
+        for (size_t j = fmt == ZB_FORMAT_TABLE ? 2 : 0; j < N_FORWARD_COLS; j++)
+            cols[k++] = accident_forward_cols[j];
+    }
+    if (fmt == ZB_FORMAT_CSV) {
+        /* last in CSV: the columns before them keep their places */
+        if (by_prefecture)
+            cols[k++] = accident_prefecture_col;
+        for (size_t j = 0; forwarding && j < N_FORWARD_COLS; j++)
+            cols[k++] = accident_forward_cols[j];
+    }
+    int rc = add_table(l, _("accidents"), cols, k, rows_of(rows, NULL, NULL), fmt);
     if (rc || fmt == ZB_FORMAT_CSV)
         return rc;
     const json_t *t = json_object_get(doc, "totals");
@@ -603,7 +752,12 @@ int zb_render_print(FILE *f, const char *kind, const json_t *doc, zb_format fmt)
              * code page (GBK on Chinese Windows) */
             if (!lang_en())
                 fputs("\xEF\xBB\xBF", f);
-            rc = print_table(f, &l.tables[0], fmt);
+            /* one table, but a province's monthly: two, an empty line between */
+            for (size_t i = 0; rc == 0 && i < l.n_tables; i++) {
+                if (i)
+                    fputs("\r\n", f);
+                rc = print_table(f, &l.tables[i], fmt);
+            }
         } else if (rc == 0) {
             rc = print_table(f, &l.tables[0], fmt);
             if (rc == 0)

@@ -3,7 +3,8 @@
 # and C.UTF-8, --lang overriding both): usage errors naming the option, the
 # status table's headings (aligned by display width), the acts' lines, a
 # finding of `check` on a damaged store; --json byte for byte the same in
-# both; --help per command in both; progress of export, check and reindex
+# both; --help per command in both (with issue 15's upstream and relay);
+# init of a province in Chinese; progress of export, check and reindex
 # under a pseudo-terminal (util-linux `script`): a redrawn line ("\r",
 # "N/M"), none when stderr is a file, forced with --progress, none with
 # --quiet.
@@ -58,7 +59,7 @@ pass "usage errors: the option kept, the reason translated; exit codes the same"
 
 # ---------------------------------------------------------------- help
 for cmd in init enroll revoke serve status check reindex report load-figures export tree-head \
-    consistency-proof web review remind deadline notice witness; do
+    consistency-proof web review remind deadline notice witness upstream relay; do
     zh=$("${ZH[@]}" "$AGG" "$cmd" --help) || fail "$cmd --help (zh) exit $?"
     en=$("${EN[@]}" "$AGG" "$cmd" --help) || fail "$cmd --help (en) exit $?"
     head -n 1 <<<"$zh" | grep -q "^用法: zhibao-agg $cmd " || fail "$cmd --help zh: $(head -n 1 <<<"$zh")"
@@ -67,10 +68,30 @@ for cmd in init enroll revoke serve status check reindex report load-figures exp
 done
 head -n 1 <<<"$("${ZH[@]}" "$AGG" report bulletin --help)" |
     grep -q '^用法: zhibao-agg report bulletin --dir A --period YYYY-MM' || fail "report bulletin --help"
-grep -q '^  witness ' <<<"$("$AGG" --lang zh --help)" || fail "overview"
+ov=$("$AGG" --lang zh --help)
+grep -q '^  witness ' <<<"$ov" && grep -q '^  upstream  *本州向其上报的省应急管理厅$' <<<"$ov" &&
+    grep -q '^  relay  *立即向省里转报' <<<"$ov" || fail "overview: $ov"
+grep -q -- '--prefecture CODE' <<<"$("${ZH[@]}" "$AGG" enroll --help)" || fail "enroll --help lacks --prefecture"
+grep -q -- '--level L' <<<"$("${EN[@]}" "$AGG" init --help)" || fail "init --help lacks --level"
 [ "$("$AGG" --lang zh help review)" = "$("${ZH[@]}" "$AGG" review --help)" ] || fail "help review"
 grep -q -- '--progress' <<<"$("${EN[@]}" "$AGG" export --help)" || fail "export --help lacks --progress"
 pass "--help for every command (and report bulletin) in both languages, with exit codes"
+
+# ---------------------------------------------------------------- a province, in Chinese
+out=$("${ZH[@]}" "$AGG" init --dir "$WORK/province" --level province --code 220000)
+PK=$(tail -n 1 <<<"$out")
+[[ "$PK" =~ ^[0-9a-f]{64}$ ]] || fail "province init: last line not a key: $out"
+[ "$(sed -n 1p <<<"$out")" = "汇总端已创建于 $WORK/province" ] &&
+    [ "$(sed -n 2p <<<"$out")" = "省 220000: 把此公钥交给每个州: zhibao-agg upstream ... --key $PK" ] ||
+    fail "zh province init: $out"
+set +e
+out=$("${ZH[@]}" "$AGG" init --dir "$WORK/province2" --level province 2>&1); rc=$?
+set -e
+[ $rc -eq 2 ] && [ "$out" = "错误: --code: 缺少: 省级须给出6位代码(例如 220000 吉林省)" ] ||
+    fail "zh province init without --code: exit $rc: $out"
+[ "$(json_get "$("$AGG" status --dir "$WORK/province" --json)" "j['level'] + ' ' + j['code']")" = "province 220000" ] ||
+    fail "province status --json"
+pass "init of a province in Chinese: its lines, the key last; without --code exit 2"
 
 # ---------------------------------------------------------------- text and JSON
 st_zh=$("${ZH[@]}" "$AGG" status --dir "$A")

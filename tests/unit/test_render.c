@@ -3,8 +3,10 @@
  * language (render.h, xlsx.h): each kind of cell in English and Chinese
  * (labels, money in 万元 rounded half up, yes/no, flags, the total rows),
  * the CSV's byte order mark and headings, the json unchanged by the
- * language, the layouts' tables, and the workbook written whole or not at
- * all. The workbook's cells are checked with openpyxl in
+ * language, the layouts' tables, a province's monthly report (its
+ * prefectures' summaries and their counties) and the accidents' prefecture
+ * and forwarding columns of the upward relay, and the workbook written
+ * whole or not at all. The workbook's cells are checked with openpyxl in
  * tests/system/report_xlsx.sh.
  */
 #include <stdarg.h>
@@ -39,6 +41,54 @@ static const char *const MONTHLY_DOC =
     " \"total\": {\"county\": \"total\", \"name\": \"\", \"counties\": 2, \"on_time\": 0,"
     "   \"late\": 1, \"missing\": 1, \"version\": 1, \"penalties_yuan\": 123456,"
     "   \"counties_reporting\": {\"penalties_yuan\": 1}}}";
+
+/* A province's monthly report (province.c zb_province_monthly): one
+ * prefecture filed its summary late, another none. */
+static const char *const PROVINCE_MONTHLY_DOC =
+    "{\"period\": \"2026-10\", \"level\": \"province\","
+    " \"deadline\": \"2026-11-05T23:59:59+08:00\","
+    " \"summary_deadline\": \"2026-11-10T23:59:59+08:00\", \"deadline_passed\": true,"
+    " \"totals\": {\"on_time\": 0, \"late\": 1, \"missing\": 1},"
+    " \"prefectures\": ["
+    "  {\"prefecture\": \"222400\", \"status\": \"late\","
+    "   \"created_at\": \"2026-11-11T09:00:00+08:00\", \"received_at\": "
+    "\"2026-11-11T09:00:02+08:00\","
+    "   \"summaries\": 2, \"latest_seq\": 7, \"counties\": 2, \"on_time\": 1, \"late\": 0,"
+    "   \"missing\": 1},"
+    "  {\"prefecture\": \"220200\", \"status\": \"missing\", \"created_at\": null,"
+    "   \"received_at\": null, \"summaries\": 0, \"latest_seq\": null, \"counties\": 0}],"
+    " \"rows\": ["
+    "  {\"prefecture\": \"222400\", \"county\": \"222401\", \"name\": \"延吉市\","
+    "   \"status\": \"on_time\", \"versions\": 2, \"seq\": 12,"
+    "   \"first_created_at\": \"2026-11-03T10:00:00+08:00\", \"tasks_done\": 1,"
+    "   \"tasks_in_progress\": 2, \"tasks_not_started\": 0, \"inspections\": 11,"
+    "   \"penalties_yuan\": 123456, \"accident_direct_loss_yuan\": null},"
+    "  {\"prefecture\": \"222400\", \"county\": \"222403\", \"name\": \"敦化市\","
+    "   \"status\": \"missing\", \"versions\": 0, \"seq\": null, \"first_created_at\": null,"
+    "   \"tasks_done\": 0, \"tasks_in_progress\": 0, \"tasks_not_started\": 0,"
+    "   \"inspections\": null, \"penalties_yuan\": null}]}";
+
+/* accidents, one row, with extra members (a JSON object's members, or ""),
+ * malloc'd */
+static char *accidents_doc(const char *extra)
+{
+    static const char fmt[] =
+        "{\"from\": \"2026-10-01\", \"to\": \"2026-10-31\", \"now\": "
+        "\"2026-11-01T00:00:00+08:00\", \"grade_rule\": \"missing_counted_as_dead\","
+        " \"accidents\": [{\"county\": \"222401\", \"name\": \"延吉市\", "
+        "\"accident_id\": \"A-3\", \"revision\": 1, \"occurred_at\": "
+        "\"2026-10-14T08:30:00+08:00\", \"industry\": \"construction\", \"grade\": "
+        "\"larger\", \"max_grade\": \"larger\", \"counted_deaths\": 3, \"report_to\": "
+        "\"province\", \"counted\": true, \"flags\": []%s}],"
+        " \"totals\": {\"accidents\": 1, \"listed\": 1, \"by_county\": {}, "
+        "\"by_industry\": {}, \"by_grade\": {}}}";
+    size_t len = sizeof fmt + strlen(extra);
+    char *text = malloc(len);
+    assert_non_null(text);
+    int n = snprintf(text, len, fmt, extra);
+    assert_true(n > 0 && (size_t)n < len);
+    return text;
+}
 
 static json_t *doc_of(const char *text)
 {
@@ -244,6 +294,206 @@ static void test_layouts(void **state)
     json_decref(mx);
 }
 
+/* The first line of text (a table's headings), malloc'd. */
+static char *first_line(const char *text)
+{
+    return strndup(text, strcspn(text, "\n"));
+}
+
+static void test_province_monthly(void **state)
+{
+    (void)state;
+    json_t *doc = doc_of(PROVINCE_MONTHLY_DOC);
+
+    assert_int_equal(zb_i18n_init("en"), ZB_OK);
+    char *table = printed("monthly", doc, ZB_FORMAT_TABLE);
+    /* the prefectures, the notes, then the counties under their title */
+    assert_string_equal(
+        strstr(table, "PREFECTURE"),
+        strstr(table, "PREFECTURE  STATUS   SUMMARIES  CREATED                    RECEIVED"));
+    assert_memory_equal(table, "PREFECTURE  STATUS   SUMMARIES", 30);
+    assert_non_null(strstr(table, "\n222400      late             2  2026-11-11T09:00:00+08:00"));
+    assert_non_null(strstr(table, "\n220200      missing          0  -"));
+    assert_non_null(strstr(table, "period 2026-10, the counties' deadline 2026-11-05T23:59:59+08:00, "
+                                  "the prefectures' summaries due 2026-11-10T23:59:59+08:00: 0 on "
+                                  "time, 1 late, 1 missing of 2 prefectures"));
+    assert_non_null(strstr(table, "counties in each prefecture's latest summary: 1 on time, 0 "
+                                  "late, 1 missing of 2"));
+    const char *counties = strstr(table, "\ncounties by prefecture:\nPREFECTURE  COUNTY  NAME    "
+                                         "STATUS   VER  CREATED");
+    assert_non_null(counties);
+    assert_non_null(strstr(counties, "\n222400      222401  延吉市  on_time    2  "
+                                     "2026-11-03T10:00:00+08:00"));
+    assert_null(strstr(table, "CLOCK?")); /* not the county monthly layout */
+    assert_null(strstr(table, "reporting"));
+
+    /* CSV: both tables, an empty line between; English headings are the JSON's names */
+    char *csv = printed("monthly", doc, ZB_FORMAT_CSV);
+    assert_memory_equal(csv,
+                        "prefecture,status,summaries,created_at,received_at,counties,on_time,"
+                        "late,missing\r\n222400,late,2,2026-11-11T09:00:00+08:00,"
+                        "2026-11-11T09:00:02+08:00,2,1,0,1\r\n220200,missing,0,,,0,,,\r\n\r\n"
+                        "prefecture,county,name,status,versions,first_created_at,tasks_done,",
+                        strlen("prefecture,status,summaries,created_at,received_at,counties,"
+                               "on_time,late,missing\r\n222400,late,2,2026-11-11T09:00:00+08:00,"
+                               "2026-11-11T09:00:02+08:00,2,1,0,1\r\n220200,missing,0,,,0,,,"
+                               "\r\n\r\nprefecture,county,name,status,versions,first_created_at,"
+                               "tasks_done,"));
+    assert_non_null(strstr(csv, "\r\n222400,222401,延吉市,on_time,2,2026-11-03T10:00:00+08:00,1,"
+                                "2,0,11,"));
+    assert_non_null(strstr(csv, ",123456,"));
+    char *json_en = printed("monthly", doc, ZB_FORMAT_JSON);
+
+    zb_render_layout l;
+    assert_int_equal(zb_render_layout_build("monthly", doc, ZB_FORMAT_XLSX, &l), 0);
+    assert_int_equal(l.n_tables, 2);
+    assert_string_equal(l.tables[0].title, "prefecture summaries");
+    assert_string_equal(l.tables[1].title, "counties by prefecture");
+    assert_int_equal(json_array_size(l.tables[0].rows), 2);
+    assert_int_equal(json_array_size(l.tables[1].rows), 2);
+    assert_string_equal(l.tables[1].cols[0].key, "prefecture");
+    assert_non_null(strstr(l.notes, "of 2 prefectures"));
+    zb_render_layout_free(&l);
+
+    assert_int_equal(zb_i18n_init("zh"), ZB_OK);
+    char *table_zh = printed("monthly", doc, ZB_FORMAT_TABLE);
+    char *head = first_line(table_zh);
+    assert_string_equal(head, "州市    报送状态  汇总份数  填报时间                   接收时间       "
+                              "            县市数  按时  迟报  未报");
+    free(head);
+    assert_non_null(strstr(table_zh, "\n222400  迟报             2  2026-11-11T09:00:00+08:00"));
+    assert_non_null(strstr(table_zh, "按时 0 个，迟报 1 个，未报 1 个，共 2 个州市"));
+    assert_non_null(strstr(table_zh, "各州最新汇总中的县市：按时 1 个，迟报 0 个，未报 1 个，共 2 个"));
+    assert_non_null(strstr(table_zh, "\n各州县市:\n州市    区划代码  县市    报送状态  版本"));
+    assert_non_null(strstr(table_zh, "罚款(万元)"));
+    assert_non_null(strstr(table_zh, "12.35"));
+    assert_null(strstr(table_zh, "late"));
+    char *csv_zh = printed("monthly", doc, ZB_FORMAT_CSV);
+    assert_memory_equal(csv_zh, "\xEF\xBB\xBF州市,报送状态,汇总份数,填报时间,接收时间,县市数,按时,迟报,未报\r\n",
+                        strlen("\xEF\xBB\xBF州市,报送状态,汇总份数,填报时间,接收时间,县市数,按时,"
+                               "迟报,未报\r\n"));
+    assert_non_null(strstr(csv_zh, "\r\n\r\n州市,区划代码,县市,报送状态,版本,"));
+    assert_non_null(strstr(csv_zh, "\r\n222400,222403,敦化市,未报,0,"));
+    assert_int_equal(zb_render_layout_build("monthly", doc, ZB_FORMAT_XLSX, &l), 0);
+    assert_string_equal(l.tables[0].title, "各州月度汇总");
+    assert_string_equal(l.tables[1].title, "各州县市");
+    zb_render_layout_free(&l);
+    /* the json never changes with the language */
+    char *json_zh = printed("monthly", doc, ZB_FORMAT_JSON);
+    assert_string_equal(json_en, json_zh);
+
+    free(table);
+    free(csv);
+    free(json_en);
+    free(table_zh);
+    free(csv_zh);
+    free(json_zh);
+    json_decref(doc);
+    assert_int_equal(zb_i18n_init("en"), ZB_OK);
+}
+
+/* The index of the column of l's first table with key, or -1. */
+static int col_of(const zb_render_layout *l, const char *key)
+{
+    for (size_t i = 0; i < l->tables[0].n_cols; i++)
+        if (strcmp(l->tables[0].cols[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void test_accidents_relay_columns(void **state)
+{
+    (void)state;
+    assert_int_equal(zb_i18n_init("en"), ZB_OK);
+    char *plain_text = accidents_doc(", \"prefecture\": null");
+    char *province_text = accidents_doc(", \"prefecture\": \"222400\"");
+    char *forward_text = accidents_doc(
+        ", \"prefecture\": null, \"forward_required\": true, \"forward_required_at\": "
+        "\"2026-10-14T09:00:00+08:00\", \"forwarded_at\": \"2026-10-14T12:00:00+08:00\", "
+        "\"forward_late\": true");
+    json_t *plain = doc_of(plain_text), *province = doc_of(province_text),
+           *forward = doc_of(forward_text);
+    zb_render_layout l;
+
+    /* a prefecture without an upstream: the columns as they always were */
+    assert_int_equal(zb_render_layout_build("accidents", plain, ZB_FORMAT_XLSX, &l), 0);
+    assert_int_equal(l.tables[0].n_cols, 17);
+    assert_int_equal(col_of(&l, "prefecture"), -1);
+    assert_int_equal(col_of(&l, "forwarded_at"), -1);
+    assert_null(strstr(l.notes, "FORWARDED"));
+    zb_render_layout_free(&l);
+
+    /* a province: the prefecture first (last in CSV) */
+    char *table = printed("accidents", province, ZB_FORMAT_TABLE);
+    assert_memory_equal(table, "PREFECTURE  COUNTY  NAME    ACCIDENT", 36);
+    assert_memory_equal(strchr(table, '\n'), "\n222400      222401  延吉市  A-3", 34);
+    char *csv = printed("accidents", province, ZB_FORMAT_CSV);
+    char *head = first_line(csv);
+    assert_string_equal(head + strlen(head) - strlen(",flags,prefecture\r"), ",flags,prefecture\r");
+    free(head);
+    assert_non_null(strstr(csv, ",222400\r\n"));
+    assert_int_equal(zb_render_layout_build("accidents", province, ZB_FORMAT_XLSX, &l), 0);
+    assert_int_equal(col_of(&l, "prefecture"), 0);
+    assert_int_equal(col_of(&l, "county"), 1);
+    zb_render_layout_free(&l);
+    free(table);
+    free(csv);
+
+    /* a prefecture with an upstream: FORWARDED and LATE beside REPORT-TO in
+     * the table; all four in the workbook; last in CSV */
+    assert_int_equal(zb_render_layout_build("accidents", forward, ZB_FORMAT_TABLE, &l), 0);
+    int report_to = col_of(&l, "report_to");
+    assert_true(report_to > 0);
+    assert_int_equal(col_of(&l, "forwarded_at"), report_to + 1);
+    assert_int_equal(col_of(&l, "forward_late"), report_to + 2);
+    assert_int_equal(col_of(&l, "forward_required"), -1);
+    assert_int_equal(col_of(&l, "prefecture"), -1);
+    assert_non_null(strstr(l.notes, "FORWARDED: when the province acknowledged"));
+    zb_render_layout_free(&l);
+    assert_int_equal(zb_render_layout_build("accidents", forward, ZB_FORMAT_XLSX, &l), 0);
+    assert_int_equal(col_of(&l, "forward_required"), report_to + 1);
+    assert_int_equal(col_of(&l, "forward_required_at"), report_to + 2);
+    assert_int_equal(col_of(&l, "forwarded_at"), report_to + 3);
+    assert_int_equal(col_of(&l, "forward_late"), report_to + 4);
+    zb_render_layout_free(&l);
+    table = printed("accidents", forward, ZB_FORMAT_TABLE);
+    head = first_line(table);
+    assert_non_null(strstr(head, "REPORT-TO  FORWARDED                  LATE  COUNTED"));
+    free(head);
+    assert_non_null(strstr(table, "province   2026-10-14T12:00:00+08:00  yes   yes"));
+    csv = printed("accidents", forward, ZB_FORMAT_CSV);
+    head = first_line(csv);
+    assert_non_null(strstr(head, ",report_to,counted,flags,forward_required,forward_required_at,"
+                                 "forwarded_at,forward_late\r"));
+    free(head);
+    assert_non_null(strstr(csv, ",province,true,,true,2026-10-14T09:00:00+08:00,"
+                                "2026-10-14T12:00:00+08:00,true\r\n"));
+    free(table);
+    free(csv);
+
+    assert_int_equal(zb_i18n_init("zh"), ZB_OK);
+    table = printed("accidents", forward, ZB_FORMAT_TABLE);
+    head = first_line(table);
+    assert_non_null(strstr(head, "上报至        报省时间                   迟报  计入统计"));
+    free(head);
+    assert_non_null(strstr(table, "“报省时间”：省应急管理厅确认收到"));
+    csv = printed("accidents", forward, ZB_FORMAT_CSV);
+    assert_non_null(strstr(csv, ",提示,须报省,须报省时间,报省时间,迟报\r\n"));
+    free(table);
+    free(csv);
+    table = printed("accidents", province, ZB_FORMAT_TABLE);
+    assert_memory_equal(table, "州市    区划代码", strlen("州市    区划代码"));
+    free(table);
+
+    json_decref(plain);
+    json_decref(province);
+    json_decref(forward);
+    free(plain_text);
+    free(province_text);
+    free(forward_text);
+    assert_int_equal(zb_i18n_init("en"), ZB_OK);
+}
+
 static void test_xlsx_atomic(void **state)
 {
     (void)state;
@@ -304,6 +554,8 @@ int main(void)
         cmocka_unit_test(test_cells_zh),
         cmocka_unit_test(test_monthly_both_languages),
         cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_province_monthly),
+        cmocka_unit_test(test_accidents_relay_columns),
         cmocka_unit_test(test_xlsx_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
