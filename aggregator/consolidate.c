@@ -53,10 +53,26 @@ static int county_list_add(void *ctx, const zb_county_rec *rec)
     return 0;
 }
 
+static int county_list_add_code(void *ctx, const char *county, const char *prefecture)
+{
+    (void)prefecture;
+    zb_county_rec rec = {0};
+    memcpy(rec.county, county, ZB_COUNTY_LEN + 1);
+    return county_list_add(ctx, &rec);
+}
+
+/* The counties the reports are about: a prefecture's enrolled counties; a
+ * province's are its prefectures' counties, as their relays made them
+ * known (its enrolled members are prefectures, not counties). */
 static int county_list_read(zb_store *s, MDB_txn *txn, county_list *l)
 {
     memset(l, 0, sizeof *l);
-    int rc = zb_astore_counties(s, txn, county_list_add, l);
+    zb_level level;
+    char code[ZB_COUNTY_LEN + 1];
+    int rc = zb_astore_office_get(s, txn, &level, code);
+    if (rc == 0)
+        rc = level == ZB_LEVEL_PROVINCE ? zb_astore_relay_counties(s, txn, county_list_add_code, l)
+                                        : zb_astore_counties(s, txn, county_list_add, l);
     if (rc)
         county_list_free(l);
     return rc;

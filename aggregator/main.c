@@ -563,9 +563,11 @@ static int cmd_upstream(const args *a)
     zb_hex_encode(zb_agg_identity(agg)->pk, ZB_PK_LEN, pk);
     zb_agg_close(&agg);
     if (rc == ZB_EEXIST) {
-        zb_cli_error_at("--key", "%s/" ZB_UPSTREAM_DIR " relays to another province key; move it "
-                        "away only once `zhibao-agg status` shows everything acknowledged",
-                        a->dir);
+        char up[4200];
+        snprintf(up, sizeof up, "%s/%s", a->dir, ZB_UPSTREAM_DIR);
+        zb_cli_error_at("--key", "%s relays to another province key; move it away only once "
+                                 "`zhibao-agg status` shows everything acknowledged",
+                        up);
         return EXIT_USAGE;
     }
     if (rc) {
@@ -587,10 +589,14 @@ static int cmd_upstream(const args *a)
 static int cmd_relay(const args *a)
 {
     double timeout = 30;
+    if (a->timeout && !a->once) {
+        zb_cli_error_at("--timeout", "only with --once (a running relay retries for ever)");
+        return EXIT_USAGE;
+    }
     if (a->timeout) {
         char *end;
         timeout = strtod(a->timeout, &end);
-        if (*end || timeout <= 0 || timeout > 86400) {
+        if (*end || end == a->timeout || timeout < 1 || timeout > 86400) {
             zb_cli_error_at("--timeout", "must be seconds, 1 to 86400");
             return EXIT_USAGE;
         }
@@ -601,6 +607,11 @@ static int cmd_relay(const args *a)
     int ex = open_agg(a, true, &agg);
     if (ex)
         return ex;
+    if (zb_agg_level(agg) != ZB_LEVEL_PREFECTURE) {
+        zb_agg_close(&agg);
+        zb_cli_error_at("--dir", "%s is a province: a province relays to no one", a->dir);
+        return EXIT_USAGE;
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -795,9 +806,8 @@ static int status_county(void *ctx, const zb_county_rec *rec)
 {
     status_ctx *st = ctx;
     json_t *row = json_object();
-    const zb_county *c = zb_county_find(rec->county);
     json_object_set_new(row, "county", json_string(rec->county));
-    json_object_set_new(row, "name", json_string(c ? c->name : ""));
+    json_object_set_new(row, "name", json_string(zb_office_name(rec->county)));
     json_object_set_new(row, "seq", json_integer((json_int_t)rec->acked_seq));
     json_object_set_new(row, "reports", json_integer((json_int_t)rec->reports));
     json_object_set_new(row, "last_received_at",
@@ -912,6 +922,8 @@ static int cmd_status(const args *a)
         const char *head[6];
         for (size_t c = 0; c < 6; c++)
             head[c] = _(status_cols[c].heading);
+        if (level == ZB_LEVEL_PROVINCE) /* a province's members are prefectures */
+            head[0] = _("PREFECTURE");
         status_row(head);
         size_t i;
         json_t *row;

@@ -40,6 +40,28 @@ const zb_county *zb_county_find(const char *code)
     return NULL;
 }
 
+/* ---- offices above the counties (GB/T 2260): Jilin's prefecture-level
+ * units and the province, for the names a province shows */
+
+static const struct {
+    const char *code, *name;
+} offices[] = {
+    {"220000", "吉林省"},     {"220100", "长春市"}, {"220200", "吉林市"}, {"220300", "四平市"},
+    {"220400", "辽源市"},     {"220500", "通化市"}, {"220600", "白山市"}, {"220700", "松原市"},
+    {"220800", "白城市"},     {ZB_PREFECTURE_CODE, "延边朝鲜族自治州"},
+};
+
+const char *zb_office_name(const char *code)
+{
+    const zb_county *c = zb_county_find(code);
+    if (c)
+        return c->name;
+    for (size_t i = 0; code && i < sizeof offices / sizeof offices[0]; i++)
+        if (strcmp(offices[i].code, code) == 0)
+            return offices[i].name;
+    return "";
+}
+
 /* ---- reform task catalogue: tasks[i] has code ZB_TASK_MIN + i ---- */
 
 #define SEC2 "二 责任制"

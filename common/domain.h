@@ -32,6 +32,9 @@ extern const size_t zb_yanbian_county_count; /* 8 */
 bool zb_county_code_valid(const char *s);
 /* The Yanbian entry for code, or NULL when the code is not one of the eight. */
 const zb_county *zb_county_find(const char *code);
+/* The name of a Yanbian county, of a Jilin prefecture-level unit or of the
+ * province (220000) by its code; "" when not known here. */
+const char *zb_office_name(const char *code);
 
 /* ---- reform task catalogue ---- */
 #define ZB_TASK_MIN 3

@@ -544,6 +544,66 @@ assert rows["222401"]["on_time_proven"] is True, rows["222401"]
 assert rows["222402"]["status"] == "missing", rows["222402"]
 PY
 
+# ---------------------------------------------------------------- 13b. province
+section "Up to the province: the prefecture relays what the law sends upward (Decree 493 Art. 10)"
+say "  a province (吉林省, 220000) is the same zhibao-agg, --level province; it enrols the"
+say "  prefecture by its key, and the prefecture's serve relays through an outbox (agg/upstream)"
+PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PEP="tcp://127.0.0.1:$PPORT"
+PROVKEY=$(zhibao-agg init --dir province --level province --code 220000 | tail -n 1)
+[[ "$PROVKEY" =~ ^[0-9a-f]{64}$ ]] || die "zhibao-agg init --level province: no key"
+say "  \$ zhibao-agg init --dir province --level province --code 220000     -> key ${PROVKEY:0:16}..."
+run zhibao-agg enroll --dir province --prefecture 222400 --key "$AGGKEY" || die "enroll the prefecture"
+printf '  $ zhibao-agg serve --dir province --listen %s >logs/province.log 2>&1 &\n' "$PEP"
+zhibao-agg serve --dir province --listen "$PEP" >logs/province.log 2>&1 &
+PROV_PID=$!
+PIDS+=("$PROV_PID")
+run zhibao-agg upstream --dir agg --endpoint "$PEP" --key "$PROVKEY" || die "upstream"
+say
+say "敦化 reports a 较大 accident (3 dead) that happened an hour ago; 珲春's October accidents are"
+say "一般 and stay at the prefecture. The prefecture's serve relays within seconds:"
+python3 - >examples/accident-larger.json <<'PY'
+import json, time
+t = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() - 3600 + 8 * 3600))
+print(json.dumps({"type": "accident", "accident_id": "DH-2026-0007", "revision": 0,
+                  "occurred_at": t, "county_notified_at": t, "place": "敦化市某林场",
+                  "unit": {"name": "敦化某林业有限公司"}, "industry": "other",
+                  "category": "collapse", "summary": "储木场木材垛坍塌，造成3人死亡。",
+                  "deaths": 3, "missing": 0, "serious_injuries": 0, "minor_injuries": 0,
+                  "direct_loss_yuan": 2600000}, ensure_ascii=False))
+PY
+submit 222403 examples/accident-larger.json "examples/accident-larger.json (较大, revision 0)"
+zhibao-node sync --dir "${DIR[222403]}" --once --timeout 60 >>logs/sync-222403.log 2>&1 || die "sync 222403"
+for _ in $(seq 300); do
+    zhibao-agg status --dir agg --json >logs/agg-status.json
+    zhibao-agg report accidents --dir province --from 2026-01-01 --to 2026-12-31 --format json \
+        >logs/province-accidents.json
+    python3 -c 'import json,sys; u=json.load(open(sys.argv[1])).get("upstream"); a=json.load(open(sys.argv[2]))["accidents"]; sys.exit(0 if u and a and u["acknowledged"] == u["stored"] else 1)' \
+        logs/agg-status.json logs/province-accidents.json && break
+    sleep 0.1
+done
+run zhibao-agg status --dir agg | tail -n 1
+run zhibao-agg status --dir province
+run zhibao-agg report accidents --dir province --from 2026-01-01 --to 2026-12-31 --format csv
+python3 - logs/agg-status.json <<'PY' || die "the relay did not reach the province"
+import json, sys
+u = json.load(open(sys.argv[1]))["upstream"]
+assert u["stored"] >= 3 and u["acknowledged"] == u["stored"], u
+PY
+zhibao-agg report accidents --dir province --from 2026-01-01 --to 2026-12-31 --format json \
+    >logs/province-accidents.json || die "report accidents at the province"
+python3 - logs/province-accidents.json <<'PY' || die "the province holds the wrong accidents"
+import json, sys
+acc = json.load(open(sys.argv[1]))["accidents"]
+assert [(a["county"], a["accident_id"], a["prefecture"]) for a in acc] == \
+    [("222403", "DH-2026-0007", "222400")], acc
+PY
+say "  the province holds 敦化's accident with 敦化's own signature, and no 一般 accident"
+run zhibao-agg report monthly --dir province --period 2026-10
+run zhibao-agg check --dir province || die "check at the province"
+kill -TERM "$PROV_PID"
+wait "$PROV_PID" || die "the province's serve exited $? after SIGTERM"
+
 # ---------------------------------------------------------------- 14. stop
 section "Stopping the aggregator (SIGTERM, as systemd does)"
 printf '  $ kill -TERM %s; wait\n' "$AGG_PID"
