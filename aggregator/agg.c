@@ -596,24 +596,6 @@ done:
     return rc;
 }
 
-typedef struct {
-    uint64_t seq;
-    bool found;
-    uint8_t key[ZB_PK_LEN];
-} key_for_seq;
-
-/* The key enrolled for q->seq: first_seq <= seq, and seq <= last_seq if revoked. */
-static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
-{
-    key_for_seq *q = ctx;
-    if (q->seq >= e->first_seq && (e->revoked_at == 0 || q->seq <= e->last_seq)) {
-        q->found = true;
-        memcpy(q->key, e->key, ZB_PK_LEN);
-        return 1; /* stop */
-    }
-    return 0;
-}
-
 /* One pass over the stored envelopes, county by county. */
 typedef struct {
     zb_agg *agg;
@@ -676,9 +658,9 @@ static int check_one(void *vctx, const zb_stored_env *e)
         CFINDING(c, _("county %s seq %" PRIu64 ": envelope does not verify: %s"), e->county, e->seq,
                  zb_strerror(vr));
     } else {
-        key_for_seq q = {.seq = e->seq};
-        if (zb_astore_key_history(c->agg->store, c->txn, e->county, find_key_for_seq, &q) < 0 ||
-            !q.found || memcmp(env->signer.data, q.key, ZB_PK_LEN) != 0)
+        uint8_t key[ZB_PK_LEN];
+        if (zb_astore_key_for_seq(c->agg->store, c->txn, e->county, e->seq, key) != 0 ||
+            memcmp(env->signer.data, key, ZB_PK_LEN) != 0)
             CFINDING(c, _("county %s seq %" PRIu64 ": not signed by the key enrolled for that seq"),
                      e->county, e->seq);
         if (strcmp(rep->county, e->county) != 0 || rep->seq != e->seq)

@@ -748,3 +748,30 @@ int zb_astore_forward_put(zb_store *s, MDB_txn *txn, int forward)
 {
     return zb_store_put_u64(txn, dbi(s, AGG_DB_META), "forward", (uint64_t)(forward & 1));
 }
+
+typedef struct {
+    uint64_t seq;
+    bool found;
+    uint8_t *key;
+} key_for_seq;
+
+static int find_key_for_seq(void *ctx, const zb_key_epoch *e)
+{
+    key_for_seq *q = ctx;
+    if (q->seq >= e->first_seq && (e->revoked_at == 0 || q->seq <= e->last_seq)) {
+        q->found = true;
+        memcpy(q->key, e->key, ZB_PK_LEN);
+        return 1; /* stop */
+    }
+    return 0;
+}
+
+int zb_astore_key_for_seq(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                          uint8_t key[ZB_PK_LEN])
+{
+    key_for_seq q = {seq, false, key};
+    int rc = zb_astore_key_history(s, txn, county, find_key_for_seq, &q);
+    if (rc < 0)
+        return rc;
+    return q.found ? ZB_OK : ZB_ENOTFOUND;
+}

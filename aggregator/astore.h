@@ -181,6 +181,11 @@ int zb_astore_key_put(zb_store *s, MDB_txn *txn, const char *county, const zb_ke
 int zb_astore_key_history(zb_store *s, MDB_txn *txn, const char *county,
                           int (*fn)(void *ctx, const zb_key_epoch *e), void *ctx);
 
+/* The key enrolled for county's seq (first_seq <= seq, and seq <=
+ * last_seq when revoked) into key. ZB_ENOTFOUND when none signs it. */
+int zb_astore_key_for_seq(zb_store *s, MDB_txn *txn, const char *county, uint64_t seq,
+                          uint8_t key[ZB_PK_LEN]);
+
 /* The CurveZMQ index: county's node key as active, or as revoked. */
 int zb_astore_curve_key_set(zb_store *s, MDB_txn *txn, const uint8_t key[ZB_PK_LEN],
                             const char *county, bool active);

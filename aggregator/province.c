@@ -288,22 +288,6 @@ static void check_say(check_ctx *c, const char *fmt, ...)
     c->findings++;
 }
 
-typedef struct {
-    uint64_t seq;
-    bool found;
-    uint8_t key[ZB_PK_LEN];
-} key_for_seq;
-
-static int find_member_key(void *ctx, const zb_key_epoch *e)
-{
-    key_for_seq *k = ctx;
-    if (k->seq >= e->first_seq && (e->revoked_at == 0 || k->seq <= e->last_seq)) {
-        memcpy(k->key, e->key, ZB_PK_LEN);
-        k->found = true;
-    }
-    return 0;
-}
-
 static int check_relay_env(check_ctx *c, const char *prefecture, uint64_t seq,
                            const zb_relayed *l)
 {
@@ -346,9 +330,9 @@ static int check_member_env(void *ctx, const zb_stored_env *e)
         return ZB_OK; /* zb_agg_check reports an undecodable envelope */
     int rc = ZB_OK;
     if (r->content_case == ZB__REPORT__CONTENT_RELAY) {
-        key_for_seq k = {.seq = e->seq};
-        if ((rc = zb_astore_key_history(c->s, c->txn, e->county, find_member_key, &k)) == 0 &&
-            !k.found) {
+        uint8_t key[ZB_PK_LEN];
+        if ((rc = zb_astore_key_for_seq(c->s, c->txn, e->county, e->seq, key)) == ZB_ENOTFOUND) {
+            rc = ZB_OK;
             check_say(c, _("prefecture %s seq %" PRIu64 ": no enrolled key signs that seq"),
                       e->county, e->seq);
         } else if (rc == 0) {
@@ -356,7 +340,7 @@ static int check_member_env(void *ctx, const zb_stored_env *e)
             zb_relayed *l = NULL;
             size_t n = 0;
             char why[200];
-            int vr = zb_relay_open(r->relay, k.key, &head, &l, &n, why, sizeof why);
+            int vr = zb_relay_open(r->relay, key, &head, &l, &n, why, sizeof why);
             c->relays++;
             if (vr == ZB_ENOMEM)
                 rc = vr;

@@ -189,16 +189,25 @@ static const uint8_t *sent_get(const relayer *r, int period)
     return NULL;
 }
 
+/* The report of one of the outbox's envelopes (free with
+ * zb__report__free_unpacked). 0 or ZB_EDECODE. */
+static int outbox_report(const zb_node_report *nr, Zb__Report **out)
+{
+    const uint8_t *rep;
+    size_t rep_len;
+    *out = NULL;
+    if (zb_envelope_report_view(nr->envelope, nr->envelope_len, &rep, &rep_len) != 0)
+        return ZB_EDECODE;
+    return zb_report_decode(rep, rep_len, out) == 0 ? ZB_OK : ZB_EDECODE;
+}
+
 /* What the outbox holds already: the head size the last relay went to,
  * and each period's last summary. */
 static int take_stored(void *ctx, const zb_node_report *nr)
 {
     relayer *r = ctx;
-    const uint8_t *rep;
-    size_t rep_len;
-    Zb__Report *rp = NULL;
-    if (zb_envelope_report_view(nr->envelope, nr->envelope_len, &rep, &rep_len) != 0 ||
-        zb_report_decode(rep, rep_len, &rp) != 0)
+    Zb__Report *rp;
+    if (outbox_report(nr, &rp) != 0)
         return ZB_EDECODE;
     int rc = ZB_OK, y, m;
     zb_tree_head head;
@@ -834,11 +843,8 @@ typedef struct {
 static int take_placed(void *ctx, const zb_node_report *nr)
 {
     placed_list *pl = ctx;
-    const uint8_t *rep;
-    size_t rep_len;
-    Zb__Report *rp = NULL;
-    if (zb_envelope_report_view(nr->envelope, nr->envelope_len, &rep, &rep_len) != 0 ||
-        zb_report_decode(rep, rep_len, &rp) != 0)
+    Zb__Report *rp;
+    if (outbox_report(nr, &rp) != 0)
         return ZB_EDECODE;
     int rc = ZB_OK;
     for (size_t i = 0; rp->content_case == ZB__REPORT__CONTENT_RELAY && rc == 0 &&
