@@ -252,8 +252,9 @@ int zb_agg_enroll_vouched(zb_agg *a, const char *code, const uint8_t key[ZB_PK_L
     bool rotated;
     *was_new = false;
     *first_seq = 1;
-    if (!zb_county_code_valid(code) || memcmp(key, no_key, ZB_PK_LEN) == 0)
-        return ZB_EINVAL;
+    if (a->level != ZB_LEVEL_PROVINCE || !zb_county_code_valid(code) ||
+        memcmp(key, no_key, ZB_PK_LEN) == 0)
+        return ZB_EINVAL; /* a county is enrolled only with its signed request */
     return enroll_key(a, code, key, NULL, NULL, 0, was_new, first_seq, prev_hash, &rotated);
 }
 

@@ -79,8 +79,9 @@ int zb_agg_enroll(zb_agg *a, const char *county, const uint8_t *request, size_t 
  * member code), from the key alone -- the operator vouches for it, the
  * KeyEvent is logged vouched (protocol.md §14.2). The prefecture's relay
  * reports are then its reports seq 1, 2, ... Idempotent as zb_agg_enroll.
- * Errors: ZB_EINVAL (a bad code or key), ZB_EEXIST (another key is
- * active, or this key was revoked), ZB_ESTORE / ZB_EMAPFULL. */
+ * Errors: ZB_EINVAL (a bad code or key, or a is not a province),
+ * ZB_EEXIST (another key is active, or this key was revoked), ZB_ESTORE /
+ * ZB_EMAPFULL. */
 int zb_agg_enroll_vouched(zb_agg *a, const char *code, const uint8_t key[ZB_PK_LEN],
                           bool *was_new, uint64_t *first_seq);
 

@@ -387,10 +387,17 @@ static int index_relay(MDB_txn *txn, const idx_dbs *d, const char *prefecture, u
             break;
         default: other++; break;
         }
-        if (l[i].log_index + 1 > head_size)
-            head_size = l[i].log_index + 1;
     }
     zb_relayed_free(l, n);
+    /* the size of the prefecture's log the relay proves against (its head
+     * was verified when the relay was accepted) */
+    Zb__TreeHead *th = relay->tree_head ? zb__tree_head__unpack(NULL, relay->tree_head->tree_head.len,
+                                                                relay->tree_head->tree_head.data)
+                                        : NULL;
+    if (th) {
+        head_size = th->size;
+        zb__tree_head__free_unpacked(th, NULL);
+    }
     return rc ? rc : relay_state_bump(txn, d, prefecture, envs, keys, other, head_size);
 }
 

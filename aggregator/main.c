@@ -74,6 +74,7 @@ typedef struct {
     const char *lang;                                    /* --lang zh|en (i18n.h) */
     const char *level, *code, *prefecture, *forward;     /* init, enroll, upstream (§14) */
     bool once;                                           /* relay --once */
+    bool use_syslog;                                     /* --syslog (serve passes it on) */
     const char *timeout;                                 /* relay --timeout S */
     zb_progress_mode progress; /* export, check, reindex: AUTO, ON (--progress), OFF (--quiet) */
 } args;
@@ -152,7 +153,8 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
                                          {"timeout", required_argument, 0, OPT_TIMEOUT},
                                          {0, 0, 0, 0}};
     int level = default_level, c;
-    bool use_syslog = false, help = false, force_progress = false, quiet = false;
+    bool help = false, force_progress = false, quiet = false;
+    bool use_syslog = false;
     optind = 1;
     opterr = 0; /* our own messages, in the chosen language */
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -224,6 +226,7 @@ static int parse_args(int argc, char **argv, args *a, int default_level)
     }
     /* --quiet wins: a script asked for silence */
     a->progress = quiet ? ZB_PROGRESS_OFF : force_progress ? ZB_PROGRESS_ON : ZB_PROGRESS_AUTO;
+    a->use_syslog = use_syslog;
     zb_log_init("zhibao-agg", (zb_log_level)level, use_syslog);
     if (!a->dir) {
         zb_cli_error_at("--dir", "missing");
@@ -557,7 +560,8 @@ static int cmd_upstream(const args *a)
         return EXIT_USAGE;
     }
     bool created;
-    int rc = zb_upstream_configure(agg, a->dir, a->endpoint, a->key, fwd, &created);
+    int rc = zb_upstream_configure(agg, a->dir, a->endpoint, a->key,
+                                   a->forward ? fwd : ZB_FORWARD_KEEP, &created);
     char code[ZB_COUNTY_LEN + 1], pk[2 * ZB_PK_LEN + 1];
     snprintf(code, sizeof code, "%s", zb_agg_code(agg));
     zb_hex_encode(zb_agg_identity(agg)->pk, ZB_PK_LEN, pk);
@@ -574,9 +578,14 @@ static int cmd_upstream(const args *a)
         zb_cli_error_at("upstream", "%s", zb_strerror(rc));
         return rc == ZB_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
     }
+    zb_upstream_info up = {0};
+    if ((ex = open_agg(a, true, &agg)) == 0) {
+        (void)zb_upstream_info_get(agg, a->dir, &up);
+        zb_agg_close(&agg);
+    }
     printf(created ? _("upstream configured: %s relays to %s (forward %s)\n")
                    : _("upstream changed: %s relays to %s (forward %s)\n"),
-           code, a->endpoint, zb_forward_name(fwd));
+           code, a->endpoint, zb_forward_name(up.forward));
     printf(_("the province enrols this prefecture with: zhibao-agg enroll --dir P "
              "--prefecture %s --key %s\n"),
            code, pk);
@@ -642,6 +651,7 @@ static int cmd_relay(const args *a)
 typedef struct {
     const char *dir;
     const char *log_level;
+    bool syslog;
     pthread_t tid;
     volatile pid_t child;
 } relay_supervisor;
@@ -658,7 +668,7 @@ static void *relay_supervise(void *arg)
     while (!zb_server_stop) {
         if (access(up, F_OK) == 0) {
             char *argv[] = {self, "relay", "--dir", (char *)rs->dir, "--log-level",
-                            (char *)rs->log_level, NULL};
+                            (char *)rs->log_level, rs->syslog ? "--syslog" : NULL, NULL};
             pid_t pid;
             extern char **environ;
             if (posix_spawn(&pid, self, NULL, NULL, argv, environ) == 0) {
@@ -776,7 +786,13 @@ static int cmd_serve(const args *a)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    relay_supervisor rs = {.dir = a->dir, .log_level = "info"};
+    /* the relay logs as serve was asked to (and to syslog with it) */
+    relay_supervisor rs = {.dir = a->dir,
+                           .log_level = zb_log_enabled(ZB_LOG_DEBUG)  ? "debug"
+                                        : zb_log_enabled(ZB_LOG_INFO) ? "info"
+                                        : zb_log_enabled(ZB_LOG_WARN) ? "warn"
+                                                                      : "error",
+                           .syslog = a->use_syslog};
     bool supervising = zb_agg_level(agg) == ZB_LEVEL_PREFECTURE &&
                        pthread_create(&rs.tid, NULL, relay_supervise, &rs) == 0;
     int rc = zb_server_run(agg, a->listen, &opts);

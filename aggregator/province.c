@@ -30,6 +30,12 @@ typedef struct {
     size_t n;
     char claimed[OVERLAY_MAX][ZB_COUNTY_LEN + 1]; /* counties this relay claims */
     size_t n_claimed;
+    struct {
+        char county[ZB_COUNTY_LEN + 1];
+        uint64_t seq;
+        uint8_t hash[ZB_SHA256_LEN];
+    } envs[OVERLAY_MAX]; /* county envelopes earlier in this relay */
+    size_t n_envs;
 } overlay;
 
 typedef struct {
@@ -92,6 +98,11 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
                             const zb_relayed *l, char *why, size_t why_len)
 {
     const Zb__KeyEvent *e = l->key_event;
+    if (e->has_vouched) { /* vouching is for a province's members, not counties */
+        WHY("leaf %" PRIu64 ": county %s key enrolled without its signed request (vouched)",
+            l->log_index, e->county);
+        return 1;
+    }
     bool ours, known;
     int rc = owner_of(s, txn, o, e->county, prefecture, &ours, &known);
     if (rc)
@@ -140,7 +151,7 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
     return 0;
 }
 
-static int accept_envelope(zb_store *s, MDB_txn *txn, const overlay *o, const char *prefecture,
+static int accept_envelope(zb_store *s, MDB_txn *txn, overlay *o, const char *prefecture,
                            const zb_relayed *l, Zb__ErrorCode *code, char *why, size_t why_len)
 {
     Zb__Envelope *env = NULL;
@@ -193,11 +204,26 @@ static int accept_envelope(zb_store *s, MDB_txn *txn, const overlay *o, const ch
     zb_problems_free(&p);
     if (verdict)
         goto done;
+    uint8_t h[ZB_SHA256_LEN];
+    zb_report_hash(env->report.data, env->report.len, h);
+    for (size_t i = 0; i < o->n_envs; i++)
+        if (o->envs[i].seq == r->seq && strcmp(o->envs[i].county, r->county) == 0 &&
+            memcmp(o->envs[i].hash, h, ZB_SHA256_LEN) != 0) {
+            *code = ZB__ERROR_CODE__EQUIVOCATION;
+            WHY("leaf %" PRIu64 ": county %s seq %" PRIu64 " is in this relay twice with other "
+                "content",
+                l->log_index, r->county, r->seq);
+            verdict = 1;
+            goto done;
+        }
+    if (o->n_envs < OVERLAY_MAX) {
+        snprintf(o->envs[o->n_envs].county, sizeof o->envs[o->n_envs].county, "%s", r->county);
+        o->envs[o->n_envs].seq = r->seq;
+        memcpy(o->envs[o->n_envs++].hash, h, ZB_SHA256_LEN);
+    }
     zb_relay_env old;
     rc = zb_astore_relay_env_get(s, txn, r->county, r->seq, &old);
     if (rc == 0) {
-        uint8_t h[ZB_SHA256_LEN];
-        zb_report_hash(env->report.data, env->report.len, h);
         if (memcmp(h, old.report_hash, ZB_SHA256_LEN) != 0) {
             *code = ZB__ERROR_CODE__EQUIVOCATION;
             WHY("leaf %" PRIu64 ": county %s seq %" PRIu64 " was relayed before with other "

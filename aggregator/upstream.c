@@ -24,9 +24,13 @@
 #include "tlog.h"
 #include "treehead.h"
 
-/* A relay report holds at most this many bytes of leaves (the report cap,
- * less the head, the paths and the framing). */
-#define RELAY_BYTES_MAX (ZB_REPORT_MAX - 16u * 1024u)
+/* A relay report holds at most this many bytes of leaves with their paths
+ * and framing (RELAYED_SIZE): the report cap less room for the head and
+ * the header the node fills in. */
+#define RELAY_BYTES_MAX (ZB_REPORT_MAX - 4u * 1024u)
+/* What one relayed leaf adds to a report, over-estimated: its bytes, each
+ * 32-byte path hash with its tag and length, and the leaf's own framing. */
+#define RELAYED_SIZE(l) ((l)->leaf.len + (l)->n_path * (ZB_HASH_LEN + 2) + 32)
 /* How often a pass looks for summaries due when the log did not grow (s). */
 #define SUMMARY_CHECK_S 60
 /* Periods looked back for summaries (2 years). */
@@ -100,7 +104,9 @@ int zb_upstream_configure(zb_agg *a, const char *dir, const char *endpoint,
             return rc;
         *created = true;
     }
-    return forward_put(a, forward);
+    if (forward == ZB_FORWARD_KEEP && !*created)
+        return ZB_OK; /* the mode stays as it was */
+    return forward_put(a, forward == ZB_FORWARD_ALL ? ZB_FORWARD_ALL : ZB_FORWARD_STATUTORY);
 }
 
 int zb_upstream_info_get(zb_agg *a, const char *dir, zb_upstream_info *out)
@@ -268,6 +274,27 @@ static int max_grade_of(const zb_accident_entry *revs, size_t k, zb_grade *out)
     return ZB_OK;
 }
 
+/* The first revision (index into revs[0..k), seq order) at which the
+ * accident's highest grade, judged on the revisions so far when it was
+ * received, reached 较大; k when none did. Routing follows the highest
+ * grade ever reached: a later correction (a smaller figure, an earlier
+ * occurred_at moving the window) does not take it back. */
+static int first_larger(const zb_accident_entry *revs, size_t k, size_t *first)
+{
+    *first = k;
+    for (size_t j = 1; j <= k; j++) {
+        zb_grade g;
+        int rc = max_grade_of(revs, j, &g);
+        if (rc)
+            return rc;
+        if (g >= ZB_GRADE_LARGER) {
+            *first = j - 1;
+            return ZB_OK;
+        }
+    }
+    return ZB_OK;
+}
+
 /* For an accident revision (county, seq): whether it goes up, and when it
  * is the one that made the accident 较大 or above, the revisions before
  * it, which go up with it. For anything else: nothing. */
@@ -290,14 +317,14 @@ static int statutory(zb_agg *a, MDB_txn *txn, const char *county, uint64_t seq, 
         return rc == ZB_ENOTFOUND ? ZB_OK : rc;
     while (k < n && revs[k].seq <= seq) /* seq order: this one and those before */
         k++;
-    zb_grade now_grade = ZB_GRADE_GENERAL, before = ZB_GRADE_GENERAL;
-    if (k == 0 || revs[k - 1].seq != seq || (rc = max_grade_of(revs, k, &now_grade)))
+    size_t first = 0;
+    if (k == 0 || revs[k - 1].seq != seq || (rc = first_larger(revs, k, &first)))
         goto done;
-    if (now_grade < ZB_GRADE_LARGER)
-        goto done;
-    if (k > 1 && (rc = max_grade_of(revs, k - 1, &before)))
-        goto done;
-    for (size_t i = before >= ZB_GRADE_LARGER ? k - 1 : 0; rc == 0 && i < k; i++) {
+    if (first == k)
+        goto done; /* never 较大 so far */
+    /* the revision that made it 较大 takes those before it along; any
+     * later one goes up alone (they went up before) */
+    for (size_t i = first + 1 == k ? 0 : k - 1; rc == 0 && i < k; i++) {
         uint64_t index;
         if ((rc = zb_tlog_index_of(zb_agg_tlog(a), txn, county, revs[i].seq, &index)) == 0)
             rc = index_add(out, index);
@@ -442,7 +469,7 @@ static int relays_make(zb_agg *a, MDB_txn *txn, const index_list *idx,
         if (rc)
             return rc;
         if (r && (r->relay->n_leaves == ZB_RELAY_LEAVES_MAX ||
-                  bytes + l->leaf.len > RELAY_BYTES_MAX))
+                  bytes + RELAYED_SIZE(l) > RELAY_BYTES_MAX))
             r = NULL;
         if (!r) {
             Zb__Relay *rl = calloc(1, sizeof *rl);
@@ -470,7 +497,7 @@ static int relays_make(zb_agg *a, MDB_txn *txn, const index_list *idx,
             bytes = 0;
         }
         r->relay->leaves[r->relay->n_leaves++] = l;
-        bytes += l->leaf.len;
+        bytes += RELAYED_SIZE(l);
     }
     return ZB_OK;
 }
@@ -661,6 +688,10 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
     zb_tree_head th = {0};
     if ((rc = zb_tlog_size(zb_agg_tlog(a), txn, &size)))
         goto done;
+    int fwd = 0; /* `upstream --forward` may change it while the relay runs */
+    if ((rc = zb_astore_forward_get(zb_agg_store(a), txn, &fwd)))
+        goto done;
+    r->forward = fwd ? ZB_FORWARD_ALL : ZB_FORWARD_STATUTORY;
     bool grew = size > r->cursor;
     bool check_summaries = grew || now - r->last_summary_check >= SUMMARY_CHECK_S;
     if (grew) {
@@ -935,13 +966,8 @@ int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_
             break;
         /* the revision that required forwarding: the first at which the
          * highest grade reached 较大 */
-        size_t k = 0;
-        zb_grade g = ZB_GRADE_GENERAL;
-        while (k < nr && rc == 0) {
-            if ((rc = max_grade_of(revs, k + 1, &g)) || g >= ZB_GRADE_LARGER)
-                break;
-            k++;
-        }
+        size_t k = nr;
+        rc = first_larger(revs, nr, &k);
         bool required = rc == 0 && k < nr;
         json_t *fwd_at = json_null(), *req_at = json_null();
         bool late = false;

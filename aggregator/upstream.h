@@ -39,7 +39,11 @@
 /* Decree 493 Art. 10: each level reports upward within 2 hours. */
 #define ZB_FORWARD_LIMIT_S (2 * 3600)
 
-typedef enum { ZB_FORWARD_STATUTORY = 0, ZB_FORWARD_ALL = 1 } zb_forward;
+typedef enum {
+    ZB_FORWARD_STATUTORY = 0,
+    ZB_FORWARD_ALL = 1,
+    ZB_FORWARD_KEEP = 2 /* zb_upstream_configure: leave the mode as it is */
+} zb_forward;
 const char *zb_forward_name(zb_forward f); /* "statutory" / "all" */
 /* 0 and *f, or ZB_EINVAL. */
 int zb_forward_parse(const char *s, zb_forward *f);
@@ -47,7 +51,10 @@ int zb_forward_parse(const char *s, zb_forward *f);
 /* Configure the upstream of the aggregator in dir (opened writable as a):
  * create dir/upstream (the province at endpoint, its key prov_key_hex), or
  * when it exists with the same province key, change its endpoint; record
- * the forward mode. *created says which. Errors: ZB_EINVAL (a bad key or
+ * the forward mode (ZB_FORWARD_KEEP: statutory for a new upstream, else
+ * unchanged). A running relay takes a new mode at its next pass, for the
+ * leaves it has not decided yet: leaves passed over under statutory are
+ * not sent again. *created says which. Errors: ZB_EINVAL (a bad key or
  * endpoint; or a province: a province has no upstream), ZB_EEXIST (an
  * upstream to another province key exists: remove dir/upstream only once
  * everything in it is acknowledged), ZB_EIO, ZB_ESTORE. */

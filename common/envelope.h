@@ -19,7 +19,8 @@
 
 /* Size limits for bytes from outside (checked before unpacking). */
 /* one serialized Report: a prefecture's relay report (protocol.md §14)
- * carries whole leaves of its log (up to ZB_LEAF_MAX) with their proofs */
+ * carries whole leaves of its log (up to ZB_RELAY_LEAF_MAX, report.h)
+ * with their proofs */
 #define ZB_REPORT_MAX (256u * 1024u)
 /* a county's monthly or accident report (zb_report_validate refuses more) */
 #define ZB_COUNTY_REPORT_MAX (64u * 1024u)

@@ -28,9 +28,10 @@
 #include "zhibao.pb-c.h"
 
 
-/* The largest leaf: a downstream message or an evidence envelope, plus
- * the LogLeaf's own fields. */
-#define ZB_LEAF_MAX (192u * 1024u)
+/* The largest leaf: at a province, a prefecture's relay report (an
+ * envelope of up to ZB_ENVELOPE_MAX, envelope.h) plus the LogLeaf's own
+ * fields; at a prefecture a downstream message or an evidence envelope. */
+#define ZB_LEAF_MAX (320u * 1024u)
 /* One packed SignedKeyRequest. */
 #define ZB_KEYREQ_MAX 1024u
 

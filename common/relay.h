@@ -3,8 +3,9 @@
  * (docs/protocol.md §14): the leaves of the prefecture's transparency log it
  * carries, each with its inclusion path against a tree head signed by the
  * prefecture's key (the key that also signs the report). Shared by the
- * province (acceptance, indexes, check), the audit tool and the fuzz target,
- * so every party opens a relay the same way.
+ * province (acceptance, indexes, check) and the fuzz target, so every
+ * party opens a relay the same way (zhibao-audit does not open relays yet:
+ * it verifies the province's own log and signatures).
  *
  * What it does not check is the counties' signatures on the envelopes
  * inside: that needs the counties' keys, which arrive as relayed key events

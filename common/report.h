@@ -39,7 +39,9 @@
  * (Report fields 12, 13; protocol.md §14). Only those, and only in it. */
 #define ZB_REPORT_VERSION_RELAY 3
 #define ZB_RELAY_LEAVES_MAX 64u      /* leaves per relay report */
-#define ZB_RELAY_LEAF_MAX (192u * 1024u) /* one relayed leaf: logleaf.h ZB_LEAF_MAX */
+/* one relayed leaf: what a prefecture's log holds (a county envelope, a
+ * downstream message, evidence), with room to spare */
+#define ZB_RELAY_LEAF_MAX (192u * 1024u)
 #define ZB_SUMMARY_COUNTIES_MAX 512u /* counties per period summary */
 
 typedef struct {

@@ -124,6 +124,13 @@ accident G2 0 0 2 | submit "$WORK/n222402"
 # 220202: a 较大 accident by serious injuries, a 一般 one, the month
 { accident S1 0 0 10; accident G3 0 1 1; monthly 2026-10; } | submit "$WORK/n220202"
 monthly 2026-10 | submit "$WORK/n220211"
+# Jilin City relays every leaf: its notices too, five of ~60 KB (20,000
+# characters), so relays are packed near the report's size limit
+python3 -c 'print("通" * 20000, end="")' >"$WORK/notice.txt"
+for k in 1 2 3 4 5; do
+    "$AGG" notice --dir "$J" --all --title "通知 $k" --file "$WORK/notice.txt" >/dev/null ||
+        fail "notice $k at Jilin City"
+done
 
 # ---- the prefectures run; the province's link is down
 start_bg "${IN_P[@]}" "$AGG" serve --dir "$P" --listen "tcp://$PROV_IP:$PP" --log-level warn
@@ -239,10 +246,14 @@ st = run("status", "--dir", P, "--json")
 counts = {c["county"]: c["reports"] for p in st["prefectures"] for c in p["counties"]}
 assert counts["222401"] == 6, counts   # L1 x3, R1 x3; not G1, not the monthly report
 assert counts["222402"] == 12, counts  # K1..K12; not G2
-# --forward all: the province's copy has the prefecture's per-county counts
+# --forward all: the province's copy has the prefecture's per-county counts,
+# and every other leaf of its log (the key events, the 10 notices)
 jst = run("status", "--dir", J, "--json")
 for c in jst["counties"]:
     assert counts.get(c["county"]) == c["reports"], (c, counts)
+jp = next(p for p in st["prefectures"] if p["prefecture"] == "220200")
+assert jp["key_events"] == 2 and jp["other_leaves"] == 10, jp
+assert jp["envelopes"] + jp["key_events"] + jp["other_leaves"] == jp["head_size"], jp
 # the prefecture's own view: forwarded_at and forward_late
 ya = {a["accident_id"]: a for a in accidents(Y)}
 assert ya["G1"]["forward_required"] is False and ya["G1"]["forwarded_at"] is None
