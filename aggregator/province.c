@@ -57,7 +57,9 @@ static int collect_key(void *ctx, const zb_relay_key *k)
     return 0;
 }
 
-/* county's keys (index + overlay), epoch order; free l->keys. */
+/* county's keys (index + overlay), epoch order (acceptance keeps the
+ * epochs 0, 1, 2 ... without a gap); on success free l->keys, on an error
+ * nothing is held. */
 static int keys_of(zb_store *s, MDB_txn *txn, const overlay *o, const char *county, key_list *l)
 {
     memset(l, 0, sizeof *l);
@@ -70,6 +72,10 @@ static int keys_of(zb_store *s, MDB_txn *txn, const overlay *o, const char *coun
             l->keys[k->epoch] = *k; /* a revocation in this relay */
         else
             rc = collect_key(l, k);
+    }
+    if (rc) {
+        free(l->keys);
+        memset(l, 0, sizeof *l);
     }
     return rc;
 }
