@@ -2,8 +2,9 @@
  * make_seeds.c - writes the binary seeds of the checked-in corpus: real
  * signed envelopes of the three deploy/examples reports, the SyncMsg frames
  * that carry them (receipts with a signed log head and real inclusion and
- * consistency proofs), Merkle proofs over the RFC 6962 test leaves, and one
- * downstream message of each kind, sealed and as its bare Downstream.
+ * consistency proofs), Merkle proofs over the RFC 6962 test leaves, one
+ * downstream message of each kind, sealed and as its bare Downstream, and a
+ * prefecture's relay and summary reports (version 3) for fuzz_relay.
  * Keys are derived from fixed seeds, so a rerun rewrites the same bytes.
  * Not a fuzz target; built only in the fuzz build and run by hand:
  *   ./build-fuzz/tests/fuzz/make_seeds . tests/fuzz/corpus
@@ -21,7 +22,9 @@
 #include "crypto.h"
 #include "downstream.h"
 #include "envelope.h"
+#include "logleaf.h"
 #include "merkle.h"
+#include "relay.h"
 #include "report.h"
 #include "treehead.h"
 #include "wire.h"
@@ -312,6 +315,280 @@ static void downstream_seeds(const char *corpus, const zb_identity *agg)
     }
 }
 
+/* ---- fuzz_relay: a prefecture's relay and summary reports (version 3) */
+
+#define SEED_LOG_MAX 8
+
+/* A prefecture's log held in memory: leaf bytes and hashes. */
+typedef struct {
+    uint8_t *leaf[SEED_LOG_MAX];
+    size_t len[SEED_LOG_MAX];
+    uint8_t hash[SEED_LOG_MAX][ZB_HASH_LEN];
+    size_t n;
+} seed_plog;
+
+static void plog_add(seed_plog *pl, uint8_t *leaf, size_t len)
+{
+    if (pl->n == SEED_LOG_MAX)
+        die("seed log full");
+    pl->leaf[pl->n] = leaf;
+    pl->len[pl->n] = len;
+    zb_merkle_leaf_hash(leaf, len, pl->hash[pl->n++]);
+}
+
+static void plog_free(seed_plog *pl)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        free(pl->leaf[i]);
+    pl->n = 0;
+}
+
+/* The leaves idx[0..k) of pl with their paths against a head over all of
+ * pl signed by agg, as a Relay: packed bare into *relay_out (malloc'd) and
+ * wrapped in a version 3 Report of 222400 (seq) into *report_out. Both
+ * checked to open under agg's key and to validate. */
+static void make_relay(const seed_plog *pl, const uint64_t *idx, size_t k, uint64_t seq,
+                       const zb_identity *agg, uint8_t **relay_out, size_t *relay_len,
+                       uint8_t **report_out, size_t *report_len)
+{
+    const uint8_t(*lv)[ZB_HASH_LEN] = (const uint8_t(*)[ZB_HASH_LEN])pl->hash;
+    uint8_t root[ZB_HASH_LEN];
+    zb_merkle_root_of_leaves(lv, pl->n, root);
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = pl->n;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    th.timestamp = CREATED_AT + 600;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    uint8_t head_buf[256], sig[ZB_SIG_LEN];
+    size_t head_len = zb__tree_head__get_packed_size(&th);
+    if (head_len > sizeof head_buf)
+        die("tree head too big");
+    zb__tree_head__pack(&th, head_buf);
+    if (zb_sign_tagged(ZB_TAG_TREE_HEAD, head_buf, head_len, agg, sig) != 0)
+        die("zb_sign_tagged");
+    Zb__SignedTreeHead sth = ZB__SIGNED_TREE_HEAD__INIT;
+    sth.tree_head = (ProtobufCBinaryData){head_len, head_buf};
+    sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+
+    static uint8_t paths[SEED_LOG_MAX][ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    static ProtobufCBinaryData path_pb[SEED_LOG_MAX][ZB_MERKLE_MAX_PROOF];
+    Zb__RelayedLeaf leaves[SEED_LOG_MAX], *ptrs[SEED_LOG_MAX];
+    for (size_t i = 0; i < k; i++) {
+        size_t count;
+        if (zb_merkle_inclusion_proof(lv, pl->n, idx[i], paths[i], &count) != 0)
+            die("inclusion proof");
+        for (size_t j = 0; j < count; j++)
+            path_pb[i][j] = (ProtobufCBinaryData){ZB_HASH_LEN, paths[i][j]};
+        zb__relayed_leaf__init(&leaves[i]);
+        leaves[i].log_index = idx[i];
+        leaves[i].leaf = (ProtobufCBinaryData){pl->len[idx[i]], pl->leaf[idx[i]]};
+        leaves[i].path = path_pb[i];
+        leaves[i].n_path = count;
+        ptrs[i] = &leaves[i];
+    }
+    Zb__Relay relay = ZB__RELAY__INIT;
+    relay.tree_head = &sth;
+    relay.leaves = ptrs;
+    relay.n_leaves = k;
+
+    zb_tree_head head;
+    zb_relayed *l;
+    size_t n;
+    char why[200];
+    if (zb_relay_open(&relay, agg->pk, &head, &l, &n, why, sizeof why) != 0)
+        die(why);
+    zb_relayed_free(l, n);
+
+    *relay_len = zb__relay__get_packed_size(&relay);
+    if (!(*relay_out = malloc(*relay_len)))
+        die("out of memory");
+    zb__relay__pack(&relay, *relay_out);
+
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    Zb__Report r = ZB__REPORT__INIT;
+    r.version = ZB_REPORT_VERSION_RELAY;
+    r.county = (char *)"222400";
+    r.seq = seq;
+    r.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, zero};
+    r.created_at = CREATED_AT + 3600;
+    r.content_case = ZB__REPORT__CONTENT_RELAY;
+    r.relay = &relay;
+    zb_problems problems = {0};
+    zb_report_validate(&r, "", &problems);
+    if (problems.n)
+        die(problems.lines[0]);
+    *report_len = zb__report__get_packed_size(&r);
+    if (!(*report_out = malloc(*report_len)))
+        die("out of memory");
+    zb__report__pack(&r, *report_out);
+    Zb__Report *check;
+    if (zb_report_decode(*report_out, *report_len, &check) != 0)
+        die("a seed relay report does not decode");
+    zb__report__free_unpacked(check, NULL);
+}
+
+static void write_relay(const char *corpus, const char *name, const seed_plog *pl,
+                        const uint64_t *idx, size_t k, uint64_t seq, const zb_identity *agg,
+                        bool bare_too)
+{
+    uint8_t *relay, *report;
+    size_t relay_len, report_len;
+    make_relay(pl, idx, k, seq, agg, &relay, &relay_len, &report, &report_len);
+    char file[128];
+    snprintf(file, sizeof file, "report-%s", name);
+    write_seed(corpus, "fuzz_relay", file, report, report_len);
+    if (bare_too) {
+        snprintf(file, sizeof file, "bare-%s", name);
+        write_seed(corpus, "fuzz_relay", file, relay, relay_len);
+    }
+    free(relay);
+    free(report);
+}
+
+/* The three example envelopes env_bytes[0..NREPORTS) of county 222401
+ * (node's key) in a prefecture's log (agg's key): its key event, the
+ * envelopes, a downstream notice and equivocation evidence; relays of it
+ * as a statutory relay (key event, the accident's revisions) and a
+ * forward-all one, a log begun at version 1 (bare envelope leaves), and a
+ * period summary. */
+static void relay_seeds(const char *corpus, uint8_t *const *env_bytes, const size_t *env_len,
+                        const zb_identity *node, const zb_identity *agg)
+{
+    seed_plog pl = {0};
+    uint8_t *req, *leaf;
+    size_t req_len, len;
+    if (zb_keyreq_make(COUNTY, node, NULL, 0, NULL, CREATED_AT - 86400, &req, &req_len) != 0)
+        die("zb_keyreq_make");
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    Zb__KeyEvent e = ZB__KEY_EVENT__INIT;
+    e.county = (char *)COUNTY;
+    e.kind = ZB__KEY_EVENT_KIND__ENROLLED;
+    e.key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)node->pk};
+    e.seq = 1;
+    e.has_prev_hash = 1;
+    e.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, zero};
+    e.has_request = 1;
+    e.request = (ProtobufCBinaryData){req_len, req};
+    Zb__LogLeaf kl = ZB__LOG_LEAF__INIT;
+    kl.timestamp = CREATED_AT - 86400;
+    kl.entry_case = ZB__LOG_LEAF__ENTRY_KEY_EVENT;
+    kl.key_event = &e;
+    if (zb_leaf_pack(&kl, &leaf, &len) != 0)
+        die("zb_leaf_pack");
+    plog_add(&pl, leaf, len); /* 0 */
+    for (int i = 0; i < NREPORTS; i++) {
+        if (zb_leaf_of_envelope(CREATED_AT + 10 * i, env_bytes[i], env_len[i], &leaf, &len) != 0)
+            die("zb_leaf_of_envelope");
+        plog_add(&pl, leaf, len); /* 1, 2, 3 */
+    }
+    Zb__Notice notice = ZB__NOTICE__INIT;
+    notice.title = (char *)"关于元旦假期值班的通知";
+    notice.text = (char *)"请各县（市）安委办做好值班安排。";
+    Zb__Downstream d = ZB__DOWNSTREAM__INIT;
+    d.version = ZB_DOWN_VERSION;
+    d.county = (char *)COUNTY;
+    d.number = 1;
+    d.created_at = CREATED_AT + 60;
+    d.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)agg->pk};
+    d.body_case = ZB__DOWNSTREAM__BODY_NOTICE;
+    d.notice = &notice;
+    uint8_t *msg;
+    size_t msg_len;
+    if (zb_down_seal(&d, agg, &msg, &msg_len) != 0 ||
+        zb_leaf_of_downstream(CREATED_AT + 60, msg, msg_len, &leaf, &len) != 0)
+        die("downstream leaf");
+    free(msg);
+    plog_add(&pl, leaf, len); /* 4 */
+    Zb__Evidence ev = ZB__EVIDENCE__INIT;
+    ev.county = (char *)COUNTY;
+    ev.seq = 3;
+    ev.envelope = (ProtobufCBinaryData){env_len[1], env_bytes[1]};
+    Zb__LogLeaf el = ZB__LOG_LEAF__INIT;
+    el.timestamp = CREATED_AT + 70;
+    el.entry_case = ZB__LOG_LEAF__ENTRY_EVIDENCE;
+    el.evidence = &ev;
+    if (zb_leaf_pack(&el, &leaf, &len) != 0)
+        die("zb_leaf_pack");
+    plog_add(&pl, leaf, len); /* 5 */
+
+    const uint64_t statutory[] = {0, 2, 3};
+    write_relay(corpus, "statutory", &pl, statutory, 3, 1, agg, true);
+    const uint64_t all[] = {0, 1, 2, 3, 4, 5};
+    write_relay(corpus, "all", &pl, all, 6, 2, agg, true);
+    plog_free(&pl);
+
+    /* a log begun at version 1: bare envelopes, then LogLeafs */
+    for (int i = 0; i < 2; i++) {
+        uint8_t *bare = malloc(env_len[i]);
+        if (!bare)
+            die("out of memory");
+        memcpy(bare, env_bytes[i], env_len[i]);
+        plog_add(&pl, bare, env_len[i]);
+    }
+    if (zb_leaf_pack(&kl, &leaf, &len) != 0)
+        die("zb_leaf_pack");
+    plog_add(&pl, leaf, len);
+    if (zb_leaf_of_envelope(CREATED_AT + 20, env_bytes[2], env_len[2], &leaf, &len) != 0)
+        die("zb_leaf_of_envelope");
+    plog_add(&pl, leaf, len);
+    const uint64_t v1[] = {0, 1, 3};
+    write_relay(corpus, "v1-log", &pl, v1, 3, 3, agg, false);
+    plog_free(&pl);
+    free(req);
+
+    /* a period summary: one county on time, one missing */
+    Zb__MonthlyStats stats = ZB__MONTHLY_STATS__INIT;
+    stats.has_inspections = 1;
+    stats.inspections = 120;
+    stats.has_hazards_found = 1;
+    stats.hazards_found = 45;
+    Zb__CountySummary c[2] = {ZB__COUNTY_SUMMARY__INIT, ZB__COUNTY_SUMMARY__INIT};
+    Zb__CountySummary *cp[2] = {&c[0], &c[1]};
+    c[0].county = (char *)COUNTY;
+    c[0].status = ZB__FILING_STATUS__ON_TIME;
+    c[0].has_versions = 1;
+    c[0].versions = 1;
+    c[0].has_seq = 1;
+    c[0].seq = 1;
+    c[0].has_first_created_at = 1;
+    c[0].first_created_at = CREATED_AT;
+    c[0].has_tasks_done = 1;
+    c[0].tasks_done = 1;
+    c[0].has_tasks_in_progress = 1;
+    c[0].tasks_in_progress = 2;
+    c[0].has_tasks_not_started = 1;
+    c[0].tasks_not_started = 1;
+    c[0].stats = &stats;
+    c[1].county = (char *)"222402";
+    c[1].status = ZB__FILING_STATUS__MISSING;
+    Zb__Time deadline = ZB__TIME__INIT;
+    deadline.unix = CREATED_AT;
+    deadline.offset_min = 480;
+    Zb__PeriodSummary m = ZB__PERIOD_SUMMARY__INIT;
+    m.period = (char *)"2026-10";
+    m.deadline = &deadline;
+    m.counties = cp;
+    m.n_counties = 2;
+    Zb__Report r = ZB__REPORT__INIT;
+    r.version = ZB_REPORT_VERSION_RELAY;
+    r.county = (char *)"222400";
+    r.seq = 4;
+    r.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, zero};
+    r.created_at = CREATED_AT + 3600;
+    r.content_case = ZB__REPORT__CONTENT_SUMMARY;
+    r.summary = &m;
+    zb_problems problems = {0};
+    zb_report_validate(&r, "", &problems);
+    if (problems.n)
+        die(problems.lines[0]);
+    uint8_t buf[1024];
+    len = zb__report__get_packed_size(&r);
+    if (len > sizeof buf)
+        die("summary too big");
+    zb__report__pack(&r, buf);
+    write_seed(corpus, "fuzz_relay", "report-summary", buf, len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -451,6 +728,7 @@ int main(int argc, char **argv)
     msg.refusal = &refusal;
     write_msg(corpus, "refusal", &msg);
 
+    relay_seeds(corpus, env_bytes, env_len, &node, &agg);
     for (int i = 0; i < NREPORTS; i++) {
         zb__envelope__free_unpacked(envs[i], NULL);
         free(env_bytes[i]);
