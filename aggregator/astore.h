@@ -86,7 +86,7 @@
  *                envelope relayed, indexed once (its accident or monthly
  *                report also goes into idx_acc_* / idx_monthly under the
  *                county, received at the leaf time)
- *   idx_relay_state prefecture -> ver 1 || envelopes || key events ||
+ *   idx_relay_state prefecture -> ver 1 || envelopes (each (county, seq) once) || key events ||
  *                other leaves || newest head size (u64 each)
  *   idx_summary  prefecture || period (u32 BE) || outer seq (u64) -> ver 1
  *                || created_at || received_at (i64): the summaries of a

@@ -311,11 +311,13 @@ static int relay_key_event(MDB_txn *txn, const idx_dbs *d, const char *prefectur
 static int index_add(MDB_txn *txn, const idx_dbs *d, const char *county, uint64_t seq,
                      int64_t received_at, const Zb__Report *r);
 
-/* A county envelope relayed by prefecture, indexed once under its county. */
+/* A county envelope relayed by prefecture, indexed once under its county
+ * (*added says whether it was new). */
 static int relay_envelope(MDB_txn *txn, const idx_dbs *d, const char *prefecture,
                           uint64_t outer_seq, uint32_t position, const zb_relayed *l,
-                          int64_t outer_received_at)
+                          int64_t outer_received_at, bool *added)
 {
+    *added = false;
     const uint8_t *rep;
     size_t rep_len;
     Zb__Report *r = NULL;
@@ -352,6 +354,7 @@ static int relay_envelope(MDB_txn *txn, const idx_dbs *d, const char *prefecture
     MDB_val vv = {sizeof v, v};
     if ((rc = zb_mdb_err(mdb_put(txn, d->relay_env, &kk, &vv, 0))))
         goto done;
+    *added = true;
     /* the county's own report, received when it entered the prefecture's log */
     int64_t received = l->leaf_time ? l->leaf_time : outer_received_at;
     if (r->content_case == ZB__REPORT__CONTENT_MONTHLY)
@@ -381,10 +384,12 @@ static int index_relay(MDB_txn *txn, const idx_dbs *d, const char *prefecture, u
             keys++;
             rc = relay_key_event(txn, d, prefecture, l[i].key_event);
             break;
-        case ZB_RELAYED_ENVELOPE:
-            envs++;
-            rc = relay_envelope(txn, d, prefecture, seq, (uint32_t)i, &l[i], received_at);
+        case ZB_RELAYED_ENVELOPE: {
+            bool added;
+            rc = relay_envelope(txn, d, prefecture, seq, (uint32_t)i, &l[i], received_at, &added);
+            envs += added; /* a (county, seq) relayed again counts once */
             break;
+        }
         default: other++; break;
         }
     }

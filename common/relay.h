@@ -30,8 +30,10 @@ typedef enum {
     ZB_RELAYED_EVIDENCE = 3    /* equivocation evidence */
 } zb_relayed_kind;
 
-/* One leaf of a relay, opened: borrowed pointers into the Relay (valid
- * while it lives), the decoded LogLeaf owned by the array. */
+/* One leaf of a relay, opened. The decoded LogLeaf is owned by the array;
+ * envelope and key_event point into it (valid until zb_relayed_free), or,
+ * for a bare envelope leaf, envelope points into the Relay's own bytes
+ * (valid while the Relay lives). */
 typedef struct {
     uint64_t log_index;        /* its index in the prefecture's log */
     zb_relayed_kind kind;

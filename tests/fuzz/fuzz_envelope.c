@@ -30,10 +30,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What readers of a decoded report do with it. */
 static void use_report(const Zb__Report *r)
 {
-    FUZZ_CHECK(r->version >= ZB_REPORT_VERSION_MIN && r->version <= ZB_REPORT_VERSION &&
+    FUZZ_CHECK(r->version >= ZB_REPORT_VERSION_MIN && r->version <= ZB_REPORT_VERSION_RELAY &&
                r->prev_hash.len == ZB_SHA256_LEN);
     FUZZ_CHECK(r->content_case == ZB__REPORT__CONTENT_MONTHLY ||
-               r->content_case == ZB__REPORT__CONTENT_ACCIDENT);
+               r->content_case == ZB__REPORT__CONTENT_ACCIDENT ||
+               r->content_case == ZB__REPORT__CONTENT_RELAY ||
+               r->content_case == ZB__REPORT__CONTENT_SUMMARY);
     zb_problems problems = {0};
     zb_report_validate(r, "", &problems);
     zb_problems_free(&problems);
@@ -72,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int kind = zb_report_content_kind(data, size);
     FUZZ_CHECK(kind == 0 || kind == ZB__REPORT__CONTENT_MONTHLY ||
-               kind == ZB__REPORT__CONTENT_ACCIDENT);
+               kind == ZB__REPORT__CONTENT_ACCIDENT || kind == ZB__REPORT__CONTENT_RELAY ||
+               kind == ZB__REPORT__CONTENT_SUMMARY);
 
     /* the in-place view readers of the store use: stays inside the input */
     const uint8_t *rep;
