@@ -467,8 +467,11 @@ int zb_agg_ingest(zb_agg *a, MDB_txn *txn, zb_county_rec *rec, const Zb__Envelop
     memset(out, 0, sizeof *out);
     out->result = ZB_INGEST_STORED;
 
-    if (env->report.len > ZB_REPORT_MAX || env->signer.len != ZB_PK_LEN ||
-        env->signature.len != ZB_SIG_LEN)
+    /* a county's report is at most ZB_COUNTY_REPORT_MAX, a prefecture's
+     * relay at most ZB_REPORT_MAX: checked before anything is kept, even
+     * as evidence (so a prefecture's leaves stay within ZB_RELAY_LEAF_MAX) */
+    if (env->report.len > (a->level == ZB_LEVEL_PROVINCE ? ZB_REPORT_MAX : ZB_COUNTY_REPORT_MAX) ||
+        env->signer.len != ZB_PK_LEN || env->signature.len != ZB_SIG_LEN)
         REFUSE(ZB__ERROR_CODE__BAD_MESSAGE, "malformed envelope");
     /* a report carries its seq inside the signed bytes: decode first (cheap),
      * verify only what needs it */

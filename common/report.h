@@ -39,8 +39,10 @@
  * (Report fields 12, 13; protocol.md §14). Only those, and only in it. */
 #define ZB_REPORT_VERSION_RELAY 3
 #define ZB_RELAY_LEAVES_MAX 64u      /* leaves per relay report */
-/* one relayed leaf: what a prefecture's log holds (a county envelope, a
- * downstream message, evidence), with room to spare */
+/* one relayed leaf: what a prefecture's log holds -- a county envelope or
+ * equivocation evidence (a report of at most ZB_COUNTY_REPORT_MAX: a
+ * prefecture refuses a larger one before it keeps anything), a downstream
+ * message (at most ZB_DOWN_MAX), a key event -- with room to spare */
 #define ZB_RELAY_LEAF_MAX (192u * 1024u)
 #define ZB_SUMMARY_COUNTIES_MAX 512u /* counties per period summary */
 

@@ -177,10 +177,9 @@ relay_child() { pgrep -f "zhibao-agg relay --dir $Y" | head -n 1 || true; }
 # more 较大 revisions arrive while the prefecture relays
 { for k in $(seq 1 12); do accident "K$k" 0 3 0; done; } | submit "$WORK/n222402"
 "${IN_C[@]}" "$NODE" sync --dir "$WORK/n222402" --once --timeout 60 >/dev/null 2>&1 || fail "sync 222402 K"
-rc=$(relay_child)
 kill -9 "$Y_PID" 2>/dev/null || true
-[ -n "$rc" ] && kill -9 "$rc" 2>/dev/null || true
-sleep 0.5
+# the relay child ends with its serve (PR_SET_PDEATHSIG), however serve ends
+for i in $(seq 1 50); do [ -z "$(relay_child)" ] && break; sleep 0.1; done
 [ -z "$(relay_child)" ] || fail "the relay child outlived its serve"
 { accident L1 2 5 0; } | submit "$WORK/n222401"
 start_bg "$AGG" serve --dir "$Y" --listen "tcp://$PREF_IP:$PY" --log-level warn
