@@ -87,7 +87,8 @@
  *                report also goes into idx_acc_* / idx_monthly under the
  *                county, received at the leaf time)
  *   idx_relay_state prefecture -> ver 1 || envelopes (each (county, seq) once) || key events ||
- *                other leaves || newest head size (u64 each)
+ *                other leaves || newest relay head's size (u64 each) ||
+ *                its root (32): the head the next relay must extend
  *   idx_summary  prefecture || period (u32 BE) || outer seq (u64) -> ver 1
  *                || created_at || received_at (i64): the summaries of a
  *                period, the latest standing
@@ -111,6 +112,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "merkle.h"
 #include "rules.h"
 #include "store.h"
 #include "zhibao.pb-c.h"
@@ -424,6 +426,8 @@ typedef struct {
     bool revoked;
     uint64_t last_seq; /* revoked: the last seq it signed (0: none) */
 } zb_relay_key;
+/* The highest seq of county relayed so far (0: none). */
+int zb_astore_relay_last_seq(zb_store *s, MDB_txn *txn, const char *county, uint64_t *seq);
 /* The prefecture that relays county: ZB_ENOTFOUND when none does. */
 int zb_astore_relay_county_get(zb_store *s, MDB_txn *txn, const char *county,
                                char prefecture[ZB_COUNTY_LEN + 1]);
@@ -452,7 +456,9 @@ int zb_astore_relay_envs(zb_store *s, MDB_txn *txn, const char *county,
                          int (*fn)(void *ctx, const zb_relay_env *e), void *ctx);
 /* What a prefecture relayed so far; all zero when nothing. */
 typedef struct {
-    uint64_t envelopes, key_events, other, head_size;
+    uint64_t envelopes, key_events, other;
+    uint64_t head_size;          /* the newest relay's head (0: none yet) */
+    uint8_t head_root[ZB_HASH_LEN];
 } zb_relay_state;
 int zb_astore_relay_state(zb_store *s, MDB_txn *txn, const char *prefecture, zb_relay_state *out);
 /* The summaries a prefecture relayed for period (ordinal), in seq order. */

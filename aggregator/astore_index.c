@@ -241,26 +241,30 @@ static int chain_step(MDB_txn *txn, const idx_dbs *d, const char *county, const 
 
 #define RELAY_ENV_VAL_LEN (1 + ZB_COUNTY_LEN + 8 + 4 + 8 + 8 + ZB_SHA256_LEN)
 #define RELAY_KEY_VAL_LEN (1 + ZB_PK_LEN + 8 + 1 + 8)
-#define RELAY_STATE_VAL_LEN (1 + 8 * 4)
+#define RELAY_STATE_VAL_LEN (1 + 8 * 4 + ZB_HASH_LEN)
 #define SUMMARY_KEY_LEN (ZB_COUNTY_LEN + 4 + 8)
 #define SUMMARY_VAL_LEN (1 + 8 + 8)
 
 static int relay_state_bump(MDB_txn *txn, const idx_dbs *d, const char *prefecture,
                             uint64_t envelopes, uint64_t key_events, uint64_t other,
-                            uint64_t head_size)
+                            uint64_t head_size, const uint8_t root[ZB_HASH_LEN])
 {
     MDB_val k = {ZB_COUNTY_LEN, (void *)prefecture}, v;
     uint64_t f[4] = {0};
+    uint8_t b[RELAY_STATE_VAL_LEN] = {0};
     int rc = mdb_get(txn, d->relay_state, &k, &v);
-    if (rc == 0 && v.mv_size == RELAY_STATE_VAL_LEN)
+    if (rc == 0 && v.mv_size == RELAY_STATE_VAL_LEN) {
+        memcpy(b, v.mv_data, RELAY_STATE_VAL_LEN);
         for (int i = 0; i < 4; i++)
-            f[i] = zb_be64_get((const uint8_t *)v.mv_data + 1 + 8 * i);
-    else if (rc != 0 && rc != MDB_NOTFOUND)
+            f[i] = zb_be64_get(b + 1 + 8 * i);
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
         return zb_mdb_err(rc);
+    }
     f[0] += envelopes, f[1] += key_events, f[2] += other;
-    if (head_size > f[3])
+    if (head_size > f[3] || f[3] == 0) { /* heads only grow (acceptance) */
         f[3] = head_size;
-    uint8_t b[RELAY_STATE_VAL_LEN];
+        memcpy(b + 1 + 8 * 4, root, ZB_HASH_LEN);
+    }
     b[0] = 1;
     for (int i = 0; i < 4; i++)
         zb_be64_put(b + 1 + 8 * i, f[i]);
@@ -300,6 +304,8 @@ static int relay_key_event(MDB_txn *txn, const idx_dbs *d, const char *prefectur
     } else {
         if (rc != 0 || old.mv_size != RELAY_KEY_VAL_LEN)
             return ZB_OK; /* a revocation of a key never relayed: acceptance refuses that */
+        if (((const uint8_t *)old.mv_data)[1 + ZB_PK_LEN + 8])
+            return ZB_OK; /* revoked already: its last seq never moves */
         memcpy(v, old.mv_data, RELAY_KEY_VAL_LEN);
         v[1 + ZB_PK_LEN + 8] = 1;
         zb_be64_put(v + 1 + ZB_PK_LEN + 9, e->seq);
@@ -399,11 +405,14 @@ static int index_relay(MDB_txn *txn, const idx_dbs *d, const char *prefecture, u
     Zb__TreeHead *th = relay->tree_head ? zb__tree_head__unpack(NULL, relay->tree_head->tree_head.len,
                                                                 relay->tree_head->tree_head.data)
                                         : NULL;
-    if (th) {
+    uint8_t root[ZB_HASH_LEN] = {0};
+    if (th && th->root.len == ZB_HASH_LEN) {
         head_size = th->size;
-        zb__tree_head__free_unpacked(th, NULL);
+        memcpy(root, th->root.data, ZB_HASH_LEN);
     }
-    return rc ? rc : relay_state_bump(txn, d, prefecture, envs, keys, other, head_size);
+    if (th)
+        zb__tree_head__free_unpacked(th, NULL);
+    return rc ? rc : relay_state_bump(txn, d, prefecture, envs, keys, other, head_size, root);
 }
 
 static int index_summary(MDB_txn *txn, const idx_dbs *d, const char *prefecture, uint64_t seq,
@@ -611,7 +620,40 @@ int zb_astore_relay_state(zb_store *s, MDB_txn *txn, const char *prefecture, zb_
     out->key_events = zb_be64_get(b + 9);
     out->other = zb_be64_get(b + 17);
     out->head_size = zb_be64_get(b + 25);
+    memcpy(out->head_root, b + 33, ZB_HASH_LEN);
     return ZB_OK;
+}
+
+int zb_astore_relay_last_seq(zb_store *s, MDB_txn *txn, const char *county, uint64_t *seq)
+{
+    *seq = 0;
+    if (!zb_county_code_valid(county))
+        return ZB_OK;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, zb_store_dbi(s, AGG_DB_IDX_RELAY_ENV), &cur);
+    if (mrc)
+        return zb_mdb_err(mrc);
+    /* the last record at or before county || UINT64_MAX */
+    uint8_t kb[ZB_COUNTY_LEN + 8];
+    memcpy(kb, county, ZB_COUNTY_LEN);
+    memset(kb + ZB_COUNTY_LEN, 0xff, 8);
+    MDB_val k = {sizeof kb, kb}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (mrc == 0 && !(k.mv_size == sizeof kb && memcmp(k.mv_data, kb, sizeof kb) == 0))
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV); /* past it: one back */
+    else if (mrc == MDB_NOTFOUND)
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST); /* nothing after: the last */
+    int rc = ZB_OK;
+    if (mrc == 0 && k.mv_size == ZB_COUNTY_LEN + 8 &&
+        memcmp(k.mv_data, county, ZB_COUNTY_LEN) == 0) {
+        zb_relay_env e;
+        if ((rc = relay_env_decode(&k, &v, &e)) == 0)
+            *seq = e.seq;
+    } else if (mrc != 0 && mrc != MDB_NOTFOUND) {
+        rc = zb_mdb_err(mrc);
+    }
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 static int summary_rec(void *vctx, const MDB_val *k, const MDB_val *v)

@@ -11,9 +11,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,8 +607,8 @@ static int cmd_relay(const args *a)
             return EXIT_USAGE;
         }
     }
-    if (!a->once)
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* serve's child: ends with it */
+    if (!a->once && zb_relay_parent_gone())
+        return 0; /* serve's child, and serve ended before it began */
     zb_agg *agg;
     int ex = open_agg(a, true, &agg);
     if (ex)
@@ -644,48 +641,6 @@ static int cmd_relay(const args *a)
     if (a->once)
         printf(_("relay: everything due is acknowledged by the province\n"));
     return 0;
-}
-
-/* serve's relay child: started while DIR/upstream exists, restarted 5 s
- * after it ends, stopped with serve. */
-typedef struct {
-    const char *dir;
-    const char *log_level;
-    bool syslog;
-    pthread_t tid;
-    volatile pid_t child;
-} relay_supervisor;
-
-static void *relay_supervise(void *arg)
-{
-    relay_supervisor *rs = arg;
-    char self[4096], up[4200];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return NULL;
-    self[n] = '\0';
-    snprintf(up, sizeof up, "%s/" ZB_UPSTREAM_DIR "/" ZB_IDENTITY_FILE, rs->dir);
-    while (!zb_server_stop) {
-        if (access(up, F_OK) == 0) {
-            char *argv[] = {self, "relay", "--dir", (char *)rs->dir, "--log-level",
-                            (char *)rs->log_level, rs->syslog ? "--syslog" : NULL, NULL};
-            pid_t pid;
-            extern char **environ;
-            if (posix_spawn(&pid, self, NULL, NULL, argv, environ) == 0) {
-                rs->child = pid;
-                int st;
-                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                    ;
-                rs->child = 0;
-                if (!zb_server_stop)
-                    ZB_WARN("ZB-RELAY-EXIT", "the relay (pid %ld) ended (status %d): "
-                            "restarting it in 5 s", (long)pid, st);
-            }
-        }
-        for (int i = 0; i < 50 && !zb_server_stop; i++)
-            usleep(100 * 1000);
-    }
-    return NULL;
 }
 
 /* One serve per store: an exclusive flock on DIR/serve.lock, held until
@@ -786,22 +741,15 @@ static int cmd_serve(const args *a)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    /* the relay logs as serve was asked to (and to syslog with it) */
-    relay_supervisor rs = {.dir = a->dir,
-                           .log_level = zb_log_enabled(ZB_LOG_DEBUG)  ? "debug"
-                                        : zb_log_enabled(ZB_LOG_INFO) ? "info"
-                                        : zb_log_enabled(ZB_LOG_WARN) ? "warn"
-                                                                      : "error",
-                           .syslog = a->use_syslog};
-    bool supervising = zb_agg_level(agg) == ZB_LEVEL_PREFECTURE &&
-                       pthread_create(&rs.tid, NULL, relay_supervise, &rs) == 0;
+    /* a prefecture's relay (upstream.h): a child process while an upstream
+     * is configured, logging as serve was asked to */
+    zb_relay_supervisor *relay = NULL;
+    if (zb_agg_level(agg) == ZB_LEVEL_PREFECTURE &&
+        zb_relay_supervisor_start(&relay, a->dir, a->use_syslog) != 0)
+        ZB_WARN("ZB-RELAY-START", "cannot start the relay's supervisor: nothing is relayed "
+                "until serve restarts");
     int rc = zb_server_run(agg, a->listen, &opts);
-    zb_server_stop = 1;
-    if (supervising) {
-        if (rs.child > 0)
-            kill(rs.child, SIGTERM);
-        pthread_join(rs.tid, NULL);
-    }
+    zb_relay_supervisor_stop(&relay);
     zb_agg_close(&agg);
     close(lock_fd);
     if (rc) {

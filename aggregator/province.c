@@ -12,6 +12,7 @@
 #include "err.h"
 #include "i18n.h"
 #include "relay.h"
+#include "treehead.h"
 #include "report.h"
 #include "timefmt.h"
 
@@ -100,8 +101,26 @@ static int owner_of(zb_store *s, MDB_txn *txn, const overlay *o, const char *cou
     return ZB_OK;
 }
 
+/* The highest seq of county relayed so far: the index's, or an envelope
+ * earlier in this relay. */
+static int last_relayed_seq(zb_store *s, MDB_txn *txn, const overlay *o, const char *county,
+                            uint64_t *seq)
+{
+    int rc = zb_astore_relay_last_seq(s, txn, county, seq);
+    for (size_t i = 0; rc == 0 && i < o->n_envs; i++)
+        if (strcmp(o->envs[i].county, county) == 0 && o->envs[i].seq > *seq)
+            *seq = o->envs[i].seq;
+    return rc;
+}
+
+/* A county's key history as the prefecture's log must have kept it
+ * (agg.c enroll_key, revoke_in): epoch 0 signs from seq 1; each later key
+ * from the seq after the one before it was revoked at, and never a key the
+ * county had before; a revocation names the active key and a last seq no
+ * lower than anything relayed of the county; a key event relayed again
+ * must be the same. */
 static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *prefecture,
-                            const zb_relayed *l, char *why, size_t why_len)
+                            const zb_relayed *l, Zb__ErrorCode *code, char *why, size_t why_len)
 {
     const Zb__KeyEvent *e = l->key_event;
     if (e->has_vouched) { /* vouching is for a province's members, not counties */
@@ -109,11 +128,18 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
             l->log_index, e->county);
         return 1;
     }
+    if (!zb_county_in_prefecture(e->county, prefecture)) {
+        *code = ZB__ERROR_CODE__NOT_ENROLLED;
+        WHY("leaf %" PRIu64 ": county %s is not a county of prefecture %s", l->log_index,
+            e->county, prefecture);
+        return 1;
+    }
     bool ours, known;
     int rc = owner_of(s, txn, o, e->county, prefecture, &ours, &known);
     if (rc)
         return rc;
     if (known && !ours) {
+        *code = ZB__ERROR_CODE__NOT_ENROLLED;
         WHY("leaf %" PRIu64 ": county %s is relayed by another prefecture", l->log_index,
             e->county);
         return 1;
@@ -125,20 +151,41 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
     zb_relay_key k = {.epoch = e->epoch, .first_seq = e->seq};
     memcpy(k.key, e->key.data, ZB_PK_LEN);
     if (e->kind == ZB__KEY_EVENT_KIND__ENROLLED) {
-        if (e->epoch < kl.n && memcmp(kl.keys[e->epoch].key, k.key, ZB_PK_LEN) == 0) {
+        bool reused = false;
+        for (size_t i = 0; i < kl.n && i < e->epoch; i++)
+            reused |= memcmp(kl.keys[i].key, k.key, ZB_PK_LEN) == 0;
+        uint64_t want_seq = kl.n == 0 ? 1 : kl.keys[kl.n - 1].last_seq + 1;
+        if (e->epoch < kl.n && memcmp(kl.keys[e->epoch].key, k.key, ZB_PK_LEN) == 0 &&
+            kl.keys[e->epoch].first_seq == e->seq) {
             verdict = -1; /* relayed before: nothing new */
-        } else if (e->epoch != kl.n || (kl.n && !kl.keys[kl.n - 1].revoked)) {
-            WHY("leaf %" PRIu64 ": county %s key epoch %u does not follow its %zu known key(s)",
-                l->log_index, e->county, e->epoch, kl.n);
+        } else if (e->epoch != kl.n || (kl.n && !kl.keys[kl.n - 1].revoked) || reused ||
+                   e->seq != want_seq) {
+            WHY("leaf %" PRIu64 ": county %s key epoch %u from seq %" PRIu64
+                " does not follow its %zu known key(s)",
+                l->log_index, e->county, e->epoch, e->seq, kl.n);
             verdict = 1;
         }
     } else {
+        uint64_t last = 0;
         if (e->epoch >= kl.n || memcmp(kl.keys[e->epoch].key, k.key, ZB_PK_LEN) != 0) {
             WHY("leaf %" PRIu64 ": county %s revokes key epoch %u, which was never relayed",
                 l->log_index, e->county, e->epoch);
             verdict = 1;
         } else if (kl.keys[e->epoch].revoked) {
-            verdict = -1;
+            if (kl.keys[e->epoch].last_seq == e->seq) {
+                verdict = -1; /* relayed before */
+            } else {
+                WHY("leaf %" PRIu64 ": county %s key epoch %u was revoked after seq %" PRIu64
+                    ", not %" PRIu64,
+                    l->log_index, e->county, e->epoch, kl.keys[e->epoch].last_seq, e->seq);
+                verdict = 1;
+            }
+        } else if ((rc = last_relayed_seq(s, txn, o, e->county, &last)) == 0 &&
+                   (e->seq + 1 < kl.keys[e->epoch].first_seq || e->seq < last)) {
+            WHY("leaf %" PRIu64 ": county %s key epoch %u revoked after seq %" PRIu64
+                ", before what it signed (seq %" PRIu64 " relayed)",
+                l->log_index, e->county, e->epoch, e->seq, last);
+            verdict = 1;
         } else {
             k = kl.keys[e->epoch];
             k.revoked = true;
@@ -146,6 +193,8 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
         }
     }
     free(kl.keys);
+    if (rc)
+        return rc;
     if (verdict)
         return verdict > 0 ? 1 : 0;
     if (o->n == OVERLAY_MAX)
@@ -170,13 +219,17 @@ static int accept_envelope(zb_store *s, MDB_txn *txn, overlay *o, const char *pr
         return 1;
     }
     int verdict = 0;
-    bool ours, known;
-    if ((rc = owner_of(s, txn, o, r->county, prefecture, &ours, &known)))
+    bool ours = false, known = false;
+    bool under = zb_county_in_prefecture(r->county, prefecture);
+    if (under && (rc = owner_of(s, txn, o, r->county, prefecture, &ours, &known)))
         goto done;
     if (!ours) {
         *code = ZB__ERROR_CODE__NOT_ENROLLED;
-        WHY("leaf %" PRIu64 ": county %s %s", l->log_index, r->county,
-            known ? "is relayed by another prefecture" : "has no relayed key event");
+        WHY("leaf %" PRIu64 ": county %s %s%s", l->log_index, r->county,
+            !under  ? "is not a county of prefecture "
+            : known ? "is relayed by another prefecture"
+                    : "has no relayed key event",
+            !under ? prefecture : "");
         verdict = 1;
         goto done;
     }
@@ -260,9 +313,16 @@ int zb_province_accept(zb_store *s, MDB_txn *txn, const zb_county_rec *rec, cons
     int rc = 0;
     if (r->content_case == ZB__REPORT__CONTENT_SUMMARY) {
         for (size_t i = 0; rc == 0 && i < r->summary->n_counties; i++) {
-            bool ours, known;
+            bool ours = false, known = false;
             const char *c = r->summary->counties[i]->county;
-            if ((rc = owner_of(s, txn, o, c, rec->county, &ours, &known)) == 0 && !ours) {
+            bool under = zb_county_in_prefecture(c, rec->county);
+            if (under)
+                rc = owner_of(s, txn, o, c, rec->county, &ours, &known);
+            if (rc == 0 && !under) {
+                *code = ZB__ERROR_CODE__NOT_ENROLLED;
+                WHY("summary: county %s is not a county of prefecture %s", c, rec->county);
+                rc = 1;
+            } else if (rc == 0 && !ours) {
                 WHY("summary: county %s %s", c,
                     known ? "is relayed by another prefecture" : "has no relayed key event");
                 rc = 1;
@@ -286,9 +346,32 @@ int zb_province_accept(zb_store *s, MDB_txn *txn, const zb_county_rec *rec, cons
         free(o);
         return 1;
     }
+    /* the head extends the one the previous relay proved against */
+    zb_relay_state st;
+    if ((rc = zb_astore_relay_state(s, txn, rec->county, &st)) == 0 && st.head_size > 0) {
+        const Zb__ConsistencyProof *p = r->relay->consistency;
+        zb_tree_head prev = {.size = st.head_size};
+        memcpy(prev.root, st.head_root, ZB_HASH_LEN);
+        if (head.size < st.head_size ||
+            (head.size == st.head_size && memcmp(head.root, st.head_root, ZB_HASH_LEN) != 0)) {
+            *code = ZB__ERROR_CODE__BAD_CHAIN;
+            WHY("relay: its head (size %" PRIu64 ") is not the prefecture's log as relayed "
+                "before (size %" PRIu64 ")",
+                head.size, st.head_size);
+            rc = 1;
+        } else if (head.size > st.head_size &&
+                   (!p || p->old_size != st.head_size || p->new_size != head.size ||
+                    zb_consistency_verify_pb(p, &prev, &head) != 0)) {
+            *code = ZB__ERROR_CODE__BAD_CHAIN;
+            WHY("relay: its head (size %" PRIu64 ") is not proven to extend the one relayed "
+                "before (size %" PRIu64 ")",
+                head.size, st.head_size);
+            rc = 1;
+        }
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (l[i].kind == ZB_RELAYED_KEY_EVENT)
-            rc = accept_key_event(s, txn, o, rec->county, &l[i], why, why_len);
+            rc = accept_key_event(s, txn, o, rec->county, &l[i], code, why, why_len);
         else if (l[i].kind == ZB_RELAYED_ENVELOPE)
             rc = accept_envelope(s, txn, o, rec->county, &l[i], code, why, why_len);
     }
@@ -490,8 +573,9 @@ static int pmonthly_member(void *ctx, const zb_county_rec *rec)
     json_t *row = json_object();
     if (!row)
         return ZB_ENOMEM;
-    /* judged on the first summary, as a county's report on its first version */
-    int status = ss.n == 0 ? 0 : ss.first.created_at <= c->due ? 1 : 2;
+    /* judged on when the province received the first summary: its own
+     * clock, not the prefecture's signed one */
+    int status = ss.n == 0 ? 0 : ss.first.received_at <= c->due ? 1 : 2;
     c->by_status[status]++;
     rc |= put(row, "prefecture", json_string(rec->county));
     rc |= put(row, "status", json_string(status == 0 ? "missing" : status == 1 ? "on_time" : "late"));

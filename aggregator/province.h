@@ -25,17 +25,26 @@
 
 /* Whether prefecture rec's report r (a relay or a summary, already decoded,
  * signed by rec's key, its chain checked) may be stored, inside txn:
- *  - relay: zb_relay_open under rec's key; a key event's county is not
- *    another prefecture's, an enrolment's epoch follows the county's last
- *    and a revocation names its active key; an envelope's county is this
- *    prefecture's, it verifies and passes zb_report_validate, its signer
- *    is the county's key for its seq (a key event earlier in the same
- *    relay counts), and a (county, seq) relayed before has the same bytes;
+ *  - relay: zb_relay_open under rec's key; its head extends the head of
+ *    the prefecture's previous relay (the same, or larger with a verified
+ *    consistency proof: BAD_CHAIN otherwise); a county is one of this
+ *    prefecture's by its code (domain.h zb_county_in_prefecture) and is
+ *    claimed by its first relayed key event; a county's key events keep
+ *    its history (epoch 0 from seq 1, each key from the seq after the one
+ *    before was revoked at, no key twice, a revocation of the active key
+ *    no lower than anything relayed, a repeat identical); an envelope
+ *    verifies and passes zb_report_validate, its signer is the county's key
+ *    for its seq (a key event earlier in the same relay counts), and a
+ *    (county, seq) relayed before, or earlier in this relay, has the same
+ *    bytes;
  *  - summary: every county in it is this prefecture's.
  * Returns 0 (accept), 1 (refuse: *code and one line in why) or a negative
  * ZB_E* (a store failure). */
-int zb_province_accept(zb_store *s, MDB_txn *txn, const zb_county_rec *rec, const Zb__Report *r,
-                       Zb__ErrorCode *code, char *why, size_t why_len);
+__attribute__((warn_unused_result)) int zb_province_accept(zb_store *s, MDB_txn *txn,
+                                                           const zb_county_rec *rec,
+                                                           const Zb__Report *r,
+                                                           Zb__ErrorCode *code, char *why,
+                                                           size_t why_len);
 
 /* Re-verify every relayed county envelope from the stored prefecture
  * reports: the prefecture's signature on each relay's head and every
@@ -48,9 +57,10 @@ long zb_province_check(zb_store *s, MDB_txn *txn, void (*finding)(void *ctx, con
 
 /* The province's monthly view of period (year, month) at now: per
  * enrolled prefecture, its summary received on time / late / missing
- * (against the period's deadline at the province plus
- * ZB_SUMMARY_GRACE_S: the counties' deadline, then the prefecture's days
- * to consolidate) and, from its latest summary, each county's status.
+ * (the province's receive time of its first summary against the period's
+ * deadline at the province plus ZB_SUMMARY_GRACE_S: the counties'
+ * deadline, then the prefecture's days to consolidate) and, from its
+ * latest summary, each county's status.
  * *out: {"period", "level": "province", "deadline", "summary_deadline",
  *  "prefectures": [{"prefecture", "status", "created_at", "received_at",
  *  "summaries", "counties", "on_time", "late", "missing"}],

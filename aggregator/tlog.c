@@ -397,6 +397,44 @@ int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out)
     return head_of_record(t, txn, &k, &v, out);
 }
 
+int zb_tlog_head_after(zb_tlog *t, MDB_txn *txn, uint64_t above, uint64_t upto,
+                       Zb__SignedTreeHead **out)
+{
+    *out = NULL;
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->heads, &cur));
+    if (rc)
+        return rc;
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    /* the largest size <= upto */
+    int mrc;
+    if (upto == UINT64_MAX) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    } else {
+        zb_be64_put(key, upto + 1);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        mrc = mdb_cursor_get(cur, &k, &v, mrc == 0 ? MDB_PREV : MDB_LAST);
+    }
+    if (mrc == 0 && k.mv_size == 8 && zb_be64_get(k.mv_data) > above) {
+        rc = head_of_record(t, txn, &k, &v, out);
+    } else if (mrc == 0 || mrc == MDB_NOTFOUND) {
+        /* none in (above, upto]: the smallest above it */
+        if (above == UINT64_MAX) {
+            rc = ZB_ENOTFOUND;
+        } else {
+            zb_be64_put(key, above + 1);
+            k = (MDB_val){8, key};
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            rc = mrc == 0 ? head_of_record(t, txn, &k, &v, out) : zb_mdb_err(mrc);
+        }
+    } else {
+        rc = zb_mdb_err(mrc);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out)
 {
     *out = NULL;

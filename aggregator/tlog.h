@@ -120,6 +120,13 @@ int zb_tlog_entry(zb_tlog *t, MDB_txn *txn, uint64_t index, zb_leaf_kind *kind,
  * ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_head(zb_tlog *t, MDB_txn *txn, uint64_t n, Zb__SignedTreeHead **out);
 
+/* The stored signed tree head a bounded pass over the log proves against:
+ * the largest stored head of a size in (above, upto], or when there is
+ * none the smallest one larger than above (heap-built, with its
+ * cosignatures). ZB_ENOTFOUND when no stored head is larger than above. */
+int zb_tlog_head_after(zb_tlog *t, MDB_txn *txn, uint64_t above, uint64_t upto,
+                       Zb__SignedTreeHead **out);
+
 /* The newest stored signed tree head (heap-built), with its cosignatures.
  * Errors: ZB_ENOTFOUND (the log never grew), ZB_EDECODE, ZB_ESTORE. */
 int zb_tlog_latest_head(zb_tlog *t, MDB_txn *txn, Zb__SignedTreeHead **out);

@@ -1,11 +1,17 @@
 /* upstream.c - see upstream.h. */
 #include "upstream.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +37,9 @@
 /* What one relayed leaf adds to a report, over-estimated: its bytes, each
  * 32-byte path hash with its tag and length, and the leaf's own framing. */
 #define RELAYED_SIZE(l) ((l)->leaf.len + (l)->n_path * (ZB_HASH_LEN + 2) + 32)
+/* Leaves of the log a pass decides at most (its relays are built in
+ * memory and stored in one transaction). */
+#define PASS_LEAVES_MAX 4096u
 /* How often a pass looks for summaries due when the log did not grow (s). */
 #define SUMMARY_CHECK_S 60
 /* Periods looked back for summaries (2 years). */
@@ -151,10 +160,36 @@ typedef struct {
     zb_node *node;
     zb_forward forward;
     uint64_t cursor; /* the log's leaves below it are decided */
+    uint64_t proven; /* the size of the head the last relay carried: the province's */
     sent_summary *sent;
     size_t n_sent, cap_sent;
     int64_t last_summary_check;
+    /* every log index in the outbox's relays, ascending: none goes twice,
+     * even when the mode changed between the passes that chose them */
+    uint64_t *relayed;
+    size_t n_relayed, cap_relayed;
 } relayer;
+
+static int u64_cmp(const void *a, const void *b);
+
+static int relayed_add(relayer *r, uint64_t index)
+{
+    if (r->n_relayed == r->cap_relayed) {
+        size_t cap = r->cap_relayed ? 2 * r->cap_relayed : 256;
+        uint64_t *nv = realloc(r->relayed, cap * sizeof *nv);
+        if (!nv)
+            return ZB_ENOMEM;
+        r->relayed = nv, r->cap_relayed = cap;
+    }
+    r->relayed[r->n_relayed++] = index;
+    return ZB_OK;
+}
+
+static bool relayed_has(const relayer *r, uint64_t index)
+{
+    return r->n_relayed &&
+           bsearch(&index, r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp) != NULL;
+}
 
 static int summary_hash_of(const Zb__PeriodSummary *m, uint8_t out[ZB_SHA256_LEN])
 {
@@ -220,7 +255,9 @@ static int take_stored(void *ctx, const zb_node_report *nr)
     if (rp->content_case == ZB__REPORT__CONTENT_RELAY &&
         zb_tree_head_verify(rp->relay->tree_head, zb_agg_identity(r->a)->pk, &head) == 0) {
         if (head.size > r->cursor)
-            r->cursor = head.size;
+            r->cursor = r->proven = head.size;
+        for (size_t i = 0; rc == 0 && i < rp->relay->n_leaves; i++)
+            rc = relayed_add(r, rp->relay->leaves[i]->log_index);
     } else if (rp->content_case == ZB__REPORT__CONTENT_SUMMARY &&
                zb_period_parse(rp->summary->period, &y, &m) == 0) {
         uint8_t h[ZB_SHA256_LEN];
@@ -459,10 +496,12 @@ fail:
  * at most ZB_RELAY_LEAVES_MAX leaves and RELAY_BYTES_MAX bytes each. Each
  * report gets its own copy of the head. */
 static int relays_make(zb_agg *a, MDB_txn *txn, const index_list *idx,
-                       const Zb__SignedTreeHead *head, uint64_t n, report_set *rs)
+                       const Zb__SignedTreeHead *head, uint64_t n,
+                       Zb__ConsistencyProof *consistency, report_set *rs)
 {
     Zb__Report *r = NULL;
     size_t bytes = 0;
+    bool first = true;
     for (size_t i = 0; i < idx->n; i++) {
         Zb__RelayedLeaf *l;
         int rc = leaf_make(a, txn, idx->v[i], n, &l);
@@ -492,6 +531,10 @@ static int relays_make(zb_agg *a, MDB_txn *txn, const index_list *idx,
             h->tree_head = head->tree_head; /* borrowed from head: the caller's */
             h->signature = head->signature;
             rl->tree_head = h;
+            /* the first proves the head extends the previous pass's; the
+             * others share the head (borrowed: the caller's) */
+            rl->consistency = first ? consistency : NULL;
+            first = false;
             r->content_case = ZB__REPORT__CONTENT_RELAY;
             r->relay = rl;
             bytes = 0;
@@ -627,6 +670,8 @@ static int summaries_make(relayer *r, MDB_txn *txn, int64_t now, report_set *rs,
     int y, m;
     zb_period_of(now, &y, &m);
     int current = zb_period_ordinal(y, m);
+    if (e.earliest > current)
+        return ZB_OK; /* filed only for periods after now (clocks ahead): nothing due */
     int first = e.earliest > current - SUMMARY_PERIODS_MAX ? e.earliest
                                                             : current - SUMMARY_PERIODS_MAX;
     *hashes = calloc((size_t)(current - first + 1), sizeof **hashes);
@@ -686,6 +731,8 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
     sent_summary *hashes = NULL;
     size_t n_hashes = 0;
     zb_tree_head th = {0};
+    Zb__ConsistencyProof *consistency = NULL;
+    int src;
     if ((rc = zb_tlog_size(zb_agg_tlog(a), txn, &size)))
         goto done;
     int fwd = 0; /* `upstream --forward` may change it while the relay runs */
@@ -695,9 +742,18 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
     bool grew = size > r->cursor;
     bool check_summaries = grew || now - r->last_summary_check >= SUMMARY_CHECK_S;
     if (grew) {
-        if ((rc = zb_tlog_latest_head(zb_agg_tlog(a), txn, &head)) ||
-            (rc = zb_tree_head_verify(head, zb_agg_identity(a)->pk, &th)))
+        /* at most PASS_LEAVES_MAX leaves a pass (a stored head bounds it): a
+         * long log is relayed in steps, each its own transactions */
+        rc = zb_tlog_head_after(zb_agg_tlog(a), txn, r->cursor, r->cursor + PASS_LEAVES_MAX,
+                                &head);
+        if (rc == ZB_ENOTFOUND) {
+            grew = false; /* no head over the new leaves yet: the next pass */
+            rc = ZB_OK;
+        } else if (rc || (rc = zb_tree_head_verify(head, zb_agg_identity(a)->pk, &th))) {
             goto done;
+        }
+    }
+    if (grew) {
         for (uint64_t i = r->cursor; i < th.size && rc == 0; i++) {
             zb_leaf_kind kind;
             char county[ZB_COUNTY_LEN + 1];
@@ -711,20 +767,31 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
         }
         if (rc)
             goto done;
-        /* earlier revisions join the pass: ascending, once each */
+        /* earlier revisions join the pass: ascending, once each, and
+         * none that an earlier pass relayed already */
         if (idx.n > 1)
             qsort(idx.v, idx.n, sizeof *idx.v, u64_cmp);
         size_t w = 0;
         for (size_t i = 0; i < idx.n; i++)
-            if (w == 0 || idx.v[i] != idx.v[w - 1])
+            if ((w == 0 || idx.v[i] != idx.v[w - 1]) && !relayed_has(r, idx.v[i]))
                 idx.v[w++] = idx.v[i];
         idx.n = w;
-        if ((rc = relays_make(a, txn, &idx, head, th.size, &rs)))
+        /* the province takes a head only as an extension of the one it
+         * was relayed before (the cursor): proven here */
+        if (idx.n && r->proven > 0 && r->proven < th.size &&
+            (rc = zb_tlog_make_consistency(zb_agg_tlog(a), txn, r->proven, th.size,
+                                           &consistency)))
+            goto done;
+        if ((rc = relays_make(a, txn, &idx, head, th.size, consistency, &rs)))
             goto done;
     }
-    if (check_summaries &&
-        (rc = summaries_make(r, txn, now, &rs, &hashes, &n_hashes)))
-        goto done;
+    /* a summary that cannot be built does not hold back the relays */
+    if (check_summaries && (src = summaries_make(r, txn, now, &rs, &hashes, &n_hashes))) {
+        ZB_ERR("ZB-RELAY-SUMMARY", "period summaries not built: %s (again at the next pass)",
+               zb_strerror(src));
+        check_summaries = false;
+        n_hashes = 0;
+    }
     mdb_txn_abort(txn);
     txn = NULL;
     if (rs.n) {
@@ -742,8 +809,17 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
                 "..%" PRIu64 "; %zu leaves of the log up to %" PRIu64 ")",
                 rs.n, first, last, idx.n, th.size);
     }
+    /* decided up to the head; the province's head moves only with a relay
+     * (after a restart the cursor starts again from the last relayed head:
+     * what was decided to nothing is decided again, to nothing) */
     if (grew)
         r->cursor = th.size;
+    if (grew && idx.n)
+        r->proven = th.size;
+    for (size_t i = 0; i < idx.n && rc == 0; i++)
+        rc = relayed_add(r, idx.v[i]);
+    if (r->n_relayed > 1)
+        qsort(r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp);
     if (check_summaries)
         r->last_summary_check = now;
     for (size_t i = 0; i < n_hashes && rc == 0; i++)
@@ -752,6 +828,8 @@ done:
     if (txn)
         mdb_txn_abort(txn);
     report_set_free(&rs);
+    if (consistency)
+        zb__consistency_proof__free_unpacked(consistency, NULL);
     if (head)
         zb__signed_tree_head__free_unpacked(head, NULL);
     free(idx.v);
@@ -772,6 +850,14 @@ static int relayer_open(relayer *r, zb_agg *a, const char *dir, bool writable)
         return ZB_ENOTFOUND;
     if ((rc = zb_node_open(&r->node, path, !writable)))
         return rc;
+    /* the one relay per outbox: the lock first, then where it stands (a
+     * relay that ran meanwhile has queued more) */
+    long holder = 0;
+    if (writable && (rc = zb_node_lock_sync(r->node, &holder)) != 0) {
+        if (rc == ZB_ELOCKED)
+            ZB_ERR("ZB-RELAY-LOCKED", "another relay (pid %ld) runs for %s", holder, dir);
+        return rc;
+    }
     MDB_txn *txn;
     int fwd = 0;
     if ((rc = zb_store_begin(zb_agg_store(a), true, &txn)) == 0) {
@@ -781,14 +867,18 @@ static int relayer_open(relayer *r, zb_agg *a, const char *dir, bool writable)
     r->forward = fwd ? ZB_FORWARD_ALL : ZB_FORWARD_STATUTORY;
     if (rc == 0)
         rc = zb_node_each_report(r->node, 1, 0, take_stored, r);
+    if (rc == 0 && r->n_relayed > 1)
+        qsort(r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp);
     return rc;
 }
 
 static void relayer_close(relayer *r)
 {
-    zb_node_close(&r->node);
+    zb_node_close(&r->node); /* releases the lock */
     free(r->sent);
+    free(r->relayed);
     r->sent = NULL;
+    r->relayed = NULL;
 }
 
 int zb_relay_pass_once(zb_agg *a, const char *dir, int64_t now, size_t *appended)
@@ -811,9 +901,6 @@ int zb_relay_run(zb_agg *a, const char *dir, bool once, double timeout_s)
 {
     relayer r;
     int rc = relayer_open(&r, a, dir, true);
-    long holder = 0;
-    if (rc == 0 && (rc = zb_node_lock_sync(r.node, &holder)) == ZB_ELOCKED)
-        ZB_ERR("ZB-RELAY-LOCKED", "another relay (pid %ld) runs for %s", holder, dir);
     if (rc) {
         relayer_close(&r);
         return rc;
@@ -1002,4 +1089,122 @@ done:
     free(pl.v);
     free(sl.v);
     return rc;
+}
+
+/* ------------------------------------------------------------ serve's child */
+
+struct zb_relay_supervisor {
+    char *dir;
+    char log_level[8];
+    bool use_syslog;
+    pthread_t tid;
+    atomic_int stop;
+    atomic_int child; /* the running relay's pid, 0 when none */
+};
+
+#define RELAY_PARENT_ENV "ZB_RELAY_PARENT"
+
+bool zb_relay_parent_gone(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    const char *want = getenv(RELAY_PARENT_ENV);
+    /* the parent may have died before prctl took effect */
+    return want && strtol(want, NULL, 10) != (long)getppid();
+}
+
+static void *supervise(void *arg)
+{
+    zb_relay_supervisor *rs = arg;
+    char self[4096], up[4200], parent[64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        ZB_ERR("ZB-RELAY-EXE", "cannot find this program (/proc/self/exe): nothing is relayed");
+        return NULL;
+    }
+    self[n] = '\0';
+    snprintf(up, sizeof up, "%s/" ZB_UPSTREAM_DIR "/" ZB_IDENTITY_FILE, rs->dir);
+    /* the child's environment: this one, and who its parent is (see
+     * zb_relay_parent_gone; no setenv: other threads of serve may read it) */
+    extern char **environ;
+    size_t n_env = 0;
+    while (environ[n_env])
+        n_env++;
+    char **envp = calloc(n_env + 2, sizeof *envp);
+    if (!envp) {
+        ZB_ERR("ZB-RELAY-EXE", "out of memory: nothing is relayed");
+        return NULL;
+    }
+    snprintf(parent, sizeof parent, RELAY_PARENT_ENV "=%ld", (long)getpid());
+    for (size_t i = 0, j = 0; i < n_env; i++)
+        if (strncmp(environ[i], RELAY_PARENT_ENV "=", sizeof RELAY_PARENT_ENV) != 0)
+            envp[j++] = environ[i];
+    for (size_t j = 0;; j++)
+        if (!envp[j]) {
+            envp[j] = parent;
+            break;
+        }
+    while (!atomic_load(&rs->stop)) {
+        if (access(up, F_OK) == 0) {
+            char *argv[] = {self,           "relay",        "--dir",
+                            rs->dir,        "--log-level",  rs->log_level,
+                            rs->use_syslog ? "--syslog" : NULL, NULL};
+            pid_t pid;
+            if (posix_spawn(&pid, self, NULL, NULL, argv, envp) == 0) {
+                atomic_store(&rs->child, (int)pid);
+                if (atomic_load(&rs->stop)) /* stopped while it started */
+                    kill(pid, SIGTERM);
+                int st = 0;
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                    ;
+                atomic_store(&rs->child, 0);
+                if (!atomic_load(&rs->stop))
+                    ZB_WARN("ZB-RELAY-EXIT", "the relay (pid %ld) ended (status %d): "
+                            "restarting it in 5 s", (long)pid, st);
+            }
+        }
+        for (int i = 0; i < 50 && !atomic_load(&rs->stop); i++)
+            sleep_ms(100);
+    }
+    free(envp);
+    return NULL;
+}
+
+int zb_relay_supervisor_start(zb_relay_supervisor **out, const char *dir, bool use_syslog)
+{
+    *out = NULL;
+    zb_relay_supervisor *rs = calloc(1, sizeof *rs);
+    if (!rs || !(rs->dir = strdup(dir))) {
+        free(rs);
+        return ZB_ENOMEM;
+    }
+    snprintf(rs->log_level, sizeof rs->log_level, "%s",
+             zb_log_enabled(ZB_LOG_DEBUG)  ? "debug"
+             : zb_log_enabled(ZB_LOG_INFO) ? "info"
+             : zb_log_enabled(ZB_LOG_WARN) ? "warn"
+                                           : "error");
+    rs->use_syslog = use_syslog;
+    atomic_init(&rs->stop, 0);
+    atomic_init(&rs->child, 0);
+    if (pthread_create(&rs->tid, NULL, supervise, rs) != 0) {
+        free(rs->dir);
+        free(rs);
+        return ZB_EIO;
+    }
+    *out = rs;
+    return ZB_OK;
+}
+
+void zb_relay_supervisor_stop(zb_relay_supervisor **sp)
+{
+    if (!sp || !*sp)
+        return;
+    zb_relay_supervisor *rs = *sp;
+    atomic_store(&rs->stop, 1);
+    int child = atomic_load(&rs->child);
+    if (child > 0)
+        kill(child, SIGTERM);
+    pthread_join(rs->tid, NULL);
+    free(rs->dir);
+    free(rs);
+    *sp = NULL;
 }

@@ -23,7 +23,8 @@
  * `zhibao-agg serve` runs `zhibao-agg relay` as a child process while an
  * upstream is configured: its own LMDB handles (read-only on the
  * aggregator's store), its own ZeroMQ context, nothing shared with the
- * serve loop. No threads.
+ * serve loop. Threads: the relay has none; serve's supervisor of it
+ * (zb_relay_supervisor_start) runs one thread, which only spawns and waits.
  */
 #ifndef ZB_UPSTREAM_H
 #define ZB_UPSTREAM_H
@@ -81,6 +82,23 @@ int zb_upstream_info_get(zb_agg *a, const char *dir, zb_upstream_info *out);
  * or a negative ZB_E* (ZB_ENOTFOUND: no upstream configured; ZB_ELOCKED:
  * another relay runs). */
 int zb_relay_run(zb_agg *a, const char *dir, bool once, double timeout_s);
+
+/* serve's relay child (a prefecture's `zhibao-agg serve`): ONE thread of
+ * its own, which starts `zhibao-agg relay --dir dir` (this very program,
+ * /proc/self/exe) whenever dir/upstream exists, waits for it, and starts
+ * it again 5 s after it ended; the child logs at this process's level
+ * (and to syslog with use_syslog). The thread touches nothing but the
+ * child. stop: SIGTERM to the child, then the thread is joined;
+ * NULL-safe, clears *s. 0 or ZB_ENOMEM / ZB_EIO (no thread). */
+typedef struct zb_relay_supervisor zb_relay_supervisor;
+int zb_relay_supervisor_start(zb_relay_supervisor **out, const char *dir, bool use_syslog);
+void zb_relay_supervisor_stop(zb_relay_supervisor **s);
+
+/* In the relay child (`relay` without --once): ask for SIGTERM when its
+ * parent dies (PR_SET_PDEATHSIG) and say whether the serve that started
+ * it is gone already (then the child should end). A relay not started by
+ * serve (no ZB_RELAY_PARENT in its environment) is never "gone". */
+bool zb_relay_parent_gone(void);
 
 /* One relay pass only (what zb_relay_run does each turn): *appended gets
  * the number of reports added to the outbox. */

@@ -51,6 +51,13 @@ static const struct {
     {"220800", "白城市"},     {ZB_PREFECTURE_CODE, "延边朝鲜族自治州"},
 };
 
+bool zb_county_in_prefecture(const char *county, const char *prefecture)
+{
+    return zb_county_code_valid(county) && zb_county_code_valid(prefecture) &&
+           memcmp(prefecture + 4, "00", 2) == 0 && memcmp(county, prefecture, 4) == 0 &&
+           memcmp(county + 4, "00", 2) != 0;
+}
+
 const char *zb_office_name(const char *code)
 {
     const zb_county *c = zb_county_find(code);

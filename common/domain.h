@@ -32,6 +32,12 @@ extern const size_t zb_yanbian_county_count; /* 8 */
 bool zb_county_code_valid(const char *s);
 /* The Yanbian entry for code, or NULL when the code is not one of the eight. */
 const zb_county *zb_county_find(const char *code);
+/* GB/T 2260: whether county is a county-level code under prefecture (a
+ * prefecture-level code, NNNN00): the same first four digits, and not
+ * itself a prefecture-level code (last two digits not 00). This is what a
+ * province lets a prefecture relay (protocol.md §14.5). */
+bool zb_county_in_prefecture(const char *county, const char *prefecture);
+
 /* The name of a Yanbian county, of a Jilin prefecture-level unit or of the
  * province (220000) by its code; "" when not known here. */
 const char *zb_office_name(const char *code);

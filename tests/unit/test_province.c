@@ -477,12 +477,12 @@ static bool contains(const char *s, const char *part)
 
 /* ------------------------------------------------------------ forging */
 
-/* A relay report as prefecture o's key would sign it, built outside its
- * relay: o's log leaves idx[0..k) against a head over the whole log, with
- * leaf replace_at (if < the log's size) swapped for other bytes in the
- * leaves and the tree alike -- a head the prefecture's key signed over a
- * log that is not the one it keeps. Sealed as the next report of o at
- * province p: the packed envelope. */
+/* A relay prefecture o signs for province p with o's real key: the leaves
+ * idx[0..k) of o's log, except that the leaf replace_at (UINT64_MAX: none)
+ * is replaced by replacement -- appended to o's real log as a leaf of its
+ * own (so the head extends the head p holds, with a consistency proof, and
+ * what is tested is the rule the leaf breaks, not the history). Returns the
+ * sealed envelope (malloc'd). */
 static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
                             uint64_t replace_at, const uint8_t *replacement, size_t repl_len,
                             int64_t now, size_t *env_len)
@@ -490,16 +490,15 @@ static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
     const zb_identity *key = zb_agg_identity(o->agg);
     MDB_txn *txn;
     assert_int_equal(zb_store_begin(zb_agg_store(o->agg), true, &txn), ZB_OK);
-    uint64_t size = 0;
-    assert_int_equal(zb_tlog_size(zb_agg_tlog(o->agg), txn, &size), ZB_OK);
+    uint64_t real = 0;
+    assert_int_equal(zb_tlog_size(zb_agg_tlog(o->agg), txn, &real), ZB_OK);
+    uint64_t size = real + (replace_at != UINT64_MAX);
     uint8_t(*hashes)[ZB_HASH_LEN] = calloc(size, sizeof *hashes);
     assert_non_null(hashes);
-    for (uint64_t i = 0; i < size; i++) {
-        if (i == replace_at)
-            zb_merkle_leaf_hash(replacement, repl_len, hashes[i]);
-        else
-            assert_int_equal(zb_tlog_leaf_hash(zb_agg_tlog(o->agg), txn, i, hashes[i]), ZB_OK);
-    }
+    for (uint64_t i = 0; i < real; i++)
+        assert_int_equal(zb_tlog_leaf_hash(zb_agg_tlog(o->agg), txn, i, hashes[i]), ZB_OK);
+    if (replace_at != UINT64_MAX)
+        zb_merkle_leaf_hash(replacement, repl_len, hashes[real]);
     uint8_t root[ZB_HASH_LEN];
     zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes, size, root);
     Zb__TreeHead th = ZB__TREE_HEAD__INIT;
@@ -521,20 +520,33 @@ static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
     ProtobufCBinaryData path_pb[8][ZB_MERKLE_MAX_PROOF];
     zb_agg_leaf got[8];
     assert_true(k <= 8);
+    /* the replaced leaf goes last: it is the log's last leaf */
+    uint64_t order[8];
+    size_t n_order = 0;
+    for (size_t i = 0; i < k; i++)
+        if (idx[i] != replace_at)
+            order[n_order++] = idx[i];
+    for (size_t i = 0; i < k; i++)
+        if (idx[i] == replace_at)
+            order[n_order++] = replace_at;
     for (size_t i = 0; i < k; i++) {
+        bool forged = order[i] == replace_at;
+        uint64_t at = forged ? real : order[i];
         size_t count = 0;
         assert_int_equal(zb_merkle_inclusion_proof((const uint8_t(*)[ZB_HASH_LEN])hashes, size,
-                                                   idx[i], paths[i], &count),
+                                                   at, paths[i], &count),
                          0);
         for (size_t j = 0; j < count; j++)
             path_pb[i][j] = (ProtobufCBinaryData){ZB_HASH_LEN, paths[i][j]};
         zb__relayed_leaf__init(&leaves[i]);
-        leaves[i].log_index = idx[i];
-        assert_int_equal(zb_agg_leaf_get(o->agg, txn, idx[i], &got[i]), ZB_OK);
-        if (idx[i] == replace_at)
+        leaves[i].log_index = at;
+        memset(&got[i], 0, sizeof got[i]);
+        if (forged) {
             leaves[i].leaf = (ProtobufCBinaryData){repl_len, (uint8_t *)replacement};
-        else
+        } else {
+            assert_int_equal(zb_agg_leaf_get(o->agg, txn, at, &got[i]), ZB_OK);
             leaves[i].leaf = (ProtobufCBinaryData){got[i].len, (uint8_t *)got[i].bytes};
+        }
         leaves[i].path = path_pb[i];
         leaves[i].n_path = count;
         ptrs[i] = &leaves[i];
@@ -543,6 +555,15 @@ static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
     relay.tree_head = &sth;
     relay.leaves = ptrs;
     relay.n_leaves = k;
+    /* the province takes the head only as an extension of the one it holds */
+    zb_relay_state st = relay_state(p, zb_agg_code(o->agg));
+    Zb__ConsistencyProof *proof = NULL;
+    if (st.head_size > 0 && st.head_size < size) {
+        assert_int_equal(zb_consistency_proof_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes,
+                                                        st.head_size, size, &proof),
+                         ZB_OK);
+        relay.consistency = proof;
+    }
     Zb__Report r = ZB__REPORT__INIT;
     zb_county_rec rec = member_rec(p, zb_agg_code(o->agg));
     r.version = ZB_REPORT_VERSION_RELAY;
@@ -559,8 +580,11 @@ static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
     uint8_t *env = NULL;
     assert_int_equal(zb_envelope_seal(rb, rlen, key, &env, env_len), ZB_OK);
     free(rb);
+    if (proof)
+        zb__consistency_proof__free_unpacked(proof, NULL);
     for (size_t i = 0; i < k; i++)
-        zb_agg_leaf_free(&got[i]);
+        if (got[i].owned || got[i].bytes)
+            zb_agg_leaf_free(&got[i]);
     mdb_txn_abort(txn);
     free(hashes);
     return env;
@@ -989,7 +1013,9 @@ static void test_refuse_resigned_county_envelope(void **state)
 }
 
 /* A second prefecture relays county 222401 (its own enrolment of that
- * code): refused, whether a key event or an envelope. */
+ * code): refused, whether a key event, an envelope or a summary -- 222401
+ * is not under 222600's code (GB/T 2260), so it can never claim it, even
+ * before the county's own prefecture relays it. */
 static void test_refuse_second_prefecture(void **state)
 {
     (void)state;
@@ -1016,8 +1042,8 @@ static void test_refuse_second_prefecture(void **state)
     zb__report__free_unpacked(r, NULL);
     zb_ingest_out out = ingest(&F.prov, PREFECTURE_B, ob.env[0], ob.len[0], F.t0 + 2100);
     assert_int_equal(out.result, ZB_INGEST_REFUSED);
-    assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
-    assert_true(contains(out.reason, "county 222401 is relayed by another prefecture"));
+    assert_int_equal(out.code, ZB__ERROR_CODE__NOT_ENROLLED);
+    assert_true(contains(out.reason, "county 222401 is not a county of prefecture 222600"));
     outbox_free(&ob);
 
     /* the envelope alone */
@@ -1028,7 +1054,7 @@ static void test_refuse_second_prefecture(void **state)
     out = ingest(&F.prov, PREFECTURE_B, forged, len, F.t0 + 2200);
     assert_int_equal(out.result, ZB_INGEST_REFUSED);
     assert_int_equal(out.code, ZB__ERROR_CODE__NOT_ENROLLED);
-    assert_true(contains(out.reason, "county 222401 is relayed by another prefecture"));
+    assert_true(contains(out.reason, "county 222401 is not a county of prefecture 222600"));
     free(forged);
 
     /* a summary naming the county */
@@ -1063,8 +1089,8 @@ static void test_refuse_second_prefecture(void **state)
     free(sr_buf);
     out = ingest(&F.prov, PREFECTURE_B, sr_env, len, F.t0 + 2300);
     assert_int_equal(out.result, ZB_INGEST_REFUSED);
-    assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
-    assert_true(contains(out.reason, "summary: county 222401 is relayed by another prefecture"));
+    assert_int_equal(out.code, ZB__ERROR_CODE__NOT_ENROLLED);
+    assert_true(contains(out.reason, "summary: county 222401 is not a county of prefecture 222600"));
     free(sr_env);
 
     assert_int_equal(member_rec(&F.prov, PREFECTURE_B).acked_seq, 0);
