@@ -345,14 +345,8 @@ static int monthly_read(zb_store *s, MDB_txn *txn, const char *county, int ordin
     }
     const Zb__MonthlyStats *ms = r->monthly->stats;
     const ProtobufCMessageDescriptor *d = stats_desc();
-    for (unsigned f = 0; ms && f < d->n_fields && f < STATS_MAX; f++) {
-        const ProtobufCFieldDescriptor *fd = &d->fields[f];
-        const char *base = (const char *)ms;
-        if (*(const protobuf_c_boolean *)(base + fd->quantifier_offset)) {
-            c->has_stat[f] = true;
-            c->stat[f] = *(const uint64_t *)(base + fd->offset);
-        }
-    }
+    for (unsigned f = 0; ms && f < d->n_fields && f < STATS_MAX; f++)
+        c->has_stat[f] = zb_stats_get(ms, f, &c->stat[f]);
     zb__report__free_unpacked(r, NULL);
     return ZB_OK;
 }

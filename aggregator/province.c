@@ -548,11 +548,9 @@ static int county_rows(pmonthly_ctx *c, const char *prefecture, const Zb__Period
                   json_integer(cs->has_tasks_not_started ? cs->tasks_not_started : 0));
         const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
         for (unsigned f = 0; f < d->n_fields; f++) {
-            const char *base = (const char *)cs->stats;
-            bool has = cs->stats && *(const protobuf_c_boolean *)(base + d->fields[f].quantifier_offset);
-            rc |= put(row, d->fields[f].name,
-                      has ? json_integer((json_int_t) * (const uint64_t *)(base + d->fields[f].offset))
-                          : json_null());
+            uint64_t v;
+            bool has = cs->stats && zb_stats_get(cs->stats, f, &v);
+            rc |= put(row, d->fields[f].name, has ? json_integer((json_int_t)v) : json_null());
         }
         rc |= json_array_append_new(c->rows, row) ? ZB_ENOMEM : 0;
     }

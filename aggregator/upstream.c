@@ -640,13 +640,12 @@ static int summary_of(const json_t *doc, const char *period, Zb__PeriodSummary *
             const json_t *v = json_object_get(row, d->fields[f].name);
             if (!json_is_integer(v) || json_integer_value(v) < 0)
                 continue;
-            if (!c->stats && !(c->stats = calloc(1, sizeof *c->stats)))
-                goto fail;
-            if (c->stats->base.descriptor == NULL)
+            if (!c->stats) {
+                if (!(c->stats = calloc(1, sizeof *c->stats)))
+                    goto fail;
                 zb__monthly_stats__init(c->stats);
-            char *base = (char *)c->stats;
-            *(protobuf_c_boolean *)(base + d->fields[f].quantifier_offset) = 1;
-            *(uint64_t *)(base + d->fields[f].offset) = (uint64_t)json_integer_value(v);
+            }
+            zb_stats_set(c->stats, f, (uint64_t)json_integer_value(v));
         }
     }
     *out = m;

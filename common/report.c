@@ -1,6 +1,7 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -222,10 +223,8 @@ static Zb__MonthlyStats *parse_stats(jctx *c, const json_t *obj)
         }
         uint64_t val;
         uint64_t max = strstr(key, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
-        if (get_count(c, obj, "stats.", key, 0, max, &val)) {
-            *(uint64_t *)((char *)st + f->offset) = val;
-            *(protobuf_c_boolean *)((char *)st + f->quantifier_offset) = 1;
-        }
+        if (get_count(c, obj, "stats.", key, 0, max, &val))
+            zb_stats_set(st, (unsigned)(f - d->fields), val);
     }
     return st;
 }
@@ -683,6 +682,26 @@ static void validate_accident(const Zb__AccidentReport *a, uint32_t version, int
         validate_accident_v2(a, created_at, pre, p);
 }
 
+bool zb_stats_get(const Zb__MonthlyStats *s, unsigned i, uint64_t *v)
+{
+    const ProtobufCFieldDescriptor *f = &zb__monthly_stats__descriptor.fields[i];
+    const char *base = (const char *)s;
+    assert(i < zb__monthly_stats__descriptor.n_fields && f->type == PROTOBUF_C_TYPE_UINT64);
+    if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+        return false;
+    *v = *(const uint64_t *)(base + f->offset);
+    return true;
+}
+
+void zb_stats_set(Zb__MonthlyStats *s, unsigned i, uint64_t v)
+{
+    const ProtobufCFieldDescriptor *f = &zb__monthly_stats__descriptor.fields[i];
+    char *base = (char *)s;
+    assert(i < zb__monthly_stats__descriptor.n_fields && f->type == PROTOBUF_C_TYPE_UINT64);
+    *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
+    *(uint64_t *)(base + f->offset) = v;
+}
+
 /* The stats of a monthly report or a period summary: each figure in range. */
 static void validate_stats(const Zb__MonthlyStats *st, const char *pre, const char *path,
                            zb_problems *p)
@@ -690,10 +709,9 @@ static void validate_stats(const Zb__MonthlyStats *st, const char *pre, const ch
     const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const char *base = (const char *)st;
-        if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+        uint64_t v;
+        if (!zb_stats_get(st, i, &v))
             continue;
-        uint64_t v = *(const uint64_t *)(base + f->offset);
         uint64_t max = strstr(f->name, "yuan") ? ZB_YUAN_MAX : ZB_COUNT_MAX;
         if (v > max)
             zb_problems_add(p, "%s%s.%s: out of range (%" PRIu64 " > %" PRIu64 ")", pre, path,
@@ -871,11 +889,9 @@ static json_t *monthly_json(const Zb__MonthlyReport *m, json_t *o)
         json_t *s = json_object();
         const ProtobufCMessageDescriptor *d = &zb__monthly_stats__descriptor;
         for (unsigned i = 0; i < d->n_fields; i++) {
-            const ProtobufCFieldDescriptor *f = &d->fields[i];
-            const char *base = (const char *)m->stats;
-            if (*(const protobuf_c_boolean *)(base + f->quantifier_offset))
-                json_object_set_new(
-                    s, f->name, json_integer((json_int_t) * (const uint64_t *)(base + f->offset)));
+            uint64_t v;
+            if (zb_stats_get(m->stats, i, &v))
+                json_object_set_new(s, d->fields[i].name, json_integer((json_int_t)v));
         }
         json_object_set_new(o, "stats", s);
     }

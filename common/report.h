@@ -86,6 +86,14 @@ bool zb_accident_id_valid(const char *s);
  * write_off) is the node's to check. */
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *problems);
 
+/* MonthlyStats by field: every figure of the schema is an optional
+ * uint64, so the reports, the summaries and the validation walk them by
+ * their descriptor (zb__monthly_stats__descriptor.fields[i], i < n_fields)
+ * instead of naming each. get: whether figure i is given, and its value;
+ * set: gives figure i the value v. s must be initialised. */
+bool zb_stats_get(const Zb__MonthlyStats *s, unsigned i, uint64_t *v);
+void zb_stats_set(Zb__MonthlyStats *s, unsigned i, uint64_t v);
+
 /* The largest packed size r may have: ZB_COUNTY_REPORT_MAX for a county's
  * monthly or accident report, ZB_REPORT_MAX for a relay or summary. */
 unsigned zb_report_size_max(const Zb__Report *r);
