@@ -556,8 +556,18 @@ static int cmd_upstream(const args *a)
         zb_cli_error_at("--key", "that is this aggregator's own key, not the province's");
         return EXIT_USAGE;
     }
+    char unkeyed[ZB_COUNTY_LEN + 1];
+    int rc = zb_upstream_unkeyed_county(agg, unkeyed);
+    if (rc == 0 && unkeyed[0]) {
+        zb_agg_close(&agg);
+        zb_cli_error_at("--dir", "county %s was enrolled before log version 2: no key event "
+                                 "in the log gives its key, so the province could not verify "
+                                 "its reports (see README, Limits)",
+                        unkeyed);
+        return EXIT_USAGE;
+    }
     bool created;
-    int rc = zb_upstream_configure(agg, a->dir, a->endpoint, a->key,
+    rc = zb_upstream_configure(agg, a->dir, a->endpoint, a->key,
                                    a->forward ? fwd : ZB_FORWARD_KEEP, &created);
     char code[ZB_COUNTY_LEN + 1], pk[2 * ZB_PK_LEN + 1];
     snprintf(code, sizeof code, "%s", zb_agg_code(agg));

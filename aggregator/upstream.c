@@ -84,6 +84,49 @@ static int forward_put(zb_agg *a, zb_forward forward)
     return zb_store_commit(txn);
 }
 
+/* A county whose key is not in the log as a key event (enrolled before
+ * log version 2) cannot be relayed: the province knows the counties' keys
+ * only from their key events. */
+typedef struct {
+    zb_store *s;
+    MDB_txn *txn;
+    char *missing; /* the first such county */
+} keyed_ctx;
+
+static int has_event(void *ctx, uint64_t index)
+{
+    (void)index;
+    *(bool *)ctx = true;
+    return 1; /* one is enough */
+}
+
+static int county_keyed(void *ctx, const zb_county_rec *rec)
+{
+    keyed_ctx *k = ctx;
+    bool any = false;
+    int rc = zb_astore_key_events(k->s, k->txn, rec->county, has_event, &any);
+    if (rc < 0)
+        return rc;
+    if (!any) {
+        memcpy(k->missing, rec->county, ZB_COUNTY_LEN + 1);
+        return 1;
+    }
+    return 0;
+}
+
+int zb_upstream_unkeyed_county(zb_agg *a, char county[ZB_COUNTY_LEN + 1])
+{
+    county[0] = '\0';
+    MDB_txn *txn;
+    int rc = zb_store_begin(zb_agg_store(a), true, &txn);
+    if (rc)
+        return rc;
+    keyed_ctx k = {zb_agg_store(a), txn, county};
+    rc = zb_astore_counties(zb_agg_store(a), txn, county_keyed, &k);
+    mdb_txn_abort(txn);
+    return rc < 0 ? rc : ZB_OK;
+}
+
 int zb_upstream_configure(zb_agg *a, const char *dir, const char *endpoint,
                           const char *prov_key_hex, zb_forward forward, bool *created)
 {

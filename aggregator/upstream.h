@@ -62,6 +62,12 @@ int zb_forward_parse(const char *s, zb_forward *f);
 int zb_upstream_configure(zb_agg *a, const char *dir, const char *endpoint,
                           const char *prov_key_hex, zb_forward forward, bool *created);
 
+/* The first enrolled county whose key has no key event in the log (its
+ * enrolment predates log version 2) into county ("" when every county has
+ * one): the province could not verify that county's reports, so
+ * `zhibao-agg upstream` refuses to start relaying. 0 or ZB_ESTORE. */
+int zb_upstream_unkeyed_county(zb_agg *a, char county[ZB_COUNTY_LEN + 1]);
+
 /* Where the upstream stands, for status: configured false when there is
  * none. */
 typedef struct {
