@@ -58,6 +58,48 @@ static void test_county_find(void **state)
     }
 }
 
+/* GB/T 2260 (domain.h zb_county_in_prefecture): a county-level code is a
+ * prefecture's when it shares its first four digits and is not itself a
+ * prefecture-level code; the prefecture must be a prefecture-level code. */
+static void test_county_in_prefecture(void **state)
+{
+    (void)state;
+    assert_true(zb_county_in_prefecture("222401", "222400"));  /* 延吉市 in 延边 */
+    assert_true(zb_county_in_prefecture("222426", "222400"));  /* 安图县 */
+    assert_true(zb_county_in_prefecture("220202", "220200"));  /* 吉林市昌邑区 in 吉林市 */
+    assert_false(zb_county_in_prefecture("222400", "222400")); /* the prefecture itself */
+    assert_false(zb_county_in_prefecture("220202", "222400")); /* another prefecture's */
+    assert_false(zb_county_in_prefecture("222401", "222600")); /* another prefecture's */
+    assert_false(zb_county_in_prefecture("222501", "222400")); /* one digit off */
+    assert_false(zb_county_in_prefecture("222401", "222401")); /* not a prefecture code */
+    assert_false(zb_county_in_prefecture("222402", "222401"));
+    assert_false(zb_county_in_prefecture("220000", "222400")); /* the province */
+    assert_false(zb_county_in_prefecture("222401", "220000")); /* a province is no prefecture */
+    /* malformed, either side */
+    assert_false(zb_county_in_prefecture("22240", "222400"));
+    assert_false(zb_county_in_prefecture("2224011", "222400"));
+    assert_false(zb_county_in_prefecture("22240a", "222400"));
+    assert_false(zb_county_in_prefecture("", "222400"));
+    assert_false(zb_county_in_prefecture(NULL, "222400"));
+    assert_false(zb_county_in_prefecture("222401", "22240"));
+    assert_false(zb_county_in_prefecture("222401", "2224000"));
+    assert_false(zb_county_in_prefecture("222401", "2224a0"));
+    assert_false(zb_county_in_prefecture("222401", ""));
+    assert_false(zb_county_in_prefecture("222401", NULL));
+}
+
+/* A province-level code (NN0000) is not a prefecture-level code, and a
+ * code NN00xx is no county-level code under it (GB/T 2260: a county's
+ * third and fourth digits number its prefecture): a member enrolled at a
+ * province under its own code 220000 (zb_agg_enroll_vouched takes any six
+ * digits) must not relay "counties" 220001..220099. */
+static void test_county_in_province_code(void **state)
+{
+    (void)state;
+    assert_false(zb_county_in_prefecture("220001", "220000"));
+    assert_false(zb_county_in_prefecture("220099", "220000"));
+}
+
 static void test_task_catalogue(void **state)
 {
     (void)state;
@@ -233,7 +275,8 @@ int main(void)
         cmocka_unit_test(test_industries),     cmocka_unit_test(test_grade_deaths),
         cmocka_unit_test(test_grade_injuries), cmocka_unit_test(test_grade_loss),
         cmocka_unit_test(test_grade_missing),  cmocka_unit_test(test_grade_mixed),
-        cmocka_unit_test(test_grade_names),
+        cmocka_unit_test(test_grade_names),    cmocka_unit_test(test_county_in_prefecture),
+        cmocka_unit_test(test_county_in_province_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,19 @@
  *   - forward all (a prefecture and a province of their own): every leaf
  *     goes up, 71 leaves in two relay reports, and the province holds per
  *     county exactly the prefecture's county record's "reports".
+ * What b7de9cb added, each on a prefecture and a province of their own:
+ *   - test_relay_last_seq: astore zb_astore_relay_last_seq (0 when none,
+ *     the highest relayed seq across statutory gaps, not the next
+ *     county's);
+ *   - test_key_history_rules: the province's rules on a county's key
+ *     history, with forged KeyEvent leaves built from real key requests;
+ *   - test_relay_head_chain: BAD_CHAIN for a relay head that does not
+ *     extend the previous relay's, and the proof the honest relay sends;
+ *   - test_mode_change_relays_once: no log index twice when --forward
+ *     changes from all to statutory;
+ *   - test_bounded_passes: passes bounded to 4096 leaves by a stored head;
+ *   - test_summary_judged_on_receipt: a summary is on time or late by the
+ *     province's receive time.
  * test_relay_state_head_size and test_revision_after_time_correction pin
  * down two bugs of the first relay code (6d8b8fc, fixed in 1c772f0): the
  * relay state kept the highest relayed index + 1 as the "newest head
@@ -50,6 +63,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,6 +80,7 @@
 #include "logleaf.h"
 #include "merkle.h"
 #include "node.h"
+#include "province.h"
 #include "relay.h"
 #include "report.h"
 #include "timefmt.h"
@@ -588,6 +603,373 @@ static uint8_t *forge_relay(office *o, office *p, const uint64_t *idx, size_t k,
     mdb_txn_abort(txn);
     free(hashes);
     return env;
+}
+
+/* ------------------------------------------------------------ more helpers */
+
+/* A second county of a prefecture, its key and chain held here. */
+typedef struct {
+    char code[ZB_COUNTY_LEN + 1];
+    zb_identity key;
+    uint64_t seq;
+    uint8_t prev[ZB_SHA256_LEN];
+} county_chain;
+
+static void county_enrol(office *p, county_chain *c, const char *code)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->code, sizeof c->code, "%s", code);
+    zb_identity_generate(&c->key);
+    bool was_new = false;
+    uint64_t first = 0;
+    assert_int_equal(zb_agg_enroll_identity(p->agg, code, &c->key, &was_new, &first, c->prev),
+                     ZB_OK);
+    assert_true(was_new);
+    assert_int_equal(first, 1);
+}
+
+/* County c files r at prefecture p at t0 + at: stored, its log index. */
+static uint64_t file_as(office *p, county_chain *c, Zb__Report *r, int64_t at)
+{
+    size_t len;
+    uint8_t hash[ZB_SHA256_LEN];
+    uint8_t *env = seal_report(r, c->code, c->seq + 1, c->prev, F.t0 + at, &c->key, &len, hash);
+    zb_ingest_out out = ingest(p, c->code, env, len, F.t0 + at + 5);
+    free(env);
+    assert_int_equal(out.result, ZB_INGEST_STORED);
+    c->seq++;
+    memcpy(c->prev, hash, ZB_SHA256_LEN);
+    return out.log_index;
+}
+
+/* n monthly reports of COUNTY at prefecture p in rounds of `round` (one
+ * transaction and one signed head per round, as a server commit). */
+static void file_monthly_rounds(office *p, size_t n, size_t round, int64_t at)
+{
+    Zb__Report *r = monthly();
+    free(r->county);
+    r->county = strdup(COUNTY);
+    free(r->prev_hash.data);
+    r->prev_hash.data = malloc(ZB_SHA256_LEN);
+    assert_true(r->county && r->prev_hash.data);
+    r->prev_hash.len = ZB_SHA256_LEN;
+    for (size_t done = 0; done < n;) {
+        MDB_txn *txn;
+        assert_int_equal(zb_store_begin(zb_agg_store(p->agg), false, &txn), ZB_OK);
+        zb_county_rec rec;
+        assert_int_equal(zb_agg_county_get(p->agg, txn, COUNTY, &rec), ZB_OK);
+        int64_t now = F.t0 + at;
+        assert_int_equal(zb_tlog_leaf_time(zb_agg_tlog(p->agg), txn, now, &now), ZB_OK);
+        for (size_t i = 0; i < round && done < n; i++, done++) {
+            r->seq = p->seq + 1;
+            r->created_at = now;
+            memcpy(r->prev_hash.data, p->prev, ZB_SHA256_LEN);
+            size_t rlen = zb__report__get_packed_size(r), elen = 0;
+            uint8_t *rb = malloc(rlen), *eb = NULL;
+            assert_non_null(rb);
+            zb__report__pack(r, rb);
+            assert_int_equal(zb_envelope_seal(rb, rlen, &p->county_key, &eb, &elen), ZB_OK);
+            free(rb);
+            Zb__Envelope *env = zb__envelope__unpack(NULL, elen, eb);
+            assert_non_null(env);
+            free(eb);
+            zb_ingest_out out;
+            assert_int_equal(zb_agg_ingest(p->agg, txn, &rec, env, now, -1, &out), ZB_OK);
+            zb__envelope__free_unpacked(env, NULL);
+            if (out.result != ZB_INGEST_STORED)
+                print_error("refused: %s\n", out.reason);
+            assert_int_equal(out.result, ZB_INGEST_STORED);
+            p->seq++;
+            memcpy(p->prev, out.report_hash, ZB_SHA256_LEN);
+        }
+        assert_int_equal(zb_astore_county_put(zb_agg_store(p->agg), txn, &rec), ZB_OK);
+        Zb__SignedTreeHead *sth = NULL;
+        assert_int_equal(zb_tlog_sign_head(zb_agg_tlog(p->agg), txn, now, &sth), ZB_OK);
+        zb__signed_tree_head__free_unpacked(sth, NULL);
+        assert_int_equal(zb_store_commit(txn), ZB_OK);
+        at += 10;
+    }
+    zb__report__free_unpacked(r, NULL);
+}
+
+/* The whole outbox from seq from on, however long (the outbox above
+ * holds 64). */
+typedef struct {
+    size_t n, cap;
+    uint64_t *seq;
+    uint8_t **env;
+    size_t *len;
+} long_outbox;
+
+static int take_long(void *ctx, const zb_node_report *nr)
+{
+    long_outbox *ob = ctx;
+    if (ob->n == ob->cap) {
+        size_t cap = ob->cap ? 2 * ob->cap : 64;
+        uint64_t *s = realloc(ob->seq, cap * sizeof *s);
+        if (s)
+            ob->seq = s;
+        uint8_t **e = realloc(ob->env, cap * sizeof *e);
+        if (e)
+            ob->env = e;
+        size_t *l = realloc(ob->len, cap * sizeof *l);
+        if (l)
+            ob->len = l;
+        if (!s || !e || !l)
+            return 1;
+        ob->cap = cap;
+    }
+    ob->seq[ob->n] = nr->seq;
+    ob->env[ob->n] = malloc(nr->envelope_len);
+    if (!ob->env[ob->n])
+        return 1;
+    memcpy(ob->env[ob->n], nr->envelope, nr->envelope_len);
+    ob->len[ob->n++] = nr->envelope_len;
+    return 0;
+}
+
+static void long_outbox_read(const office *o, uint64_t from, long_outbox *ob)
+{
+    memset(ob, 0, sizeof *ob);
+    char path[600];
+    snprintf(path, sizeof path, "%s/" ZB_UPSTREAM_DIR, o->dir);
+    zb_node *n = NULL;
+    assert_int_equal(zb_node_open(&n, path, true), ZB_OK);
+    assert_int_equal(zb_node_each_report(n, from, 0, take_long, ob), 0);
+    zb_node_close(&n);
+}
+
+static void long_outbox_free(long_outbox *ob)
+{
+    for (size_t i = 0; i < ob->n; i++)
+        free(ob->env[i]);
+    free(ob->seq);
+    free(ob->env);
+    free(ob->len);
+    memset(ob, 0, sizeof *ob);
+}
+
+/* Outbox report i opened (as outbox_report does) and its relay's leaves:
+ * their log indexes into idx (cap), the head into *head; the report
+ * (free it) into *out. */
+static size_t long_outbox_relay(const office *o, const long_outbox *ob, size_t i, uint64_t *idx,
+                                size_t cap, zb_tree_head *head, Zb__Report **out)
+{
+    outbox one = {.n = 1};
+    one.seq[0] = ob->seq[i];
+    one.env[0] = ob->env[i];
+    one.len[0] = ob->len[i];
+    Zb__Report *r = outbox_report(o, &one, 0);
+    size_t n = relay_indexes(r, o->pk, idx, cap, head);
+    *out = r;
+    return n;
+}
+
+/* The highest relayed seq of county at province p. */
+static uint64_t relay_last_seq(office *p, const char *county)
+{
+    MDB_txn *txn;
+    uint64_t seq = 99;
+    assert_int_equal(zb_store_begin(zb_agg_store(p->agg), true, &txn), ZB_OK);
+    assert_int_equal(zb_astore_relay_last_seq(zb_agg_store(p->agg), txn, county, &seq), ZB_OK);
+    mdb_txn_abort(txn);
+    return seq;
+}
+
+typedef struct {
+    size_t n;
+    zb_relay_key k[8];
+} relay_keys;
+
+static int take_key(void *ctx, const zb_relay_key *k)
+{
+    relay_keys *l = ctx;
+    if (l->n == 8)
+        return 1;
+    l->k[l->n++] = *k;
+    return 0;
+}
+
+/* county's keys as province p indexed them. */
+static relay_keys keys_at(office *p, const char *county)
+{
+    relay_keys l = {0};
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_agg_store(p->agg), true, &txn), ZB_OK);
+    assert_int_equal(zb_astore_relay_keys(zb_agg_store(p->agg), txn, county, take_key, &l), 0);
+    mdb_txn_abort(txn);
+    return l;
+}
+
+/* A LogLeaf at time t holding a KeyEvent of county, well formed on its own
+ * (zb_key_event_check passes): ENROLLED with key's real signed request
+ * (zb_keyreq_make, no rotation), or REVOKED without consent. *len: its
+ * size; malloc'd. */
+static uint8_t *key_event_leaf(const char *county, Zb__KeyEventKind kind, uint32_t epoch,
+                               const zb_identity *key, uint64_t seq, int64_t t, size_t *len)
+{
+    uint8_t zero[ZB_SHA256_LEN] = {0};
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    Zb__KeyEvent ke = ZB__KEY_EVENT__INIT;
+    ke.county = (char *)county;
+    ke.epoch = epoch;
+    ke.kind = kind;
+    ke.key = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)key->pk};
+    ke.seq = seq;
+    if (kind == ZB__KEY_EVENT_KIND__ENROLLED) {
+        assert_int_equal(zb_keyreq_make(county, key, NULL, 0, NULL, t, &req, &req_len), ZB_OK);
+        ke.has_request = 1;
+        ke.request = (ProtobufCBinaryData){req_len, req};
+        ke.has_prev_hash = 1;
+        ke.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, zero};
+    } else {
+        ke.has_consented = 1;
+        ke.consented = 0;
+    }
+    char why[200];
+    int rc = zb_key_event_check(&ke, why, sizeof why);
+    if (rc)
+        print_error("key event: %s\n", why);
+    assert_int_equal(rc, ZB_OK);
+    Zb__LogLeaf kl = ZB__LOG_LEAF__INIT;
+    kl.timestamp = t;
+    kl.entry_case = ZB__LOG_LEAF__ENTRY_KEY_EVENT;
+    kl.key_event = &ke;
+    uint8_t *leaf = NULL;
+    assert_int_equal(zb_leaf_pack(&kl, &leaf, len), ZB_OK);
+    free(req);
+    return leaf;
+}
+
+/* forge_relay of one forged leaf (appended after o's real log), ingested
+ * at p: the outcome. */
+static zb_ingest_out relay_forged_leaf(office *o, office *p, const uint8_t *leaf, size_t len,
+                                       int64_t now)
+{
+    const uint64_t one[] = {0};
+    size_t env_len;
+    uint8_t *env = forge_relay(o, p, one, 1, 0, leaf, len, now, &env_len);
+    zb_ingest_out out = ingest(p, zb_agg_code(o->agg), env, env_len, now);
+    free(env);
+    return out;
+}
+
+/* How the relay's consistency proof of forge_head is made. */
+typedef struct {
+    uint64_t old_size, new_size; /* PROOF(old_size, D[new_size]) of the forged log; 0: none */
+    bool corrupt;                /* one byte of its first hash flipped */
+} chain_proof;
+
+/* A relay prefecture o signs with its real key for province p, carrying
+ * leaf 0 of o's log (its county's ENROLLED key event: a repeat the
+ * province takes) against a head of size over o's real leaves 0..size-1,
+ * except leaf fork_at (UINT64_MAX: none), whose hash is replaced (a log
+ * that forked from o's own); with the consistency proof proof says.
+ * Sealed as p's next report of o: the envelope (malloc'd). */
+static uint8_t *forge_head(office *o, office *p, uint64_t size, uint64_t fork_at, chain_proof proof,
+                           int64_t now, size_t *env_len)
+{
+    const zb_identity *key = zb_agg_identity(o->agg);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_agg_store(o->agg), true, &txn), ZB_OK);
+    uint64_t real = 0;
+    assert_int_equal(zb_tlog_size(zb_agg_tlog(o->agg), txn, &real), ZB_OK);
+    assert_true(size >= 1 && size <= real && fork_at != 0);
+    uint8_t(*hashes)[ZB_HASH_LEN] = calloc(size, sizeof *hashes);
+    assert_non_null(hashes);
+    for (uint64_t i = 0; i < size; i++)
+        assert_int_equal(zb_tlog_leaf_hash(zb_agg_tlog(o->agg), txn, i, hashes[i]), ZB_OK);
+    if (fork_at < size)
+        zb_merkle_leaf_hash((const uint8_t *)"a forked leaf", 13, hashes[fork_at]);
+    uint8_t root[ZB_HASH_LEN];
+    zb_merkle_root_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes, size, root);
+    Zb__TreeHead th = ZB__TREE_HEAD__INIT;
+    th.size = size;
+    th.root = (ProtobufCBinaryData){ZB_HASH_LEN, root};
+    th.timestamp = now;
+    th.aggregator = (ProtobufCBinaryData){ZB_PK_LEN, (uint8_t *)key->pk};
+    uint8_t head_buf[256], sig[ZB_SIG_LEN];
+    size_t head_len = zb__tree_head__get_packed_size(&th);
+    assert_true(head_len <= sizeof head_buf);
+    zb__tree_head__pack(&th, head_buf);
+    assert_int_equal(zb_sign_tagged(ZB_TAG_TREE_HEAD, head_buf, head_len, key, sig), ZB_OK);
+    Zb__SignedTreeHead sth = ZB__SIGNED_TREE_HEAD__INIT;
+    sth.tree_head = (ProtobufCBinaryData){head_len, head_buf};
+    sth.signature = (ProtobufCBinaryData){ZB_SIG_LEN, sig};
+
+    uint8_t path[ZB_MERKLE_MAX_PROOF][ZB_HASH_LEN];
+    ProtobufCBinaryData path_pb[ZB_MERKLE_MAX_PROOF];
+    size_t count = 0;
+    assert_int_equal(
+        zb_merkle_inclusion_proof((const uint8_t(*)[ZB_HASH_LEN])hashes, size, 0, path, &count), 0);
+    for (size_t j = 0; j < count; j++)
+        path_pb[j] = (ProtobufCBinaryData){ZB_HASH_LEN, path[j]};
+    zb_agg_leaf got;
+    assert_int_equal(zb_agg_leaf_get(o->agg, txn, 0, &got), ZB_OK);
+    Zb__RelayedLeaf leaf = ZB__RELAYED_LEAF__INIT, *lp = &leaf;
+    leaf.log_index = 0;
+    leaf.leaf = (ProtobufCBinaryData){got.len, (uint8_t *)got.bytes};
+    leaf.path = path_pb;
+    leaf.n_path = count;
+    Zb__Relay relay = ZB__RELAY__INIT;
+    relay.tree_head = &sth;
+    relay.leaves = &lp;
+    relay.n_leaves = 1;
+    Zb__ConsistencyProof *cp = NULL;
+    if (proof.old_size) {
+        assert_true(proof.new_size <= size);
+        assert_int_equal(zb_consistency_proof_of_leaves((const uint8_t(*)[ZB_HASH_LEN])hashes,
+                                                        proof.old_size, proof.new_size, &cp),
+                         ZB_OK);
+        if (proof.corrupt) {
+            assert_true(cp->n_path > 0);
+            cp->path[0].data[0] ^= 1;
+        }
+        relay.consistency = cp;
+    }
+    Zb__Report r = ZB__REPORT__INIT;
+    zb_county_rec rec = member_rec(p, zb_agg_code(o->agg));
+    r.version = ZB_REPORT_VERSION_RELAY;
+    r.county = (char *)zb_agg_code(o->agg);
+    r.seq = rec.acked_seq + 1;
+    r.prev_hash = (ProtobufCBinaryData){ZB_SHA256_LEN, rec.last_hash};
+    r.created_at = now;
+    r.content_case = ZB__REPORT__CONTENT_RELAY;
+    r.relay = &relay;
+    size_t rlen = zb__report__get_packed_size(&r);
+    uint8_t *rb = malloc(rlen);
+    assert_non_null(rb);
+    zb__report__pack(&r, rb);
+    uint8_t *env = NULL;
+    assert_int_equal(zb_envelope_seal(rb, rlen, key, &env, env_len), ZB_OK);
+    free(rb);
+    if (cp)
+        zb__consistency_proof__free_unpacked(cp, NULL);
+    zb_agg_leaf_free(&got);
+    mdb_txn_abort(txn);
+    free(hashes);
+    return env;
+}
+
+/* forge_head ingested at p: refused as BAD_CHAIN, the reason containing
+ * part; nothing stored. */
+static void refused_chain(office *o, office *p, uint64_t size, uint64_t fork_at, chain_proof proof,
+                          int64_t now, const char *part)
+{
+    zb_county_rec before = member_rec(p, zb_agg_code(o->agg));
+    zb_relay_state st = relay_state(p, zb_agg_code(o->agg));
+    size_t len;
+    uint8_t *env = forge_head(o, p, size, fork_at, proof, now, &len);
+    zb_ingest_out out = ingest(p, zb_agg_code(o->agg), env, len, now);
+    free(env);
+    assert_int_equal(out.result, ZB_INGEST_REFUSED);
+    assert_int_equal(out.code, ZB__ERROR_CODE__BAD_CHAIN);
+    assert_true(contains(out.reason, part));
+    assert_int_equal(member_rec(p, zb_agg_code(o->agg)).acked_seq, before.acked_seq);
+    zb_relay_state after = relay_state(p, zb_agg_code(o->agg));
+    assert_int_equal(after.head_size, st.head_size);
+    assert_memory_equal(after.head_root, st.head_root, ZB_HASH_LEN);
 }
 
 /* ------------------------------------------------------------ cases */
@@ -1371,6 +1753,684 @@ static void test_key_rotation_relayed(void **state)
     office_remove(&prov);
 }
 
+/* ------------------------------------------------------------ b7de9cb */
+
+/* A prefecture and a province of their own, the prefecture's upstream
+ * configured (mode forward) and enrolled vouched at the province. */
+static void pair_create(office *pref, office *prov, zb_forward forward)
+{
+    assert_int_equal(office_create(prov, ZB_LEVEL_PROVINCE, PROVINCE), 0);
+    assert_int_equal(office_create(pref, ZB_LEVEL_PREFECTURE, PREFECTURE), 0);
+    bool created = false, was_new = false;
+    uint64_t first = 0;
+    assert_int_equal(
+        zb_upstream_configure(pref->agg, pref->dir, ENDPOINT, prov->pk_hex, forward, &created),
+        ZB_OK);
+    assert_true(created);
+    assert_int_equal(zb_agg_enroll_vouched(prov->agg, PREFECTURE, pref->pk, &was_new, &first),
+                     ZB_OK);
+}
+
+/* Outbox reports of o from seq from on, each stored at p in order. */
+static void ingest_outbox(office *o, office *p, uint64_t from, int64_t now)
+{
+    long_outbox ob;
+    long_outbox_read(o, from, &ob);
+    assert_true(ob.n > 0);
+    for (size_t i = 0; i < ob.n; i++) {
+        zb_ingest_out out = ingest(p, zb_agg_code(o->agg), ob.env[i], ob.len[i], now);
+        assert_int_equal(out.result, ZB_INGEST_STORED);
+        assert_int_equal(out.seq, ob.seq[i]);
+    }
+    long_outbox_free(&ob);
+}
+
+/* astore zb_astore_relay_last_seq: 0 before anything is relayed; the
+ * highest seq relayed of the county, statutory relays leaving gaps
+ * (一般 accidents and monthly reports stay below); the next county's
+ * records (222402, after 222401 in the index, its highest seq lower)
+ * neither taken for the county's nor hiding them; counties with no
+ * record before, between or after give 0. */
+static void test_relay_last_seq(void **state)
+{
+    (void)state;
+    office pref, prov;
+    pair_create(&pref, &prov, ZB_FORWARD_STATUTORY);
+    assert_int_equal(relay_last_seq(&prov, COUNTY), 0);
+    assert_int_equal(relay_last_seq(&prov, "222402"), 0);
+
+    file_report(&pref, accident("L-1", 0, 3), 10); /* seq 1: 较大 */
+    assert_int_equal(relay_pass(&pref, F.t0 + 100), 1);
+    ingest_outbox(&pref, &prov, 1, F.t0 + 110);
+    assert_int_equal(relay_last_seq(&prov, COUNTY), 1);
+    assert_int_equal(relay_last_seq(&prov, "222402"), 0);
+
+    county_chain b;
+    county_enrol(&pref, &b, "222402"); /* leaf 2 */
+    file_report(&pref, accident("L-2", 0, 1), 120);  /* seq 2: 一般 */
+    file_report(&pref, monthly(), 130);              /* seq 3 */
+    file_report(&pref, accident("L-3", 0, 3), 140);  /* seq 4: 较大 */
+    file_report(&pref, accident("L-4", 0, 1), 150);  /* seq 5: 一般 */
+    file_as(&pref, &b, accident("LB-1", 0, 3), 160); /* 222402 seq 1 */
+    file_as(&pref, &b, accident("LB-2", 0, 5), 170); /* 222402 seq 2 */
+    assert_int_equal(relay_pass(&pref, F.t0 + 200), 1);
+    long_outbox ob;
+    long_outbox_read(&pref, 2, &ob);
+    assert_int_equal(ob.n, 1);
+    uint64_t idx[64];
+    zb_tree_head head;
+    Zb__Report *r = NULL;
+    assert_int_equal(long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 4);
+    assert_int_equal(idx[0], 2); /* 222402's key event */
+    assert_int_equal(idx[1], 5); /* L-3 */
+    assert_int_equal(idx[2], 7); /* LB-1 */
+    assert_int_equal(idx[3], 8); /* LB-2 */
+    zb__report__free_unpacked(r, NULL);
+    long_outbox_free(&ob);
+    ingest_outbox(&pref, &prov, 2, F.t0 + 210);
+
+    zb_relay_env e;
+    assert_int_equal(relay_env(&prov, COUNTY, 1, &e), ZB_OK);
+    assert_int_equal(relay_env(&prov, COUNTY, 2, &e), ZB_ENOTFOUND);
+    assert_int_equal(relay_env(&prov, COUNTY, 3, &e), ZB_ENOTFOUND);
+    assert_int_equal(relay_env(&prov, COUNTY, 4, &e), ZB_OK);
+    assert_int_equal(relay_env(&prov, COUNTY, 5, &e), ZB_ENOTFOUND);
+    assert_int_equal(relay_env(&prov, "222402", 1, &e), ZB_OK);
+    assert_int_equal(relay_env(&prov, "222402", 2, &e), ZB_OK);
+
+    assert_int_equal(relay_last_seq(&prov, COUNTY), 4);
+    assert_int_equal(relay_last_seq(&prov, "222402"), 2);
+    assert_int_equal(relay_last_seq(&prov, "222400"), 0); /* before every record */
+    assert_int_equal(relay_last_seq(&prov, "222399"), 0);
+    assert_int_equal(relay_last_seq(&prov, "222403"), 0); /* after every record */
+    assert_int_equal(relay_last_seq(&prov, "999999"), 0);
+    assert_int_equal(relay_last_seq(&prov, "22240"), 0); /* malformed */
+    zb_identity_wipe(&b.key);
+    office_remove(&pref);
+    office_remove(&prov);
+}
+
+/* The province's rules on a county's key history (province.c
+ * accept_key_event), each forged leaf a KeyEvent well formed on its own
+ * (real key requests, zb_key_event_check passes) appended after the
+ * prefecture's real log (forge_relay: a head that extends the province's,
+ * with its consistency proof), so that only the history is wrong:
+ *   refused -- a revocation below a seq already relayed, a revocation
+ *   repeated with another seq, an enrolment of epoch 1 not from the
+ *   revoked key's last seq + 1 (after it, or overlapping it), an
+ *   enrolment of epoch 1 that brings the revoked key back, an enrolment
+ *   of epoch 0 of a new county not from seq 1;
+ *   accepted -- the same key events relayed again, identical; and, for
+ *   each refusal, the history it breaks done right: the real revocation,
+ *   the real re-enrolment from the next seq, a new county from seq 1. */
+static void test_key_history_rules(void **state)
+{
+    (void)state;
+    office pref, prov;
+    pair_create(&pref, &prov, ZB_FORWARD_STATUTORY);
+    file_report(&pref, accident("K-1", 0, 3), 10); /* seq 1, leaf 1 */
+    file_report(&pref, accident("K-2", 0, 3), 20); /* seq 2, leaf 2 */
+    file_report(&pref, accident("K-3", 0, 3), 30); /* seq 3, leaf 3 */
+    assert_int_equal(relay_pass(&pref, F.t0 + 100), 1);
+    ingest_outbox(&pref, &prov, 1, F.t0 + 110);
+    assert_int_equal(relay_last_seq(&prov, COUNTY), 3);
+
+    /* a revocation after seq 2, when seq 3 went up signed by that key */
+    int64_t now = F.t0 + 200;
+    size_t len;
+    uint8_t *leaf =
+        key_event_leaf(COUNTY, ZB__KEY_EVENT_KIND__REVOKED, 0, &pref.county_key, 2, now, &len);
+    zb_ingest_out out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+    free(leaf);
+    assert_int_equal(out.result, ZB_INGEST_REFUSED);
+    assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
+    assert_true(contains(out.reason, "county 222401 key epoch 0 revoked after seq 2, before what "
+                                     "it signed (seq 3 relayed)"));
+    relay_keys kl = keys_at(&prov, COUNTY);
+    assert_int_equal(kl.n, 1);
+    assert_false(kl.k[0].revoked);
+
+    /* the prefecture's real revocation (after seq 3) goes up and is taken */
+    zb_key_epoch revoked;
+    uint8_t last_hash[ZB_SHA256_LEN];
+    assert_int_equal(zb_agg_revoke(pref.agg, COUNTY, &revoked, last_hash), ZB_OK); /* leaf 4 */
+    assert_int_equal(revoked.last_seq, 3);
+    assert_int_equal(relay_pass(&pref, F.t0 + 300), 1);
+    long_outbox ob;
+    long_outbox_read(&pref, 2, &ob);
+    assert_int_equal(ob.n, 1);
+    uint64_t idx[64];
+    zb_tree_head head;
+    Zb__Report *r = NULL;
+    assert_int_equal(long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 1);
+    assert_int_equal(idx[0], 4);
+    zb__report__free_unpacked(r, NULL);
+    long_outbox_free(&ob);
+    ingest_outbox(&pref, &prov, 2, F.t0 + 310);
+    kl = keys_at(&prov, COUNTY);
+    assert_int_equal(kl.n, 1);
+    assert_true(kl.k[0].revoked);
+    assert_int_equal(kl.k[0].last_seq, 3);
+
+    /* the revocation again, with another last seq: later, then earlier */
+    now = F.t0 + 400;
+    static const uint64_t other_last[] = {5, 2};
+    for (size_t i = 0; i < 2; i++) {
+        leaf = key_event_leaf(COUNTY, ZB__KEY_EVENT_KIND__REVOKED, 0, &pref.county_key,
+                              other_last[i], now, &len);
+        out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+        free(leaf);
+        assert_int_equal(out.result, ZB_INGEST_REFUSED);
+        assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
+        char want[120];
+        snprintf(want, sizeof want,
+                 "county 222401 key epoch 0 was revoked after seq 3, not %" PRIu64, other_last[i]);
+        assert_true(contains(out.reason, want));
+    }
+
+    /* epoch 1 with a fresh key, not from seq 4: after it, or overlapping
+     * the revoked key's seqs */
+    zb_identity fresh;
+    zb_identity_generate(&fresh);
+    static const uint64_t wrong_first[] = {6, 3, 1};
+    for (size_t i = 0; i < 3; i++) {
+        leaf = key_event_leaf(COUNTY, ZB__KEY_EVENT_KIND__ENROLLED, 1, &fresh, wrong_first[i], now,
+                              &len);
+        out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+        free(leaf);
+        assert_int_equal(out.result, ZB_INGEST_REFUSED);
+        assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
+        char want[120];
+        snprintf(want, sizeof want,
+                 "county 222401 key epoch 1 from seq %" PRIu64
+                 " does not follow its 1 known key(s)",
+                 wrong_first[i]);
+        assert_true(contains(out.reason, want));
+    }
+    zb_identity_wipe(&fresh);
+
+    /* epoch 1 from the right seq, but the revoked key again */
+    leaf = key_event_leaf(COUNTY, ZB__KEY_EVENT_KIND__ENROLLED, 1, &pref.county_key, 4, now, &len);
+    out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+    free(leaf);
+    assert_int_equal(out.result, ZB_INGEST_REFUSED);
+    assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
+    assert_true(contains(out.reason, "county 222401 key epoch 1 from seq 4 does not follow its 1 "
+                                     "known key(s)"));
+
+    /* a new county of the prefecture whose first key starts at seq 2 */
+    zb_identity k402;
+    zb_identity_generate(&k402);
+    leaf = key_event_leaf("222402", ZB__KEY_EVENT_KIND__ENROLLED, 0, &k402, 2, now, &len);
+    out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+    free(leaf);
+    assert_int_equal(out.result, ZB_INGEST_REFUSED);
+    assert_int_equal(out.code, ZB__ERROR_CODE__INVALID_REPORT);
+    assert_true(contains(out.reason, "county 222402 key epoch 0 from seq 2 does not follow its 0 "
+                                     "known key(s)"));
+    char claimed[ZB_COUNTY_LEN + 1];
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_agg_store(prov.agg), true, &txn), ZB_OK);
+    assert_int_equal(zb_astore_relay_county_get(zb_agg_store(prov.agg), txn, "222402", claimed),
+                     ZB_ENOTFOUND);
+    mdb_txn_abort(txn);
+    assert_int_equal(keys_at(&prov, "222402").n, 0);
+    /* none of the refusals moved anything */
+    kl = keys_at(&prov, COUNTY);
+    assert_int_equal(kl.n, 1);
+    assert_true(kl.k[0].revoked);
+    assert_int_equal(kl.k[0].last_seq, 3);
+    zb_county_rec before = member_rec(&prov, PREFECTURE);
+    assert_int_equal(before.acked_seq, 2);
+
+    /* the right re-enrolment: epoch 1, a new key, from seq 4 */
+    zb_identity old = pref.county_key;
+    zb_identity_generate(&pref.county_key);
+    bool was_new = false;
+    uint64_t first = 0;
+    uint8_t prev[ZB_SHA256_LEN];
+    assert_int_equal(
+        zb_agg_enroll_identity(pref.agg, COUNTY, &pref.county_key, &was_new, &first, prev),
+        ZB_OK); /* leaf 5 */
+    assert_int_equal(first, 4);
+    file_report(&pref, accident("K-4", 0, 3), 500); /* seq 4, leaf 6 */
+    assert_int_equal(relay_pass(&pref, F.t0 + 600), 1);
+    ingest_outbox(&pref, &prov, 3, F.t0 + 610);
+    kl = keys_at(&prov, COUNTY);
+    assert_int_equal(kl.n, 2);
+    assert_int_equal(kl.k[1].epoch, 1);
+    assert_int_equal(kl.k[1].first_seq, 4);
+    assert_memory_equal(kl.k[1].key, pref.county_key.pk, ZB_PK_LEN);
+    assert_int_equal(relay_last_seq(&prov, COUNTY), 4);
+    assert_memory_equal(kl.k[0].key, old.pk, ZB_PK_LEN);
+    assert_int_equal(kl.k[0].first_seq, 1);
+    assert_true(kl.k[0].revoked);
+    assert_int_equal(kl.k[0].last_seq, 3);
+
+    /* the same key events again (both enrolments and the revocation, the
+     * log's very leaves, under the head the province holds): taken, and
+     * nothing about the keys changes */
+    now = F.t0 + 650;
+    const uint64_t again[] = {0, 4, 5};
+    uint8_t *forged = forge_relay(&pref, &prov, again, 3, UINT64_MAX, NULL, 0, now, &len);
+    out = ingest(&prov, PREFECTURE, forged, len, now);
+    free(forged);
+    assert_int_equal(out.result, ZB_INGEST_STORED);
+    relay_keys kl2 = keys_at(&prov, COUNTY);
+    assert_int_equal(kl2.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(kl2.k[i].epoch, kl.k[i].epoch);
+        assert_memory_equal(kl2.k[i].key, kl.k[i].key, ZB_PK_LEN);
+        assert_int_equal(kl2.k[i].first_seq, kl.k[i].first_seq);
+        assert_int_equal(kl2.k[i].revoked, kl.k[i].revoked);
+        assert_int_equal(kl2.k[i].last_seq, kl.k[i].last_seq);
+    }
+
+    /* a new county from seq 1: taken (the rule above was its seq) */
+    now = F.t0 + 700;
+    leaf = key_event_leaf("222402", ZB__KEY_EVENT_KIND__ENROLLED, 0, &k402, 1, now, &len);
+    out = relay_forged_leaf(&pref, &prov, leaf, len, now);
+    free(leaf);
+    assert_int_equal(out.result, ZB_INGEST_STORED);
+    kl = keys_at(&prov, "222402");
+    assert_int_equal(kl.n, 1);
+    assert_int_equal(kl.k[0].first_seq, 1);
+    assert_int_equal(check(&prov), 0);
+    zb_identity_wipe(&k402);
+    zb_identity_wipe(&old);
+    office_remove(&pref);
+    office_remove(&prov);
+}
+
+/* The head of each relay must extend the prefecture's previous relay's
+ * (province.c, BAD_CHAIN otherwise). Forward all: a first pass of 70
+ * leaves (two relays, no proof: nothing before them) is stored; a second
+ * pass over 136 leaves makes two relays, the first carrying
+ * PROOF(70, 136), the second (the same head) none. Before the province
+ * takes them, relays signed with the prefecture's real key and carrying
+ * one real leaf are refused: a smaller head; a head of the same size over
+ * another log; a larger head without a proof, with a proof from another
+ * old size or to another new size, with a proof whose hash was altered,
+ * with a proof over a log that forked before the province's head. Then
+ * the honest relays are stored, and one more forged the same way but
+ * with the right proof is stored too (so the refusals were the chain's). */
+static void test_relay_head_chain(void **state)
+{
+    (void)state;
+    office pref, prov;
+    pair_create(&pref, &prov, ZB_FORWARD_ALL);
+    for (int i = 0; i < 69; i++)
+        file_report(&pref, monthly(), 10 + i);
+    assert_int_equal(relay_pass(&pref, F.t0 + 100), 2);
+    long_outbox ob;
+    long_outbox_read(&pref, 1, &ob);
+    assert_int_equal(ob.n, 2);
+    for (size_t i = 0; i < ob.n; i++) {
+        uint64_t idx[64];
+        zb_tree_head head;
+        Zb__Report *r = NULL;
+        long_outbox_relay(&pref, &ob, i, idx, 64, &head, &r);
+        assert_int_equal(head.size, 70);
+        assert_null(r->relay->consistency); /* the first relays: nothing to extend */
+        zb__report__free_unpacked(r, NULL);
+    }
+    long_outbox_free(&ob);
+    ingest_outbox(&pref, &prov, 1, F.t0 + 110);
+    zb_relay_state st = relay_state(&prov, PREFECTURE);
+    assert_int_equal(st.head_size, 70);
+
+    for (int i = 0; i < 66; i++)
+        file_report(&pref, monthly(), 200 + i);
+    assert_int_equal(relay_pass(&pref, F.t0 + 300), 2);
+    long_outbox_read(&pref, 3, &ob);
+    assert_int_equal(ob.n, 2);
+    zb_tree_head heads[2];
+    for (size_t i = 0; i < ob.n; i++) {
+        uint64_t idx[64];
+        Zb__Report *r = NULL;
+        size_t n = long_outbox_relay(&pref, &ob, i, idx, 64, &heads[i], &r);
+        assert_int_equal(heads[i].size, 136);
+        assert_int_equal(idx[0], 70 + 64 * i);
+        assert_int_equal(n, i == 0 ? 64 : 2);
+        const Zb__ConsistencyProof *cp = r->relay->consistency;
+        if (i == 0) {
+            assert_non_null(cp);
+            assert_int_equal(cp->old_size, 70);
+            assert_int_equal(cp->new_size, 136);
+            zb_tree_head prev_head = {.size = st.head_size};
+            memcpy(prev_head.root, st.head_root, ZB_HASH_LEN);
+            assert_int_equal(zb_consistency_verify_pb(cp, &prev_head, &heads[0]), 0);
+        } else {
+            assert_null(cp);
+        }
+        zb__report__free_unpacked(r, NULL);
+    }
+    assert_memory_equal(heads[0].root, heads[1].root, ZB_HASH_LEN);
+
+    int64_t now = F.t0 + 400;
+    const char *not_as_before = "is not the prefecture's log as relayed before (size 70)";
+    const char *not_proven = "is not proven to extend the one relayed before (size 70)";
+    refused_chain(&pref, &prov, 69, UINT64_MAX, (chain_proof){0}, now, not_as_before);
+    refused_chain(&pref, &prov, 1, UINT64_MAX, (chain_proof){0}, now, not_as_before);
+    refused_chain(&pref, &prov, 70, 69, (chain_proof){0}, now, not_as_before);
+    refused_chain(&pref, &prov, 70, 3, (chain_proof){0}, now, not_as_before);
+    refused_chain(&pref, &prov, 136, UINT64_MAX, (chain_proof){0}, now, not_proven);
+    refused_chain(&pref, &prov, 136, UINT64_MAX, (chain_proof){69, 136, false}, now, not_proven);
+    refused_chain(&pref, &prov, 136, UINT64_MAX, (chain_proof){64, 136, false}, now, not_proven);
+    refused_chain(&pref, &prov, 136, UINT64_MAX, (chain_proof){70, 135, false}, now, not_proven);
+    refused_chain(&pref, &prov, 136, UINT64_MAX, (chain_proof){70, 136, true}, now, not_proven);
+    refused_chain(&pref, &prov, 136, 5, (chain_proof){70, 136, false}, now, not_proven);
+    refused_chain(&pref, &prov, 136, 69, (chain_proof){70, 136, false}, now, not_proven);
+
+    /* the honest relays, in order */
+    for (size_t i = 0; i < ob.n; i++) {
+        zb_ingest_out out = ingest(&prov, PREFECTURE, ob.env[i], ob.len[i], now + 10);
+        assert_int_equal(out.result, ZB_INGEST_STORED);
+    }
+    long_outbox_free(&ob);
+    st = relay_state(&prov, PREFECTURE);
+    assert_int_equal(st.head_size, 136);
+    assert_memory_equal(st.head_root, heads[0].root, ZB_HASH_LEN);
+    assert_int_equal(st.envelopes, 135);
+
+    /* forged as above with the proof right: stored */
+    file_report(&pref, monthly(), 500); /* leaf 136 */
+    size_t len;
+    uint8_t *env =
+        forge_head(&pref, &prov, 137, UINT64_MAX, (chain_proof){136, 137, false}, now + 20, &len);
+    zb_ingest_out out = ingest(&prov, PREFECTURE, env, len, now + 20);
+    free(env);
+    assert_int_equal(out.result, ZB_INGEST_STORED);
+    assert_int_equal(relay_state(&prov, PREFECTURE).head_size, 137);
+    assert_int_equal(check(&prov), 0);
+    office_remove(&pref);
+    office_remove(&prov);
+}
+
+/* Every log index of the outbox's relays from seq 1 on, each counted in
+ * seen[0..cap) (which the caller zeroed); the relays' count. */
+static size_t outbox_indexes(office *o, uint8_t *seen, size_t cap)
+{
+    long_outbox ob;
+    long_outbox_read(o, 1, &ob);
+    size_t relays = 0;
+    for (size_t i = 0; i < ob.n; i++) {
+        uint64_t idx[64];
+        zb_tree_head head;
+        Zb__Report *r = NULL;
+        Zb__Envelope *env = NULL;
+        assert_int_equal(zb_envelope_open(ob.env[i], ob.len[i], &env, &r), ZB_OK);
+        zb__envelope__free_unpacked(env, NULL);
+        bool relay = r->content_case == ZB__REPORT__CONTENT_RELAY;
+        zb__report__free_unpacked(r, NULL);
+        if (!relay)
+            continue;
+        size_t n = long_outbox_relay(o, &ob, i, idx, 64, &head, &r);
+        zb__report__free_unpacked(r, NULL);
+        for (size_t j = 0; j < n; j++) {
+            assert_true(idx[j] < cap);
+            seen[idx[j]]++;
+        }
+        relays++;
+    }
+    long_outbox_free(&ob);
+    return relays;
+}
+
+/* --forward all, then statutory: a revision that makes an earlier 一般
+ * accident 较大 takes up, under statutory, the accident's earlier
+ * revisions -- but those went up already under all: the new relay holds
+ * only what no relay holds. Every index of the outbox once. */
+static void test_mode_change_relays_once(void **state)
+{
+    (void)state;
+    office pref, prov;
+    pair_create(&pref, &prov, ZB_FORWARD_ALL);
+    file_report(&pref, accident("M-1", 0, 1), 10); /* leaf 1: 一般 */
+    file_report(&pref, monthly(), 20);             /* leaf 2 */
+    file_report(&pref, accident("M-2", 0, 1), 30); /* leaf 3: 一般 */
+    assert_int_equal(relay_pass(&pref, F.t0 + 100), 1);
+    ingest_outbox(&pref, &prov, 1, F.t0 + 110);
+
+    bool created = true;
+    assert_int_equal(zb_upstream_configure(pref.agg, pref.dir, ENDPOINT, prov.pk_hex,
+                                           ZB_FORWARD_STATUTORY, &created),
+                     ZB_OK);
+    assert_false(created);
+    file_report(&pref, accident("M-1", 1, 3), 200); /* leaf 4: M-1 becomes 较大 */
+    file_report(&pref, accident("M-3", 0, 1), 210); /* leaf 5: 一般, stays down */
+    assert_int_equal(relay_pass(&pref, F.t0 + 300), 1);
+
+    long_outbox ob;
+    long_outbox_read(&pref, 2, &ob);
+    assert_int_equal(ob.n, 1);
+    uint64_t idx[64];
+    zb_tree_head head;
+    Zb__Report *r = NULL;
+    size_t n = long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r);
+    assert_int_equal(head.size, 6);
+    assert_int_equal(n, 1);
+    assert_int_equal(idx[0], 4); /* not M-1's revision 0 (leaf 1) again */
+    zb__report__free_unpacked(r, NULL);
+    long_outbox_free(&ob);
+
+    uint8_t seen[8] = {0};
+    assert_int_equal(outbox_indexes(&pref, seen, 8), 2);
+    static const uint8_t want[8] = {1, 1, 1, 1, 1, 0, 0, 0};
+    assert_memory_equal(seen, want, 8);
+    ingest_outbox(&pref, &prov, 2, F.t0 + 310);
+    zb_relay_env e;
+    assert_int_equal(relay_env(&prov, COUNTY, 4, &e), ZB_OK);
+    assert_int_equal(relay_env(&prov, COUNTY, 5, &e), ZB_ENOTFOUND);
+    assert_int_equal(relay_pass(&pref, F.t0 + 400), 0);
+    office_remove(&pref);
+    office_remove(&prov);
+}
+
+/* The outbox's relays from seq from on, made by one pass: their count,
+ * their one head, the old size of the consistency proof the first
+ * carries (to that head; the others carry none), their lowest and
+ * highest index; every index counted in seen[0..cap). */
+typedef struct {
+    size_t relays;
+    uint64_t head_size;
+    uint64_t proof_old; /* 0: the first relay had no proof */
+    uint64_t lowest, highest;
+} pass_view;
+
+static pass_view view_pass(office *o, uint64_t from, uint8_t *seen, size_t cap)
+{
+    pass_view v = {.lowest = UINT64_MAX};
+    long_outbox ob;
+    long_outbox_read(o, from, &ob);
+    for (size_t i = 0; i < ob.n; i++) {
+        uint64_t idx[64];
+        zb_tree_head head;
+        Zb__Report *r = NULL;
+        size_t n = long_outbox_relay(o, &ob, i, idx, 64, &head, &r);
+        const Zb__ConsistencyProof *cp = r->relay->consistency;
+        if (i == 0) {
+            v.head_size = head.size;
+            if (cp) {
+                assert_int_equal(cp->new_size, head.size);
+                v.proof_old = cp->old_size;
+            }
+        } else {
+            assert_int_equal(head.size, v.head_size); /* one head a pass */
+            assert_null(cp);
+        }
+        for (size_t j = 0; j < n; j++) {
+            assert_true(idx[j] < cap && idx[j] < head.size);
+            seen[idx[j]]++;
+            v.lowest = idx[j] < v.lowest ? idx[j] : v.lowest;
+            v.highest = idx[j] > v.highest ? idx[j] : v.highest;
+        }
+        zb__report__free_unpacked(r, NULL);
+        v.relays++;
+    }
+    long_outbox_free(&ob);
+    return v;
+}
+
+/* Bounded passes (upstream.c PASS_LEAVES_MAX 4096, zb_tlog_head_after):
+ * forward all over 4,200 monthly reports ingested in rounds of 500, a
+ * head per round (heads 1, 501, ... 4001, 4201). The first pass proves
+ * against head 4001 (the largest within 4096 leaves of its start) and
+ * relays leaves 0..4000; the second, against 4201 with PROOF(4001, 4201),
+ * the rest; a third nothing. Then a single round of 4,100 (one head, past
+ * the bound): the next pass takes that head, the smallest above. Every
+ * index exactly once; the province takes every relay in order. */
+static void test_bounded_passes(void **state)
+{
+    (void)state;
+    office pref, prov;
+    pair_create(&pref, &prov, ZB_FORWARD_ALL);
+    enum { FIRST = 4200, SECOND = 4100, TOTAL = 1 + FIRST + SECOND };
+    uint8_t *seen = calloc(TOTAL, 1);
+    assert_non_null(seen);
+    file_monthly_rounds(&pref, FIRST, 500, 10);
+
+    size_t appended = relay_pass(&pref, F.t0 + 10000);
+    assert_int_equal(appended, (4001 + 63) / 64);
+    pass_view v = view_pass(&pref, 1, seen, TOTAL);
+    assert_int_equal(v.relays, appended);
+    assert_int_equal(v.head_size, 4001);
+    assert_int_equal(v.proof_old, 0);
+    assert_int_equal(v.lowest, 0);
+    assert_int_equal(v.highest, 4000);
+    for (size_t i = 0; i < TOTAL; i++)
+        assert_int_equal(seen[i], i < 4001);
+    ingest_outbox(&pref, &prov, 1, F.t0 + 10010);
+    assert_int_equal(relay_state(&prov, PREFECTURE).head_size, 4001);
+
+    size_t second = relay_pass(&pref, F.t0 + 10100);
+    assert_int_equal(second, (200 + 63) / 64);
+    memset(seen, 0, TOTAL);
+    v = view_pass(&pref, appended + 1, seen, TOTAL);
+    assert_int_equal(v.head_size, 4201);
+    assert_int_equal(v.proof_old, 4001);
+    assert_int_equal(v.lowest, 4001);
+    assert_int_equal(v.highest, 4200);
+    assert_int_equal(relay_pass(&pref, F.t0 + 10200), 0);
+    ingest_outbox(&pref, &prov, appended + 1, F.t0 + 10210);
+    appended += second;
+
+    /* one round bigger than a pass: its head is the only one above */
+    file_monthly_rounds(&pref, SECOND, SECOND, 20000);
+    size_t third = relay_pass(&pref, F.t0 + 30000);
+    assert_int_equal(third, (SECOND + 63) / 64);
+    memset(seen, 0, TOTAL);
+    v = view_pass(&pref, appended + 1, seen, TOTAL);
+    assert_int_equal(v.head_size, TOTAL);
+    assert_int_equal(v.proof_old, 4201);
+    assert_int_equal(v.lowest, 4201);
+    assert_int_equal(v.highest, TOTAL - 1);
+    ingest_outbox(&pref, &prov, appended + 1, F.t0 + 30010);
+    assert_int_equal(relay_pass(&pref, F.t0 + 30100), 0);
+
+    /* over the whole outbox: every leaf once */
+    memset(seen, 0, TOTAL);
+    assert_int_equal(outbox_indexes(&pref, seen, TOTAL), appended + third);
+    for (size_t i = 0; i < TOTAL; i++)
+        if (seen[i] != 1)
+            fail_msg("log index %zu relayed %u times", i, seen[i]);
+    zb_relay_state st = relay_state(&prov, PREFECTURE);
+    assert_int_equal(st.head_size, TOTAL);
+    assert_int_equal(st.envelopes, FIRST + SECOND);
+    assert_int_equal(st.key_events, 1);
+    assert_int_equal(relay_env_count(&prov, COUNTY), FIRST + SECOND);
+    free(seen);
+    office_remove(&pref);
+    office_remove(&prov);
+}
+
+/* The status of prefecture PREFECTURE in province p's monthly view of
+ * F.period at now ("on_time", "late", "missing"); its first summary's
+ * created_at and received_at strings into the buffers. */
+static void province_status(office *p, int64_t now, char *status, char *created, char *received)
+{
+    int y, m;
+    assert_int_equal(zb_period_parse(F.period, &y, &m), 0);
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    assert_int_equal(zb_store_begin(zb_agg_store(p->agg), true, &txn), ZB_OK);
+    assert_int_equal(zb_province_monthly(zb_agg_store(p->agg), txn, y, m, now, &doc), ZB_OK);
+    mdb_txn_abort(txn);
+    json_t *prefs = json_object_get(doc, "prefectures");
+    assert_int_equal(json_array_size(prefs), 1);
+    json_t *row = json_array_get(prefs, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "prefecture")), PREFECTURE);
+    snprintf(status, 16, "%s", json_string_value(json_object_get(row, "status")));
+    json_t *c = json_object_get(row, "created_at"), *rv = json_object_get(row, "received_at");
+    char *cs = json_dumps(c, JSON_ENCODE_ANY), *rs = json_dumps(rv, JSON_ENCODE_ANY);
+    assert_true(cs && rs);
+    snprintf(created, 128, "%s", cs);
+    snprintf(received, 128, "%s", rs);
+    free(cs);
+    free(rs);
+    json_decref(doc);
+}
+
+/* A prefecture's summary is judged on when the province received it, not
+ * on its own signed created_at: the same summary (created a day after the
+ * counties' deadline, well before the summary deadline) at three
+ * provinces, received before the summary deadline, exactly at it, and a
+ * second after it: on_time, on_time, late. */
+static void test_summary_judged_on_receipt(void **state)
+{
+    (void)state;
+    office pref, prov[3];
+    pair_create(&pref, &prov[0], ZB_FORWARD_STATUTORY);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(office_create(&prov[i], ZB_LEVEL_PROVINCE, PROVINCE), 0);
+        bool was_new;
+        uint64_t first;
+        assert_int_equal(zb_agg_enroll_vouched(prov[i].agg, PREFECTURE, pref.pk, &was_new, &first),
+                         ZB_OK);
+    }
+    file_report(&pref, monthly(), 10);
+    assert_int_equal(relay_pass(&pref, F.t0 + 100), 1); /* the county's key event */
+    assert_int_equal(relay_pass(&pref, F.later), 1);    /* the period's summary */
+    long_outbox ob;
+    long_outbox_read(&pref, 1, &ob);
+    assert_int_equal(ob.n, 2);
+    Zb__Envelope *env = NULL;
+    Zb__Report *r = NULL;
+    assert_int_equal(zb_envelope_open(ob.env[1], ob.len[1], &env, &r), ZB_OK);
+    zb__envelope__free_unpacked(env, NULL);
+    assert_int_equal(r->content_case, ZB__REPORT__CONTENT_SUMMARY);
+    assert_string_equal(r->summary->period, F.period);
+    int64_t created_at = r->created_at;
+    zb__report__free_unpacked(r, NULL);
+
+    int y, m;
+    assert_int_equal(zb_period_parse(F.period, &y, &m), 0);
+    int64_t due = zb_period_deadline(y, m) + ZB_SUMMARY_GRACE_S;
+    assert_true(created_at < due - 86400); /* signed well before the summary deadline */
+    const int64_t received[3] = {F.later + 60, due, due + 1};
+    static const char *const want[3] = {"on_time", "on_time", "late"};
+    char status[3][16], created[3][128], got[3][128];
+    for (int i = 0; i < 3; i++) {
+        zb_ingest_out out = ingest(&prov[i], PREFECTURE, ob.env[0], ob.len[0], F.t0 + 200);
+        assert_int_equal(out.result, ZB_INGEST_STORED);
+        out = ingest(&prov[i], PREFECTURE, ob.env[1], ob.len[1], received[i]);
+        assert_int_equal(out.result, ZB_INGEST_STORED);
+        province_status(&prov[i], due + 86400, status[i], created[i], got[i]);
+        if (strcmp(status[i], want[i]) != 0)
+            fail_msg("received at due %+lld s: \"%s\", not \"%s\"", (long long)(received[i] - due),
+                     status[i], want[i]);
+    }
+    /* the same signed summary everywhere; only the receive time differs */
+    assert_string_equal(created[0], created[1]);
+    assert_string_equal(created[0], created[2]);
+    assert_string_not_equal(got[0], got[1]);
+    assert_string_not_equal(got[1], got[2]);
+    long_outbox_free(&ob);
+    office_remove(&pref);
+    for (int i = 0; i < 3; i++)
+        office_remove(&prov[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1389,6 +2449,12 @@ int main(void)
         cmocka_unit_test(test_forward_all),
         cmocka_unit_test(test_revision_after_time_correction),
         cmocka_unit_test(test_key_rotation_relayed),
+        cmocka_unit_test(test_relay_last_seq),
+        cmocka_unit_test(test_key_history_rules),
+        cmocka_unit_test(test_relay_head_chain),
+        cmocka_unit_test(test_mode_change_relays_once),
+        cmocka_unit_test(test_bounded_passes),
+        cmocka_unit_test(test_summary_judged_on_receipt),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
