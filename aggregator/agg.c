@@ -252,9 +252,12 @@ int zb_agg_enroll_vouched(zb_agg *a, const char *code, const uint8_t key[ZB_PK_L
     bool rotated;
     *was_new = false;
     *first_seq = 1;
+    /* a county is enrolled only with its signed request; a member is a
+     * prefecture-level code (NNMM00, MM not 00) */
     if (a->level != ZB_LEVEL_PROVINCE || !zb_county_code_valid(code) ||
+        memcmp(code + 4, "00", 2) != 0 || memcmp(code + 2, "00", 2) == 0 ||
         memcmp(key, no_key, ZB_PK_LEN) == 0)
-        return ZB_EINVAL; /* a county is enrolled only with its signed request */
+        return ZB_EINVAL;
     return enroll_key(a, code, key, NULL, NULL, 0, was_new, first_seq, prev_hash, &rotated);
 }
 

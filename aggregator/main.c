@@ -291,7 +291,8 @@ static int enroll_prefecture(const args *a)
 {
     int bad = 0;
     uint8_t key[ZB_PK_LEN];
-    if (!zb_county_code_valid(a->prefecture)) {
+    if (!zb_county_code_valid(a->prefecture) || memcmp(a->prefecture + 4, "00", 2) != 0 ||
+        memcmp(a->prefecture + 2, "00", 2) == 0) {
         zb_cli_error_at("--prefecture", "must be a 6-digit prefecture code (e.g. 222400)");
         bad = 1;
     }

@@ -53,9 +53,10 @@ static const struct {
 
 bool zb_county_in_prefecture(const char *county, const char *prefecture)
 {
+    /* prefecture NNMM00 with MM not 00 (NN0000 is a province) */
     return zb_county_code_valid(county) && zb_county_code_valid(prefecture) &&
-           memcmp(prefecture + 4, "00", 2) == 0 && memcmp(county, prefecture, 4) == 0 &&
-           memcmp(county + 4, "00", 2) != 0;
+           memcmp(prefecture + 4, "00", 2) == 0 && memcmp(prefecture + 2, "00", 2) != 0 &&
+           memcmp(county, prefecture, 4) == 0 && memcmp(county + 4, "00", 2) != 0;
 }
 
 const char *zb_office_name(const char *code)

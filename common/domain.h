@@ -33,8 +33,9 @@ bool zb_county_code_valid(const char *s);
 /* The Yanbian entry for code, or NULL when the code is not one of the eight. */
 const zb_county *zb_county_find(const char *code);
 /* GB/T 2260: whether county is a county-level code under prefecture (a
- * prefecture-level code, NNNN00): the same first four digits, and not
- * itself a prefecture-level code (last two digits not 00). This is what a
+ * prefecture-level code, NNMM00 with MM not 00 -- NN0000 is a province):
+ * the same first four digits, and not itself a prefecture-level code (last
+ * two digits not 00). This is what a
  * province lets a prefecture relay (protocol.md §14.5). */
 bool zb_county_in_prefecture(const char *county, const char *prefecture);
 
