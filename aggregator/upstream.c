@@ -194,6 +194,24 @@ int zb_upstream_info_get(zb_agg *a, const char *dir, zb_upstream_info *out)
 /* ------------------------------------------------------------ the relayer */
 
 typedef struct {
+    uint64_t *v;
+    size_t n, cap;
+} index_list;
+
+static int index_add(index_list *l, uint64_t i)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return ZB_ENOMEM;
+        l->v = nv, l->cap = cap;
+    }
+    l->v[l->n++] = i;
+    return ZB_OK;
+}
+
+typedef struct {
     int period;
     uint8_t hash[ZB_SHA256_LEN];
 } sent_summary;
@@ -209,29 +227,15 @@ typedef struct {
     int64_t last_summary_check;
     /* every log index in the outbox's relays, ascending: none goes twice,
      * even when the mode changed between the passes that chose them */
-    uint64_t *relayed;
-    size_t n_relayed, cap_relayed;
+    index_list relayed;
 } relayer;
 
 static int u64_cmp(const void *a, const void *b);
 
-static int relayed_add(relayer *r, uint64_t index)
-{
-    if (r->n_relayed == r->cap_relayed) {
-        size_t cap = r->cap_relayed ? 2 * r->cap_relayed : 256;
-        uint64_t *nv = realloc(r->relayed, cap * sizeof *nv);
-        if (!nv)
-            return ZB_ENOMEM;
-        r->relayed = nv, r->cap_relayed = cap;
-    }
-    r->relayed[r->n_relayed++] = index;
-    return ZB_OK;
-}
-
 static bool relayed_has(const relayer *r, uint64_t index)
 {
-    return r->n_relayed &&
-           bsearch(&index, r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp) != NULL;
+    return r->relayed.n &&
+           bsearch(&index, r->relayed.v, r->relayed.n, sizeof *r->relayed.v, u64_cmp) != NULL;
 }
 
 static int summary_hash_of(const Zb__PeriodSummary *m, uint8_t out[ZB_SHA256_LEN])
@@ -300,7 +304,7 @@ static int take_stored(void *ctx, const zb_node_report *nr)
         if (head.size > r->cursor)
             r->cursor = r->proven = head.size;
         for (size_t i = 0; rc == 0 && i < rp->relay->n_leaves; i++)
-            rc = relayed_add(r, rp->relay->leaves[i]->log_index);
+            rc = index_add(&r->relayed, rp->relay->leaves[i]->log_index);
     } else if (rp->content_case == ZB__REPORT__CONTENT_SUMMARY &&
                zb_period_parse(rp->summary->period, &y, &m) == 0) {
         uint8_t h[ZB_SHA256_LEN];
@@ -312,24 +316,6 @@ static int take_stored(void *ctx, const zb_node_report *nr)
 }
 
 /* ---- which leaves go up */
-
-typedef struct {
-    uint64_t *v;
-    size_t n, cap;
-} index_list;
-
-static int index_add(index_list *l, uint64_t i)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return ZB_ENOMEM;
-        l->v = nv, l->cap = cap;
-    }
-    l->v[l->n++] = i;
-    return ZB_OK;
-}
 
 static int u64_cmp(const void *a, const void *b)
 {
@@ -859,9 +845,9 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
     if (grew && idx.n)
         r->proven = th.size;
     for (size_t i = 0; i < idx.n && rc == 0; i++)
-        rc = relayed_add(r, idx.v[i]);
-    if (r->n_relayed > 1)
-        qsort(r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp);
+        rc = index_add(&r->relayed, idx.v[i]);
+    if (r->relayed.n > 1)
+        qsort(r->relayed.v, r->relayed.n, sizeof *r->relayed.v, u64_cmp);
     if (check_summaries)
         r->last_summary_check = now;
     for (size_t i = 0; i < n_hashes && rc == 0; i++)
@@ -909,8 +895,8 @@ static int relayer_open(relayer *r, zb_agg *a, const char *dir, bool writable)
     r->forward = fwd ? ZB_FORWARD_ALL : ZB_FORWARD_STATUTORY;
     if (rc == 0)
         rc = zb_node_each_report(r->node, 1, 0, take_stored, r);
-    if (rc == 0 && r->n_relayed > 1)
-        qsort(r->relayed, r->n_relayed, sizeof *r->relayed, u64_cmp);
+    if (rc == 0 && r->relayed.n > 1)
+        qsort(r->relayed.v, r->relayed.n, sizeof *r->relayed.v, u64_cmp);
     return rc;
 }
 
@@ -918,9 +904,9 @@ static void relayer_close(relayer *r)
 {
     zb_node_close(&r->node); /* releases the lock */
     free(r->sent);
-    free(r->relayed);
+    free(r->relayed.v);
     r->sent = NULL;
-    r->relayed = NULL;
+    r->relayed = (index_list){0};
 }
 
 int zb_relay_pass_once(zb_agg *a, const char *dir, int64_t now, size_t *appended)
