@@ -130,8 +130,8 @@ static int accept_key_event(zb_store *s, MDB_txn *txn, overlay *o, const char *p
     }
     if (!zb_county_in_prefecture(e->county, prefecture)) {
         *code = ZB__ERROR_CODE__NOT_ENROLLED;
-        WHY("leaf %" PRIu64 ": county %s is not a county of prefecture %s", l->log_index,
-            e->county, prefecture);
+        WHY("leaf %" PRIu64 ": county %s is not a county of prefecture %s", l->log_index, e->county,
+            prefecture);
         return 1;
     }
     bool ours, known;
@@ -403,15 +403,15 @@ static void check_say(check_ctx *c, const char *fmt, ...)
     c->findings++;
 }
 
-static int check_relay_env(check_ctx *c, const char *prefecture, uint64_t seq,
-                           const zb_relayed *l)
+static int check_relay_env(check_ctx *c, const char *prefecture, uint64_t seq, const zb_relayed *l)
 {
     Zb__Envelope *env = NULL;
     Zb__Report *r = NULL;
     int vr = zb_envelope_open(l->envelope, l->envelope_len, &env, &r);
     if (vr) {
-        check_say(c, _("prefecture %s seq %" PRIu64 ": relayed envelope at its log index %" PRIu64
-                       " does not verify (%s)"),
+        check_say(c,
+                  _("prefecture %s seq %" PRIu64 ": relayed envelope at its log index %" PRIu64
+                    " does not verify (%s)"),
                   prefecture, seq, l->log_index, zb_strerror(vr));
         return ZB_OK;
     }
@@ -422,12 +422,14 @@ static int check_relay_env(check_ctx *c, const char *prefecture, uint64_t seq,
     bool ok = false;
     for (size_t i = 0; rc == 0 && i < kl.n; i++)
         if (memcmp(kl.keys[i].key, env->signer.data, ZB_PK_LEN) == 0 &&
-            r->seq >= kl.keys[i].first_seq && (!kl.keys[i].revoked || r->seq <= kl.keys[i].last_seq))
+            r->seq >= kl.keys[i].first_seq &&
+            (!kl.keys[i].revoked || r->seq <= kl.keys[i].last_seq))
             ok = true;
     free(kl.keys);
     if (rc == 0 && !ok)
-        check_say(c, _("county %s seq %" PRIu64 " (relayed by %s): not signed by the county's "
-                       "key for that seq"),
+        check_say(c,
+                  _("county %s seq %" PRIu64 " (relayed by %s): not signed by the county's "
+                    "key for that seq"),
                   r->county, r->seq, prefecture);
     zb__report__free_unpacked(r, NULL);
     zb__envelope__free_unpacked(env, NULL);
@@ -576,7 +578,10 @@ static int pmonthly_member(void *ctx, const zb_county_rec *rec)
     int status = ss.n == 0 ? 0 : ss.first.received_at <= c->due ? 1 : 2;
     c->by_status[status]++;
     rc |= put(row, "prefecture", json_string(rec->county));
-    rc |= put(row, "status", json_string(status == 0 ? "missing" : status == 1 ? "on_time" : "late"));
+    rc |= put(row, "status",
+              json_string(status == 0   ? "missing"
+                          : status == 1 ? "on_time"
+                                        : "late"));
     rc |= put(row, "created_at", ss.n ? zb_json_time(ss.first.created_at) : json_null());
     rc |= put(row, "received_at", ss.n ? zb_json_time(ss.first.received_at) : json_null());
     rc |= put(row, "summaries", json_integer((json_int_t)ss.n));
@@ -604,16 +609,20 @@ static int pmonthly_member(void *ctx, const zb_county_rec *rec)
     return ZB_OK;
 }
 
-int zb_province_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
-                        json_t **out)
+int zb_province_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now, json_t **out)
 {
     *out = NULL;
     int64_t dl;
     int rc = zb_astore_deadline_get(s, txn, zb_period_ordinal(year, month), &dl, NULL, NULL);
     if (rc)
         return rc;
-    pmonthly_ctx c = {s, txn, zb_period_ordinal(year, month), dl + ZB_SUMMARY_GRACE_S,
-                      json_array(), json_array(), {0}};
+    pmonthly_ctx c = {s,
+                      txn,
+                      zb_period_ordinal(year, month),
+                      dl + ZB_SUMMARY_GRACE_S,
+                      json_array(),
+                      json_array(),
+                      {0}};
     json_t *doc = json_object(), *totals = json_object();
     char period[8];
     zb_period_format(year, month, period, sizeof period);
@@ -696,11 +705,11 @@ static int pstatus_member(void *vctx, const zb_county_rec *rec)
         json_decref(c->counties);
         return rc ? rc : ZB_ENOMEM;
     }
-    json_t *row = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "prefecture", rec->county, "reports",
-                            (json_int_t)rec->reports, "envelopes", (json_int_t)st.envelopes,
-                            "key_events", (json_int_t)st.key_events, "other_leaves",
-                            (json_int_t)st.other, "head_size", (json_int_t)st.head_size,
-                            "counties", c->counties);
+    json_t *row =
+        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "prefecture", rec->county, "reports",
+                  (json_int_t)rec->reports, "envelopes", (json_int_t)st.envelopes, "key_events",
+                  (json_int_t)st.key_events, "other_leaves", (json_int_t)st.other, "head_size",
+                  (json_int_t)st.head_size, "counties", c->counties);
     return row && json_array_append_new(c->list, row) == 0 ? 0 : ZB_ENOMEM;
 }
 

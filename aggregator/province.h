@@ -42,9 +42,8 @@
  * ZB_E* (a store failure). */
 __attribute__((warn_unused_result)) int zb_province_accept(zb_store *s, MDB_txn *txn,
                                                            const zb_county_rec *rec,
-                                                           const Zb__Report *r,
-                                                           Zb__ErrorCode *code, char *why,
-                                                           size_t why_len);
+                                                           const Zb__Report *r, Zb__ErrorCode *code,
+                                                           char *why, size_t why_len);
 
 /* Re-verify every relayed county envelope from the stored prefecture
  * reports: the prefecture's signature on each relay's head and every
@@ -68,8 +67,7 @@ long zb_province_check(zb_store *s, MDB_txn *txn, void (*finding)(void *ctx, con
  *  "first_created_at", "tasks_done", "tasks_in_progress",
  *  "tasks_not_started", stats...}]} (caller decrefs). */
 #define ZB_SUMMARY_GRACE_S (5 * 86400)
-int zb_province_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now,
-                        json_t **out);
+int zb_province_monthly(zb_store *s, MDB_txn *txn, int year, int month, int64_t now, json_t **out);
 
 /* Per prefecture: the counties it relays with, per county, the envelopes
  * the province holds. *out: {"prefectures": [{"prefecture", "envelopes",

@@ -45,7 +45,10 @@
 /* Periods looked back for summaries (2 years). */
 #define SUMMARY_PERIODS_MAX 24
 
-const char *zb_forward_name(zb_forward f) { return f == ZB_FORWARD_ALL ? "all" : "statutory"; }
+const char *zb_forward_name(zb_forward f)
+{
+    return f == ZB_FORWARD_ALL ? "all" : "statutory";
+}
 
 int zb_forward_parse(const char *s, zb_forward *f)
 {
@@ -700,8 +703,8 @@ static int summaries_make(relayer *r, MDB_txn *txn, int64_t now, report_set *rs,
     int current = zb_period_ordinal(y, m);
     if (e.earliest > current)
         return ZB_OK; /* filed only for periods after now (clocks ahead): nothing due */
-    int first = e.earliest > current - SUMMARY_PERIODS_MAX ? e.earliest
-                                                            : current - SUMMARY_PERIODS_MAX;
+    int first =
+        e.earliest > current - SUMMARY_PERIODS_MAX ? e.earliest : current - SUMMARY_PERIODS_MAX;
     *hashes = calloc((size_t)(current - first + 1), sizeof **hashes);
     if (!*hashes)
         return ZB_ENOMEM;
@@ -772,8 +775,7 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
     if (grew) {
         /* at most PASS_LEAVES_MAX leaves a pass (a stored head bounds it): a
          * long log is relayed in steps, each its own transactions */
-        rc = zb_tlog_head_after(zb_agg_tlog(a), txn, r->cursor, r->cursor + PASS_LEAVES_MAX,
-                                &head);
+        rc = zb_tlog_head_after(zb_agg_tlog(a), txn, r->cursor, r->cursor + PASS_LEAVES_MAX, &head);
         if (rc == ZB_ENOTFOUND) {
             grew = false; /* no head over the new leaves yet: the next pass */
             rc = ZB_OK;
@@ -807,8 +809,7 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
         /* the province takes a head only as an extension of the one it
          * was relayed before (the cursor): proven here */
         if (idx.n && r->proven > 0 && r->proven < th.size &&
-            (rc = zb_tlog_make_consistency(zb_agg_tlog(a), txn, r->proven, th.size,
-                                           &consistency)))
+            (rc = zb_tlog_make_consistency(zb_agg_tlog(a), txn, r->proven, th.size, &consistency)))
             goto done;
         if ((rc = relays_make(a, txn, &idx, head, th.size, consistency, &rs)))
             goto done;
@@ -833,8 +834,9 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
         if (rc)
             goto done;
         *appended = rs.n;
-        ZB_INFO("ZB-RELAY-QUEUED", "%zu report(s) queued for the province (seq %" PRIu64
-                "..%" PRIu64 "; %zu leaves of the log up to %" PRIu64 ")",
+        ZB_INFO("ZB-RELAY-QUEUED",
+                "%zu report(s) queued for the province (seq %" PRIu64 "..%" PRIu64
+                "; %zu leaves of the log up to %" PRIu64 ")",
                 rs.n, first, last, idx.n, th.size);
     }
     /* decided up to the head; the province's head moves only with a relay
@@ -933,8 +935,9 @@ int zb_relay_run(zb_agg *a, const char *dir, bool once, double timeout_s)
         relayer_close(&r);
         return rc;
     }
-    ZB_INFO("ZB-RELAY-START", "relaying %s (%s) to the province, forward %s, from log size %" PRIu64,
-            zb_agg_code(a), zb_level_name(zb_agg_level(a)), zb_forward_name(r.forward), r.cursor);
+    ZB_INFO("ZB-RELAY-START",
+            "relaying %s (%s) to the province, forward %s, from log size %" PRIu64, zb_agg_code(a),
+            zb_level_name(zb_agg_level(a)), zb_forward_name(r.forward), r.cursor);
     int64_t backoff_until = 0;
     while (!zb_sync_stop) {
         int64_t now = (int64_t)time(NULL);
@@ -993,9 +996,8 @@ static int take_placed(void *ctx, const zb_node_report *nr)
     if (outbox_report(nr, &rp) != 0)
         return ZB_EDECODE;
     int rc = ZB_OK;
-    for (size_t i = 0; rp->content_case == ZB__REPORT__CONTENT_RELAY && rc == 0 &&
-                       i < rp->relay->n_leaves;
-         i++) {
+    for (size_t i = 0;
+         rp->content_case == ZB__REPORT__CONTENT_RELAY && rc == 0 && i < rp->relay->n_leaves; i++) {
         if (pl->n == pl->cap) {
             size_t cap = pl->cap ? 2 * pl->cap : 64;
             placed *nv = realloc(pl->v, cap * sizeof *nv);
@@ -1043,8 +1045,7 @@ static int take_span(void *ctx, const zb_node_receipt *rc)
     return 0;
 }
 
-int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_t now,
-                                json_t *doc)
+int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_t now, json_t *doc)
 {
     char path[4200];
     if (upstream_path(dir, path, sizeof path) || !upstream_exists(path))
@@ -1065,7 +1066,8 @@ int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_
     json_t *list = json_object_get(doc, "accidents");
     size_t i;
     json_t *row;
-    json_array_foreach(list, i, row) {
+    json_array_foreach(list, i, row)
+    {
         const char *county = json_string_value(json_object_get(row, "county"));
         const char *id = json_string_value(json_object_get(row, "accident_id"));
         zb_accident_entry *revs = NULL;
@@ -1173,9 +1175,14 @@ static void *supervise(void *arg)
         }
     while (!atomic_load(&rs->stop)) {
         if (access(up, F_OK) == 0) {
-            char *argv[] = {self,           "relay",        "--dir",
-                            rs->dir,        "--log-level",  rs->log_level,
-                            rs->use_syslog ? "--syslog" : NULL, NULL};
+            char *argv[] = {self,
+                            "relay",
+                            "--dir",
+                            rs->dir,
+                            "--log-level",
+                            rs->log_level,
+                            rs->use_syslog ? "--syslog" : NULL,
+                            NULL};
             pid_t pid;
             if (posix_spawn(&pid, self, NULL, NULL, argv, envp) == 0) {
                 atomic_store(&rs->child, (int)pid);
@@ -1186,8 +1193,10 @@ static void *supervise(void *arg)
                     ;
                 atomic_store(&rs->child, 0);
                 if (!atomic_load(&rs->stop))
-                    ZB_WARN("ZB-RELAY-EXIT", "the relay (pid %ld) ended (status %d): "
-                            "restarting it in 5 s", (long)pid, st);
+                    ZB_WARN("ZB-RELAY-EXIT",
+                            "the relay (pid %ld) ended (status %d): "
+                            "restarting it in 5 s",
+                            (long)pid, st);
             }
         }
         for (int i = 0; i < 50 && !atomic_load(&rs->stop); i++)

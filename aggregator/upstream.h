@@ -119,7 +119,6 @@ int zb_relay_pass_once(zb_agg *a, const char *dir, int64_t now, size_t *appended
  * long passed at now without an acknowledgement). doc is the document of
  * zb_consolidate_accidents; txn a read transaction on a's store. Nothing
  * is added when no upstream is configured. */
-int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_t now,
-                                json_t *doc);
+int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_t now, json_t *doc);
 
 #endif

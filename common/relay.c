@@ -105,8 +105,8 @@ int zb_relay_decode(const Zb__Relay *r, zb_relayed **out, size_t *n)
     return ZB_OK;
 }
 
-int zb_relay_open(const Zb__Relay *r, const uint8_t prefecture_key[ZB_PK_LEN],
-                  zb_tree_head *head, zb_relayed **out, size_t *n, char *why, size_t why_len)
+int zb_relay_open(const Zb__Relay *r, const uint8_t prefecture_key[ZB_PK_LEN], zb_tree_head *head,
+                  zb_relayed **out, size_t *n, char *why, size_t why_len)
 {
     *out = NULL;
     *n = 0;
@@ -128,8 +128,8 @@ int zb_relay_open(const Zb__Relay *r, const uint8_t prefecture_key[ZB_PK_LEN],
         const Zb__RelayedLeaf *rl = r->leaves[i];
         l[i].log_index = rl->log_index;
         if ((i > 0 && rl->log_index <= r->leaves[i - 1]->log_index) ||
-            rl->log_index >= head->size || rl->leaf.len == 0 ||
-            rl->leaf.len > ZB_RELAY_LEAF_MAX || rl->n_path > ZB_MERKLE_MAX_PROOF) {
+            rl->log_index >= head->size || rl->leaf.len == 0 || rl->leaf.len > ZB_RELAY_LEAF_MAX ||
+            rl->n_path > ZB_MERKLE_MAX_PROOF) {
             why_set(why, why_len,
                     "leaf %" PRIu64 ": index not ascending or beyond the head's size %" PRIu64
                     ", or its size or path out of bounds",

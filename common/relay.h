@@ -35,14 +35,14 @@ typedef enum {
  * for a bare envelope leaf, envelope points into the Relay's own bytes
  * (valid while the Relay lives). */
 typedef struct {
-    uint64_t log_index;        /* its index in the prefecture's log */
+    uint64_t log_index; /* its index in the prefecture's log */
     zb_relayed_kind kind;
-    int64_t leaf_time;         /* LogLeaf.timestamp: when it entered the prefecture's log; 0
-                                  for a bare envelope leaf (no time in the log) */
-    const uint8_t *envelope;   /* ZB_RELAYED_ENVELOPE: the county's canonical Envelope bytes */
+    int64_t leaf_time;       /* LogLeaf.timestamp: when it entered the prefecture's log; 0
+                                for a bare envelope leaf (no time in the log) */
+    const uint8_t *envelope; /* ZB_RELAYED_ENVELOPE: the county's canonical Envelope bytes */
     size_t envelope_len;
     const Zb__KeyEvent *key_event; /* ZB_RELAYED_KEY_EVENT (inside leaf) */
-    Zb__LogLeaf *leaf;         /* the decoded LogLeaf; NULL for a bare envelope leaf */
+    Zb__LogLeaf *leaf;             /* the decoded LogLeaf; NULL for a bare envelope leaf */
 } zb_relayed;
 
 /* Open relay r, signed (as a report) by prefecture_key: the tree head
