@@ -442,9 +442,10 @@ static void summary_free(Zb__PeriodSummary *m)
     free(m);
 }
 
-static void report_set_free(report_set *rs)
+/* Free the reports from keep on (report_set_free: all of them). */
+static void report_set_truncate(report_set *rs, size_t keep)
 {
-    for (size_t i = 0; i < rs->n; i++) {
+    for (size_t i = keep; i < rs->n; i++) {
         Zb__Report *r = rs->reports[i];
         if (r->content_case == ZB__REPORT__CONTENT_RELAY) {
             if (r->relay)
@@ -457,6 +458,12 @@ static void report_set_free(report_set *rs)
         free(r->prev_hash.data);
         free(r);
     }
+    rs->n = keep < rs->n ? keep : rs->n;
+}
+
+static void report_set_free(report_set *rs)
+{
+    report_set_truncate(rs, 0);
     free(rs->reports);
     memset(rs, 0, sizeof *rs);
 }
@@ -814,10 +821,13 @@ static int relay_pass(relayer *r, int64_t now, size_t *appended)
         if ((rc = relays_make(a, txn, &idx, head, th.size, consistency, &rs)))
             goto done;
     }
-    /* a summary that cannot be built does not hold back the relays */
+    /* a summary that cannot be built does not hold back the relays (nor
+     * go half: the summaries of this pass go all or none) */
+    size_t n_relays = rs.n;
     if (check_summaries && (src = summaries_make(r, txn, now, &rs, &hashes, &n_hashes))) {
         ZB_ERR("ZB-RELAY-SUMMARY", "period summaries not built: %s (again at the next pass)",
                zb_strerror(src));
+        report_set_truncate(&rs, n_relays);
         check_summaries = false;
         n_hashes = 0;
     }
