@@ -74,17 +74,22 @@ static bool upstream_exists(const char *path)
            stat(kp, &st) == 0;
 }
 
+typedef struct {
+    zb_store *s;
+    zb_forward forward;
+} forward_job;
+
+static int forward_write(void *ctx, MDB_txn *txn)
+{
+    const forward_job *j = ctx;
+    return zb_astore_forward_put(j->s, txn, (int)j->forward);
+}
+
+/* One write transaction (zb_store_write: the map grown if it is full). */
 static int forward_put(zb_agg *a, zb_forward forward)
 {
-    MDB_txn *txn;
-    int rc = zb_store_begin(zb_agg_store(a), false, &txn);
-    if (rc)
-        return rc;
-    if ((rc = zb_astore_forward_put(zb_agg_store(a), txn, (int)forward))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return zb_store_commit(txn);
+    forward_job j = {zb_agg_store(a), forward};
+    return zb_store_write(j.s, forward_write, &j);
 }
 
 /* A county whose key is not in the log as a key event (enrolled before
