@@ -375,11 +375,21 @@ static int first_larger(const zb_accident_entry *revs, size_t k, size_t *first)
 static int statutory(zb_agg *a, MDB_txn *txn, const char *county, uint64_t seq, index_list *out)
 {
     zb_store *s = zb_agg_store(a);
-    Zb__Report *rep = NULL;
-    int rc = zb_astore_report_get(s, txn, county, seq, &rep);
+    /* most leaves are monthly reports or 一般 accidents: the content's kind
+     * is read from the stored bytes before anything is decoded */
+    zb_stored_env e;
+    const uint8_t *bytes;
+    size_t len;
+    int rc = zb_astore_envelope_get(s, txn, county, seq, &e);
     if (rc)
         return rc;
-    if (rep->content_case != ZB__REPORT__CONTENT_ACCIDENT || !rep->accident->accident_id) {
+    if (zb_envelope_report_view(e.env, e.len, &bytes, &len) != 0 ||
+        zb_report_content_kind(bytes, len) != ZB__REPORT__CONTENT_ACCIDENT)
+        return ZB_OK;
+    Zb__Report *rep = NULL;
+    if ((rc = zb_report_decode(bytes, len, &rep)))
+        return rc;
+    if (!rep->accident->accident_id) {
         zb__report__free_unpacked(rep, NULL);
         return ZB_OK;
     }
