@@ -1011,7 +1011,6 @@ typedef struct {
 typedef struct {
     placed *v;
     size_t n, cap;
-    const uint8_t *agg_pk;
 } placed_list;
 
 static int take_placed(void *ctx, const zb_node_report *nr)
@@ -1070,33 +1069,40 @@ static int take_span(void *ctx, const zb_node_receipt *rc)
     return 0;
 }
 
+static int span_cmp(const void *key, const void *elem)
+{
+    uint64_t seq = *(const uint64_t *)key;
+    const receipt_span *sp = elem;
+    return seq < sp->first ? -1 : seq > sp->last;
+}
+
+/* The rows of accidents that had to go up, with the revision that made it so. */
+typedef struct {
+    json_t *row;
+    int64_t required_at;
+    uint64_t index; /* that revision's leaf in the prefecture's log */
+} required_row;
+
 int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_t now, json_t *doc)
 {
     char path[4200];
     if (upstream_path(dir, path, sizeof path) || !upstream_exists(path))
         return ZB_OK;
-    zb_node *n = NULL;
-    int rc = zb_node_open(&n, path, true);
-    if (rc)
-        return rc;
-    placed_list pl = {.agg_pk = zb_agg_identity(a)->pk};
-    span_list sl = {0};
-    if ((rc = zb_node_each_report(n, 1, 0, take_placed, &pl)) == 0)
-        rc = zb_node_each_receipt(n, take_span, &sl);
-    zb_node_close(&n);
-    if (rc)
-        goto done;
-    if (pl.n > 1)
-        qsort(pl.v, pl.n, sizeof *pl.v, placed_cmp);
     json_t *list = json_object_get(doc, "accidents");
-    size_t i;
+    required_row *req = calloc(json_array_size(list) + 1, sizeof *req);
+    if (!req)
+        return ZB_ENOMEM;
+    size_t n_req = 0, i;
     json_t *row;
+    int rc = ZB_OK;
+    /* first what the log says: which rows had to go up (the outbox is read
+     * only when some did: it holds every relayed leaf) */
     json_array_foreach(list, i, row)
     {
         const char *county = json_string_value(json_object_get(row, "county"));
         const char *id = json_string_value(json_object_get(row, "accident_id"));
         zb_accident_entry *revs = NULL;
-        size_t nr = 0;
+        size_t nr = 0, k = 0;
         if (!county || !id)
             continue;
         rc = zb_astore_accident_revisions(zb_agg_store(a), txn, county, id, &revs, &nr);
@@ -1104,45 +1110,49 @@ int zb_relay_annotate_accidents(zb_agg *a, MDB_txn *txn, const char *dir, int64_
             rc = ZB_OK;
             continue;
         }
-        if (rc)
-            break;
         /* the revision that required forwarding: the first at which the
          * highest grade reached 较大 */
-        size_t k = nr;
-        rc = first_larger(revs, nr, &k);
-        bool required = rc == 0 && k < nr;
-        json_t *fwd_at = json_null(), *req_at = json_null();
-        bool late = false;
-        if (required) {
-            int64_t required_at = revs[k].received_at;
-            req_at = zb_json_time(required_at);
-            uint64_t index;
-            int64_t acked_at = 0;
-            if (zb_tlog_index_of(zb_agg_tlog(a), txn, county, revs[k].seq, &index) == 0) {
-                placed key = {index, 0};
-                placed *p = bsearch(&key, pl.v, pl.n, sizeof *pl.v, placed_cmp);
-                for (size_t s = 0; p && s < sl.n; s++)
-                    if (p->upstream_seq >= sl.v[s].first && p->upstream_seq <= sl.v[s].last)
-                        acked_at = sl.v[s].received_at;
-            }
-            if (acked_at) {
-                fwd_at = zb_json_time(acked_at);
-                late = acked_at - required_at > ZB_FORWARD_LIMIT_S;
-            } else {
-                late = now - required_at > ZB_FORWARD_LIMIT_S;
-            }
-        }
+        if (rc == 0 && (rc = first_larger(revs, nr, &k)) == 0 && k < nr &&
+            (rc = zb_tlog_index_of(zb_agg_tlog(a), txn, county, revs[k].seq,
+                                   &req[n_req].index)) == 0)
+            req[n_req].row = row, req[n_req++].required_at = revs[k].received_at;
         free(revs);
         if (rc)
-            break;
-        json_object_set_new(row, "forward_required", json_boolean(required));
-        json_object_set_new(row, "forward_required_at", req_at);
-        json_object_set_new(row, "forwarded_at", fwd_at);
-        json_object_set_new(row, "forward_late", json_boolean(late));
+            goto done;
+        json_object_set_new(row, "forward_required", json_boolean(k < nr));
+        json_object_set_new(row, "forward_required_at", json_null());
+        json_object_set_new(row, "forwarded_at", json_null());
+        json_object_set_new(row, "forward_late", json_false());
     }
-done:
+    if (n_req == 0)
+        goto done;
+    zb_node *n = NULL;
+    placed_list pl = {0};
+    span_list sl = {0};
+    if ((rc = zb_node_open(&n, path, true)) == 0 &&
+        (rc = zb_node_each_report(n, 1, 0, take_placed, &pl)) == 0)
+        rc = zb_node_each_receipt(n, take_span, &sl); /* in first_seq order */
+    zb_node_close(&n);
+    if (rc == 0 && pl.n > 1)
+        qsort(pl.v, pl.n, sizeof *pl.v, placed_cmp);
+    for (size_t r = 0; rc == 0 && r < n_req; r++) {
+        placed key = {req[r].index, 0};
+        const placed *p = pl.n ? bsearch(&key, pl.v, pl.n, sizeof *pl.v, placed_cmp) : NULL;
+        const receipt_span *sp =
+            p && sl.n ? bsearch(&p->upstream_seq, sl.v, sl.n, sizeof *sl.v, span_cmp) : NULL;
+        int64_t acked_at = sp ? sp->received_at : 0;
+        json_object_set_new(req[r].row, "forward_required_at", zb_json_time(req[r].required_at));
+        if (acked_at)
+            json_object_set_new(req[r].row, "forwarded_at", zb_json_time(acked_at));
+        /* more than 2 h between the two, or 2 h gone by without it */
+        json_object_set_new(req[r].row, "forward_late",
+                            json_boolean((acked_at ? acked_at : now) - req[r].required_at >
+                                         ZB_FORWARD_LIMIT_S));
+    }
     free(pl.v);
     free(sl.v);
+done:
+    free(req);
     return rc;
 }
 
