@@ -8,7 +8,6 @@
  */
 #include "bulletin.h"
 
-#include <inttypes.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "crypto.h"
 #include "domain.h"
 #include "err.h"
+#include "i18n.h"
 #include "timefmt.h"
 
 /* The prefecture as its offices write it: 延边朝鲜族自治州 (GB/T 2260
@@ -197,13 +197,12 @@ static void put_month_day_time(FILE *f, const local_time *lt)
     fprintf(f, "%d月%d日 %02d:%02d", lt->month, lt->day, lt->hour, lt->minute);
 }
 
-/* Yuan as 万元 with two decimals, rounded half up (as i18n.h zb_money
- * gives it in Chinese; the bulletin is Chinese whatever --lang says). */
+/* Yuan as 万元 with two decimals (i18n.h zb_money_wan: the bulletin is
+ * Chinese whatever --lang says). */
 static void put_wan(FILE *f, json_int_t yuan)
 {
-    uint64_t y = yuan > 0 ? (uint64_t)yuan : 0;
-    uint64_t hundredths = y / 100 + (y % 100 >= 50);
-    fprintf(f, "%" PRIu64 ".%02" PRIu64, hundredths / 100, hundredths % 100);
+    char text[32];
+    fputs(zb_money_wan(yuan > 0 ? (uint64_t)yuan : 0, text, sizeof text), f);
 }
 
 static const char *grade_zh(const char *name)

@@ -75,8 +75,8 @@ static lxw_error write_cell(const book *b, lxw_worksheet *ws, lxw_row_t row, lxw
         uint64_t yuan = (uint64_t)json_integer_value(v);
         *width = strlen(zb_money(yuan, text, sizeof text));
         if (b->zh) /* 万元 rounded to 0.01 as the table shows it */
-            return worksheet_write_number(
-                ws, row, col, (double)(yuan / 100 + (yuan % 100 >= 50)) / 100.0, b->money);
+            return worksheet_write_number(ws, row, col, (double)zb_wan_hundredths(yuan) / 100.0,
+                                          b->money);
         return worksheet_write_number(ws, row, col, (double)yuan, NULL);
     }
     if ((kind == ZB_CELL_NUMBER || kind == ZB_CELL_MONEY) && json_is_number(v)) {

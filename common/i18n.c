@@ -354,14 +354,22 @@ const char *zb_label(const char *code)
     return code;
 }
 
+uint64_t zb_wan_hundredths(uint64_t yuan)
+{
+    return yuan / 100 + (yuan % 100 >= 50);
+}
+
+const char *zb_money_wan(uint64_t yuan, char *buf, size_t len)
+{
+    uint64_t hundredths = zb_wan_hundredths(yuan);
+    snprintf(buf, len, "%" PRIu64 ".%02" PRIu64, hundredths / 100, hundredths % 100);
+    return buf;
+}
+
 const char *zb_money(uint64_t yuan, char *buf, size_t len)
 {
-    if (chosen == ZB_LANG_ZH) {
-        /* 万元, rounded half up to 0.01 (= 100 yuan) */
-        uint64_t hundredths = yuan / 100 + (yuan % 100 >= 50);
-        snprintf(buf, len, "%" PRIu64 ".%02" PRIu64, hundredths / 100, hundredths % 100);
-    } else {
-        snprintf(buf, len, "%" PRIu64, yuan);
-    }
+    if (chosen == ZB_LANG_ZH)
+        return zb_money_wan(yuan, buf, len);
+    snprintf(buf, len, "%" PRIu64, yuan);
     return buf;
 }

@@ -57,4 +57,13 @@ const char *zb_label(const char *code);
  * English, whole yuan ("123456"). Writes into buf; returns buf. */
 const char *zb_money(uint64_t yuan, char *buf, size_t len);
 
+/* Yuan in hundredths of 万元 (units of 100 yuan), rounded half up: the
+ * one rounding of every 万元 figure (zb_money, the workbook's cells, the
+ * bulletin). */
+uint64_t zb_wan_hundredths(uint64_t yuan);
+
+/* Yuan as 万元 with two decimals ("12.35") whatever the language (the
+ * bulletin is Chinese always). Writes into buf; returns buf. */
+const char *zb_money_wan(uint64_t yuan, char *buf, size_t len);
+
 #endif
