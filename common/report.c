@@ -837,9 +837,10 @@ void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *p)
     case ZB__REPORT__CONTENT_SUMMARY: validate_summary(r->summary, r->created_at, pre, p); break;
     default: zb_problems_add(p, "%stype: must be \"monthly\" or \"accident\"", pre); break;
     }
-    if (!upward && zb__report__get_packed_size(r) > ZB_COUNTY_REPORT_MAX)
-        zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre,
-                        zb__report__get_packed_size(r), ZB_COUNTY_REPORT_MAX);
+    size_t len = zb__report__get_packed_size(r);
+    if (len > zb_report_size_max(r))
+        zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre, len,
+                        zb_report_size_max(r));
 }
 
 /* ------------------------------------------------------------ JSON out */

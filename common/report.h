@@ -81,7 +81,8 @@ bool zb_accident_id_valid(const char *s);
  * revision >= 1; as_of not before occurred_at nor more than
  * ZB_AS_OF_SKEW_S after created_at; write_off_reason required with
  * write_off and refused otherwise. A version 1 report carrying any of those
- * five fields is refused. Adds one problem per violation. What needs the
+ * five fields is refused. The packed report must be within
+ * zb_report_size_max. Adds one problem per violation. What needs the
  * accident's history (revisions in order, nothing after closing or
  * write_off) is the node's to check. */
 void zb_report_validate(const Zb__Report *r, const char *prefix, zb_problems *problems);

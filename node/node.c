@@ -682,12 +682,7 @@ static int submit_once(zb_node *n, Zb__Report **reports, size_t count, int64_t n
         if (p->n > problems_before)
             continue; /* keep validating the rest; nothing will be committed */
 
-        size_t len = zb__report__get_packed_size(r);
-        unsigned cap = zb_report_size_max(r);
-        if (len > cap) {
-            zb_problems_add(p, "%s(report): too large (%zu bytes, at most %u)", pre, len, cap);
-            continue;
-        }
+        size_t len = zb__report__get_packed_size(r); /* within its cap: validated */
         uint8_t *buf = malloc(len), *env = NULL;
         size_t env_len = 0;
         if (!buf) {
