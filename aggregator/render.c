@@ -706,13 +706,10 @@ static int print_table(FILE *f, const zb_render_table *t, zb_format fmt)
         for (size_t r = 0; r <= n_rows; r++) {
             for (size_t c = 0; c < n_cols; c++) {
                 const char *s = r == 0 ? t->cols[c].head : cells[(r - 1) * n_cols + c];
-                size_t pad = width[c] - zb_display_width(s);
                 bool last = c + 1 == n_cols;
                 bool right = t->cols[c].kind == ZB_CELL_NUMBER || t->cols[c].kind == ZB_CELL_MONEY;
-                if (right)
-                    fprintf(f, "%*s%s", (int)pad, "", s);
-                else
-                    fprintf(f, "%s%*s", s, last ? 0 : (int)pad, "");
+                /* no trailing spaces after the last column */
+                zb_display_cell(f, s, right || !last ? (int)width[c] : 0, right);
                 if (!last)
                     fputs("  ", f);
             }
