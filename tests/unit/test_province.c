@@ -344,17 +344,30 @@ static size_t relay_pass(office *o, int64_t now)
 /* ------------------------------------------------------------ outbox */
 
 typedef struct {
-    size_t n;
-    uint64_t seq[64];
-    uint8_t *env[64];
-    size_t len[64];
+    size_t n, cap;
+    uint64_t *seq;
+    uint8_t **env;
+    size_t *len;
 } outbox;
 
 static int take_report(void *ctx, const zb_node_report *nr)
 {
     outbox *ob = ctx;
-    if (ob->n == 64)
-        return 1;
+    if (ob->n == ob->cap) {
+        size_t cap = ob->cap ? 2 * ob->cap : 64;
+        uint64_t *s = realloc(ob->seq, cap * sizeof *s);
+        if (s)
+            ob->seq = s;
+        uint8_t **e = realloc(ob->env, cap * sizeof *e);
+        if (e)
+            ob->env = e;
+        size_t *l = realloc(ob->len, cap * sizeof *l);
+        if (l)
+            ob->len = l;
+        if (!s || !e || !l)
+            return 1;
+        ob->cap = cap;
+    }
     ob->seq[ob->n] = nr->seq;
     ob->env[ob->n] = malloc(nr->envelope_len);
     if (!ob->env[ob->n])
@@ -380,6 +393,9 @@ static void outbox_free(outbox *ob)
 {
     for (size_t i = 0; i < ob->n; i++)
         free(ob->env[i]);
+    free(ob->seq);
+    free(ob->env);
+    free(ob->len);
     memset(ob, 0, sizeof *ob);
 }
 
@@ -692,74 +708,13 @@ static void file_monthly_rounds(office *p, size_t n, size_t round, int64_t at)
     zb__report__free_unpacked(r, NULL);
 }
 
-/* The whole outbox from seq from on, however long (the outbox above
- * holds 64). */
-typedef struct {
-    size_t n, cap;
-    uint64_t *seq;
-    uint8_t **env;
-    size_t *len;
-} long_outbox;
-
-static int take_long(void *ctx, const zb_node_report *nr)
-{
-    long_outbox *ob = ctx;
-    if (ob->n == ob->cap) {
-        size_t cap = ob->cap ? 2 * ob->cap : 64;
-        uint64_t *s = realloc(ob->seq, cap * sizeof *s);
-        if (s)
-            ob->seq = s;
-        uint8_t **e = realloc(ob->env, cap * sizeof *e);
-        if (e)
-            ob->env = e;
-        size_t *l = realloc(ob->len, cap * sizeof *l);
-        if (l)
-            ob->len = l;
-        if (!s || !e || !l)
-            return 1;
-        ob->cap = cap;
-    }
-    ob->seq[ob->n] = nr->seq;
-    ob->env[ob->n] = malloc(nr->envelope_len);
-    if (!ob->env[ob->n])
-        return 1;
-    memcpy(ob->env[ob->n], nr->envelope, nr->envelope_len);
-    ob->len[ob->n++] = nr->envelope_len;
-    return 0;
-}
-
-static void long_outbox_read(const office *o, uint64_t from, long_outbox *ob)
-{
-    memset(ob, 0, sizeof *ob);
-    char path[600];
-    snprintf(path, sizeof path, "%s/" ZB_UPSTREAM_DIR, o->dir);
-    zb_node *n = NULL;
-    assert_int_equal(zb_node_open(&n, path, true), ZB_OK);
-    assert_int_equal(zb_node_each_report(n, from, 0, take_long, ob), 0);
-    zb_node_close(&n);
-}
-
-static void long_outbox_free(long_outbox *ob)
-{
-    for (size_t i = 0; i < ob->n; i++)
-        free(ob->env[i]);
-    free(ob->seq);
-    free(ob->env);
-    free(ob->len);
-    memset(ob, 0, sizeof *ob);
-}
-
 /* Outbox report i opened (as outbox_report does) and its relay's leaves:
  * their log indexes into idx (cap), the head into *head; the report
  * (free it) into *out. */
-static size_t long_outbox_relay(const office *o, const long_outbox *ob, size_t i, uint64_t *idx,
-                                size_t cap, zb_tree_head *head, Zb__Report **out)
+static size_t outbox_relay(const office *o, const outbox *ob, size_t i, uint64_t *idx, size_t cap,
+                           zb_tree_head *head, Zb__Report **out)
 {
-    outbox one = {.n = 1};
-    one.seq[0] = ob->seq[i];
-    one.env[0] = ob->env[i];
-    one.len[0] = ob->len[i];
-    Zb__Report *r = outbox_report(o, &one, 0);
+    Zb__Report *r = outbox_report(o, ob, i);
     size_t n = relay_indexes(r, o->pk, idx, cap, head);
     *out = r;
     return n;
@@ -1774,15 +1729,15 @@ static void pair_create(office *pref, office *prov, zb_forward forward)
 /* Outbox reports of o from seq from on, each stored at p in order. */
 static void ingest_outbox(office *o, office *p, uint64_t from, int64_t now)
 {
-    long_outbox ob;
-    long_outbox_read(o, from, &ob);
+    outbox ob;
+    outbox_read(o, from, &ob);
     assert_true(ob.n > 0);
     for (size_t i = 0; i < ob.n; i++) {
         zb_ingest_out out = ingest(p, zb_agg_code(o->agg), ob.env[i], ob.len[i], now);
         assert_int_equal(out.result, ZB_INGEST_STORED);
         assert_int_equal(out.seq, ob.seq[i]);
     }
-    long_outbox_free(&ob);
+    outbox_free(&ob);
 }
 
 /* astore zb_astore_relay_last_seq: 0 before anything is relayed; the
@@ -1814,19 +1769,19 @@ static void test_relay_last_seq(void **state)
     file_as(&pref, &b, accident("LB-1", 0, 3), 160); /* 222402 seq 1 */
     file_as(&pref, &b, accident("LB-2", 0, 5), 170); /* 222402 seq 2 */
     assert_int_equal(relay_pass(&pref, F.t0 + 200), 1);
-    long_outbox ob;
-    long_outbox_read(&pref, 2, &ob);
+    outbox ob;
+    outbox_read(&pref, 2, &ob);
     assert_int_equal(ob.n, 1);
     uint64_t idx[64];
     zb_tree_head head;
     Zb__Report *r = NULL;
-    assert_int_equal(long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 4);
+    assert_int_equal(outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 4);
     assert_int_equal(idx[0], 2); /* 222402's key event */
     assert_int_equal(idx[1], 5); /* L-3 */
     assert_int_equal(idx[2], 7); /* LB-1 */
     assert_int_equal(idx[3], 8); /* LB-2 */
     zb__report__free_unpacked(r, NULL);
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     ingest_outbox(&pref, &prov, 2, F.t0 + 210);
 
     zb_relay_env e;
@@ -1896,16 +1851,16 @@ static void test_key_history_rules(void **state)
     assert_int_equal(zb_agg_revoke(pref.agg, COUNTY, &revoked, last_hash), ZB_OK); /* leaf 4 */
     assert_int_equal(revoked.last_seq, 3);
     assert_int_equal(relay_pass(&pref, F.t0 + 300), 1);
-    long_outbox ob;
-    long_outbox_read(&pref, 2, &ob);
+    outbox ob;
+    outbox_read(&pref, 2, &ob);
     assert_int_equal(ob.n, 1);
     uint64_t idx[64];
     zb_tree_head head;
     Zb__Report *r = NULL;
-    assert_int_equal(long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 1);
+    assert_int_equal(outbox_relay(&pref, &ob, 0, idx, 64, &head, &r), 1);
     assert_int_equal(idx[0], 4);
     zb__report__free_unpacked(r, NULL);
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     ingest_outbox(&pref, &prov, 2, F.t0 + 310);
     kl = keys_at(&prov, COUNTY);
     assert_int_equal(kl.n, 1);
@@ -2062,19 +2017,19 @@ static void test_relay_head_chain(void **state)
     for (int i = 0; i < 69; i++)
         file_report(&pref, monthly(), 10 + i);
     assert_int_equal(relay_pass(&pref, F.t0 + 100), 2);
-    long_outbox ob;
-    long_outbox_read(&pref, 1, &ob);
+    outbox ob;
+    outbox_read(&pref, 1, &ob);
     assert_int_equal(ob.n, 2);
     for (size_t i = 0; i < ob.n; i++) {
         uint64_t idx[64];
         zb_tree_head head;
         Zb__Report *r = NULL;
-        long_outbox_relay(&pref, &ob, i, idx, 64, &head, &r);
+        outbox_relay(&pref, &ob, i, idx, 64, &head, &r);
         assert_int_equal(head.size, 70);
         assert_null(r->relay->consistency); /* the first relays: nothing to extend */
         zb__report__free_unpacked(r, NULL);
     }
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     ingest_outbox(&pref, &prov, 1, F.t0 + 110);
     zb_relay_state st = relay_state(&prov, PREFECTURE);
     assert_int_equal(st.head_size, 70);
@@ -2082,13 +2037,13 @@ static void test_relay_head_chain(void **state)
     for (int i = 0; i < 66; i++)
         file_report(&pref, monthly(), 200 + i);
     assert_int_equal(relay_pass(&pref, F.t0 + 300), 2);
-    long_outbox_read(&pref, 3, &ob);
+    outbox_read(&pref, 3, &ob);
     assert_int_equal(ob.n, 2);
     zb_tree_head heads[2];
     for (size_t i = 0; i < ob.n; i++) {
         uint64_t idx[64];
         Zb__Report *r = NULL;
-        size_t n = long_outbox_relay(&pref, &ob, i, idx, 64, &heads[i], &r);
+        size_t n = outbox_relay(&pref, &ob, i, idx, 64, &heads[i], &r);
         assert_int_equal(heads[i].size, 136);
         assert_int_equal(idx[0], 70 + 64 * i);
         assert_int_equal(n, i == 0 ? 64 : 2);
@@ -2127,7 +2082,7 @@ static void test_relay_head_chain(void **state)
         zb_ingest_out out = ingest(&prov, PREFECTURE, ob.env[i], ob.len[i], now + 10);
         assert_int_equal(out.result, ZB_INGEST_STORED);
     }
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     st = relay_state(&prov, PREFECTURE);
     assert_int_equal(st.head_size, 136);
     assert_memory_equal(st.head_root, heads[0].root, ZB_HASH_LEN);
@@ -2151,8 +2106,8 @@ static void test_relay_head_chain(void **state)
  * seen[0..cap) (which the caller zeroed); the relays' count. */
 static size_t outbox_indexes(office *o, uint8_t *seen, size_t cap)
 {
-    long_outbox ob;
-    long_outbox_read(o, 1, &ob);
+    outbox ob;
+    outbox_read(o, 1, &ob);
     size_t relays = 0;
     for (size_t i = 0; i < ob.n; i++) {
         uint64_t idx[64];
@@ -2165,7 +2120,7 @@ static size_t outbox_indexes(office *o, uint8_t *seen, size_t cap)
         zb__report__free_unpacked(r, NULL);
         if (!relay)
             continue;
-        size_t n = long_outbox_relay(o, &ob, i, idx, 64, &head, &r);
+        size_t n = outbox_relay(o, &ob, i, idx, 64, &head, &r);
         zb__report__free_unpacked(r, NULL);
         for (size_t j = 0; j < n; j++) {
             assert_true(idx[j] < cap);
@@ -2173,7 +2128,7 @@ static size_t outbox_indexes(office *o, uint8_t *seen, size_t cap)
         }
         relays++;
     }
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     return relays;
 }
 
@@ -2201,18 +2156,18 @@ static void test_mode_change_relays_once(void **state)
     file_report(&pref, accident("M-3", 0, 1), 210); /* leaf 5: 一般, stays down */
     assert_int_equal(relay_pass(&pref, F.t0 + 300), 1);
 
-    long_outbox ob;
-    long_outbox_read(&pref, 2, &ob);
+    outbox ob;
+    outbox_read(&pref, 2, &ob);
     assert_int_equal(ob.n, 1);
     uint64_t idx[64];
     zb_tree_head head;
     Zb__Report *r = NULL;
-    size_t n = long_outbox_relay(&pref, &ob, 0, idx, 64, &head, &r);
+    size_t n = outbox_relay(&pref, &ob, 0, idx, 64, &head, &r);
     assert_int_equal(head.size, 6);
     assert_int_equal(n, 1);
     assert_int_equal(idx[0], 4); /* not M-1's revision 0 (leaf 1) again */
     zb__report__free_unpacked(r, NULL);
-    long_outbox_free(&ob);
+    outbox_free(&ob);
 
     uint8_t seen[8] = {0};
     assert_int_equal(outbox_indexes(&pref, seen, 8), 2);
@@ -2241,13 +2196,13 @@ typedef struct {
 static pass_view view_pass(office *o, uint64_t from, uint8_t *seen, size_t cap)
 {
     pass_view v = {.lowest = UINT64_MAX};
-    long_outbox ob;
-    long_outbox_read(o, from, &ob);
+    outbox ob;
+    outbox_read(o, from, &ob);
     for (size_t i = 0; i < ob.n; i++) {
         uint64_t idx[64];
         zb_tree_head head;
         Zb__Report *r = NULL;
-        size_t n = long_outbox_relay(o, &ob, i, idx, 64, &head, &r);
+        size_t n = outbox_relay(o, &ob, i, idx, 64, &head, &r);
         const Zb__ConsistencyProof *cp = r->relay->consistency;
         if (i == 0) {
             v.head_size = head.size;
@@ -2268,7 +2223,7 @@ static pass_view view_pass(office *o, uint64_t from, uint8_t *seen, size_t cap)
         zb__report__free_unpacked(r, NULL);
         v.relays++;
     }
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     return v;
 }
 
@@ -2391,8 +2346,8 @@ static void test_summary_judged_on_receipt(void **state)
     file_report(&pref, monthly(), 10);
     assert_int_equal(relay_pass(&pref, F.t0 + 100), 1); /* the county's key event */
     assert_int_equal(relay_pass(&pref, F.later), 1);    /* the period's summary */
-    long_outbox ob;
-    long_outbox_read(&pref, 1, &ob);
+    outbox ob;
+    outbox_read(&pref, 1, &ob);
     assert_int_equal(ob.n, 2);
     Zb__Envelope *env = NULL;
     Zb__Report *r = NULL;
@@ -2425,7 +2380,7 @@ static void test_summary_judged_on_receipt(void **state)
     assert_string_equal(created[0], created[2]);
     assert_string_not_equal(got[0], got[1]);
     assert_string_not_equal(got[1], got[2]);
-    long_outbox_free(&ob);
+    outbox_free(&ob);
     office_remove(&pref);
     for (int i = 0; i < 3; i++)
         office_remove(&prov[i]);
