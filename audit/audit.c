@@ -291,10 +291,10 @@ typedef struct {
     zb_audit_prefix prefix;         /* the bundle's root at head.size */
 } head_state;
 
-/* A witnessed_head record (version 4): a head of the log witnesses
- * cosigned, whose root the verifier computes on the way. */
+/* A witnessed_head record (version 4) signed by the aggregator key, in
+ * its place: a head of the log witnesses cosigned, whose root the verifier
+ * computes on the way (the others are findings, not kept). */
 typedef struct {
-    bool verified;                  /* signed by the aggregator key, in its place */
     zb_tree_head head;
     zb_audit_prefix prefix;         /* the bundle's root at head.size */
     zb_cosig_tally tally;           /* its cosignatures against opts.witness_keys */
@@ -715,8 +715,6 @@ static void prepare(verifier *v)
      * known before the roots go by */
     for (size_t i = 0; i < v->n_witnessed; i++) {
         witnessed_state *w = &v->witnessed[i];
-        if (!w->verified)
-            continue;
         w->prefix.size = w->head.size;
         v->targets[v->n_targets++] = (prefix_target){w->head.size, &w->prefix};
     }
@@ -1718,10 +1716,7 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
                 rec_no, vt(v, zb_strerror(rc)));
         return;
     }
-    const witnessed_state *prev = NULL;
-    for (size_t i = v->n_witnessed; i-- > 0 && !prev;)
-        if (v->witnessed[i].verified)
-            prev = &v->witnessed[i];
+    const witnessed_state *prev = v->n_witnessed ? &v->witnessed[v->n_witnessed - 1] : NULL;
     if (prev && head.size <= prev->head.size)
         finding(v,
                 N_("witnessed head (size %" PRIu64 "): after the witnessed head of size %" PRIu64
@@ -1745,7 +1740,6 @@ static void on_witnessed(verifier *v, const Zb__SignedTreeHead *sth, uint64_t re
     }
     witnessed_state *w = &v->witnessed[v->n_witnessed++];
     memset(w, 0, sizeof *w);
-    w->verified = true;
     w->head = head;
     char what[64];
     snprintf(what, sizeof what, vt(v, "witnessed head (size %" PRIu64 ")"), head.size);
@@ -1764,8 +1758,6 @@ static void check_witnessed(verifier *v)
     uint64_t witnessed_size = 0;
     for (size_t i = 0; i < v->n_witnessed; i++) {
         const witnessed_state *w = &v->witnessed[i];
-        if (!w->verified)
-            continue;
         bool of_log = false;
         if (!w->prefix.found)
             finding(v,
