@@ -620,33 +620,33 @@ int zb_tlog_cosigned_by(zb_tlog *t, MDB_txn *txn, const uint8_t witness[ZB_PK_LE
     return rc;
 }
 
-static int count_head(void *ctx, const Zb__SignedTreeHead *head)
-{
-    (void)head;
-    ++*(uint64_t *)ctx;
-    return 0;
-}
-
 int zb_tlog_witnessed_count(zb_tlog *t, MDB_txn *txn, uint64_t *heads, uint64_t *newest)
 {
     *heads = 0;
     *newest = 0;
-    int rc = zb_tlog_witnessed_heads(t, txn, count_head, heads);
+    MDB_cursor *cur;
+    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
     if (rc)
         return rc;
-    Zb__SignedTreeHead *sth;
-    rc = zb_tlog_witnessed_head(t, txn, UINT64_MAX, &sth);
-    if (rc == ZB_ENOTFOUND)
-        return ZB_OK;
-    if (rc)
-        return rc;
-    Zb__TreeHead *th = zb__tree_head__unpack(NULL, sth->tree_head.len, sth->tree_head.data);
-    if (th) {
-        *newest = th->size;
-        zb__tree_head__free_unpacked(th, NULL);
+    /* the keys say it all: size || witness, a head's cosignatures side by
+     * side, ascending size */
+    MDB_val k, v;
+    int r;
+    for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 + ZB_PK_LEN) {
+            rc = ZB_EDECODE;
+            break;
+        }
+        uint64_t size = zb_be64_get(k.mv_data);
+        if (*heads == 0 || size != *newest)
+            ++*heads;
+        *newest = size;
     }
-    zb__signed_tree_head__free_unpacked(sth, NULL);
-    return th ? ZB_OK : ZB_EDECODE;
+    if (rc == 0 && r != MDB_NOTFOUND)
+        rc = zb_mdb_err(r);
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 /* A heap-built list of proof hashes as protobuf bytes fields. */

@@ -165,7 +165,7 @@ int zb_tlog_cosigned_by(zb_tlog *t, MDB_txn *txn, const uint8_t witness[ZB_PK_LE
                         uint64_t *size, int64_t *at);
 
 /* Number of heads that have cosignatures, and the size of the newest one
- * (0 when none). */
+ * (0 when none): from the cosignatures' keys alone, nothing decoded. */
 int zb_tlog_witnessed_count(zb_tlog *t, MDB_txn *txn, uint64_t *heads, uint64_t *newest);
 
 /* Heap-built InclusionProof for the report seq at leaf index, against a
