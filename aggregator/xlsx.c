@@ -56,45 +56,35 @@ static bool excel_time(const char *s, double *serial)
 }
 
 /* Write one cell of kind from v at (row, col); *width: the display width
- * it needs. A null (or absent) value stays empty. */
+ * of the text the table shows for it (a time: its format's). A null (or
+ * absent) value stays empty. */
 static lxw_error write_cell(const book *b, lxw_worksheet *ws, lxw_row_t row, lxw_col_t col,
                             const json_t *v, zb_cell_kind kind, size_t *width)
 {
-    char text[48];
     *width = 0;
     if (!v || json_is_null(v))
         return LXW_NO_ERROR;
-    if (kind == ZB_CELL_TIME && json_is_string(v)) {
-        double serial;
-        if (excel_time(json_string_value(v), &serial)) {
-            *width = 19; /* yyyy-mm-dd hh:mm:ss */
-            return worksheet_write_number(ws, row, col, serial, b->time);
-        }
+    double serial;
+    if (kind == ZB_CELL_TIME && json_is_string(v) && excel_time(json_string_value(v), &serial)) {
+        *width = 19; /* yyyy-mm-dd hh:mm:ss */
+        return worksheet_write_number(ws, row, col, serial, b->time);
     }
-    if (kind == ZB_CELL_MONEY && json_is_integer(v) && json_integer_value(v) >= 0) {
-        uint64_t yuan = (uint64_t)json_integer_value(v);
-        *width = strlen(zb_money(yuan, text, sizeof text));
-        if (b->zh) /* 万元 rounded to 0.01 as the table shows it */
-            return worksheet_write_number(ws, row, col, (double)zb_wan_hundredths(yuan) / 100.0,
-                                          b->money);
-        return worksheet_write_number(ws, row, col, (double)yuan, NULL);
-    }
-    if ((kind == ZB_CELL_NUMBER || kind == ZB_CELL_MONEY) && json_is_number(v)) {
-        double x = json_number_value(v);
-        if (json_is_integer(v))
-            snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        else
-            snprintf(text, sizeof text, "%.15g", x);
-        *width = strlen(text);
-        return worksheet_write_number(ws, row, col, x, NULL);
-    }
-    /* text: labels, names, yes/no, flags, as the table shows them */
     char *s = zb_render_cell_text(v, kind, ZB_FORMAT_XLSX);
     if (!s)
         return LXW_ERROR_MEMORY_MALLOC_FAILED;
+    *width = zb_display_width(s);
     lxw_error e = LXW_NO_ERROR;
-    if (*s) {
-        *width = zb_display_width(s);
+    if (kind == ZB_CELL_MONEY && json_is_integer(v) && json_integer_value(v) >= 0) {
+        uint64_t yuan = (uint64_t)json_integer_value(v);
+        if (b->zh) /* 万元 rounded to 0.01 as the table shows it */
+            e = worksheet_write_number(ws, row, col, (double)zb_wan_hundredths(yuan) / 100.0,
+                                       b->money);
+        else
+            e = worksheet_write_number(ws, row, col, (double)yuan, NULL);
+    } else if ((kind == ZB_CELL_NUMBER || kind == ZB_CELL_MONEY) && json_is_number(v)) {
+        e = worksheet_write_number(ws, row, col, json_number_value(v), NULL);
+    } else if (*s) {
+        /* text: labels, names, yes/no, flags, as the table shows them */
         e = worksheet_write_string(ws, row, col, s, NULL);
     }
     free(s);
