@@ -455,6 +455,13 @@ static bool rows_carry(const json_t *rows, const char *key, bool non_null)
     return false;
 }
 
+/* Whether the accidents' rows carry the upward relay's columns (upstream.h
+ * zb_relay_annotate_accidents). */
+static bool rows_forwarded(const json_t *rows)
+{
+    return rows_carry(rows, "forwarded_at", false) || rows_carry(rows, "forward_late", false);
+}
+
 static void notes_accidents(FILE *f, const json_t *doc)
 {
     const json_t *t = json_object_get(doc, "totals");
@@ -468,8 +475,7 @@ static void notes_accidents(FILE *f, const json_t *doc)
             "counted figures, REPORT-TO follows the highest grade reached; write-offs and reports "
             "signed after they were received are listed, not counted\n"),
           f);
-    const json_t *rows = json_object_get(doc, "accidents");
-    if (rows_carry(rows, "forwarded_at", false) || rows_carry(rows, "forward_late", false))
+    if (rows_forwarded(json_object_get(doc, "accidents")))
         fputs(_("FORWARDED: when the province acknowledged the revision that made the accident "
                 "larger or above (due within 2 hours of its receipt here); LATE: acknowledged "
                 "after more than 2 hours, or 2 hours passed without it\n"),
@@ -503,8 +509,7 @@ static int layout_accidents(const json_t *doc, zb_format fmt, zb_render_layout *
 {
     const json_t *rows = json_object_get(doc, "accidents");
     bool by_prefecture = rows_carry(rows, "prefecture", true);
-    bool forwarding =
-        rows_carry(rows, "forwarded_at", false) || rows_carry(rows, "forward_late", false);
+    bool forwarding = rows_forwarded(rows);
     zb_render_col cols[N_ACCIDENT_COLS + 1 + N_FORWARD_COLS];
     size_t k = 0;
     if (by_prefecture && fmt != ZB_FORMAT_CSV)
