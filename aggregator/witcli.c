@@ -502,53 +502,52 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
 
 /* ---- the list */
 
+/* One change of the list: add or re-point key (endpoint set), or remove
+ * it (endpoint NULL). Run by zb_store_write: redone from scratch when the
+ * map was grown. */
 typedef struct {
+    zb_agg *agg;
     const uint8_t *key;
+    const char *endpoint;
     bool found;
     size_t count;
-} find_ctx;
+} change_ctx;
 
 static int find_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
                     int64_t added_at)
 {
     (void)endpoint;
     (void)added_at;
-    find_ctx *f = ctx;
+    change_ctx *f = ctx;
     f->count++;
     if (memcmp(key, f->key, ZB_PK_LEN) == 0)
         f->found = true;
     return 0;
 }
 
-/* One write transaction around change (growing the map when full). */
+static int change_one(void *ctx, MDB_txn *txn)
+{
+    change_ctx *f = ctx;
+    zb_store *s = zb_agg_store(f->agg);
+    f->found = false;
+    f->count = 0;
+    int rc = zb_astore_witnesses(s, txn, find_one, f);
+    if (rc)
+        return rc;
+    if (!f->endpoint)
+        return f->found ? zb_astore_witness_del(s, txn, f->key) : ZB_ENOTFOUND;
+    if (!f->found && f->count >= ZB_WITNESS_MAX)
+        return ZB_ETOOBIG;
+    return zb_astore_witness_put(s, txn, f->key, f->endpoint, (int64_t)time(NULL));
+}
+
 static int change_list(zb_agg *a, const uint8_t key[ZB_PK_LEN], const char *endpoint,
                        bool *was_new)
 {
-    for (int attempt = 0;; attempt++) {
-        MDB_txn *txn;
-        int rc = zb_store_begin(zb_agg_store(a), false, &txn);
-        if (rc)
-            return rc;
-        find_ctx f = {key, false, 0};
-        rc = zb_astore_witnesses(zb_agg_store(a), txn, find_one, &f);
-        if (rc == 0 && endpoint) {
-            if (!f.found && f.count >= ZB_WITNESS_MAX)
-                rc = ZB_ETOOBIG;
-            else
-                rc = zb_astore_witness_put(zb_agg_store(a), txn, key, endpoint, (int64_t)time(NULL));
-            *was_new = !f.found;
-        } else if (rc == 0) {
-            rc = f.found ? zb_astore_witness_del(zb_agg_store(a), txn, key) : ZB_ENOTFOUND;
-        }
-        if (rc == 0)
-            rc = zb_store_commit(txn);
-        else
-            mdb_txn_abort(txn);
-        if (rc != ZB_EMAPFULL || attempt >= 4)
-            return rc;
-        if ((rc = zb_store_grow(zb_agg_store(a))))
-            return rc;
-    }
+    change_ctx f = {a, key, endpoint, false, 0};
+    int rc = zb_store_write(zb_agg_store(a), change_one, &f);
+    *was_new = !f.found;
+    return rc;
 }
 
 int zb_witcli_add(zb_agg *a, const uint8_t key[ZB_PK_LEN], const char *endpoint, bool *was_new)
