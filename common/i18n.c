@@ -11,6 +11,7 @@
 
 #include "domain.h"
 #include "err.h"
+#include "fileio.h"
 
 #define ZB_TEXT_DOMAIN "zhibao"
 
@@ -228,32 +229,26 @@ static void catalog_load(void)
     int w = snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
     if (w < 0 || (size_t)w >= sizeof path)
         return;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return; /* no catalog: English it is */
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size >= 28 && size <= (64L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
-        (catalog = malloc((size_t)size)) != NULL &&
-        fread(catalog, 1, (size_t)size, f) == (size_t)size) {
-        catalog_len = (size_t)size;
-        uint32_t magic;
+    int err;
+    catalog = (uint8_t *)zb_read_file(path, 64u << 20, &catalog_len, &err);
+    if (!catalog)
+        return; /* no catalog (or an unreadable one): English it is */
+    uint32_t magic = 0;
+    if (catalog_len >= 28)
         memcpy(&magic, catalog, 4);
-        catalog_swapped = magic == 0xde120495u;
-        if (magic != 0x950412deu && !catalog_swapped) {
-            catalog_len = 0;
-        } else {
-            catalog_n = mo_u32(8);
-            catalog_orig = mo_u32(12);
-            catalog_trans = mo_u32(16);
-            if ((size_t)catalog_orig + (size_t)catalog_n * 8 > catalog_len ||
-                (size_t)catalog_trans + (size_t)catalog_n * 8 > catalog_len)
-                catalog_len = 0;
-        }
+    catalog_swapped = magic == 0xde120495u;
+    bool valid = magic == 0x950412deu || catalog_swapped;
+    if (valid) {
+        catalog_n = mo_u32(8);
+        catalog_orig = mo_u32(12);
+        catalog_trans = mo_u32(16);
+        valid = (size_t)catalog_orig + (size_t)catalog_n * 8 <= catalog_len &&
+                (size_t)catalog_trans + (size_t)catalog_n * 8 <= catalog_len;
     }
-    fclose(f);
-    if (catalog_len == 0) {
+    if (!valid) {
         free(catalog);
         catalog = NULL;
+        catalog_len = 0;
         return;
     }
     sysdep_load();
