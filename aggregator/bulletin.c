@@ -650,6 +650,16 @@ static double nice_step(double max)
         }
 }
 
+/* A chart's value axis up to max (> 0): its grid step (nice_step) in
+ * *step, and its top, the first multiple of the step at or above max. */
+static double axis_top(double max, double *step)
+{
+    double top = *step = nice_step(max);
+    while (top < max)
+        top += *step;
+    return top;
+}
+
 static double dmax(double a, double b)
 {
     return a > b ? a : b;
@@ -679,9 +689,7 @@ static void put_chart(FILE *f, const json_t *ind)
             any_target = true;
         }
     }
-    double step = nice_step(max), top_value = step;
-    while (top_value < max)
-        top_value += step;
+    double step, top_value = axis_top(max, &step);
     fputs("<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
           "id=\"indicator-chart\" viewBox=\"0 0 640 260\" role=\"img\" "
           "aria-labelledby=\"chart-title\">\n<title id=\"chart-title\">各县（市）生产安全事故"
@@ -769,9 +777,7 @@ static void put_total_chart(FILE *f, const json_t *ind)
     double max = 1;
     for (size_t i = 0; i < n; i++)
         max = dmax(max, bars[i].value);
-    double step = nice_step(max), top_value = step;
-    while (top_value < max)
-        top_value += step;
+    double step, top_value = axis_top(max, &step);
     fprintf(f,
             "<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
             "id=\"total-chart\" viewBox=\"0 0 640 %.0f\" role=\"img\" "
