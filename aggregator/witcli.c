@@ -265,35 +265,38 @@ static int begin(zb_witcli *c, bool readonly, MDB_txn **txn)
     return rc;
 }
 
-/* Store a verified cosignature (growing the map when full). */
+/* Store a verified cosignature (growing the map when full, as
+ * zb_store_write does, but with the map lock taken only around what may
+ * remap: a begin and a grow). Every failure is logged (before, a grow
+ * that failed, or tries running out, dropped the cosignature silently):
+ * that head then lacks this witness's cosignature; the next head it
+ * cosigns is stored as usual. */
 static void store_cosignature(zb_witcli *c, witness *w, const Zb__Cosignature *cs)
 {
-    for (int attempt = 0; attempt < 4; attempt++) {
+    int rc = ZB_OK;
+    for (int attempt = 1;; attempt++) {
         MDB_txn *txn;
-        int rc = begin(c, false, &txn);
-        if (rc == 0) {
+        if ((rc = begin(c, false, &txn)) == 0) {
             rc = zb_tlog_add_cosignature(zb_agg_tlog(c->agg), txn, c->agg_pk, w->flight.size, cs);
             if (rc == 0)
                 rc = zb_store_commit(txn);
             else
                 mdb_txn_abort(txn);
         }
-        if (rc == 0) {
-            ZB_DEBUG("ZB-AGG-WITNESS-COSIGNED", "witness %.16s... cosigned tree head of size %" PRIu64,
-                     w->hex, w->flight.size);
-            return;
-        }
-        if (rc != ZB_EMAPFULL) {
-            ZB_ERR("ZB-AGG-WITNESS", "cosignature of witness %.16s... for size %" PRIu64
-                   " not stored: %s", w->hex, w->flight.size, zb_strerror(rc));
-            return;
-        }
+        if (rc != ZB_EMAPFULL || attempt >= ZB_STORE_WRITE_TRIES)
+            break;
         zb_zap_exclusive(c->zap, 1);
-        rc = zb_store_grow(zb_agg_store(c->agg));
+        int grc = zb_store_grow(zb_agg_store(c->agg));
         zb_zap_exclusive(c->zap, 0);
-        if (rc)
-            return;
+        if (grc)
+            break; /* rc stays ZB_EMAPFULL */
     }
+    if (rc == 0)
+        ZB_DEBUG("ZB-AGG-WITNESS-COSIGNED", "witness %.16s... cosigned tree head of size %" PRIu64,
+                 w->hex, w->flight.size);
+    else
+        ZB_ERR("ZB-AGG-WITNESS", "cosignature of witness %.16s... for size %" PRIu64
+               " not stored: %s", w->hex, w->flight.size, zb_strerror(rc));
 }
 
 static void take_answer(zb_witcli *c, witness *w, const uint8_t *bytes, size_t len, int64_t now)
