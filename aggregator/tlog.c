@@ -487,41 +487,10 @@ int zb_tlog_add_cosignature(zb_tlog *t, MDB_txn *txn, const uint8_t agg_pk[ZB_PK
     return rc;
 }
 
-int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
-                           Zb__SignedTreeHead **out)
-{
-    *out = NULL;
-    MDB_cursor *cur;
-    int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
-    if (rc)
-        return rc;
-    /* the last cosignature key below (max_size + 1) || 00..: its size */
-    uint8_t key[8 + ZB_PK_LEN] = {0};
-    zb_be64_put(key, max_size == UINT64_MAX ? max_size : max_size + 1);
-    MDB_val k = {max_size == UINT64_MAX ? sizeof key : 8, key}, v;
-    if (max_size == UINT64_MAX)
-        memset(key + 8, 0xff, ZB_PK_LEN);
-    int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    uint64_t size = 0;
-    if (r == 0 && k.mv_size == 8 + ZB_PK_LEN)
-        size = zb_be64_get(k.mv_data);
-    mdb_cursor_close(cur);
-    if (r == MDB_NOTFOUND)
-        return ZB_ENOTFOUND;
-    if (r)
-        return zb_mdb_err(r);
-    if (size > max_size)
-        return ZB_ENOTFOUND;
-    return zb_tlog_head(t, txn, size, out);
-}
-
 int zb_tlog_witnessed_head_min(zb_tlog *t, MDB_txn *txn, uint64_t max_size, size_t min_cosigs,
                                Zb__SignedTreeHead **out)
 {
     *out = NULL;
-    if (min_cosigs <= 1)
-        return zb_tlog_witnessed_head(t, txn, max_size, out);
     MDB_cursor *cur;
     int rc = zb_mdb_err(mdb_cursor_open(txn, t->cosigs, &cur));
     if (rc)
@@ -534,6 +503,7 @@ int zb_tlog_witnessed_head_min(zb_tlog *t, MDB_txn *txn, uint64_t max_size, size
     int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
     uint64_t size = UINT64_MAX, found = 0;
+    bool have = false;
     size_t count = 0;
     for (int seen = 0; r == 0 && seen < 4096; seen++, r = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
         if (k.mv_size != 8 + ZB_PK_LEN)
@@ -543,17 +513,24 @@ int zb_tlog_witnessed_head_min(zb_tlog *t, MDB_txn *txn, uint64_t max_size, size
             continue;
         count = s == size ? count + 1 : 1;
         size = s;
-        if (count >= min_cosigs) {
+        if (count >= min_cosigs) { /* min_cosigs 0 or 1: the first one */
             found = s;
+            have = true;
             break;
         }
     }
     mdb_cursor_close(cur);
     if (r != 0 && r != MDB_NOTFOUND)
         return zb_mdb_err(r);
-    if (!found)
+    if (!have)
         return ZB_ENOTFOUND;
     return zb_tlog_head(t, txn, found, out);
+}
+
+int zb_tlog_witnessed_head(zb_tlog *t, MDB_txn *txn, uint64_t max_size,
+                           Zb__SignedTreeHead **out)
+{
+    return zb_tlog_witnessed_head_min(t, txn, max_size, 1, out);
 }
 
 int zb_tlog_witnessed_heads(zb_tlog *t, MDB_txn *txn,
