@@ -69,6 +69,7 @@ typedef struct {
     uint8_t prev[N_COUNTIES][ZB_SHA256_LEN];
     uint64_t seq[N_COUNTIES];
     zb_identity w1, w2;              /* witnesses: w2 never cosigns */
+    uint8_t witness_keys[2][ZB_PK_LEN]; /* w1, w2: as --witness-key lists them */
     int year, month;
     char period[8];
     int64_t deadline;                /* the period's default deadline */
@@ -101,6 +102,8 @@ static int setup(void **state)
     }
     zb_identity_generate(&F.w1);
     zb_identity_generate(&F.w2);
+    memcpy(F.witness_keys[0], F.w1.pk, ZB_PK_LEN);
+    memcpy(F.witness_keys[1], F.w2.pk, ZB_PK_LEN);
     /* a period whose deadline lies ahead of the enrolments' wall-clock
      * leaf times: every time below is after them */
     zb_period_of((int64_t)time(NULL) + 40 * DAY, &F.year, &F.month);
@@ -332,11 +335,12 @@ static void print_findings(const findings *f)
         print_message("finding: %s\n", f->lines[i]);
 }
 
-/* The options of `--key AGG --witness-key ...`: keys[0..n). */
-static zb_audit_opts opts_with(const uint8_t (*keys)[ZB_PK_LEN], size_t n, size_t quorum)
+/* The options of `--key AGG --witness-key ...`: the first n of w1, w2
+ * (none: n 0). */
+static zb_audit_opts opts_with(size_t n, size_t quorum)
 {
     return (zb_audit_opts){.pinned_key = zb_agg_identity(F.agg)->pk,
-                           .witness_keys = keys,
+                           .witness_keys = n ? (const uint8_t(*)[ZB_PK_LEN])F.witness_keys : NULL,
                            .n_witness_keys = n,
                            .witness_quorum = quorum};
 }
@@ -382,12 +386,9 @@ static void test_witnessed_bundle(void **state)
     uint64_t idx[2];
     scenario(idx);
     export_bundle();
-    uint8_t keys[2][ZB_PK_LEN];
-    memcpy(keys[0], F.w1.pk, ZB_PK_LEN);
-    memcpy(keys[1], F.w2.pk, ZB_PK_LEN);
     findings f = {0};
     zb_audit_summary s;
-    zb_audit_opts o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    zb_audit_opts o = opts_with(1, 1);
     long n = verify_file(&o, &f, &s);
     if (n)
         print_findings(&f);
@@ -402,13 +403,13 @@ static void test_witnessed_bundle(void **state)
     assert_int_equal(s.unwitnessed_entries, 0);
 
     /* another witness listed at quorum 1: w1 is enough */
-    o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 2, 1);
+    o = opts_with(2, 1);
     memset(&f, 0, sizeof f);
     assert_int_equal(verify_file(&o, &f, &s), 0);
     assert_int_equal(s.witnessed_size, idx[1] + 1);
 
     /* without witness keys: nothing required, the cosignatures counted */
-    o = opts_with(NULL, 0, 0);
+    o = opts_with(0, 0);
     memset(&f, 0, sizeof f);
     assert_int_equal(verify_file(&o, &f, &s), 0);
     assert_int_equal(s.witness_quorum, 0);
@@ -418,7 +419,7 @@ static void test_witnessed_bundle(void **state)
     /* the log grows past the witnessed head: reported, not a finding */
     uint64_t more = file_report(0, F.deadline + DAY, F.deadline + DAY + 60);
     export_bundle();
-    o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    o = opts_with(1, 1);
     memset(&f, 0, sizeof f);
     n = verify_file(&o, &f, &s);
     if (n)
@@ -449,22 +450,20 @@ static void test_corrupted_cosignature(void **state)
     scenario(idx);
     export_bundle();
     rewrite_bundle(F.path, flip_cosignature, NULL);
-    uint8_t keys[1][ZB_PK_LEN];
-    memcpy(keys[0], F.w1.pk, ZB_PK_LEN);
     char want[512], w1[17];
     zb_hex_encode(F.w1.pk, 8, w1);
     snprintf(want, sizeof want, "witnessed head (size %" PRIu64 "): the cosignature of witness "
              "%s… (--witness-key), dated %" PRId64 ", does not verify (not its signature of this "
              "head of this log at that time)", idx[0] + 1, w1, F.deadline - 2 * DAY);
-    zb_audit_opts o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    zb_audit_opts o = opts_with(1, 1);
     expect_one(&o, want);
     /* not listed: not checked */
-    o = opts_with(NULL, 0, 0);
+    o = opts_with(0, 0);
     findings f = {0};
     zb_audit_summary s;
     assert_int_equal(verify_file(&o, &f, &s), 0);
     /* and timeliness judges nothing from it */
-    o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    o = opts_with(1, 1);
     zb_timeliness t;
     memset(&f, 0, sizeof f);
     assert_int_equal(judge_file(&o, &f, &t), 1);
@@ -479,10 +478,7 @@ static void test_quorum_not_reached(void **state)
     uint64_t idx[2];
     scenario(idx);
     export_bundle();
-    uint8_t keys[2][ZB_PK_LEN];
-    memcpy(keys[0], F.w1.pk, ZB_PK_LEN);
-    memcpy(keys[1], F.w2.pk, ZB_PK_LEN);
-    zb_audit_opts o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 2, 2);
+    zb_audit_opts o = opts_with(2, 2);
     expect_one(&o, "witnesses: no tree head carries a quorum of 2 cosignatures of the given "
                    "witnesses (--witness-key)");
     /* w2 cosigns the first head too: that head reaches the quorum */
@@ -548,17 +544,15 @@ static void test_split_view(void **state)
     scenario(idx);
     export_bundle();
     rewrite_bundle(F.path, wrong_root, &F.w1);
-    uint8_t keys[1][ZB_PK_LEN];
-    memcpy(keys[0], F.w1.pk, ZB_PK_LEN);
     char want[512];
     snprintf(want, sizeof want, "witnessed head (size %" PRIu64 "): the root of the bundle's "
              "first %" PRIu64 " entries is not this head's root: the witnesses cosigned a "
              "different log of this aggregator key than the bundle's (a split view or a "
              "rewritten log)", idx[0] + 1, idx[0] + 1);
-    zb_audit_opts o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    zb_audit_opts o = opts_with(1, 1);
     expect_one(&o, want);
     /* without witness keys too: witnessed heads are checked against the log */
-    o = opts_with(NULL, 0, 0);
+    o = opts_with(0, 0);
     expect_one(&o, want);
 }
 
@@ -606,7 +600,7 @@ static void test_witnessed_order(void **state)
     snprintf(want, sizeof want, "witnessed head (size %" PRIu64 "): after the witnessed head of "
              "size %" PRIu64 " (witnessed heads come in strictly ascending size)", idx[0] + 1,
              idx[1] + 1);
-    zb_audit_opts o = opts_with(NULL, 0, 0);
+    zb_audit_opts o = opts_with(0, 0);
     expect_one(&o, want);
 
     export_bundle();
@@ -637,9 +631,7 @@ static void test_timeliness(void **state)
     /* a later version of county 0's report: the first is judged */
     file_report(0, F.deadline + 5 * DAY, F.deadline + 5 * DAY + 60);
     export_bundle();
-    uint8_t keys[1][ZB_PK_LEN];
-    memcpy(keys[0], F.w1.pk, ZB_PK_LEN);
-    zb_audit_opts o = opts_with((const uint8_t(*)[ZB_PK_LEN])keys, 1, 1);
+    zb_audit_opts o = opts_with(1, 1);
     findings f = {0};
     zb_timeliness t;
     long n = judge_file(&o, &f, &t);
@@ -679,7 +671,7 @@ static void test_timeliness(void **state)
     assert_int_equal(t.proven, 1);
 
     /* as JSON */
-    json_t *j = zb_timeliness_json(&t, (const uint8_t(*)[ZB_PK_LEN])keys, 1);
+    json_t *j = zb_timeliness_json(&t, (const uint8_t(*)[ZB_PK_LEN])F.witness_keys, 1);
     assert_non_null(j);
     char period[8], dl[40], w1[2 * ZB_PK_LEN + 1];
     zb_period_format(F.year, F.month, period, sizeof period);
