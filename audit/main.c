@@ -368,6 +368,16 @@ static json_t *key_event_json(const zb_audit_key_event *e)
     return o;
 }
 
+/* obj as --json prints it, indented ("{}" when NULL or out of memory);
+ * takes the reference. */
+static void print_json(json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_INDENT(2)) : NULL;
+    puts(text ? text : "{}");
+    free(text);
+    json_decref(obj);
+}
+
 /* {"verified", "version", "counties", "reports", "tree_size", "root",
  * "aggregator", "downstream", "reviews", "reminders", "deadlines",
  * "notices", "evidence", "equivocations", "key_event_count", "rotations",
@@ -434,10 +444,7 @@ static void print_verify_json(long n, const zb_audit_summary *s, const zb_audit_
                         json_integer((json_int_t)s->cosignatures_unlisted));
     json_object_set_new(obj, "finding_count", json_integer((json_int_t)n));
     json_object_set_new(obj, "findings", findings);
-    char *text = json_dumps(obj, JSON_INDENT(2));
-    puts(text ? text : "{}");
-    free(text);
-    json_decref(obj);
+    print_json(obj);
 }
 
 static void print_verified(const zb_audit_summary *s, const zb_audit_opts *o)
@@ -618,14 +625,6 @@ done:
     inputs_free(&in);
     free(k.e);
     return rc;
-}
-
-static void print_json(json_t *obj)
-{
-    char *text = obj ? json_dumps(obj, JSON_INDENT(2)) : NULL;
-    puts(text ? text : "{}");
-    free(text);
-    json_decref(obj);
 }
 
 /* The bundle first, as verify checks it: with findings nothing is judged
