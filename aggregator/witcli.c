@@ -405,6 +405,12 @@ static void send_head(zb_witcli *c, witness *w, MDB_txn *txn, const Zb__SignedTr
         zb__consistency_proof__free_unpacked(cp, NULL);
 }
 
+/* A request in flight to w has had no answer for too long. */
+static bool timed_out(const witness *w, int64_t now)
+{
+    return now - w->sent_ms >= ZB_WITCLI_TIMEOUT_MS;
+}
+
 void zb_witcli_tick(zb_witcli *c, int64_t now)
 {
     if (!c)
@@ -430,16 +436,16 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
         }
     }
     /* the heads are read (and their signatures checked) only when some
-     * witness could be sent one: not on every tick while all wait */
-    bool idle = false;
-    for (size_t i = 0; i < c->n && !idle; i++) {
+     * witness could be sent one: not on every tick while all wait (a
+     * witness with a bad endpoint waits for ever: retry_at INT64_MAX) */
+    bool any_due = false;
+    for (size_t i = 0; i < c->n && !any_due; i++) {
         const witness *w = &c->w[i];
-        idle = (w->in_flight && now - w->sent_ms >= ZB_WITCLI_TIMEOUT_MS) ||
-               (!w->in_flight && (w->sock || w->retry_at != INT64_MAX) && now >= w->retry_at);
+        any_due = w->in_flight ? timed_out(w, now) : now >= w->retry_at;
     }
     Zb__SignedTreeHead *sth = NULL;
     zb_tree_head head = {0};
-    if (!idle || zb_tlog_latest_head(zb_agg_tlog(c->agg), txn, &sth) != 0 ||
+    if (!any_due || zb_tlog_latest_head(zb_agg_tlog(c->agg), txn, &sth) != 0 ||
         zb_tree_head_verify(sth, c->agg_pk, &head) != 0) {
         if (sth)
             zb__signed_tree_head__free_unpacked(sth, NULL);
@@ -459,7 +465,7 @@ void zb_witcli_tick(zb_witcli *c, int64_t now)
     }
     for (size_t i = 0; i < c->n; i++) {
         witness *w = &c->w[i];
-        if (w->in_flight && now - w->sent_ms >= ZB_WITCLI_TIMEOUT_MS) {
+        if (w->in_flight && timed_out(w, now)) {
             /* no answer: a fresh socket, so a late answer is not taken
              * for the next request's */
             ZB_DEBUG("ZB-AGG-WITNESS", "witness %.16s... did not answer in %d s: asking again",
