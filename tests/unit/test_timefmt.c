@@ -308,6 +308,31 @@ static void test_period_of(void **state)
     expect_period(end, 2026, 12);
 }
 
+/* zb_json_time_at: zb_time_format's string, or JSON null out of range;
+ * zb_json_time: at +08:00. */
+static void expect_json_time(json_t *j, const char *want)
+{
+    assert_non_null(j);
+    if (want) {
+        assert_true(json_is_string(j));
+        assert_string_equal(json_string_value(j), want);
+    } else {
+        assert_true(json_is_null(j));
+    }
+    json_decref(j);
+}
+
+static void test_json_time(void **state)
+{
+    (void)state;
+    expect_json_time(zb_json_time(1791937800), "2026-10-14T08:30:00+08:00");
+    expect_json_time(zb_json_time_at(1791937800, 480), "2026-10-14T08:30:00+08:00");
+    expect_json_time(zb_json_time_at(1791937800, 0), "2026-10-14T00:30:00+00:00"); /* never Z */
+    expect_json_time(zb_json_time_at(1791937800, -240), "2026-10-13T20:30:00-04:00");
+    expect_json_time(zb_json_time(INT64_MAX), NULL);
+    expect_json_time(zb_json_time_at(1791937800, 1440), NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_period_bounds),
         cmocka_unit_test(test_period_of),
+        cmocka_unit_test(test_json_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
