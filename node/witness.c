@@ -84,14 +84,11 @@ bool zb_node_head_final(zb_node *n, MDB_txn *txn, uint64_t size)
     return mdb_get(txn, db(n, NODE_DB_FINAL_HEADS), &k, &v) == 0;
 }
 
-/* Whether sth carries the quorum of valid cosignatures of w's witnesses;
- * head gets it decoded. */
+/* Whether sth, already verified and decoded as head, carries the quorum
+ * of valid cosignatures of w's witnesses. */
 static bool has_quorum(zb_node *n, const zb_node_witnessing *w, const Zb__SignedTreeHead *sth,
-                       zb_tree_head *head, size_t *valid)
+                       const zb_tree_head *head, size_t *valid)
 {
-    *valid = 0;
-    if (!sth || zb_tree_head_verify(sth, zb_node_aggregator_key(n), head) != 0)
-        return false;
     zb_cosig_tally t;
     zb_cosig_tally_head(sth, zb_node_aggregator_key(n), head,
                         (const uint8_t(*)[ZB_PK_LEN])w->keys, w->n_keys, &t);
@@ -154,9 +151,12 @@ int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
         mdb_txn_abort(txn);
         return rc;
     }
-    if (has_quorum(n, &w, head, &wh, &valid)) {
+    if (has_quorum(n, &w, head, &h, &valid)) { /* h: verified above */
         taken = head;
-    } else if (witnessed && proof && has_quorum(n, &w, witnessed, &wh, &valid)) {
+        wh = h;
+    } else if (witnessed && proof &&
+               zb_tree_head_verify(witnessed, zb_node_aggregator_key(n), &wh) == 0 &&
+               has_quorum(n, &w, witnessed, &wh, &valid)) {
         if (wh.size >= h.size || proof->old_size != wh.size || proof->new_size != h.size ||
             zb_consistency_verify_pb(proof, &wh, &h) != 0) {
             ZB_WARN("ZB-SYNC-COSIG", "county %s: witnessed head %" PRIu64 " is not proven a "
