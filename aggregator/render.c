@@ -239,26 +239,21 @@ char *zb_render_cell_text(const json_t *v, zb_cell_kind kind, zb_format fmt)
     }
     if (json_is_array(v)) {
         /* flags: each code in the chosen language (its msgid is the code) */
-        size_t len = 1, i;
+        char *s = NULL;
+        size_t len = 0, i;
+        FILE *m = open_memstream(&s, &len);
+        if (!m)
+            return NULL;
         json_t *e;
         json_array_foreach(v, i, e)
         {
             const char *t = json_string_value(e);
-            len += (t ? strlen(_(t)) : 0) + 1;
+            fprintf(m, "%s%s", i ? "," : "", t ? _(t) : "");
         }
-        char *s = calloc(1, len), *p = s;
-        if (!s)
+        if (fclose(m) != 0) {
+            free(s);
             return NULL;
-        json_array_foreach(v, i, e)
-        {
-            const char *t = json_string_value(e) ? _(json_string_value(e)) : "";
-            if (i)
-                *p++ = ',';
-            size_t n = strlen(t);
-            memcpy(p, t, n);
-            p += n;
         }
-        *p = '\0';
         return s;
     }
     return strdup(csv ? "" : "-"); /* null: unknown */
