@@ -413,18 +413,25 @@ static int collect_ev(void *ctx, const zb_wevidence *ev)
     return 0;
 }
 
-static void test_same_size_fork_refused(void **state)
+/* Every evidence record the witness holds, in key order. */
+static ev_list read_evidence(fixture *f)
 {
-    fixture *f = *state;
-    expect_cosigned(f, send_req(f, &f->agg, 6, 0, T0), &f->agg, 6, NULL);
-    expect_status(send_req(f, &f->fork, 6, 0, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 6);
-    /* the evidence: the fork's head, and the head held */
     ev_list l = {0};
     zb_wstore *s = zb_witness_store(f->w);
     MDB_txn *txn;
     assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
     assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
     mdb_txn_abort(txn);
+    return l;
+}
+
+static void test_same_size_fork_refused(void **state)
+{
+    fixture *f = *state;
+    expect_cosigned(f, send_req(f, &f->agg, 6, 0, T0), &f->agg, 6, NULL);
+    expect_status(send_req(f, &f->fork, 6, 0, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 6);
+    /* the evidence: the fork's head, and the head held */
+    ev_list l = read_evidence(f);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.last.kind, ZB_WEVIDENCE_FORK);
     state_copy st;
@@ -480,12 +487,7 @@ static void test_bad_proof_refused_then_good(void **state)
     assert_int_equal(refused, 2);
     assert_int_equal(evidence, 2);
     assert_int_equal(forks, 0); /* a bad proof proves nothing by itself */
-    ev_list l = {0};
-    zb_wstore *s = zb_witness_store(f->w);
-    MDB_txn *txn;
-    assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
-    assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
-    mdb_txn_abort(txn);
+    ev_list l = read_evidence(f);
     assert_int_equal(l.n, 2);
     assert_int_equal(l.kinds[0], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
     assert_int_equal(l.kinds[1], ZB_WEVIDENCE_UNPROVEN_EXTENSION);
@@ -722,12 +724,7 @@ static void test_unproven_becomes_fork(void **state)
     assert_int_equal(refused, 3);
     assert_int_equal(evidence, 1);
     assert_int_equal(forks, 1);
-    ev_list l = {0};
-    zb_wstore *s = zb_witness_store(f->w);
-    MDB_txn *txn;
-    assert_int_equal(zb_wstore_read_begin(s, &txn), 0);
-    assert_int_equal(zb_wstore_evidence(s, txn, collect_ev, &l), 0);
-    mdb_txn_abort(txn);
+    ev_list l = read_evidence(f);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.last.kind, ZB_WEVIDENCE_FORK);
     assert_int_equal(l.last.held_size, 9);
