@@ -205,24 +205,12 @@ static void put_wan(FILE *f, json_int_t yuan)
     fputs(zb_money_wan(yuan > 0 ? (uint64_t)yuan : 0, text, sizeof text), f);
 }
 
-static const char *grade_zh(const char *name)
+/* A grade, industry or category code in Chinese (i18n.h zb_label_zh),
+ * the code itself when unknown, a dash when absent. */
+static const char *label_zh(const char *code)
 {
-    for (int g = ZB_GRADE_GENERAL; name && g <= ZB_GRADE_ESPECIALLY_SERIOUS; g++)
-        if (strcmp(name, zb_grade_name((zb_grade)g)) == 0)
-            return zb_grade_name_zh((zb_grade)g);
-    return name ? name : "—";
-}
-
-static const char *industry_zh(const char *name)
-{
-    const char *zh = name ? zb_industry_name_zh(zb_industry_parse(name)) : NULL;
-    return zh ? zh : name ? name : "—";
-}
-
-static const char *category_zh(const char *name)
-{
-    const char *zh = name ? zb_category_name_zh(zb_category_parse(name)) : NULL;
-    return zh ? zh : name ? name : "—";
+    const char *zh = zb_label_zh(code);
+    return zh ? zh : code ? code : "—";
 }
 
 static const char *stage_zh(const char *name)
@@ -469,15 +457,15 @@ static void put_accident_row(FILE *f, size_t index, const json_t *a, const json_
         fputs("</span>", f);
     }
     fputs("</td><td class=\"nowrap\">", f);
-    esc(f, industry_zh(str(a, "industry")));
+    esc(f, label_zh(str(a, "industry")));
     fputs("</td><td class=\"nowrap\">", f);
-    esc(f, category_zh(str(a, "category")));
+    esc(f, label_zh(str(a, "category")));
     fputs("</td><td class=\"nowrap\">", f);
-    esc(f, grade_zh(str(a, "grade")));
+    esc(f, label_zh(str(a, "grade")));
     const char *g = str(a, "grade"), *mg = str(a, "max_grade");
     if (g && mg && strcmp(g, mg) != 0) {
         fputs("（曾达", f);
-        esc(f, grade_zh(mg));
+        esc(f, label_zh(mg));
         fputs("）", f);
     }
     fprintf(f,
@@ -514,7 +502,7 @@ static void put_breakdown(FILE *f, const char *lead, const json_t *by, bool coun
             const zb_county *c = zb_county_find(key);
             esc(f, c ? c->name : key);
         } else {
-            esc(f, industry_zh(key));
+            esc(f, label_zh(key));
         }
         fprintf(f, "%" JSON_INTEGER_FORMAT "起、死亡%" JSON_INTEGER_FORMAT "人",
                 num(t, "accidents"), num(t, "deaths"));

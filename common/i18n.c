@@ -317,10 +317,10 @@ const char *zb_trc(const char *ctx, const char *msgid)
     return t == key ? msgid : t;
 }
 
-const char *zb_label(const char *code)
+const char *zb_label_zh(const char *code)
 {
-    if (!code || chosen == ZB_LANG_EN)
-        return code;
+    if (!code)
+        return NULL;
     static const struct {
         const char *code, *zh;
     } fixed[] = {
@@ -346,7 +346,15 @@ const char *zb_label(const char *code)
     v = zb_category_parse(code);
     if (v > 0 && zb_category_name_zh(v))
         return zb_category_name_zh(v);
-    return code;
+    return NULL;
+}
+
+const char *zb_label(const char *code)
+{
+    if (!code || chosen == ZB_LANG_EN)
+        return code;
+    const char *zh = zb_label_zh(code);
+    return zh ? zh : code;
 }
 
 uint64_t zb_wan_hundredths(uint64_t yuan)

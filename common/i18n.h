@@ -53,6 +53,10 @@ const char *zb_trc(const char *ctx, const char *msgid) __attribute__((format_arg
  * them). English: the code itself. Unknown codes come back unchanged. */
 const char *zb_label(const char *code);
 
+/* The Chinese of such a label whatever the language (the bulletin is
+ * Chinese always); NULL for a code it does not know, or NULL. */
+const char *zb_label_zh(const char *code);
+
 /* Money as an office reads it: Chinese, 万元 with two decimals ("12.35");
  * English, whole yuan ("123456"). Writes into buf; returns buf. */
 const char *zb_money(uint64_t yuan, char *buf, size_t len);
