@@ -456,14 +456,16 @@ int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bo
      * head of its size) proves more now: the record is replaced */
     unsigned flags = MDB_NOOVERWRITE;
     if (ev->kind == ZB_WEVIDENCE_FORK) {
-        zb_wevidence cur;
         int grc = mdb_get(txn, dbi, &k, &old);
-        if (grc == 0 && evidence_decode(&k, &old, &cur) == 0 && cur.kind != ZB_WEVIDENCE_FORK)
-            flags = 0;
-        else if (grc != 0 && grc != MDB_NOTFOUND) {
+        if (grc != 0 && grc != MDB_NOTFOUND) {
             free(b.p);
             return zb_mdb_err(grc);
         }
+        /* a record that cannot be read proves nothing: the fork replaces
+         * it too, rather than being dropped as "kept already" */
+        zb_wevidence cur;
+        if (grc == 0 && (evidence_decode(&k, &old, &cur) != 0 || cur.kind != ZB_WEVIDENCE_FORK))
+            flags = 0;
     }
     rc = mdb_put(txn, dbi, &k, &v, flags);
     free(b.p);

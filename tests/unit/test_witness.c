@@ -847,6 +847,47 @@ static void test_evidence_of_release_1(void **state)
     expect_status(send_req(f, &f->fork, 10, 6, T0 + 3), ZB__WITNESS_STATUS__REFUSED, 6);
 }
 
+/* A fork refused again where the evidence record of that head cannot be
+ * read: the fork is kept in its place (not dropped as "kept already"). */
+static void test_unreadable_evidence_replaced_by_fork(void **state)
+{
+    fixture *f = *state;
+    expect_cosigned(f, send_req(f, &f->agg, 6, 0, T0), &f->agg, 6, NULL);
+    expect_status(send_req(f, &f->fork, 6, 0, T0 + 1), ZB__WITNESS_STATUS__REFUSED, 6);
+    zb_witness_close(&f->w);
+    /* spoil the one evidence record: a version no release wrote */
+    static const char *const dbs[] = {"meta", "logs", "evidence"};
+    zb_store *raw;
+    assert_int_equal(zb_store_open(&raw, f->dir, dbs, 3, 64u << 20, false, false), 0);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(raw, false, &txn), 0);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, zb_store_dbi(raw, 2), &c), 0);
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    uint8_t junk = 9;
+    MDB_val jv = {1, &junk};
+    assert_int_equal(mdb_cursor_put(c, &k, &jv, MDB_CURRENT), 0);
+    mdb_cursor_close(c);
+    assert_int_equal(zb_store_commit(txn), 0);
+    zb_store_close(&raw);
+
+    assert_int_equal(zb_witness_open(&f->w, f->dir, false), 0);
+    size_t len, resp_len;
+    uint8_t *req = request(&f->fork, 6, 0, &len), *resp;
+    zb_witness_outcome o;
+    assert_int_equal(zb_witness_handle(f->w, req, len, T0 + 2, &resp, &resp_len, &o), 0);
+    free(resp);
+    free(req);
+    assert_int_equal(o.status, ZB__WITNESS_STATUS__REFUSED);
+    assert_int_equal(o.evidence_kind, ZB_WEVIDENCE_FORK);
+    assert_true(o.new_evidence);
+    ev_list l = read_evidence(f);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.last.kind, ZB_WEVIDENCE_FORK);
+    assert_int_equal(l.last.at, T0 + 2);
+}
+
 typedef struct {
     size_t n;
     uint8_t keys[4][ZB_PK_LEN];
@@ -1016,6 +1057,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unproven_becomes_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_speaks_for_its_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_of_release_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_evidence_replaced_by_fork, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_log_keys_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zap_sockets, setup, teardown),
     };
