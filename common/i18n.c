@@ -328,9 +328,7 @@ const char *zb_label_zh(const char *code)
         {"missing", "未报"},          {"prefecture", "州应急管理局"},
         {"province", "省应急管理厅"}, {"state_council", "应急管理部"},
         {"accepted", "已签收"},       {"returned", "已退回"},
-        {"unreviewed", "未审核"},     {"initial", "首报"},
-        {"supplement", "续报"},       {"closing", "结案"},
-        {"write_off", "核销"},
+        {"unreviewed", "未审核"},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (strcmp(code, fixed[i].code) == 0)
@@ -340,7 +338,10 @@ const char *zb_label_zh(const char *code)
         if (name && strcmp(code, name) == 0)
             return zb_grade_name_zh((zb_grade)g);
     }
-    int v = zb_industry_parse(code);
+    int v = zb_stage_parse(code);
+    if (v > 0 && zb_stage_name_zh(v))
+        return zb_stage_name_zh(v);
+    v = zb_industry_parse(code);
     if (v > 0 && zb_industry_name_zh(v))
         return zb_industry_name_zh(v);
     v = zb_category_parse(code);

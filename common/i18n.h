@@ -49,8 +49,9 @@ const char *zb_trc(const char *ctx, const char *msgid) __attribute__((format_arg
  * "late", "missing"), a grade ("general", "larger", "serious",
  * "especially_serious"), where an accident must be reported ("prefecture",
  * "province", "state_council"), a review state ("accepted", "returned",
- * "unreviewed"), an industry or category code name (as the JSON gives
- * them). English: the code itself. Unknown codes come back unchanged. */
+ * "unreviewed"), a report's stage ("initial", "supplement", "closing",
+ * "write_off"), an industry or category code name (as the JSON gives
+ * them; the Chinese names are domain.h's). English: the code itself. Unknown codes come back unchanged. */
 const char *zb_label(const char *code);
 
 /* The Chinese of such a label whatever the language (the bulletin is
