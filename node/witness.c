@@ -36,8 +36,14 @@ int zb_node_witnessing_get(zb_node *n, MDB_txn *txn, zb_node_witnessing *w)
     } else if (rc != MDB_NOTFOUND) {
         return zb_mdb_err(rc);
     }
-    (void)zb_store_get_u64(txn, meta, "witness_quorum", &w->quorum, 0);
-    (void)zb_store_get_u64(txn, meta, "witnessed_size", &w->witnessed_size, 0);
+    /* absent: 0; a record that cannot be read is an error, never quorum 0
+     * (that would take every head as final) */
+    if ((rc = zb_store_get_u64(txn, meta, "witness_quorum", &w->quorum, 0)) &&
+        rc != ZB_ENOTFOUND)
+        return rc;
+    if ((rc = zb_store_get_u64(txn, meta, "witnessed_size", &w->witnessed_size, 0)) &&
+        rc != ZB_ENOTFOUND)
+        return rc;
     if (w->quorum > w->n_keys)
         return ZB_EDECODE;
     return ZB_OK;
@@ -75,7 +81,9 @@ int zb_node_set_witnesses(zb_node *n, const uint8_t (*keys)[ZB_PK_LEN], size_t n
 bool zb_node_head_final(zb_node *n, MDB_txn *txn, uint64_t size)
 {
     uint64_t quorum = 0;
-    (void)zb_store_get_u64(txn, db(n, NODE_DB_META), "witness_quorum", &quorum, 0);
+    int rc = zb_store_get_u64(txn, db(n, NODE_DB_META), "witness_quorum", &quorum, 0);
+    if (rc && rc != ZB_ENOTFOUND)
+        return false; /* the quorum cannot be read: nothing is taken as final */
     if (quorum == 0)
         return true;
     uint8_t key[8];

@@ -512,6 +512,27 @@ static void test_older_witnessed_valid(void **state)
     assert_int_equal(witnessing(f).witnessed_size, 14);
 }
 
+/* A witness quorum the store holds but cannot read (a record of the wrong
+ * length) is an error, never quorum 0: no head is taken as final. */
+static void test_unreadable_quorum(void **state)
+{
+    fixture *f = *state;
+    chain_3_6_10(f);
+    set_witnesses(f, 2, 1);
+    MDB_txn *txn;
+    assert_int_equal(zb_store_begin(zb_node_store(f->node), false, &txn), ZB_OK);
+    MDB_val k = {strlen("witness_quorum"), "witness_quorum"}, v = {3, "\0\0\0"};
+    assert_int_equal(mdb_put(txn, zb_store_dbi(zb_node_store(f->node), NODE_DB_META), &k, &v, 0),
+                     0);
+    assert_int_equal(zb_store_commit(txn), ZB_OK);
+    zb_node_witnessing w;
+    assert_int_equal(zb_store_begin(zb_node_store(f->node), true, &txn), ZB_OK);
+    assert_int_equal(zb_node_witnessing_get(f->node, txn, &w), ZB_EDECODE);
+    mdb_txn_abort(txn);
+    assert_false(final(f, 3));
+    assert_false(final(f, 10));
+}
+
 /* set_witnesses: a change judges finality again from scratch; a quorum
  * above the number of keys (or too many keys) is refused and changes
  * nothing. */
@@ -580,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_older_witnessed_bad_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_older_witnessed_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_witnesses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_quorum, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
