@@ -36,6 +36,23 @@ json_t *zb_json_real6(double x)
 
 /* ------------------------------------------------------------ columns */
 
+/* The figures of a county's monthly report after its tasks, as the
+ * prefecture's report and the province's counties list them. */
+/* clang-format off */
+#define MONTHLY_FIGURE_COLS                                        \
+    {"inspections", N_("INSPECT"), ZB_CELL_NUMBER},                \
+    {"hazards_found", N_("HAZ-FOUND"), ZB_CELL_NUMBER},            \
+    {"hazards_fixed", N_("HAZ-FIXED"), ZB_CELL_NUMBER},            \
+    {"major_hazards_listed", N_("MAJOR-HAZ"), ZB_CELL_NUMBER},     \
+    {"enterprises_standardized", N_("STANDARD"), ZB_CELL_NUMBER},  \
+    {"penalties_yuan", N_("PENALTIES"), ZB_CELL_MONEY},            \
+    {"training_sessions", N_("TRAINING"), ZB_CELL_NUMBER},         \
+    {"accidents", N_("ACCID"), ZB_CELL_NUMBER},                    \
+    {"accident_deaths", N_("DEATHS"), ZB_CELL_NUMBER},             \
+    {"accident_serious_injuries", N_("SER-INJ"), ZB_CELL_NUMBER},  \
+    {"accident_direct_loss_yuan", N_("LOSS-YUAN"), ZB_CELL_MONEY}
+/* clang-format on */
+
 /* Headings are English msgids: the table shows them as they are in
  * English and their zh_CN translation (po/zh_CN/render.po) in Chinese. */
 static const zb_render_col monthly_cols[] = {
@@ -50,17 +67,7 @@ static const zb_render_col monthly_cols[] = {
     {"tasks_in_progress", N_("IN-PROG"), ZB_CELL_NUMBER},
     {"tasks_not_started", N_("NOT-START"), ZB_CELL_NUMBER},
     {"tasks_not_reported", N_("NOT-REP"), ZB_CELL_NUMBER},
-    {"inspections", N_("INSPECT"), ZB_CELL_NUMBER},
-    {"hazards_found", N_("HAZ-FOUND"), ZB_CELL_NUMBER},
-    {"hazards_fixed", N_("HAZ-FIXED"), ZB_CELL_NUMBER},
-    {"major_hazards_listed", N_("MAJOR-HAZ"), ZB_CELL_NUMBER},
-    {"enterprises_standardized", N_("STANDARD"), ZB_CELL_NUMBER},
-    {"penalties_yuan", N_("PENALTIES"), ZB_CELL_MONEY},
-    {"training_sessions", N_("TRAINING"), ZB_CELL_NUMBER},
-    {"accidents", N_("ACCID"), ZB_CELL_NUMBER},
-    {"accident_deaths", N_("DEATHS"), ZB_CELL_NUMBER},
-    {"accident_serious_injuries", N_("SER-INJ"), ZB_CELL_NUMBER},
-    {"accident_direct_loss_yuan", N_("LOSS-YUAN"), ZB_CELL_MONEY},
+    MONTHLY_FIGURE_COLS,
     /* last in CSV (the columns before it keep their places); in the table
      * and the workbook it follows STATUS (layout_monthly) */
     {"review", N_("REVIEW"), ZB_CELL_LABEL},
@@ -95,17 +102,7 @@ static const zb_render_col province_county_cols[] = {
     {"tasks_done", N_("DONE"), ZB_CELL_NUMBER},
     {"tasks_in_progress", N_("IN-PROG"), ZB_CELL_NUMBER},
     {"tasks_not_started", N_("NOT-START"), ZB_CELL_NUMBER},
-    {"inspections", N_("INSPECT"), ZB_CELL_NUMBER},
-    {"hazards_found", N_("HAZ-FOUND"), ZB_CELL_NUMBER},
-    {"hazards_fixed", N_("HAZ-FIXED"), ZB_CELL_NUMBER},
-    {"major_hazards_listed", N_("MAJOR-HAZ"), ZB_CELL_NUMBER},
-    {"enterprises_standardized", N_("STANDARD"), ZB_CELL_NUMBER},
-    {"penalties_yuan", N_("PENALTIES"), ZB_CELL_MONEY},
-    {"training_sessions", N_("TRAINING"), ZB_CELL_NUMBER},
-    {"accidents", N_("ACCID"), ZB_CELL_NUMBER},
-    {"accident_deaths", N_("DEATHS"), ZB_CELL_NUMBER},
-    {"accident_serious_injuries", N_("SER-INJ"), ZB_CELL_NUMBER},
-    {"accident_direct_loss_yuan", N_("LOSS-YUAN"), ZB_CELL_MONEY},
+    MONTHLY_FIGURE_COLS,
 };
 
 static const zb_render_col accident_cols[] = {
