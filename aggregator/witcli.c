@@ -155,17 +155,11 @@ static int open_socket(zb_witcli *c, witness *w)
     return ZB_OK;
 }
 
-typedef struct {
-    zb_witcli *c;
-    int rc;
-} load_ctx;
-
 static int load_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
                     int64_t added_at)
 {
     (void)added_at;
-    load_ctx *l = ctx;
-    zb_witcli *c = l->c;
+    zb_witcli *c = ctx;
     if (c->n == ZB_WITNESS_MAX)
         return 0;
     witness *w = &c->w[c->n];
@@ -193,8 +187,7 @@ static void load_config(zb_witcli *c, MDB_txn *txn)
     size_t n_old = c->n;
     memcpy(old, c->w, sizeof old);
     c->n = 0;
-    load_ctx l = {c, 0};
-    if (zb_astore_witnesses(zb_agg_store(c->agg), txn, load_one, &l) != 0) {
+    if (zb_astore_witnesses(zb_agg_store(c->agg), txn, load_one, c) != 0) {
         ZB_ERR("ZB-AGG-WITNESS", "cannot read the witness list: witnesses left as they were");
         memcpy(c->w, old, sizeof old);
         c->n = n_old;
@@ -576,7 +569,6 @@ typedef struct {
     zb_agg *agg;
     MDB_txn *txn;
     json_t *rows;
-    int rc;
 } list_ctx;
 
 static int list_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
@@ -610,7 +602,7 @@ int zb_witcli_list(zb_agg *a, json_t **out)
     if (rc)
         return rc;
     json_t *doc = json_object(), *rows = json_array();
-    list_ctx l = {a, txn, rows, 0};
+    list_ctx l = {a, txn, rows};
     uint64_t log_size = 0, heads = 0, newest = 0;
     rc = doc && rows ? zb_astore_witnesses(zb_agg_store(a), txn, list_one, &l) : ZB_ENOMEM;
     if (rc == 0)
