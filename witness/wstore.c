@@ -419,6 +419,10 @@ static int evidence_decode(const MDB_val *k, const MDB_val *v, zb_wevidence *out
 
 int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bool *was_new)
 {
+    size_t reason_len = strlen(ev->reason) + 1;
+    if (reason_len > UINT16_MAX || ev->request_len > UINT32_MAX || ev->held_sth_len > UINT32_MAX ||
+        (ev->kind != ZB_WEVIDENCE_FORK && ev->kind != ZB_WEVIDENCE_UNPROVEN_EXTENSION))
+        return ZB_EINVAL;
     MDB_dbi meta = zb_store_dbi(s->store, DB_META);
     uint64_t refused;
     int rc = zb_store_get_u64(txn, meta, "refused", &refused, 0);
@@ -426,10 +430,6 @@ int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bo
         return rc;
     if ((rc = zb_store_put_u64(txn, meta, "refused", refused + 1)))
         return rc;
-    size_t reason_len = strlen(ev->reason) + 1;
-    if (reason_len > UINT16_MAX || ev->request_len > UINT32_MAX || ev->held_sth_len > UINT32_MAX ||
-        (ev->kind != ZB_WEVIDENCE_FORK && ev->kind != ZB_WEVIDENCE_UNPROVEN_EXTENSION))
-        return ZB_EINVAL;
     wbuf b = {0};
     put_u8(&b, EVIDENCE_VERSION);
     put_u8(&b, (uint8_t)ev->kind);
