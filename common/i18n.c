@@ -218,21 +218,14 @@ static void sysdep_load(void)
     qsort(sysdep, n_sysdep, sizeof *sysdep, sysdep_cmp);
 }
 
-static void catalog_load(void)
+/* Take bytes (malloc'd, len of them; NULL: none) as the catalog when they
+ * are one, else free them: English. */
+static void catalog_take(uint8_t *bytes, size_t len)
 {
     free(catalog);
-    catalog = NULL;
-    catalog_len = 0;
-    char dir[PATH_MAX - 64], path[PATH_MAX];
-    if (!locale_dir(dir, sizeof dir))
-        return;
-    int w = snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
-    if (w < 0 || (size_t)w >= sizeof path)
-        return;
-    int err;
-    catalog = (uint8_t *)zb_read_file(path, 64u << 20, &catalog_len, &err);
-    if (!catalog)
-        return; /* no catalog (or an unreadable one): English it is */
+    sysdep_free();
+    catalog = bytes;
+    catalog_len = bytes ? len : 0;
     uint32_t magic = 0;
     if (catalog_len >= 28)
         memcpy(&magic, catalog, 4);
@@ -252,6 +245,31 @@ static void catalog_load(void)
         return;
     }
     sysdep_load();
+}
+
+static void catalog_load(void)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char dir[PATH_MAX - 64], path[PATH_MAX];
+    if (locale_dir(dir, sizeof dir)) {
+        int w = snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/" ZB_TEXT_DOMAIN ".mo", dir);
+        int err;
+        if (w >= 0 && (size_t)w < sizeof path) /* NULL: no catalog (or an unreadable one) */
+            bytes = (uint8_t *)zb_read_file(path, 64u << 20, &len, &err);
+    }
+    catalog_take(bytes, len);
+}
+
+int zb_i18n_use_catalog(const void *mo, size_t len)
+{
+    uint8_t *copy = NULL;
+    if (mo && !(copy = malloc(len ? len : 1)))
+        return ZB_ENOMEM;
+    if (copy)
+        memcpy(copy, mo, len);
+    catalog_take(copy, len);
+    return mo && !catalog ? ZB_EINVAL : ZB_OK;
 }
 
 int zb_i18n_init(const char *override)

@@ -32,6 +32,12 @@ int zb_i18n_init(const char *override);
 
 zb_lang zb_i18n_lang(void);
 
+/* For tests (a damaged or hostile catalog): the catalog becomes a copy of
+ * the .mo bytes mo, len of them, in place of the one loaded (mo NULL:
+ * none, so the next zb_i18n_init in Chinese loads it again). 0; ZB_EINVAL
+ * when the bytes are no catalog (none is used then); ZB_ENOMEM. */
+int zb_i18n_use_catalog(const void *mo, size_t len);
+
 /* The translation of msgid in the chosen language (msgid itself in English
  * or when the catalog lacks it). The result is static: never free it. */
 const char *zb_tr(const char *msgid) __attribute__((format_arg(1)));

@@ -2,7 +2,8 @@
  * test_i18n.c - the language choice (--lang over LC_ALL over LC_MESSAGES
  * over LANG), the compiled catalog found beside the binaries (build/share/
  * locale, as the programs find it) without touching libc's own messages,
- * domain labels and money in 万元.
+ * domain labels and money in 万元, and damaged catalogs (cut short, or
+ * their offsets and lengths pointing anywhere) read within their bounds.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +13,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "i18n.h"
 
 static void clear_env(void)
@@ -88,12 +93,109 @@ static void test_labels(void **state)
     assert_string_equal(zb_money(123456, buf, sizeof buf), "123456");
 }
 
+/* The catalog's bytes where zb_i18n_init finds them: $ZB_LOCALEDIR, else
+ * share/locale beside the directory of this binary (build/tests). */
+static uint8_t *real_catalog(size_t *len)
+{
+    char exe[PATH_MAX], path[PATH_MAX + 64];
+    const char *env = getenv("ZB_LOCALEDIR");
+    if (env && *env) {
+        snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/zhibao.mo", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        assert_true(n > 0);
+        exe[n] = '\0';
+        *strrchr(exe, '/') = '\0';
+        *strrchr(exe, '/') = '\0';
+        snprintf(path, sizeof path, "%s/share/locale/zh_CN/LC_MESSAGES/zhibao.mo", exe);
+    }
+    int err;
+    uint8_t *mo = (uint8_t *)zb_read_file(path, 64u << 20, len, &err);
+    assert_non_null(mo);
+    return mo;
+}
+
+/* Lookups of every kind on whatever catalog is in use (ASan watches). */
+static void look_up(void)
+{
+    const char *t = _("error");
+    assert_non_null(t);
+    assert_non_null(_("test: %" PRIu64 " of %" PRId64 " done"));
+    assert_non_null(zb_trc("heading", "MESSAGE"));
+    assert_non_null(_("no such message in the catalog"));
+}
+
+/* Catalog bytes with the 32-bit word at `at` set to each of a few values
+ * that point anywhere, each in use in turn. */
+static void corrupt_word(const uint8_t *mo, uint8_t *bad, size_t len, size_t at)
+{
+    static const uint32_t wild[] = {0, 1, 0x7fffffffu, 0xfffffff8u, 0xffffffffu};
+    if (at + 4 > len)
+        return;
+    for (size_t k = 0; k < sizeof wild / sizeof wild[0]; k++) {
+        memcpy(bad, mo, len);
+        memcpy(bad + at, &wild[k], 4);
+        int rc = zb_i18n_use_catalog(bad, len);
+        assert_true(rc == ZB_OK || rc == ZB_EINVAL);
+        look_up();
+    }
+}
+
+static uint32_t word_at(const uint8_t *mo, size_t len, size_t at)
+{
+    uint32_t v = 0;
+    if (at + 4 <= len)
+        memcpy(&v, mo + at, 4);
+    return v;
+}
+
+static void test_damaged_catalog(void **state)
+{
+    (void)state;
+    assert_int_equal(zb_i18n_init("zh"), ZB_OK);
+    size_t len;
+    uint8_t *mo = real_catalog(&len);
+    assert_int_equal(zb_i18n_use_catalog(mo, len), ZB_OK);
+    assert_string_equal(_("error"), "错误");
+    assert_int_equal(zb_i18n_use_catalog("not a catalog", 13), ZB_EINVAL);
+    assert_string_equal(_("error"), "error");
+    /* cut short: every length up to 256 bytes, then one in about a thousand */
+    for (size_t n = 0; n < len; n += n < 256 ? 1 : 997) {
+        int rc = zb_i18n_use_catalog(mo, n);
+        assert_true(rc == ZB_OK || rc == ZB_EINVAL);
+        look_up();
+    }
+    uint8_t *bad = malloc(len);
+    assert_non_null(bad);
+    /* the header's words (magic, revision, counts, table offsets) */
+    for (size_t at = 0; at < 48; at += 4)
+        corrupt_word(mo, bad, len, at);
+    /* the first entries (length, offset) of the originals and translations */
+    for (size_t table = 12; table <= 16; table += 4)
+        for (size_t i = 0; i < 8; i++)
+            corrupt_word(mo, bad, len, word_at(mo, len, table) + i * 4);
+    /* the first system-dependent string's descriptor, and the segment names */
+    size_t desc = word_at(mo, len, word_at(mo, len, 40));
+    for (size_t i = 0; i < 8; i++)
+        corrupt_word(mo, bad, len, desc + i * 4);
+    for (size_t i = 0; i < 4; i++)
+        corrupt_word(mo, bad, len, word_at(mo, len, 32) + i * 4);
+    free(bad);
+    free(mo);
+    /* none: loaded again from disk */
+    assert_int_equal(zb_i18n_use_catalog(NULL, 0), ZB_OK);
+    assert_int_equal(zb_i18n_init("zh"), ZB_OK);
+    assert_string_equal(_("error"), "错误");
+    assert_int_equal(zb_i18n_init("en"), ZB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_choice),
         cmocka_unit_test(test_catalog),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_damaged_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
