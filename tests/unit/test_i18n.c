@@ -82,6 +82,8 @@ static void test_labels(void **state)
     assert_string_equal(zb_label("construction"), "建筑施工");
     assert_string_equal(zb_label("object_strike"), "物体打击");
     assert_string_equal(zb_label("something_else"), "something_else");
+    assert_string_equal(zb_label("supplement"), "续报"); /* a stage, from domain.h */
+    assert_string_equal(zb_label("write_off"), "核销");
     char buf[32];
     assert_string_equal(zb_money(123456, buf, sizeof buf), "12.35");
     assert_string_equal(zb_money(0, buf, sizeof buf), "0.00");
@@ -91,6 +93,14 @@ static void test_labels(void **state)
     assert_int_equal(zb_i18n_init("en"), ZB_OK);
     assert_string_equal(zb_label("on_time"), "on_time");
     assert_string_equal(zb_money(123456, buf, sizeof buf), "123456");
+    /* the bulletin's: Chinese whatever the language */
+    assert_string_equal(zb_label_zh("larger"), "较大");
+    assert_string_equal(zb_label_zh("closing"), "结案");
+    assert_null(zb_label_zh("something_else"));
+    assert_null(zb_label_zh(NULL));
+    assert_string_equal(zb_money_wan(123456, buf, sizeof buf), "12.35");
+    assert_int_equal(zb_wan_hundredths(12349), 123);
+    assert_int_equal(zb_wan_hundredths(12350), 124);
 }
 
 /* The catalog's bytes where zb_i18n_init finds them: $ZB_LOCALEDIR, else
