@@ -19,24 +19,24 @@
 #include "treehead.h"
 #include "zmqmon.h"
 
-#define TICK_MS 100           /* how often the newest head is looked at */
-#define CONFIG_CHECK_MS 1000  /* how often the witness list is looked at */
+#define TICK_MS         100  /* how often the newest head is looked at */
+#define CONFIG_CHECK_MS 1000 /* how often the witness list is looked at */
 
 typedef struct {
     uint8_t key[ZB_PK_LEN];
     char hex[2 * ZB_PK_LEN + 1];
     char endpoint[ZB_WITNESS_ENDPOINT_MAX + 1];
     void *sock;
-    void *mon;                /* sock's handshake monitor (PAIR), NULL when none */
+    void *mon;                 /* sock's handshake monitor (PAIR), NULL when none */
     int64_t refused_logged_at; /* ms: last line about a refused handshake (0: none) */
-    uint64_t size;            /* the size it cosigned last, as far as we know (0: none) */
+    uint64_t size;             /* the size it cosigned last, as far as we know (0: none) */
     bool in_flight;
-    zb_tree_head flight;      /* the head asked for */
+    zb_tree_head flight; /* the head asked for */
     int64_t sent_ms;
-    bool refused;             /* refused_head was refused: never sent to it again */
+    bool refused; /* refused_head was refused: never sent to it again */
     zb_tree_head refused_head;
-    uint64_t ahead_logged;    /* the larger size last logged as ZB-AGG-WITNESS-AHEAD */
-    int64_t retry_at;         /* nothing sent before (monotonic ms) */
+    uint64_t ahead_logged; /* the larger size last logged as ZB-AGG-WITNESS-AHEAD */
+    int64_t retry_at;      /* nothing sent before (monotonic ms) */
 } witness;
 
 struct zb_witcli {
@@ -155,8 +155,7 @@ static int open_socket(zb_witcli *c, witness *w)
     return ZB_OK;
 }
 
-static int load_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
-                    int64_t added_at)
+static int load_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint, int64_t added_at)
 {
     (void)added_at;
     zb_witcli *c = ctx;
@@ -208,8 +207,10 @@ static void load_config(zb_witcli *c, MDB_txn *txn)
         if (open_socket(c, w) != 0)
             w->retry_at = INT64_MAX; /* a bad endpoint: until the list changes */
         else
-            ZB_INFO("ZB-AGG-WITNESS", "witness %.16s... at %s (it cosigned size %" PRIu64
-                    " as far as this store knows)", w->hex, w->endpoint, w->size);
+            ZB_INFO("ZB-AGG-WITNESS",
+                    "witness %.16s... at %s (it cosigned size %" PRIu64
+                    " as far as this store knows)",
+                    w->hex, w->endpoint, w->size);
     }
     for (size_t j = 0; j < n_old; j++)
         close_socket(&old[j]);
@@ -288,8 +289,9 @@ static void store_cosignature(zb_witcli *c, witness *w, const Zb__Cosignature *c
         ZB_DEBUG("ZB-AGG-WITNESS-COSIGNED", "witness %.16s... cosigned tree head of size %" PRIu64,
                  w->hex, w->flight.size);
     else
-        ZB_ERR("ZB-AGG-WITNESS", "cosignature of witness %.16s... for size %" PRIu64
-               " not stored: %s", w->hex, w->flight.size, zb_strerror(rc));
+        ZB_ERR("ZB-AGG-WITNESS",
+               "cosignature of witness %.16s... for size %" PRIu64 " not stored: %s", w->hex,
+               w->flight.size, zb_strerror(rc));
 }
 
 static void take_answer(zb_witcli *c, witness *w, const uint8_t *bytes, size_t len, int64_t now)
@@ -298,9 +300,10 @@ static void take_answer(zb_witcli *c, witness *w, const uint8_t *bytes, size_t l
     int rc = zb_witness_answer_open(bytes, len, w->key, c->agg_pk, &w->flight, &ans);
     w->in_flight = false;
     if (rc) {
-        ZB_WARN("ZB-AGG-WITNESS", "witness %.16s... answered with something that does not "
-                "verify (status %d): tried again in %d s", w->hex, (int)ans.status,
-                ZB_WITCLI_RETRY_MS / 1000);
+        ZB_WARN("ZB-AGG-WITNESS",
+                "witness %.16s... answered with something that does not "
+                "verify (status %d): tried again in %d s",
+                w->hex, (int)ans.status, ZB_WITCLI_RETRY_MS / 1000);
         w->retry_at = now + ZB_WITCLI_RETRY_MS;
         return;
     }
@@ -313,8 +316,9 @@ static void take_answer(zb_witcli *c, witness *w, const uint8_t *bytes, size_t l
     case ZB__WITNESS_STATUS__CONFLICT:
         /* it holds another size than we thought: the next request proves
          * from there */
-        ZB_DEBUG("ZB-AGG-WITNESS", "witness %.16s... holds size %" PRIu64 " (we thought %" PRIu64
-                 ")", w->hex, ans.size, w->size);
+        ZB_DEBUG("ZB-AGG-WITNESS",
+                 "witness %.16s... holds size %" PRIu64 " (we thought %" PRIu64 ")", w->hex,
+                 ans.size, w->size);
         w->size = ans.size;
         break;
     case ZB__WITNESS_STATUS__REFUSED:
@@ -329,14 +333,15 @@ static void take_answer(zb_witcli *c, witness *w, const uint8_t *bytes, size_t l
             w->size = ans.size;
         break;
     case ZB__WITNESS_STATUS__UNKNOWN_LOG:
-        ZB_WARN("ZB-AGG-WITNESS", "witness %.16s... does not follow this aggregator's key (its "
-                "operator runs zhibao-witness add-log with it): tried again in %d s", w->hex,
-                ZB_WITCLI_RETRY_MS / 1000);
+        ZB_WARN("ZB-AGG-WITNESS",
+                "witness %.16s... does not follow this aggregator's key (its "
+                "operator runs zhibao-witness add-log with it): tried again in %d s",
+                w->hex, ZB_WITCLI_RETRY_MS / 1000);
         w->retry_at = now + ZB_WITCLI_RETRY_MS;
         break;
     default: /* BAD_REQUEST */
-        ZB_ERR("ZB-AGG-WITNESS", "witness %.16s... refused the request as malformed: %s",
-               w->hex, ans.reason[0] ? ans.reason : "no reason given");
+        ZB_ERR("ZB-AGG-WITNESS", "witness %.16s... refused the request as malformed: %s", w->hex,
+               ans.reason[0] ? ans.reason : "no reason given");
         w->retry_at = now + ZB_WITCLI_RETRY_MS;
     }
 }
@@ -377,8 +382,9 @@ static void send_head(zb_witcli *c, witness *w, MDB_txn *txn, const Zb__SignedTr
     Zb__ConsistencyProof *cp = NULL;
     if (w->size > 0 &&
         zb_tlog_make_consistency(zb_agg_tlog(c->agg), txn, w->size, head->size, &cp) != 0) {
-        ZB_ERR("ZB-AGG-WITNESS", "no consistency proof from size %" PRIu64 " to %" PRIu64
-               " for witness %.16s...", w->size, head->size, w->hex);
+        ZB_ERR("ZB-AGG-WITNESS",
+               "no consistency proof from size %" PRIu64 " to %" PRIu64 " for witness %.16s...",
+               w->size, head->size, w->hex);
         w->retry_at = now + ZB_WITCLI_RETRY_MS;
         return;
     }
@@ -515,8 +521,7 @@ typedef struct {
     size_t count;
 } change_ctx;
 
-static int find_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
-                    int64_t added_at)
+static int find_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint, int64_t added_at)
 {
     (void)endpoint;
     (void)added_at;
@@ -543,8 +548,7 @@ static int change_one(void *ctx, MDB_txn *txn)
     return zb_astore_witness_put(s, txn, f->key, f->endpoint, (int64_t)time(NULL));
 }
 
-static int change_list(zb_agg *a, const uint8_t key[ZB_PK_LEN], const char *endpoint,
-                       bool *was_new)
+static int change_list(zb_agg *a, const uint8_t key[ZB_PK_LEN], const char *endpoint, bool *was_new)
 {
     change_ctx f = {a, key, endpoint, false, 0};
     int rc = zb_store_write(zb_agg_store(a), change_one, &f);
@@ -571,8 +575,7 @@ typedef struct {
     json_t *rows;
 } list_ctx;
 
-static int list_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint,
-                    int64_t added_at)
+static int list_one(void *ctx, const uint8_t key[ZB_PK_LEN], const char *endpoint, int64_t added_at)
 {
     list_ctx *l = ctx;
     char hex[2 * ZB_PK_LEN + 1];

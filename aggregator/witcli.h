@@ -40,8 +40,9 @@
 #include "cosig.h"
 #include "zap.h"
 
-#define ZB_WITCLI_TIMEOUT_MS 3000 /* an unanswered request is sent again (a witness answers in ms) */
-#define ZB_WITCLI_RETRY_MS 30000   /* after UNKNOWN_LOG / BAD_REQUEST / an undecodable answer */
+#define ZB_WITCLI_TIMEOUT_MS                                                                       \
+    3000                         /* an unanswered request is sent again (a witness answers in ms) */
+#define ZB_WITCLI_RETRY_MS 30000 /* after UNKNOWN_LOG / BAD_REQUEST / an undecodable answer */
 
 /* ---- the list (zhibao-agg witness), each change one write transaction */
 

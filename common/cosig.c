@@ -40,8 +40,8 @@ int zb_cosig_verify(const Zb__Cosignature *c, const uint8_t agg_pk[ZB_PK_LEN],
 }
 
 void zb_cosig_tally_head(const Zb__SignedTreeHead *sth, const uint8_t agg_pk[ZB_PK_LEN],
-                         const zb_tree_head *head, const uint8_t (*keys)[ZB_PK_LEN],
-                         size_t n_keys, zb_cosig_tally *out)
+                         const zb_tree_head *head, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys,
+                         zb_cosig_tally *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = sth->n_cosignatures < 4 * ZB_WITNESS_MAX ? sth->n_cosignatures : 4 * ZB_WITNESS_MAX;
@@ -149,10 +149,8 @@ int zb_witness_answer_open(const uint8_t *bytes, size_t len, const uint8_t witne
     case ZB__WITNESS_STATUS__CONFLICT:
     case ZB__WITNESS_STATUS__REFUSED:
     case ZB__WITNESS_STATUS__UNKNOWN_LOG:
-    case ZB__WITNESS_STATUS__BAD_REQUEST:
-        break;
-    default:
-        rc = ZB_EDECODE;
+    case ZB__WITNESS_STATUS__BAD_REQUEST: break;
+    default: rc = ZB_EDECODE;
     }
     zb__witness_response__free_unpacked(r, NULL);
     return rc;

@@ -41,10 +41,10 @@ __attribute__((warn_unused_result)) int zb_cosig_verify(const Zb__Cosignature *c
 /* What the cosignatures on one head say, judged against a list of witness
  * keys the caller trusts. */
 typedef struct {
-    size_t valid;                    /* listed witnesses with a valid cosignature (each once) */
-    size_t invalid;                  /* cosignatures naming a listed witness that do not verify */
-    size_t unlisted;                 /* cosignatures by keys not in the list (not checked) */
-    int64_t times[ZB_WITNESS_MAX];   /* the valid ones' timestamps, ascending */
+    size_t valid;                  /* listed witnesses with a valid cosignature (each once) */
+    size_t invalid;                /* cosignatures naming a listed witness that do not verify */
+    size_t unlisted;               /* cosignatures by keys not in the list (not checked) */
+    int64_t times[ZB_WITNESS_MAX]; /* the valid ones' timestamps, ascending */
     uint8_t witnesses[ZB_WITNESS_MAX][ZB_PK_LEN]; /* and their keys, in the same order */
 } zb_cosig_tally;
 
@@ -53,8 +53,8 @@ typedef struct {
  * ZB_WITNESS_MAX. A witness that cosigned twice counts once (its earliest
  * valid timestamp). Never fails: bad cosignatures are counted as invalid. */
 void zb_cosig_tally_head(const Zb__SignedTreeHead *sth, const uint8_t agg_pk[ZB_PK_LEN],
-                         const zb_tree_head *head, const uint8_t (*keys)[ZB_PK_LEN],
-                         size_t n_keys, zb_cosig_tally *out);
+                         const zb_tree_head *head, const uint8_t (*keys)[ZB_PK_LEN], size_t n_keys,
+                         zb_cosig_tally *out);
 
 /* The time by which `quorum` listed witnesses had cosigned (the quorum-th
  * earliest valid timestamp), or 0 and ZB_ENOTFOUND when fewer did.
@@ -69,8 +69,8 @@ int zb_cosig_quorum_time(const zb_cosig_tally *t, size_t quorum, int64_t *at);
  * aggregator reads it. */
 typedef struct {
     Zb__WitnessStatus status;
-    uint64_t size;      /* CONFLICT, REFUSED: the witness's cosigned size (0: not said) */
-    char reason[200];   /* REFUSED, BAD_REQUEST: printable ASCII, may be empty */
+    uint64_t size;                /* CONFLICT, REFUSED: the witness's cosigned size (0: not said) */
+    char reason[200];             /* REFUSED, BAD_REQUEST: printable ASCII, may be empty */
     Zb__Cosignature *cosignature; /* COSIGNED: verified for head by witness_pk; heap-built,
                                      free with zb__cosignature__free_unpacked */
 } zb_witness_answer;
@@ -80,10 +80,11 @@ typedef struct {
  * verifies for head. 0 (out filled), ZB_EDECODE (too long, undecodable, an
  * unknown status, a COSIGNED without a valid cosignature: out->status
  * says what was claimed). */
-__attribute__((warn_unused_result)) int
-zb_witness_answer_open(const uint8_t *bytes, size_t len, const uint8_t witness_pk[ZB_PK_LEN],
-                       const uint8_t agg_pk[ZB_PK_LEN], const zb_tree_head *head,
-                       zb_witness_answer *out);
+__attribute__((warn_unused_result)) int zb_witness_answer_open(const uint8_t *bytes, size_t len,
+                                                               const uint8_t witness_pk[ZB_PK_LEN],
+                                                               const uint8_t agg_pk[ZB_PK_LEN],
+                                                               const zb_tree_head *head,
+                                                               zb_witness_answer *out);
 
 /* Parse a list of witness keys given as hex ("--witness-key"), without
  * repeats. 0, or ZB_EINVAL with field/reason in err (one line). */

@@ -38,8 +38,7 @@ int zb_node_witnessing_get(zb_node *n, MDB_txn *txn, zb_node_witnessing *w)
     }
     /* absent: 0; a record that cannot be read is an error, never quorum 0
      * (that would take every head as final) */
-    if ((rc = zb_store_get_u64(txn, meta, "witness_quorum", &w->quorum, 0)) &&
-        rc != ZB_ENOTFOUND)
+    if ((rc = zb_store_get_u64(txn, meta, "witness_quorum", &w->quorum, 0)) && rc != ZB_ENOTFOUND)
         return rc;
     if ((rc = zb_store_get_u64(txn, meta, "witnessed_size", &w->witnessed_size, 0)) &&
         rc != ZB_ENOTFOUND)
@@ -98,13 +97,14 @@ static bool has_quorum(zb_node *n, const zb_node_witnessing *w, const Zb__Signed
                        const zb_tree_head *head, size_t *valid)
 {
     zb_cosig_tally t;
-    zb_cosig_tally_head(sth, zb_node_aggregator_key(n), head,
-                        (const uint8_t(*)[ZB_PK_LEN])w->keys, w->n_keys, &t);
+    zb_cosig_tally_head(sth, zb_node_aggregator_key(n), head, (const uint8_t(*)[ZB_PK_LEN])w->keys,
+                        w->n_keys, &t);
     *valid = t.valid;
     if (t.invalid)
-        ZB_WARN("ZB-SYNC-COSIG", "county %s: %zu cosignature(s) on tree head %" PRIu64
-                " claim one of this node's witnesses and do not verify", zb_node_county_(n),
-                t.invalid, head->size);
+        ZB_WARN("ZB-SYNC-COSIG",
+                "county %s: %zu cosignature(s) on tree head %" PRIu64
+                " claim one of this node's witnesses and do not verify",
+                zb_node_county_(n), t.invalid, head->size);
     return t.valid >= w->quorum;
 }
 
@@ -167,16 +167,18 @@ int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
                has_quorum(n, &w, witnessed, &wh, &valid)) {
         /* zb_consistency_verify_pb checks the proof's sizes are the heads' */
         if (wh.size >= h.size || zb_consistency_verify_pb(proof, &wh, &h) != 0) {
-            ZB_WARN("ZB-SYNC-COSIG", "county %s: witnessed head %" PRIu64 " is not proven a "
-                    "prefix of the aggregator's head %" PRIu64 ": ignored", zb_node_county_(n),
-                    wh.size, h.size);
+            ZB_WARN("ZB-SYNC-COSIG",
+                    "county %s: witnessed head %" PRIu64 " is not proven a "
+                    "prefix of the aggregator's head %" PRIu64 ": ignored",
+                    zb_node_county_(n), wh.size, h.size);
         } else {
             taken = witnessed;
         }
     } else {
-        ZB_DEBUG("ZB-SYNC-COSIG", "county %s: no head with %" PRIu64 " cosignature(s) of this "
-                 "node's witnesses yet (tree head %" PRIu64 ")", zb_node_county_(n), w.quorum,
-                 h.size);
+        ZB_DEBUG("ZB-SYNC-COSIG",
+                 "county %s: no head with %" PRIu64 " cosignature(s) of this "
+                 "node's witnesses yet (tree head %" PRIu64 ")",
+                 zb_node_county_(n), w.quorum, h.size);
     }
     if (taken && wh.size > w.witnessed_size) {
         uint8_t key[8];
@@ -192,9 +194,10 @@ int zb_node_take_witnessed(zb_node *n, const Zb__SignedTreeHead *head,
             mdb_txn_abort(txn);
             return rc;
         }
-        ZB_INFO("ZB-SYNC-WITNESSED", "county %s: the log up to size %" PRIu64 " is witnessed "
-                "(%zu cosignature(s), quorum %" PRIu64 ")", zb_node_county_(n), wh.size, valid,
-                w.quorum);
+        ZB_INFO("ZB-SYNC-WITNESSED",
+                "county %s: the log up to size %" PRIu64 " is witnessed "
+                "(%zu cosignature(s), quorum %" PRIu64 ")",
+                zb_node_county_(n), wh.size, valid, w.quorum);
         return zb_node_commit_(n, txn);
     }
     mdb_txn_abort(txn);

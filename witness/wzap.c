@@ -18,8 +18,8 @@
 #include "lograte.h"
 #include "zaprep.h"
 
-#define LOG_SLOTS    64 /* peer addresses remembered for the log's rate limit */
-#define LOG_EVERY_S  60 /* one ZB-WIT-ZAP-DENIED line per address per minute at most */
+#define LOG_SLOTS   64 /* peer addresses remembered for the log's rate limit */
+#define LOG_EVERY_S 60 /* one ZB-WIT-ZAP-DENIED line per address per minute at most */
 
 /* One admitted client: the X25519 key it must present, the log's key. */
 typedef struct {

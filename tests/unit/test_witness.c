@@ -1057,8 +1057,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unproven_becomes_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_speaks_for_its_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_of_release_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unreadable_evidence_replaced_by_fork, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_evidence_replaced_by_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_keys_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zap_sockets, setup, teardown),
     };
