@@ -145,7 +145,8 @@ int zb_wstore_log_keys(zb_wstore *s, uint64_t *gen, bool *changed,
 /* Keep ev unless evidence for (key, size, root) is kept already
  * (*was_new false then; the first one stays), and count one refusal
  * either way. Exception: a fork replaces the unproven extension kept for
- * the same head (*was_new true, the number of records unchanged). */
+ * the same head, or a record of it that cannot be read (*was_new true, the
+ * number of records unchanged). */
 int zb_wstore_refusal_put(zb_wstore *s, MDB_txn *txn, const zb_wevidence *ev, bool *was_new);
 /* Call fn for each evidence record in key order (log, size, root). */
 int zb_wstore_evidence(zb_wstore *s, MDB_txn *txn, int (*fn)(void *ctx, const zb_wevidence *ev),
