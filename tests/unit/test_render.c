@@ -494,6 +494,17 @@ static void test_accidents_relay_columns(void **state)
     assert_int_equal(zb_i18n_init("en"), ZB_OK);
 }
 
+/* path holds a workbook: a zip file. */
+static void assert_workbook(const char *path)
+{
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(magic, 1, 4, f), 4);
+    fclose(f);
+    assert_memory_equal(magic, "PK\x03\x04", 4);
+}
+
 static void test_xlsx_atomic(void **state)
 {
     (void)state;
@@ -511,22 +522,13 @@ static void test_xlsx_atomic(void **state)
     fputs("old", f);
     fclose(f);
     assert_int_equal(zb_xlsx_write(path, "monthly", doc), 0);
-    char magic[4] = {0};
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(magic, 1, 4, f), 4);
-    fclose(f);
-    assert_memory_equal(magic, "PK\x03\x04", 4); /* a zip: the workbook */
+    assert_workbook(path);
     assert_int_equal(access(tmp, F_OK), -1);
 
     assert_int_equal(zb_xlsx_write(bad, "monthly", doc), ZB_EIO);
     assert_int_equal(zb_xlsx_write(path, "weekly", doc), ZB_EINVAL);
     assert_int_equal(access(tmp, F_OK), -1);
-    f = fopen(path, "rb"); /* the last good one stays */
-    assert_non_null(f);
-    assert_int_equal(fread(magic, 1, 4, f), 4);
-    fclose(f);
-    assert_memory_equal(magic, "PK\x03\x04", 4);
+    assert_workbook(path); /* the last good one stays */
 
     /* --out for the other formats: the same bytes as printed */
     assert_int_equal(zb_render_write_file(path, "monthly", doc, ZB_FORMAT_CSV), 0);
