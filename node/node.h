@@ -495,7 +495,9 @@ uint32_t zb_node_witness_quorum(zb_node *n);
  * 0 or a store error. */
 int zb_node_witness_pending(zb_node *n, bool *pending);
 
-/* Whether the accepted head of size is final (always with quorum 0). */
+/* Whether the accepted head of size is final (always with quorum 0; never
+ * when the stored quorum cannot be read: a damaged store takes nothing as
+ * witnessed). */
 bool zb_node_head_final(zb_node *n, MDB_txn *txn, uint64_t size);
 
 /* ---- for the node module's own files */
